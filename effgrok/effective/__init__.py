@@ -1,0 +1,73 @@
+"""Effective theory of representation learning (Liu et al. 2022): numpy/scipy/numba only."""
+
+from .constraints import (
+    constraint_rows,
+    gram_matrix,
+    n_training_parallelograms,
+    parallelograms,
+    training_parallelograms,
+)
+from .critical import (
+    CriticalResult,
+    critical_fraction,
+    critical_scan,
+    median_interval,
+    pinned_fraction,
+    pinning_sizes,
+    random_ordering,
+    summarize_pinning_sizes,
+)
+from .metrics import (
+    DEFAULT_DELTA,
+    Accuracy,
+    ideal_accuracy,
+    induced_parallelograms,
+    predicted_accuracy,
+    realised_parallelograms,
+    rqi,
+    standardize,
+)
+from .spectrum import (
+    GrokkingRate,
+    default_z0,
+    full_table_null_space,
+    full_table_nullity,
+    grokking_rate,
+    null_space,
+    nullity,
+    structure_pinned,
+    training_nullity,
+)
+
+__all__ = [
+    "DEFAULT_DELTA",
+    "Accuracy",
+    "CriticalResult",
+    "GrokkingRate",
+    "constraint_rows",
+    "critical_fraction",
+    "critical_scan",
+    "default_z0",
+    "full_table_null_space",
+    "full_table_nullity",
+    "gram_matrix",
+    "grokking_rate",
+    "ideal_accuracy",
+    "induced_parallelograms",
+    "median_interval",
+    "n_training_parallelograms",
+    "null_space",
+    "nullity",
+    "parallelograms",
+    "pinned_fraction",
+    "pinning_sizes",
+    "predicted_accuracy",
+    "random_ordering",
+    "realised_parallelograms",
+    "rqi",
+    "standardize",
+    "structure_pinned",
+    "summarize_pinning_sizes",
+    "training_nullity",
+    "training_parallelograms",
+]

@@ -1,0 +1,146 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from effgrok.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_rate_json(capsys):
+    code, out, err = run(
+        capsys, "rate", "--task", "add", "--p", "10", "--train-frac", "0.8", "--seed", "58", "--json"
+    )
+    assert code == 0, err
+    rec = json.loads(out)
+    for key in (
+        "nullity",
+        "full_nullity",
+        "pinned",
+        "gram_lambda3",
+        "grokking_rate",
+        "n_h",
+        "ideal_test_accuracy",
+    ):
+        assert key in rec
+    assert rec["n_train"] == 44 and rec["full_nullity"] == 2
+
+
+def test_rate_explicit_pairs_and_several_p(capsys):
+    code, out, _ = run(capsys, "rate", "--task", "add", "--p", "10", "--train", "0,1 2,3 0,4 1,3", "--json")
+    rec = json.loads(out)
+    assert code == 0 and rec["n_train"] == 4 and rec["pinned"] is False and rec["n_h"] is None
+    code, out, _ = run(capsys, "rate", "--task", "add-mod", "--p", "7", "11", "--train-frac", "1", "--json")
+    res = json.loads(out)["results"]
+    assert [r["p"] for r in res] == [7, 11] and all(r["pinned"] for r in res)
+    code, out, _ = run(capsys, "rate", "--task", "add", "--p", "10", "--train-size", "30")
+    assert code == 0 and "grokking rate" in out
+
+
+def test_critical_json_and_out(capsys, tmp_path):
+    code, out, err = run(capsys, "critical", "--task", "add", "--p", "10", "--splits", "2000", "--json")
+    assert code == 0, err
+    rec = json.loads(out)
+    for key in ("task", "p", "r_c", "r_c_ci", "curve"):
+        assert key in rec
+    assert len(rec["curve"]) == 55
+    assert set(rec["curve"][0]) >= {"n_train", "fraction", "p_pinned", "splits"}
+    d = tmp_path / "rc"
+    code, out, err = run(
+        capsys,
+        "critical",
+        "--task",
+        "add-mod",
+        "--p",
+        "10",
+        "20",
+        "--splits",
+        "300",
+        "--out",
+        str(d),
+        "--json",
+    )
+    assert code == 0, err
+    assert len(json.loads(out)["results"]) == 2
+    assert {f.name for f in d.iterdir()} == {"curve.csv", "critical.csv", "critical.json", "critical.png"}
+    meta = json.loads((d / "critical.json").read_text())
+    prov = meta["provenance"]
+    assert prov["arguments"]["seed"] == 0 and prov["effgrok_version"] and prov["elapsed_s"] >= 0
+    header = (d / "curve.csv").read_text().splitlines()[0]
+    assert header == "task,p,n_train,fraction,p_pinned,ci_low,ci_high,splits"
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["rate", "--task", "add", "--p", "1", "--train-frac", "0.5"], "p must be 2..6000, got 1"),
+        (["rate", "--task", "add", "--p", "10", "--train-frac", "1.5"], "(0, 1], got 1.5"),
+        (["rate", "--task", "add", "--p", "10", "--train-frac", "0"], "(0, 1], got 0.0"),
+        (["rate", "--task", "sum", "--p", "10", "--train-frac", "0.5"], "invalid choice: 'sum'"),
+        (["rate", "--task", "add", "--p", "10", "--train", "0,1 2-3"], "malformed --train entry '2-3'"),
+        (["rate", "--task", "add", "--p", "10", "--train", "0,1 a,b"], "malformed --train entry 'a,b'"),
+        (["rate", "--task", "add", "--p", "10", "--train", "0,1 2,12"], "pair (2,12) is out of range"),
+        (["rate", "--task", "mul-mod", "--p", "10", "--train-frac", "0.5"], "prime p >= 3, got 10"),
+        (["rate", "--task", "add", "--p", "x", "--train-frac", "0.5"], "invalid integer: 'x'"),
+        (["rate", "--task", "add", "--p", "10"], "one of the arguments"),
+        (["rate", "--task", "add", "--p", "10", "--train-size", "99"], "exceeds the 55 examples"),
+        (["rate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--lr", "-1"], "learning rate"),
+        (["critical", "--task", "add", "--p", "10", "--splits", "0"], "--splits must be >= 1, got 0"),
+        (["critical", "--task", "add", "--p", "10", "--confidence", "1"], "--confidence must be in (0, 1)"),
+        (["critical", "--task", "add", "--p", "10", "--seed", "-3"], "--seed must be >= 0, got -3"),
+        (["critical", "--task", "add", "--p", "10", "--splits", "nan"], "invalid integer: 'nan'"),
+        (["critical", "--task", "s3", "--p", "5"], "p must be omitted or 6"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("effgrok: error: ")
+    assert needle in lines[0]
+
+
+def test_out_must_be_a_folder(capsys, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("x")
+    code, _, err = run(capsys, "critical", "--task", "add", "--p", "6", "--splits", "10", "--out", str(f))
+    assert code == 2 and "not a folder" in err
+
+
+def test_console_script_runs():
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "effgrok",
+            "rate",
+            "--task",
+            "add",
+            "--p",
+            "10",
+            "--train-frac",
+            "0.8",
+            "--seed",
+            "58",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "pinned" in r.stdout
+    r = subprocess.run(
+        [sys.executable, "-m", "effgrok", "rate", "--task", "add", "--p", "0", "--train-frac", "0.8"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

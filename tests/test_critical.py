@@ -1,0 +1,119 @@
+import numba
+import numpy as np
+import pytest
+from conftest import naive_nullity
+from scipy import stats
+
+import effgrok as eg
+
+
+def _naive_pinning_size(task, order):
+    f = eg.full_table_nullity(task)
+    for m in range(1, task.n_examples + 1):
+        mask = np.zeros(task.n_examples, bool)
+        mask[order[:m]] = True
+        if naive_nullity(task, mask) == f:
+            return m
+    raise AssertionError("full table not pinned")
+
+
+@pytest.mark.parametrize(
+    ("name", "p"), [("add", 6), ("add", 10), ("add-mod", 7), ("sub-mod", 5), ("mul-mod", 7), ("s3", None)]
+)
+def test_pinning_sizes_match_naive_rank(name, p):
+    t = eg.make_task(name, p)
+    T = eg.pinning_sizes(t, 12, seed=11)
+    for k in range(12):
+        assert T[k] == _naive_pinning_size(t, eg.random_ordering(t.n_examples, 11, k))
+
+
+@pytest.mark.parametrize(("name", "p"), [("add", 30), ("add-mod", 41), ("s3", None)])
+def test_incremental_and_bisect_agree(name, p):
+    t = eg.make_task(name, p)
+    a = eg.pinning_sizes(t, 40, seed=2, method="incremental")
+    b = eg.pinning_sizes(t, 40, seed=2, method="bisect")
+    np.testing.assert_array_equal(a, b)
+
+
+def test_p10_critical_fraction_matches_paper(add10):
+    res = eg.critical_fraction(add10, 10_000, seed=0)
+    assert 0.38 <= res.r_c <= 0.43  # Liu et al. (2022): r_c ≈ 0.4
+    assert res.r_c_ci[0] <= res.r_c <= res.r_c_ci[1]
+    assert res.sizes.tolist() == list(range(1, 56))
+    assert np.all(np.diff(res.p_pinned) >= 0) and res.p_pinned[-1] == 1.0
+    assert res.p_pinned[int(res.sizes.searchsorted(10))] == 0.0
+    assert np.all(res.p_pinned_ci[:, 0] <= res.p_pinned) and np.all(res.p_pinned <= res.p_pinned_ci[:, 1])
+
+
+def test_coupled_curve_agrees_with_independent_splits(add10):
+    res = eg.critical_fraction(add10, 10_000, seed=5)
+    for n in (20, 23, 27):
+        ind = eg.pinned_fraction(add10, n, 4000, seed=9)
+        coupled = res.p_pinned[n - 1]
+        sigma = np.sqrt(coupled * (1 - coupled) * (1 / 4000 + 1 / 10_000))
+        assert abs(ind - coupled) < 4.5 * sigma + 1e-9
+
+
+def test_independent_fraction_matches_naive_splits(add10):
+    # exact check of pinned_fraction against per-split naive ranks on its own orderings
+    from effgrok.effective.critical import _key, _shuffle_prefix
+
+    n, S = 24, 60
+    frac = eg.pinned_fraction(add10, n, S, seed=3)
+    key = _key(3, (n,))
+    hits = 0
+    for k in range(S):
+        perm = np.empty(55, np.int64)
+        _shuffle_prefix(perm, n, key, k)
+        mask = np.zeros(55, bool)
+        mask[perm[:n]] = True
+        hits += naive_nullity(add10, mask) == 2
+    assert frac == hits / S
+
+
+def test_determinism_across_chunking_and_threads(add10):
+    a = eg.pinning_sizes(add10, 700, seed=7)
+    b = eg.pinning_sizes(add10, 300, seed=7)
+    np.testing.assert_array_equal(a[:300], b)
+    old = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        c = eg.pinning_sizes(add10, 700, seed=7)
+    finally:
+        numba.set_num_threads(old)
+    np.testing.assert_array_equal(a, c)
+    assert not np.array_equal(a, eg.pinning_sizes(add10, 700, seed=8))
+
+
+def test_orderings_are_uniform():
+    firsts = np.array([eg.random_ordering(5, 1, k)[:2] for k in range(20_000)])
+    counts = np.bincount(firsts[:, 0] * 5 + firsts[:, 1], minlength=25).reshape(5, 5)
+    assert np.all(np.diag(counts) == 0)
+    off = counts[~np.eye(5, dtype=bool)]
+    assert stats.chisquare(off).pvalue > 1e-4
+
+
+@pytest.mark.parametrize("n", [5, 30, 101, 10_000])
+def test_median_interval_coverage(n):
+    j, k, cov = eg.median_interval(n, 0.95)
+    assert 1 <= j <= k <= n
+    assert cov == pytest.approx(stats.binom.cdf(k - 1, n, 0.5) - stats.binom.cdf(j - 1, n, 0.5))
+    assert cov >= 0.95 or j == 1
+
+
+def test_critical_scan_over_p_decreases():
+    res = eg.critical_scan("add-mod", [10, 20, 40], 300, seed=1)
+    rc = [r.r_c for r in res]
+    assert rc[0] > rc[1] > rc[2]
+    assert [r.p for r in res] == [10, 20, 40]
+
+
+def test_critical_rejects_bad_input(add10):
+    with pytest.raises(ValueError, match="number of splits"):
+        eg.critical_fraction(add10, 0)
+    with pytest.raises(ValueError, match="method"):
+        eg.pinning_sizes(add10, 5, method="fast")
+    with pytest.raises(ValueError, match="confidence"):
+        eg.critical_fraction(add10, 10, confidence=1.5)
+    with pytest.raises(ValueError, match="at most 55"):
+        eg.pinned_fraction(add10, 56, 10)
