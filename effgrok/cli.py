@@ -78,12 +78,17 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         p.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
 
+    def split_options(p):
+        g = p.add_mutually_exclusive_group(required=True)
+        g.add_argument(
+            "--train-frac", type=_finite_float, help="random training set of this fraction, in (0, 1]"
+        )
+        g.add_argument("--train-size", type=_int, help="random training set of this many examples")
+        g.add_argument("--train", type=str, help="explicit training pairs of symbols, e.g. '0,1 2,3'")
+
     rate = sub.add_parser("rate", help="nullity, grokking rate, n_h and ideal accuracy of one training set")
     common(rate)
-    g = rate.add_mutually_exclusive_group(required=True)
-    g.add_argument("--train-frac", type=_finite_float, help="random training set of this fraction, in (0, 1]")
-    g.add_argument("--train-size", type=_int, help="random training set of this many examples")
-    g.add_argument("--train", type=str, help="explicit training pairs of symbols, e.g. '0,1 2,3'")
+    split_options(rate)
     rate.add_argument("--lr", type=_finite_float, default=1e-3, help="learning rate η for n_h (default 1e-3)")
     rate.add_argument("--z0", type=_finite_float, default=None, help="Z0 (default: embedding rows − 1)")
     rate.add_argument(
@@ -113,7 +118,92 @@ def _build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: only on a terminal)",
     )
+    sim = sub.add_parser("simulate", help="integrate the effective-loss flow over embeddings")
+    common(sim)
+    split_options(sim)
+    sim.add_argument("--steps", type=_int, default=5000, help="time horizon in gradient steps (default 5000)")
+    sim.add_argument("--lr", type=_finite_float, default=1e-3, help="learning rate η (default 1e-3)")
+    sim.add_argument("--dim", type=_int, default=None, help="embedding dimension d (default 1)")
+    sim.add_argument(
+        "--method",
+        choices=("euler", "rk4", "dopri5", "exact"),
+        default=None,
+        help="integrator (default rk4; euler with step 1 is gradient descent)",
+    )
+    sim.add_argument(
+        "--step-size", type=_finite_float, default=1.0, help="integration step in gradient steps"
+    )
+    sim.add_argument("--stride", type=_int, default=None, help="record every this many steps")
+    sim.add_argument(
+        "--constraints",
+        choices=("train", "all"),
+        default=None,
+        help="parallelograms in the loss: training ones (default) or all permissible",
+    )
+    sim.add_argument(
+        "--normalization", choices=("sum", "mean"), default=None, help="N = 1 (sum) or |P| (mean)"
+    )
+    sim.add_argument(
+        "--z", choices=("live", "frozen"), default=None, help="Z live (default) or frozen at start"
+    )
+    sim.add_argument(
+        "--init",
+        choices=("uniform", "standardized"),
+        default=None,
+        help="initial embedding: U(-1/2, 1/2) (default) or that standardised per dimension",
+    )
+    sim.add_argument(
+        "--preset",
+        choices=("paper", "reference_code"),
+        default="paper",
+        help="reference_code: all parallelograms, frozen Z, Euler, standardised 1-D start",
+    )
+    sim.add_argument(
+        "--ensemble",
+        type=_int,
+        default=None,
+        help="run this many members, each with its own random split and initialisation",
+    )
+    sim.add_argument("--rtol", type=_finite_float, default=1e-8, help="dopri5 relative tolerance")
+    sim.add_argument("--atol", type=_finite_float, default=1e-12, help="dopri5 absolute tolerance")
+    sim.add_argument(
+        "--progress",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="progress bar on stderr for ensembles (auto: only on a terminal)",
+    )
     return parser
+
+
+_PRESETS = {
+    "paper": {
+        "constraints": "train",
+        "normalization": "sum",
+        "z": "live",
+        "method": "rk4",
+        "init": "uniform",
+        "dim": 1,
+    },
+    "reference_code": {
+        "constraints": "all",
+        "normalization": "sum",
+        "z": "frozen",
+        "method": "euler",
+        "init": "standardized",
+        "dim": 1,
+    },
+}
+
+
+def _apply_preset(args) -> None:
+    preset = _PRESETS[args.preset]
+    for key, value in preset.items():
+        given = getattr(args, key)
+        if given is None:
+            setattr(args, key, value)
+        elif args.preset == "reference_code" and given != value:
+            flag = "--" + key.replace("_", "-")
+            raise UsageError(f"--preset reference_code fixes {flag} {value}; got {flag} {given}")
 
 
 def _tasks(args):
@@ -128,30 +218,41 @@ def _check_out(out: Path | None) -> None:
         raise UsageError(f"--out {str(out)!r} exists and is not a folder")
 
 
-def _cmd_rate(args) -> dict:
-    from .effective.metrics import ideal_accuracy
-    from .effective.spectrum import grokking_rate
-    from .results import rate_record
-    from .tasks import random_split, split_from_pairs
-
+def _check_split_args(args) -> None:
     if args.train_size is not None and args.train_size < 1:
         raise UsageError(f"--train-size must be >= 1, got {args.train_size}")
     if args.train_frac is not None and not (0.0 < args.train_frac <= 1.0):
         raise UsageError(f"--train-frac must be in (0, 1], got {args.train_frac}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+
+
+def _split(args, task, pairs):
+    """(split, seed) from --train / --train-frac / --train-size."""
+    from .tasks import random_split, split_from_pairs
+
+    if pairs is not None:
+        return split_from_pairs(task, pairs), None
+    if args.train_frac is not None:
+        return random_split(task, fraction=args.train_frac, seed=args.seed), args.seed
+    if args.train_size > task.n_examples:
+        raise UsageError(
+            f"--train-size {args.train_size} exceeds the {task.n_examples} examples of "
+            f"task {task.name!r} (p={task.p})"
+        )
+    return random_split(task, size=args.train_size, seed=args.seed), args.seed
+
+
+def _cmd_rate(args) -> dict:
+    from .effective.metrics import ideal_accuracy
+    from .effective.spectrum import grokking_rate
+    from .results import rate_record
+
+    _check_split_args(args)
     pairs = parse_pairs(args.train) if args.train is not None else None
     records = []
     for task in _tasks(args):
-        if pairs is not None:
-            split, seed = split_from_pairs(task, pairs), None
-        elif args.train_frac is not None:
-            split, seed = random_split(task, fraction=args.train_frac, seed=args.seed), args.seed
-        else:
-            if args.train_size > task.n_examples:
-                raise UsageError(
-                    f"--train-size {args.train_size} exceeds the {task.n_examples} examples of "
-                    f"task {task.name!r} (p={task.p})"
-                )
-            split, seed = random_split(task, size=args.train_size, seed=args.seed), args.seed
+        split, seed = _split(args, task, pairs)
         rate = grokking_rate(task, split, learning_rate=args.lr, z0=args.z0, normalization=args.normalization)
         records.append(rate_record(task, split, rate, ideal_accuracy(task, split), seed))
     return {"records": records}
@@ -217,6 +318,97 @@ def _cmd_critical(args) -> dict:
     return {"results": results, "records": [critical_record(r) for r in results]}
 
 
+def _cmd_simulate(args) -> dict:
+    from tqdm import tqdm
+
+    from .effective.dynamics import EffectiveLoss
+    from .effective.simulation import simulate, simulate_ensemble
+    from .results import ensemble_record, trajectory_record
+
+    _apply_preset(args)
+    _check_split_args(args)
+    if args.p is not None and len(args.p) > 1:
+        raise UsageError(f"simulate takes one --p, got {len(args.p)}")
+    if args.ensemble is not None and args.ensemble < 1:
+        raise UsageError(f"--ensemble must be >= 1, got {args.ensemble}")
+    if args.dim < 1 or args.dim > 64:
+        raise UsageError(f"--dim must be 1..64, got {args.dim}")
+    if args.steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    if args.steps > 10_000_000:
+        raise UsageError(f"--steps must be at most 10000000, got {args.steps}")
+    (task,) = _tasks(args)
+    loss = EffectiveLoss(constraints=args.constraints, normalization=args.normalization, z=args.z)
+    kw = dict(
+        loss=loss,
+        dim=args.dim,
+        steps=args.steps,
+        learning_rate=args.lr,
+        method=args.method,
+        step_size=args.step_size,
+        stride=args.stride,
+        init=args.init,
+        seed=args.seed,
+        rtol=args.rtol,
+        atol=args.atol,
+    )
+    pairs = parse_pairs(args.train) if args.train is not None else None
+    if args.ensemble is None:
+        split, _ = _split(args, task, pairs)
+        tr = simulate(task, split, **kw)
+        return {"result": tr, "records": [trajectory_record(task, split, tr, args)]}
+    if args.ensemble * task.n_examples > 200_000_000:
+        raise UsageError(f"--ensemble {args.ensemble} is too large for task {task.name!r} (p={task.p})")
+    if pairs is not None:
+        split_kw = {"train": _split(args, task, pairs)[0]}
+    elif args.train_frac is not None:
+        split_kw = {"fraction": args.train_frac}
+    else:
+        _split(args, task, None)  # validates the size
+        split_kw = {"size": args.train_size}
+    disable = {"auto": None, "on": False, "off": True}[args.progress]
+    with tqdm(total=args.ensemble, desc="simulate", unit="member", disable=disable, file=sys.stderr) as bar:
+        ens = simulate_ensemble(task, args.ensemble, **split_kw, progress=bar.update, **kw)
+    return {"result": ens, "records": [ensemble_record(task, ens, args)]}
+
+
+def _format_simulate(rec: dict) -> str:
+    def f(v, fmt="{:.6g}"):
+        return "—" if v is None else fmt.format(v)
+
+    head = (
+        f"task {rec['task']}  p={rec['p']}  method {rec['method']}  η={rec['learning_rate']:g}  "
+        f"steps={rec['steps']}  loss: {rec['loss']}"
+    )
+    if "members" not in rec:
+        return "\n".join(
+            [
+                head,
+                f"  n_train {rec['n_train']}   pinned {rec['pinned']}   Z0 {rec['z0']:.6g}",
+                f"  predicted n_h      {f(rec['n_h'])}",
+                f"  steps to RQI>0.95  {f(rec['steps_to_rqi'])}",
+                f"  final RQI          {f(rec['final_rqi'], '{:.4f}')}   "
+                f"final loss {f(rec['final_loss'], '{:.3e}')}",
+                f"  Acc-hat (test)     {f(rec['predicted_test_accuracy'], '{:.4f}')}   "
+                f"ideal {f(rec['ideal_test_accuracy'], '{:.4f}')}",
+            ]
+        )
+    sm = rec["summary"]
+    st = sm["steps_to_rqi"]
+    ratio = sm["steps_to_rqi_over_n_h"]
+    return "\n".join(
+        [
+            head,
+            f"  members {sm['members']}   pinned {sm['fraction_pinned']:.3f}   reached RQI>0.95 "
+            f"{sm['fraction_reaching_rqi']:.3f}",
+            f"  steps to RQI>0.95  median {f(st['median'])}  [5%: {f(st['q05'])}, 95%: {f(st['q95'])}]",
+            f"  (steps to RQI)/n_h median {f(ratio['median'])}",
+            f"  final RQI mean {f(sm['final_rqi']['mean'], '{:.4f}')}   Acc-hat mean "
+            f"{f(sm['predicted_test_accuracy']['mean'], '{:.4f}')}",
+        ]
+    )
+
+
 def _format_critical(rec: dict) -> str:
     lo, hi = rec["r_c_ci"]
     return (
@@ -236,6 +428,9 @@ def _write_outputs(args, out: Path, payload: dict, arguments: dict, elapsed: flo
         cols = list(records[0].keys())
         write_csv_atomic(out / "rate.csv", records, cols)
         write_json_atomic(out / "rate.json", {"provenance": prov, "results": records})
+        return
+    if args.command == "simulate":
+        _write_simulation(out, payload["result"], records[0], prov)
         return
     from .plot import plot_critical
 
@@ -284,6 +479,59 @@ def _write_outputs(args, out: Path, payload: dict, arguments: dict, elapsed: flo
     plot_critical(payload["results"], out / "critical.png")
 
 
+def _write_simulation(out: Path, result, record: dict, prov: dict) -> None:
+    import numpy as np
+
+    from .plot import plot_embedding, plot_ensemble, plot_trajectory
+    from .results import write_csv_atomic, write_json_atomic, write_npz_atomic
+
+    if "members" in record:
+        n = result.size
+        rows = [
+            {
+                "member": m,
+                "n_train": int(result.n_train[m]),
+                "pinned": bool(result.pinned[m]),
+                "z0": float(result.z0[m]),
+                "n_h": float(result.n_h[m]),
+                "steps_to_rqi": None if np.isnan(result.steps_to_rqi[m]) else float(result.steps_to_rqi[m]),
+                "final_rqi": float(result.rqi[m, -1]),
+                "final_loss": float(result.loss[m, -1]),
+                "predicted_test_accuracy": float(result.predicted_test_accuracy[m, -1]),
+            }
+            for m in range(n)
+        ]
+        write_csv_atomic(out / "members.csv", rows, list(rows[0]))
+        write_npz_atomic(
+            out / "curves.npz",
+            steps=result.steps,
+            loss=result.loss,
+            rqi=result.rqi,
+            predicted_test_accuracy=result.predicted_test_accuracy,
+            z=result.z,
+        )
+        write_json_atomic(out / "simulate.json", {"provenance": prov, "result": record})
+        plot_ensemble(result, out / "ensemble.png")
+        return
+    rows = [
+        {
+            "step": int(s),
+            "loss": float(lo),
+            "z": float(z),
+            "rqi": float(r),
+            "predicted_test_accuracy": float(a),
+        }
+        for s, lo, z, r, a in zip(
+            result.steps, result.loss, result.z, result.rqi, result.predicted_test_accuracy, strict=True
+        )
+    ]
+    write_csv_atomic(out / "trajectory.csv", rows, list(rows[0]))
+    write_npz_atomic(out / "embedding.npz", steps=result.steps, embedding=result.embedding)
+    write_json_atomic(out / "simulate.json", {"provenance": prov, "result": record})
+    plot_trajectory(result, out / "trajectory.png")
+    plot_embedding(result, out / "embedding.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``effgrok`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -291,10 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         _check_out(args.out)
-        if args.command == "rate":
-            payload = _cmd_rate(args)
-        else:
-            payload = _cmd_critical(args)
+        command = {"rate": _cmd_rate, "critical": _cmd_critical, "simulate": _cmd_simulate}[args.command]
+        payload = command(args)
         elapsed = time.time() - started
         records = payload["records"]
         arguments = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
@@ -304,7 +550,9 @@ def main(argv: list[str] | None = None) -> int:
             obj = records[0] if len(records) == 1 else {"results": records}
             print(json.dumps(obj, allow_nan=False))
         else:
-            fmt = _format_rate if args.command == "rate" else _format_critical
+            fmt = {"rate": _format_rate, "critical": _format_critical, "simulate": _format_simulate}[
+                args.command
+            ]
             print("\n".join(fmt(r) for r in records))
             if args.out is not None:
                 print(f"results written to {args.out}/")
@@ -316,6 +564,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("effgrok: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `effgrok ... --json | head`: the reader left, nothing to report
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

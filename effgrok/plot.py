@@ -12,7 +12,7 @@ import numpy as np
 
 from .effective.critical import CriticalResult
 
-__all__ = ["plot_critical"]
+__all__ = ["plot_critical", "plot_embedding", "plot_ensemble", "plot_trajectory"]
 
 
 def plot_critical(results: list[CriticalResult], path) -> Path:
@@ -50,9 +50,86 @@ def plot_critical(results: list[CriticalResult], path) -> Path:
         ax2.set_ylabel("critical fraction r_c")
         ax2.set_title(results[0].task)
     fig.tight_layout()
+    return _save(fig, path)
+
+
+def _save(fig, path) -> Path:
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=120)
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def plot_trajectory(tr, path) -> Path:
+    """ℓ_eff (log scale), RQI and Acc-hat against steps, with the predicted ``n_h`` and the
+    measured time to RQI > 0.95 marked."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    pos = tr.loss > 0
+    ax1.semilogy(tr.steps[pos], tr.loss[pos], lw=1.5)
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("effective loss ℓ_eff")
+    ax2.plot(tr.steps, tr.rqi, label="RQI", lw=1.5)
+    ax2.plot(tr.steps, tr.predicted_test_accuracy, label="predicted test accuracy (Acc-hat)", lw=1.2)
+    ax2.axhline(0.95, color="0.5", ls=":", lw=0.8)
+    ax2.set_ylim(-0.02, 1.02)
+    ax2.set_xlabel("step")
+    for ax in (ax1, ax2):
+        if np.isfinite(tr.n_h):
+            ax.axvline(tr.n_h, color="C3", ls="--", lw=1, label="n_h = 1/(ηλ3)")
+        if tr.steps_to_rqi is not None:
+            ax.axvline(tr.steps_to_rqi, color="C2", ls=":", lw=1, label="RQI > 0.95")
+    ax2.legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"effective dynamics ({tr.method}, η={tr.learning_rate:g}; pinned={tr.pinned})")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_embedding(tr, path) -> Path:
+    """Embedding trajectory: positions against time (d = 1) or paths in the plane of the
+    first two dimensions (d ≥ 2); the final positions are marked and labelled by row."""
+    E = tr.embedding
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    if E.shape[2] == 1:
+        for k in range(E.shape[1]):
+            ax.plot(tr.steps, E[:, k, 0], lw=1)
+            ax.annotate(str(k), (tr.steps[-1], E[-1, k, 0]), fontsize=7)
+        ax.set_xlabel("step")
+        ax.set_ylabel("embedding E_k")
+    else:
+        for k in range(E.shape[1]):
+            (line,) = ax.plot(E[:, k, 0], E[:, k, 1], lw=0.8)
+            ax.plot(E[-1, k, 0], E[-1, k, 1], "o", color=line.get_color(), ms=4)
+            ax.annotate(str(k), (E[-1, k, 0], E[-1, k, 1]), fontsize=7)
+        ax.set_xlabel("dimension 0")
+        ax.set_ylabel("dimension 1")
+        ax.set_aspect("equal", adjustable="datalim")
+    ax.set_title("embedding trajectory")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_ensemble(ens, path) -> Path:
+    """Measured steps to RQI > 0.95 against predicted ``n_h`` (pinned members), and the
+    distribution of final RQI split by pinned / not pinned."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ok = np.isfinite(ens.steps_to_rqi) & np.isfinite(ens.n_h)
+    if ok.any():
+        ax1.loglog(ens.n_h[ok], ens.steps_to_rqi[ok], ".", ms=3, alpha=0.5)
+        lo, hi = ens.n_h[ok].min(), ens.n_h[ok].max()
+        ax1.plot([lo, hi], [lo, hi], "k--", lw=0.8, label="steps = n_h")
+        ax1.legend(fontsize=8)
+    ax1.set_xlabel("predicted n_h = 1/(ηλ3)")
+    ax1.set_ylabel("measured steps to RQI > 0.95")
+    bins = np.linspace(0, 1, 41)
+    final = ens.rqi[:, -1]
+    ax2.hist(final[ens.pinned], bins=bins, alpha=0.7, label=f"pinned ({int(ens.pinned.sum())})")
+    ax2.hist(final[~ens.pinned], bins=bins, alpha=0.7, label=f"not pinned ({int((~ens.pinned).sum())})")
+    ax2.set_xlabel("final RQI")
+    ax2.set_ylabel("members")
+    ax2.legend(fontsize=8)
+    fig.suptitle(f"ensemble of {ens.size} ({ens.method}, η={ens.learning_rate:g})")
+    fig.tight_layout()
+    return _save(fig, path)

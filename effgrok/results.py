@@ -27,11 +27,14 @@ from .effective.spectrum import GrokkingRate
 __all__ = [
     "critical_record",
     "curve_rows",
+    "ensemble_record",
     "provenance",
     "rate_record",
     "to_jsonable",
+    "trajectory_record",
     "write_csv_atomic",
     "write_json_atomic",
+    "write_npz_atomic",
     "write_text_atomic",
 ]
 
@@ -117,6 +120,77 @@ def critical_record(res: CriticalResult) -> dict:
     )
 
 
+def _loss_dict(loss) -> dict:
+    return {"constraints": loss.constraints, "normalization": loss.normalization, "z": loss.z}
+
+
+def _sim_common(task, args) -> dict:
+    return {
+        "task": task.name,
+        "p": task.p,
+        "seed": args.seed,
+        "method": args.method,
+        "learning_rate": args.lr,
+        "steps": args.steps,
+        "dim": args.dim,
+        "init": args.init,
+        "preset": args.preset,
+    }
+
+
+def trajectory_record(task, split, tr, args) -> dict:
+    """JSON-ready record of ``effgrok simulate`` for one trajectory."""
+    rec = _sim_common(task, args)
+    rec.update(
+        {
+            "loss": _loss_dict(tr.loss_convention),
+            "n_train": split.n_train,
+            "train_fraction": split.fraction,
+            "stride": int(tr.steps[1] - tr.steps[0]) if tr.steps.size > 1 else None,
+            "pinned": tr.pinned,
+            "z0": tr.z0,
+            "gram_lambda3": tr.gram_eigenvalue,
+            "grokking_rate": tr.grokking_rate,
+            "n_h": tr.n_h,
+            "steps_to_rqi": tr.steps_to_rqi,
+            "final_rqi": tr.final_rqi,
+            "final_loss": tr.final_loss,
+            "predicted_test_accuracy": tr.final_predicted_test_accuracy,
+            "ideal_test_accuracy": tr.ideal_test_accuracy,
+            "integrator_steps": tr.n_steps,
+            "trajectory": {
+                "step": tr.steps,
+                "loss": tr.loss,
+                "z": tr.z,
+                "rqi": tr.rqi,
+                "predicted_test_accuracy": tr.predicted_test_accuracy,
+            },
+        }
+    )
+    return to_jsonable(rec)
+
+
+def ensemble_record(task, ens, args) -> dict:
+    """JSON-ready record of ``effgrok simulate --ensemble``: per-member arrays and summary statistics."""
+    rec = _sim_common(task, args)
+    rec.update(
+        {
+            "loss": _loss_dict(ens.loss_convention),
+            "members": ens.size,
+            "n_train": ens.n_train,
+            "pinned": ens.pinned,
+            "z0": ens.z0,
+            "n_h": ens.n_h,
+            "steps_to_rqi": ens.steps_to_rqi,
+            "final_rqi": ens.rqi[:, -1],
+            "final_loss": ens.loss[:, -1],
+            "predicted_test_accuracy": ens.predicted_test_accuracy[:, -1],
+            "summary": ens.summary(),
+        }
+    )
+    return to_jsonable(rec)
+
+
 def provenance(arguments: dict, elapsed: float, started: float) -> dict:
     """Who/what/when of a result file."""
     from . import __version__
@@ -171,6 +245,24 @@ def write_csv_atomic(path, rows: list[dict], columns: list[str]) -> Path:
     for r in rows:
         w.writerow({k: ("" if v is None else v) for k, v in r.items()})
     return write_text_atomic(path, buf.getvalue())
+
+
+def write_npz_atomic(path, **arrays) -> Path:
+    """Uncompressed ``.npz`` of plain numeric arrays (loadable with ``allow_pickle=False``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 def dataclass_dict(obj) -> dict:

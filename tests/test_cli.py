@@ -76,6 +76,92 @@ def test_critical_json_and_out(capsys, tmp_path):
     assert header == "task,p,n_train,fraction,p_pinned,ci_low,ci_high,splits"
 
 
+def test_simulate_single_json_and_out(capsys, tmp_path):
+    d = tmp_path / "sim"
+    code, out, err = run(
+        capsys,
+        "simulate",
+        "--task",
+        "add",
+        "--p",
+        "10",
+        "--train-frac",
+        "0.8",
+        "--seed",
+        "0",
+        "--steps",
+        "2000",
+        "--lr",
+        "1e-3",
+        "--out",
+        str(d),
+        "--json",
+    )
+    assert code == 0, err
+    rec = json.loads(out)
+    for key in ("final_rqi", "final_loss", "steps_to_rqi", "n_h", "predicted_test_accuracy"):
+        assert key in rec
+    assert rec["final_rqi"] == 1.0 and rec["steps_to_rqi"] > 0 and len(rec["trajectory"]["step"]) == 501
+    names = {f.name for f in d.iterdir()}
+    assert names == {"trajectory.csv", "embedding.npz", "simulate.json", "trajectory.png", "embedding.png"}
+    import numpy as np
+
+    with np.load(d / "embedding.npz", allow_pickle=False) as z:
+        assert z["embedding"].shape == (501, 10, 1)
+
+
+def test_simulate_ensemble_json(capsys, tmp_path):
+    code, out, err = run(
+        capsys,
+        "simulate",
+        "--task",
+        "add",
+        "--p",
+        "10",
+        "--train-frac",
+        "0.6",
+        "--ensemble",
+        "50",
+        "--dim",
+        "2",
+        "--steps",
+        "1000",
+        "--json",
+        "--out",
+        str(tmp_path / "ens"),
+    )
+    assert code == 0, err
+    rec = json.loads(out)
+    assert len(rec["final_rqi"]) == 50 and len(rec["steps_to_rqi"]) == 50 and len(rec["n_h"]) == 50
+    assert rec["summary"]["members"] == 50 and "median" in rec["summary"]["steps_to_rqi"]
+    assert (tmp_path / "ens" / "members.csv").read_text().count("\n") == 51
+
+
+def test_simulate_reference_code_preset(capsys):
+    code, out, _ = run(
+        capsys,
+        "simulate",
+        "--task",
+        "add",
+        "--p",
+        "10",
+        "--train-frac",
+        "0.5",
+        "--preset",
+        "reference_code",
+        "--steps",
+        "500",
+        "--json",
+    )
+    rec = json.loads(out)
+    assert (
+        code == 0
+        and rec["method"] == "euler"
+        and rec["loss"] == {"constraints": "all", "normalization": "sum", "z": "frozen"}
+    )
+    assert rec["z0"] == pytest.approx(9.0) and rec["gram_lambda3"] == pytest.approx(30.0)
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
@@ -97,6 +183,56 @@ def test_critical_json_and_out(capsys, tmp_path):
         (["critical", "--task", "add", "--p", "10", "--splits", "nan"], "invalid integer: 'nan'"),
         (["critical", "--task", "s3", "--p", "5"], "p must be omitted or 6"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (
+            ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--steps", "0"],
+            "--steps must be >= 1",
+        ),
+        (
+            ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--dim", "0"],
+            "--dim must be 1..64",
+        ),
+        (
+            ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--ensemble", "0"],
+            "--ensemble must be",
+        ),
+        (["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--lr", "0"], "learning rate"),
+        (
+            ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--method", "rk5"],
+            "invalid choice",
+        ),
+        (
+            [
+                "simulate",
+                "--task",
+                "add",
+                "--p",
+                "10",
+                "--train-frac",
+                "0.5",
+                "--steps",
+                "100",
+                "--stride",
+                "7",
+            ],
+            "stride must divide steps",
+        ),
+        (
+            [
+                "simulate",
+                "--task",
+                "add",
+                "--p",
+                "10",
+                "--train-frac",
+                "0.5",
+                "--preset",
+                "reference_code",
+                "--method",
+                "rk4",
+            ],
+            "--preset reference_code fixes --method euler; got --method rk4",
+        ),
+        (["simulate", "--task", "add", "--p", "10", "20", "--train-frac", "0.5"], "simulate takes one --p"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(capsys, argv, needle):

@@ -17,6 +17,7 @@ from .critical import (
     random_ordering,
     summarize_pinning_sizes,
 )
+from .dynamics import DOPRI5, EULER, RK4, TABLEAUS, ButcherTableau, EffectiveLoss, exact_flow
 from .metrics import (
     DEFAULT_DELTA,
     Accuracy,
@@ -27,6 +28,7 @@ from .metrics import (
     rqi,
     standardize,
 )
+from .simulation import Ensemble, Trajectory, initial_embedding, simulate, simulate_ensemble
 from .spectrum import (
     GrokkingRate,
     default_z0,
@@ -41,19 +43,29 @@ from .spectrum import (
 
 __all__ = [
     "DEFAULT_DELTA",
+    "DOPRI5",
+    "EULER",
+    "RK4",
+    "TABLEAUS",
     "Accuracy",
+    "ButcherTableau",
     "CriticalResult",
+    "EffectiveLoss",
+    "Ensemble",
     "GrokkingRate",
+    "Trajectory",
     "constraint_rows",
     "critical_fraction",
     "critical_scan",
     "default_z0",
+    "exact_flow",
     "full_table_null_space",
     "full_table_nullity",
     "gram_matrix",
     "grokking_rate",
     "ideal_accuracy",
     "induced_parallelograms",
+    "initial_embedding",
     "median_interval",
     "n_training_parallelograms",
     "null_space",
@@ -65,6 +77,8 @@ __all__ = [
     "random_ordering",
     "realised_parallelograms",
     "rqi",
+    "simulate",
+    "simulate_ensemble",
     "standardize",
     "structure_pinned",
     "summarize_pinning_sizes",

@@ -16,6 +16,8 @@ which costs ``O(c)`` scatter updates plus ``O(c²)`` for the outer product of th
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numba as nb
 import numpy as np
 
@@ -54,7 +56,8 @@ def parallelograms(task: Task) -> np.ndarray:
     """All permissible parallelograms as example-index pairs ``(x, y)``, ``x < y``.
 
     Ordered by result class, then lexicographically.  Their number is
-    ``Σ_s c_s (c_s - 1) / 2`` over class sizes ``c_s``.
+    ``Σ_s c_s (c_s - 1) / 2`` over class sizes ``c_s``.  The (read-only) result is cached
+    per task.
 
     Examples
     --------
@@ -62,6 +65,11 @@ def parallelograms(task: Task) -> np.ndarray:
     >>> parallelograms(make_task("add", 10)).shape
     (70, 2)
     """
+    return _parallelograms(task)
+
+
+@lru_cache(maxsize=32)
+def _parallelograms(task: Task) -> np.ndarray:
     order, offsets = task.class_order
     out = []
     for s in range(task.n_classes):
@@ -69,9 +77,9 @@ def parallelograms(task: Task) -> np.ndarray:
         if members.size > 1:
             i, j = np.triu_indices(members.size, k=1)
             out.append(np.stack([members[i], members[j]], axis=1))
-    if not out:
-        return np.zeros((0, 2), dtype=np.int64)
-    return np.concatenate(out).astype(np.int64)
+    pars = np.concatenate(out).astype(np.int64) if out else np.zeros((0, 2), dtype=np.int64)
+    pars.setflags(write=False)
+    return pars
 
 
 def training_parallelograms(task: Task, train, pars: np.ndarray | None = None) -> np.ndarray:
