@@ -78,6 +78,20 @@ def _build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         p.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
 
+    def scale_options(p):
+        p.add_argument(
+            "--workers",
+            type=_int,
+            default=None,
+            help="local worker processes (default: all cores for long scans, in-process for short ones)",
+        )
+        p.add_argument(
+            "--scheduler",
+            type=str,
+            default=None,
+            help="Dask distributed scheduler address, e.g. tcp://host:8786",
+        )
+
     def split_options(p):
         g = p.add_mutually_exclusive_group(required=True)
         g.add_argument(
@@ -118,6 +132,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: only on a terminal)",
     )
+    scale_options(crit)
     sim = sub.add_parser("simulate", help="integrate the effective-loss flow over embeddings")
     common(sim)
     split_options(sim)
@@ -172,6 +187,7 @@ def _build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr for ensembles (auto: only on a terminal)",
     )
+    scale_options(sim)
     return parser
 
 
@@ -278,52 +294,59 @@ def _format_rate(rec: dict) -> str:
     )
 
 
-def _cmd_critical(args) -> dict:
+def _check_scale_args(args) -> None:
+    from .scan import check_scheduler_address
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {args.workers}")
+    if args.scheduler is not None:
+        check_scheduler_address(args.scheduler)
+
+
+def _progress_bar(args, total: int, desc: str, unit: str):
     from tqdm import tqdm
 
-    from .effective.critical import critical_fraction
+    disable = {"auto": None, "on": False, "off": True}[args.progress]
+    return tqdm(total=total, desc=desc, unit=unit, disable=disable, file=sys.stderr, dynamic_ncols=True)
+
+
+def _cmd_critical(args) -> dict:
     from .results import critical_record
+    from .scan import run_critical
 
     if args.splits < 1:
         raise UsageError(f"--splits must be >= 1, got {args.splits}")
+    if args.splits > 10_000_000:
+        raise UsageError(f"--splits must be at most 10000000, got {args.splits}")
     if not (0.0 < args.confidence < 1.0):
         raise UsageError(f"--confidence must be in (0, 1), got {args.confidence}")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    tasks = _tasks(args)
-    disable = {"auto": None, "on": False, "off": True}[args.progress]
-    results = []
-    with tqdm(
-        total=args.splits * len(tasks),
-        desc="critical",
-        unit="split",
-        disable=disable,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    ) as bar:
-        for task in tasks:
-            bar.set_postfix_str(f"{task.name} p={task.p}")
-            coords = (task.p,) if task.p is not None else ()
-            results.append(
-                critical_fraction(
-                    task,
-                    args.splits,
-                    seed=args.seed,
-                    confidence=args.confidence,
-                    method=args.method,
-                    coords=coords,
-                    progress=bar.update,
-                )
-            )
+    _check_scale_args(args)
+    tasks = _tasks(args)  # validates every p before any work
+    ps = [t.p for t in tasks]
+    with _progress_bar(args, args.splits * len(tasks), "critical", "split") as bar:
+        results = run_critical(
+            args.task,
+            ps,
+            args.splits,
+            seed=args.seed,
+            method=args.method,
+            confidence=args.confidence,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            out=args.out,
+            progress=bar.update,
+        )
     return {"results": results, "records": [critical_record(r) for r in results]}
 
 
 def _cmd_simulate(args) -> dict:
-    from tqdm import tqdm
-
     from .effective.dynamics import EffectiveLoss
-    from .effective.simulation import simulate, simulate_ensemble
+    from .effective.metrics import DEFAULT_DELTA
+    from .effective.simulation import _records, check_options, simulate
     from .results import ensemble_record, trajectory_record
+    from .scan import run_ensemble
 
     _apply_preset(args)
     _check_split_args(args)
@@ -359,16 +382,34 @@ def _cmd_simulate(args) -> dict:
         return {"result": tr, "records": [trajectory_record(task, split, tr, args)]}
     if args.ensemble * task.n_examples > 200_000_000:
         raise UsageError(f"--ensemble {args.ensemble} is too large for task {task.name!r} (p={task.p})")
+    _check_scale_args(args)
     if pairs is not None:
-        split_kw = {"train": _split(args, task, pairs)[0]}
+        split_kw = {"train": _split(args, task, pairs)[0].train.tolist()}
     elif args.train_frac is not None:
+        _split(args, task, None)  # validates the fraction
         split_kw = {"fraction": args.train_frac}
     else:
         _split(args, task, None)  # validates the size
         split_kw = {"size": args.train_size}
-    disable = {"auto": None, "on": False, "off": True}[args.progress]
-    with tqdm(total=args.ensemble, desc="simulate", unit="member", disable=disable, file=sys.stderr) as bar:
-        ens = simulate_ensemble(task, args.ensemble, **split_kw, progress=bar.update, **kw)
+    steps, stride = _records(args.steps, args.stride, 100)
+    check_options(args.method, args.lr, args.step_size, DEFAULT_DELTA, args.rtol, args.atol, steps, stride)
+    options = dict(
+        kw,
+        stride=stride,
+        loss={"constraints": args.constraints, "normalization": args.normalization, "z": args.z},
+    )
+    with _progress_bar(args, args.ensemble, "simulate", "member") as bar:
+        ens = run_ensemble(
+            task.name,
+            task.p,
+            args.ensemble,
+            split=split_kw,
+            options=options,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            out=args.out,
+            progress=bar.update,
+        )
     return {"result": ens, "records": [ensemble_record(task, ens, args)]}
 
 
@@ -561,8 +602,15 @@ def main(argv: list[str] | None = None) -> int:
         msg = " ".join(str(exc).split())
         print(f"effgrok: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("effgrok: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        from .scan import ScanInterrupted
+
+        if isinstance(exc, ScanInterrupted) and exc.out is not None:
+            print(
+                f"effgrok: {exc}; finished chunks are kept: rerun the same command to resume", file=sys.stderr
+            )
+        else:
+            print("effgrok: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `effgrok ... --json | head`: the reader left, nothing to report
         import os

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -318,19 +318,28 @@ def make_task(name: str, p: int | None = None) -> Task:
     >>> t = make_task("add", 10)
     >>> t.n_examples, t.n_classes
     (55, 19)
+    >>> make_task("add", 10) is t   # tasks are immutable and cached
+    True
     """
     if name not in _BUILDERS:
         raise ValueError(f"unknown task {name!r}; allowed: {', '.join(TASK_NAMES)}")
     if name == "s3":
         if p is not None and p != 6:
             raise ValueError(f"task 's3' has 6 symbols; p must be omitted or 6, got {p!r}")
-        return _BUILDERS[name](6)
+        return _cached_task(name, 6)
     if p is None:
         raise ValueError(f"task {name!r} needs p (the number of symbols)")
     p = _check_int("p", p, lo=2, hi=_MAX_P)
     if name == "mul-mod":
         if p < 3 or not is_prime(p):
             raise ValueError(f"mul-mod needs a prime p >= 3, got {p}")
+    return _cached_task(name, p)
+
+
+@lru_cache(maxsize=16)
+def _cached_task(name: str, p: int) -> Task:
+    # tasks are immutable, so one instance per (name, p) lets the per-task caches
+    # (class order, parallelograms, full-table spectrum) serve every job of a scan
     return _BUILDERS[name](p)
 
 

@@ -68,7 +68,15 @@ def test_critical_json_and_out(capsys, tmp_path):
     )
     assert code == 0, err
     assert len(json.loads(out)["results"]) == 2
-    assert {f.name for f in d.iterdir()} == {"curve.csv", "critical.csv", "critical.json", "critical.png"}
+    assert {f.name for f in d.iterdir()} == {
+        "curve.csv",
+        "critical.csv",
+        "critical.json",
+        "critical.png",
+        "manifest.json",
+        "chunks",
+    }
+    assert json.loads((d / "manifest.json").read_text())["complete"] is True
     meta = json.loads((d / "critical.json").read_text())
     prov = meta["provenance"]
     assert prov["arguments"]["seed"] == 0 and prov["effgrok_version"] and prov["elapsed_s"] >= 0
@@ -135,6 +143,7 @@ def test_simulate_ensemble_json(capsys, tmp_path):
     assert len(rec["final_rqi"]) == 50 and len(rec["steps_to_rqi"]) == 50 and len(rec["n_h"]) == 50
     assert rec["summary"]["members"] == 50 and "median" in rec["summary"]["steps_to_rqi"]
     assert (tmp_path / "ens" / "members.csv").read_text().count("\n") == 51
+    assert json.loads((tmp_path / "ens" / "manifest.json").read_text())["complete"] is True
 
 
 def test_simulate_reference_code_preset(capsys):

@@ -108,7 +108,7 @@ def constraint_rows(task: Task, pars: np.ndarray) -> np.ndarray:
     return rows
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _gram_grouped(slots, members, offsets, n_slots):  # pragma: no cover - compiled
     """Gram matrix from training examples grouped by class (``members[offsets[s]:offsets[s+1]]``)."""
     g = np.zeros((n_slots, n_slots))
@@ -147,7 +147,7 @@ def _gram_grouped(slots, members, offsets, n_slots):  # pragma: no cover - compi
     return g
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _group_by_class(results, examples, n_classes):  # pragma: no cover - compiled
     """Counting sort of ``examples`` by result class: ``(members, offsets)``."""
     counts = np.zeros(n_classes + 1, dtype=np.int64)

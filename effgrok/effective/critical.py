@@ -41,9 +41,9 @@ from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
-from scipy import stats
 from scipy.linalg import lapack
 
+from .._parallel import parallel_allowed, thread_count
 from ..tasks import Task
 from .constraints import _gram_grouped, _group_by_class
 from .spectrum import full_table_null_space, full_table_nullity
@@ -71,7 +71,7 @@ def _mix64(z):  # pragma: no cover - compiled
     return z ^ (z >> np.uint64(31))
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _stream_start(key, k):  # pragma: no cover - compiled
     return _mix64(key ^ _mix64(np.uint64(k) + np.uint64(1)))
 
@@ -88,7 +88,7 @@ def _below(state, n):  # pragma: no cover - compiled
             return state, np.int64(r % n64)
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _shuffle_prefix(perm, m, key, index):  # pragma: no cover - compiled
     """Fisher–Yates on the first ``m`` positions of ``perm = 0..N-1`` with stream ``index``."""
     n = perm.shape[0]
@@ -129,7 +129,7 @@ def _inv_mod(a):  # pragma: no cover - compiled
     return result
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _pinning_size_one(
     slots, results, n_classes, n_slots, target_rank, state, max_size, perm, basis, pivot_row, first, row
 ):  # pragma: no cover - compiled
@@ -199,40 +199,92 @@ def _pinning_size_one(
     return max_size + 1
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, nogil=True)
+def _pinning_block(
+    b,
+    n_blocks,
+    out,
+    slots,
+    results,
+    n_classes,
+    n_slots,
+    target_rank,
+    key,
+    start,
+    count,
+    max_size,
+    perm,
+    basis,
+    pivot_row,
+    first,
+    row,
+):  # pragma: no cover - compiled
+    """Orderings ``b, b + n_blocks, ...`` of a chunk, on workspace ``b``."""
+    for k in range(b, count, n_blocks):
+        state = _stream_start(key, start + k)
+        out[k] = _pinning_size_one(
+            slots,
+            results,
+            n_classes,
+            n_slots,
+            target_rank,
+            state,
+            max_size,
+            perm[b],
+            basis[b],
+            pivot_row[b],
+            first[b],
+            row[b],
+        )
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _blocks_parallel(n_blocks, *args):  # pragma: no cover - compiled
+    for b in nb.prange(n_blocks):
+        _pinning_block(b, n_blocks, *args)
+
+
+@nb.njit(cache=True, nogil=True)
+def _blocks_serial(n_blocks, *args):  # pragma: no cover - compiled
+    for b in range(n_blocks):
+        _pinning_block(b, n_blocks, *args)
+
+
 def _pinning_sizes_incremental(
     slots, results, n_classes, n_slots, target_rank, key, start, count, max_size, n_blocks
-):  # pragma: no cover - compiled
+):
+    """Pinning sizes of orderings ``start .. start + count − 1`` (one exact basis per block)."""
     out = np.empty(count, dtype=np.int64)
     n = slots.shape[0]
-    # one workspace per block, allocated outside the parallel loop (no hoisting races)
     perm = np.empty((n_blocks, n), dtype=np.int64)
     basis = np.zeros((n_blocks, max(target_rank, 1), n_slots), dtype=np.int64)
     pivot_row = np.empty((n_blocks, n_slots), dtype=np.int64)
     first = np.empty((n_blocks, n_classes), dtype=np.int64)
     row = np.zeros((n_blocks, n_slots), dtype=np.int64)
-    for b in nb.prange(n_blocks):
-        for k in range(b, count, n_blocks):
-            state = _stream_start(key, start + k)
-            out[k] = _pinning_size_one(
-                slots,
-                results,
-                n_classes,
-                n_slots,
-                target_rank,
-                state,
-                max_size,
-                perm[b],
-                basis[b],
-                pivot_row[b],
-                first[b],
-                row[b],
-            )
+    driver = _blocks_parallel if parallel_allowed() else _blocks_serial
+    driver(
+        n_blocks,
+        out,
+        slots,
+        results,
+        n_classes,
+        n_slots,
+        target_rank,
+        key,
+        np.int64(start),
+        np.int64(count),
+        np.int64(max_size),
+        perm,
+        basis,
+        pivot_row,
+        first,
+        row,
+    )
     return out
 
 
 # --------------------------------------------------------------------------- bisection with Cholesky
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _first_countable(results, perm, n_classes, target_rank):  # pragma: no cover - compiled
     """Smallest prefix with at least ``target_rank`` constraint rows (|prefix| − classes seen)."""
     seen = np.zeros(n_classes, dtype=np.bool_)
@@ -292,7 +344,7 @@ def _pinning_size_bisect(probe: _CholeskyProbe, perm: np.ndarray, target_rank: i
 def _n_blocks(count: int, n_slots: int) -> int:
     """Work blocks of the parallel kernel (each holds an ``n_slots²`` exact basis)."""
     per_thread = 4 if n_slots <= 256 else 1
-    return max(1, min(count, per_thread * nb.get_num_threads()))
+    return max(1, min(count, per_thread * thread_count()))
 
 
 def _check_count(name: str, value, lo: int = 1) -> int:
@@ -316,6 +368,7 @@ def pinning_sizes(
     seed: int = 0,
     coords: tuple[int, ...] = (),
     method: str = "auto",
+    start: int = 0,
     progress: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Pinning size ``T_k`` of ``n_orderings`` random orderings of the task's examples.
@@ -336,6 +389,9 @@ def pinning_sizes(
     method : {"auto", "incremental", "bisect"}
         ``auto`` takes ``incremental`` up to 2048 embedding rows, ``bisect`` above
         (where one exact basis per thread would take too much memory).
+    start : int
+        Index of the first ordering: orderings ``start .. start + n_orderings − 1`` are
+        computed, so a long scan can be split into chunks with identical results.
     progress : callable, optional
         Called with the number of orderings finished since the last call.
 
@@ -345,21 +401,22 @@ def pinning_sizes(
     """
     n_orderings = _check_count("number of splits", n_orderings)
     seed = _check_count("seed", seed, lo=0)
+    start = _check_count("start", start, lo=0)
     method = _choose_method(task, method)
     target = task.n_slots - full_table_nullity(task)
     key = _key(seed, coords)
     out = np.empty(n_orderings, dtype=np.int64)
     if method == "incremental":
-        for start in range(0, n_orderings, _CHUNK):
-            count = min(_CHUNK, n_orderings - start)
-            out[start : start + count] = _pinning_sizes_incremental(
+        for lo in range(0, n_orderings, _CHUNK):
+            count = min(_CHUNK, n_orderings - lo)
+            out[lo : lo + count] = _pinning_sizes_incremental(
                 task.slots,
                 task.results,
                 task.n_classes,
                 task.n_slots,
                 target,
                 key,
-                start,
+                start + lo,
                 count,
                 task.n_examples,
                 _n_blocks(count, task.n_slots),
@@ -370,7 +427,7 @@ def pinning_sizes(
         probe = _CholeskyProbe(task)
         perm = np.empty(task.n_examples, dtype=np.int64)
         for k in range(n_orderings):
-            _shuffle_prefix(perm, task.n_examples, key, k)
+            _shuffle_prefix(perm, task.n_examples, key, start + k)
             out[k] = _pinning_size_bisect(probe, perm, target)
             if progress is not None:
                 progress(1)
@@ -410,6 +467,8 @@ def median_interval(n: int, confidence: float) -> tuple[int, int, float]:
     Distribution-free: the number of samples below the median is Binomial(n, ½).
     Returns ``(j, k, coverage)``.
     """
+    from scipy import stats  # imported here: scipy.stats takes a second to import
+
     alpha = 1.0 - confidence
     j = int(stats.binom.ppf(alpha / 2, n, 0.5))
     while j >= 1 and stats.binom.cdf(n - j, n, 0.5) - stats.binom.cdf(j - 1, n, 0.5) < confidence:
@@ -421,6 +480,8 @@ def median_interval(n: int, confidence: float) -> tuple[int, int, float]:
 
 
 def _clopper_pearson(successes: np.ndarray, n: int, confidence: float) -> np.ndarray:
+    from scipy import stats
+
     alpha = 1.0 - confidence
     lo = np.where(successes > 0, stats.beta.ppf(alpha / 2, successes, n - successes + 1), 0.0)
     hi = np.where(successes < n, stats.beta.ppf(1 - alpha / 2, successes + 1, n - successes), 1.0)

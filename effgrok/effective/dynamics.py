@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from .._parallel import parallel_allowed
 from ..tasks import Task
 from .constraints import gram_matrix, parallelograms, training_mask
 from .spectrum import zero_tolerance as _zero_tol
@@ -273,7 +274,7 @@ def _rk_step(E, h, G, n, d, scale, live, z_frozen, a, b, K, Y, Enew, err, be, wi
                 err[q] += ce * K[st * L + q]
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _record(
     E, slots, order, offsets, pairs, train, n_test, delta2, inv_norm, live, z_frozen, l0_known
 ):  # pragma: no cover
@@ -379,7 +380,7 @@ def _rhs_eigen(B, lam, L, scale, live, z_frozen, out):  # pragma: no cover - com
             out[q] = f * lam[q] * B[q]
 
 
-@nb.njit(cache=True, fastmath=_FAST)
+@nb.njit(cache=True, nogil=True, fastmath=_FAST)
 def _member_fixed(
     B0,
     lam,
@@ -470,8 +471,9 @@ def _member_fixed(
             out_emb[r] = Em
 
 
-@nb.njit(cache=True, parallel=True)
-def _integrate_fixed(
+@nb.njit(cache=True, nogil=True)
+def _integrate_fixed_at(
+    m,
     E0,
     eig_vals,
     eig_vecs,
@@ -498,46 +500,63 @@ def _integrate_fixed(
     out_emb,
     live,
 ):  # pragma: no cover - compiled
-    M, n, d = E0.shape
-    for m in nb.prange(M):
-        g = g_index[m]
-        V = eig_vecs[g]
-        B0 = np.empty((n, d))
-        for i in range(n):
-            for k in range(d):
-                acc = 0.0
-                for j in range(n):
-                    acc += V[j, i] * E0[m, j, k]
-                B0[i, k] = acc
-        prs = pair_idx[pair_off[g] : pair_off[g + 1]]
-        _member_fixed(
-            B0,
-            eig_vals[g],
-            V,
-            2.0 * eta / norms[g],
-            h,
-            n_records,
-            substeps,
-            a,
-            b,
-            slots,
-            order,
-            offsets,
-            prs,
-            train[g],
-            n_test[g],
-            delta2,
-            1.0 / norms[g],
-            live,
-            out_loss[m],
-            out_z[m],
-            out_rqi[m],
-            out_acc[m],
-            out_emb[m],
-        )
+    n, d = E0.shape[1], E0.shape[2]
+    g = g_index[m]
+    V = eig_vecs[g]
+    B0 = np.empty((n, d))
+    for i in range(n):
+        for k in range(d):
+            acc = 0.0
+            for j in range(n):
+                acc += V[j, i] * E0[m, j, k]
+            B0[i, k] = acc
+    prs = pair_idx[pair_off[g] : pair_off[g + 1]]
+    _member_fixed(
+        B0,
+        eig_vals[g],
+        V,
+        2.0 * eta / norms[g],
+        h,
+        n_records,
+        substeps,
+        a,
+        b,
+        slots,
+        order,
+        offsets,
+        prs,
+        train[g],
+        n_test[g],
+        delta2,
+        1.0 / norms[g],
+        live,
+        out_loss[m],
+        out_z[m],
+        out_rqi[m],
+        out_acc[m],
+        out_emb[m],
+    )
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _integrate_fixed_parallel(count, *args):  # pragma: no cover - compiled
+    for i in nb.prange(count):
+        _integrate_fixed_at(i, *args)
+
+
+@nb.njit(cache=True, nogil=True)
+def _integrate_fixed_serial(count, *args):  # pragma: no cover - compiled
+    for i in range(count):
+        _integrate_fixed_at(i, *args)
+
+
+def _integrate_fixed(*args):
+    """``_integrate_fixed_at(i, *args)`` for every index ``i`` (serial inside ``_parallel.serial()``)."""
+    driver = _integrate_fixed_parallel if parallel_allowed() else _integrate_fixed_serial
+    driver(args[0].shape[0], *args)
+
+
+@nb.njit(cache=True, nogil=True)
 def _member_adaptive(
     E0,
     G,
@@ -621,8 +640,9 @@ def _member_adaptive(
     out_nsteps[1] = rejected
 
 
-@nb.njit(cache=True, parallel=True)
-def _integrate_adaptive(
+@nb.njit(cache=True, nogil=True)
+def _integrate_adaptive_at(
+    m,
     E0,
     grams,
     g_index,
@@ -653,45 +673,62 @@ def _integrate_adaptive(
     out_emb,
     out_nsteps,
     live,
-):  # pragma: no cover
-    M = E0.shape[0]
-    for m in nb.prange(M):
-        g = g_index[m]
-        prs = pair_idx[pair_off[g] : pair_off[g + 1]]
-        _member_adaptive(
-            E0[m],
-            grams[g],
-            2.0 * eta / norms[g],
-            h0,
-            n_records,
-            record_dt,
-            a,
-            b,
-            be,
-            err_order,
-            rtol,
-            atol,
-            max_steps,
-            slots,
-            order,
-            offsets,
-            prs,
-            train[g],
-            n_test[g],
-            delta2,
-            1.0 / norms[g],
-            live,
-            out_loss[m],
-            out_z[m],
-            out_rqi[m],
-            out_acc[m],
-            out_emb[m],
-            out_nsteps[m],
-        )
+):  # pragma: no cover - compiled
+    g = g_index[m]
+    prs = pair_idx[pair_off[g] : pair_off[g + 1]]
+    _member_adaptive(
+        E0[m],
+        grams[g],
+        2.0 * eta / norms[g],
+        h0,
+        n_records,
+        record_dt,
+        a,
+        b,
+        be,
+        err_order,
+        rtol,
+        atol,
+        max_steps,
+        slots,
+        order,
+        offsets,
+        prs,
+        train[g],
+        n_test[g],
+        delta2,
+        1.0 / norms[g],
+        live,
+        out_loss[m],
+        out_z[m],
+        out_rqi[m],
+        out_acc[m],
+        out_emb[m],
+        out_nsteps[m],
+    )
 
 
-@nb.njit(cache=True, parallel=True)
-def _record_many(
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _integrate_adaptive_parallel(count, *args):  # pragma: no cover - compiled
+    for i in nb.prange(count):
+        _integrate_adaptive_at(i, *args)
+
+
+@nb.njit(cache=True, nogil=True)
+def _integrate_adaptive_serial(count, *args):  # pragma: no cover - compiled
+    for i in range(count):
+        _integrate_adaptive_at(i, *args)
+
+
+def _integrate_adaptive(*args):
+    """``_integrate_adaptive_at(i, *args)`` for every index ``i`` (serial inside ``_parallel.serial()``)."""
+    driver = _integrate_adaptive_parallel if parallel_allowed() else _integrate_adaptive_serial
+    driver(args[0].shape[0], *args)
+
+
+@nb.njit(cache=True, nogil=True)
+def _record_many_at(
+    q,
     E,
     l0_known,
     grams_index,
@@ -712,30 +749,47 @@ def _record_many(
     out_acc,
 ):  # pragma: no cover - compiled
     """Metrics of precomputed embeddings ``E[m, r]`` (used by the exact flow)."""
-    M, R = E.shape[0], E.shape[1]
-    for q in nb.prange(M * R):
-        m = q // R
-        r = q % R
-        g = grams_index[m]
-        prs = pair_idx[pair_off[g] : pair_off[g + 1]]
-        lo, zz, rq, ac = _record(
-            E[m, r],
-            slots,
-            order,
-            offsets,
-            prs,
-            train[g],
-            n_test[g],
-            delta2,
-            1.0 / norms[g],
-            live,
-            z_frozen[m],
-            l0_known[m, r],
-        )
-        out_loss[m, r] = lo
-        out_z[m, r] = zz
-        out_rqi[m, r] = rq
-        out_acc[m, r] = ac
+    R = E.shape[1]
+    m = q // R
+    r = q % R
+    g = grams_index[m]
+    prs = pair_idx[pair_off[g] : pair_off[g + 1]]
+    lo, zz, rq, ac = _record(
+        E[m, r],
+        slots,
+        order,
+        offsets,
+        prs,
+        train[g],
+        n_test[g],
+        delta2,
+        1.0 / norms[g],
+        live,
+        z_frozen[m],
+        l0_known[m, r],
+    )
+    out_loss[m, r] = lo
+    out_z[m, r] = zz
+    out_rqi[m, r] = rq
+    out_acc[m, r] = ac
+
+
+@nb.njit(cache=True, nogil=True, parallel=True)
+def _record_many_parallel(count, *args):  # pragma: no cover - compiled
+    for i in nb.prange(count):
+        _record_many_at(i, *args)
+
+
+@nb.njit(cache=True, nogil=True)
+def _record_many_serial(count, *args):  # pragma: no cover - compiled
+    for i in range(count):
+        _record_many_at(i, *args)
+
+
+def _record_many(*args):
+    """``_record_many_at(i, *args)`` for every index ``i`` (serial inside ``_parallel.serial()``)."""
+    driver = _record_many_parallel if parallel_allowed() else _record_many_serial
+    driver(args[0].shape[0] * args[0].shape[1], *args)
 
 
 def exact_flow(

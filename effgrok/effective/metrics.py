@@ -163,7 +163,7 @@ def _check_delta(delta) -> float:
     return d
 
 
-@nb.njit(cache=True)
+@nb.njit(cache=True, nogil=True)
 def _realised_kernel(h, order, offsets, train, delta2):  # pragma: no cover - compiled
     """Count realised parallelograms class by class and mark test examples that form a
     realised parallelogram with a training example.  ``O(Σ_s c_s² d)``, no enumeration."""

@@ -236,6 +236,26 @@ def _prediction(G: np.ndarray, f: int, normalizer: float, z0: np.ndarray, eta: f
     return pinned, lam, rate, n_h
 
 
+def check_options(method, learning_rate, step_size, delta, rtol, atol, steps, stride) -> tuple:
+    """Validate integrator options (without integrating); returns the numbers as floats."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    eta = _positive("learning rate", learning_rate)
+    step_size = _positive("step size", step_size)
+    delta = _positive("delta", delta)
+    rtol = _positive("rtol", rtol)
+    atol = _positive("atol", atol)
+    if method in ("euler", "rk4"):
+        ratio = stride / step_size
+        if round(ratio) < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio:
+            raise ValueError(
+                f"stride ({stride}) must be a whole number of integration steps of size {step_size}"
+            )
+    if method in ("euler", "rk4", "dopri5") and steps / step_size > 1e9:
+        raise ValueError(f"{steps} steps of size {step_size} is more than 1e9 integration steps")
+    return eta, step_size, delta, rtol, atol
+
+
 def _run(
     task,
     loss: EffectiveLoss,
@@ -254,13 +274,9 @@ def _run(
     record_embedding,
     progress,
 ):
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    eta = _positive("learning rate", eta)
-    step_size = _positive("step size", step_size)
-    delta = _positive("delta", delta)
-    rtol = _positive("rtol", rtol)
-    atol = _positive("atol", atol)
+    eta, step_size, delta, rtol, atol = check_options(
+        method, eta, step_size, delta, rtol, atol, steps, stride
+    )
     S = train_masks.shape[0]
     M, n, d = E0.shape
     R = steps // stride + 1
@@ -281,12 +297,7 @@ def _run(
     nsteps = np.zeros((M, 2), dtype=np.int64) if method == "dopri5" else None
     z0 = np.sum(E0 * E0, axis=(1, 2))
     if method in ("euler", "rk4"):
-        ratio = stride / step_size
-        substeps = round(ratio)
-        if substeps < 1 or abs(ratio - substeps) > 1e-9 * ratio:
-            raise ValueError(
-                f"stride ({stride}) must be a whole number of integration steps of size {step_size}"
-            )
+        substeps = round(stride / step_size)
         tab = TABLEAUS[method]
         eig_vals, eig_vecs = np.linalg.eigh(grams)
         for g in range(S):  # null modes exactly still (and ℓ0 free of round-off eigenvalues)
@@ -539,6 +550,7 @@ def simulate_ensemble(
     atol: float = 1e-12,
     delta: float = DEFAULT_DELTA,
     record_embedding: bool = False,
+    first_member: int = 0,
     progress: Callable[[int], None] | None = None,
 ) -> Ensemble:
     """Integrate ``members`` trajectories in parallel (Numba ``prange`` over members).
@@ -546,8 +558,10 @@ def simulate_ensemble(
     Each member ``m`` has its own random training split (of the given ``fraction`` or
     ``size``; or the one shared ``train``) and its own initial embedding, drawn from
     ``SeedSequence(seed, spawn_key=(m,))`` -- so member ``m`` is the same whatever the
-    ensemble size, chunking or thread count.  Other parameters as in :func:`simulate`
-    (default: about 100 records).
+    ensemble size, chunking or thread count.  ``first_member`` shifts the member indices
+    (members ``first_member .. first_member + members − 1``), so an ensemble can be run in
+    chunks with identical results.  Other parameters as in :func:`simulate` (default:
+    about 100 records).
 
     Examples
     --------
@@ -561,10 +575,14 @@ def simulate_ensemble(
     dim = _int_at_least("dim", dim, 1)
     steps, stride = _records(steps, stride, 100)
     seed = _int_at_least("seed", seed, 0)
+    first_member = _int_at_least("first member", first_member, 0)
     given = sum(x is not None for x in (fraction, size, train))
     if given != 1:
         raise ValueError("give exactly one of fraction, size and train")
-    rngs = [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(m,))) for m in range(members)]
+    rngs = [
+        np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(m,)))
+        for m in range(first_member, first_member + members)
+    ]
     if train is not None:
         masks = training_mask(task, train)[None, :].copy()
         g_index = np.zeros(members, dtype=np.int64)

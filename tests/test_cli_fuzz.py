@@ -1,0 +1,151 @@
+"""Property-based hardening of the CLI: generated bad and borderline arguments for every
+subcommand end with exit 0, or exit 2 and one line on stderr -- never a traceback, and
+never an unmarked partial output."""
+
+import contextlib
+import io
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from effgrok.cli import main
+
+# (valid, invalid or borderline) values of every option; valid ones keep each run small
+TASKS = (["add", "add-mod", "sub-mod", "mul-mod"], ["s3", "mult", "", "ADD"])
+P = (["2", "3", "5", "7", "11"], ["-3", "0", "1", "x", "", "2.5", "1e9", "6001", "nan", "7 11", "5 5", "4"])
+FRAC = (["0.3", "0.8", "1"], ["1e-9", "0.01", "0", "-0.2", "1.0000001", "nan", "inf", "x", ""])
+SIZE = (["1", "3", "10"], ["-1", "0", "56", "1e3", "x", "100000"])
+TRAIN = (
+    ["0,1 2,3", "0,1", "0,0 1,1 2,2", "1,2 2,1"],
+    ["0,99", "a,b", "0-1", "", ";", "0,1,2", "-1,2", "0,1 1,0"],
+)
+SEED = (["0", "1", "123456789"], ["-1", "2**40", "18446744073709551617", "x"])
+LR = (["1e-3", "0.5", "1e-300"], ["0", "-1", "nan", "inf", "-inf", "x", "1e300"])
+SPLITS = (["1", "2", "7", "40"], ["-1", "0", "abc", "1e3", "99999999999"])
+STEPS = (["1", "20", "100"], ["-1", "0", "x", "1e12", "20000001"])
+
+COMMON = {"--task": TASKS, "--p": P, "--seed": SEED, "--json": None, "--out": None}
+OPTIONS = {
+    "rate": {
+        **COMMON,
+        "--train-frac": FRAC,
+        "--train-size": SIZE,
+        "--train": TRAIN,
+        "--lr": LR,
+        "--z0": (["1", "9", "0.5"], ["0", "-1", "nan", "x"]),
+        "--normalization": (["sum", "mean"], ["max", ""]),
+    },
+    "critical": {
+        **COMMON,
+        "--splits": SPLITS,
+        "--confidence": (["0.5", "0.95", "0.999"], ["0", "1", "1.5", "nan", "x"]),
+        "--method": (["auto", "incremental", "bisect"], ["fast"]),
+        "--workers": (["1"], ["0", "-2", "x"]),
+        "--scheduler": ([], ["localhost", "tcp://", "http://x:1", "", "tcp://host:port:1", "x" * 300]),
+        "--progress": (["auto", "off"], ["maybe"]),
+    },
+    "simulate": {
+        **COMMON,
+        "--train-frac": FRAC,
+        "--train-size": SIZE,
+        "--train": TRAIN,
+        "--steps": STEPS,
+        "--lr": LR,
+        "--dim": (["1", "2", "3"], ["0", "65", "x"]),
+        "--method": (["euler", "rk4", "dopri5", "exact"], ["rk5"]),
+        "--step-size": (["0.5", "1"], ["0", "-1", "nan", "3", "1e-9"]),
+        "--stride": (["1", "10"], ["0", "7", "x", "-5"]),
+        "--constraints": (["train", "all"], ["none"]),
+        "--normalization": (["sum", "mean"], ["max"]),
+        "--z": (["live", "frozen"], ["dead"]),
+        "--init": (["uniform", "standardized"], ["zeros"]),
+        "--preset": (["paper", "reference_code"], ["other"]),
+        "--ensemble": (["1", "3", "70"], ["0", "-1", "x"]),
+        "--rtol": (["1e-6", "1e-3"], ["0", "-1", "nan"]),
+        "--atol": (["1e-9"], ["0", "inf"]),
+        "--workers": (["1"], ["0", "-2", "x"]),
+    },
+}
+TRAIN_FLAGS = ("--train-frac", "--train-size", "--train")
+FINAL_FILES = {
+    "curve.csv",
+    "critical.csv",
+    "critical.json",
+    "critical.png",
+    "rate.csv",
+    "rate.json",
+    "trajectory.csv",
+    "embedding.npz",
+    "simulate.json",
+    "trajectory.png",
+    "embedding.png",
+    "members.csv",
+    "curves.npz",
+    "ensemble.png",
+}
+
+
+@st.composite
+def argv(draw):
+    cmd = draw(st.sampled_from([*OPTIONS, *OPTIONS, *OPTIONS, "frobnicate", "--bogus"]))
+    if cmd not in OPTIONS:
+        return [cmd], False
+    opts = OPTIONS[cmd]
+    plausible = draw(st.integers(0, 2)) > 0  # two thirds of the runs: valid but for at most one value
+    chosen = draw(st.lists(st.sampled_from(sorted(opts)), max_size=6, unique=True))
+    if plausible:
+        chosen = [f for f in chosen if f not in TRAIN_FLAGS]
+        chosen += [f for f in ("--task", "--p") if f not in chosen]
+        if cmd != "critical":
+            chosen.append(draw(st.sampled_from(TRAIN_FLAGS)))
+    bad = draw(st.sampled_from(chosen)) if plausible and chosen and draw(st.integers(0, 2)) == 0 else None
+    out = []
+    uses_out = False
+    for flag in chosen:
+        if flag == "--out":
+            uses_out = True
+            out += [flag, "OUT"]
+            continue
+        out.append(flag)
+        if opts[flag] is None:
+            continue
+        valid, invalid = opts[flag]
+        pool = (invalid or valid) if flag == bad else (valid or invalid) if plausible else valid + invalid
+        value = draw(st.sampled_from(pool))
+        out.extend(value.split(" ") if flag == "--p" and " " in value else [value])
+    if not plausible and draw(st.integers(0, 9)) == 0:
+        out.append(draw(st.sampled_from(["--unknown", "--p", "-x", "--json=1"])))
+    return [cmd, *out], uses_out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(argv())
+def test_every_subcommand_survives_generated_arguments(case):
+    args, uses_out = case
+    folder = Path(tempfile.mkdtemp()) / "out" if uses_out else None
+    args = [str(folder) if a == "OUT" else a for a in args]
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings():
+            warnings.simplefilter("error")  # a warning would be an unhandled case too
+            code = main(args)
+        stderr = err.getvalue()
+        assert "Traceback" not in stderr, (args, stderr)
+        assert code in (0, 2), (args, code, stderr)
+        event(f"{args[0]} exit {code}")
+        if code == 2:
+            lines = stderr.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("effgrok: error: "), (args, stderr)
+            assert out.getvalue() == ""
+            if folder is not None and folder.exists():
+                assert not (set(p.name for p in folder.iterdir()) & FINAL_FILES), (
+                    args,
+                    list(folder.iterdir()),
+                )
+    finally:
+        if folder is not None:
+            shutil.rmtree(folder.parent, ignore_errors=True)
