@@ -120,3 +120,11 @@ __all__ = [
     "training_nullity",
     "training_parallelograms",
 ]
+
+
+def __getattr__(name):  # submodules with heavy dependencies load on first use
+    if name in ("kernels", "scan", "plot"):
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'effgrok' has no attribute {name!r}")

@@ -188,6 +188,27 @@ def _build_parser() -> argparse.ArgumentParser:
         help="progress bar on stderr for ensembles (auto: only on a terminal)",
     )
     scale_options(sim)
+    ntk = sub.add_parser(
+        "ntk", help="kernel theory of lazy→rich grokking: NTK alignment and lazy predictions"
+    )
+    ntk.add_argument(
+        "--model",
+        choices=("committee", "mlp"),
+        default="committee",
+        help="committee: the lazy→rich paper's network (default); mlp: two-layer NTK-parameterised MLP",
+    )
+    ntk.add_argument("--target", default="paper", help="'paper' (½(β·x)²) or 'hermite:k' (default paper)")
+    ntk.add_argument("--dim", type=_int, default=100, help="input dimension D (default 100)")
+    ntk.add_argument("--samples", type=_int, default=550, help="training samples P (default 550)")
+    ntk.add_argument("--test-samples", type=_int, default=1000, help="test samples (default 1000)")
+    ntk.add_argument("--width", type=_int, default=500, help="hidden width N (default 500)")
+    ntk.add_argument("--epsilon", type=_finite_float, default=0.02, help="quadratic part ε of φ (committee)")
+    ntk.add_argument("--activation", default="relu", help="activation of --model mlp: relu, erf, linear, ...")
+    ntk.add_argument("--alpha", type=_finite_float, nargs="+", default=[1.0], help="output scale(s) α")
+    ntk.add_argument("--top-k", type=_int, default=10, help="eigenvectors for the target power (default 10)")
+    ntk.add_argument("--seed", type=_int, default=0, help="random seed (default 0)")
+    ntk.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    ntk.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
     return parser
 
 
@@ -450,6 +471,62 @@ def _format_simulate(rec: dict) -> str:
     )
 
 
+def _cmd_ntk(args) -> dict:
+    from .kernels.ntk import ACTIVATIONS
+    from .kernels.study import ntk_study
+
+    for name, lo, hi in (
+        ("--dim", 1, 4096),
+        ("--samples", 2, 20_000),
+        ("--test-samples", 2, 20_000),
+        ("--width", 1, 100_000),
+        ("--top-k", 1, 100_000),
+        ("--seed", 0, 2**63 - 1),
+    ):
+        v = getattr(args, name[2:].replace("-", "_"))
+        if not lo <= v <= hi:
+            raise UsageError(f"{name} must be {lo}..{hi}, got {v}")
+    if args.width * args.dim > 50_000_000:
+        raise UsageError(f"--width {args.width} × --dim {args.dim} is too large (at most 5e7 weights)")
+    if args.top_k > args.test_samples:
+        raise UsageError(f"--top-k {args.top_k} exceeds --test-samples {args.test_samples}")
+    if args.epsilon < 0:
+        raise UsageError(f"--epsilon must be >= 0, got {args.epsilon}")
+    if any(a <= 0 for a in args.alpha):
+        raise UsageError(f"--alpha values must be > 0, got {' '.join(f'{a:g}' for a in args.alpha)}")
+    if args.model == "mlp" and args.activation not in ACTIVATIONS:
+        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}; got {args.activation!r}")
+    study = ntk_study(
+        model=args.model,
+        target=args.target,
+        dim=args.dim,
+        samples=args.samples,
+        test_samples=args.test_samples,
+        width=args.width,
+        epsilon=args.epsilon,
+        activation=args.activation,
+        alphas=args.alpha,
+        top_k=args.top_k,
+        seed=args.seed,
+    )
+    return {"result": study, "records": [study["record"]]}
+
+
+def _format_ntk(rec: dict) -> str:
+    lines = [
+        f"model {rec['model']}  target {rec['target']}  D={rec['dim']}  P={rec['samples']}  "
+        f"N={rec['width']}  target variance {rec['target_variance']:.4g}"
+    ]
+    for r in rec["results"]:
+        lines.append(
+            f"  α={r['alpha']:<8g} CKA {r['cka']:.5f}   "
+            f"top-{rec['top_k']} power {r['top_k_target_power']:.4f}   "
+            f"lazy loss train {r['lazy_train_loss']:.3e} test {r['lazy_test_loss']:.4f}   "
+            f"finite/infinite {r['finite_vs_infinite_rel_error']:.3e}"
+        )
+    return "\n".join(lines)
+
+
 def _format_critical(rec: dict) -> str:
     lo, hi = rec["r_c_ci"]
     return (
@@ -472,6 +549,14 @@ def _write_outputs(args, out: Path, payload: dict, arguments: dict, elapsed: flo
         return
     if args.command == "simulate":
         _write_simulation(out, payload["result"], records[0], prov)
+        return
+    if args.command == "ntk":
+        from .plot import plot_ntk
+
+        rec = records[0]
+        write_csv_atomic(out / "ntk.csv", rec["results"], list(rec["results"][0]))
+        write_json_atomic(out / "ntk.json", {"provenance": prov, "result": rec})
+        plot_ntk(payload["result"], out / "ntk.png")
         return
     from .plot import plot_critical
 
@@ -580,7 +665,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         _check_out(args.out)
-        command = {"rate": _cmd_rate, "critical": _cmd_critical, "simulate": _cmd_simulate}[args.command]
+        command = {"rate": _cmd_rate, "critical": _cmd_critical, "simulate": _cmd_simulate, "ntk": _cmd_ntk}[
+            args.command
+        ]
         payload = command(args)
         elapsed = time.time() - started
         records = payload["records"]
@@ -591,9 +678,12 @@ def main(argv: list[str] | None = None) -> int:
             obj = records[0] if len(records) == 1 else {"results": records}
             print(json.dumps(obj, allow_nan=False))
         else:
-            fmt = {"rate": _format_rate, "critical": _format_critical, "simulate": _format_simulate}[
-                args.command
-            ]
+            fmt = {
+                "rate": _format_rate,
+                "critical": _format_critical,
+                "simulate": _format_simulate,
+                "ntk": _format_ntk,
+            }[args.command]
             print("\n".join(fmt(r) for r in records))
             if args.out is not None:
                 print(f"results written to {args.out}/")
