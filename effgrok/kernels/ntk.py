@@ -62,8 +62,9 @@ def empirical_ntk(
     x1, x2 : array_like
         Inputs (``x2`` defaults to ``x1``).
     batch_size : int
-        Inputs per Jacobian evaluation; memory is ``O(n · |θ|)`` for the stored Jacobians of
-        one side plus ``O(batch_size · |θ|)``.
+        Inputs per Jacobian evaluation (bounds JAX's working memory); the Jacobians themselves
+        are stored, ``O((n1 + n2) · k · |θ|)``, and contracted with one BLAS call (``dsyrk``
+        when ``x2`` is ``x1``).
     trace_outputs : bool
         Sum over output components (shape ``(n1, n2)``); else ``(n1, n2, k, k)``.
 
@@ -99,20 +100,26 @@ def empirical_ntk(
         jac = jax.jit(jax.vmap(jax.jacrev(one), in_axes=(None, 0)))  # (b, k, P)
 
         def jacobians(x):
-            return [jac(flat, jnp.asarray(x[i : i + batch_size])) for i in range(0, x.shape[0], batch_size)]
+            """Stacked per-example Jacobians, shape (n, k, P), computed batch by batch."""
+            blocks = [
+                np.asarray(jac(flat, jnp.asarray(x[i : i + batch_size])), dtype=np.float64)
+                for i in range(0, x.shape[0], batch_size)
+            ]
+            return np.concatenate(blocks, axis=0)
 
         J1 = jacobians(x1)
         J2 = J1 if same else jacobians(x2)
-        rows = []
-        for a in J1:
-            cols = []
-            for b in J2:
-                if trace_outputs:
-                    cols.append(jnp.einsum("ikp,jkp->ij", a, b))
-                else:
-                    cols.append(jnp.einsum("ikp,jlp->ijkl", a, b))
-            rows.append(jnp.concatenate(cols, axis=1))
-        return np.asarray(jnp.concatenate(rows, axis=0), dtype=np.float64)
+    n1 = J1.shape[0]
+    n2 = J2.shape[0]
+    if not trace_outputs:
+        return np.einsum("ikp,jlp->ijkl", J1, J2)
+    from scipy.linalg import blas
+
+    A = J1.reshape(n1, -1)  # Σ over outputs and parameters is one contraction
+    if same:
+        K = blas.dsyrk(1.0, A)  # upper triangle of A Aᵀ at half the cost of a product
+        return np.triu(K) + np.triu(K, 1).T
+    return A @ J2.reshape(n2, -1).T
 
 
 # --------------------------------------------------------------------------- Gaussian expectations
