@@ -209,7 +209,67 @@ def _build_parser() -> argparse.ArgumentParser:
     ntk.add_argument("--seed", type=_int, default=0, help="random seed (default 0)")
     ntk.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     ntk.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
+    train = sub.add_parser("train", help="train real networks (JAX) with the papers' protocols")
+    tsub = train.add_subparsers(dest="model", required=True, parser_class=_Parser)
+    toy = tsub.add_parser("toy", help="Liu et al.'s toy model: embeddings + tanh MLP decoder")
+    toy_options(toy)
+    toy.add_argument(
+        "--seeds",
+        type=_int,
+        nargs="+",
+        default=[8],
+        help="one number K: seeds 0..K-1; several: those seeds (default 8)",
+    )
+    toy.add_argument(
+        "--lr-emb", type=_finite_float, default=1e-3, help="embedding learning rate (default 1e-3)"
+    )
+    toy.add_argument("--wd-emb", type=_finite_float, default=0.0, help="embedding weight decay (default 0)")
+    toy.add_argument(
+        "--lr-dec", type=_finite_float, default=1e-4, help="decoder learning rate (default 1e-4)"
+    )
+    toy.add_argument("--wd-dec", type=_finite_float, default=0.0, help="decoder weight decay (default 0)")
+
+    phase = sub.add_parser("phase-diagram", help="four-phase map of the toy model over two hyperparameters")
+    toy_options(phase)
+    phase.add_argument(
+        "--x",
+        type=str,
+        default="lr_dec:1e-5:1e-2:16:log",
+        help="axis NAME:START:STOP:NUM[:log|lin], NAME one of lr_dec, wd_dec, lr_emb, wd_emb, "
+        "train_frac (default lr_dec:1e-5:1e-2:16:log)",
+    )
+    phase.add_argument(
+        "--y", type=str, default="wd_dec:0:10:11:lin", help="second axis (default wd_dec:0:10:11:lin)"
+    )
+    phase.add_argument(
+        "--seeds", type=_int, nargs="+", default=[1], help="K: seeds 0..K-1; several: those seeds"
+    )
+    phase.add_argument("--gap", type=_int, default=1000, help="grokking gap G in steps (default 1000)")
+    phase.add_argument(
+        "--progress", choices=("auto", "on", "off"), default="auto", help="progress bar on stderr"
+    )
+    scale_options(phase)
     return parser
+
+
+def toy_options(p) -> None:
+    p.add_argument("--task", default="add", help="binary operation (default add)")
+    p.add_argument("--p", type=_int, default=10, help="number of symbols (default 10)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--n-train", type=_int, default=None, help="training pairs (default 45)")
+    g.add_argument("--train-frac", type=_finite_float, default=None, help="training fraction in (0, 1]")
+    p.add_argument("--steps", type=_int, default=5000, help="training steps (default 5000)")
+    p.add_argument("--stride", type=_int, default=None, help="record every this many steps")
+    p.add_argument("--dim", type=_int, default=1, help="embedding dimension (default 1)")
+    p.add_argument(
+        "--variant",
+        choices=("regression", "classification"),
+        default="regression",
+        help="regression onto random templates (default) or classification",
+    )
+    p.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
 
 
 _PRESETS = {
@@ -527,6 +587,211 @@ def _format_ntk(rec: dict) -> str:
     return "\n".join(lines)
 
 
+def _seed_list(values: list[int]) -> list[int]:
+    if any(v < 0 for v in values):
+        raise UsageError(f"--seeds must be >= 0, got {' '.join(map(str, values))}")
+    if len(values) == 1:
+        if not 1 <= values[0] <= 4096:
+            raise UsageError(f"--seeds K must be 1..4096, got {values[0]}")
+        return list(range(values[0]))
+    return values
+
+
+def _toy_setup(args):
+    from .nets.toy import ToyConfig
+    from .tasks import make_task
+
+    task = make_task(args.task, args.p)
+    if args.steps < 1 or args.steps > 10_000_000:
+        raise UsageError(f"--steps must be 1..10000000, got {args.steps}")
+    stride = args.stride if args.stride is not None else max(1, args.steps // 100)
+    while args.stride is None and args.steps % stride:
+        stride -= 1
+    if stride < 1 or args.steps % stride:
+        raise UsageError(f"--stride must be >= 1 and divide --steps {args.steps}, got {stride}")
+    if not 1 <= args.dim <= 256:
+        raise UsageError(f"--dim must be 1..256, got {args.dim}")
+    cfg = ToyConfig(dim=args.dim, variant=args.variant, steps=args.steps, stride=stride, float64=args.float64)
+    if args.train_frac is not None:
+        if not 0.0 < args.train_frac <= 1.0:
+            raise UsageError(f"--train-frac must be in (0, 1], got {args.train_frac}")
+        size = {"train_fraction": args.train_frac}
+    else:
+        n = 45 if args.n_train is None else args.n_train
+        if not 1 <= n <= task.n_examples:
+            raise UsageError(
+                f"--n-train must be 1..{task.n_examples} for task {task.name!r} (p={task.p}), got {n}"
+            )
+        size = {"n_train": n}
+    return task, cfg, size
+
+
+def _cmd_train(args) -> dict:
+    from .nets.toy import train_toy
+
+    task, cfg, size = _toy_setup(args)
+    seeds = _seed_list(args.seeds)
+    runs = train_toy(
+        task,
+        cfg,
+        seeds=seeds,
+        lr_emb=args.lr_emb,
+        wd_emb=args.wd_emb,
+        lr_dec=args.lr_dec,
+        wd_dec=args.wd_dec,
+        **size,
+    )
+
+    def step(v):
+        return None if v < 0 else int(v)
+
+    rows = [
+        {
+            "seed": int(s),
+            "n_train": int(runs.n_train[k]),
+            "step_train_acc": step(runs.step_train_acc[k]),
+            "step_test_acc": step(runs.step_test_acc[k]),
+            "step_rqi": step(runs.step_rqi[k]),
+            "final_train_acc": float(runs.final_train_acc[k]),
+            "final_test_acc": float(runs.final_test_acc[k]),
+            "final_rqi": float(runs.final_rqi[k]),
+        }
+        for k, s in enumerate(seeds)
+    ]
+    rec = {
+        "model": "toy",
+        "task": task.name,
+        "p": task.p,
+        "variant": cfg.variant,
+        "dim": cfg.dim,
+        "steps": cfg.steps,
+        "runs": rows,
+    }
+    return {"result": runs, "records": [rec]}
+
+
+def _format_train(rec: dict) -> str:
+    def f(v):
+        return "—" if v is None else str(v)
+
+    lines = [
+        f"toy model  task {rec['task']}  p={rec['p']}  {rec['variant']}  d={rec['dim']}  "
+        f"steps={rec['steps']}",
+        "  seed  n_train  step(train≥0.9)  step(test≥0.9)  step(RQI>0.95)  final test acc  final RQI",
+    ]
+    for r in rec["runs"]:
+        lines.append(
+            f"  {r['seed']:>4}  {r['n_train']:>7}  {f(r['step_train_acc']):>15}  "
+            f"{f(r['step_test_acc']):>14}  "
+            f"{f(r['step_rqi']):>14}  {r['final_test_acc']:>14.3f}  {r['final_rqi']:>9.3f}"
+        )
+    return "\n".join(lines)
+
+
+def _parse_axis(text: str, flag: str):
+    from .scan import PHASE_AXES
+
+    parts = text.split(":")
+    if len(parts) not in (4, 5) or parts[0] not in PHASE_AXES:
+        raise UsageError(
+            f"{flag} {text!r}: expected NAME:START:STOP:NUM[:log|lin] with NAME one of "
+            f"{', '.join(PHASE_AXES)}"
+        )
+    name, scale = parts[0], (parts[4] if len(parts) == 5 else "lin")
+    try:
+        start, stop, num = float(parts[1]), float(parts[2]), int(parts[3])
+    except ValueError:
+        raise UsageError(f"{flag} {text!r}: START and STOP must be numbers and NUM an integer") from None
+    if (
+        not (math.isfinite(start) and math.isfinite(stop))
+        or not 1 <= num <= 256
+        or scale not in ("log", "lin")
+    ):
+        raise UsageError(f"{flag} {text!r}: need finite START/STOP, NUM in 1..256 and scale log or lin")
+    import numpy as np
+
+    if scale == "log":
+        if start <= 0 or stop <= 0:
+            raise UsageError(f"{flag} {text!r}: a log axis needs START and STOP > 0")
+        values = np.logspace(math.log10(start), math.log10(stop), num)
+    else:
+        values = np.linspace(start, stop, num)
+    if name.startswith("lr") and np.any(values <= 0):
+        raise UsageError(f"{flag} {text!r}: learning rates must be > 0")
+    if name.startswith("wd") and np.any(values < 0):
+        raise UsageError(f"{flag} {text!r}: weight decays must be >= 0")
+    if name == "train_frac" and np.any((values <= 0) | (values > 1)):
+        raise UsageError(f"{flag} {text!r}: training fractions must be in (0, 1]")
+    return name, values
+
+
+def _cmd_phase(args) -> dict:
+    from .nets.phases import PHASES
+    from .scan import run_phase_diagram
+
+    task, cfg, size = _toy_setup(args)
+    x = _parse_axis(args.x, "--x")
+    y = _parse_axis(args.y, "--y")
+    if x[0] == y[0]:
+        raise UsageError(f"--x and --y must name different axes, got {x[0]!r} twice")
+    if args.gap < 0:
+        raise UsageError(f"--gap must be >= 0, got {args.gap}")
+    _check_scale_args(args)
+    seeds = _seed_list(args.seeds)
+    n_runs = x[1].size * y[1].size * len(seeds)
+    with _progress_bar(args, n_runs, "phase diagram", "run") as bar:
+        res = run_phase_diagram(
+            task.name,
+            task.p,
+            x,
+            y,
+            seeds=seeds,
+            config=cfg.__dict__,
+            gap=args.gap,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            out=args.out,
+            progress=bar.update,
+            **size,
+        )
+    cells = []
+    for j, yv in enumerate(y[1]):
+        for i, xv in enumerate(x[1]):
+            fr = res["fractions"][j, i]
+            cells.append(
+                {
+                    x[0]: float(xv),
+                    y[0]: float(yv),
+                    "phase": PHASES[int(fr.argmax())],
+                    **{f"fraction_{name}": float(fr[k]) for k, name in enumerate(PHASES)},
+                    "test_only_runs": int(res["test_only"][j, i]),
+                }
+            )
+    rec = {
+        "task": task.name,
+        "p": task.p,
+        "x": x[0],
+        "y": y[0],
+        "seeds": seeds,
+        "steps": cfg.steps,
+        "gap": args.gap,
+        "cells": cells,
+    }
+    return {"result": res, "records": [rec]}
+
+
+def _format_phase(rec: dict) -> str:
+    from .nets.phases import PHASES
+
+    counts = {p: sum(c["phase"] == p for c in rec["cells"]) for p in PHASES}
+    return (
+        f"phase diagram  task {rec['task']}  p={rec['p']}  {rec['x']} × {rec['y']}  "
+        f"seeds {len(rec['seeds'])}  "
+        f"steps {rec['steps']}\n  cells by majority phase: "
+        + ", ".join(f"{k} {v}" for k, v in counts.items())
+    )
+
+
 def _format_critical(rec: dict) -> str:
     lo, hi = rec["r_c_ci"]
     return (
@@ -549,6 +814,35 @@ def _write_outputs(args, out: Path, payload: dict, arguments: dict, elapsed: flo
         return
     if args.command == "simulate":
         _write_simulation(out, payload["result"], records[0], prov)
+        return
+    if args.command == "train":
+        from .plot import plot_toy_runs
+        from .results import write_npz_atomic
+
+        rec = records[0]
+        write_csv_atomic(out / "runs.csv", rec["runs"], list(rec["runs"][0]))
+        write_json_atomic(out / "train.json", {"provenance": prov, "result": rec})
+        r = payload["result"]
+        write_npz_atomic(
+            out / "curves.npz",
+            steps=r.steps,
+            train_acc=r.train_acc,
+            test_acc=r.test_acc,
+            train_loss=r.train_loss,
+            test_loss=r.test_loss,
+            rqi=r.rqi,
+            predicted_test_acc=r.predicted_test_acc,
+            embedding=r.embedding,
+        )
+        plot_toy_runs(r, out / "train.png")
+        return
+    if args.command == "phase-diagram":
+        from .plot import plot_phase_diagram
+
+        rec = records[0]
+        write_csv_atomic(out / "phases.csv", rec["cells"], list(rec["cells"][0]))
+        write_json_atomic(out / "phase_diagram.json", {"provenance": prov, "result": rec})
+        plot_phase_diagram(payload["result"], out / "phase_diagram.png")
         return
     if args.command == "ntk":
         from .plot import plot_ntk
@@ -665,9 +959,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = _build_parser().parse_args(argv)
         _check_out(args.out)
-        command = {"rate": _cmd_rate, "critical": _cmd_critical, "simulate": _cmd_simulate, "ntk": _cmd_ntk}[
-            args.command
-        ]
+        command = {
+            "rate": _cmd_rate,
+            "critical": _cmd_critical,
+            "simulate": _cmd_simulate,
+            "ntk": _cmd_ntk,
+            "train": _cmd_train,
+            "phase-diagram": _cmd_phase,
+        }[args.command]
         payload = command(args)
         elapsed = time.time() - started
         records = payload["records"]
@@ -683,6 +982,8 @@ def main(argv: list[str] | None = None) -> int:
                 "critical": _format_critical,
                 "simulate": _format_simulate,
                 "ntk": _format_ntk,
+                "train": _format_train,
+                "phase-diagram": _format_phase,
             }[args.command]
             print("\n".join(fmt(r) for r in records))
             if args.out is not None:

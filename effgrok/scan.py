@@ -40,6 +40,7 @@ __all__ = [
     "run_critical",
     "run_ensemble",
     "run_job",
+    "run_phase_diagram",
     "run_scan",
 ]
 
@@ -87,7 +88,29 @@ def _ensemble_job(task: str, p, members: int, first_member: int, split: dict, op
     return out
 
 
-JOB_KINDS: dict[str, Callable[..., dict]] = {"critical": _critical_job, "ensemble": _ensemble_job}
+def _toy_job(task: str, p, config: dict, runs: dict, size_kind: str) -> dict:
+    from .nets.toy import ToyConfig, train_toy
+    from .tasks import make_task
+
+    runs = {k: np.asarray(v) for k, v in runs.items()}
+    sizes = {"n_train": runs.pop("size")} if size_kind == "n_train" else {"train_fraction": runs.pop("size")}
+    res = train_toy(make_task(task, p), ToyConfig(**config), **sizes, **runs)
+    return {
+        "step_train_acc": res.step_train_acc,
+        "step_test_acc": res.step_test_acc,
+        "step_rqi": res.step_rqi,
+        "final_train_acc": res.final_train_acc,
+        "final_test_acc": res.final_test_acc,
+        "final_rqi": res.final_rqi,
+        "n_train": res.n_train,
+    }
+
+
+JOB_KINDS: dict[str, Callable[..., dict]] = {
+    "critical": _critical_job,
+    "ensemble": _ensemble_job,
+    "toy": _toy_job,
+}
 
 
 def run_job(kind: str, params: dict, serial: bool = False) -> dict:
@@ -605,3 +628,122 @@ def run_ensemble(
         learning_rate=float(options.get("learning_rate", 1e-3)),
         n_steps=cat("n_steps") if "n_steps" in parts[0] else None,
     )
+
+
+#: Grid axes of a phase diagram and the training argument each sets.
+PHASE_AXES = {
+    "lr_dec": "lr_dec",
+    "wd_dec": "wd_dec",
+    "lr_emb": "lr_emb",
+    "wd_emb": "wd_emb",
+    "train_frac": "size",
+}
+
+
+def run_phase_diagram(
+    task: str,
+    p,
+    x: tuple[str, np.ndarray],
+    y: tuple[str, np.ndarray],
+    *,
+    seeds=(0,),
+    n_train: int | None = None,
+    train_fraction: float | None = None,
+    config: dict | None = None,
+    fixed: dict | None = None,
+    gap: int = 1000,
+    batch: int = 64,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out=None,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Toy-model runs on a grid of two hyperparameters × seeds, classified into the four phases.
+
+    ``x`` and ``y`` are ``(axis name, values)`` with names from :data:`PHASE_AXES`; one chunk
+    of the scan is one vmapped batch of up to ``batch`` runs.  Returns the per-run first
+    steps, the phase of every run (``(len(y), len(x), len(seeds))`` indices into
+    :data:`effgrok.nets.phases.PHASES`) and the fraction of runs per phase and cell.
+    """
+    from .nets.phases import classify_phases, phase_fractions
+    from .nets.toy import ToyConfig
+    from .tasks import make_task
+
+    (xn, xv), (yn, yv) = x, y
+    for name in (xn, yn):
+        if name not in PHASE_AXES:
+            raise ValueError(f"phase-diagram axis must be one of {', '.join(PHASE_AXES)}; got {name!r}")
+    if xn == yn:
+        raise ValueError(f"the two axes must differ, got {xn!r} twice")
+    t = make_task(task, p)
+    cfg = ToyConfig(**(config or {}))
+    if "train_frac" in (xn, yn):
+        size_kind = "train_fraction"
+    else:
+        if (n_train is None) == (train_fraction is None):
+            raise ValueError("give exactly one of n_train and train_fraction")
+        size_kind = "n_train" if n_train is not None else "train_fraction"
+    base = {"lr_emb": 1e-3, "wd_emb": 0.0, "lr_dec": 1e-4, "wd_dec": 0.0}
+    base.update(fixed or {})
+    base["size"] = n_train if size_kind == "n_train" else train_fraction
+    xv, yv = np.asarray(xv, dtype=float), np.asarray(yv, dtype=float)
+    seeds = np.asarray(seeds, dtype=np.int64)
+    grid = [(j, i, s) for j in range(yv.size) for i in range(xv.size) for s in seeds]
+    runs = {k: [] for k in ("seeds", "lr_emb", "wd_emb", "lr_dec", "wd_dec", "size")}
+    for j, i, s in grid:
+        vals = dict(base)
+        vals[PHASE_AXES[xn]] = xv[i]
+        vals[PHASE_AXES[yn]] = yv[j]
+        runs["seeds"].append(int(s))
+        for k in ("lr_emb", "wd_emb", "lr_dec", "wd_dec", "size"):
+            runs[k].append(float(vals[k]) if not (k == "size" and size_kind == "n_train") else int(vals[k]))
+    jobs = []
+    for c, lo in enumerate(range(0, len(grid), batch)):
+        chunk = {k: v[lo : lo + batch] for k, v in runs.items()}
+        jobs.append(
+            Job(
+                key=f"toy-{c:05d}",
+                kind="toy",
+                params={
+                    "task": t.name,
+                    "p": t.p,
+                    "config": cfg.__dict__,
+                    "runs": chunk,
+                    "size_kind": size_kind,
+                },
+                units=len(chunk["seeds"]),
+            )
+        )
+    store = None
+    if out is not None:
+        store = ScanStore(
+            out,
+            "phase-diagram",
+            {
+                "task": t.name,
+                "p": t.p,
+                "x": [xn, xv.tolist()],
+                "y": [yn, yv.tolist()],
+                "seeds": seeds.tolist(),
+                "config": cfg.__dict__,
+                "fixed": base,
+                "batch": batch,
+            },
+        )
+    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    cat = {k: np.concatenate([res[j.key][k] for j in jobs]) for k in res[jobs[0].key]}
+    shape = (yv.size, xv.size, seeds.size)
+    cat = {k: v.reshape(shape) for k, v in cat.items()}
+    phases = classify_phases(cat["step_train_acc"], cat["step_test_acc"], cfg.steps, gap)
+    test_only = ((cat["step_test_acc"] >= 0) & (cat["step_train_acc"] < 0)).sum(axis=-1)
+    return {
+        "x": (xn, xv),
+        "y": (yn, yv),
+        "seeds": seeds,
+        "phases": phases,
+        "fractions": phase_fractions(phases),
+        "test_only": test_only,
+        "runs": cat,
+        "budget": cfg.steps,
+        "gap": gap,
+    }

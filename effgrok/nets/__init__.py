@@ -1,0 +1,1 @@
+"""JAX networks trained with the papers' protocols, vmapped over seeds and grid points."""
