@@ -13,6 +13,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__
 
 EXIT_USAGE = 2
@@ -228,6 +230,39 @@ def _build_parser() -> argparse.ArgumentParser:
         "--lr-dec", type=_finite_float, default=1e-4, help="decoder learning rate (default 1e-4)"
     )
     toy.add_argument("--wd-dec", type=_finite_float, default=0.0, help="decoder weight decay (default 0)")
+
+    lr_p = tsub.add_parser("lazy-rich", help="the lazy→rich committee network, full-batch GD (Kumar et al.)")
+    lr_p.add_argument("--target", default="paper", help="'paper' or 'hermite:k' (default paper)")
+    lr_p.add_argument("--dim", type=_int, default=100, help="input dimension D (default 100)")
+    lr_p.add_argument("--samples", type=_int, default=550, help="training samples P (default 550)")
+    lr_p.add_argument("--test-samples", type=_int, default=1000, help="test samples (default 1000)")
+    lr_p.add_argument("--width", type=_int, default=500, help="width N (default 500)")
+    lr_p.add_argument("--epsilon", type=_finite_float, default=0.02, help="ε (default 0.02)")
+    lr_p.add_argument("--alpha", type=_finite_float, nargs="+", default=[1.0], help="output scale(s) α")
+    lr_p.add_argument("--eta0", type=_finite_float, default=1.0, help="η₀ in η = η₀ N/α² (default 1)")
+    lr_p.add_argument("--theta", type=_finite_float, default=0.1, help="loss threshold of t(θ) (default 0.1)")
+    lr_p.add_argument("--seeds", type=_int, nargs="+", default=[1], help="K: seeds 0..K-1; several: those")
+    lr_p.add_argument("--steps", type=_int, default=10_000, help="GD steps (default 10000)")
+    lr_p.add_argument("--stride", type=_int, default=None, help="record every this many steps")
+    lr_p.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    lr_p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    lr_p.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON results")
+
+    mod = tsub.add_parser("modular", help="MLP on one-hot pairs for modular arithmetic (Power et al.)")
+    mod.add_argument("--task", default="add-mod", help="add-mod, sub-mod, mul-mod, ... (default add-mod)")
+    mod.add_argument("--p", type=_int, default=97, help="modulus p (default 97)")
+    mod.add_argument(
+        "--train-frac", type=_finite_float, nargs="+", default=[0.5], help="training fraction(s)"
+    )
+    mod.add_argument("--seeds", type=_int, nargs="+", default=[1], help="K: seeds 0..K-1; several: those")
+    mod.add_argument("--hidden", type=_int, default=256, help="hidden width (default 256)")
+    mod.add_argument("--lr", type=_finite_float, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    mod.add_argument("--wd", type=_finite_float, default=1.0, help="AdamW weight decay (default 1)")
+    mod.add_argument("--steps", type=_int, default=10_000, help="steps (default 10000)")
+    mod.add_argument("--stride", type=_int, default=None, help="record every this many steps")
+    mod.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    mod.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    mod.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON results")
 
     phase = sub.add_parser("phase-diagram", help="four-phase map of the toy model over two hyperparameters")
     toy_options(phase)
@@ -626,7 +661,122 @@ def _toy_setup(args):
     return task, cfg, size
 
 
+def _stride(args) -> int:
+    if not 1 <= args.steps <= 10_000_000:
+        raise UsageError(f"--steps must be 1..10000000, got {args.steps}")
+    stride = args.stride if args.stride is not None else max(1, args.steps // 100)
+    while args.stride is None and args.steps % stride:
+        stride -= 1
+    if stride < 1 or args.steps % stride:
+        raise UsageError(f"--stride must be >= 1 and divide --steps {args.steps}, got {stride}")
+    return stride
+
+
+def _step_or_none(v) -> int | None:
+    return None if v < 0 else int(v)
+
+
+def _cmd_train_lazy_rich(args) -> dict:
+    from .kernels.lazy_rich import make_problem
+    from .nets.lazy_rich import train_lazy_rich
+
+    stride = _stride(args)
+    for name, lo, hi in (
+        ("--dim", 1, 4096),
+        ("--samples", 2, 100_000),
+        ("--test-samples", 2, 100_000),
+        ("--width", 1, 100_000),
+    ):
+        v = getattr(args, name[2:].replace("-", "_"))
+        if not lo <= v <= hi:
+            raise UsageError(f"{name} must be {lo}..{hi}, got {v}")
+    if any(a <= 0 for a in args.alpha) or args.eta0 <= 0 or args.epsilon < 0 or args.theta <= 0:
+        raise UsageError("need --alpha > 0, --eta0 > 0, --epsilon >= 0 and --theta > 0")
+    seeds = _seed_list(args.seeds)
+    prob = make_problem(args.dim, args.samples, args.test_samples, target=args.target, seed=0)
+    a, s = np.meshgrid(np.asarray(args.alpha), np.asarray(seeds), indexing="ij")
+    runs = train_lazy_rich(
+        prob,
+        width=args.width,
+        epsilon=args.epsilon,
+        alpha=a.ravel(),
+        seeds=s.ravel(),
+        eta0=args.eta0,
+        steps=args.steps,
+        stride=stride,
+        theta=args.theta,
+        float64=args.float64,
+    )
+    rows = [
+        {
+            "alpha": float(runs.alpha[k]),
+            "seed": int(runs.seeds[k]),
+            "t_train": _step_or_none(runs.t_train[k]),
+            "t_test": _step_or_none(runs.t_test[k]),
+            "grokking_amount": _step_or_none(runs.grokking_amount[k]),
+            "final_train_loss": float(runs.train_loss[k, -1]),
+            "final_test_loss": float(runs.test_loss[k, -1]),
+            "initial_weight_norm": float(runs.weight_norm[k, 0]),
+            "final_weight_norm": float(runs.weight_norm[k, -1]),
+            "final_alignment": float(runs.alignment[k, -1]),
+        }
+        for k in range(runs.alpha.size)
+    ]
+    rec = {
+        "model": "lazy-rich",
+        "dim": args.dim,
+        "samples": args.samples,
+        "width": args.width,
+        "epsilon": args.epsilon,
+        "theta": args.theta,
+        "steps": args.steps,
+        "runs": rows,
+    }
+    return {"result": runs, "records": [rec]}
+
+
+def _cmd_train_modular(args) -> dict:
+    from .nets.modular import train_modular
+    from .tasks import make_task
+
+    stride = _stride(args)
+    task = make_task(args.task, args.p)
+    if any(not 0 < f <= 1 for f in args.train_frac):
+        raise UsageError(f"--train-frac values must be in (0, 1], got {' '.join(map(str, args.train_frac))}")
+    if not 1 <= args.hidden <= 65536 or args.lr <= 0 or args.wd < 0:
+        raise UsageError("need --hidden 1..65536, --lr > 0 and --wd >= 0")
+    seeds = _seed_list(args.seeds)
+    f, s = np.meshgrid(np.asarray(args.train_frac), np.asarray(seeds), indexing="ij")
+    runs = train_modular(
+        task,
+        train_fraction=f.ravel(),
+        seeds=s.ravel(),
+        hidden=args.hidden,
+        lr=args.lr,
+        weight_decay=args.wd,
+        steps=args.steps,
+        stride=stride,
+        float64=args.float64,
+    )
+    rows = [
+        {
+            "train_fraction": float(runs.train_fraction[k]),
+            "seed": int(runs.seeds[k]),
+            "step_val_99": _step_or_none(runs.step_val_99[k]),
+            "final_train_acc": float(runs.train_acc[k, -1]),
+            "final_val_acc": float(runs.val_acc[k, -1]),
+        }
+        for k in range(runs.seeds.size)
+    ]
+    rec = {"model": "modular", "task": task.name, "p": task.p, "steps": args.steps, "runs": rows}
+    return {"result": runs, "records": [rec]}
+
+
 def _cmd_train(args) -> dict:
+    if args.model == "lazy-rich":
+        return _cmd_train_lazy_rich(args)
+    if args.model == "modular":
+        return _cmd_train_modular(args)
     from .nets.toy import train_toy
 
     task, cfg, size = _toy_setup(args)
@@ -673,6 +823,15 @@ def _cmd_train(args) -> dict:
 def _format_train(rec: dict) -> str:
     def f(v):
         return "—" if v is None else str(v)
+
+    if rec["model"] != "toy":
+        keys = list(rec["runs"][0])
+        lines = [f"{rec['model']}  steps={rec['steps']}", "  " + "  ".join(keys)]
+        lines += [
+            "  " + "  ".join(f(r[k]) if not isinstance(r[k], float) else f"{r[k]:.4g}" for k in keys)
+            for r in rec["runs"]
+        ]
+        return "\n".join(lines)
 
     lines = [
         f"toy model  task {rec['task']}  p={rec['p']}  {rec['variant']}  d={rec['dim']}  "
@@ -814,6 +973,11 @@ def _write_outputs(args, out: Path, payload: dict, arguments: dict, elapsed: flo
         return
     if args.command == "simulate":
         _write_simulation(out, payload["result"], records[0], prov)
+        return
+    if args.command == "train" and args.model != "toy":
+        rec = records[0]
+        write_csv_atomic(out / "runs.csv", rec["runs"], list(rec["runs"][0]))
+        write_json_atomic(out / "train.json", {"provenance": prov, "result": rec})
         return
     if args.command == "train":
         from .plot import plot_toy_runs

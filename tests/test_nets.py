@@ -138,3 +138,72 @@ def test_train_and_phase_reject_bad_input(capsys, argv, needle):
     code = main(argv)
     err = capsys.readouterr().err
     assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_lazy_rich_training_follows_the_paper_qualitatively():
+    from effgrok.kernels import make_problem
+    from effgrok.nets.lazy_rich import train_lazy_rich
+
+    prob = make_problem(dim=20, samples=150, test_samples=300, seed=0)
+    runs = train_lazy_rich(
+        prob, width=100, epsilon=0.1, alpha=[0.5, 2.0], steps=4000, stride=20, float64=True
+    )
+    assert np.all(runs.t_train >= 0) and np.all(runs.t_test >= runs.t_train)
+    assert runs.grokking_amount[1] > runs.grokking_amount[0]  # larger α: lazier, longer delay
+    assert np.all(runs.weight_norm[:, -1] > runs.weight_norm[:, 0])  # the weight norm grows
+    assert runs.alignment[0, -1] > 0.9
+    # first step of the GD matches a hand-computed gradient step on the centred loss
+    one = train_lazy_rich(prob, width=100, epsilon=0.1, alpha=2.0, steps=1, stride=1, float64=True)
+    assert one.train_loss[0, 0] == pytest.approx(np.mean(prob.y_train**2), rel=1e-10)
+
+
+def test_modular_mlp_memorizes_then_generalizes():
+    from effgrok.nets.modular import train_modular
+
+    runs = train_modular(
+        eg.make_task("add-mod", 11),
+        train_fraction=[0.9],
+        seeds=[0],
+        steps=3000,
+        stride=100,
+        lr=3e-3,
+        weight_decay=1.0,
+    )
+    assert runs.train_acc[0, -1] == 1.0
+    first_train = int(np.argmax(runs.train_acc[0] >= 0.99))
+    assert runs.val_acc[0, first_train] < 0.99  # memorization comes first
+    with pytest.raises(ValueError, match="stride must divide steps"):
+        train_modular(eg.make_task("add-mod", 5), steps=10, stride=3)
+
+
+def test_train_lazy_rich_and_modular_cli(capsys):
+    code = main(
+        [
+            "train",
+            "lazy-rich",
+            "--dim",
+            "10",
+            "--samples",
+            "40",
+            "--test-samples",
+            "60",
+            "--width",
+            "30",
+            "--alpha",
+            "1",
+            "3",
+            "--steps",
+            "200",
+            "--json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    runs = json.loads(out)["runs"]
+    assert [r["alpha"] for r in runs] == [1.0, 3.0] and "grokking_amount" in runs[0]
+    code = main(["train", "modular", "--p", "7", "--train-frac", "0.5", "0.9", "--steps", "100", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert len(json.loads(out)["runs"]) == 2
+    assert main(["train", "modular", "--p", "7", "--train-frac", "0"]) == 2
+    assert "--train-frac values must be in (0, 1]" in capsys.readouterr().err
