@@ -70,7 +70,98 @@ OPTIONS = {
         "--workers": (["1"], ["0", "-2", "x"]),
     },
 }
+OPTIONS["ntk"] = {
+    "--model": (["committee", "mlp"], ["cnn"]),
+    "--target": (["paper", "hermite:2"], ["hermite:0", "cubic", ""]),
+    "--dim": (["3", "8"], ["0", "-1", "x", "5000"]),
+    "--samples": (["10", "20"], ["1", "0", "x"]),
+    "--test-samples": (["10", "15"], ["1", "0"]),
+    "--width": (["8", "32"], ["0", "200001"]),
+    "--epsilon": (["0", "0.1"], ["-1", "nan"]),
+    "--activation": (["relu", "erf"], ["tanh", ""]),
+    "--alpha": (["1", "10"], ["0", "-2", "inf"]),
+    "--top-k": (["1", "5"], ["0", "100"]),
+    "--seed": SEED,
+    "--json": None,
+    "--out": None,
+}
+TOY = {
+    "--task": (["add", "add-mod"], ["mult"]),
+    "--p": (["4", "5"], ["1", "x", "7000"]),
+    "--n-train": (["5", "10"], ["0", "1000"]),
+    "--steps": (["10", "20"], ["0", "x", "20000001"]),
+    "--stride": (["5", "10"], ["0", "3"]),
+    "--dim": (["1", "2"], ["0", "300"]),
+    "--variant": (["regression", "classification"], ["other"]),
+    "--json": None,
+    "--out": None,
+}
+OPTIONS["train toy"] = {
+    **TOY,
+    "--seeds": (["1", "2"], ["-1", "5000"]),
+    "--lr-dec": (["1e-3"], ["0", "-1"]),
+    "--wd-dec": (["0", "1"], ["-1", "nan"]),
+}
+OPTIONS["phase-diagram"] = {
+    **TOY,
+    "--x": (["lr_dec:1e-4:1e-2:2:log"], ["lr:1:2:3", "lr_dec:0:1:2:log", "a:b"]),
+    "--y": (["wd_dec:0:1:2"], ["wd_dec:0:1:0", "train_frac:0:2:2"]),
+    "--seeds": (["1"], ["0", "-3"]),
+    "--workers": (["1"], ["0", "x"]),
+}
+OPTIONS["train modular"] = {
+    "--task": (["add-mod", "mul-mod"], ["add-mod2"]),
+    "--p": (["5", "7"], ["1", "9x"]),
+    "--train-frac": (["0.5", "0.9"], ["0", "2"]),
+    "--steps": (["10", "20"], ["0"]),
+    "--seeds": (["1"], ["-1"]),
+    "--hidden": (["8"], ["0"]),
+    "--json": None,
+}
+OPTIONS["train lazy-rich"] = {
+    "--dim": (["4"], ["0"]),
+    "--samples": (["10"], ["1"]),
+    "--test-samples": (["10"], ["0"]),
+    "--width": (["8"], ["0"]),
+    "--alpha": (["1", "2"], ["0"]),
+    "--steps": (["10", "20"], ["0"]),
+    "--seeds": (["1"], ["-2"]),
+    "--json": None,
+}
 TRAIN_FLAGS = ("--train-frac", "--train-size", "--train")
+# small settings put first on the command line (generated options come later and win), so
+# that no generated run falls back to a paper-scale default
+BASE = {
+    "ntk": ["--dim", "4", "--samples", "10", "--test-samples", "10", "--width", "8", "--top-k", "2"],
+    "train toy": ["--p", "4", "--n-train", "5", "--steps", "10"],
+    "phase-diagram": [
+        "--p",
+        "4",
+        "--n-train",
+        "5",
+        "--steps",
+        "10",
+        "--x",
+        "lr_dec:1e-3:1e-2:2:log",
+        "--y",
+        "wd_dec:0:1:2",
+        "--workers",
+        "1",
+    ],
+    "train modular": ["--p", "5", "--steps", "10"],
+    "train lazy-rich": [
+        "--dim",
+        "4",
+        "--samples",
+        "10",
+        "--test-samples",
+        "10",
+        "--width",
+        "8",
+        "--steps",
+        "10",
+    ],
+}
 FINAL_FILES = {
     "curve.csv",
     "critical.csv",
@@ -89,19 +180,25 @@ FINAL_FILES = {
 }
 
 
+NETWORK_COMMANDS = ("train toy", "phase-diagram", "train modular", "train lazy-rich")
+FAST_COMMANDS = tuple(c for c in OPTIONS if c not in NETWORK_COMMANDS)
+
+
 @st.composite
-def argv(draw):
-    cmd = draw(st.sampled_from([*OPTIONS, *OPTIONS, *OPTIONS, "frobnicate", "--bogus"]))
+def argv(draw, commands=FAST_COMMANDS):
+    cmd = draw(st.sampled_from([*commands, *commands, *commands, "frobnicate", "--bogus"]))
     if cmd not in OPTIONS:
         return [cmd], False
     opts = OPTIONS[cmd]
     plausible = draw(st.integers(0, 2)) > 0  # two thirds of the runs: valid but for at most one value
     chosen = draw(st.lists(st.sampled_from(sorted(opts)), max_size=6, unique=True))
-    if plausible:
+    if plausible and cmd in ("rate", "critical", "simulate"):
         chosen = [f for f in chosen if f not in TRAIN_FLAGS]
         chosen += [f for f in ("--task", "--p") if f not in chosen]
         if cmd != "critical":
             chosen.append(draw(st.sampled_from(TRAIN_FLAGS)))
+    if plausible and cmd not in ("rate", "critical", "simulate"):
+        chosen += [f for f in ("--steps",) if f in opts and f not in chosen]
     bad = draw(st.sampled_from(chosen)) if plausible and chosen and draw(st.integers(0, 2)) == 0 else None
     out = []
     uses_out = False
@@ -119,12 +216,23 @@ def argv(draw):
         out.extend(value.split(" ") if flag == "--p" and " " in value else [value])
     if not plausible and draw(st.integers(0, 9)) == 0:
         out.append(draw(st.sampled_from(["--unknown", "--p", "-x", "--json=1"])))
-    return [cmd, *out], uses_out
+    return [*cmd.split(" "), *BASE.get(cmd, []), *out], uses_out
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=260, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argv())
-def test_every_subcommand_survives_generated_arguments(case):
+def test_every_fast_subcommand_survives_generated_arguments(case):
+    _check_case(case)
+
+
+# network commands compile a JAX program per run, so fewer cases (still every subcommand)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(argv(NETWORK_COMMANDS))
+def test_network_subcommands_survive_generated_arguments(case):
+    _check_case(case)
+
+
+def _check_case(case):
     args, uses_out = case
     folder = Path(tempfile.mkdtemp()) / "out" if uses_out else None
     args = [str(folder) if a == "OUT" else a for a in args]

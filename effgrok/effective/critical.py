@@ -12,9 +12,10 @@ length whose training nullity equals the full-table nullity.  Then, for every si
 is an unbiased estimate from ``S`` uniformly random training sets of size ``n`` (the same
 orderings serve all sizes -- common random numbers -- so the curve is exactly monotone).
 
-The critical size is the ½-crossing of the curve, i.e. the median of ``T``; its
-confidence interval is the exact distribution-free order-statistic interval for a median
-(binomial with ``q = ½``).  ``r_c = n_c / |D0|``.
+The critical size is the ½-crossing of the (linearly interpolated) curve, close to the median
+of ``T``; its interval inverts the pointwise Clopper–Pearson band, and the exact
+distribution-free order-statistic interval of the median of ``T`` (binomial with ``q = ½``)
+is reported beside it.  ``r_c = n_c / |D0|``.
 
 Two exact-in-practice ways to find ``T_k``:
 
@@ -625,8 +626,9 @@ def critical_fraction(
 
     ``P(pinned | n)`` is estimated from ``splits`` uniformly random training sets of every
     size ``n`` (prefixes of random orderings, see the module notes); ``n_c`` is the
-    ½-crossing and its interval the exact order-statistic interval of the median
-    pinning size.  Liu et al. (2022) report ``r_c ≈ 0.4`` for ``add`` with ``p = 10``.
+    ½-crossing; ``r_c_ci`` inverts the pointwise Clopper–Pearson band (where its upper and
+    lower edges cross ½), and ``median_size_ci`` is the exact order-statistic interval of
+    the median pinning size.  Liu et al. (2022) report ``r_c ≈ 0.4`` for ``add`` with ``p = 10``.
 
     Examples
     --------

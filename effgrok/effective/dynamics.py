@@ -1,17 +1,17 @@
 """Effective loss over embeddings and its gradient flow (SPEC §4).
 
-The effective loss of an embedding ``E ∈ R^{n×d}`` (one row per embedding slot) is
+The effective loss of an embedding ``E ∈ R^{n×d}`` (one row per embedding slot) is::
 
     ℓ_eff(E) = ℓ0(E) / Z(E),   ℓ0 = N⁻¹ Σ_{{x,y} ∈ P} |h_x − h_y|² = N⁻¹ tr(Eᵀ G E),   Z = tr(EᵀE),
 
 with ``h_x = E_a + E_b`` and ``G`` the Gram matrix of the constraint set ``P``.  Gradient
-descent with learning rate ``η`` is the flow, in units of steps ``s``,
+descent with learning rate ``η`` is the flow, in units of steps ``s``::
 
     dE/ds = −η ∇ℓ_eff = −(2η / (N Z)) (G E − ρ E),   ρ = tr(EᵀGE)/Z            (live Z)
     dE/ds = −(2η / (N Z0)) G E                                               (frozen Z)
 
 Along the live flow ``∇ℓ_eff ⊥ E`` so ``Z`` is conserved, and the solution is the linear
-flow rescaled onto the sphere ``Z = Z0``:
+flow rescaled onto the sphere ``Z = Z0``::
 
     E(s) = √Z0 · F(s)/‖F(s)‖,   F(s) = exp(−κ s G) E0,   κ = 2η/(N Z0),
 
@@ -183,7 +183,9 @@ def _tableau(name, a, b, c, order, b_error=None, error_order=None) -> ButcherTab
     return ButcherTableau(name, a, b, c, order, be, error_order)
 
 
+#: Explicit Euler, order 1: with step 1 it *is* gradient descent with learning rate ``η``.
 EULER = _tableau("euler", [[0.0]], [1.0], [0.0], order=1)
+#: The classical fourth-order Runge–Kutta method.
 RK4 = _tableau(
     "rk4",
     [[0, 0, 0, 0], [0.5, 0, 0, 0], [0, 0.5, 0, 0], [0, 0, 1, 0]],
@@ -191,7 +193,8 @@ RK4 = _tableau(
     [0, 0.5, 0.5, 1],
     order=4,
 )
-# Dormand & Prince (1980), RK5(4)7M
+#: Dormand & Prince (1980), RK5(4)7M: order 5 with an embedded order-4 error estimate
+#: (adaptive steps, ``rtol``/``atol``).
 DOPRI5 = _tableau(
     "dopri5",
     [
@@ -210,6 +213,7 @@ DOPRI5 = _tableau(
     error_order=4,
 )
 
+#: The tableaus by the ``method`` name of :func:`~effgrok.effective.simulation.simulate`.
 TABLEAUS = {"euler": EULER, "rk4": RK4, "dopri5": DOPRI5}
 
 

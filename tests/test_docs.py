@@ -1,0 +1,192 @@
+"""The documentation: every tutorial runs (small) and gives sensible numbers; the site builds
+with warnings as errors; the API pages cover the public API."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import effgrok
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+TUTORIALS = DOCS / "tutorials"
+TUTORIAL_NAMES = ("critical_p10", "rate_vs_fraction", "trajectory", "lazy_rich")
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def load_tutorial(name: str):
+    spec = importlib.util.spec_from_file_location(f"effgrok_docs_tutorial_{name}", TUTORIALS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_tutorial(name: str, out: Path, capsys) -> tuple[dict, str]:
+    """``main(out, small=True)`` on one BLAS thread (small problems; robust on a busy machine)."""
+    module = load_tutorial(name)
+    t0 = time.perf_counter()
+    with threadpool_limits(1, user_api="blas"):
+        numbers = module.main(out, small=True)
+    elapsed = time.perf_counter() - t0
+    printed = capsys.readouterr().out
+    figure = out / module.FIGURE
+    assert numbers["figure"] == figure
+    assert figure.is_file() and figure.read_bytes()[:8] == PNG_MAGIC and figure.stat().st_size > 10_000
+    assert "figure:" in printed
+    assert elapsed < 60, f"the small version of {name} took {elapsed:.1f} s"
+    return numbers, printed
+
+
+# --------------------------------------------------------------------------- (a) tutorials
+def test_tutorial_critical_p10(tmp_path, capsys):
+    n, printed = run_tutorial("critical_p10", tmp_path, capsys)
+    assert n["splits"] == 2_000
+    assert 0.35 <= n["r_c"] <= 0.45  # Liu et al.: r_c ≈ 0.4
+    lo, hi = n["r_c_ci"]
+    assert lo <= n["r_c"] <= hi and hi - lo < 0.02
+    assert n["median_size"] in (22, 23, 24)
+    assert abs(n["n_c"] - 55 * n["r_c"]) < 1e-9
+    for curve, brute in n["check"].values():  # independent draws, independent algorithm
+        assert 0.2 < curve < 0.8
+        assert abs(curve - brute) < 0.1
+    assert "r_c = 0.4" in printed
+
+
+def test_tutorial_rate_vs_fraction(tmp_path, capsys):
+    n, printed = run_tutorial("rate_vs_fraction", tmp_path, capsys)
+    assert n["full_table_gram_eigenvalue"] == pytest.approx(30.0, rel=1e-12)  # λ3(G) = m(m+1), p = 2m
+    assert n["full_table_rate"] == pytest.approx(2 * 30.0 / 9, rel=1e-12)  # H = 2G/(N Z0), Z0 = 9
+    medians = list(n["median_rate"].values())  # at r ≈ 0.5, 0.6, ..., 0.9
+    assert all(a < b for a, b in itertools.pairwise(medians))
+    assert 0 < medians[0] < medians[-1] < n["full_table_rate"]
+    assert n["p_pinned"][55] == 1.0 and n["p_pinned"][15] < 0.05 and n["p_pinned"][40] > 0.9
+    assert "λ3(G) = 30" in printed
+
+
+def test_tutorial_trajectory(tmp_path, capsys):
+    n, _ = run_tutorial("trajectory", tmp_path, capsys)
+    assert n["steps_to_rqi"] is not None
+    assert 1.5 < n["ratio"] < 5  # "trajectories take ≈ 3 n_h"
+    assert n["final_rqi"] > 0.95
+    assert n["predicted_test_accuracy"] == pytest.approx(n["ideal_test_accuracy"])
+    assert n["decay_rate"] == pytest.approx(n["predicted_decay_rate"], rel=0.05)  # 2 η λ3
+    assert n["rk4_vs_exact"] < 1e-4
+    assert n["n_h"] == pytest.approx(1 / (1e-3 * n["grokking_rate"]), rel=1e-12)
+    assert n["reference_n_h"] == pytest.approx(150.0, rel=1e-9)  # λ3(G) = 30, Z0 = 9, η = 1e-3
+    assert n["reference_steps_to_rqi"] is not None and n["reference_steps_to_rqi"] > n["steps_to_rqi"]
+
+
+def test_tutorial_lazy_rich(tmp_path, capsys):
+    n, _ = run_tutorial("lazy_rich", tmp_path, capsys)
+    # kernel quantities do not depend on the output scale α
+    assert n["cka_spread"] < 1e-8
+    assert n["lazy_test_loss_spread"] < 1e-8
+    assert n["course_spread"] < 1e-8
+    rows = n["rows"]
+    scale = [r["kernel_scale"] / r["alpha"] ** 2 for r in rows]
+    assert np.ptp(scale) < 1e-9 * max(scale)  # Θ₀ ∝ α²
+    for r in rows:
+        assert 0 < r["cka"] < 0.2  # misaligned initial features
+        assert r["lazy_train_loss"] < 1e-10  # the lazy fit interpolates
+        assert r["finite_vs_infinite"] < 0.05
+    # the lazy plateau does not generalise, and the test loss rises before it settles
+    assert n["lazy_test_loss"] > 0.9 * n["target_variance"]
+    assert n["lazy_test_peak"] > n["initial_test_loss"] > n["lazy_test_loss"]
+
+
+# --------------------------------------------------------------------------- (b) the site builds
+def test_docs_build_without_warnings(tmp_path):
+    out = tmp_path / "html"
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q", str(DOCS), str(out)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    elapsed = time.perf_counter() - t0
+    assert proc.returncode == 0, f"sphinx-build failed after {elapsed:.0f} s:\n{proc.stdout}\n{proc.stderr}"
+    for page in (
+        "index.html",
+        "getting_started.html",
+        "concepts/effective_theory.html",
+        "concepts/effective_loss.html",
+        "concepts/kernels.html",
+        "howto/critical_scan.html",
+        "howto/loss_conventions.html",
+        "howto/ntk.html",
+        "theory_notes.html",
+        "api/effgrok.html",
+        "api/scan.html",
+        "api/results.html",
+    ):
+        assert (out / page).is_file(), page
+    for theory in sorted((DOCS / "theory").glob("*.md")):  # every generated note is in the site
+        assert (out / "theory" / f"{theory.stem}.html").is_file(), theory.name
+    for name in TUTORIAL_NAMES:  # figures made at build time, into the output only
+        assert (out / "tutorials" / f"{name}.html").is_file()
+        assert (out / "_tutorial_figures" / f"{name}.png").read_bytes()[:8] == PNG_MAGIC
+        assert not (TUTORIALS / f"{name}.png").exists()
+    api = (out / "api" / "effective" / "spectrum.html").read_text(encoding="utf-8")
+    assert 'id="effgrok.effective.spectrum.grokking_rate"' in api  # autodoc rendered, not echoed
+    assert ".. py:" not in api
+
+
+# --------------------------------------------------------------------------- (c) coverage of the pages
+def test_api_page_lists_the_public_api():
+    page = (DOCS / "api" / "effgrok.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"~effgrok\.[\w.]+\.(\w+)\s*$", page, flags=re.M))
+    public = set(effgrok.__all__) - {"__version__"}
+    assert public - listed == set(), "names missing from docs/api/effgrok.md"
+    assert listed - public == set(), "names on docs/api/effgrok.md that effgrok does not export"
+
+
+def test_api_pages_import_no_heavy_modules():
+    """autodoc imports the documented modules; none may pull in JAX, neural-tangents or pyplot."""
+    pages = (DOCS / "api").rglob("*.md")
+    modules = sorted({m for p in pages for m in re.findall(r"automodule:: ([\w.]+)", p.read_text("utf-8"))})
+    assert "effgrok.scan" in modules and "effgrok.kernels.ntk" in modules
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        "heavy = ('jax', 'neural_tangents', 'tensorflow', 'optax', 'matplotlib.pyplot', 'distributed')\n"
+        "print(' '.join(h for h in heavy if h in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"heavy modules imported: {proc.stdout.strip()}"
+
+
+def test_every_tutorial_has_a_page():
+    conf = (DOCS / "conf.py").read_text(encoding="utf-8")
+    index = (TUTORIALS / "index.md").read_text(encoding="utf-8")
+    scripts = sorted(p.stem for p in TUTORIALS.glob("*.py"))
+    assert scripts == sorted(TUTORIAL_NAMES)
+    for name in scripts:
+        page = (TUTORIALS / f"{name}.md").read_text(encoding="utf-8")
+        assert f"```{{literalinclude}} {name}.py" in page
+        assert f"```{{tutorial-figure}} {name}.png" in page
+        assert re.search(rf"^{name}$", index, flags=re.M), f"{name} is not in the tutorials toctree"
+        assert f'"{name}"' in conf, f"{name} is not in TUTORIALS of docs/conf.py"
+        module = load_tutorial(name)
+        assert module.FIGURE == f"{name}.png"
+        assert list(module.main.__code__.co_varnames[:2]) == ["out_dir", "small"]
+        assert module.main.__defaults__ == (False,)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TUTORIAL_NAMES)
+def test_full_tutorial_output_matches_its_page(name, tmp_path, capsys):
+    """The output quoted under "The result" on each page is what the full run prints."""
+    page = (TUTORIALS / f"{name}.md").read_text(encoding="utf-8")
+    quoted = re.search(r"## The result\s*```text\n(.*?)```", page, flags=re.S).group(1).splitlines()
+    with threadpool_limits(1, user_api="blas"):
+        load_tutorial(name).main(tmp_path, small=False)
+    printed = capsys.readouterr().out.splitlines()
+    assert [line for line in printed if not line.lstrip().startswith("figure:")] == quoted
