@@ -39,6 +39,7 @@ import numpy as np
 from .._parallel import parallel_allowed
 from ..tasks import Task
 from .constraints import gram_matrix, parallelograms, training_mask
+from .metrics import _realised_kernel
 from .spectrum import zero_tolerance as _zero_tol
 
 __all__ = [
@@ -334,22 +335,7 @@ def _record(
                 if std[k] > 1e-12 * max(scale[k], 1e-300):
                     h[x, kk] = (E[slots[x, 0], k] + E[slots[x, 1], k] - 2.0 * mean[k]) / std[k]
                     kk += 1
-        pred = np.zeros(n_ex, dtype=np.bool_)
-        for s in range(offsets.shape[0] - 1):
-            for i in range(offsets[s], offsets[s + 1]):
-                x = order[i]
-                for j in range(i + 1, offsets[s + 1]):
-                    y = order[j]
-                    acc = 0.0
-                    for k in range(keep):
-                        diff = h[x, k] - h[y, k]
-                        acc += diff * diff
-                    if acc < delta2 * keep:
-                        n_real += 1
-                        if train[x] and not train[y]:
-                            pred[y] = True
-                        elif train[y] and not train[x]:
-                            pred[x] = True
+        n_real, pred = _realised_kernel(h, order, offsets, train, delta2)
         for x in range(n_ex):
             if pred[x]:
                 n_pred += 1
