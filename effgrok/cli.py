@@ -637,13 +637,7 @@ def _toy_setup(args):
     from .tasks import make_task
 
     task = make_task(args.task, args.p)
-    if args.steps < 1 or args.steps > 10_000_000:
-        raise UsageError(f"--steps must be 1..10000000, got {args.steps}")
-    stride = args.stride if args.stride is not None else max(1, args.steps // 100)
-    while args.stride is None and args.steps % stride:
-        stride -= 1
-    if stride < 1 or args.steps % stride:
-        raise UsageError(f"--stride must be >= 1 and divide --steps {args.steps}, got {stride}")
+    stride = _stride(args)
     if not 1 <= args.dim <= 256:
         raise UsageError(f"--dim must be 1..256, got {args.dim}")
     cfg = ToyConfig(dim=args.dim, variant=args.variant, steps=args.steps, stride=stride, float64=args.float64)
