@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +38,7 @@ __all__ = [
     "StoreMismatch",
     "check_scheduler_address",
     "critical_jobs",
+    "job_function",
     "run_critical",
     "run_ensemble",
     "run_job",
@@ -113,20 +115,47 @@ JOB_KINDS: dict[str, Callable[..., dict]] = {
 }
 
 
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def job_function(kind: str) -> Callable[..., dict]:
+    """The function behind a job kind: a registered name (:data:`JOB_KINDS`) or an importable
+    ``"package.module:function"`` (how code outside the library, such as the validation suite,
+    runs its own jobs; the module is imported wherever the job runs, so pool and Dask workers
+    find it too)."""
+    if kind in JOB_KINDS:
+        return JOB_KINDS[kind]
+    if not isinstance(kind, str) or not _DOTTED.match(kind):
+        raise ValueError(
+            f"unknown job kind {kind!r}; known: {', '.join(JOB_KINDS)}, or 'package.module:function'"
+        )
+    import importlib
+
+    module, name = kind.split(":")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"job kind {kind!r} does not name an importable function: {exc}") from None
+    if not callable(fn):
+        raise ValueError(f"job kind {kind!r} names {type(fn).__name__}, not a function")
+    return fn
+
+
 def run_job(kind: str, params: dict, serial: bool = False) -> dict:
     """Compute one job (the same function in every executor); returns arrays by name.
 
     ``serial=True`` keeps the job on the calling thread (the serial twins of the parallel
     kernels), as every scan worker does: one worker, one core.
     """
+    fn = job_function(kind)
     if not serial:
-        return JOB_KINDS[kind](**params)
+        return fn(**params)
     from threadpoolctl import threadpool_limits
 
     from ._parallel import serial as on_one_thread
 
     with on_one_thread(), threadpool_limits(1):  # one Numba and one BLAS thread
-        return JOB_KINDS[kind](**params)
+        return fn(**params)
 
 
 @dataclass(frozen=True)
@@ -142,8 +171,7 @@ class Job:
     def __post_init__(self):
         if not _KEY.match(self.key):
             raise ValueError(f"job key {self.key!r} must use letters, digits, '_', '.', '=' and '-' only")
-        if self.kind not in JOB_KINDS:
-            raise ValueError(f"unknown job kind {self.kind!r}; known: {', '.join(JOB_KINDS)}")
+        job_function(self.kind)  # raises for an unknown kind
 
 
 # --------------------------------------------------------------------------- persistent store
@@ -352,8 +380,11 @@ def run_scan(
 def _process_context():
     """``fork`` while this process has not started Numba's thread pool (children then inherit
     the loaded kernels and start at once; workers never start it, see :func:`run_job`);
-    ``spawn`` otherwise, since forking a process whose OpenMP threads run is unsafe."""
+    ``spawn`` otherwise (and whenever JAX is loaded), since forking a process whose OpenMP
+    or JAX threads run is unsafe."""
     methods = multiprocessing.get_all_start_methods()
+    if "jax" in sys.modules:  # JAX runs threads of its own: forking after its import can deadlock
+        return multiprocessing.get_context("spawn")
     try:
         from numba.np.ufunc import parallel
 

@@ -177,3 +177,28 @@ def test_killed_scan_resumes_to_the_uninterrupted_result(tmp_path, sig, uninterr
         assert (out / name).read_bytes() == (ref / name).read_bytes()
     assert _results_without_provenance(out) == _results_without_provenance(ref)
     assert json.loads((out / "manifest.json").read_text())["complete"] is True
+
+
+# --------------------------------------------------------------------------- importable job kinds
+def test_dotted_job_kinds_run_in_process_and_on_a_pool():
+    jobs = [Job(f"k{i}", "_scan_jobs:square", {"x": i}) for i in range(6)]
+    here = run_scan(jobs)
+    pool = run_scan(jobs, workers=2)
+    for j in jobs:
+        assert int(here[j.key]["square"]) == int(pool[j.key]["square"]) == j.params["x"] ** 2
+    assert len({int(r["pid"]) for r in pool.values()}) == 2  # the child imported the module itself
+
+
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("nosuchkind", "unknown job kind"),
+        ("no_such_module_xyz:f", "does not name an importable function"),
+        ("_scan_jobs:missing", "does not name an importable function"),
+        ("_scan_jobs:NOT_CALLABLE", "not a function"),
+        ("bad kind:f", "unknown job kind"),
+    ],
+)
+def test_bad_job_kinds_are_named(kind, message):
+    with pytest.raises(ValueError, match=message):
+        Job("k", kind, {})

@@ -1,0 +1,128 @@
+"""The validation suite's machinery, and every registered case at its ``tiny`` profile.
+
+The tiny profile checks the pipeline (predict → measure through the scan runner → verdict →
+figure → report), not the science: the science runs in the ``cpu`` and ``gpu`` profiles.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from validation import framework
+from validation.__main__ import main
+from validation.framework import Verdict, list_cases, load_case, run_suite
+
+CASES = list_cases()
+
+
+@pytest.fixture(scope="module")
+def tiny_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("validation")
+    return out, run_suite("tiny", out)
+
+
+def test_registry_is_complete_and_unique():
+    assert len(CASES) == len(set(CASES)) >= 4
+    for name in CASES:
+        mod = load_case(name)
+        assert mod.TITLE and mod.CLAIM
+        for profile in framework.PROFILES:
+            json.dumps(mod.PROFILES[profile])  # JSON-able settings
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_case_runs_at_tiny_profile(tiny_report, name):
+    out, report = tiny_report
+    (rec,) = [r for r in report["cases"] if r["name"] == name]
+    v = rec["verdict"]
+    assert v["status"] != "error", rec.get("traceback")
+    assert v["status"] in framework.STATUSES
+    assert v["criterion"] and v["measurement"]
+    assert (out / rec["figure"]).stat().st_size > 1000
+    json.dumps(v["numbers"], allow_nan=False)
+
+
+def test_report_files(tiny_report):
+    out, report = tiny_report
+    saved = json.loads((out / "report.json").read_text())
+    assert [r["name"] for r in saved["cases"]] == CASES
+    md = (out / "report.md").read_text()
+    assert md.count("\n| [") == len(CASES)  # one table row per case
+    for r in report["cases"]:
+        assert f"figures/{r['name']}.png" in md
+
+
+def test_rerun_resumes_from_stored_units(tiny_report, monkeypatch):
+    out, report = tiny_report
+    name = CASES[0]
+    mod = load_case(name)
+
+    def refuse(settings, unit):
+        raise AssertionError("a stored unit was recomputed")
+
+    monkeypatch.setattr(mod, "measure_unit", refuse)
+    res = framework.run_case(name, "tiny", out)
+    (old,) = [r for r in report["cases"] if r["name"] == name]
+    assert res.verdict.status == old["verdict"]["status"]
+    assert res.verdict.measurement == old["verdict"]["measurement"]
+
+
+def test_changed_settings_are_refused(tiny_report, monkeypatch):
+    out, _ = tiny_report
+    name = CASES[0]
+    mod = load_case(name)
+    changed = {**mod.PROFILES, "tiny": {**mod.PROFILES["tiny"], "seeds": 99}}
+    monkeypatch.setattr(mod, "PROFILES", changed)
+    with pytest.raises(ValueError, match="other arguments"):
+        framework.run_case(name, "tiny", out)
+
+
+def test_crashing_case_is_reported_not_fatal(tmp_path, monkeypatch):
+    name = CASES[0]
+    mod = load_case(name)
+
+    def boom(settings):
+        raise RuntimeError("deliberate failure")
+
+    monkeypatch.setattr(mod, "predict", boom)
+    report = run_suite("tiny", tmp_path, cases=[name])
+    (rec,) = report["cases"]
+    assert rec["verdict"]["status"] == "error"
+    assert "deliberate failure" in rec["verdict"]["measurement"]
+    assert "error" in (tmp_path / "report.md").read_text()
+
+
+def test_verdict_checks_its_fields():
+    with pytest.raises(ValueError, match="status must be one of"):
+        Verdict("maybe", "a", "b", "c")
+    with pytest.raises(ValueError, match="measurement must be a string"):
+        Verdict("pass", "a", 0.5, "c")
+
+
+def test_jsonable_drops_non_finite_numbers():
+    obj = framework._jsonable({"a": np.float64("nan"), "b": np.arange(2), "c": (np.int64(3), float("inf"))})
+    assert obj == {"a": None, "b": [0, 1], "c": [3, None]}
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--profile", "huge"], "invalid choice: 'huge'"),
+        (["--cases", "nope"], "unknown case 'nope'"),
+        (["--workers", "0"], "must be >= 1"),
+        (["--scheduler", "localhost"], "scheduler address must look like"),
+    ],
+)
+def test_cli_errors_are_one_line_exit_2(argv, message, capsys, tmp_path):
+    code = main([*argv, "--out", str(tmp_path / "o"), "--progress", "off"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1
+
+
+def test_cli_list(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for name in CASES:
+        assert name in out

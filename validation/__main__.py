@@ -1,0 +1,96 @@
+"""``python -m validation --profile tiny|cpu|gpu [--cases ...] [--out DIR]``: run the suite.
+
+Writes ``DIR/report.md``, ``DIR/report.json`` and ``DIR/figures/*.png``; finished measurement
+units are kept under ``DIR/cases/`` so that rerunning the same command resumes.  Exit codes:
+0 when every case ran (whatever the verdicts), 1 when a case crashed, 2 for bad arguments,
+130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .framework import PROFILES, list_cases, run_suite
+
+
+class _UsageError(ValueError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        raise _UsageError(message)
+
+
+def _workers(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="python -m validation", description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", choices=PROFILES, default="cpu", help="problem sizes (default: cpu)")
+    ap.add_argument("--cases", nargs="+", metavar="CASE", help="run only these cases (default: all)")
+    ap.add_argument("--out", type=Path, help="output folder (default: runs/validation-PROFILE)")
+    ap.add_argument("--workers", type=_workers, help="cores to use (default: this process only)")
+    ap.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    ap.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help="progress bar")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        known = list_cases()
+        if args.list:
+            from .framework import load_case
+
+            for n in known:
+                print(f"{n:24s} {load_case(n).TITLE}")
+            return 0
+        if args.cases:
+            bad = [c for c in args.cases if c not in known]
+            if bad:
+                raise _UsageError(f"unknown case {bad[0]!r}; known: {', '.join(known)}")
+        if args.scheduler is not None:
+            from effgrok.scan import check_scheduler_address
+
+            check_scheduler_address(args.scheduler)
+        out = args.out or Path("runs") / f"validation-{args.profile}"
+        if out.exists() and not out.is_dir():
+            raise _UsageError(f"--out {str(out)!r} exists and is not a folder")
+        progress = {"auto": sys.stderr.isatty(), "on": True, "off": False}[args.progress]
+        report = run_suite(
+            args.profile,
+            out,
+            cases=args.cases,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=progress,
+        )
+    except (_UsageError, ValueError) as exc:
+        print(f"validation: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "validation: interrupted; finished units are kept: rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
+    for r in report["cases"]:
+        v = r["verdict"]
+        print(f"{v['status']:>12s}  {r['name']:24s} {v['measurement']}")
+    print(f"report: {out}/report.md")
+    return 1 if report["summary"].get("error") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Shared pieces of the toy-model cases: one vmapped batch of runs plus the theory of each run's split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def toy_config(settings: dict):
+    from effgrok.nets.toy import ToyConfig
+
+    keys = ("steps", "stride", "variant", "dim")
+    return ToyConfig(**{k: settings[k] for k in keys if k in settings})
+
+
+def train_batch(settings: dict, n_train, seeds) -> dict[str, np.ndarray]:
+    """Train ``len(seeds)`` toy runs (one vmapped batch) at the sizes ``n_train`` and return
+    their first-hit steps, final metrics and the theory of their own training sets:
+    ``pinned`` (nullity = full-table nullity) and ``n_h = 1/(η λ3)`` with ``η`` the
+    embedding learning rate (``inf`` when not pinned)."""
+    from effgrok.effective import grokking_rate
+    from effgrok.nets.toy import train_toy
+    from effgrok.tasks import make_task
+
+    task = make_task(settings.get("task", "add"), int(settings["p"]))
+    lr_emb = float(settings.get("lr_emb", 1e-3))
+    runs = train_toy(
+        task,
+        toy_config(settings),
+        seeds=np.asarray(seeds, dtype=np.int64),
+        n_train=np.asarray(n_train, dtype=np.int64),
+        lr_emb=lr_emb,
+        lr_dec=float(settings.get("lr_dec", 1e-4)),
+    )
+    rates = [grokking_rate(task, m, learning_rate=lr_emb) for m in runs.train_mask]
+    out = {
+        "seed": np.broadcast_to(np.asarray(seeds), runs.n_train.shape).astype(np.int64),
+        "n_train": runs.n_train.astype(np.int64),
+        "step_train_acc": runs.step_train_acc.astype(np.int64),
+        "step_test_acc": runs.step_test_acc.astype(np.int64),
+        "step_rqi": runs.step_rqi.astype(np.int64),
+        "final_train_acc": runs.final_train_acc,
+        "final_test_acc": runs.final_test_acc,
+        "final_rqi": runs.final_rqi,
+        "final_acc_hat": runs.predicted_test_acc[:, -1],
+        "pinned": np.array([r.pinned for r in rates]),
+        "n_h": np.array([r.n_h for r in rates]),
+        "gram_eigenvalue": np.array([r.gram_eigenvalue for r in rates]),
+    }
+    if settings.get("record_embedding"):
+        out["steps"] = runs.steps
+        out["embedding"] = runs.embedding
+        out["train_mask"] = runs.train_mask
+    return out
+
+
+def concat(measurements: list[dict]) -> dict[str, np.ndarray]:
+    """Join the per-unit results along the run axis."""
+    keys = [k for k in measurements[0] if k != "steps"]
+    out = {k: np.concatenate([np.atleast_1d(m[k]) for m in measurements]) for k in keys}
+    if "steps" in measurements[0]:
+        out["steps"] = measurements[0]["steps"]
+    return out
+
+
+def half_crossing(x: np.ndarray, y: np.ndarray) -> float | None:
+    """First ``x`` where the piecewise-linear curve ``y(x)`` reaches ½ (``None`` if never)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if y[0] >= 0.5:
+        return float(x[0])
+    for i in range(1, len(x)):
+        if y[i] >= 0.5:
+            return float(x[i - 1] + (0.5 - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1]))
+    return None

@@ -1,0 +1,94 @@
+"""Case 3: predicted accuracy Acc-hat (from the network's own embedding) vs its test accuracy.
+
+Theory (Liu et al. §3.3): a test example is predicted correctly when it forms a realised
+parallelogram with a training example; Acc-hat counts those from the embedding alone, without
+the decoder.  Networks: toy-model runs across training sizes; Acc-hat and the measured test
+accuracy at the end of training.  Criterion (issue 8): Pearson r ≥ 0.95 over ≥ 30 runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._toy import concat, train_batch
+
+TITLE = "Predicted accuracy Acc-hat vs measured test accuracy (addition)"
+CLAIM = (
+    "The test accuracy a network reaches is what its embedding's realised parallelograms predict "
+    "(Acc-hat), across training sizes below and above r_c."
+)
+PROFILES = {
+    "tiny": {"p": 6, "sizes": [8, 14], "seeds": 2, "steps": 40, "stride": 20, "min_runs": 4},
+    "cpu": {
+        "p": 10,
+        "sizes": [14, 18, 22, 26, 30, 35, 40, 45],
+        "seeds": 5,
+        "steps": 5000,
+        "stride": 100,
+        "min_runs": 30,
+    },
+    "gpu": {
+        "p": 10,
+        "sizes": list(range(10, 51, 4)),
+        "seeds": 16,
+        "steps": 100000,
+        "stride": 1000,
+        "min_runs": 100,
+    },
+}
+THRESHOLD = 0.95
+
+
+def predict(settings: dict) -> dict:
+    return {"relation": "test accuracy = Acc-hat"}
+
+
+def units(settings: dict) -> list[dict]:
+    return [{"n_train": int(n)} for n in settings["sizes"]]
+
+
+def measure_unit(settings: dict, unit: dict) -> dict:
+    seeds = np.arange(settings["seeds"]) + 2000 * unit["n_train"]
+    return train_batch(settings, np.full(seeds.size, unit["n_train"]), seeds)
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    from scipy.stats import pearsonr
+
+    from ..framework import Verdict
+
+    r = concat(measurements)
+    x, y = r["final_acc_hat"], r["final_test_acc"]
+    n = int(x.size)
+    crit = f"Pearson r(Acc-hat, test acc) ≥ {THRESHOLD} over ≥ {settings['min_runs']} runs"
+    pred = "test accuracy = Acc-hat of the final embedding"
+    numbers = {"runs": n, "mean_abs_difference": float(np.mean(np.abs(x - y)))}
+    if n < settings["min_runs"] or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return Verdict("inconclusive", pred, f"{n} runs; no spread to correlate", crit, numbers)
+    res = pearsonr(x, y)
+    ci = res.confidence_interval(0.95)
+    numbers.update({"pearson_r": float(res.statistic), "pearson_r_ci95": [float(ci.low), float(ci.high)]})
+    meas = (
+        f"r = {res.statistic:.3f} [{ci.low:.3f}, {ci.high:.3f}] over {n} runs; "
+        f"mean |Acc-hat − acc| = {numbers['mean_abs_difference']:.3f}"
+    )
+    return Verdict("pass" if res.statistic >= THRESHOLD else "fail", pred, meas, crit, numbers)
+
+
+def plot(prediction, measurements, settings, verdict, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = concat(measurements)
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    sc = ax.scatter(r["final_acc_hat"], r["final_test_acc"], c=r["n_train"], s=16, cmap="viridis")
+    fig.colorbar(sc, ax=ax, label="training size")
+    ax.plot([0, 1], [0, 1], "k:", lw=1)
+    ax.set_xlabel("Acc-hat (from the embedding)")
+    ax.set_ylabel("measured test accuracy")
+    ax.set_title(f"Acc-hat: {verdict.status}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

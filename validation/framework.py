@@ -1,0 +1,371 @@
+"""The machinery of the validation suite: cases, verdicts, resumable runs and the report.
+
+A *case* is a module ``validation/cases/<name>.py`` that states one prediction of effgrok's
+theory and checks it against trained networks.  It defines
+
+``TITLE``, ``CLAIM``
+    one line, and what the theory predicts;
+``PROFILES``
+    ``{"tiny": settings, "cpu": settings, "gpu": settings}`` -- JSON-able dicts.  ``tiny``
+    runs in seconds in the test suite (the pipeline, not the science), ``cpu`` is the real
+    check on two cores, ``gpu`` the papers' scale;
+``predict(settings) -> dict``
+    the theory side (JSON-able);
+``units(settings) -> list[dict]``
+    independent pieces of measurement work; each is one job of the scan runner, stored as
+    soon as it finishes, so an interrupted run resumes where it stopped;
+``measure_unit(settings, unit) -> dict[str, array]``
+    trains the networks of one unit; plain numeric arrays only;
+``verdict(prediction, measurements, settings) -> Verdict``
+    the stated criterion applied to the numbers (``measurements`` in the order of ``units``);
+``plot(prediction, measurements, settings, verdict, path)``
+    one PNG figure.
+
+:func:`run_suite` runs cases through :func:`effgrok.scan.run_scan` (in process, on a local
+pool or on Dask) and writes ``report.md``, ``report.json`` and ``figures/*.png``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+__all__ = [
+    "PROFILES",
+    "STATUSES",
+    "CaseResult",
+    "Verdict",
+    "case_jobs",
+    "list_cases",
+    "load_case",
+    "render_markdown",
+    "run_case",
+    "run_suite",
+]
+
+PROFILES = ("tiny", "cpu", "gpu")
+STATUSES = ("pass", "fail", "inconclusive", "reported", "error")
+_REQUIRED = ("TITLE", "CLAIM", "PROFILES", "predict", "units", "measure_unit", "verdict", "plot")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one case.
+
+    ``status``: ``pass`` / ``fail`` (the stated criterion holds / does not), ``inconclusive``
+    (too few usable runs to decide), ``reported`` (the case states a measured quantity, not a
+    pass), ``error`` (the case crashed; set by the framework only).  ``prediction``,
+    ``measurement`` and ``criterion`` are short sentences with the numbers; ``numbers`` holds
+    them as JSON.
+    """
+
+    status: str
+    prediction: str
+    measurement: str
+    criterion: str
+    numbers: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"verdict status must be one of {', '.join(STATUSES)}; got {self.status!r}")
+        for name in ("prediction", "measurement", "criterion"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"verdict {name} must be a string, got {type(getattr(self, name)).__name__}")
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    name: str
+    title: str
+    claim: str
+    profile: str
+    settings: dict
+    prediction: dict
+    verdict: Verdict
+    figure: str | None
+    elapsed_s: float
+    units: int
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["verdict"] = asdict(self.verdict)
+        return _jsonable(d)
+
+
+def _jsonable(obj):
+    """numpy scalars/arrays → Python; non-finite floats → None (strict JSON)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
+
+
+def list_cases() -> list[str]:
+    """Registered case names, in report order."""
+    from .cases import CASES
+
+    return list(CASES)
+
+
+def load_case(name: str) -> ModuleType:
+    """Import ``validation.cases.<name>`` and check that it defines the case interface."""
+    known = list_cases()
+    if name not in known:
+        raise ValueError(f"unknown validation case {name!r}; known: {', '.join(known)}")
+    mod = importlib.import_module(f"validation.cases.{name}")
+    missing = [a for a in _REQUIRED if not hasattr(mod, a)]
+    if missing:
+        raise ValueError(f"validation case {name!r} lacks {', '.join(missing)}")
+    absent = [p for p in PROFILES if p not in mod.PROFILES]
+    if absent:
+        raise ValueError(f"validation case {name!r} has no profile {', '.join(absent)}")
+    return mod
+
+
+def _settings(mod: ModuleType, profile: str) -> dict:
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
+    return json.loads(json.dumps(mod.PROFILES[profile]))
+
+
+def case_jobs(name: str, profile: str) -> list:
+    """The scan-runner jobs of one case: one per unit, keyed ``<name>-<index>``."""
+    from effgrok.scan import Job
+
+    mod = load_case(name)
+    settings = _settings(mod, profile)
+    units = mod.units(settings)
+    if not units:
+        raise ValueError(f"validation case {name!r} has no measurement units in profile {profile!r}")
+    kind = f"validation.cases.{name}:measure_unit"
+    return [
+        Job(
+            key=f"{name}-{i:04d}", kind=kind, params={"settings": settings, "unit": json.loads(json.dumps(u))}
+        )
+        for i, u in enumerate(units)
+    ]
+
+
+def run_case(
+    name: str,
+    profile: str,
+    out: Path | None = None,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CaseResult:
+    """Predict, measure (resumably, under ``out/cases/<name>/``), judge and plot one case."""
+    from effgrok.scan import ScanStore, run_scan
+
+    mod = load_case(name)
+    settings = _settings(mod, profile)
+    started = time.time()
+    jobs = case_jobs(name, profile)
+    store = None
+    if out is not None:
+        store = ScanStore(Path(out) / "cases" / name, f"validation {name}", {"profile": profile, **settings})
+    prediction = _jsonable(mod.predict(settings))
+    results = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    measurements = [{k: np.asarray(v) for k, v in results[j.key].items()} for j in jobs]
+    verdict = mod.verdict(prediction, measurements, settings)
+    if not isinstance(verdict, Verdict):
+        raise ValueError(f"validation case {name!r} returned {type(verdict).__name__}, not a Verdict")
+    figure = None
+    if out is not None:
+        path = Path(out) / "figures" / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mod.plot(prediction, measurements, settings, verdict, path)
+        figure = f"figures/{name}.png"
+    return CaseResult(
+        name=name,
+        title=mod.TITLE,
+        claim=mod.CLAIM,
+        profile=profile,
+        settings=settings,
+        prediction=prediction,
+        verdict=verdict,
+        figure=figure,
+        elapsed_s=time.time() - started,
+        units=len(jobs),
+    )
+
+
+def _device() -> str:
+    try:
+        import jax
+
+        d = jax.devices()[0]
+        return f"{d.platform}: {getattr(d, 'device_kind', d)}"
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        return f"unknown ({exc})"
+
+
+def run_suite(
+    profile: str,
+    out: Path,
+    *,
+    cases: Sequence[str] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = False,
+    keep_going: bool = True,
+) -> dict:
+    """Run ``cases`` (default: all) and write ``out/report.md`` and ``out/report.json``.
+
+    A case that raises is reported with status ``error`` and the suite goes on (unless
+    ``keep_going=False``); Ctrl-C stops the suite and keeps every finished unit.
+    """
+    from effgrok import __version__
+    from effgrok.results import write_json_atomic, write_text_atomic
+
+    names = list_cases() if cases is None else list(cases)
+    for n in names:
+        load_case(n)  # fail fast on a bad name
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        total = sum(len(case_jobs(n, profile)) for n in names)
+        bar = tqdm(total=total, desc=f"validation ({profile})", unit="unit", file=sys.stderr)
+    records = []
+    try:
+        for n in names:
+            if bar is not None:
+                bar.set_postfix_str(n)
+            try:
+                res = run_case(
+                    n,
+                    profile,
+                    out,
+                    workers=workers,
+                    scheduler=scheduler,
+                    progress=None if bar is None else bar.update,
+                )
+                records.append(res.as_dict())
+            except KeyboardInterrupt:
+                raise
+            except Exception as exc:
+                if not keep_going:
+                    raise
+                mod = sys.modules.get(f"validation.cases.{n}")
+                records.append(
+                    {
+                        "name": n,
+                        "title": getattr(mod, "TITLE", n),
+                        "claim": getattr(mod, "CLAIM", ""),
+                        "profile": profile,
+                        "verdict": {
+                            "status": "error",
+                            "prediction": "",
+                            "measurement": f"{type(exc).__name__}: {exc}",
+                            "criterion": "",
+                            "numbers": {},
+                        },
+                        "traceback": traceback.format_exc(),
+                        "figure": None,
+                    }
+                )
+    finally:
+        if bar is not None:
+            bar.close()
+    report = {
+        "profile": profile,
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
+        "elapsed_s": time.time() - started,
+        "effgrok_version": __version__,
+        "device": _device(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cases": records,
+        "summary": {s: sum(r["verdict"]["status"] == s for r in records) for s in STATUSES},
+    }
+    report = _jsonable(report)
+    write_json_atomic(out / "report.json", report)
+    write_text_atomic(out / "report.md", render_markdown(report))
+    return report
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+_BADGE = {
+    "pass": "✅ pass",
+    "fail": "❌ fail",
+    "inconclusive": "❔ inconclusive",
+    "reported": "📏 reported",
+    "error": "💥 error",
+}
+
+
+def render_markdown(report: dict) -> str:
+    """The report as markdown: a summary table, then one section per case."""
+    s = report["summary"]
+    lines = [
+        f"# effgrok validation report — profile `{report['profile']}`",
+        "",
+        f"{report['date_utc']} · effgrok {report['effgrok_version']} · device {report['device']} · "
+        f"Python {report['python']} · {report['elapsed_s']:.0f} s",
+        "",
+        "Each case states what effgrok's theory predicts, what effgrok's own trained networks do, and "
+        "the criterion that decides. *pass*: the theory holds here by that criterion; *fail*: it does not; "
+        "*inconclusive*: too few usable runs to decide; *reported*: a measured quantity, no pass/fail.",
+        "",
+        "**Summary:** " + ", ".join(f"{s[k]} {k}" for k in STATUSES if s.get(k)),
+        "",
+        "| case | prediction | measurement | criterion | verdict | figure |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in report["cases"]:
+        v = r["verdict"]
+        fig = f"[png]({r['figure']})" if r.get("figure") else "—"
+        lines.append(
+            f"| [{_cell(r['title'])}](#{r['name']}) | {_cell(v['prediction'])} | {_cell(v['measurement'])} "
+            f"| {_cell(v['criterion'])} | {_BADGE[v['status']]} | {fig} |"
+        )
+    for r in report["cases"]:
+        v = r["verdict"]
+        lines += [
+            "",
+            f'<a id="{r["name"]}"></a>',
+            "",
+            f"## {r['title']}",
+            "",
+            f"**Claim.** {r['claim']}",
+            "",
+            f"- **Prediction:** {v['prediction']}",
+            f"- **Measurement:** {v['measurement']}",
+            f"- **Criterion:** {v['criterion']}",
+            f"- **Verdict:** {_BADGE[v['status']]}"
+            + (f" ({r['elapsed_s']:.0f} s, {r['units']} units)" if "elapsed_s" in r else ""),
+        ]
+        if r.get("settings"):
+            lines.append(f"- **Settings:** `{json.dumps(r['settings'], separators=(',', ':'))}`")
+        if r.get("figure"):
+            lines += ["", f"![{_cell(r['title'])}]({r['figure']})"]
+        if r.get("traceback"):
+            lines += ["", "```", r["traceback"].rstrip(), "```"]
+    return "\n".join(lines) + "\n"
