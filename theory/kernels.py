@@ -27,7 +27,14 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-__all__ = ["check_against_neural_tangents", "check_expectations", "check_lazy_spectrum", "derive", "main"]
+__all__ = [
+    "check_against_neural_tangents",
+    "check_expectations",
+    "check_lazy_spectrum",
+    "derive",
+    "derive_one",
+    "main",
+]
 
 q1, q2, c, eps, D = sp.symbols("q1 q2 c epsilon D", positive=True)
 a, b, theta, psi, r = sp.symbols("a b theta psi r", positive=True)
@@ -94,20 +101,26 @@ def erf_expectations() -> tuple[sp.Expr, sp.Expr]:
     return e0, sp.simplify(4 / sp.pi / sp.sqrt(Kq - 4 * c**2))
 
 
+def derive_one(activation: str) -> tuple[sp.Expr, sp.Expr]:
+    """``(E[φ(u)φ(v)], E[φ'(u)φ'(v)])`` in ``q1, q2, c`` for one activation."""
+    if activation == "relu":
+        e0, e1 = relu_expectations()
+        cos_t = c / sp.sqrt(q1 * q2)
+        return (
+            e0.subs({theta: sp.acos(cos_t), a: sp.sqrt(q1), b: sp.sqrt(q2)}),
+            e1.subs(theta, sp.acos(cos_t)),
+        )
+    if activation == "erf":
+        return erf_expectations()
+    powers = {"linear": 1, "quadratic": 2, "cubic": 3}
+    if activation not in powers:
+        raise ValueError(f"activation must be relu, erf, linear, quadratic or cubic; got {activation!r}")
+    return monomial_expectations(powers[activation])
+
+
 def derive() -> dict:
     """All closed forms as sympy expressions keyed by activation."""
-    out = {}
-    e0, e1 = relu_expectations()
-    cos_t = c / sp.sqrt(q1 * q2)
-    out["relu"] = (
-        e0.subs({theta: sp.acos(cos_t), a: sp.sqrt(q1), b: sp.sqrt(q2)}),
-        e1.subs(theta, sp.acos(cos_t)),
-    )
-    out["erf"] = erf_expectations()
-    out["linear"] = monomial_expectations(1)
-    out["quadratic"] = monomial_expectations(2)
-    out["cubic"] = monomial_expectations(3)
-    return out
+    return {act: derive_one(act) for act in ("relu", "erf", "linear", "quadratic", "cubic")}
 
 
 def _numeric(expr):
