@@ -2,26 +2,61 @@
 
 Model: embeddings ``E ∈ R^{n×d}`` (``U(−½, ½)``), an example ``(a, b)`` is ``E_a + E_b``
 (separate left/right tables for non-commutative tasks), decoded by a tanh MLP (2 × 200,
-PyTorch-style ``U(±1/√fan_in)`` initialisation).
+PyTorch-style ``U(±1/√fan_in)`` initialisation of weights and biases).
 
 * ``regression`` (reference default): MSE onto one fixed ``N(0, 1)`` template per result
   class (30-dim); the prediction is the nearest template.
 * ``classification``: one logit per class, cross-entropy, argmax.
 
 Optimisers: AdamW on the embeddings and a separate AdamW on the decoder (reference: lr
-1e-3 / 1e-4, weight decay 0 / 0), full batch.  Hyperparameters are traced
+1e-3 / 1e-4, weight decay 0 / 0, β = (0.9, 0.999), ε = 1e-8).  Hyperparameters are traced
 (``optax.inject_hyperparams``), so a grid of learning rates, weight decays and training sets
-trains as one ``jax.vmap`` over runs; steps run inside ``jax.lax.scan``.
+trains as one ``jax.vmap`` over runs; steps run inside ``jax.lax.scan``; the compiled
+computation is cached per (configuration, task), so repeated batches do not recompile.
 
 Every quantity at step ``t`` (accuracy, loss, RQI, Acc-hat) is measured on the parameters
 ``θ_t`` *before* the update of step ``t`` -- the same forward pass that gives the gradient --
 so "first step with train accuracy ≥ 0.9" and "first step with RQI > 0.95" refer to the very
 same parameters (steps are 0-based; a run that never gets there reports −1 here, ``None`` in
 JSON).
+
+**Reference code versus SPEC §1.** The authors' reference implementation
+(``toy/train_add.py`` of ejmichaud/grokking-squared, MIT licence, function ``train_add``;
+its ``produce_figure_data.py`` makes the Fig. 3 data with 5000 steps and the Fig. 4 data
+with 1e4 steps, seeds 0, 1, 2) agrees with SPEC §1 on architecture (d = 1, tanh
+1-200-200-30), initialisation, templates (``N(0, 1)``, 2p − 1 × 30, fixed), loss (MSE
+averaged over examples and template dimensions; cross-entropy with 2p − 1 logits),
+optimisers and RQI (unbiased standardisation, squared defect averaged over dimensions <
+0.01, all 70 permissible parallelograms at p = 10). Where it differs:
+
+* **mini-batches** -- ``batch_size = 45``: every step trains on ``min(45, n_train)``
+  training examples drawn without replacement, so runs with more than 45 training pairs
+  take stochastic steps; SPEC §1 says full batch.  effgrok follows the reference code by
+  default (:attr:`ToyConfig.batch_size` ``= 45``; ``None`` gives SPEC's full batch; both
+  agree for ``n_train ≤ 45``, which includes the paper's 45-pair setting);
+* **measurement timing** -- the reference measures train accuracy and RQI *after* the
+  update of its step ``t`` and test accuracy *before* it; its first-step counts are hence
+  one lower than effgrok's for train accuracy and RQI, and equal for test accuracy;
+* **not reached** -- the reference reports ``steps − 1`` where effgrok reports −1;
+* **scales** -- ``init_scale_reprs``, ``init_scale_nn`` and ``label_scale`` (all 1 by
+  default) multiply the initial embedding, the initial decoder and the templates:
+  :attr:`ToyConfig.init_scale_emb`, :attr:`ToyConfig.init_scale_dec`,
+  :attr:`ToyConfig.template_scale`;
+* random streams differ (NumPy/PyTorch there, one ``SeedSequence`` per run here), so
+  individual seeds are not comparable, only success rates.
+
+What this gives at p = 10, 45 pairs, 5000 steps, the reference optimiser (seeds 0..7 /
+0..31): regression reaches test accuracy ≥ 0.9 in 1/8 (9/32) runs and RQI > 0.95 in 2/8
+(15/32); classification in 4/8 and 6/8.  A test example whose class has no training
+example cannot be learned, so only 72 % of 45-pair training sets admit test accuracy ≥ 0.9
+at all (ideal accuracy Acc-bar, 2000 splits; 5 of seeds 0..7).  The reference's own Fig. 4
+data reach RQI > 0.95 at 45 pairs for its three seeds (833, 1071, 887 steps).  At 15 pairs
+(below r_c) no run of seeds 0..7 reaches RQI > 0.95 in 1e4 steps.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import asdict, dataclass, replace
@@ -40,7 +75,31 @@ THRESHOLD_RQI = 0.95
 
 @dataclass(frozen=True)
 class ToyConfig:
-    """Settings shared by all runs of a batch (per-run values are given to :func:`train_toy`)."""
+    """Settings shared by all runs of a batch (per-run values are given to :func:`train_toy`).
+
+    Attributes
+    ----------
+    dim, hidden, depth : int
+        Embedding dimension ``d`` (1 in the theory), decoder width and number of tanh layers.
+    variant : {"regression", "classification"}
+        MSE onto random templates (reference default) or cross-entropy.
+    template_dim : int
+        Dimension of the regression templates (30).
+    steps, stride : int
+        Training steps and recording stride (``stride`` divides ``steps``).
+    delta : float
+        RQI tolerance ``δ``: a parallelogram is realised if its mean squared defect is ``< δ²``.
+    float64 : bool
+        Train in float64 (default float32, as the reference code; the toy problem is tiny and
+        well conditioned, and float32 halves the cost of the phase diagrams).
+    batch_size : int or None
+        Training examples per step, drawn without replacement from the training set
+        (``min(batch_size, n_train)``); ``None``: full batch (SPEC §1).  Default 45, the
+        reference code's, which is full batch for ``n_train ≤ 45``.
+    init_scale_emb, init_scale_dec, template_scale : float
+        Multipliers of the initial embedding, the initial decoder parameters and the
+        templates (the reference's ``init_scale_reprs``, ``init_scale_nn``, ``label_scale``).
+    """
 
     dim: int = 1
     hidden: int = 200
@@ -51,6 +110,10 @@ class ToyConfig:
     stride: int = 50
     delta: float = 0.1
     float64: bool = False
+    batch_size: int | None = 45
+    init_scale_emb: float = 1.0
+    init_scale_dec: float = 1.0
+    template_scale: float = 1.0
 
     def __post_init__(self):
         for name, lo in (
@@ -64,12 +127,21 @@ class ToyConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+        b = self.batch_size
+        if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1):
+            raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {b!r}")
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {self.variant!r}")
         if self.steps % self.stride:
             raise ValueError(f"stride must divide steps; got stride {self.stride} for {self.steps} steps")
         if not (self.delta > 0 and math.isfinite(self.delta)):
             raise ValueError(f"delta must be a positive number, got {self.delta!r}")
+        for name in ("init_scale_emb", "init_scale_dec", "template_scale"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+                raise ValueError(f"{name} must be a positive number, got {v!r}")
+            if not (math.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a positive number, got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -93,6 +165,7 @@ class ToyRuns:
     step_rqi: np.ndarray
     n_train: np.ndarray
     config: ToyConfig
+    train_mask: np.ndarray | None = None  # (run, example): each run's training set
 
     @property
     def final_train_acc(self) -> np.ndarray:
@@ -120,12 +193,12 @@ def _check_positive(name, values, allow_zero=False) -> np.ndarray:
 
 
 def _init_params(rng: np.random.Generator, n_slots: int, cfg: ToyConfig, out_dim: int) -> dict:
-    params = {"emb": rng.uniform(-0.5, 0.5, (n_slots, cfg.dim))}
+    params = {"emb": rng.uniform(-0.5, 0.5, (n_slots, cfg.dim)) * cfg.init_scale_emb}
     sizes = [cfg.dim] + [cfg.hidden] * cfg.depth + [out_dim]
     for i, (fi, fo) in enumerate(itertools.pairwise(sizes)):
         bound = 1.0 / math.sqrt(fi)
-        params[f"W{i}"] = rng.uniform(-bound, bound, (fi, fo))
-        params[f"b{i}"] = rng.uniform(-bound, bound, fo)
+        params[f"W{i}"] = rng.uniform(-bound, bound, (fi, fo)) * cfg.init_scale_dec
+        params[f"b{i}"] = rng.uniform(-bound, bound, fo) * cfg.init_scale_dec
     return params
 
 
@@ -135,6 +208,122 @@ def _decode(params, h, depth):
     for i in range(depth):
         h = jnp.tanh(h @ params[f"W{i}"] + params[f"b{i}"])
     return h @ params[f"W{depth}"] + params[f"b{depth}"]
+
+
+def _batch_mask(key, mask, size):
+    """``size`` training examples (``mask``) drawn uniformly without replacement: the examples
+    whose i.i.d. uniform keys rank below ``size`` among the training examples."""
+    import jax
+    import jax.numpy as jnp
+
+    u = jnp.where(mask, jax.random.uniform(key, mask.shape), 2.0)
+    rank = jnp.argsort(jnp.argsort(u))
+    return rank < size
+
+
+@functools.lru_cache(maxsize=16)
+def _runner(cfg: ToyConfig, n_classes: int, slots_b: bytes, results_b: bytes, pars_b: bytes, minibatch: bool):
+    """The jitted, vmapped training function for one configuration and task (cached)."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    C = n_classes
+    slots = np.frombuffer(slots_b, dtype=np.int64).reshape(-1, 2)
+    results = np.frombuffer(results_b, dtype=np.int64)
+    pars = np.frombuffer(pars_b, dtype=np.int64).reshape(-1, 2)
+    dtype = jnp.float64 if cfg.float64 else jnp.float32
+    delta2 = cfg.delta**2
+    names = ["emb"] + [f"{w}{i}" for i in range(cfg.depth + 1) for w in ("W", "b")]
+    labels = {k: ("emb" if k == "emb" else "dec") for k in names}
+    n_records = cfg.steps // cfg.stride
+
+    def make_opt(lr_e, wd_e, lr_d, wd_d):
+        emb_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_e, weight_decay=wd_e)
+        dec_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_d, weight_decay=wd_d)
+        return optax.multi_transform({"emb": emb_opt, "dec": dec_opt}, labels)
+
+    def build():
+        res_j = jnp.asarray(results)
+        s0, s1 = jnp.asarray(slots[:, 0]), jnp.asarray(slots[:, 1])
+        px, py = jnp.asarray(pars[:, 0]), jnp.asarray(pars[:, 1])
+        onehot = jax.nn.one_hot(res_j, C, dtype=dtype)
+
+        def forward(params, tm):
+            h = params["emb"][s0] + params["emb"][s1]
+            out = _decode(params, h, cfg.depth)
+            if cfg.variant == "regression":
+                per_ex = jnp.mean((out - tm[res_j]) ** 2, axis=-1)
+                dist = jnp.sum((out[:, None, :] - tm[None, :, :]) ** 2, axis=-1)
+                pred = jnp.argmin(dist, axis=-1)
+            else:
+                per_ex = -jnp.sum(onehot * jax.nn.log_softmax(out, axis=-1), axis=-1)
+                pred = jnp.argmax(out, axis=-1)
+            return per_ex, pred == res_j
+
+        def metrics(params, tm, mask, bmask):
+            per_ex, correct = forward(params, tm)
+            mf = mask.astype(dtype)
+            bf = bmask.astype(dtype)
+            n_tr = jnp.maximum(mf.sum(), 1.0)
+            n_te = jnp.maximum((1 - mf).sum(), 1.0)
+            batch_loss = jnp.sum(per_ex * bf) / jnp.maximum(bf.sum(), 1.0)
+            train_loss = jnp.sum(per_ex * mf) / n_tr
+            test_loss = jnp.sum(per_ex * (1 - mf)) / n_te
+            train_acc = jnp.sum(correct * mf) / n_tr
+            test_acc = jnp.sum(correct * (1 - mf)) / n_te
+            E = params["emb"]
+            Ec = E - E.mean(axis=0)
+            std = jnp.sqrt(jnp.sum(Ec**2, axis=0) / (E.shape[0] - 1))
+            keep = std > 1e-12 * jnp.maximum(jnp.max(jnp.abs(E), axis=0), 1e-30)
+            z = jnp.where(keep, Ec / jnp.where(keep, std, 1.0), 0.0)
+            hz = z[s0] + z[s1]
+            d2 = jnp.sum((hz[px] - hz[py]) ** 2, axis=-1) / jnp.maximum(keep.sum(), 1)
+            realised = (d2 < delta2) & keep.any()
+            rqi = jnp.mean(realised)
+            link_y = realised & mask[px] & ~mask[py]
+            link_x = realised & mask[py] & ~mask[px]
+            pred = jnp.zeros(mask.shape, bool).at[py].max(link_y).at[px].max(link_x)
+            acc_hat = jnp.sum(pred & ~mask) / n_te
+            return batch_loss, (train_loss, test_loss, train_acc, test_acc, rqi, acc_hat)
+
+        grad_fn = jax.value_and_grad(metrics, has_aux=True)
+
+        def one_run(params, tm, mask, key, bsize, lr_e, wd_e, lr_d, wd_d):
+            opt = make_opt(lr_e, wd_e, lr_d, wd_d)
+            state = opt.init(params)
+            first = jnp.full(3, -1, dtype=jnp.int32)
+
+            def step(carry, t):
+                params, state, first = carry
+                bmask = _batch_mask(jax.random.fold_in(key, t), mask, bsize) if minibatch else mask
+                (_, m), g = grad_fn(params, tm, mask, bmask)
+                hits = jnp.array([m[2] >= THRESHOLD_ACC, m[3] >= THRESHOLD_ACC, m[4] > THRESHOLD_RQI])
+                first = jnp.where((first < 0) & hits, t, first)
+                upd, state = opt.update(g, state, params)
+                return (optax.apply_updates(params, upd), state, first), None
+
+            def record(carry, r):
+                _, m = metrics(carry[0], tm, mask, mask)
+                out = (*m, carry[0]["emb"])
+                carry, _ = jax.lax.scan(step, carry, r * cfg.stride + jnp.arange(cfg.stride, dtype=jnp.int32))
+                return carry, out
+
+            carry, recs = jax.lax.scan(record, (params, state, first), jnp.arange(n_records, dtype=jnp.int32))
+            params, state, first = carry
+            _, last = metrics(params, tm, mask, mask)
+            # the final parameters count too (step = steps)
+            hits = jnp.array([last[2] >= THRESHOLD_ACC, last[3] >= THRESHOLD_ACC, last[4] > THRESHOLD_RQI])
+            first = jnp.where((first < 0) & hits, cfg.steps, first)
+            recs = tuple(
+                jnp.concatenate([a, b[None]]) for a, b in zip(recs, (*last, params["emb"]), strict=True)
+            )
+            return recs, first
+
+        return jax.jit(jax.vmap(one_run))
+
+    with jax.enable_x64(cfg.float64):
+        return build()
 
 
 def train_toy(
@@ -153,8 +342,14 @@ def train_toy(
 
     Every per-run argument (``seeds``, ``n_train`` or ``train_fraction``, ``lr_emb``,
     ``wd_emb``, ``lr_dec``, ``wd_dec``) is a scalar or a sequence; they broadcast to the
-    number of runs.  Run ``k`` draws its training split, initial parameters and templates
-    from ``SeedSequence(seed_k)``, so it is the same run whatever batch it is part of.
+    number of runs.  Run ``k`` draws its training split, initial parameters, templates and
+    mini-batches from ``SeedSequence(seed_k)``, so it is the same run whatever batch it is
+    part of.  The loss minimised at step ``t`` is, over the step's batch ``B_t``,
+
+    ``L = Σ_{x∈B_t} ‖f(E_{a_x} + E_{b_x}) − Y_{c(x)}‖² / (|B_t| · m)``
+
+    (regression, ``m`` = template dimension) or the mean cross-entropy (classification), as
+    in Liu et al. (2022), arXiv 2205.10343, §3 and their reference code.
 
     Examples
     --------
@@ -165,7 +360,6 @@ def train_toy(
     """
     import jax
     import jax.numpy as jnp
-    import optax
 
     cfg = ToyConfig() if config is None else config
     if (n_train is None) == (train_fraction is None):
@@ -194,7 +388,7 @@ def train_toy(
     )
     C = task.n_classes
     out_dim = cfg.template_dim if cfg.variant == "regression" else C
-    masks, inits, templates = [], [], []
+    masks, inits, templates, keys = [], [], [], []
     for k in range(R):
         rng = np.random.default_rng(np.random.SeedSequence(int(seeds[k])))
         split_seed = int(rng.integers(2**63 - 1))
@@ -204,103 +398,35 @@ def train_toy(
             split = random_split(task, fraction=float(sizes[k]), seed=split_seed)
         masks.append(split.mask)
         inits.append(_init_params(rng, task.n_slots, cfg, out_dim))
-        templates.append(rng.standard_normal((C, cfg.template_dim)))
-    dtype = jnp.float64 if cfg.float64 else jnp.float32
+        templates.append(rng.standard_normal((C, cfg.template_dim)) * cfg.template_scale)
+        keys.append(rng.integers(2**32, size=2, dtype=np.uint32))  # drawn last: earlier draws unchanged
+    n_tr = np.array([m.sum() for m in masks])
+    bsize = n_tr if cfg.batch_size is None else np.minimum(n_tr, cfg.batch_size)
+    minibatch = bool(np.any(bsize < n_tr))
     pars = parallelograms(task)
-    slots = task.slots
-    results = task.results
-    delta2 = cfg.delta**2
-
+    run = _runner(
+        cfg,
+        C,
+        np.ascontiguousarray(task.slots, dtype=np.int64).tobytes(),
+        np.ascontiguousarray(task.results, dtype=np.int64).tobytes(),
+        np.ascontiguousarray(pars, dtype=np.int64).tobytes(),
+        minibatch,
+    )
+    dtype = jnp.float64 if cfg.float64 else jnp.float32
     with jax.enable_x64(cfg.float64):
         stack = {k: jnp.asarray(np.stack([p[k] for p in inits]), dtype=dtype) for k in inits[0]}
-        masks_j = jnp.asarray(np.stack(masks))
-        tmpl = jnp.asarray(np.stack(templates), dtype=dtype)
-        res_j = jnp.asarray(results)
-        s0, s1 = jnp.asarray(slots[:, 0]), jnp.asarray(slots[:, 1])
-        px, py = jnp.asarray(pars[:, 0]), jnp.asarray(pars[:, 1])
-        onehot = jax.nn.one_hot(res_j, C, dtype=dtype)
-
-        def make_opt(lr_e, wd_e, lr_d, wd_d):
-            emb_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_e, weight_decay=wd_e)
-            dec_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_d, weight_decay=wd_d)
-            labels = {k: ("emb" if k == "emb" else "dec") for k in inits[0]}
-            return optax.multi_transform({"emb": emb_opt, "dec": dec_opt}, labels)
-
-        def forward(params, tm):
-            h = params["emb"][s0] + params["emb"][s1]
-            out = _decode(params, h, cfg.depth)
-            if cfg.variant == "regression":
-                per_ex = jnp.mean((out - tm[res_j]) ** 2, axis=-1)
-                dist = jnp.sum((out[:, None, :] - tm[None, :, :]) ** 2, axis=-1)
-                pred = jnp.argmin(dist, axis=-1)
-            else:
-                per_ex = -jnp.sum(onehot * jax.nn.log_softmax(out, axis=-1), axis=-1)
-                pred = jnp.argmax(out, axis=-1)
-            return per_ex, pred == res_j
-
-        def metrics(params, tm, mask):
-            per_ex, correct = forward(params, tm)
-            mf = mask.astype(dtype)
-            n_tr = jnp.maximum(mf.sum(), 1.0)
-            n_te = jnp.maximum((1 - mf).sum(), 1.0)
-            train_loss = jnp.sum(per_ex * mf) / n_tr
-            test_loss = jnp.sum(per_ex * (1 - mf)) / n_te
-            train_acc = jnp.sum(correct * mf) / n_tr
-            test_acc = jnp.sum(correct * (1 - mf)) / n_te
-            E = params["emb"]
-            Ec = E - E.mean(axis=0)
-            std = jnp.sqrt(jnp.sum(Ec**2, axis=0) / (E.shape[0] - 1))
-            keep = std > 1e-12 * jnp.maximum(jnp.max(jnp.abs(E), axis=0), 1e-30)
-            z = jnp.where(keep, Ec / jnp.where(keep, std, 1.0), 0.0)
-            hz = z[s0] + z[s1]
-            d2 = jnp.sum((hz[px] - hz[py]) ** 2, axis=-1) / jnp.maximum(keep.sum(), 1)
-            realised = (d2 < delta2) & keep.any()
-            rqi = jnp.mean(realised)
-            link_y = realised & mask[px] & ~mask[py]
-            link_x = realised & mask[py] & ~mask[px]
-            pred = jnp.zeros(mask.shape, bool).at[py].max(link_y).at[px].max(link_x)
-            acc_hat = jnp.sum(pred & ~mask) / n_te
-            return train_loss, (train_loss, test_loss, train_acc, test_acc, rqi, acc_hat)
-
-        grad_fn = jax.value_and_grad(metrics, has_aux=True)
-        n_records = cfg.steps // cfg.stride
-
-        def one_run(params, tm, mask, lr_e, wd_e, lr_d, wd_d):
-            opt = make_opt(lr_e, wd_e, lr_d, wd_d)
-            state = opt.init(params)
-            first = jnp.full(3, -1, dtype=jnp.int32)
-
-            def step(carry, t):
-                params, state, first = carry
-                (_, m), g = grad_fn(params, tm, mask)
-                hits = jnp.array([m[2] >= THRESHOLD_ACC, m[3] >= THRESHOLD_ACC, m[4] > THRESHOLD_RQI])
-                first = jnp.where((first < 0) & hits, t, first)
-                upd, state = opt.update(g, state, params)
-                return (optax.apply_updates(params, upd), state, first), None
-
-            def record(carry, r):
-                params = carry[0]
-                _, m = metrics(params, tm, mask)
-                out = (*m, params["emb"])
-                carry, _ = jax.lax.scan(step, carry, r * cfg.stride + jnp.arange(cfg.stride, dtype=jnp.int32))
-                return carry, out
-
-            carry, recs = jax.lax.scan(record, (params, state, first), jnp.arange(n_records, dtype=jnp.int32))
-            params, state, first = carry
-            _, last = metrics(params, tm, mask)
-            # the final parameters count too (step = steps)
-            hits = jnp.array([last[2] >= THRESHOLD_ACC, last[3] >= THRESHOLD_ACC, last[4] > THRESHOLD_RQI])
-            first = jnp.where((first < 0) & hits, cfg.steps, first)
-            recs = tuple(
-                jnp.concatenate([a, b[None]]) for a, b in zip(recs, (*last, params["emb"]), strict=True)
-            )
-            return recs, first
-
-        run = jax.jit(jax.vmap(one_run))
         hp = [jnp.asarray(v, dtype=dtype) for v in (lr_emb, wd_emb, lr_dec, wd_dec)]
-        recs, first = run(stack, tmpl, masks_j, *hp)
+        recs, first = run(
+            stack,
+            jnp.asarray(np.stack(templates), dtype=dtype),
+            jnp.asarray(np.stack(masks)),
+            jax.random.wrap_key_data(jnp.asarray(np.stack(keys))),
+            jnp.asarray(bsize, dtype=jnp.int32),
+            *hp,
+        )
         recs = [np.asarray(r, dtype=np.float64) for r in recs]
         first = np.asarray(first)
+    n_records = cfg.steps // cfg.stride
     return ToyRuns(
         steps=np.arange(n_records + 1) * cfg.stride,
         train_loss=recs[0],
@@ -313,6 +439,7 @@ def train_toy(
         step_train_acc=first[:, 0],
         step_test_acc=first[:, 1],
         step_rqi=first[:, 2],
-        n_train=np.array([m.sum() for m in masks]),
+        n_train=n_tr,
         config=replace(cfg),
+        train_mask=np.stack(masks),
     )

@@ -1,0 +1,255 @@
+"""Modular arithmetic (Power et al. 2022) with a one-layer decoder-only transformer, vmapped
+over runs.
+
+Each example ``(a, b)`` is the token sequence ``a, ∘, b, =`` (vocabulary: the ``n`` symbols,
+then the operation token ``n`` and the equals token ``n + 1``); the result class is read
+from the last position.  With ``d`` the model width, ``H`` heads of width ``d/H``:
+
+    h_t = T[x_t] + P_t                                 (token + learned position embedding)
+    u   = LN₁(h)
+    o   = Σ_heads softmax_t(q·k_t / √(d/H)) v_t · W_O,  q = u_4 W_Q, k_t = u_t W_K, v_t = u_t W_V
+    r   = h_4 + o
+    r'  = r + W₂ ReLU(W₁ LN₂(r) + b₁) + b₂              (MLP width 4d)
+    z   = LN_f(r') W_U                                  (``n_classes`` logits)
+
+(pre-LayerNorm with gain and bias).  The attention of the last position sees all four
+tokens; with a single layer the other positions' outputs never reach it, so computing only
+the last query is *exactly* the causal decoder's output there.  Loss: cross-entropy on the
+training split, full batch; AdamW (lr 1e-3, β = (0.9, 0.98), weight decay 1 on every
+parameter), as in Power et al. (2022, arXiv 2201.02177, §A.1.2: width 128, 4 heads, AdamW,
+β₂ = 0.98, weight decay 1), who used two layers, mini-batches of ≤ 512 and a 10-step warm-up;
+effgrok uses one layer and full batches (the same protocol as :mod:`effgrok.nets.modular`).
+Initialisation: embeddings ``N(0, 1/d)``, linear maps ``U(±1/√fan_in)``, biases 0, LayerNorm
+gains 1.  float32 unless ``float64=True`` (the GPU setting; the phenomena studied here do
+not need float64).
+
+Returns the same :class:`effgrok.nets.modular.ModularRuns` as the MLP trainer: curves every
+``stride`` steps, measured on the parameters before that step's update, and the first step
+with validation accuracy ≥ 99 % (−1: not within budget).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from ..tasks import Task, random_split
+from .modular import ModularRuns
+
+__all__ = ["train_transformer", "transformer_logits"]
+
+
+def _init(rng: np.random.Generator, vocab: int, n_classes: int, d: int) -> dict:
+    def lin(fi, fo):
+        b = 1.0 / math.sqrt(fi)
+        return rng.uniform(-b, b, (fi, fo))
+
+    return {
+        "tok": rng.normal(0.0, 1.0 / math.sqrt(d), (vocab, d)),
+        "pos": rng.normal(0.0, 1.0 / math.sqrt(d), (4, d)),
+        "ln1_g": np.ones(d),
+        "ln1_b": np.zeros(d),
+        "Wq": lin(d, d),
+        "Wk": lin(d, d),
+        "Wv": lin(d, d),
+        "Wo": lin(d, d),
+        "ln2_g": np.ones(d),
+        "ln2_b": np.zeros(d),
+        "W1": lin(d, 4 * d),
+        "b1": np.zeros(4 * d),
+        "W2": lin(4 * d, d),
+        "b2": np.zeros(d),
+        "lnf_g": np.ones(d),
+        "lnf_b": np.zeros(d),
+        "Wu": lin(d, n_classes),
+    }
+
+
+def _layer_norm(x, g, b, xp):
+    mu = x.mean(axis=-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mu) / xp.sqrt(var + 1e-5) * g + b
+
+
+def _logits(params: dict, tokens, n_heads: int, xp):
+    """Logits at the last position for token sequences ``tokens`` (shape ``(N, 4)``); ``xp`` is
+    ``numpy`` or ``jax.numpy``."""
+    d = params["tok"].shape[1]
+    dh = d // n_heads
+    h = params["tok"][tokens] + params["pos"]  # (N, 4, d)
+    u = _layer_norm(h, params["ln1_g"], params["ln1_b"], xp)
+    N = h.shape[0]
+    q = (u[:, -1] @ params["Wq"]).reshape(N, n_heads, dh)
+    k = (u @ params["Wk"]).reshape(N, 4, n_heads, dh)
+    v = (u @ params["Wv"]).reshape(N, 4, n_heads, dh)
+    s = xp.einsum("nhd,nthd->nht", q, k) / math.sqrt(dh)
+    s = s - s.max(axis=-1, keepdims=True)
+    a = xp.exp(s)
+    a = a / a.sum(axis=-1, keepdims=True)
+    o = xp.einsum("nht,nthd->nhd", a, v).reshape(N, d) @ params["Wo"]
+    r = h[:, -1] + o
+    m = _layer_norm(r, params["ln2_g"], params["ln2_b"], xp) @ params["W1"] + params["b1"]
+    r = r + xp.maximum(m, 0) @ params["W2"] + params["b2"]
+    return _layer_norm(r, params["lnf_g"], params["lnf_b"], xp) @ params["Wu"]
+
+
+def _tokens(task: Task) -> np.ndarray:
+    n = task.n_symbols
+    a, b = task.pairs[:, 0], task.pairs[:, 1]
+    return np.stack([a, np.full_like(a, n), b, np.full_like(a, n + 1)], axis=1)
+
+
+def transformer_logits(params: dict, task: Task, run: int | None = None, *, n_heads: int = 4) -> np.ndarray:
+    """Logits ``z[x, c]`` of every example of ``task`` (NumPy, float64) for parameters as
+    returned in :attr:`ModularRuns.params` (pick ``run`` when they carry a run axis).
+
+    Examples
+    --------
+    >>> import effgrok as eg
+    >>> task = eg.make_task("add-mod", 5)
+    >>> r = train_transformer(task, train_fraction=0.6, steps=2, stride=1, d_model=8, n_heads=2)
+    >>> transformer_logits(r.params, task, run=0, n_heads=2).shape
+    (15, 5)
+    """
+    p = {k: np.asarray(v if run is None else v[run], dtype=np.float64) for k, v in params.items()}
+    return _logits(p, _tokens(task), n_heads, np)
+
+
+def train_transformer(
+    task: Task,
+    *,
+    train_fraction=0.5,
+    seeds=(0,),
+    steps: int = 10_000,
+    stride: int = 100,
+    d_model: int = 128,
+    n_heads: int = 4,
+    lr: float = 1e-3,
+    weight_decay: float = 1.0,
+    beta2: float = 0.98,
+    float64: bool = False,
+) -> ModularRuns:
+    """Train one one-layer transformer per (training fraction, seed) in one vmapped computation.
+
+    The runs are the broadcast of ``train_fraction`` and ``seeds``; run ``k`` draws its split
+    and initial weights from ``numpy.random.SeedSequence(seeds[k])`` (the split is the one
+    :func:`effgrok.nets.modular.train_modular` draws for the same seed and fraction).  Training
+    is ``jax.vmap`` over runs of a ``jax.lax.scan`` over steps, full batch, cross-entropy
+
+        L = −(1/|D|) Σ_{x ∈ D} log softmax(z(x))_{y(x)},
+
+    AdamW(lr, β₁ = 0.9, β₂ = ``beta2``, weight decay ``weight_decay``) on all parameters.
+
+    Examples
+    --------
+    >>> import effgrok as eg
+    >>> r = train_transformer(eg.make_task("add-mod", 5), train_fraction=[0.5, 0.8], steps=4, stride=2,
+    ...                       d_model=8, n_heads=2)
+    >>> r.val_acc.shape, r.params["tok"].shape
+    ((2, 3), (2, 7, 8))
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    for name, v, lo in (
+        ("steps", steps, 1),
+        ("stride", stride, 1),
+        ("d_model", d_model, 1),
+        ("n_heads", n_heads, 1),
+    ):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    if steps % stride:
+        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
+    if d_model % n_heads:
+        raise ValueError(f"n_heads must divide d_model; got {n_heads} heads for d_model {d_model}")
+    if not (math.isfinite(lr) and lr > 0) or not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(f"need lr > 0 and weight_decay >= 0, got lr={lr!r}, weight_decay={weight_decay!r}")
+    if not (math.isfinite(beta2) and 0 <= beta2 < 1):
+        raise ValueError(f"beta2 must be in [0, 1), got {beta2!r}")
+    fr, sd = np.broadcast_arrays(np.atleast_1d(np.asarray(train_fraction, float)), np.atleast_1d(seeds))
+    fr, sd = fr.ravel(), sd.ravel()
+    if np.any(~np.isfinite(fr) | (fr <= 0) | (fr > 1)):
+        raise ValueError(f"training fractions must be in (0, 1], got {fr.tolist()}")
+    if not np.issubdtype(sd.dtype, np.integer) or np.any(sd < 0):
+        raise ValueError(f"seeds must be non-negative integers, got {sd.tolist()}")
+    n, C = task.n_symbols, task.n_classes
+    masks, inits = [], []
+    for f, s in zip(fr, sd, strict=True):
+        rng = np.random.default_rng(np.random.SeedSequence(int(s)))
+        masks.append(random_split(task, fraction=float(f), seed=int(rng.integers(2**63 - 1))).mask)
+        inits.append(_init(rng, n + 2, C, d_model))
+    dtype = jnp.float64 if float64 else jnp.float32
+    with jax.enable_x64(float64):
+        X = jnp.asarray(_tokens(task))
+        y = jnp.asarray(task.results)
+        params = {k: jnp.asarray(np.stack([p[k] for p in inits]), dtype) for k in inits[0]}
+        opt = optax.adamw(lr, b1=0.9, b2=beta2, weight_decay=weight_decay)
+
+        def metrics(p, mask):
+            z = _logits(p, X, n_heads, jnp)
+            nll = -jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1)[:, 0]
+            correct = jnp.argmax(z, axis=1) == y
+            m = mask.astype(dtype)
+            ntr, nva = jnp.maximum(m.sum(), 1), jnp.maximum((1 - m).sum(), 1)
+            loss = jnp.sum(nll * m) / ntr
+            norm = jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(p)))
+            return loss, (
+                loss,
+                jnp.sum(correct * m) / ntr,
+                jnp.sum(correct * (1 - m)) / nva,
+                jnp.sum(nll * (1 - m)) / nva,
+                norm,
+            )
+
+        g = jax.value_and_grad(metrics, has_aux=True)
+
+        def one(p, mask):
+            state = opt.init(p)
+
+            def step(carry, t):
+                p, state, first = carry
+                (_, m), grads = g(p, mask)
+                first = jnp.where((first < 0) & (m[2] >= 0.99), t, first)
+                u, state = opt.update(grads, state, p)
+                return (optax.apply_updates(p, u), state, first), None
+
+            def block(carry, r):
+                _, m = metrics(carry[0], mask)
+                carry, _ = jax.lax.scan(step, carry, r * stride + jnp.arange(stride, dtype=jnp.int32))
+                return carry, m
+
+            carry, recs = jax.lax.scan(
+                block, (p, state, jnp.int32(-1)), jnp.arange(steps // stride, dtype=jnp.int32)
+            )
+            _, last = metrics(carry[0], mask)
+            first = jnp.where((carry[2] < 0) & (last[2] >= 0.99), steps, carry[2])
+            recs = tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True))
+            return recs, first, carry[0]
+
+        masks_j = jnp.asarray(np.stack(masks))
+        recs, first, final = jax.jit(jax.vmap(one))(params, masks_j)
+        recs = [np.asarray(r, np.float64) for r in recs]
+        final = {k: np.asarray(v) for k, v in final.items()}
+    values = {
+        "steps": np.arange(steps // stride + 1) * stride,
+        "train_loss": recs[0],
+        "train_acc": recs[1],
+        "val_acc": recs[2],
+        "val_loss": recs[3],
+        "weight_norm": recs[4],
+        "step_val_99": np.asarray(first),
+        "train_fraction": fr,
+        "seeds": sd,
+        "params": final,
+        "train_mask": np.stack(masks),
+        "lr": np.full(fr.size, float(lr)),
+        "weight_decay": np.full(fr.size, float(weight_decay)),
+        "init_scale": np.ones(fr.size),
+    }
+    # fields this version of ModularRuns has (it is shared with the MLP trainer and grows)
+    names = {f.name for f in dataclasses.fields(ModularRuns)}
+    return ModularRuns(**{k: v for k, v in values.items() if k in names})

@@ -1,0 +1,118 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+import effgrok as eg
+from effgrok.cli import main
+
+pytest.importorskip("jax")
+
+from effgrok.nets.transformer import train_transformer, transformer_logits
+
+
+def _naive_causal_decoder(params, tokens, n_heads):
+    """Oracle: a full causal one-layer decoder, every position, explicit loops over examples,
+    heads and key positions; returns the logits at the last position."""
+    P = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    d = P["tok"].shape[1]
+    dh = d // n_heads
+
+    def ln(x, g, b):
+        return (x - x.mean()) / math.sqrt(x.var() + 1e-5) * g + b
+
+    out = []
+    for seq in tokens:
+        h = np.array([P["tok"][tok] + P["pos"][t] for t, tok in enumerate(seq)])
+        u = np.array([ln(x, P["ln1_g"], P["ln1_b"]) for x in h])
+        res = []
+        for t in range(len(seq)):
+            heads = []
+            for j in range(n_heads):
+                sl = slice(j * dh, (j + 1) * dh)
+                q = (u[t] @ P["Wq"])[sl]
+                scores = np.array([q @ (u[s] @ P["Wk"])[sl] / math.sqrt(dh) for s in range(t + 1)])
+                w = np.exp(scores - scores.max())
+                w /= w.sum()
+                heads.append(sum(w[s] * (u[s] @ P["Wv"])[sl] for s in range(t + 1)))
+            r = h[t] + np.concatenate(heads) @ P["Wo"]
+            r = r + np.maximum(ln(r, P["ln2_g"], P["ln2_b"]) @ P["W1"] + P["b1"], 0) @ P["W2"] + P["b2"]
+            res.append(ln(r, P["lnf_g"], P["lnf_b"]) @ P["Wu"])
+        out.append(res[-1])
+    return np.array(out)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    task = eg.make_task("add-mod", 7)
+    runs = train_transformer(
+        task, train_fraction=[0.8, 0.8], seeds=[0, 1], steps=300, stride=50, d_model=32, n_heads=4, lr=3e-3
+    )
+    return task, runs
+
+
+def test_shapes_and_fields(tiny):
+    task, r = tiny
+    assert r.steps.tolist() == [0, 50, 100, 150, 200, 250, 300]
+    for a in (r.train_acc, r.val_acc, r.train_loss, r.val_loss, r.weight_norm):
+        assert a.shape == (2, 7) and np.all(np.isfinite(a))
+    assert r.params["tok"].shape == (2, task.n_symbols + 2, 32) and r.params["Wu"].shape == (2, 32, 7)
+    assert r.train_mask.shape == (2, task.n_examples) and r.train_mask.sum(axis=1).tolist() == [22, 22]
+
+
+def test_it_learns_its_training_set(tiny):
+    _, r = tiny
+    assert np.all(r.train_acc[:, -1] == 1.0)
+    assert np.all(r.train_loss[:, -1] < 0.1 * r.train_loss[:, 0])
+
+
+def test_last_position_equals_a_full_causal_decoder(tiny):
+    task, r = tiny
+    z = transformer_logits(r.params, task, run=1)
+    tokens = np.stack(
+        [task.pairs[:, 0], np.full(task.n_examples, 7), task.pairs[:, 1], np.full(task.n_examples, 8)], 1
+    )
+    ref = _naive_causal_decoder({k: v[1] for k, v in r.params.items()}, tokens[:6], n_heads=4)
+    np.testing.assert_allclose(z[:6], ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+    # and the recorded training accuracy is what these logits give
+    correct = np.argmax(z, axis=1) == task.results
+    assert correct[r.train_mask[1]].mean() == pytest.approx(r.train_acc[1, -1], abs=1e-6)
+
+
+def test_deterministic_and_independent_of_the_batch():
+    task = eg.make_task("add-mod", 5)
+    kw = {"train_fraction": 0.6, "steps": 40, "stride": 20, "d_model": 16, "n_heads": 2, "float64": True}
+    both = train_transformer(task, seeds=[0, 1], **kw)
+    alone = train_transformer(task, seeds=[1], **kw)
+    again = train_transformer(task, seeds=[1], **kw)
+    np.testing.assert_array_equal(alone.train_loss, again.train_loss)
+    np.testing.assert_allclose(alone.train_loss[0], both.train_loss[1], rtol=1e-10)
+    np.testing.assert_array_equal(alone.train_mask[0], both.train_mask[1])
+    assert both.params["tok"].dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("kw", "needle"),
+    [
+        ({"steps": 10, "stride": 3}, "stride must divide steps"),
+        ({"d_model": 10, "n_heads": 4}, "n_heads must divide d_model"),
+        ({"train_fraction": 0.0}, "training fractions must be in"),
+        ({"beta2": 1.0}, "beta2 must be in"),
+        ({"seeds": [-1]}, "seeds must be non-negative"),
+    ],
+)
+def test_rejects_bad_input(kw, needle):
+    with pytest.raises(ValueError, match=needle):
+        train_transformer(eg.make_task("add-mod", 5), **kw)
+
+
+def test_cli_model_transformer(capsys):
+    code = main(["train", "modular", "--model", "transformer", "--p", "5", "--steps", "20", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["net"] == "transformer" and len(rec["runs"]) == 1
+    code = main(["train", "modular", "--model", "transformer", "--hidden", "64", "--p", "5", "--steps", "20"])
+    err = capsys.readouterr().err
+    assert code == 2 and "--hidden applies to --model mlp only" in err and len(err.strip().splitlines()) == 1
