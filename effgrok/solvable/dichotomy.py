@@ -1,0 +1,457 @@
+"""Kernel→rich dichotomy of Lyu, Jin, Li, Du, Lee & Hu (ICLR 2024, arXiv 2311.18817).
+
+Setting (SPEC §9).  An ``L``-homogeneous network, ``f(cθ; x) = c^L f(θ; x)`` for ``c > 0`` (a
+bias-free ReLU MLP with two weight layers has ``L = 2``), initialised at ``θ₀ = α θ̄`` with a
+large scale ``α`` and trained by gradient flow on ``ℒ(θ) + (λ/2)‖θ‖²`` with a small weight
+decay ``λ``:
+
+    dθ/dt = −∇ℒ(θ) − λθ.
+
+Early phase (kernel regime).  The network fits the training set almost at once, moving
+little relative to ``‖θ₀‖``, and thereafter the small loss gradient hardly opposes the decay,
+so ``θ(t) ≈ e^{−λt} θ₀`` and the output scale is ``α^L e^{−Lλt}``: the predictor is the kernel
+(NTK) predictor of the initial features.  Late phase (rich regime).  Once the parameter norm has
+fallen to ``O(1)`` -- ``α e^{−λt} = 1`` -- the implicit bias switches to the min-norm /
+max-margin solution of the network (for modular addition: Fourier features that generalise).
+The paper proves the kernel predictor holds until ``t ≈ (1 − c)/λ · log α`` and the rich one
+from ``t ≈ (1 + c)/λ · log α`` on, for any fixed ``c ∈ (0, 1)`` as ``α → ∞`` and ``λ → 0``: a sharp
+transition at
+
+    t* = log(α) / λ.
+
+How the homogeneity degree enters.  It does not enter ``t*`` at leading order: the output
+scale ``α^L e^{−Lλt}`` reaches ``O(1)`` when ``(α e^{−λt})^L = 1``, i.e. at the same ``t*`` for
+every ``L``.  ``L`` sets how large the early outputs and the NTK are (``α^L`` and ``α^{2(L−1)}``),
+which changes the length of the initial fitting phase and the ``O(1/λ)`` corrections hidden in
+``c``, not the ``log(α)/λ`` law.  ``homogeneity`` is accepted and checked by the functions below
+for that reason, and reported, but leaves ``t*`` unchanged.
+
+Time conventions.  ``t`` is gradient-flow time.  Full-batch gradient descent with step ``η``
+and decoupled (equivalently: L2) weight decay, ``θ ← (1 − ηλ)θ − η∇ℒ``, decays the norm by
+``(1 − ηλ)`` per step, so the kernel regime ends after
+
+    k* = log(α) / (−log(1 − ηλ))  ≈  log(α) / (ηλ)  steps,
+
+i.e. ``t = η × steps`` (:func:`transition_step`; ``exact=False`` gives ``log(α)/(ηλ)``).  The
+paper's runs (width 1024, add-mod 97, 40 % of the ordered pairs, cross-entropy, full-batch GD)
+plot test accuracy against ``t = η·steps``; SPEC §9 quotes lr 0.002 and weight decay 1e-4.
+
+Measurement.  :func:`transition_from_curve` turns a run's accuracy curves into one transition
+step (defined there), and :func:`fit_line` fits measured transition times against ``log α`` (at
+fixed ``λ``, predicted slope ``1/λ``) or against ``1/λ`` (at fixed ``α``, predicted slope
+``log α``), with Student-t confidence intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "DichotomyRuns",
+    "LinearFit",
+    "Transition",
+    "fit_line",
+    "kernel_exit_from_norm",
+    "simulate",
+    "transition_from_curve",
+    "transition_step",
+    "transition_time",
+    "transition_window",
+]
+
+
+def _positive_array(name: str, value, *, above_one: bool = False) -> np.ndarray:
+    what = "a number > 1 (or array of them)" if above_one else "a positive finite number (or array of them)"
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {what}, got {value!r}") from None
+    lo = 1.0 if above_one else 0.0
+    if arr.size == 0 or not np.all(np.isfinite(arr) & (arr > lo)):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return arr
+
+
+def _homogeneity(L) -> int:
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
+        raise ValueError(f"homogeneity must be an integer >= 1, got {L!r}")
+    return int(L)
+
+
+def _out(arr: np.ndarray):
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def transition_time(alpha, weight_decay, *, homogeneity: int = 2):
+    """Predicted kernel→rich transition time ``t* = log(α)/λ`` (gradient-flow time).
+
+    ``α > 1`` is the initialisation scale, ``λ > 0`` the weight decay; arrays broadcast.  The
+    homogeneity degree ``L`` is checked but does not change ``t*`` (the output scale
+    ``(α e^{−λt})^L`` reaches 1 at the same time for every ``L``; see the module notes).
+
+    Examples
+    --------
+    >>> round(transition_time(np.e**2, 1e-3), 6)
+    2000.0
+    >>> transition_time([10.0, 100.0], 0.01).round(2).tolist()
+    [230.26, 460.52]
+    """
+    _homogeneity(homogeneity)
+    a = _positive_array("alpha", alpha, above_one=True)
+    lam = _positive_array("weight_decay", weight_decay)
+    return _out(np.log(a) / lam)
+
+
+def transition_window(alpha, weight_decay, c: float = 0.5, *, homogeneity: int = 2):
+    """The theorem's window ``((1 − c)/λ · log α, (1 + c)/λ · log α)`` around ``t*``.
+
+    Kernel predictor before the lower end, rich (max-margin) predictor after the upper end,
+    for a fixed ``c ∈ (0, 1)`` in the limit ``α → ∞``, ``λ → 0``.
+
+    Examples
+    --------
+    >>> lo, hi = transition_window(np.e, 0.1, c=0.2)
+    >>> round(lo, 6), round(hi, 6)
+    (8.0, 12.0)
+    """
+    if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)) or not 0 < c < 1:
+        raise ValueError(f"c must be a number strictly between 0 and 1, got {c!r}")
+    t = np.asarray(transition_time(alpha, weight_decay, homogeneity=homogeneity))
+    return _out((1 - c) * t), _out((1 + c) * t)
+
+
+def transition_step(alpha, weight_decay, lr, *, exact: bool = True, homogeneity: int = 2):
+    """Predicted transition in gradient-descent steps of size ``η = lr``.
+
+    ``exact=True``: ``k* = log(α)/(−log(1 − ηλ))``, the number of steps in which the decay
+    factor ``(1 − ηλ)^k`` of ``θ ← (1 − ηλ)θ − η∇ℒ`` reaches ``1/α``; ``exact=False``: the
+    gradient-flow value ``t*/η = log(α)/(ηλ)``.  Needs ``ηλ < 1``.
+
+    Examples
+    --------
+    >>> round(transition_step(np.e, 1e-3, 0.5, exact=False), 6)
+    2000.0
+    >>> round(transition_step(np.e, 1e-3, 0.5), 1)       # 1/(−log(1 − 5e-4))
+    1999.5
+    """
+    t = np.asarray(transition_time(alpha, weight_decay, homogeneity=homogeneity))
+    eta = _positive_array("lr", lr)
+    lam = np.asarray(weight_decay, dtype=np.float64)
+    if not np.all(eta * lam < 1):
+        raise ValueError(f"need lr * weight_decay < 1, got lr={lr!r}, weight_decay={weight_decay!r}")
+    if not exact:
+        return _out(t / eta)
+    with np.errstate(divide="ignore"):  # ηλ below the float resolution: inf steps
+        return _out(t * lam / -np.log1p(-eta * lam))
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Transition of one run (see :func:`transition_from_curve`); steps are ``nan`` when absent.
+
+    Attributes
+    ----------
+    step : float
+        Interpolated first step at which the test accuracy reaches ``plateau + ½(final − plateau)``.
+    memorized_step : float
+        First recorded step with train accuracy ≥ ``train_level`` (``nan``: never).
+    plateau, final : float
+        Test accuracy at ``memorized_step`` (the lazy plateau) and at the last record.
+    """
+
+    step: float
+    memorized_step: float
+    plateau: float
+    final: float
+
+
+def transition_from_curve(
+    steps, train_acc, test_acc, *, train_level: float = 0.99, min_rise: float = 0.2
+) -> Transition:
+    """Transition step of one run from its accuracy curves.
+
+    Definition.  ``k_mem`` = first recorded step with train accuracy ≥ ``train_level`` (the end
+    of the kernel fit); plateau ``a₀`` = test accuracy there; final ``a₁`` = test accuracy at the
+    last record.  If ``a₁ − a₀ ≥ min_rise`` the transition step is the first time after
+    ``k_mem`` at which the test accuracy reaches ``a₀ + ½(a₁ − a₀)``, linearly interpolated
+    between the bracketing records; otherwise (no memorisation, or no rise) it is ``nan``.
+
+    Examples
+    --------
+    >>> steps = np.arange(6) * 100
+    >>> tr = np.array([0.1, 1, 1, 1, 1, 1]); te = np.array([0.0, 0.1, 0.1, 0.3, 0.9, 0.9])
+    >>> transition_from_curve(steps, tr, te).step      # level 0.5: 1/3 of the way 300 → 400
+    333.3333333333333
+    """
+    s = np.asarray(steps, dtype=np.float64)
+    tr = np.asarray(train_acc, dtype=np.float64)
+    te = np.asarray(test_acc, dtype=np.float64)
+    if s.ndim != 1 or s.size < 2 or tr.shape != s.shape or te.shape != s.shape:
+        raise ValueError(
+            "steps, train_acc and test_acc must be 1-D of one length >= 2, "
+            f"got {s.shape}, {tr.shape}, {te.shape}"
+        )
+    if not np.all(np.diff(s) > 0):
+        raise ValueError("steps must be strictly increasing")
+    for name, v in (("train_level", train_level), ("min_rise", min_rise)):
+        if not (isinstance(v, (int, float, np.floating)) and 0 < v <= 1):
+            raise ValueError(f"{name} must be a number in (0, 1], got {v!r}")
+    mem = np.flatnonzero(tr >= train_level)
+    final = float(te[-1])
+    if mem.size == 0:
+        return Transition(math.nan, math.nan, math.nan, final)
+    k0 = int(mem[0])
+    plateau = float(te[k0])
+    if final - plateau < min_rise:
+        return Transition(math.nan, float(s[k0]), plateau, final)
+    level = plateau + 0.5 * (final - plateau)
+    k = k0 + int(np.flatnonzero(te[k0:] >= level)[0])
+    if k == k0:
+        step = float(s[k0])
+    else:
+        a, b = te[k - 1], te[k]
+        step = float(s[k - 1] + (level - a) / (b - a) * (s[k] - s[k - 1]))
+    return Transition(step, float(s[k0]), plateau, final)
+
+
+def kernel_exit_from_norm(steps, weight_norm, *, factor: float = 1.2) -> float:
+    """End of the kernel phase read off the parameter norm: the first recorded step with
+    ``‖θ‖ ≤ factor × ‖θ‖_final`` (``nan`` if the norm never comes down to it from above).
+
+    In the kernel phase ``‖θ(t)‖ ≈ e^{−λt}‖θ₀‖``; it ends when the norm meets the scale at which
+    the loss gradient balances the decay, ``‖θ_∞‖`` (the "``O(1)``" of the theorem), i.e. at
+    ``t ≈ log(‖θ₀‖/‖θ_∞‖)/λ`` -- the theorem's ``log(α)/λ`` with ``α`` measured in units of
+    ``‖θ_∞‖``.  Runs that start at or below ``factor × ‖θ‖_final`` have no kernel phase
+    (``nan``).
+
+    Examples
+    --------
+    >>> steps = np.arange(6) * 100.0
+    >>> kernel_exit_from_norm(steps, 10 * np.exp(-0.01 * steps) + 1.0)   # 10e^{-x}+1 ≤ 1.2·1.0067
+    400.0
+    """
+    s = np.asarray(steps, dtype=np.float64)
+    w = np.asarray(weight_norm, dtype=np.float64)
+    if s.ndim != 1 or w.shape != s.shape or s.size < 2:
+        raise ValueError(f"steps and weight_norm must be 1-D of one length >= 2, got {s.shape} and {w.shape}")
+    if not (isinstance(factor, (int, float, np.floating)) and factor > 1):
+        raise ValueError(f"factor must be a number > 1, got {factor!r}")
+    level = factor * w[-1]
+    if w[0] <= level:
+        return math.nan
+    hit = np.flatnonzero(w <= level)
+    return float(s[hit[0]])
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """Least-squares line ``y = intercept + slope·x`` with Student-t confidence intervals.
+
+    Attributes
+    ----------
+    slope, intercept : float
+    slope_ci, intercept_ci : tuple of float
+        ``estimate ± t_{(1+confidence)/2, n−2} · standard error``.
+    r2 : float
+        Coefficient of determination.
+    n : int
+        Number of points used (NaN points are dropped).
+    confidence : float
+    """
+
+    slope: float
+    intercept: float
+    slope_ci: tuple[float, float]
+    intercept_ci: tuple[float, float]
+    r2: float
+    n: int
+    confidence: float
+
+    def slope_contains(self, value: float) -> bool:
+        """Whether ``value`` lies in the slope's confidence interval."""
+        return self.slope_ci[0] <= value <= self.slope_ci[1]
+
+
+def fit_line(x, y, *, confidence: float = 0.95) -> LinearFit:
+    """Ordinary least squares of ``y`` on ``x`` with confidence intervals (points with NaN dropped).
+
+    With ``n`` points, residual variance ``s² = Σ r²/(n − 2)``, ``Sxx = Σ (x − x̄)²``:
+    ``SE(slope) = s/√Sxx``, ``SE(intercept) = s √(1/n + x̄²/Sxx)``; intervals use the Student-t
+    quantile with ``n − 2`` degrees of freedom.  Needs at least 3 points and two distinct ``x``.
+
+    Examples
+    --------
+    >>> f = fit_line([1, 2, 3, 4], [2.1, 3.9, 6.1, 7.9])
+    >>> round(f.slope, 3), round(f.intercept, 3), f.slope_contains(2.0)
+    (1.96, 0.1, True)
+    """
+    from scipy.stats import t as student_t
+
+    xa = np.asarray(x, dtype=np.float64).ravel()
+    ya = np.asarray(y, dtype=np.float64).ravel()
+    if xa.shape != ya.shape:
+        raise ValueError(f"x and y must have the same length, got {xa.size} and {ya.size}")
+    if not (isinstance(confidence, (int, float, np.floating)) and 0 < confidence < 1):
+        raise ValueError(f"confidence must be a number strictly between 0 and 1, got {confidence!r}")
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    xa, ya = xa[ok], ya[ok]
+    n = int(xa.size)
+    if n < 3 or np.ptp(xa) == 0:
+        raise ValueError(f"need at least 3 finite points with two distinct x values, got {n}")
+    xm, ym = xa.mean(), ya.mean()
+    sxx = float(np.sum((xa - xm) ** 2))
+    slope = float(np.sum((xa - xm) * (ya - ym)) / sxx)
+    intercept = float(ym - slope * xm)
+    resid = ya - intercept - slope * xa
+    s2 = float(np.sum(resid**2)) / (n - 2)
+    syy = float(np.sum((ya - ym) ** 2))
+    r2 = 1.0 - float(np.sum(resid**2)) / syy if syy > 0 else 1.0
+    q = float(student_t.ppf(0.5 + confidence / 2, n - 2))
+    se_s = math.sqrt(s2 / sxx)
+    se_i = math.sqrt(s2 * (1.0 / n + xm**2 / sxx))
+    return LinearFit(
+        slope=slope,
+        intercept=intercept,
+        slope_ci=(slope - q * se_s, slope + q * se_s),
+        intercept_ci=(intercept - q * se_i, intercept + q * se_i),
+        r2=r2,
+        n=n,
+        confidence=float(confidence),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# simulation: the paper's network on modular addition (JAX, through effgrok.nets.modular)
+
+
+@dataclass(frozen=True)
+class DichotomyRuns:
+    """Runs of a bias-free ReLU MLP at initialisation scales ``α`` and weight decays ``λ``.
+
+    Attributes
+    ----------
+    alpha, weight_decay, seeds : ndarray, shape (runs,)
+    lr : float
+        Gradient-descent step ``η``; times are ``t = η · step``.
+    steps : ndarray, shape (records,)
+    train_acc, test_acc, weight_norm : ndarray, shape (runs, records)
+    transition_step, memorized_step, plateau, final : ndarray, shape (runs,)
+        :func:`transition_from_curve` of each run (``nan``: none).
+    predicted_step : ndarray, shape (runs,)
+        :func:`transition_step` (exact discrete form).
+    kernel_exit_step : ndarray, shape (runs,)
+        :func:`kernel_exit_from_norm` of each run (``nan``: no kernel phase).
+    """
+
+    alpha: np.ndarray
+    weight_decay: np.ndarray
+    seeds: np.ndarray
+    lr: float
+    steps: np.ndarray
+    train_acc: np.ndarray
+    test_acc: np.ndarray
+    weight_norm: np.ndarray
+    transition_step: np.ndarray
+    memorized_step: np.ndarray
+    plateau: np.ndarray
+    final: np.ndarray
+    predicted_step: np.ndarray
+    kernel_exit_step: np.ndarray = None
+
+    @property
+    def transition_time(self) -> np.ndarray:
+        """Measured transition in gradient-flow time, ``η × transition_step``."""
+        return self.lr * self.transition_step
+
+    @property
+    def predicted_time(self) -> np.ndarray:
+        """``log(α)/λ`` per run."""
+        return np.log(self.alpha) / self.weight_decay
+
+
+def simulate(
+    task,
+    alpha,
+    weight_decay,
+    *,
+    seeds=(0,),
+    lr: float = 0.002,
+    hidden: int = 1024,
+    train_fraction: float = 0.4,
+    steps: int = 10_000,
+    stride: int = 100,
+    float64: bool = False,
+    train_level: float = 0.99,
+    min_rise: float = 0.2,
+) -> DichotomyRuns:
+    """Train the paper's network at each ``(α, λ, seed)`` in one vmapped batch and measure transitions.
+
+    ``alpha``, ``weight_decay`` and ``seeds`` broadcast to one run axis (pass a grid flattened,
+    e.g. from ``numpy.meshgrid``).  Each run: :func:`effgrok.nets.modular.train_modular` with
+    ``optimizer="sgd"`` (full-batch GD, ``θ ← θ − η(∇ℒ + λθ)``), ``bias=False`` (2-homogeneous
+    ReLU net), ``init_scale=α``, cross-entropy; the same seed gives the same split and initial
+    direction at every ``α``.  The transition of each run is :func:`transition_from_curve` on
+    its train/test accuracy.
+
+    Examples
+    --------
+    >>> import effgrok as eg
+    >>> r = simulate(eg.make_task("add-mod", 5), [2.0, 4.0], 1e-2, lr=0.1, hidden=8, steps=20, stride=10)
+    >>> r.train_acc.shape, r.predicted_step.round(1).tolist()
+    ((2, 3), [692.8, 1385.6])
+    """
+    from ..nets.modular import train_modular
+
+    a = _positive_array("alpha", alpha, above_one=True)
+    lam = _positive_array("weight_decay", weight_decay)
+    if a.ndim > 1 or lam.ndim > 1 or np.ndim(seeds) > 1:
+        raise ValueError("alpha, weight_decay and seeds must be numbers or 1-D arrays")
+    try:
+        a, lam, sd = np.broadcast_arrays(np.atleast_1d(a), np.atleast_1d(lam), np.atleast_1d(seeds))
+    except ValueError:
+        raise ValueError(
+            f"alpha, weight_decay and seeds must broadcast to one run axis, got sizes {a.size}, {lam.size}, "
+            f"{np.size(seeds)}"
+        ) from None
+    pred = np.asarray(transition_step(a, lam, lr))
+    runs = train_modular(
+        task,
+        train_fraction=train_fraction,
+        seeds=sd,
+        hidden=hidden,
+        lr=lr,
+        weight_decay=lam,
+        steps=steps,
+        stride=stride,
+        float64=float64,
+        optimizer="sgd",
+        bias=False,
+        init_scale=a,
+    )
+    tr = [
+        transition_from_curve(
+            runs.steps, runs.train_acc[k], runs.val_acc[k], train_level=train_level, min_rise=min_rise
+        )
+        for k in range(a.size)
+    ]
+    return DichotomyRuns(
+        alpha=a.astype(np.float64),
+        weight_decay=lam.astype(np.float64),
+        seeds=sd.astype(np.int64),
+        lr=float(lr),
+        steps=runs.steps,
+        train_acc=runs.train_acc,
+        test_acc=runs.val_acc,
+        weight_norm=runs.weight_norm,
+        transition_step=np.array([t.step for t in tr]),
+        memorized_step=np.array([t.memorized_step for t in tr]),
+        plateau=np.array([t.plateau for t in tr]),
+        final=np.array([t.final for t in tr]),
+        predicted_step=pred.astype(np.float64),
+        kernel_exit_step=np.array([kernel_exit_from_norm(runs.steps, w) for w in runs.weight_norm]),
+    )

@@ -1,0 +1,109 @@
+"""Kernel→rich dichotomy: closed forms, the transition measure and the line fit against oracles."""
+
+import math
+
+import numpy as np
+import pytest
+
+from effgrok.solvable.dichotomy import (
+    fit_line,
+    kernel_exit_from_norm,
+    transition_from_curve,
+    transition_step,
+    transition_time,
+    transition_window,
+)
+
+
+def test_transition_time_is_log_alpha_over_lambda_for_every_degree():
+    a = np.array([2.0, 10.0, 1e3])
+    lam = np.array([1e-4, 1e-3, 0.05])
+    for L in (1, 2, 3):
+        np.testing.assert_allclose(transition_time(a, lam, homogeneity=L), np.log(a) / lam, rtol=1e-15)
+    lo, hi = transition_window(a, lam, c=0.3)
+    np.testing.assert_allclose(lo, 0.7 * np.log(a) / lam, rtol=1e-15)
+    np.testing.assert_allclose(hi, 1.3 * np.log(a) / lam, rtol=1e-15)
+
+
+def test_transition_step_matches_a_direct_count_of_the_decay():
+    # the norm of θ ← (1 − ηλ)θ falls below ‖θ₀‖/α after ceil(k*) steps
+    alpha, lam, eta = 7.0, 3e-3, 0.4
+    k_star = transition_step(alpha, lam, eta)
+    norm, k = alpha, 0
+    while norm > 1.0:
+        norm *= 1 - eta * lam
+        k += 1
+    assert k == math.ceil(k_star)
+    assert transition_step(alpha, lam, eta, exact=False) == pytest.approx(
+        math.log(alpha) / (eta * lam), rel=1e-15
+    )
+    assert transition_step(alpha, lam, eta) / transition_step(alpha, lam, eta, exact=False) == pytest.approx(
+        1 - eta * lam / 2, rel=1e-5
+    )
+
+
+def test_transition_from_curve_definition():
+    steps = np.arange(8) * 10.0
+    train = np.array([0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    test = np.array([0.0, 0.05, 0.1, 0.1, 0.2, 0.7, 0.9, 0.9])
+    tr = transition_from_curve(steps, train, test)
+    # plateau 0.1 at step 20, final 0.9, level 0.5: between 40 (0.2) and 50 (0.7) at 3/5
+    assert tr.memorized_step == 20 and tr.plateau == 0.1 and tr.final == 0.9
+    assert tr.step == pytest.approx(46.0)
+    # a test accuracy that never rises by min_rise: no transition
+    assert math.isnan(transition_from_curve(steps, train, np.full(8, 0.1)).step)
+    # never memorised
+    t = transition_from_curve(steps, np.zeros(8), test)
+    assert math.isnan(t.step) and math.isnan(t.memorized_step)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        transition_from_curve(steps[::-1], train, test)
+
+
+def test_kernel_exit_from_norm_on_an_exponential_decay_to_a_floor():
+    # ‖θ‖ = A e^{−λt} + B: the first grid step with A e^{−λt} + B ≤ 1.2 ‖θ‖_final, solved by hand
+    lam, A, B = 0.01, 50.0, 2.0
+    steps = np.arange(0, 2001, 10, dtype=float)
+    norm = A * np.exp(-lam * steps) + B
+    t_exact = math.log(A / (1.2 * norm[-1] - B)) / lam
+    assert kernel_exit_from_norm(steps, norm) == 10 * math.ceil(t_exact / 10)
+    assert math.isnan(kernel_exit_from_norm(steps, np.full(steps.size, 3.0)))  # no kernel phase
+    with pytest.raises(ValueError, match="factor must be a number > 1"):
+        kernel_exit_from_norm(steps, norm, factor=1.0)
+
+
+def test_fit_line_against_numpy_polyfit_and_coverage():
+    rng = np.random.default_rng(np.random.SeedSequence(3))
+    x = np.linspace(0, 1, 12)
+    y = 2.0 + 5.0 * x + 0.1 * rng.standard_normal(12)
+    f = fit_line(x, y)
+    slope, intercept = np.polyfit(x, y, 1)
+    assert f.slope == pytest.approx(slope, rel=1e-12) and f.intercept == pytest.approx(intercept, rel=1e-12)
+    # standard errors against numpy's covariance (scaled by the residual variance)
+    _, cov = np.polyfit(x, y, 1, cov=True)
+    from scipy.stats import t
+
+    half = t.ppf(0.975, 10) * math.sqrt(cov[0, 0])
+    assert f.slope_ci[1] - f.slope == pytest.approx(half, rel=1e-10)
+    # 95 % intervals cover the true slope in about 95 % of repetitions
+    hits = 0
+    for _ in range(400):
+        yy = 2.0 + 5.0 * x + 0.1 * rng.standard_normal(12)
+        hits += fit_line(x, yy).slope_contains(5.0)
+    assert 0.92 <= hits / 400 <= 0.98
+    with pytest.raises(ValueError, match="at least 3 finite points"):
+        fit_line([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: transition_time(1.0, 1e-3), "alpha must be a number > 1"),
+        (lambda: transition_time(2.0, 0.0), "weight_decay must be a positive"),
+        (lambda: transition_time(2.0, 1e-3, homogeneity=0), "homogeneity must be an integer"),
+        (lambda: transition_window(2.0, 1e-3, c=1.0), "c must be a number strictly between"),
+        (lambda: transition_step(2.0, 0.5, 2.0), "lr \\* weight_decay < 1"),
+    ],
+)
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
