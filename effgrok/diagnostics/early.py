@@ -1,0 +1,555 @@
+"""Early prediction of grokking from the training-loss curve (Notsawo et al. 2023).
+
+Notsawo, Zhou, Pezeshki, Rish & Dumas, "Predicting Grokking Long Before it Happens: A look
+into the loss landscape of models which grok" (arXiv 2306.13253) observe that runs which
+later grok show oscillations in their *early* training loss, and propose the spectral
+signature of the early learning curve (its Fourier transform) as a cheap predictor.  This
+module turns that idea into one exactly defined score, a rank statistic (AUC) that measures
+how well the score separates runs that grok from runs that do not, and the curve of that AUC
+against the fraction of the training budget observed.
+
+The score (:func:`spectral_score`)
+----------------------------------
+Given a loss curve ``L`` recorded at steps ``s_0 < s_1 < … < s_{m−1}`` (the observed
+window):
+
+1. ``x = log max(L, floor)`` (``log=False``: ``x = L``), resampled by linear interpolation
+   onto ``n = m`` equally spaced steps (a no-op for an evenly recorded curve);
+2. *detrend*: ``r = x − q`` with ``q`` the least-squares polynomial of degree ``degree``
+   (default 2) in the step, which removes the slow decay of the loss;
+3. *window*: ``w_t = ½ − ½ cos(2π t/(n − 1))`` (Hann), one-sided periodogram
+
+   ``P_k = c_k |Σ_t w_t r_t e^{−2πi k t/n}|² / (n Σ_t w_t²)``,  ``k = 0 … ⌊n/2⌋``,
+
+   ``c_k = 2`` for ``0 < k < n/2`` and ``1`` otherwise, so ``Σ_k P_k = Σ w² r² / Σ w²``
+   (Parseval: the window-weighted variance of the detrended log-loss);
+4. ``S = Σ_{k ≥ cutoff} P_k`` -- the power oscillating at ``cutoff`` (default 4) or more
+   cycles per observed window.
+
+``S`` is dimensionless for ``log=True`` (a variance of log-loss), does not depend on the
+loss's overall scale (``L → cL`` shifts ``x`` by a constant, removed by the detrending), and
+is zero for any curve whose log is a polynomial of degree ``≤ degree``.  Measuring the cutoff
+in cycles per window, not per step, keeps the residual of the detrending (which lives at the
+lowest few ``k``) out of the score whatever the window length.  The paper quantifies the
+low-frequency amplitude of the raw loss's spectrum; effgrok detrends first (so the decay of
+the loss itself is not counted as "oscillation") and works on the log (so the score does not
+simply track how large the loss still is) -- both are parameters.
+
+Evaluation (:func:`auc`, :func:`early_prediction_curve`)
+--------------------------------------------------------
+``AUC = P(S_grok > S_no) + ½ P(S_grok = S_no)`` over all pairs of a grokking and a
+non-grokking run (the Mann–Whitney statistic; 0.5: no separation, 1: perfect).  For each
+fraction ``f`` of the budget ``B`` the score is computed on the records with step
+``≤ f·B`` only, and the AUC against the labels gives "how early" the spectral signature
+predicts grokking.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "DEFAULT_CUTOFF",
+    "DEFAULT_DEGREE",
+    "DEFAULT_FLOOR",
+    "EarlyPrediction",
+    "LossLog",
+    "auc",
+    "early_prediction_curve",
+    "min_points",
+    "read_loss_csv",
+    "spectral_score",
+    "spectral_scores",
+]
+
+#: Default lowest frequency counted by :func:`spectral_score`, in cycles per observed window.
+DEFAULT_CUTOFF = 4.0
+#: Default degree of the detrending polynomial.
+DEFAULT_DEGREE = 2
+#: Default floor under the loss before the logarithm (a float32 loss below ~1e-8 is mostly rounding).
+DEFAULT_FLOOR = 1e-8
+
+
+# --------------------------------------------------------------------------- input checks
+def _check_options(cutoff, degree, floor) -> tuple[float, int, float]:
+    c = float(cutoff) if not isinstance(cutoff, bool) else math.nan
+    if not (math.isfinite(c) and c > 0):
+        raise ValueError(f"cutoff must be a positive number of cycles per window, got {cutoff!r}")
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or not 0 <= degree <= 10:
+        raise ValueError(f"degree must be an integer in 0..10, got {degree!r}")
+    f = float(floor) if not isinstance(floor, bool) else math.nan
+    if not (math.isfinite(f) and f > 0):
+        raise ValueError(f"floor must be a positive finite number, got {floor!r}")
+    return c, int(degree), f
+
+
+def min_points(cutoff: float = DEFAULT_CUTOFF, degree: int = DEFAULT_DEGREE) -> int:
+    """Fewest records a window needs for :func:`spectral_score`: ``max(2⌈cutoff⌉ + 2, degree + 4)``.
+
+    With fewer, no frequency at or above the cutoff exists below the Nyquist frequency, or the
+    detrending polynomial leaves too few degrees of freedom.
+
+    Examples
+    --------
+    >>> min_points(4.0, 2)
+    10
+    """
+    c, d, _ = _check_options(cutoff, degree, 1.0)
+    return max(2 * math.ceil(c) + 2, d + 4)
+
+
+def _curve(loss, steps, name="loss") -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(loss, dtype=np.float64)
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D curve, got shape {y.shape}")
+    if not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if steps is None:
+        s = np.arange(y.size, dtype=np.float64)
+    else:
+        s = np.asarray(steps, dtype=np.float64)
+        if s.shape != y.shape:
+            raise ValueError(f"steps must have the shape of the {name} curve {y.shape}, got {s.shape}")
+        if not np.all(np.isfinite(s)) or np.any(np.diff(s) <= 0):
+            raise ValueError("steps must be finite and strictly increasing")
+    return y, s
+
+
+def _score(y: np.ndarray, s: np.ndarray, cutoff: float, degree: int, log: bool, floor: float) -> float:
+    x = np.log(np.maximum(y, floor)) if log else y
+    n = x.size
+    grid = np.linspace(s[0], s[-1], n)
+    if not np.allclose(grid, s, rtol=0, atol=1e-9 * max(1.0, abs(s[-1]))):
+        x = np.interp(grid, s, x)
+    u = np.linspace(-1.0, 1.0, n)  # well-conditioned abscissa for the fit
+    r = x - np.polynomial.polynomial.polyval(u, np.polynomial.polynomial.polyfit(u, x, degree))
+    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / (n - 1))
+    X = np.fft.rfft(w * r)
+    c = np.full(X.size, 2.0)
+    c[0] = 1.0
+    if n % 2 == 0:
+        c[-1] = 1.0
+    P = c * np.abs(X) ** 2 / (n * np.sum(w * w))
+    k = np.arange(X.size)
+    return float(np.sum(P[k >= cutoff]))
+
+
+def spectral_score(
+    loss,
+    steps=None,
+    *,
+    cutoff: float = DEFAULT_CUTOFF,
+    degree: int = DEFAULT_DEGREE,
+    log: bool = True,
+    floor: float = DEFAULT_FLOOR,
+) -> float:
+    """Oscillation power of a loss curve: power of the detrended (log-)loss at ``≥ cutoff``
+    cycles per window (Notsawo et al. 2023, arXiv 2306.13253; definition in the module docstring).
+
+    ``S = Σ_{k ≥ cutoff} P_k`` with ``P_k`` the one-sided, Hann-windowed periodogram of
+    ``r = log max(L, floor) − poly_degree`` over the whole curve given (pass the observed
+    window only).  Non-uniform ``steps`` are resampled linearly onto a uniform grid.
+
+    Parameters
+    ----------
+    loss : array_like, shape (m,)
+        Training loss at each record (finite, ``m ≥`` :func:`min_points`).
+    steps : array_like, shape (m,), optional
+        Strictly increasing steps of the records (default ``0, 1, …``).
+    cutoff : float
+        Lowest frequency counted, in cycles per window (default 4).
+    degree : int
+        Degree of the detrending polynomial (default 2).
+    log : bool
+        Score the log of the loss (default) or the loss itself.
+    floor : float
+        Losses below ``floor`` count as ``floor`` before the logarithm (default 1e-8).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(200)
+    >>> smooth = np.exp(-t / 50)                         # log-linear decay: no oscillation
+    >>> spectral_score(smooth) < 1e-20
+    True
+    >>> wiggly = smooth * np.exp(0.1 * np.sin(2 * np.pi * t / 10))   # 20 cycles of ±0.1 in log
+    >>> round(spectral_score(wiggly), 4)                 # the variance of 0.1 sin: 0.005
+    0.005
+    """
+    c, d, f = _check_options(cutoff, degree, floor)
+    y, s = _curve(loss, steps)
+    need = min_points(c, d)
+    if y.size < need:
+        raise ValueError(
+            f"the loss curve has {y.size} records; cutoff {c:g} and degree {d} need at least {need}"
+        )
+    if np.any(y < 0):
+        raise ValueError(f"losses must be >= 0, got {y[y < 0][0]!r}")
+    return _score(y, s, c, d, bool(log), f)
+
+
+def spectral_scores(
+    curves,
+    steps=None,
+    *,
+    fraction: float = 1.0,
+    budget: float | None = None,
+    cutoff: float = DEFAULT_CUTOFF,
+    degree: int = DEFAULT_DEGREE,
+    log: bool = True,
+    floor: float = DEFAULT_FLOOR,
+) -> np.ndarray:
+    """:func:`spectral_score` of every run on its records with step ``≤ fraction · budget``.
+
+    Parameters
+    ----------
+    curves : array_like, shape (runs, m), or a sequence of 1-D curves
+        Training losses; ragged runs are given as a sequence.
+    steps : array_like, shape (m,), or a sequence of 1-D arrays, optional
+        Steps of the records, shared or one array per run (default ``0, 1, …``).
+    fraction : float
+        Fraction of the budget observed, in ``(0, 1]``.
+    budget : float, optional
+        Training budget in steps (default: the largest recorded step over all runs).
+
+    Returns
+    -------
+    ndarray, shape (runs,)
+        Scores; NaN for a run whose window holds fewer than :func:`min_points` records.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(101)
+    >>> curves = [np.exp(-t / 30), np.exp(-t / 30 + 0.2 * np.sin(t))]
+    >>> s = spectral_scores(curves, t, fraction=0.5)
+    >>> bool(s[1] > 100 * s[0])
+    True
+    """
+    c, d, f = _check_options(cutoff, degree, floor)
+    runs = _runs(curves, steps)
+    B = _budget(runs, budget)
+    fr = float(fraction) if not isinstance(fraction, bool) else math.nan
+    if not (0 < fr <= 1):
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    need = min_points(c, d)
+    out = np.full(len(runs), np.nan)
+    for i, (y, s) in enumerate(runs):
+        keep = s <= fr * B * (1 + 1e-12)
+        if keep.sum() >= need:
+            out[i] = _score(y[keep], s[keep], c, d, bool(log), f)
+    return out
+
+
+def _runs(curves, steps) -> list[tuple[np.ndarray, np.ndarray]]:
+    if isinstance(curves, np.ndarray) and curves.dtype != object:
+        if curves.ndim != 2:
+            raise ValueError(f"curves must have shape (runs, records), got {curves.shape}")
+        curves = list(curves)
+    else:
+        curves = list(curves)
+    if not curves:
+        raise ValueError("no loss curves given")
+    if steps is None:
+        st = [None] * len(curves)
+    else:
+        try:
+            arr = np.asarray(steps, dtype=np.float64)
+        except (TypeError, ValueError):  # ragged: one array per run
+            arr = None
+        if arr is not None and arr.ndim == 1:
+            st = [arr] * len(curves)
+        else:
+            st = list(arr) if arr is not None and arr.ndim == 2 else list(steps)
+            if len(st) != len(curves):
+                raise ValueError(f"got {len(st)} step arrays for {len(curves)} curves")
+    runs = []
+    for k, (y, s) in enumerate(zip(curves, st, strict=True)):
+        y, s = _curve(y, s, name=f"curve {k}")
+        if np.any(y < 0):
+            raise ValueError(f"curve {k} has a negative loss; losses must be >= 0")
+        runs.append((y, s))
+    return runs
+
+
+def _budget(runs, budget) -> float:
+    B = max(float(s[-1]) for _, s in runs) if budget is None else budget
+    B = float(B) if not isinstance(B, bool) else math.nan
+    if not (math.isfinite(B) and B > 0):
+        raise ValueError(f"budget must be a positive number of steps, got {budget!r}")
+    return B
+
+
+# --------------------------------------------------------------------------- AUC
+def auc(scores, labels) -> float:
+    """Area under the ROC curve of ``scores`` for the binary ``labels`` (Mann–Whitney).
+
+    ``AUC = (R₊ − n₊(n₊ + 1)/2) / (n₊ n₋)`` with ``R₊`` the sum of the ranks (ties get their
+    average rank) of the ``n₊`` positive scores among all ``n₊ + n₋`` -- equal to
+    ``P(S₊ > S₋) + ½ P(S₊ = S₋)`` over all positive–negative pairs (Mann & Whitney 1947;
+    Hanley & McNeil 1982).  ``O(n log n)``.
+
+    Parameters
+    ----------
+    scores : array_like, shape (n,)
+        Finite scores; larger means "more likely positive".
+    labels : array_like, shape (n,)
+        0/1 or booleans; both classes must occur.
+
+    Examples
+    --------
+    >>> auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    0.75
+    >>> auc([1, 1, 1], [0, 1, 1])                     # all tied: no separation
+    0.5
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    lab = np.asarray(labels)
+    if s.ndim != 1 or lab.shape != s.shape:
+        raise ValueError(f"scores and labels must be 1-D of equal length, got {s.shape} and {lab.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("scores contain NaN or infinite values")
+    if lab.dtype != bool:
+        ok = np.isin(lab, (0, 1)) if np.issubdtype(lab.dtype, np.number) else np.zeros(lab.shape, bool)
+        if not np.all(ok):
+            bad = lab[~ok][0]
+            raise ValueError(f"labels must be 0/1 or booleans, got {bad!r}")
+        lab = lab.astype(bool)
+    n_pos = int(lab.sum())
+    n_neg = lab.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"AUC needs both classes; got {n_pos} positive and {n_neg} negative labels")
+    order = np.argsort(s, kind="mergesort")
+    sorted_s = s[order]
+    ranks = np.empty(s.size)
+    # average rank of each block of ties (1-based)
+    starts = np.flatnonzero(np.r_[True, sorted_s[1:] != sorted_s[:-1]])
+    ends = np.r_[starts[1:], s.size]
+    avg = (starts + ends + 1) / 2.0
+    ranks[order] = np.repeat(avg, ends - starts)
+    r_pos = ranks[lab].sum()
+    return float((r_pos - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+@dataclass(frozen=True)
+class EarlyPrediction:
+    """AUC of the spectral score against the fraction of the budget observed.
+
+    Attributes
+    ----------
+    fractions : ndarray, shape (F,)
+        Fractions of the budget observed.
+    auc : ndarray, shape (F,)
+        AUC of the scores at each fraction (NaN where fewer than two runs of each class
+        have a score).
+    scores : ndarray, shape (F, runs)
+        Spectral scores (NaN: window too short).
+    labels : ndarray of bool, shape (runs,)
+        Whether each run grokked.
+    budget : float
+        Budget ``B`` in steps; the window of fraction ``f`` is steps ``≤ f·B``.
+    """
+
+    fractions: np.ndarray
+    auc: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    budget: float
+
+    def earliest(self, threshold: float = 0.8) -> float | None:
+        """Smallest observed fraction with ``AUC ≥ threshold`` (None if never)."""
+        hit = np.flatnonzero(np.nan_to_num(self.auc, nan=-1.0) >= threshold)
+        return float(self.fractions[hit[0]]) if hit.size else None
+
+
+def early_prediction_curve(
+    curves,
+    labels,
+    fractions,
+    steps=None,
+    *,
+    budget: float | None = None,
+    cutoff: float = DEFAULT_CUTOFF,
+    degree: int = DEFAULT_DEGREE,
+    log: bool = True,
+    floor: float = DEFAULT_FLOOR,
+) -> EarlyPrediction:
+    """AUC of :func:`spectral_scores` (windows ``step ≤ f·budget``) against the labels, per fraction ``f``.
+
+    Parameters
+    ----------
+    curves, steps, budget, cutoff, degree, log, floor
+        As in :func:`spectral_scores`.
+    labels : array_like of bool or 0/1, shape (runs,)
+        Whether each run grokked (e.g. test accuracy ≥ 0.9 within the budget).
+    fractions : array_like
+        Observed fractions of the budget, each in ``(0, 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(201)
+    >>> wig = [np.exp(-t / 40 + 0.3 * np.sin(t / 2 + rng.uniform(0, 6))) for _ in range(4)]
+    >>> calm = [np.exp(-t / 40 + 0.01 * rng.standard_normal(t.size)) for _ in range(4)]
+    >>> res = early_prediction_curve(wig + calm, [1] * 4 + [0] * 4, [0.25, 1.0], t)
+    >>> res.auc.tolist()
+    [1.0, 1.0]
+    """
+    c, d, f = _check_options(cutoff, degree, floor)
+    runs = _runs(curves, steps)
+    lab = np.asarray(labels)
+    if lab.shape != (len(runs),):
+        raise ValueError(f"labels must have one entry per run ({len(runs)}), got shape {lab.shape}")
+    if lab.dtype != bool:
+        if not np.issubdtype(lab.dtype, np.number) or not np.all(np.isin(lab, (0, 1))):
+            raise ValueError(f"labels must be 0/1 or booleans, got {lab.tolist()!r}")
+        lab = lab.astype(bool)
+    fr = np.atleast_1d(np.asarray(fractions, dtype=np.float64))
+    if fr.ndim != 1 or fr.size == 0 or not np.all((fr > 0) & (fr <= 1)):
+        raise ValueError(f"fractions must be numbers in (0, 1], got {np.asarray(fractions).tolist()!r}")
+    B = _budget(runs, budget)
+    scores = np.stack(
+        [
+            spectral_scores(
+                [y for y, _ in runs],
+                [s for _, s in runs],
+                fraction=x,
+                budget=B,
+                cutoff=c,
+                degree=d,
+                log=log,
+                floor=f,
+            )
+            for x in fr
+        ]
+    )
+    aucs = np.full(fr.size, np.nan)
+    for i in range(fr.size):
+        ok = np.isfinite(scores[i])
+        if ok[lab].sum() >= 1 and ok[~lab].sum() >= 1:
+            aucs[i] = auc(scores[i, ok], lab[ok])
+    return EarlyPrediction(fractions=fr, auc=aucs, scores=scores, labels=lab, budget=B)
+
+
+# --------------------------------------------------------------------------- CSV logs
+@dataclass(frozen=True)
+class LossLog:
+    """Loss curves read from a user's CSV log (see :func:`read_loss_csv`).
+
+    Attributes
+    ----------
+    runs : tuple of str
+        Run names in order of first appearance (``("0",)`` without a ``run`` column).
+    steps, losses : tuple of ndarray
+        One strictly increasing step array and its losses per run.
+    labels : ndarray of bool or None
+        The ``grokked`` column per run, None when the file has none.
+    """
+
+    runs: tuple
+    steps: tuple
+    losses: tuple
+    labels: np.ndarray | None
+
+
+_TRUE = {"1", "true", "yes", "t", "y", "1.0"}
+_FALSE = {"0", "false", "no", "f", "n", "0.0"}
+
+
+def read_loss_csv(path) -> LossLog:
+    """Read loss curves from a CSV file with a header row.
+
+    Columns (names case-insensitive, any order, extra columns ignored): ``step`` and ``loss``
+    (required), ``run`` (optional: several runs in one file, rows of a run in increasing
+    step order, runs may interleave) and ``grokked`` (optional: 0/1 or true/false, constant
+    within a run).  Errors name the file, line and column.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "log.csv"
+    >>> _ = f.write_text("run,step,loss,grokked\\na,0,2.3,1\\na,10,1.1,1\\nb,0,2.2,0\\nb,10,0.9,0\\n")
+    >>> log = read_loss_csv(f)
+    >>> log.runs, log.labels.tolist(), log.losses[1].tolist()
+    (('a', 'b'), [True, False], [2.2, 0.9])
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"loss log {str(path)!r} does not exist or is not a file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 text file") from None
+    rows = list(csv.reader(text.splitlines()))
+    lines = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r)]
+    if not lines:
+        raise ValueError(f"{path}: the file is empty; expected a header with columns step,loss")
+    head_line, header = lines[0]
+    names = [h.strip().lower() for h in header]
+    for col in ("step", "loss"):
+        if col not in names:
+            raise ValueError(
+                f"{path}, line {head_line}: no {col!r} column in the header {header!r} "
+                "(need step,loss; optional run, grokked)"
+            )
+    dup = sorted({n for n in names if names.count(n) > 1 and n in ("step", "loss", "run", "grokked")})
+    if dup:
+        raise ValueError(f"{path}, line {head_line}: column {dup[0]!r} appears more than once")
+    idx = {n: names.index(n) for n in ("step", "loss", "run", "grokked") if n in names}
+    if len(lines) == 1:
+        raise ValueError(f"{path}: no data rows after the header")
+    data: dict[str, list] = {}
+    grok: dict[str, tuple[bool, int]] = {}
+    for line, row in lines[1:]:
+        if len(row) < len(names):
+            raise ValueError(f"{path}, line {line}: {len(row)} fields, the header has {len(names)}")
+
+        def number(col, line=line, row=row):
+            text = row[idx[col]].strip()
+            try:
+                v = float(text)
+            except ValueError:
+                raise ValueError(f"{path}, line {line}, column {col!r}: not a number: {text!r}") from None
+            if not math.isfinite(v):
+                raise ValueError(f"{path}, line {line}, column {col!r}: not finite: {text!r}")
+            return v
+
+        step, loss = number("step"), number("loss")
+        if loss < 0:
+            raise ValueError(f"{path}, line {line}, column 'loss': negative loss {loss!r}")
+        run = row[idx["run"]].strip() if "run" in idx else "0"
+        if not run:
+            raise ValueError(f"{path}, line {line}, column 'run': empty run name")
+        rec = data.setdefault(run, [])
+        if rec and step <= rec[-1][0]:
+            raise ValueError(
+                f"{path}, line {line}, column 'step': step {step:g} of run {run!r} does not increase "
+                f"(previous {rec[-1][0]:g})"
+            )
+        rec.append((step, loss))
+        if "grokked" in idx:
+            text = row[idx["grokked"]].strip().lower()
+            if text not in _TRUE | _FALSE:
+                raise ValueError(
+                    f"{path}, line {line}, column 'grokked': expected 0/1 or true/false, got {text!r}"
+                )
+            g = text in _TRUE
+            if run in grok and grok[run][0] != g:
+                raise ValueError(
+                    f"{path}, line {line}, column 'grokked': run {run!r} was labelled {grok[run][0]} "
+                    f"on line {grok[run][1]}"
+                )
+            grok.setdefault(run, (g, line))
+    runs = tuple(data)
+    return LossLog(
+        runs=runs,
+        steps=tuple(np.array([s for s, _ in data[r]]) for r in runs),
+        losses=tuple(np.array([v for _, v in data[r]]) for r in runs),
+        labels=np.array([grok[r][0] for r in runs]) if grok else None,
+    )

@@ -1,0 +1,448 @@
+"""Grokking tickets (Minegishi, Iwasawa & Matsuo, arXiv 2310.19470): does a good sparse
+subnetwork, rather than a small weight norm, explain delayed generalisation?
+
+Protocol on modular arithmetic with :func:`effgrok.nets.modular.train_modular`:
+
+1. Train the dense network from ``θ₀`` until (and after) it generalises; keep parameter
+   snapshots.
+2. **Grokked ticket**: magnitude-prune the *final* (generalised) weights -- globally over the
+   weight matrices ``W1, W2``, removing the fraction ``sparsity`` of smallest ``|w|``
+   (:func:`magnitude_mask`) -- and retrain the mask from the *original* initialisation
+   ``m ⊙ θ₀`` with the mask held fixed.
+3. **Memorization ticket**: the same, with the mask taken from the snapshot at memorisation
+   (:func:`memorization_index`: the first snapshot with train accuracy ≥ 0.99, i.e. before the
+   network generalised).
+4. **Random ticket**: a random mask of the same sparsity (a sparsity-only control).
+5. **Norm-matched dense control**: the dense network from an initialisation with the *same L1
+   and L2 norms* as the ticket's ``m ⊙ θ₀`` (:func:`norm_matched_init`).
+
+The claim: the grokked ticket generalises much sooner than the dense network *and* than the
+norm-matched dense control (so the norm alone does not explain the speed-up), while masks taken
+at memorisation help less.  *Time to generalise* (:func:`time_to_generalize`) is the first step
+at which the validation accuracy reaches a threshold (default 0.99, the trainer's exact
+per-step ``step_val_99``).
+
+Matching both norms at once.  A rescaling ``c·θ`` fixes one norm only, since it leaves the
+ratio ``ρ = ‖θ‖₁/‖θ‖₂`` unchanged, and a sparse ticket has a smaller ratio than its dense parent.
+effgrok therefore uses, per weight tensor, a sign-preserving power transform::
+
+    θ̃_i = c · sign(θ_i) |θ_i|^γ,
+
+where ``γ ≥ 0`` solves ``ρ(γ) = Σ|θ_i|^γ / (Σ|θ_i|^{2γ})^{1/2} = ρ_target`` and then
+``c = ‖target‖₂ / ‖|θ|^γ‖₂``.  ``ρ(γ)`` equals ``√n`` (``n`` nonzero entries) at ``γ = 0`` and falls
+monotonically to ``√m`` as ``γ → ∞`` (``m`` entries tied at the largest magnitude): ``ρ = Σ √q_i``
+is Schur-concave in the distribution ``q_i = |θ_i|^{2γ}/Σ_j |θ_j|^{2γ}``, which concentrates as
+``γ`` grows, so the root is unique and bisection finds it.  Both norms then match per tensor, hence globally
+(``‖·‖₁`` adds over tensors, ``‖·‖₂²`` too).  The transform keeps the dense network's signs and
+the order of its magnitudes; it makes the distribution heavier-tailed (``γ > 1``) -- the least
+change that matches both numbers.  ``match="l2"`` / ``"l1"`` only rescale (the other norm is
+reported, not matched).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "PRUNABLE",
+    "TicketStudy",
+    "grokking_tickets",
+    "layer_norms",
+    "magnitude_mask",
+    "memorization_index",
+    "norm_matched_init",
+    "power_match",
+    "random_mask",
+    "time_to_generalize",
+]
+
+#: Parameters that are pruned (the weight matrices; biases stay dense, as in the paper).
+PRUNABLE = ("W1", "W2")
+VARIANTS = ("dense", "ticket", "memorization_ticket", "norm_matched_dense", "random_ticket")
+
+
+def _sparsity(sparsity) -> float:
+    if isinstance(sparsity, bool):
+        raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
+    try:
+        s = float(sparsity)
+    except (TypeError, ValueError):
+        raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}") from None
+    if not 0.0 <= s < 1.0:
+        raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
+    return s
+
+
+def _keys(params: dict, keys) -> tuple:
+    if not isinstance(params, dict) or not params:
+        raise ValueError("params must be a non-empty dict of arrays")
+    keys = tuple(keys)
+    missing = [k for k in keys if k not in params]
+    if not keys or missing:
+        raise ValueError(f"keys {missing or keys!r} are not among the parameters {sorted(params)}")
+    return keys
+
+
+def magnitude_mask(params: dict, sparsity: float, *, keys=PRUNABLE, run_axis: bool = False) -> dict:
+    """Global magnitude pruning: 0 for the ``⌊sparsity·n⌉`` smallest ``|θ|`` over ``keys``, else 1.
+
+    All entries of the tensors named in ``keys`` compete in one ranking (global scope); the
+    other parameters get an all-ones mask.  Exactly ``k = round(sparsity · n)`` entries are
+    pruned: ties in ``|θ|`` are broken by position (the tensors in ``keys`` order, each
+    flattened in C order, earlier entries pruned first), so the mask is deterministic.  With
+    ``run_axis`` the leading axis indexes runs and each run is pruned on its own.
+
+    Examples
+    --------
+    >>> p = {"W1": np.array([[0.5, -0.1], [0.2, 0.0]]), "W2": np.array([[-0.3], [0.1]]), "b": np.ones(1)}
+    >>> m = magnitude_mask(p, 0.5)
+    >>> m["W1"].tolist(), m["W2"].tolist(), m["b"].tolist()
+    ([[1.0, 0.0], [1.0, 0.0]], [[1.0], [0.0]], [1.0])
+    """
+    s = _sparsity(sparsity)
+    keys = _keys(params, keys)
+    arrs = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
+    if run_axis:
+        R = {arrs[k].shape[0] if arrs[k].ndim else -1 for k in arrs}
+        if len(R) != 1 or -1 in R:
+            raise ValueError("with run_axis=True every parameter needs the same leading run axis")
+        runs = [magnitude_mask({k: v[r] for k, v in arrs.items()}, s, keys=keys) for r in range(R.pop())]
+        return {k: np.stack([m[k] for m in runs]) for k in arrs}
+    flat = np.concatenate([np.abs(arrs[k]).ravel() for k in keys])
+    if not np.all(np.isfinite(flat)):
+        raise ValueError("params contain NaN or infinite values")
+    n_prune = round(s * flat.size)
+    keep = np.ones(flat.size)
+    keep[np.argsort(flat, kind="stable")[:n_prune]] = 0.0
+    out, start = {}, 0
+    for k in keys:
+        size = arrs[k].size
+        out[k] = keep[start : start + size].reshape(arrs[k].shape)
+        start += size
+    return {k: out.get(k, np.ones(arrs[k].shape)) for k in arrs}
+
+
+def random_mask(params: dict, sparsity: float, *, seed: int = 0, keys=PRUNABLE) -> dict:
+    """A uniformly random mask pruning exactly ``round(sparsity·n)`` entries of ``keys`` (global).
+
+    Examples
+    --------
+    >>> m = random_mask({"W1": np.ones((4, 5)), "W2": np.ones((5, 2))}, 0.3, seed=1)
+    >>> int(sum(m[k].size - m[k].sum() for k in m))     # round(0.3 · 30)
+    9
+    """
+    s = _sparsity(sparsity)
+    keys = _keys(params, keys)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    shapes = {k: np.shape(v) for k, v in params.items()}
+    n = sum(math.prod(shapes[k]) for k in keys)
+    keep = np.ones(n)
+    keep[np.random.default_rng(np.random.SeedSequence(int(seed))).permutation(n)[: round(s * n)]] = 0.0
+    out, start = {}, 0
+    for k in keys:
+        size = math.prod(shapes[k])
+        out[k] = keep[start : start + size].reshape(shapes[k])
+        start += size
+    return {k: out.get(k, np.ones(shapes[k])) for k in shapes}
+
+
+def layer_norms(params: dict, keys=None) -> dict:
+    """L1 and L2 norms per tensor and over all of them: ``{"W1": (l1, l2), …, "total": (l1, l2)}``.
+
+    Examples
+    --------
+    >>> layer_norms({"a": np.array([3.0, -4.0]), "b": np.zeros(2)})["total"]
+    (7.0, 5.0)
+    """
+    keys = tuple(params) if keys is None else _keys(params, keys)
+    out, l1, l2sq = {}, 0.0, 0.0
+    for k in keys:
+        a = np.asarray(params[k], dtype=np.float64)
+        n1, n2 = float(np.abs(a).sum()), float(np.sqrt(np.sum(a * a)))
+        out[k] = (n1, n2)
+        l1, l2sq = l1 + n1, l2sq + n2 * n2
+    out["total"] = (l1, math.sqrt(l2sq))
+    return out
+
+
+def _ratio(logmag: np.ndarray, gamma: float) -> float:
+    """``Σ|θ|^γ / (Σ|θ|^{2γ})^{1/2}`` from ``log|θ|`` (nonzero entries), overflow-free."""
+    t = gamma * (logmag - logmag.max())
+    return float(np.exp(t).sum() / np.sqrt(np.exp(2 * t).sum()))
+
+
+def power_match(x, l1: float, l2: float, *, tol: float = 1e-12) -> tuple[np.ndarray, float, float]:
+    """``(x̃, γ, c)`` with ``x̃ = c·sign(x)|x|^γ``, ``‖x̃‖₁ = l1`` and ``‖x̃‖₂ = l2``.
+
+    Solvable iff ``1 ≤ l1/l2 ≤ √n₀`` (``n₀``: nonzero entries of ``x``; by Cauchy–Schwarz no
+    vector with ``n₀`` nonzeros has a larger ratio) and, at the lower end, the maximum of
+    ``|x|`` unique-enough: the ratio ``ρ(γ)`` decreases from ``√n₀`` (``γ = 0``) to
+    ``√(#argmax |x|)``; ``γ`` is found by bisection on ``ρ`` to relative accuracy ``tol``.
+
+    Examples
+    --------
+    >>> x = np.array([1.0, -2.0, 3.0, 0.5])
+    >>> y, gamma, c = power_match(x, l1=4.0, l2=3.0)
+    >>> round(float(np.abs(y).sum()), 9), round(float(np.linalg.norm(y)), 9), bool(gamma > 1)
+    (4.0, 3.0, True)
+    """
+    a = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ValueError("x contains NaN or infinite values")
+    for name, v in (("l1", l1), ("l2", l2)):
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    if l1 == 0 and l2 == 0:
+        return np.zeros_like(a), 1.0, 0.0
+    nz = a != 0
+    n0 = int(nz.sum())
+    target = l1 / l2 if l2 > 0 else math.inf
+    if n0 == 0 or not (1.0 - 1e-12 <= target <= math.sqrt(n0) * (1 + 1e-12)):
+        raise ValueError(
+            f"cannot match l1={l1!r} and l2={l2!r}: need 1 <= l1/l2 <= sqrt({n0}) (the nonzero entries of x)"
+        )
+    logmag = np.log(np.abs(a[nz]))
+    lo, hi = 0.0, 1.0
+    while _ratio(logmag, hi) > target:
+        hi *= 2.0
+        if hi > 1e6:
+            raise ValueError(
+                f"cannot match l1/l2 = {target!r}: the largest entries of x are tied, ratio "
+                f"cannot fall below {_ratio(logmag, hi):.6g}"
+            )
+    while hi - lo > tol * max(hi, 1.0):
+        mid = 0.5 * (lo + hi)
+        if _ratio(logmag, mid) > target:
+            lo = mid
+        else:
+            hi = mid
+    gamma = 0.5 * (lo + hi)
+    mag = np.zeros_like(a)
+    mag[nz] = np.exp(gamma * (logmag - logmag.max()))  # |x|^γ up to a constant, absorbed in c
+    c = l2 / float(np.sqrt(np.sum(mag * mag)))
+    return np.sign(a) * mag * c, gamma, c * math.exp(-gamma * float(logmag.max()))
+
+
+def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=PRUNABLE) -> dict:
+    """A dense initialisation whose norms equal the ticket's (per tensor in ``keys``).
+
+    ``match="l1l2"``: :func:`power_match` per tensor (both L1 and L2 equal, per tensor and in
+    total); ``"l2"``/``"l1"``: ``θ̃ = (‖ticket‖/‖dense‖)·θ`` per tensor for that norm only.
+    Tensors not in ``keys`` are copied from ``dense``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> dense = {"W1": rng.uniform(-1, 1, (20, 8)), "W2": rng.uniform(-1, 1, (8, 3))}
+    >>> ticket = {k: v * magnitude_mask(dense, 0.6)[k] for k, v in dense.items()}
+    >>> ctrl = norm_matched_init(dense, ticket)
+    >>> np.allclose(layer_norms(ctrl)["total"], layer_norms(ticket)["total"], rtol=1e-9)
+    True
+    """
+    if match not in ("l1l2", "l1", "l2"):
+        raise ValueError(f"match must be one of l1l2, l1, l2; got {match!r}")
+    keys = _keys(dense, keys)
+    _keys(ticket, keys)
+    out = {k: np.array(v, dtype=np.float64) for k, v in dense.items()}
+    for k in keys:
+        d, t = out[k], np.asarray(ticket[k], dtype=np.float64)
+        if d.shape != t.shape:
+            raise ValueError(f"dense[{k!r}] has shape {d.shape} but ticket[{k!r}] has {t.shape}")
+        t1, t2 = float(np.abs(t).sum()), float(np.sqrt(np.sum(t * t)))
+        if match == "l1l2":
+            out[k] = power_match(d, t1, t2)[0]
+        else:
+            num, den = (t2, np.sqrt(np.sum(d * d))) if match == "l2" else (t1, np.abs(d).sum())
+            out[k] = d * (num / den if den > 0 else 0.0)
+    return out
+
+
+def time_to_generalize(steps, val_acc, threshold: float = 0.99) -> np.ndarray:
+    """First recorded step with validation accuracy ``≥ threshold``; −1 if never.
+
+    ``val_acc`` is ``[..., record]`` at ``steps``.  (:attr:`ModularRuns.step_val_99` is the same
+    quantity at ``threshold = 0.99`` with per-step resolution.)
+
+    Examples
+    --------
+    >>> time_to_generalize([0, 100, 200], [[0.1, 0.995, 1.0], [0.1, 0.5, 0.9]])
+    array([100,  -1])
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    from ..nets.digits import first_step_at
+
+    return first_step_at(val_acc, steps, threshold)
+
+
+def memorization_index(train_acc, val_acc, *, train_level: float = 0.99, val_below: float = 0.5) -> int:
+    """Index of the first snapshot with train accuracy ``≥ train_level`` (memorised).
+
+    Returns −1 if no snapshot memorised, or if the validation accuracy there is already
+    ``≥ val_below`` (the network generalised as it fitted, so there is no memorisation phase).
+
+    Examples
+    --------
+    >>> memorization_index([0.1, 0.995, 1.0], [0.05, 0.1, 1.0])
+    1
+    >>> memorization_index([0.1, 1.0], [0.1, 0.9])
+    -1
+    """
+    tr, va = np.asarray(train_acc, float), np.asarray(val_acc, float)
+    if tr.shape != va.shape or tr.ndim != 1:
+        raise ValueError(f"train_acc and val_acc must be 1-D of one length, got {tr.shape} and {va.shape}")
+    hit = np.flatnonzero(tr >= train_level)
+    if hit.size == 0 or va[hit[0]] >= val_below:
+        return -1
+    return int(hit[0])
+
+
+@dataclass(frozen=True)
+class TicketStudy:
+    """Result of :func:`grokking_tickets` (leading axis of the arrays: seed).
+
+    ``t_gen`` maps each variant (``dense``, ``ticket``, ``memorization_ticket``,
+    ``norm_matched_dense``, ``random_ticket``) to its time to generalise per seed (−1: not
+    within budget); ``curves`` to its validation accuracy ``[seed, record]`` at ``steps``.
+    ``norms`` holds the initial ``(L1, L2)`` per variant and seed; ``memorization_step`` the
+    step of the memorisation snapshot (−1: none, the memorisation-ticket runs then reuse the
+    final mask and are flagged by it).
+    """
+
+    steps: np.ndarray
+    seeds: np.ndarray
+    sparsity: float
+    threshold: float
+    t_gen: dict
+    curves: dict
+    train_curves: dict
+    norms: dict
+    memorization_step: np.ndarray
+    dense_generalized: np.ndarray
+    settings: dict = field(default_factory=dict)
+
+    def speedup(self, variant: str, over: str = "dense") -> np.ndarray:
+        """``t_gen[over] / t_gen[variant]`` per seed (NaN where either did not generalise)."""
+        a = np.asarray(self.t_gen[over], float)
+        b = np.asarray(self.t_gen[variant], float)
+        ok = (a >= 0) & (b > 0)
+        return np.where(ok, a / np.where(ok, b, 1), np.nan)
+
+
+def grokking_tickets(
+    task,
+    *,
+    seeds=(0,),
+    train_fraction: float = 0.4,
+    sparsity: float = 0.4,
+    hidden: int = 256,
+    lr: float = 1e-3,
+    weight_decay: float = 1.0,
+    steps: int = 10_000,
+    stride: int = 100,
+    snapshot_stride: int | None = None,
+    threshold: float = 0.99,
+    match: str = "l1l2",
+    float64: bool = False,
+) -> TicketStudy:
+    """Run the grokking-ticket protocol (module docstring) on ``task`` for every seed.
+
+    Two vmapped training calls: the dense runs (one per seed, with snapshots every
+    ``snapshot_stride`` steps, default ``stride``), then the four retrained variants of every
+    seed together (same split, same original initialisation ``θ₀``).  The dense run's times
+    come from the first call.  ``t_gen`` uses the recorded curves (resolution ``stride``)
+    unless ``threshold == 0.99``, where the trainer's per-step ``step_val_99`` is used.
+
+    Examples
+    --------
+    >>> import effgrok as eg
+    >>> st = grokking_tickets(eg.make_task("add-mod", 7), train_fraction=0.6, hidden=16,
+    ...                       steps=40, stride=20)
+    >>> sorted(st.t_gen), st.curves["ticket"].shape
+    (['dense', 'memorization_ticket', 'norm_matched_dense', 'random_ticket', 'ticket'], (1, 3))
+    """
+    from ..nets.modular import PARAM_NAMES, train_modular
+
+    s = _sparsity(sparsity)
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    if match not in ("l1l2", "l1", "l2"):
+        raise ValueError(f"match must be one of l1l2, l1, l2; got {match!r}")
+    sd = np.atleast_1d(np.asarray(seeds)).ravel()
+    if sd.size == 0 or not np.issubdtype(sd.dtype, np.integer) or np.any(sd < 0):
+        raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
+    snap = stride if snapshot_stride is None else snapshot_stride
+    common = dict(
+        train_fraction=train_fraction,
+        hidden=hidden,
+        lr=lr,
+        weight_decay=weight_decay,
+        steps=steps,
+        stride=stride,
+        float64=float64,
+    )
+    dense = train_modular(task, seeds=sd, snapshot_stride=snap, **common)
+    snap_idx = dense.snapshot_steps // stride  # record index of every snapshot
+    inits, masks, mem_steps = [], [], []
+    norms = {v: np.zeros((sd.size, 2)) for v in VARIANTS}
+    for r in range(sd.size):
+        theta0 = {k: dense.snapshots[k][r, 0].astype(np.float64) for k in PARAM_NAMES}
+        final = {k: dense.params[k][r].astype(np.float64) for k in PARAM_NAMES}
+        m_gen = magnitude_mask(final, s)
+        i_mem = memorization_index(dense.train_acc[r, snap_idx], dense.val_acc[r, snap_idx])
+        mem_steps.append(int(dense.snapshot_steps[i_mem]) if i_mem >= 0 else -1)
+        at_mem = {k: dense.snapshots[k][r, i_mem if i_mem >= 0 else -1] for k in PARAM_NAMES}
+        m_mem = magnitude_mask(at_mem, s)
+        m_rand = random_mask(theta0, s, seed=int(sd[r]))
+        ticket0 = {k: theta0[k] * m_gen[k] for k in PARAM_NAMES}
+        control0 = norm_matched_init(theta0, ticket0, match=match)
+        ones = {k: np.ones_like(theta0[k]) for k in PARAM_NAMES}
+        variant_inits = {
+            "ticket": (theta0, m_gen),
+            "memorization_ticket": (theta0, m_mem),
+            "norm_matched_dense": (control0, ones),
+            "random_ticket": (theta0, m_rand),
+        }
+        norms["dense"][r] = layer_norms(theta0, PRUNABLE)["total"]
+        for v, (init, mask) in variant_inits.items():
+            inits.append(init)
+            masks.append(mask)
+            norms[v][r] = layer_norms({k: init[k] * mask[k] for k in PRUNABLE})["total"]
+    retrained = VARIANTS[1:]
+    stack = {k: np.stack([p[k] for p in inits]) for k in PARAM_NAMES}
+    mstack = {k: np.stack([m[k] for m in masks]) for k in PARAM_NAMES}
+    runs = train_modular(
+        task, seeds=np.repeat(sd, len(retrained)), init_params=stack, weight_mask=mstack, **common
+    )
+
+    def t_of(r, idx):
+        if threshold == 0.99:
+            return np.asarray(r.step_val_99)[idx]
+        return time_to_generalize(r.steps, r.val_acc[idx], threshold)
+
+    every = np.arange(sd.size)
+    t_gen = {"dense": t_of(dense, every)}
+    curves = {"dense": dense.val_acc}
+    train_curves = {"dense": dense.train_acc}
+    for j, v in enumerate(retrained):
+        idx = every * len(retrained) + j
+        t_gen[v] = t_of(runs, idx)
+        curves[v] = runs.val_acc[idx]
+        train_curves[v] = runs.train_acc[idx]
+    return TicketStudy(
+        steps=dense.steps,
+        seeds=sd,
+        sparsity=s,
+        threshold=float(threshold),
+        t_gen={k: np.asarray(v, dtype=np.int64) for k, v in t_gen.items()},
+        curves=curves,
+        train_curves=train_curves,
+        norms=norms,
+        memorization_step=np.asarray(mem_steps),
+        dense_generalized=dense.val_acc[:, -1] >= threshold,
+        settings=dict(common, task=task.name, p=task.p, match=match, snapshot_stride=snap),
+    )

@@ -1,0 +1,338 @@
+"""An MLP on scikit-learn's handwritten digits, Omnigrok-style, vmapped over runs.
+
+Omnigrok (Liu, Michaud & Tegmark, ICLR 2023, arXiv 2210.01117) induces grokking on MNIST
+with a ReLU MLP (width 200, depth 3), MSE loss onto one-hot labels, a small training set
+(1000 images) and an initialisation *scaled up* by a factor ``α``; it explains the delay by
+the "LU mechanism" -- against the weight norm ``w`` the training loss is L-shaped and the
+test loss U-shaped.  MNIST needs a download, so effgrok uses the 8 × 8 digits that ship with
+scikit-learn (:func:`sklearn.datasets.load_digits`, 1797 images, 10 classes): nothing is
+fetched at run time.
+
+Data.  Pixels ``0..16`` divided by 16 (inputs in ``[0, 1]``, 64 features); a random split
+(``SeedSequence(seed)``) into ``n_train`` training images and the rest (or ``n_test`` of it)
+as test set.
+
+Model.  ``depth`` weight layers ``64 → width → … → width → 10`` with ReLU between them and
+biases; every weight and bias starts ``U(±1/√fan_in)`` (PyTorch's default) times ``α``
+(``init_scale``).  At ``α = 1`` the expected squared norm is
+``E‖θ₀‖² = Σ_layers fan_out (1 + 1/fan_in) / 3`` (:func:`expected_init_norm`).
+
+Loss.  ``L = (1/(N·10)) Σ_n Σ_c (f_c(x_n) − onehot(y_n)_c)²`` (mean over examples *and*
+outputs, as ``torch.nn.MSELoss`` on one-hot targets); accuracy is ``argmax f = y``.
+
+Training.  AdamW (learning rate ``lr``, decoupled weight decay per run), full batch (the paper
+uses batches of 200; full batch keeps runs deterministic and vmappable).  With a per-run
+``fixed_norm`` ``w`` the parameters are projected back onto the sphere ``‖θ‖ = w`` after
+every update (all weights and biases together) -- Omnigrok's "reduced landscape" protocol;
+``NaN`` leaves a run free.
+
+Recorded every ``stride`` steps on the parameters *before* that step's update: train/test
+loss and accuracy and the global L2 norm ``‖θ‖``.  ``step_train``/``step_test``: the first
+recorded step whose train/test accuracy reaches ``train_threshold``/``test_threshold``
+(−1: not within the budget), so their resolution is ``stride``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "DigitsData",
+    "DigitsRuns",
+    "digits_init",
+    "expected_init_norm",
+    "first_step_at",
+    "load_digits_split",
+    "train_digits",
+]
+
+N_IMAGES = 1797
+N_FEATURES = 64
+N_CLASSES = 10
+
+
+@dataclass(frozen=True)
+class DigitsData:
+    """One train/test split of the digits (inputs in ``[0, 1]``, labels ``0..9``)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    seed: int
+
+    @property
+    def n_train(self) -> int:
+        return int(self.y_train.size)
+
+    @property
+    def n_test(self) -> int:
+        return int(self.y_test.size)
+
+
+@dataclass(frozen=True)
+class DigitsRuns:
+    """Curves ``[run, record]`` and per-run settings of :func:`train_digits`."""
+
+    steps: np.ndarray
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    train_acc: np.ndarray
+    test_acc: np.ndarray
+    weight_norm: np.ndarray
+    step_train: np.ndarray
+    step_test: np.ndarray
+    init_scale: np.ndarray
+    weight_decay: np.ndarray
+    lr: np.ndarray
+    fixed_norm: np.ndarray
+    seeds: np.ndarray
+    params: dict
+    train_threshold: float
+    test_threshold: float
+
+
+def _int(name: str, v, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
+def load_digits_split(n_train: int = 1000, *, seed: int = 0, n_test: int | None = None) -> DigitsData:
+    """Random train/test split of scikit-learn's 8 × 8 digits, pixels scaled to ``[0, 1]``.
+
+    The permutation comes from ``default_rng(SeedSequence(seed))``; the first ``n_train``
+    images train, the next ``n_test`` (default: all the rest) test.
+
+    Examples
+    --------
+    >>> d = load_digits_split(500, seed=0)
+    >>> d.x_train.shape, d.n_test, float(d.x_train.max())
+    ((500, 64), 1297, 1.0)
+    """
+    n_train = _int("n_train", n_train, 1)
+    if n_train >= N_IMAGES:
+        raise ValueError(
+            f"n_train must be 1..{N_IMAGES - 1} (the digits have {N_IMAGES} images), got {n_train}"
+        )
+    rest = N_IMAGES - n_train
+    n_test = rest if n_test is None else _int("n_test", n_test, 1)
+    if n_test > rest:
+        raise ValueError(f"n_test must be 1..{rest} with n_train={n_train}, got {n_test}")
+    seed = _int("seed", seed, 0)
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = np.asarray(d.data, dtype=np.float64) / 16.0
+    y = np.asarray(d.target, dtype=np.int64)
+    perm = np.random.default_rng(np.random.SeedSequence(seed)).permutation(N_IMAGES)
+    tr, te = perm[:n_train], perm[n_train : n_train + n_test]
+    return DigitsData(x[tr], y[tr], x[te], y[te], seed)
+
+
+def _sizes(width: int, depth: int) -> list[int]:
+    return [N_FEATURES] + [width] * (depth - 1) + [N_CLASSES]
+
+
+def digits_init(seed: int, *, width: int = 200, depth: int = 3, init_scale: float = 1.0) -> dict:
+    """Initial parameters ``{"W0", "b0", …}``: entries ``U(±1/√fan_in)`` times ``init_scale``.
+
+    Drawn from ``default_rng(SeedSequence(seed))``, so a run's initialisation does not depend
+    on the batch it trains in; ``W_i`` has shape ``(fan_in, fan_out)``.
+
+    Examples
+    --------
+    >>> p = digits_init(0, width=20, depth=2)
+    >>> [p[k].shape for k in ("W0", "b0", "W1", "b1")]
+    [(64, 20), (20,), (20, 10), (10,)]
+    """
+    seed = _int("seed", seed, 0)
+    width, depth = _int("width", width, 1), _int("depth", depth, 1)
+    if not (math.isfinite(init_scale) and init_scale > 0):
+        raise ValueError(f"init_scale must be a positive finite number, got {init_scale!r}")
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    out = {}
+    sizes = _sizes(width, depth)
+    for i in range(depth):
+        b = 1.0 / math.sqrt(sizes[i])
+        out[f"W{i}"] = init_scale * rng.uniform(-b, b, (sizes[i], sizes[i + 1]))
+        out[f"b{i}"] = init_scale * rng.uniform(-b, b, sizes[i + 1])
+    return out
+
+
+def expected_init_norm(*, width: int = 200, depth: int = 3, init_scale: float = 1.0) -> float:
+    """``√E‖θ₀‖²`` of :func:`digits_init`: ``α · √(Σ_layers fan_out (1 + 1/fan_in) / 3)``.
+
+    A ``U(±b)`` entry has variance ``b²/3``; with ``b² = 1/fan_in`` a layer's weights
+    contribute ``fan_out/3`` and its biases ``fan_out/(3 fan_in)``.
+
+    Examples
+    --------
+    >>> round(expected_init_norm(), 3)      # 64 → 200 → 200 → 10
+    11.75
+    """
+    width, depth = _int("width", width, 1), _int("depth", depth, 1)
+    s = _sizes(width, depth)
+    return float(init_scale * math.sqrt(sum(s[i + 1] * (1 + 1 / s[i]) / 3 for i in range(depth))))
+
+
+def first_step_at(curve, steps, threshold: float, *, below: bool = False) -> np.ndarray:
+    """First recorded step where ``curve ≥ threshold`` (``≤`` when ``below``); −1 if never.
+
+    ``curve`` is ``[..., record]``; the result has the leading shape.
+
+    Examples
+    --------
+    >>> first_step_at([[0.1, 0.5, 0.95, 0.9]], [0, 10, 20, 30], 0.9)
+    array([20])
+    >>> first_step_at([0.5, 0.4], [0, 10], 0.1, below=True)
+    array(-1)
+    """
+    c = np.asarray(curve, dtype=np.float64)
+    s = np.asarray(steps)
+    if c.shape[-1:] != s.shape:
+        raise ValueError(f"curve's last axis ({c.shape[-1:]}) must match steps ({s.shape})")
+    hit = c <= threshold if below else c >= threshold
+    return np.where(hit.any(axis=-1), s[np.argmax(hit, axis=-1)], -1)
+
+
+def _per_run(name, values, *, lo=0.0, strict=True, allow_nan=False) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
+    bad = ~np.isfinite(arr) if not allow_nan else np.isinf(arr)
+    bad |= (arr <= lo) if strict else (arr < lo)
+    if arr.size == 0 or np.any(bad):
+        what = f"{'>' if strict else '>='} {lo:g} and finite" + (" (or NaN)" if allow_nan else "")
+        raise ValueError(f"{name} must be {what}, got {values!r}")
+    return arr
+
+
+def train_digits(
+    data: DigitsData,
+    *,
+    seeds=(0,),
+    init_scale=1.0,
+    weight_decay=0.0,
+    fixed_norm=np.nan,
+    width: int = 200,
+    depth: int = 3,
+    lr=1e-3,
+    steps: int = 2000,
+    stride: int = 50,
+    train_threshold: float = 0.99,
+    test_threshold: float = 0.9,
+    float64: bool = False,
+) -> DigitsRuns:
+    """Train one digits MLP per run in one ``jax.vmap``-ed, ``lax.scan``-ned computation.
+
+    ``seeds``, ``init_scale`` (α), ``weight_decay``, ``lr`` and ``fixed_norm`` (``NaN``: free) are
+    scalars or sequences and broadcast to the number of runs.  Run ``k`` starts from
+    :func:`digits_init` ``(seed_k, init_scale=α_k)``; with a fixed norm ``w_k`` the parameters
+    are rescaled to ``‖θ‖ = w_k`` at the start and after every AdamW update.
+
+    Examples
+    --------
+    >>> d = load_digits_split(200, seed=0, n_test=100)
+    >>> r = train_digits(d, init_scale=[1.0, 4.0], width=16, steps=20, stride=10)
+    >>> r.test_acc.shape, r.weight_norm[1, 0] > r.weight_norm[0, 0]
+    ((2, 3), np.True_)
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    width, depth = _int("width", width, 1), _int("depth", depth, 1)
+    steps, stride = _int("steps", steps, 1), _int("stride", stride, 1)
+    if steps % stride:
+        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
+    for name, t in (("train_threshold", train_threshold), ("test_threshold", test_threshold)):
+        if not 0.0 < t <= 1.0:
+            raise ValueError(f"{name} must be in (0, 1], got {t!r}")
+    sd = np.atleast_1d(np.asarray(seeds)).ravel()
+    if sd.size == 0 or not np.issubdtype(sd.dtype, np.integer) or np.any(sd < 0):
+        raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
+    alpha = _per_run("init_scale", init_scale)
+    wd = _per_run("weight_decay", weight_decay, strict=False)
+    norm = _per_run("fixed_norm", fixed_norm, allow_nan=True)
+    lrs = _per_run("lr", lr)
+    try:
+        sd, alpha, wd, norm, lrs = np.broadcast_arrays(sd, alpha, wd, norm, lrs)
+    except ValueError:
+        raise ValueError("per-run arguments must be scalars or sequences of one common length") from None
+    inits = [
+        digits_init(int(s), width=width, depth=depth, init_scale=float(a))
+        for s, a in zip(sd, alpha, strict=True)
+    ]
+    dtype = jnp.float64 if float64 else jnp.float32
+    with jax.enable_x64(float64):
+        xtr, xte = jnp.asarray(data.x_train, dtype), jnp.asarray(data.x_test, dtype)
+        ytr, yte = jnp.asarray(data.y_train), jnp.asarray(data.y_test)
+        otr, ote = jax.nn.one_hot(ytr, N_CLASSES, dtype=dtype), jax.nn.one_hot(yte, N_CLASSES, dtype=dtype)
+        params = {k: jnp.asarray(np.stack([p[k] for p in inits]), dtype) for k in inits[0]}
+
+        def forward(p, x):
+            for i in range(depth - 1):
+                x = jax.nn.relu(x @ p[f"W{i}"] + p[f"b{i}"])
+            return x @ p[f"W{depth - 1}"] + p[f"b{depth - 1}"]
+
+        def loss_acc(p, x, onehot, y):
+            f = forward(p, x)
+            return jnp.mean((f - onehot) ** 2), jnp.mean(jnp.argmax(f, axis=1) == y)
+
+        def gnorm(p):
+            return jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(p)))
+
+        def project(p, w):
+            scale = jnp.where(jnp.isnan(w), 1.0, w / gnorm(p))
+            return jax.tree_util.tree_map(lambda v: v * scale, p)
+
+        grad = jax.grad(lambda p: loss_acc(p, xtr, otr, ytr)[0])
+
+        def one(p, w, decay, rate):
+            p = project(p, w)
+            opt = optax.adamw(rate, weight_decay=decay)  # traced hyperparameters: one program
+            state = opt.init(p)
+
+            def step(carry, _):
+                p, state = carry
+                u, state = opt.update(grad(p), state, p)
+                return (project(optax.apply_updates(p, u), w), state), None
+
+            def measure(p):
+                ltr, atr = loss_acc(p, xtr, otr, ytr)
+                lte, ate = loss_acc(p, xte, ote, yte)
+                return ltr, lte, atr, ate, gnorm(p)
+
+            def block(carry, _):
+                m = measure(carry[0])
+                carry, _ = jax.lax.scan(step, carry, None, length=stride)
+                return carry, m
+
+            (p, _), recs = jax.lax.scan(block, (p, state), None, length=steps // stride)
+            last = measure(p)
+            return tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True)), p
+
+        recs, final = jax.jit(jax.vmap(one))(params, *(jnp.asarray(v, dtype) for v in (norm, wd, lrs)))
+        recs = [np.asarray(r, np.float64) for r in recs]
+        final = {k: np.asarray(v, np.float64) for k, v in final.items()}
+    st = np.arange(steps // stride + 1) * stride
+    return DigitsRuns(
+        steps=st,
+        train_loss=recs[0],
+        test_loss=recs[1],
+        train_acc=recs[2],
+        test_acc=recs[3],
+        weight_norm=recs[4],
+        step_train=first_step_at(recs[2], st, train_threshold),
+        step_test=first_step_at(recs[3], st, test_threshold),
+        init_scale=alpha.copy(),
+        weight_decay=wd.copy(),
+        lr=lrs.copy(),
+        fixed_norm=norm.copy(),
+        seeds=sd.copy(),
+        params=final,
+        train_threshold=float(train_threshold),
+        test_threshold=float(test_threshold),
+    )

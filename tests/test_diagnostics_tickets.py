@@ -1,0 +1,140 @@
+"""Grokking tickets: magnitude pruning, norm-matched controls, time to generalise, protocol."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from effgrok.diagnostics.tickets import (
+    grokking_tickets,
+    layer_norms,
+    magnitude_mask,
+    memorization_index,
+    norm_matched_init,
+    power_match,
+    random_mask,
+    time_to_generalize,
+)
+
+
+def _params(seed=0):
+    rng = np.random.default_rng(seed)
+    return {
+        "W1": rng.normal(size=(12, 7)),
+        "b1": np.zeros(7),
+        "W2": rng.normal(size=(7, 5)),
+        "b2": rng.normal(size=5),
+    }
+
+
+@pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.37, 0.5, 0.9])
+def test_magnitude_mask_against_naive_threshold(sparsity):
+    p = _params(1)
+    m = magnitude_mask(p, sparsity)
+    flat = np.concatenate([np.abs(p["W1"]).ravel(), np.abs(p["W2"]).ravel()])
+    k = round(sparsity * flat.size)
+    # naive oracle: keep exactly the entries strictly above the k-th smallest magnitude
+    thr = np.sort(flat)[k - 1] if k else -np.inf
+    for name in ("W1", "W2"):
+        assert np.array_equal(m[name], (np.abs(p[name]) > thr).astype(float))
+    assert np.all(m["b1"] == 1) and np.all(m["b2"] == 1)  # biases are not pruned
+    assert int(sum(m[n].size - m[n].sum() for n in ("W1", "W2"))) == k
+
+
+def test_magnitude_mask_breaks_ties_by_position_and_per_run():
+    p = {"W1": np.ones((2, 3)), "W2": np.ones((3, 1))}
+    m = magnitude_mask(p, 0.5)  # 9 equal magnitudes, round(4.5) = 4 pruned: the first four
+    assert m["W1"].ravel().tolist() == [0, 0, 0, 0, 1, 1] and m["W2"].ravel().tolist() == [1, 1, 1]
+    q = {k: np.stack([v, 2 * v * np.arange(1, v.size + 1).reshape(v.shape)]) for k, v in p.items()}
+    mr = magnitude_mask(q, 0.5, run_axis=True)
+    assert np.array_equal(mr["W1"][0], m["W1"])
+    # run 1: |W1| = 2, 4, ..., 12 and |W2| = 2, 4, 6; the ties 2 = 2 and 4 = 4 go W1 first
+    assert mr["W1"][1].ravel().tolist() == [0, 0, 1, 1, 1, 1] and mr["W2"][1].ravel().tolist() == [0, 0, 1]
+    with pytest.raises(ValueError, match="sparsity"):
+        magnitude_mask(p, 1.0)
+    with pytest.raises(ValueError, match="keys"):
+        magnitude_mask(p, 0.5, keys=("W3",))
+
+
+def test_random_mask_counts_and_seeds():
+    p = _params()
+    a, b = random_mask(p, 0.4, seed=3), random_mask(p, 0.4, seed=4)
+    n = p["W1"].size + p["W2"].size
+    for m in (a, b):
+        assert int(sum(m[k].size - m[k].sum() for k in ("W1", "W2"))) == round(0.4 * n)
+    assert not np.array_equal(a["W1"], b["W1"])
+    assert np.array_equal(a["W1"], random_mask(p, 0.4, seed=3)["W1"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_power_match_hits_both_norms(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, 500)
+    sub = x * (rng.uniform(size=x.size) > 0.7)  # a sparse subset, as a ticket
+    l1, l2 = np.abs(sub).sum(), np.linalg.norm(sub)
+    y, gamma, c = power_match(x, l1, l2)
+    assert np.abs(y).sum() == pytest.approx(l1, rel=1e-9)
+    assert np.linalg.norm(y) == pytest.approx(l2, rel=1e-9)
+    assert np.array_equal(np.sign(y), np.sign(x))
+    assert np.allclose(y, c * np.sign(x) * np.abs(x) ** gamma, rtol=1e-9)
+    assert gamma > 1  # sparser target: heavier tail
+    assert np.array_equal(np.argsort(np.abs(y), kind="stable"), np.argsort(np.abs(x), kind="stable"))
+
+
+def test_power_match_limits():
+    x = np.array([1.0, 2.0, 2.0, 0.0])
+    y, g, _ = power_match(x, math.sqrt(3), 1.0)  # ratio √3 = √n₀: γ = 0, equal magnitudes
+    assert g == pytest.approx(0.0, abs=1e-6) and np.allclose(np.abs(y[:3]), 1 / math.sqrt(3))
+    with pytest.raises(ValueError, match="sqrt"):
+        power_match(x, 2.0, 1.0)  # above √3
+    with pytest.raises(ValueError, match="tied"):
+        power_match(x, 1.2, 1.0)  # below √2 (the two tied maxima)
+
+
+def test_norm_matched_init_modes():
+    d = _params(2)
+    t = {k: v * magnitude_mask(d, 0.6)[k] for k, v in d.items()}
+    both = norm_matched_init(d, t)
+    for k in ("W1", "W2"):
+        assert layer_norms(both)[k] == pytest.approx(layer_norms(t)[k], rel=1e-9)
+    assert np.array_equal(both["b2"], d["b2"])  # not in keys: copied
+    l2 = norm_matched_init(d, t, match="l2")
+    assert layer_norms(l2, ("W1", "W2"))["total"][1] == pytest.approx(
+        layer_norms(t, ("W1", "W2"))["total"][1]
+    )
+    assert (
+        layer_norms(l2, ("W1", "W2"))["total"][0] > layer_norms(t, ("W1", "W2"))["total"][0]
+    )  # L1 not matched
+    with pytest.raises(ValueError, match="match"):
+        norm_matched_init(d, t, match="linf")
+
+
+def test_time_to_generalize_and_memorization_index():
+    steps = [0, 10, 20, 30]
+    acc = np.array([[0.0, 0.5, 0.99, 1.0], [0.0, 0.0, 0.0, 0.2]])
+    assert time_to_generalize(steps, acc).tolist() == [20, -1]
+    assert time_to_generalize(steps, acc, 0.5).tolist() == [10, -1]
+    assert memorization_index([0.2, 0.99, 1.0], [0.0, 0.1, 1.0]) == 1
+    assert memorization_index([0.2, 0.5], [0.0, 0.1]) == -1
+    with pytest.raises(ValueError, match="threshold"):
+        time_to_generalize(steps, acc, 0.0)
+
+
+@pytest.mark.slow
+def test_protocol_wiring_small():
+    """The retrained runs start from the masked original init and keep the mask exactly."""
+    import effgrok as eg
+    from effgrok.nets.modular import train_modular
+
+    task = eg.make_task("add-mod", 7)
+    st = grokking_tickets(task, seeds=[3], train_fraction=0.6, hidden=12, steps=40, stride=20, sparsity=0.5)
+    dense = train_modular(task, seeds=[3], train_fraction=0.6, hidden=12, steps=40, stride=20)
+    assert np.array_equal(st.curves["dense"], dense.val_acc)  # the same dense run
+    n_w = 14 * 12 + 12 * 7
+    theta0_l2 = st.norms["dense"][0, 1]
+    assert st.norms["ticket"][0, 1] < theta0_l2
+    assert np.allclose(st.norms["norm_matched_dense"], st.norms["ticket"], rtol=1e-9)
+    assert st.norms["random_ticket"][0, 1] < theta0_l2 and n_w > 0
+    assert st.settings["p"] == 7 and st.sparsity == 0.5
