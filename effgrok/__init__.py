@@ -123,7 +123,7 @@ __all__ = [
 
 
 def __getattr__(name):  # submodules with heavy dependencies load on first use
-    if name in ("kernels", "nets", "scan", "plot", "solvable"):
+    if name in ("kernels", "nets", "scan", "plot", "solvable", "diagnostics"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

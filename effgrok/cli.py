@@ -255,6 +255,13 @@ def _build_parser() -> argparse.ArgumentParser:
         "--train-frac", type=_finite_float, nargs="+", default=[0.5], help="training fraction(s)"
     )
     mod.add_argument("--seeds", type=_int, nargs="+", default=[1], help="K: seeds 0..K-1; several: those")
+    mod.add_argument(
+        "--model",
+        dest="net",
+        choices=("mlp", "transformer"),
+        default="mlp",
+        help="MLP on one-hot pairs (default) or one-layer transformer on 'a ∘ b =' (width 128, 4 heads)",
+    )
     mod.add_argument("--hidden", type=_int, default=256, help="hidden width (default 256)")
     mod.add_argument("--lr", type=_finite_float, default=1e-3, help="AdamW learning rate (default 1e-3)")
     mod.add_argument("--wd", type=_finite_float, default=1.0, help="AdamW weight decay (default 1)")
@@ -281,9 +288,18 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     phase.add_argument("--gap", type=_int, default=1000, help="grokking gap G in steps (default 1000)")
     phase.add_argument(
+        "--batch",
+        type=_int,
+        default=16,
+        help="runs per vmapped chunk (default 16: on CPUs larger chunks run slower per run-step)",
+    )
+    phase.add_argument(
         "--progress", choices=("auto", "on", "off"), default="auto", help="progress bar on stderr"
     )
     scale_options(phase)
+    _diagnostics_parsers(sub)  # issue 10: predict-grok, progress
+    _solvable_parsers(sub)  # issue 11: solvable linear|dichotomy
+    _weight_norm_parsers(sub)  # issue 10: weight-norm, tickets
     return parser
 
 
@@ -296,6 +312,12 @@ def toy_options(p) -> None:
     p.add_argument("--steps", type=_int, default=5000, help="training steps (default 5000)")
     p.add_argument("--stride", type=_int, default=None, help="record every this many steps")
     p.add_argument("--dim", type=_int, default=1, help="embedding dimension (default 1)")
+    p.add_argument(
+        "--batch-size",
+        type=_int,
+        default=45,
+        help="training examples per step, drawn without replacement (reference code: 45); 0: full batch",
+    )
     p.add_argument(
         "--variant",
         choices=("regression", "classification"),
@@ -640,7 +662,16 @@ def _toy_setup(args):
     stride = _stride(args)
     if not 1 <= args.dim <= 256:
         raise UsageError(f"--dim must be 1..256, got {args.dim}")
-    cfg = ToyConfig(dim=args.dim, variant=args.variant, steps=args.steps, stride=stride, float64=args.float64)
+    if args.batch_size < 0:
+        raise UsageError(f"--batch-size must be >= 1, or 0 for full batch; got {args.batch_size}")
+    cfg = ToyConfig(
+        dim=args.dim,
+        variant=args.variant,
+        steps=args.steps,
+        stride=stride,
+        float64=args.float64,
+        batch_size=args.batch_size or None,
+    )
     if args.train_frac is not None:
         if not 0.0 < args.train_frac <= 1.0:
             raise UsageError(f"--train-frac must be in (0, 1], got {args.train_frac}")
@@ -741,11 +772,18 @@ def _cmd_train_modular(args) -> dict:
         raise UsageError("need --hidden 1..65536, --lr > 0 and --wd >= 0")
     seeds = _seed_list(args.seeds)
     f, s = np.meshgrid(np.asarray(args.train_frac), np.asarray(seeds), indexing="ij")
-    runs = train_modular(
+    trainer, width = train_modular, {"hidden": args.hidden}
+    if args.net == "transformer":
+        from .nets.transformer import train_transformer
+
+        if args.hidden != 256:
+            raise UsageError("--hidden applies to --model mlp only (the transformer has width 128)")
+        trainer, width = train_transformer, {}
+    runs = trainer(
         task,
         train_fraction=f.ravel(),
         seeds=s.ravel(),
-        hidden=args.hidden,
+        **width,
         lr=args.lr,
         weight_decay=args.wd,
         steps=args.steps,
@@ -762,7 +800,14 @@ def _cmd_train_modular(args) -> dict:
         }
         for k in range(runs.seeds.size)
     ]
-    rec = {"model": "modular", "task": task.name, "p": task.p, "steps": args.steps, "runs": rows}
+    rec = {
+        "model": "modular",
+        "net": args.net,
+        "task": task.name,
+        "p": task.p,
+        "steps": args.steps,
+        "runs": rows,
+    }
     return {"result": runs, "records": [rec]}
 
 
@@ -889,6 +934,8 @@ def _cmd_phase(args) -> dict:
         raise UsageError(f"--x and --y must name different axes, got {x[0]!r} twice")
     if args.gap < 0:
         raise UsageError(f"--gap must be >= 0, got {args.gap}")
+    if not 1 <= args.batch <= 4096:
+        raise UsageError(f"--batch must be 1..4096, got {args.batch}")
     _check_scale_args(args)
     seeds = _seed_list(args.seeds)
     n_runs = x[1].size * y[1].size * len(seeds)
@@ -901,6 +948,7 @@ def _cmd_phase(args) -> dict:
             seeds=seeds,
             config=cfg.__dict__,
             gap=args.gap,
+            batch=args.batch,
             workers=args.workers,
             scheduler=args.scheduler,
             out=args.out,
@@ -960,6 +1008,15 @@ def _write_outputs(args, out: Path, payload: dict, arguments: dict, elapsed: flo
 
     prov = provenance(arguments, elapsed, started)
     records = payload["records"]
+    if args.command == "solvable":
+        _write_solvable(args, out, payload, prov)
+        return
+    if args.command in ("predict-grok", "progress"):
+        _write_diagnostics(args, out, payload, prov)
+        return
+    if args.command in ("weight-norm", "tickets"):
+        _write_weight_norm(args, out, payload, prov)
+        return
     if args.command == "rate":
         cols = list(records[0].keys())
         write_csv_atomic(out / "rate.csv", records, cols)
@@ -1110,6 +1167,854 @@ def _write_simulation(out: Path, result, record: dict, prov: dict) -> None:
     plot_embedding(result, out / "embedding.png")
 
 
+# ---------------------------------------------------------------------------------------------
+# diagnostics (issue 10, parts 1 and 4): effgrok predict-grok, effgrok progress
+_DEFAULT_FRACTIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+
+
+def _diagnostics_parsers(sub) -> None:
+    pg = sub.add_parser(
+        "predict-grok",
+        help="early prediction of grokking from loss logs: spectral score per run, AUC vs observed fraction",
+    )
+    pg.add_argument("csv", type=Path, help="CSV with columns step,loss (optional run, grokked)")
+    pg.add_argument(
+        "--fractions",
+        type=_finite_float,
+        nargs="+",
+        default=None,
+        help="fractions of the budget observed, in (0, 1] (default 0.1 0.2 ... 1.0)",
+    )
+    pg.add_argument("--budget", type=_finite_float, default=None, help="budget in steps (default: last step)")
+    pg.add_argument(
+        "--cutoff", type=_finite_float, default=4.0, help="lowest frequency, cycles per window (default 4)"
+    )
+    pg.add_argument("--degree", type=_int, default=2, help="degree of the detrending polynomial (default 2)")
+    pg.add_argument("--linear", action="store_true", help="score the loss itself, not its logarithm")
+    pg.add_argument("--floor", type=_finite_float, default=1e-8, help="floor under the loss (default 1e-8)")
+    pg.add_argument(
+        "--threshold", type=_finite_float, default=0.8, help="AUC threshold reported (default 0.8)"
+    )
+    pg.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    pg.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
+
+    pr = sub.add_parser("progress", help="representation progress measures of a fresh toy or modular run")
+    psub = pr.add_subparsers(dest="model", required=True, parser_class=_Parser)
+    toy = psub.add_parser("toy", help="RQI and embedding effective rank of toy-model runs")
+    toy_options(toy)
+    toy.add_argument("--seeds", type=_int, nargs="+", default=[4], help="K: seeds 0..K-1; several: those")
+    toy.add_argument("--lr-emb", type=_finite_float, default=1e-3, help="embedding learning rate")
+    toy.add_argument("--lr-dec", type=_finite_float, default=1e-4, help="decoder learning rate")
+    toy.add_argument("--wd-dec", type=_finite_float, default=0.0, help="decoder weight decay")
+    mod = psub.add_parser("modular", help="Fourier concentration and feature effective rank of MLP runs")
+    mod.add_argument("--task", default="add-mod", help="add-mod, sub-mod, mul-mod, ... (default add-mod)")
+    mod.add_argument("--p", type=_int, default=23, help="modulus p (default 23)")
+    mod.add_argument("--train-frac", type=_finite_float, default=0.9, help="training fraction (default 0.9)")
+    mod.add_argument("--seeds", type=_int, nargs="+", default=[2], help="K: seeds 0..K-1; several: those")
+    mod.add_argument("--hidden", type=_int, default=128, help="hidden width (default 128)")
+    mod.add_argument("--lr", type=_finite_float, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    mod.add_argument("--wd", type=_finite_float, default=1.0, help="AdamW weight decay (default 1)")
+    mod.add_argument(
+        "--loss",
+        choices=("cross_entropy", "stablemax", "mse"),
+        default="mse",
+        help="loss (default mse: with quadratic units p=23 generalises at fraction 0.9 within ~1000 steps)",
+    )
+    mod.add_argument(
+        "--activation",
+        choices=("relu", "gelu", "tanh", "silu", "quadratic"),
+        default="quadratic",
+        help="hidden nonlinearity (default quadratic)",
+    )
+    mod.add_argument("--steps", type=_int, default=3000, help="steps (default 3000)")
+    mod.add_argument("--stride", type=_int, default=None, help="record every this many steps")
+    mod.add_argument("--snapshot-stride", type=_int, default=None, help="snapshot stride (default: stride)")
+    mod.add_argument("--k", type=_int, default=5, help="key frequencies counted (default 5)")
+    mod.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    mod.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    mod.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
+
+
+def _cmd_predict_grok(args) -> dict:
+    from .diagnostics.early import early_prediction_curve, min_points, read_loss_csv, spectral_scores
+
+    fractions = _DEFAULT_FRACTIONS if args.fractions is None else args.fractions
+    if any(not 0 < f <= 1 for f in fractions):
+        raise UsageError(f"--fractions must be in (0, 1], got {' '.join(f'{f:g}' for f in fractions)}")
+    if args.budget is not None and args.budget <= 0:
+        raise UsageError(f"--budget must be > 0, got {args.budget:g}")
+    if not 0 < args.threshold <= 1:
+        raise UsageError(f"--threshold must be in (0, 1], got {args.threshold:g}")
+    log = read_loss_csv(args.csv)
+    opts = dict(cutoff=args.cutoff, degree=args.degree, log=not args.linear, floor=args.floor)
+    need = min_points(args.cutoff, args.degree)
+    short = [r for r, y in zip(log.runs, log.losses, strict=True) if y.size < need]
+    if len(short) == len(log.runs):
+        raise UsageError(f"every run has fewer than {need} records; the spectral score needs at least {need}")
+    res = None
+    if log.labels is not None and log.labels.any() and not log.labels.all():
+        res = early_prediction_curve(
+            list(log.losses), log.labels, fractions, list(log.steps), budget=args.budget, **opts
+        )
+        scores = res.scores
+        budget = res.budget
+    else:
+        budget = args.budget if args.budget is not None else max(float(s[-1]) for s in log.steps)
+        scores = np.stack(
+            [
+                spectral_scores(list(log.losses), list(log.steps), fraction=f, budget=budget, **opts)
+                for f in fractions
+            ]
+        )
+
+    def num(v):
+        return None if not np.isfinite(v) else float(v)
+
+    rows = [
+        {
+            "run": run,
+            "records": int(log.losses[k].size),
+            "last_step": float(log.steps[k][-1]),
+            "grokked": None if log.labels is None else bool(log.labels[k]),
+            "scores": [num(v) for v in scores[:, k]],
+        }
+        for k, run in enumerate(log.runs)
+    ]
+    rec = {
+        "file": str(args.csv),
+        "budget": budget,
+        "fractions": [float(f) for f in fractions],
+        "cutoff": args.cutoff,
+        "degree": args.degree,
+        "log": not args.linear,
+        "runs": rows,
+        "auc": None if res is None else [num(v) for v in res.auc],
+        "earliest_fraction": None if res is None else res.earliest(args.threshold),
+        "threshold": args.threshold,
+    }
+    if log.labels is not None and res is None:
+        rec["note"] = "AUC needs runs of both labels; every run has the same grokked label"
+    return {"result": res, "log": log, "scores": scores, "records": [rec]}
+
+
+def _format_predict_grok(rec: dict) -> str:
+    def f(v, fmt="{:.3g}"):
+        return "—" if v is None else fmt.format(v)
+
+    fr = rec["fractions"]
+    lines = [
+        f"{rec['file']}: {len(rec['runs'])} runs, budget {rec['budget']:g} steps, spectral score "
+        f"(cutoff {rec['cutoff']:g} cycles/window, detrend degree {rec['degree']}, "
+        f"{'log-loss' if rec['log'] else 'loss'})",
+        "  run  grokked  " + "  ".join(f"{x:>8g}" for x in fr),
+    ]
+    for r in rec["runs"]:
+        g = "—" if r["grokked"] is None else ("yes" if r["grokked"] else "no")
+        lines.append(f"  {r['run']}  {g:>7}  " + "  ".join(f"{f(v):>8}" for v in r["scores"]))
+    if rec["auc"] is not None:
+        lines.append("  AUC       " + "  ".join(f"{f(v, '{:.3f}'):>8}" for v in rec["auc"]))
+        e = rec["earliest_fraction"]
+        lines.append(
+            f"  earliest fraction with AUC ≥ {rec['threshold']:g}: {'never' if e is None else f'{e:g}'}"
+        )
+    elif rec.get("note"):
+        lines.append(f"  {rec['note']}")
+    return "\n".join(lines)
+
+
+def _cmd_progress(args) -> dict:
+    from .diagnostics.progress import modular_progress, toy_progress
+
+    seeds = _seed_list(args.seeds)
+    if args.model == "toy":
+        from .nets.toy import train_toy
+
+        task, cfg, size = _toy_setup(args)
+        if args.lr_emb <= 0 or args.lr_dec <= 0 or args.wd_dec < 0:
+            raise UsageError("need --lr-emb > 0, --lr-dec > 0 and --wd-dec >= 0")
+        runs = train_toy(
+            task, cfg, seeds=seeds, lr_emb=args.lr_emb, lr_dec=args.lr_dec, wd_dec=args.wd_dec, **size
+        )
+        prog = toy_progress(runs, task)
+    else:
+        from .nets.modular import train_modular
+        from .tasks import make_task
+
+        stride = _stride(args)
+        task = make_task(args.task, args.p)
+        if not 0 < args.train_frac <= 1:
+            raise UsageError(f"--train-frac must be in (0, 1], got {args.train_frac}")
+        if not 1 <= args.hidden <= 65536 or args.lr <= 0 or args.wd < 0:
+            raise UsageError("need --hidden 1..65536, --lr > 0 and --wd >= 0")
+        snap = stride if args.snapshot_stride is None else args.snapshot_stride
+        if snap < 1 or snap % stride or args.steps % snap:
+            raise UsageError(
+                f"--snapshot-stride must be a multiple of the stride {stride} that divides "
+                f"--steps {args.steps}, got {snap}"
+            )
+        if not 1 <= args.k <= task.n_symbols // 2:
+            raise UsageError(f"--k must be 1..{task.n_symbols // 2} for p={task.n_symbols}, got {args.k}")
+        runs = train_modular(
+            task,
+            train_fraction=args.train_frac,
+            seeds=seeds,
+            hidden=args.hidden,
+            lr=args.lr,
+            weight_decay=args.wd,
+            steps=args.steps,
+            stride=stride,
+            snapshot_stride=snap,
+            float64=args.float64,
+            loss=args.loss,
+            activation=args.activation,
+        )
+        prog = modular_progress(runs, task, k=args.k, activation=args.activation)
+
+    def first(curve):
+        hit = np.flatnonzero(curve >= 0.9)
+        return None if hit.size == 0 else int(prog.steps[hit[0]])
+
+    rows = []
+    for r, s in enumerate(seeds):
+        row = {
+            "seed": int(s),
+            "step_test_acc_0.9": first(prog.test_acc[r]),
+            "final_test_acc": float(prog.test_acc[r, -1]),
+        }
+        for name, v in prog.measures.items():
+            row[f"initial_{name}"] = float(v[r, 0])
+            row[f"final_{name}"] = float(v[r, -1])
+        rows.append(row)
+    rec = {"model": prog.model, "task": task.name, "p": task.p, "steps": args.steps, "runs": rows}
+    return {"result": prog, "records": [rec]}
+
+
+def _format_progress(rec: dict) -> str:
+    keys = list(rec["runs"][0])
+    lines = [f"progress measures  {rec['model']}  task {rec['task']}  p={rec['p']}  steps={rec['steps']}"]
+    lines.append("  " + "  ".join(keys))
+    for r in rec["runs"]:
+        lines.append(
+            "  "
+            + "  ".join(
+                "—" if r[k] is None else (f"{r[k]:.4g}" if isinstance(r[k], float) else str(r[k]))
+                for k in keys
+            )
+        )
+    return "\n".join(lines)
+
+
+def _write_diagnostics(args, out: Path, payload: dict, prov: dict) -> None:
+    from .plot_diagnostics import plot_early_prediction, plot_progress, plot_scores
+    from .results import write_csv_atomic, write_json_atomic
+
+    rec = payload["records"][0]
+    if args.command == "predict-grok":
+        rows = [
+            {"run": r["run"], "grokked": r["grokked"], "fraction": f, "score": s}
+            for r in rec["runs"]
+            for f, s in zip(rec["fractions"], r["scores"], strict=True)
+        ]
+        write_csv_atomic(out / "scores.csv", rows, ["run", "grokked", "fraction", "score"])
+        if rec["auc"] is not None:
+            write_csv_atomic(
+                out / "auc.csv",
+                [{"fraction": f, "auc": a} for f, a in zip(rec["fractions"], rec["auc"], strict=True)],
+                ["fraction", "auc"],
+            )
+            log = payload["log"]
+            plot_early_prediction(
+                payload["result"],
+                out / "predict_grok.png",
+                curves=list(log.losses),
+                steps=list(log.steps),
+                threshold=rec["threshold"],
+            )
+        else:
+            plot_scores(
+                rec["fractions"], payload["scores"], list(payload["log"].runs), out / "predict_grok.png"
+            )
+        write_json_atomic(out / "predict_grok.json", {"provenance": prov, "result": rec})
+        return
+    prog = payload["result"]
+    rows = prog.rows()
+    write_csv_atomic(out / "progress.csv", rows, list(rows[0]))
+    write_json_atomic(out / "progress.json", {"provenance": prov, "result": rec})
+    plot_progress(prog, out / "progress.png")
+
+
+# ---------------------------------------------------------------------------------------------
+# end of diagnostics
+
+
+# ---------------------------------------------------------------------------------------------
+# weight norm and grokking tickets (issue 10, parts 2 and 3): effgrok weight-norm, effgrok tickets
+
+
+def _weight_norm_parsers(sub) -> None:
+    wn = sub.add_parser("weight-norm", help="Omnigrok on the digits: reduced landscape (L/U) and α sweep")
+    wsub = wn.add_subparsers(dest="mode", required=True, parser_class=_Parser)
+    rl = wsub.add_parser("reduced-landscape", help="train at fixed weight norms: final losses vs norm")
+    rl.add_argument(
+        "--norms",
+        type=_finite_float,
+        nargs="+",
+        default=[0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0],
+        help="fixed norms in units of the standard init norm w0 (increasing)",
+    )
+    rl.add_argument("--fixed-lr", action="store_true", help="same lr at every norm (default: lr·w/w0)")
+    al = wsub.add_parser("alpha-sweep", help="time to generalise against the initialisation scale α")
+    al.add_argument(
+        "--alpha", type=_finite_float, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0], help="α values"
+    )
+    al.add_argument("--wd", type=_finite_float, default=1.0, help="AdamW weight decay (default 1)")
+    al.add_argument("--test-threshold", type=_finite_float, default=0.9, help="test accuracy level (0.9)")
+    for p in (rl, al):
+        p.add_argument("--n-train", type=_int, default=500, help="training images (default 500)")
+        p.add_argument("--data-seed", type=_int, default=0, help="seed of the train/test split (default 0)")
+        p.add_argument("--seeds", type=_int, nargs="+", default=[1], help="K: seeds 0..K-1; several: those")
+        p.add_argument("--width", type=_int, default=200, help="hidden width (default 200)")
+        p.add_argument("--depth", type=_int, default=3, help="weight layers (default 3)")
+        p.add_argument("--lr", type=_finite_float, default=1e-3, help="AdamW learning rate (default 1e-3)")
+        p.add_argument("--steps", type=_int, default=2000, help="steps (default 2000)")
+        p.add_argument("--stride", type=_int, default=None, help="record every this many steps")
+        p.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        p.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
+    tk = sub.add_parser("tickets", help="grokking tickets: pruned subnetworks vs dense and norm-matched nets")
+    tk.add_argument("--task", default="sub-mod", help="add-mod, sub-mod, ... (default sub-mod)")
+    tk.add_argument("--p", type=_int, default=31, help="modulus p (default 31)")
+    tk.add_argument("--train-frac", type=_finite_float, default=0.7, help="training fraction (default 0.7)")
+    tk.add_argument("--sparsity", type=_finite_float, default=0.6, help="fraction of weights pruned (0.6)")
+    tk.add_argument("--seeds", type=_int, nargs="+", default=[2], help="K: seeds 0..K-1; several: those")
+    tk.add_argument("--hidden", type=_int, default=128, help="hidden width (default 128)")
+    tk.add_argument("--lr", type=_finite_float, default=3e-3, help="AdamW learning rate (default 3e-3)")
+    tk.add_argument("--wd", type=_finite_float, default=1.0, help="AdamW weight decay (default 1)")
+    tk.add_argument("--steps", type=_int, default=4000, help="steps of every run (default 4000)")
+    tk.add_argument("--stride", type=_int, default=None, help="record every this many steps")
+    tk.add_argument("--threshold", type=_finite_float, default=0.9, help="val accuracy level (default 0.9)")
+    tk.add_argument(
+        "--match", choices=("l1l2", "l2", "l1"), default="l1l2", help="norms of the dense control"
+    )
+    tk.add_argument("--float64", action="store_true", help="train in float64 (default float32)")
+    tk.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    tk.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
+
+
+def _num(v):
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _check_digits_args(args) -> None:
+    from .nets.digits import N_IMAGES
+
+    if not 1 <= args.n_train < N_IMAGES:
+        raise UsageError(f"--n-train must be 1..{N_IMAGES - 1}, got {args.n_train}")
+    if args.data_seed < 0:
+        raise UsageError(f"--data-seed must be >= 0, got {args.data_seed}")
+    if not 1 <= args.width <= 4096 or not 1 <= args.depth <= 16 or args.lr <= 0:
+        raise UsageError("need --width 1..4096, --depth 1..16 and --lr > 0")
+
+
+def _cmd_weight_norm(args) -> dict:
+    import itertools
+
+    from .diagnostics.weight_norm import alpha_sweep, reduced_landscape
+    from .nets.digits import load_digits_split
+
+    _check_digits_args(args)
+    stride = _stride(args)
+    seeds = _seed_list(args.seeds)
+    data = load_digits_split(args.n_train, seed=args.data_seed)
+    common = dict(
+        seeds=seeds,
+        width=args.width,
+        depth=args.depth,
+        lr=args.lr,
+        steps=args.steps,
+        stride=stride,
+        float64=args.float64,
+    )
+    if args.mode == "reduced-landscape":
+        if any(v <= 0 for v in args.norms) or any(b <= a for a, b in itertools.pairwise(args.norms)):
+            raise UsageError("--norms must be positive and strictly increasing")
+        rl = reduced_landscape(data, args.norms, scale_lr=not args.fixed_lr, **common)
+        rows = [
+            {
+                "relative_norm": float(rl.relative[i]),
+                "norm": float(rl.norms[i]),
+                "train_loss": float(rl.train_loss[i]),
+                "test_loss": float(rl.test_loss[i]),
+                "train_acc": float(rl.train_acc[i]),
+                "test_acc": float(rl.test_acc[i]),
+            }
+            for i in range(rl.norms.size)
+        ]
+        sh = rl.shape
+        rec = {
+            "mode": args.mode,
+            "n_train": args.n_train,
+            "steps": args.steps,
+            "w0": rl.w0,
+            "w_test_min": sh.w_test_min,
+            "l_ratio": _num(sh.l_ratio),
+            "u_left": sh.u_left,
+            "u_right": sh.u_right,
+            "is_l": sh.is_l,
+            "is_u": sh.is_u,
+            "rows": rows,
+        }
+        return {"result": rl, "records": [rec]}
+    if any(a <= 0 for a in args.alpha) or args.wd < 0:
+        raise UsageError("need --alpha values > 0 and --wd >= 0")
+    if args.wd > 0 and args.lr * args.wd >= 1:
+        raise UsageError(f"need --lr × --wd < 1, got {args.lr * args.wd:g}")
+    if not 0 < args.test_threshold <= 1:
+        raise UsageError(f"--test-threshold must be in (0, 1], got {args.test_threshold:g}")
+    sw = alpha_sweep(data, args.alpha, weight_decay=args.wd, test_threshold=args.test_threshold, **common)
+    rows = [
+        {
+            "alpha": float(a),
+            "seed": int(s),
+            "t_train": _step_or_none(sw.t_train[i, j]),
+            "t_test": _step_or_none(sw.t_test[i, j]),
+            "initial_norm": float(sw.runs.weight_norm[i * len(seeds) + j, 0]),
+            "final_norm": float(sw.runs.weight_norm[i * len(seeds) + j, -1]),
+            "final_test_acc": float(sw.final_test_acc[i, j]),
+            "decay_time": _num(sw.decay_time[i]),
+        }
+        for i, a in enumerate(sw.alphas)
+        for j, s in enumerate(seeds)
+    ]
+    rec = {
+        "mode": args.mode,
+        "n_train": args.n_train,
+        "steps": args.steps,
+        "weight_decay": args.wd,
+        "median_t_test": [_num(v) for v in sw.median_t_test],
+        "rows": rows,
+    }
+    return {"result": sw, "records": [rec]}
+
+
+def _cmd_tickets(args) -> dict:
+    from .diagnostics.tickets import grokking_tickets
+    from .tasks import make_task
+
+    stride = _stride(args)
+    task = make_task(args.task, args.p)
+    if not 0 < args.train_frac < 1:
+        raise UsageError(f"--train-frac must be in (0, 1), got {args.train_frac}")
+    if not 0 <= args.sparsity < 1 or not 0 < args.threshold <= 1:
+        raise UsageError("need --sparsity in [0, 1) and --threshold in (0, 1]")
+    if not 1 <= args.hidden <= 65536 or args.lr <= 0 or args.wd < 0:
+        raise UsageError("need --hidden 1..65536, --lr > 0 and --wd >= 0")
+    seeds = _seed_list(args.seeds)
+    st = grokking_tickets(
+        task,
+        seeds=seeds,
+        train_fraction=args.train_frac,
+        sparsity=args.sparsity,
+        hidden=args.hidden,
+        lr=args.lr,
+        weight_decay=args.wd,
+        steps=args.steps,
+        stride=stride,
+        threshold=args.threshold,
+        match=args.match,
+        float64=args.float64,
+    )
+    rows = [
+        {
+            "variant": v,
+            "seed": int(s),
+            "t_gen": _step_or_none(st.t_gen[v][j]),
+            "init_l1": float(st.norms[v][j, 0]),
+            "init_l2": float(st.norms[v][j, 1]),
+            "final_val_acc": float(st.curves[v][j, -1]),
+        }
+        for v in st.t_gen
+        for j, s in enumerate(seeds)
+    ]
+    rec = {
+        "task": task.name,
+        "p": task.p,
+        "sparsity": args.sparsity,
+        "threshold": args.threshold,
+        "steps": args.steps,
+        "memorization_step": [_step_or_none(v) for v in st.memorization_step],
+        "rows": rows,
+    }
+    return {"result": st, "records": [rec]}
+
+
+def _format_weight_norm(rec: dict) -> str:
+    def f(v):
+        return "—" if v is None else str(v)
+
+    if rec["mode"] == "reduced-landscape":
+        lines = [
+            f"reduced landscape  digits n_train={rec['n_train']}  steps={rec['steps']}  w0={rec['w0']:.4g}",
+            "  w/w0      train loss   test loss   train acc  test acc",
+        ]
+        lines += [
+            f"  {r['relative_norm']:<8.3g}  {r['train_loss']:.3e}    {r['test_loss']:.3e}   "
+            f"{r['train_acc']:.3f}      {r['test_acc']:.3f}"
+            for r in rec["rows"]
+        ]
+        lines.append(
+            f"  L ratio {'inf' if rec['l_ratio'] is None else format(rec['l_ratio'], '.3g')} "
+            f"({'L' if rec['is_l'] else 'not L'})   U {rec['u_left']:.3g} / "
+            f"{rec['u_right']:.3g} ({'U' if rec['is_u'] else 'not U'})"
+        )
+        return "\n".join(lines)
+    lines = [
+        f"alpha sweep  digits n_train={rec['n_train']}  steps={rec['steps']}  wd={rec['weight_decay']:g}",
+        "  alpha  seed  t_train  t_test  initial norm  final norm  final test acc",
+    ]
+    lines += [
+        f"  {r['alpha']:<5g}  {r['seed']:>4}  {f(r['t_train']):>7}  {f(r['t_test']):>6}  "
+        f"{r['initial_norm']:>12.4g}  {r['final_norm']:>10.4g}  {r['final_test_acc']:>14.3f}"
+        for r in rec["rows"]
+    ]
+    return "\n".join(lines)
+
+
+def _format_tickets(rec: dict) -> str:
+    def f(v):
+        return "—" if v is None else str(v)
+
+    lines = [
+        f"grokking tickets  task {rec['task']}  p={rec['p']}  sparsity={rec['sparsity']:g}  "
+        f"steps={rec['steps']}  t_gen: val acc ≥ {rec['threshold']:g}",
+        "  variant               seed  t_gen   init L1     init L2   final val acc",
+    ]
+    lines += [
+        f"  {r['variant']:<20}  {r['seed']:>4}  {f(r['t_gen']):>5}  {r['init_l1']:>9.4g}  "
+        f"{r['init_l2']:>9.4g}  {r['final_val_acc']:.3f}"
+        for r in rec["rows"]
+    ]
+    return "\n".join(lines)
+
+
+def _write_weight_norm(args, out: Path, payload: dict, prov: dict) -> None:
+    from .plot_diagnostics import plot_alpha_sweep, plot_reduced_landscape, plot_tickets
+    from .results import write_csv_atomic, write_json_atomic
+
+    rec = payload["records"][0]
+    name = "tickets" if args.command == "tickets" else args.mode.replace("-", "_")
+    write_csv_atomic(out / f"{name}.csv", rec["rows"], list(rec["rows"][0]))
+    write_json_atomic(out / f"{name}.json", {"provenance": prov, "result": rec})
+    plot = {"tickets": plot_tickets, "reduced_landscape": plot_reduced_landscape}.get(name, plot_alpha_sweep)
+    plot(payload["result"], out / f"{name}.png")
+
+
+# ---------------------------------------------------------------------------------------------
+# solvable models (issue 11): effgrok solvable linear|dichotomy
+
+
+def _solvable_parsers(sub) -> None:
+    sp = sub.add_parser(
+        "solvable", help="closed-form grokking times of solvable models, optionally simulated"
+    )
+    ssub = sp.add_subparsers(dest="model", required=True, parser_class=_Parser)
+
+    def io(p):
+        p.add_argument("--simulate", action="store_true", help="also run the simulation beside the theory")
+        p.add_argument("--seeds", type=_int, default=None, help="simulated seeds (default 4 / 1)")
+        p.add_argument("--steps", type=_int, default=None, help="simulated steps (default: from the theory)")
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        p.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
+
+    lin = ssub.add_parser("linear", help="linear teacher–student (Levi, Beck & Bar-Sinai): grokking gap vs λ")
+    lin.add_argument(
+        "--lam", type=_finite_float, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9], help="λ = d_in/N_train"
+    )
+    lin.add_argument("--eta0", type=_finite_float, default=0.01, help="GD step η₀ (default 0.01)")
+    lin.add_argument(
+        "--epsilon", type=_finite_float, default=1e-3, help="accuracy tolerance ε (default 1e-3)"
+    )
+    lin.add_argument("--level", type=_finite_float, default=0.95, help="accuracy level (default 0.95)")
+    lin.add_argument("--d-out", type=_int, default=1, help="output dimension (default 1)")
+    lin.add_argument("--d-in", type=_int, default=1000, help="simulated input dimension (default 1000)")
+    io(lin)
+    dic = ssub.add_parser("dichotomy", help="kernel→rich transition t* = log(α)/λ (Lyu et al.)")
+    dic.add_argument(
+        "--alpha", type=_finite_float, nargs="+", default=[2.0, 4.0, 8.0], help="init scales > 1"
+    )
+    dic.add_argument("--wd", type=_finite_float, nargs="+", default=[1e-4], help="weight decays λ > 0")
+    dic.add_argument("--lr", type=_finite_float, default=0.002, help="GD step η (default 0.002)")
+    dic.add_argument("--c", type=_finite_float, default=0.5, help="window half-width c in (0, 1)")
+    dic.add_argument("--p", type=_int, default=97, help="simulated modulus (default 97)")
+    dic.add_argument("--hidden", type=_int, default=1024, help="simulated width (default 1024)")
+    dic.add_argument("--train-frac", type=_finite_float, default=0.4, help="training fraction (default 0.4)")
+    dic.add_argument("--stride", type=_int, default=None, help="record every this many steps")
+    dic.add_argument("--float64", action="store_true", help="simulate in float64 (default float32)")
+    io(dic)
+
+
+def _cmd_solvable(args) -> dict:
+    if args.seeds is not None and not 1 <= args.seeds <= 4096:
+        raise UsageError(f"--seeds must be 1..4096, got {args.seeds}")
+    if args.model == "linear":
+        return _cmd_solvable_linear(args)
+    return _cmd_solvable_dichotomy(args)
+
+
+def _cmd_solvable_linear(args) -> dict:
+    from .solvable import linear
+
+    if any(not 0 < v < 1 for v in args.lam):
+        raise UsageError(f"--lam values must be in (0, 1) (the gap diverges at 1), got {args.lam}")
+    if not 1 <= args.d_in <= 20000:
+        raise UsageError(f"--d-in must be 1..20000, got {args.d_in}")
+    gaps = [
+        linear.grokking_gap(lam, args.eta0, args.epsilon, level=args.level, d_out=args.d_out)
+        for lam in args.lam
+    ]
+    horizon = max(g.t_gen for g in gaps)
+    if args.steps is None and not 0 < 1.5 * horizon < 10_000_000:
+        raise UsageError(f"the theory's horizon of {horizon:.4g} steps is out of range; give --steps")
+    steps = args.steps if args.steps is not None else math.ceil(1.5 * horizon) + 1
+    if not 1 <= steps <= 10_000_000:
+        raise UsageError(f"--steps must be 1..10000000, got {steps}")
+    t = np.unique(np.concatenate([[0.0], np.geomspace(1.0, steps, 200)]))
+    curves = [linear.mp_losses(t, lam, args.eta0, d_out=args.d_out) for lam in args.lam]
+    rows, sims = [], []
+    for lam, g in zip(args.lam, gaps, strict=True):
+        row = {
+            "lam": lam,
+            "t_train": g.t_train,
+            "t_gen": g.t_gen,
+            "gap": g.gap,
+            "gap_asymptotic": g.gap_asymptotic,
+        }
+        if args.simulate:
+            n_train = max(1, round(args.d_in / lam))
+            sim = linear.simulate(
+                args.d_in,
+                n_train,
+                d_out=args.d_out,
+                eta0=args.eta0,
+                epsilon=args.epsilon,
+                level=args.level,
+                steps=steps,
+                seeds=args.seeds or 4,
+                seed=0,
+            )
+            sims.append(sim)
+            gap = sim.gap[np.isfinite(sim.gap)]
+            row.update(
+                n_train=n_train,
+                sim_gap_mean=float(gap.mean()) if gap.size else None,
+                sim_gap_sd=float(gap.std(ddof=1)) if gap.size > 1 else None,
+                sim_seeds_reached=int(gap.size),
+                sim_rel_error=float(gap.mean() / g.gap - 1) if gap.size else None,
+            )
+        rows.append(row)
+    rec = {
+        "model": "linear",
+        "eta0": args.eta0,
+        "epsilon": args.epsilon,
+        "level": args.level,
+        "d_out": args.d_out,
+        "d_in": args.d_in if args.simulate else None,
+        "steps": steps,
+        "loss_level": gaps[0].loss_level,
+        "rows": rows,
+    }
+    fig = {
+        "lam": list(args.lam),
+        "time": t,
+        "train_loss": [c[0] for c in curves],
+        "generalization_loss": [c[1] for c in curves],
+        "gap": [g.gap for g in gaps],
+        "gap_asymptotic": [g.gap_asymptotic for g in gaps],
+        "loss_level": gaps[0].loss_level,
+    }
+    if sims:
+        fig.update(
+            sim_time=[s.time for s in sims],
+            sim_train_loss=[s.train_loss.mean(axis=0) for s in sims],
+            sim_generalization_loss=[s.generalization_loss.mean(axis=0) for s in sims],
+            sim_gap=[s.gap[np.isfinite(s.gap)] for s in sims],
+        )
+    return {"result": fig, "records": [rec]}
+
+
+def _cmd_solvable_dichotomy(args) -> dict:
+    from .solvable import dichotomy
+
+    if any(not a > 1 for a in args.alpha) or any(not w > 0 for w in args.wd):
+        raise UsageError("--alpha values must be > 1 and --wd values > 0")
+    if not args.lr > 0 or not 0 < args.c < 1:
+        raise UsageError(f"need --lr > 0 and --c in (0, 1), got --lr {args.lr:g} --c {args.c:g}")
+    if any(args.lr * w >= 1 for w in args.wd):
+        raise UsageError("need --lr × --wd < 1 for every --wd")
+    a, w = (g.ravel() for g in np.meshgrid(np.asarray(args.alpha), np.asarray(args.wd), indexing="ij"))
+    t_star = dichotomy.transition_time(a, w)
+    lo, hi = dichotomy.transition_window(a, w, args.c)
+    k_star = dichotomy.transition_step(a, w, args.lr)
+    rows = [
+        {
+            "alpha": float(a[i]),
+            "weight_decay": float(w[i]),
+            "t_star": float(t_star[i]),
+            "t_low": float(lo[i]),
+            "t_high": float(hi[i]),
+            "step_star": float(k_star[i]),
+        }
+        for i in range(a.size)
+    ]
+    rec = {
+        "model": "dichotomy",
+        "lr": args.lr,
+        "c": args.c,
+        "homogeneity": 2,
+        "rows": rows,
+        "simulation": None,
+    }
+    fig = {"alpha": a, "weight_decay": w, "t_star": t_star}
+    if args.simulate:
+        from .tasks import make_task
+
+        if not 3 <= args.p <= 257 or not 1 <= args.hidden <= 8192 or not 0 < args.train_frac < 1:
+            raise UsageError("need --p 3..257, --hidden 1..8192 and --train-frac in (0, 1)")
+        horizon = 2.0 * float(np.max(k_star))
+        if args.steps is None and not 0 < horizon < 10_000_000:
+            raise UsageError(
+                f"twice the predicted transition is {horizon:.4g} steps, out of range; give --steps"
+            )
+        steps = args.steps if args.steps is not None else math.ceil(horizon)
+        args.steps = steps
+        stride = _stride(args)
+        seeds = np.arange(args.seeds or 1)
+        runs = dichotomy.simulate(
+            make_task("add-mod", args.p),
+            np.repeat(a, seeds.size),
+            np.repeat(w, seeds.size),
+            seeds=np.tile(seeds, a.size),
+            lr=args.lr,
+            hidden=args.hidden,
+            train_fraction=args.train_frac,
+            steps=steps,
+            stride=stride,
+            float64=args.float64,
+        )
+        fits = {}
+        for name, x, group in (
+            ("log_alpha", np.log(runs.alpha), runs.weight_decay),
+            ("inv_wd", 1 / runs.weight_decay, runs.alpha),
+        ):
+            for gval in np.unique(group):
+                m = group == gval
+                try:
+                    f = dichotomy.fit_line(x[m], runs.transition_time[m])
+                except ValueError:
+                    continue
+                pred = 1 / gval if name == "log_alpha" else math.log(gval)
+                fits[f"{name}@{gval:g}"] = {
+                    "slope": f.slope,
+                    "slope_ci": list(f.slope_ci),
+                    "predicted_slope": pred,
+                    "r2": f.r2,
+                    "n": f.n,
+                }
+        rec["simulation"] = {
+            "p": args.p,
+            "hidden": args.hidden,
+            "train_frac": args.train_frac,
+            "steps": steps,
+            "runs": [
+                {
+                    "alpha": float(runs.alpha[k]),
+                    "weight_decay": float(runs.weight_decay[k]),
+                    "seed": int(runs.seeds[k]),
+                    "predicted_step": float(runs.predicted_step[k]),
+                    "transition_step": None
+                    if math.isnan(runs.transition_step[k])
+                    else float(runs.transition_step[k]),
+                    "plateau": None if math.isnan(runs.plateau[k]) else float(runs.plateau[k]),
+                    "kernel_exit_step": None
+                    if math.isnan(runs.kernel_exit_step[k])
+                    else float(runs.kernel_exit_step[k]),
+                    "final_test_acc": float(runs.final[k]),
+                }
+                for k in range(runs.alpha.size)
+            ],
+            "fits": fits,
+        }
+        fig["sim"] = {
+            "lr": runs.lr,
+            "steps": runs.steps,
+            "alpha": runs.alpha,
+            "weight_decay": runs.weight_decay,
+            "test_acc": runs.test_acc,
+            "transition_time": runs.transition_time,
+            "predicted_time": runs.predicted_time,
+        }
+    return {"result": fig, "records": [rec]}
+
+
+def _format_solvable(rec: dict) -> str:
+    def num(v):
+        return "—" if v is None else f"{v:.4g}"
+
+    if rec["model"] == "linear":
+        lines = [
+            f"linear teacher–student  η₀={rec['eta0']:g}  ε={rec['epsilon']:g}  level {rec['level']:g}  "
+            f"d_out={rec['d_out']}  (loss level {rec['loss_level']:.4g})"
+        ]
+        for r in rec["rows"]:
+            line = (
+                f"  λ={r['lam']:<5g} t_train {num(r['t_train'])}  t_gen {num(r['t_gen'])}  "
+                f"gap {num(r['gap'])}  long-time form {num(r['gap_asymptotic'])}"
+            )
+            if "sim_gap_mean" in r:
+                line += f"  simulated gap {num(r['sim_gap_mean'])} ({num(r['sim_rel_error'])} rel.)"
+            lines.append(line)
+        return "\n".join(lines)
+    lines = [f"kernel→rich dichotomy  η={rec['lr']:g}  c={rec['c']:g}  t* = log(α)/λ (t = η·step)"]
+    for r in rec["rows"]:
+        lines.append(
+            f"  α={r['alpha']:<6g} λ={r['weight_decay']:<8g} t* {r['t_star']:.4g}  "
+            f"window [{r['t_low']:.4g}, {r['t_high']:.4g}]  steps {r['step_star']:.4g}"
+        )
+    sim = rec["simulation"]
+    if sim is not None:
+        lines.append(f"  simulated: add-mod {sim['p']}, width {sim['hidden']}, {sim['steps']} steps")
+        for r in sim["runs"]:
+            lines.append(
+                f"    α={r['alpha']:<6g} λ={r['weight_decay']:<8g} seed {r['seed']}  predicted step "
+                f"{r['predicted_step']:.4g}  measured {num(r['transition_step'])}  final test acc "
+                f"{r['final_test_acc']:.3f}"
+            )
+        for name, f in sim["fits"].items():
+            lo, hi = f["slope_ci"]
+            lines.append(
+                f"    fit t vs {name}: slope {f['slope']:.4g} [{lo:.4g}, {hi:.4g}]  "
+                f"predicted {f['predicted_slope']:.4g}  R² {f['r2']:.3f}"
+            )
+    return "\n".join(lines)
+
+
+def _write_solvable(args, out: Path, payload: dict, prov: dict) -> None:
+    from .plot_solvable import plot_dichotomy, plot_linear
+    from .results import write_csv_atomic, write_json_atomic
+
+    rec = payload["records"][0]
+    write_csv_atomic(out / f"{args.model}.csv", rec["rows"], list(rec["rows"][0]))
+    if args.model == "dichotomy" and rec["simulation"] is not None:
+        runs = rec["simulation"]["runs"]
+        write_csv_atomic(out / "simulation.csv", runs, list(runs[0]))
+    write_json_atomic(out / f"{args.model}.json", {"provenance": prov, "result": rec})
+    (plot_linear if args.model == "linear" else plot_dichotomy)(payload["result"], out / f"{args.model}.png")
+
+
+# end of solvable models
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``effgrok`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -1124,6 +2029,11 @@ def main(argv: list[str] | None = None) -> int:
             "ntk": _cmd_ntk,
             "train": _cmd_train,
             "phase-diagram": _cmd_phase,
+            "predict-grok": _cmd_predict_grok,
+            "progress": _cmd_progress,
+            "solvable": _cmd_solvable,
+            "weight-norm": _cmd_weight_norm,
+            "tickets": _cmd_tickets,
         }[args.command]
         payload = command(args)
         elapsed = time.time() - started
@@ -1142,6 +2052,11 @@ def main(argv: list[str] | None = None) -> int:
                 "ntk": _format_ntk,
                 "train": _format_train,
                 "phase-diagram": _format_phase,
+                "predict-grok": _format_predict_grok,
+                "progress": _format_progress,
+                "solvable": _format_solvable,
+                "weight-norm": _format_weight_norm,
+                "tickets": _format_tickets,
             }[args.command]
             print("\n".join(fmt(r) for r in records))
             if args.out is not None:

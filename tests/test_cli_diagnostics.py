@@ -1,0 +1,117 @@
+"""`effgrok predict-grok` and `effgrok progress`: outputs, files, one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from effgrok.cli import main
+from effgrok.diagnostics.early import auc, read_loss_csv, spectral_scores
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_log(path, labelled=True):
+    """Six runs, the grokking ones oscillate from the start."""
+    rng = np.random.default_rng(0)
+    t = np.arange(0, 1001, 10)
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["run", "step", "loss"] + (["grokked"] if labelled else []))
+        for k in range(6):
+            osc = 0.4 * np.sin(t / 9 + k) if k % 2 else 0.01 * rng.standard_normal(t.size)
+            for s, v in zip(t, np.exp(-t / 400 + osc), strict=True):
+                w.writerow([f"r{k}", s, f"{v:.10g}"] + ([k % 2] if labelled else []))
+    return path
+
+
+def test_predict_grok_json_matches_the_library(capsys, tmp_path):
+    f = write_log(tmp_path / "log.csv")
+    code, out, err = run(capsys, "predict-grok", f, "--fractions", "0.3", "1", "--json")
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["fractions"] == [0.3, 1.0] and len(rec["runs"]) == 6
+    log = read_loss_csv(f)
+    lib = spectral_scores(list(log.losses), list(log.steps), fraction=0.3)
+    np.testing.assert_allclose([r["scores"][0] for r in rec["runs"]], lib, rtol=1e-12)
+    assert rec["auc"][0] == pytest.approx(auc(lib, log.labels)) and rec["auc"] == [1.0, 1.0]
+    assert rec["earliest_fraction"] == 0.3
+    assert [r["grokked"] for r in rec["runs"]] == [False, True] * 3
+
+
+def test_predict_grok_text_and_out(capsys, tmp_path):
+    f = write_log(tmp_path / "log.csv")
+    out_dir = tmp_path / "res"
+    code, out, err = run(capsys, "predict-grok", f, "--out", out_dir)
+    assert code == 0, err
+    assert "AUC" in out and "earliest fraction with AUC ≥ 0.8: 0.2" in out  # 0.1: under 2 cycles
+    for name in ("scores.csv", "auc.csv", "predict_grok.json"):
+        assert (out_dir / name).is_file(), name
+    assert (out_dir / "predict_grok.png").read_bytes()[:8] == PNG
+    assert len((out_dir / "scores.csv").read_text().splitlines()) == 1 + 6 * 10
+    g = write_log(tmp_path / "plain.csv", labelled=False)
+    code, out, err = run(capsys, "predict-grok", g, "--out", tmp_path / "plain", "--json")
+    assert code == 0, err
+    assert json.loads(out)["auc"] is None
+    assert (tmp_path / "plain" / "predict_grok.png").read_bytes()[:8] == PNG
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["predict-grok", "{missing}"], "does not exist"),
+        (["predict-grok", "{bad}"], "line 3, column 'loss': not a number"),
+        (["predict-grok", "{good}", "--fractions", "0", "1"], "--fractions must be in (0, 1]"),
+        (["predict-grok", "{good}", "--cutoff", "-1"], "cutoff must be a positive number"),
+        (["predict-grok", "{short}"], "fewer than 10 records"),
+        (["progress", "modular", "--p", "7", "--k", "4", "--steps", "10"], "--k must be 1..3"),
+        (
+            ["progress", "modular", "--steps", "10", "--stride", "5", "--snapshot-stride", "3"],
+            "--snapshot-stride",
+        ),
+        (["progress", "toy", "--n-train", "500"], "--n-train must be"),
+    ],
+)
+def test_errors_are_one_line_exit_2(capsys, tmp_path, argv, match):
+    (tmp_path / "bad.csv").write_text("step,loss\n0,1\n1,x\n")
+    (tmp_path / "short.csv").write_text("step,loss\n" + "".join(f"{i},1\n" for i in range(5)))
+    write_log(tmp_path / "good.csv")
+    files = {k: tmp_path / f"{k}.csv" for k in ("missing", "bad", "good", "short")}
+    code, out, err = run(capsys, *[a.format(**files) for a in argv])
+    assert code == 2 and out == ""
+    assert err.startswith("effgrok: error:") and err.count("\n") == 1 and "Traceback" not in err
+    assert match in err
+
+
+def test_progress_modular(capsys, tmp_path):
+    out_dir = tmp_path / "m"
+    code, out, err = run(
+        capsys, "progress", "modular", "--p", "7", "--hidden", "8", "--steps", "20", "--stride", "10",
+        "--k", "2", "--seeds", "1", "--out", out_dir, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["model"] == "modular" and len(rec["runs"]) == 1
+    row = rec["runs"][0]
+    assert 0 < row["final_fourier_concentration"] <= 1 and row["final_effective_rank"] >= 1
+    lines = (out_dir / "progress.csv").read_text().splitlines()
+    assert len(lines) == 1 + 3 and "fourier_concentration" in lines[0]
+    assert (out_dir / "progress.png").read_bytes()[:8] == PNG
+
+
+def test_progress_toy(capsys):
+    code, out, err = run(
+        capsys, "progress", "toy", "--p", "6", "--n-train", "15", "--steps", "20", "--stride", "10",
+        "--seeds", "1",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "initial_rqi" in out and "final_rqi" in out

@@ -1,0 +1,80 @@
+"""``effgrok solvable linear|dichotomy``: numbers against the library, files, one-line errors."""
+
+import json
+import math
+
+import pytest
+
+from effgrok.cli import main
+from effgrok.solvable import dichotomy, linear
+
+
+def test_linear_theory_json_matches_library(capsys):
+    assert main(["solvable", "linear", "--lam", "0.3", "0.6", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["model"] == "linear" and [r["lam"] for r in rec["rows"]] == [0.3, 0.6]
+    for r in rec["rows"]:
+        g = linear.grokking_gap(r["lam"], 0.01, 1e-3)
+        assert r["gap"] == pytest.approx(g.gap, rel=1e-12)
+        # the long-time form is the closed form of SPEC §9
+        s = math.sqrt(r["lam"])
+        assert r["gap_asymptotic"] == pytest.approx(
+            math.log(1 / (1 - s)) / (2 * 0.01 * (1 - s) ** 2), rel=1e-12
+        )
+
+
+def test_linear_simulation_beside_theory_writes_files(tmp_path, capsys):
+    out = tmp_path / "lin"
+    code = main(
+        [
+            "solvable",
+            "linear",
+            "--lam",
+            "0.25",
+            "--simulate",
+            "--d-in",
+            "30",
+            "--seeds",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    text = capsys.readouterr().out
+    assert "simulated gap" in text
+    rec = json.loads((out / "linear.json").read_text())["result"]
+    row = rec["rows"][0]
+    assert row["n_train"] == 120 and row["sim_seeds_reached"] == 2 and row["sim_gap_mean"] > 0
+    assert (out / "linear.csv").exists() and (out / "linear.png").stat().st_size > 1000
+
+
+def test_dichotomy_theory_and_tiny_simulation(tmp_path, capsys):
+    assert main(["solvable", "dichotomy", "--alpha", "2", "8", "--wd", "1e-3", "--lr", "0.1", "--json"]) == 0
+    rec = json.loads(capsys.readouterr().out)
+    assert [r["t_star"] for r in rec["rows"]] == pytest.approx([math.log(2) / 1e-3, math.log(8) / 1e-3])
+    assert rec["rows"][1]["step_star"] == pytest.approx(dichotomy.transition_step(8.0, 1e-3, 0.1))
+    out = tmp_path / "dic"
+    args = ["solvable", "dichotomy", "--alpha", "2", "4", "--wd", "0.01", "--lr", "0.5", "--simulate"]
+    args += ["--p", "5", "--hidden", "8", "--steps", "20", "--out", str(out)]
+    assert main(args) == 0, capsys.readouterr().err
+    sim = json.loads((out / "dichotomy.json").read_text())["result"]["simulation"]
+    assert [r["alpha"] for r in sim["runs"]] == [2.0, 4.0]
+    assert (out / "simulation.csv").exists() and (out / "dichotomy.png").exists()
+
+
+@pytest.mark.parametrize(
+    "argv,msg",
+    [
+        (["solvable", "linear", "--lam", "1.2"], "--lam values must be in (0, 1)"),
+        (["solvable", "dichotomy", "--alpha", "0.5"], "--alpha values must be > 1"),
+        (["solvable", "dichotomy", "--c", "2"], "--c in (0, 1)"),
+        (["solvable", "dichotomy", "--lr", "10", "--wd", "0.5"], "--lr × --wd < 1"),
+        (["solvable", "linear", "--seeds", "0"], "--seeds must be 1..4096"),
+        (["solvable", "nonsense"], "invalid choice"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(argv, msg, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count("\n") == 1 and "Traceback" not in err
