@@ -1,0 +1,227 @@
+"""Case 7: modular addition -- the constraint theory's critical size vs what an MLP needs.
+
+Theory: the critical training fraction ``r_c`` of ``a + b mod p`` -- where the probability
+that a uniformly random training set pins the structure (training nullity = full-table
+nullity) crosses ½ (:func:`effgrok.effective.critical_fraction`).  Networks: the one-hidden-
+layer MLP on one-hot pairs of :func:`effgrok.nets.modular.train_modular` (AdamW, weight
+decay, full batch) at a ladder of training fractions, several seeds each; a fraction
+*generalizes* when at least half of its runs reach 99 % validation accuracy within the step
+budget (Power et al. 2022's criterion).
+
+The two numbers are not expected to agree: ``r_c`` is an algebraic *necessary* condition for
+an ideal learner that only has to satisfy the parallelogram constraints of its training
+pairs, while the network must find the structure by gradient descent, from one-hot inputs,
+within a finite budget (Power et al.: the steps to 99 % grow steeply as the fraction falls).
+So the verdict is ``reported``: the measured ratio ``r_net / r_c`` with the bracket of
+fractions that decides it.  Fractions here are of the ``p (p + 1) / 2`` unordered pairs
+(effgrok's convention for commutative tasks; Power et al. count all ``p²`` ordered pairs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TITLE = "Modular addition: constraint-theory r_c vs the MLP's smallest grokking fraction"
+CLAIM = (
+    "The constraint theory gives a critical training fraction r_c for add-mod p below which no "
+    "learner can be forced onto the structure; an MLP needs a larger fraction to reach 99 % validation "
+    "accuracy within budget. The gap is reported as the ratio r_net / r_c, not judged."
+)
+PROFILES = {
+    "tiny": {
+        "p": 11,
+        "fractions": [0.5, 0.9],
+        "seeds": 1,
+        "steps": 20,
+        "stride": 10,
+        "hidden": 32,
+        "lr": 1e-3,
+        "weight_decay": 1.0,
+        "splits": 200,
+    },
+    "cpu": {
+        "p": 97,
+        "fractions": [0.3, 0.5, 0.8],
+        "seeds": 1,
+        "steps": 2000,
+        "stride": 100,
+        "hidden": 256,
+        "lr": 1e-3,
+        "weight_decay": 1.0,
+        "splits": 2000,
+    },
+    "gpu": {
+        "p": 97,
+        "fractions": [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8],
+        "seeds": 8,
+        "steps": 100000,
+        "stride": 500,
+        "hidden": 256,
+        "lr": 1e-3,
+        "weight_decay": 1.0,
+        "splits": 10000,
+    },
+}
+#: A fraction generalizes when at least this share of its runs reaches 99 % validation accuracy.
+MAJORITY = 0.5
+
+
+def predict(settings: dict) -> dict:
+    from effgrok.effective import critical_fraction
+    from effgrok.tasks import make_task
+
+    task = make_task("add-mod", int(settings["p"]))
+    res = critical_fraction(task, splits=int(settings["splits"]), seed=0)
+    return {
+        "r_c": res.r_c,
+        "r_c_ci": list(res.r_c_ci),
+        "n_c": res.n_c,
+        "n_examples": task.n_examples,
+        "fractions": res.fractions.tolist(),
+        "p_pinned": res.p_pinned.tolist(),
+    }
+
+
+def units(settings: dict) -> list[dict]:
+    return [{"fraction": float(f)} for f in settings["fractions"]]
+
+
+def measure_unit(settings: dict, unit: dict) -> dict:
+    from effgrok.nets.modular import train_modular
+    from effgrok.tasks import make_task
+
+    seeds = np.arange(int(settings["seeds"]), dtype=np.int64)
+    runs = train_modular(
+        make_task("add-mod", int(settings["p"])),
+        train_fraction=float(unit["fraction"]),
+        seeds=seeds,
+        hidden=int(settings["hidden"]),
+        lr=float(settings["lr"]),
+        weight_decay=float(settings["weight_decay"]),
+        steps=int(settings["steps"]),
+        stride=int(settings["stride"]),
+    )
+    hit = runs.train_acc >= 0.99
+    step_train_99 = np.where(hit.any(axis=1), runs.steps[np.argmax(hit, axis=1)], -1)
+    return {
+        "fraction": np.full(seeds.size, float(unit["fraction"])),
+        "seed": seeds,
+        "n_train": runs.train_mask.sum(axis=1).astype(np.int64),
+        "step_val_99": np.asarray(runs.step_val_99, dtype=np.int64),
+        "step_train_99": step_train_99.astype(np.int64),
+        "final_train_acc": runs.train_acc[:, -1],
+        "final_val_acc": runs.val_acc[:, -1],
+        "steps": runs.steps,
+        "val_acc": runs.val_acc,
+        "train_acc": runs.train_acc,
+    }
+
+
+def _ladder(measurements: list[dict]):
+    """Training fractions (ascending), the share of runs reaching 99 % validation accuracy,
+    and the median step at which they did (``nan`` where none did)."""
+    fr = np.array([float(m["fraction"][0]) for m in measurements])
+    order = np.argsort(fr)
+    ok = [m["step_val_99"] >= 0 for m in measurements]
+    share = np.array([np.mean(o) for o in ok])
+    med = np.array(
+        [np.median(m["step_val_99"][o]) if o.any() else np.nan for m, o in zip(measurements, ok, strict=True)]
+    )
+    return fr[order], share[order], med[order]
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    from ..framework import Verdict
+
+    r_c = float(prediction["r_c"])
+    fr, share, med = _ladder(measurements)
+    good = share >= MAJORITY
+    budget = int(settings["steps"])
+    runs = int(sum(m["step_val_99"].size for m in measurements))
+    pred = (
+        f"r_c = {r_c:.4f} [{prediction['r_c_ci'][0]:.4f}, {prediction['r_c_ci'][1]:.4f}] "
+        f"(n_c ≈ {prediction['n_c']:.0f} of {prediction['n_examples']} pairs, p = {settings['p']})"
+    )
+    crit = (
+        f"reported, not judged: r_net = smallest training fraction at which ≥ {MAJORITY:.0%} of the runs "
+        f"reach 99 % validation accuracy within {budget} steps; ratio r_net / r_c (a gap > 1 is expected: "
+        "r_c is a necessary condition for an ideal constraint-satisfier, the MLP must also find the "
+        "structure by gradient descent within the budget)"
+    )
+    numbers = {
+        "r_c": r_c,
+        "r_c_ci": prediction["r_c_ci"],
+        "fractions": fr.tolist(),
+        "share_val_99": share.tolist(),
+        "median_step_val_99": [None if np.isnan(x) else float(x) for x in med],
+        "budget_steps": budget,
+        "runs": runs,
+    }
+    ladder = ", ".join(f"{f:g}: {s:.0%}" for f, s in zip(fr, share, strict=True))
+    best = {float(m["fraction"][0]): float(np.max(m["final_val_acc"])) for m in measurements}
+    numbers["best_final_val_acc"] = [best[f] for f in fr.tolist()]
+    closest = ", ".join(f"{f:g}: {best[f]:.2f}" for f in fr.tolist())
+    if not good.any():
+        numbers.update(r_net=None, ratio_lower_bound=float(fr[-1] / r_c))
+        meas = (
+            f"no fraction up to {fr[-1]:g} reached 99 % validation accuracy in ≥ {MAJORITY:.0%} of runs "
+            f"within {budget} steps (share per fraction: {ladder}; best final validation accuracy: "
+            f"{closest}); ratio r_net / r_c > {fr[-1] / r_c:.1f}"
+        )
+        return Verdict("inconclusive", pred, meas, crit, numbers)
+    i = int(np.argmax(good))
+    r_net = float(fr[i])
+    below = float(fr[i - 1]) if i > 0 else None
+    numbers.update(
+        r_net=r_net,
+        ratio=r_net / r_c,
+        largest_failing_fraction_below=below,
+        ratio_bracket=[None if below is None else below / r_c, r_net / r_c],
+        non_monotone=bool((~good[i:]).any()),
+    )
+    bracket = f"in ({below:g}, {r_net:g}]" if below is not None else f"≤ {r_net:g} (lowest fraction tried)"
+    meas = (
+        f"r_net = {r_net:g} (true threshold {bracket}), median {med[i]:.0f} steps to 99 %; "
+        f"ratio r_net / r_c = {r_net / r_c:.1f}; share of runs at 99 % per fraction: {ladder}"
+    )
+    if numbers["non_monotone"]:
+        meas += " (not monotone above r_net: budget-limited runs)"
+    return Verdict("reported", pred, meas, crit, numbers)
+
+
+def plot(prediction, measurements, settings, verdict, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fr, share, _ = _ladder(measurements)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4))
+    ax.plot(prediction["fractions"], prediction["p_pinned"], "k-", label="theory: P(structure pinned)")
+    ax.plot(fr, share, "o-", label=f"MLP: share of runs at 99 % val. acc. ({settings['steps']} steps)")
+    ax.axvline(prediction["r_c"], color="k", ls=":", lw=1, label=f"r_c = {prediction['r_c']:.3f}")
+    r_net = verdict.numbers.get("r_net")
+    if r_net is not None:
+        ax.axvline(
+            r_net, color="C0", ls=":", lw=1, label=f"r_net = {r_net:g} (×{r_net / prediction['r_c']:.1f})"
+        )
+    ax.axhline(MAJORITY, color="0.7", lw=0.8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("training fraction (of unordered pairs)")
+    ax.set_ylabel("probability / share of runs")
+    ax.legend(fontsize=7)
+    cmap = plt.get_cmap("viridis")
+    for k, m in enumerate(sorted(measurements, key=lambda m: float(m["fraction"][0]))):
+        c = cmap(k / max(1, len(measurements) - 1))
+        for j, curve in enumerate(m["val_acc"]):
+            bx.plot(
+                m["steps"], curve, color=c, lw=1, label=f"r = {float(m['fraction'][0]):g}" if j == 0 else None
+            )
+    bx.axhline(0.99, color="0.7", lw=0.8)
+    bx.set_xlabel("step")
+    bx.set_ylabel("validation accuracy")
+    bx.legend(fontsize=7)
+    fig.suptitle(f"{TITLE} (p = {settings['p']}): {verdict.status}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

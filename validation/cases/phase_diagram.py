@@ -1,0 +1,247 @@
+"""Case 5: the four-phase map of the toy model over decoder learning rate × decoder weight decay.
+
+Liu et al. (2022, Fig. 6b; SPEC §6): with the embedding learning rate fixed at 1e-3, runs
+fall into comprehension, grokking, memorization or confusion (:mod:`effgrok.nets.phases`:
+90 % train / test accuracy thresholds within the budget ``B``, grokking when the test step
+trails the train step by ``≥ G``).  The expected ordering, stated as three numeric checks on
+regions of the grid (region bounds are settings, in the paper's learning-rate units):
+
+* fast decoder, little weight decay (``lr_dec ≥ fast_lr``, ``wd_dec ≤ low_wd``): at least half
+  of the runs are *memorization*;
+* fast decoder, large weight decay (``lr_dec ≥ fast_lr``, ``wd_dec ≥ high_wd``): at least half
+  are *confusion*;
+* slow decoder (``lr_dec ≤ slow_lr``): at least half are in the Goldilocks zone
+  (*comprehension* ∪ *grokking*).
+
+Pass when all three hold.  Each unit is one vmapped :func:`effgrok.nets.toy.train_toy` batch:
+one row of the grid (one decoder weight decay, every decoder learning rate × seed); the toy
+model's architecture is :class:`effgrok.nets.toy.ToyConfig`'s default.
+
+*Time rescaling* (cpu profile).  The paper's budget is 10⁵ steps.  With AdamW the size of a
+step is proportional to the learning rate (Adam's normalised update) and the decoupled decay
+per step is ``lr·wd``, so multiplying *every* learning rate by ``k`` and dividing the budget
+and the gap by ``k`` keeps the trajectory in "lr × steps" time -- exactly for the decay term,
+approximately for Adam (its moment averages have horizons fixed in steps).  ``time_scale = k``
+trains at ``k·lr`` for ``steps`` steps; axes and regions are reported in the paper's units
+(``lr``), and ``gap`` is in trained steps.  The gpu profile uses ``k = 1`` and 10⁵ steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+TITLE = "Phase diagram: decoder learning rate × decoder weight decay (toy addition, p = 10)"
+CLAIM = (
+    "Representation learning happens in a Goldilocks zone: slow decoders comprehend or grok, fast decoders "
+    "with little weight decay memorize, fast decoders with large weight decay stay confused "
+    "(Liu et al. 2022, Fig. 6b)."
+)
+PROFILES = {
+    "tiny": {
+        "p": 10,
+        "n_train": 45,
+        "lr_dec": [1e-4, 1e-2],
+        "wd_dec": [0.0, 10.0],
+        "lr_emb": 1e-3,
+        "time_scale": 1.0,
+        "seeds": 1,
+        "steps": 40,
+        "stride": 20,
+        "gap": 10,
+        "fast_lr": 1e-3,
+        "slow_lr": 1e-4,
+        "low_wd": 1.0,
+        "high_wd": 5.0,
+    },
+    "cpu": {
+        "p": 10,
+        "n_train": 45,
+        "lr_dec": [1e-5, 1e-4, 1e-3, 1e-2],
+        "wd_dec": [0.0, 1.0, 5.0, 10.0],
+        "lr_emb": 1e-3,
+        "time_scale": 10.0,
+        "seeds": 1,
+        "steps": 10000,
+        "stride": 50,
+        "gap": 100,
+        "fast_lr": 1e-3,
+        "slow_lr": 1e-4,
+        "low_wd": 1.0,
+        "high_wd": 5.0,
+    },
+    "gpu": {
+        "p": 10,
+        "n_train": 45,
+        "lr_dec": np.logspace(-5, -2, 13).tolist(),
+        "wd_dec": np.linspace(0.0, 10.0, 11).tolist(),
+        "lr_emb": 1e-3,
+        "time_scale": 1.0,
+        "seeds": 3,
+        "steps": 100000,
+        "stride": 100,
+        "gap": 1000,
+        "fast_lr": 1e-3,
+        "slow_lr": 1e-4,
+        "low_wd": 1.0,
+        "high_wd": 5.0,
+    },
+}
+#: Each region's expected phase must hold at least this share of its runs.
+SHARE = 0.5
+GOLDILOCKS = ("comprehension", "grokking")
+_LETTER = {"comprehension": "C", "grokking": "G", "memorization": "M", "confusion": "X"}  # per-run labels
+
+
+def _regions(settings: dict) -> dict:
+    """Region name → (predicate on (lr_dec, wd_dec) in paper units, expected phases)."""
+    fast, slow = float(settings["fast_lr"]), float(settings["slow_lr"])
+    low, high = float(settings["low_wd"]), float(settings["high_wd"])
+    return {
+        "fast decoder, low wd": (lambda lr, wd: (lr >= fast) & (wd <= low), ("memorization",)),
+        "fast decoder, high wd": (lambda lr, wd: (lr >= fast) & (wd >= high), ("confusion",)),
+        "slow decoder": (lambda lr, wd: lr <= slow, GOLDILOCKS),
+    }
+
+
+def predict(settings: dict) -> dict:
+    regions = _regions(settings)
+    lr = np.asarray(settings["lr_dec"], float)
+    wd = np.asarray(settings["wd_dec"], float)
+    L, W = np.meshgrid(lr, wd)
+    return {
+        "regions": {
+            name: {"expected": list(phases), "cells": int(np.sum(pred(L, W))), "min_share": SHARE}
+            for name, (pred, phases) in regions.items()
+        },
+        "budget_paper_steps": round(settings["steps"] * settings["time_scale"]),
+    }
+
+
+def units(settings: dict) -> list[dict]:
+    return [{"wd_dec": float(w)} for w in settings["wd_dec"]]
+
+
+def measure_unit(settings: dict, unit: dict) -> dict:
+    from effgrok.nets.toy import ToyConfig, train_toy
+    from effgrok.tasks import make_task
+
+    k = float(settings["time_scale"])
+    lr = np.asarray(settings["lr_dec"], float)
+    seeds = np.arange(int(settings["seeds"]), dtype=np.int64)
+    lr_run, seed_run = (a.ravel() for a in np.meshgrid(lr, seeds, indexing="ij"))
+    runs = train_toy(
+        make_task("add", int(settings["p"])),
+        ToyConfig(steps=int(settings["steps"]), stride=int(settings["stride"])),
+        seeds=seed_run,
+        n_train=int(settings["n_train"]),
+        lr_emb=k * float(settings["lr_emb"]),
+        lr_dec=k * lr_run,
+        wd_dec=float(unit["wd_dec"]),
+    )
+    return {
+        "lr_dec": lr_run,
+        "wd_dec": np.full(lr_run.size, float(unit["wd_dec"])),
+        "seed": seed_run,
+        "step_train_acc": runs.step_train_acc.astype(np.int64),
+        "step_test_acc": runs.step_test_acc.astype(np.int64),
+        "step_rqi": runs.step_rqi.astype(np.int64),
+        "final_train_acc": runs.final_train_acc,
+        "final_test_acc": runs.final_test_acc,
+        "final_rqi": runs.final_rqi,
+    }
+
+
+def _runs(measurements: list[dict], settings: dict) -> dict:
+    from effgrok.nets.phases import classify_phases
+
+    keys = measurements[0].keys()
+    out = {k: np.concatenate([m[k] for m in measurements]) for k in keys}
+    out["phase"] = classify_phases(
+        out["step_train_acc"], out["step_test_acc"], budget=int(settings["steps"]), gap=int(settings["gap"])
+    )
+    return out
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    from effgrok.nets.phases import PHASES
+
+    from ..framework import Verdict
+
+    r = _runs(measurements, settings)
+    counts = {ph: int(np.sum(r["phase"] == i)) for i, ph in enumerate(PHASES)}
+    checks, parts = {}, []
+    for name, (pred, phases) in _regions(settings).items():
+        sel = pred(r["lr_dec"], r["wd_dec"])
+        hits = np.isin(r["phase"], [PHASES.index(p) for p in phases])
+        share = float(np.mean(hits[sel])) if sel.any() else None
+        checks[name] = {"expected": "/".join(phases), "runs": int(sel.sum()), "share": share}
+        parts.append(f"{name}: {_pct(share)} {'/'.join(phases)} ({int(sel.sum())} runs)")
+        if sel.any():  # diagnostics: how close the region's runs came
+            checks[name]["median_final_test_acc"] = float(np.median(r["final_test_acc"][sel]))
+            checks[name]["share_rqi_learned"] = float(np.mean(r["step_rqi"][sel] >= 0))
+    ok = [c["share"] is not None and c["share"] >= SHARE for c in checks.values()]
+    usable = all(c["share"] is not None for c in checks.values())
+    status = "inconclusive" if not usable else ("pass" if all(ok) else "fail")
+    k = float(settings["time_scale"])
+    pred = (
+        f"≥ {SHARE:.0%} memorization at lr_dec ≥ {settings['fast_lr']:g}, wd ≤ {settings['low_wd']:g}; "
+        f"≥ {SHARE:.0%} confusion at lr_dec ≥ {settings['fast_lr']:g}, wd ≥ {settings['high_wd']:g}; "
+        f"≥ {SHARE:.0%} comprehension/grokking at lr_dec ≤ {settings['slow_lr']:g}"
+    )
+    slow = checks["slow decoder"]
+    meas = "; ".join(parts) + " — all runs: " + ", ".join(f"{v} {p}" for p, v in counts.items())
+    if slow["share"] is not None:
+        meas += (
+            f"; slow decoders: median final test acc {slow['median_final_test_acc']:.2f}, "
+            f"RQI > 0.95 reached in {slow['share_rqi_learned']:.0%}"
+        )
+    crit = (
+        f"each region's expected phase share ≥ {SHARE:.0%}; budget {settings['steps']} steps at "
+        f"{k:g}× every learning rate (≈ {prediction['budget_paper_steps']} steps at the paper's rates), "
+        f"gap G = {settings['gap']} steps, thresholds 90 % train/test accuracy"
+    )
+    numbers = {"regions": checks, "phase_counts": counts, "time_scale": k, "gap": int(settings["gap"])}
+    return Verdict(status, pred, meas, crit, numbers)
+
+
+def _pct(x) -> str:
+    return "—" if x is None else f"{x:.0%}"
+
+
+def plot(prediction, measurements, settings, verdict, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    from effgrok.nets.phases import PHASES
+
+    r = _runs(measurements, settings)
+    lr = np.asarray(settings["lr_dec"], float)
+    wd = np.asarray(settings["wd_dec"], float)
+    grid = np.full((wd.size, lr.size), np.nan)
+    for j, w in enumerate(wd):
+        for i, v in enumerate(lr):
+            sel = (r["wd_dec"] == w) & np.isclose(r["lr_dec"], v)
+            if sel.any():  # majority phase of the cell's seeds (ties: lowest index)
+                grid[j, i] = np.argmax(np.bincount(r["phase"][sel], minlength=len(PHASES)))
+    colors = ["tab:green", "tab:orange", "tab:blue", "tab:red"]
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    ax.imshow(grid, origin="lower", aspect="auto", cmap=ListedColormap(colors), vmin=-0.5, vmax=3.5)
+    for j, w in enumerate(wd):  # every run's phase initial, seed order
+        for i, v in enumerate(lr):
+            sel = (r["wd_dec"] == w) & np.isclose(r["lr_dec"], v)
+            label = "".join(_LETTER[PHASES[int(k)]] for k in r["phase"][sel])
+            ax.text(i, j, label, ha="center", va="center", fontsize=6, color="white")
+    ax.set_xticks(range(lr.size), [f"{v:.0e}" for v in lr], rotation=45, fontsize=7)
+    ax.set_yticks(range(wd.size), [f"{w:g}" for w in wd], fontsize=7)
+    ax.set_xlabel("decoder learning rate (paper units)")
+    ax.set_ylabel("decoder weight decay")
+    for c, name in zip(colors, PHASES, strict=True):
+        ax.plot([], [], "s", color=c, label=f"{name} ({_LETTER[name]})")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(f"{TITLE}\n{verdict.status} (majority phase per cell)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
