@@ -88,7 +88,7 @@ html_show_sourcelink = False
 
 # -- tutorial figures --------------------------------------------------------------------
 #: Tutorial scripts whose ``main(out_dir, small=True)`` makes the figures shown in the pages.
-TUTORIALS = ("critical_p10", "rate_vs_fraction", "trajectory", "lazy_rich")
+TUTORIALS = ("critical_p10", "rate_vs_fraction", "trajectory", "lazy_rich", "phase_diagram")
 FIGURE_FOLDER = "_tutorial_figures"
 
 logger = logging.getLogger(__name__)

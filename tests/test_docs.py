@@ -16,11 +16,12 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import effgrok
+from effgrok.nets.phases import PHASES
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 TUTORIALS = DOCS / "tutorials"
-TUTORIAL_NAMES = ("critical_p10", "rate_vs_fraction", "trajectory", "lazy_rich")
+TUTORIAL_NAMES = ("critical_p10", "rate_vs_fraction", "trajectory", "lazy_rich", "phase_diagram")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -104,6 +105,38 @@ def test_tutorial_lazy_rich(tmp_path, capsys):
     assert n["lazy_test_peak"] > n["initial_test_loss"] > n["lazy_test_loss"]
 
 
+def test_tutorial_phase_diagram(tmp_path, capsys):
+    n, printed = run_tutorial("phase_diagram", tmp_path, capsys)
+    phases = n["phases"]
+    lr, wd = n["lr_dec"], n["wd_dec"]
+    assert phases.shape == (wd.size, lr.size) == (3, 4)
+    assert set(np.unique(phases)) <= set(range(len(PHASES)))  # every cell in one of the four phases
+    assert sum(n["counts"].values()) == phases.size
+    assert [n["counts"][k] for k in PHASES] == [int(np.sum(phases == i)) for i in range(len(PHASES))]
+    # the classification agrees with the definition (Liu et al. Table 1) applied by hand
+    budget, gap = n["steps"], n["gap"]
+    for st, se, ph in zip(
+        n["step_train_acc"].ravel(), n["step_test_acc"].ravel(), phases.ravel(), strict=True
+    ):
+        tr, te = 0 <= st <= budget, 0 <= se <= budget
+        want = (
+            ("comprehension" if se - st < gap else "grokking")
+            if tr and te
+            else ("memorization" if tr else "confusion")
+        )
+        assert PHASES[ph] == want
+    # what even this short budget shows (SPEC 6): the slowest decoder has not fitted its training
+    # set; a fast decoder without weight decay memorises; the fastest with the largest decay is confused
+    memo, conf = PHASES.index("memorization"), PHASES.index("confusion")
+    assert np.all(phases[:, 0] == conf)
+    assert phases[0, -1] == memo and phases[0, -2] == memo
+    assert phases[-1, -1] == conf
+    # without weight decay, a faster decoder fits its training set sooner
+    fitted = n["step_train_acc"][0][n["step_train_acc"][0] >= 0]
+    assert fitted.size >= 2 and np.all(np.diff(fitted) < 0)
+    assert "cells by phase:" in printed
+
+
 # --------------------------------------------------------------------------- (b) the site builds
 def test_docs_build_without_warnings(tmp_path):
     out = tmp_path / "html"
@@ -121,6 +154,12 @@ def test_docs_build_without_warnings(tmp_path):
         "howto/critical_scan.html",
         "howto/loss_conventions.html",
         "howto/ntk.html",
+        "howto/networks.html",
+        "howto/validation.html",
+        "api/nets/index.html",
+        "api/nets/phases.html",
+        "api/nets/lazy_rich.html",
+        "api/nets/modular.html",
         "theory_notes.html",
         "api/effgrok.html",
         "api/scan.html",
@@ -136,6 +175,8 @@ def test_docs_build_without_warnings(tmp_path):
     api = (out / "api" / "effective" / "spectrum.html").read_text(encoding="utf-8")
     assert 'id="effgrok.effective.spectrum.grokking_rate"' in api  # autodoc rendered, not echoed
     assert ".. py:" not in api
+    nets = (out / "api" / "nets" / "toy.html").read_text(encoding="utf-8")
+    assert 'id="effgrok.nets.toy.train_toy"' in nets and 'id="effgrok.nets.toy.ToyConfig"' in nets
 
 
 # --------------------------------------------------------------------------- (c) coverage of the pages
