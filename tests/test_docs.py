@@ -161,6 +161,7 @@ def test_docs_build_without_warnings(tmp_path):
         "api/nets/lazy_rich.html",
         "api/nets/modular.html",
         "theory_notes.html",
+        "validation/index.html",
         "api/effgrok.html",
         "api/scan.html",
         "api/results.html",

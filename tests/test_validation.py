@@ -6,7 +6,6 @@ figure → report), not the science: the science runs in the ``cpu`` and ``gpu``
 
 import json
 
-import numpy as np
 import pytest
 
 from validation import framework
@@ -100,11 +99,6 @@ def test_verdict_checks_its_fields():
         Verdict("pass", "a", 0.5, "c")
 
 
-def test_jsonable_drops_non_finite_numbers():
-    obj = framework._jsonable({"a": np.float64("nan"), "b": np.arange(2), "c": (np.int64(3), float("inf"))})
-    assert obj == {"a": None, "b": [0, 1], "c": [3, None]}
-
-
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -126,3 +120,16 @@ def test_cli_list(capsys):
     out = capsys.readouterr().out
     for name in CASES:
         assert name in out
+
+
+def test_publish_copies_a_sphinx_ready_report(tiny_report, tmp_path):
+    out, report = tiny_report
+    page = framework.publish(out, tmp_path / "docs")
+    text = page.read_text()
+    assert "<a id=" not in text and "](#" not in text  # no in-page anchors for Sphinx
+    for r in report["cases"]:
+        assert r["title"] in text
+        assert (tmp_path / "docs" / r["figure"]).stat().st_size == (out / r["figure"]).stat().st_size
+    assert json.loads((tmp_path / "docs" / "report.json").read_text())["profile"] == "tiny"
+    with pytest.raises(ValueError, match=r"no readable report\.json"):
+        framework.publish(tmp_path / "nothing", tmp_path / "docs2")

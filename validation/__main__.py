@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--workers", type=_workers, help="cores to use (default: this process only)")
     ap.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    ap.add_argument(
+        "--publish",
+        type=Path,
+        metavar="DOCS_DIR",
+        help="after the run, copy the report and figures into DOCS_DIR (e.g. docs/validation)",
+    )
     ap.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help="progress bar")
     return ap
 
@@ -89,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         v = r["verdict"]
         print(f"{v['status']:>12s}  {r['name']:24s} {v['measurement']}")
     print(f"report: {out}/report.md")
+    if args.publish is not None:
+        from .framework import publish
+
+        print(f"published: {publish(out, args.publish)}")
     return 1 if report["summary"].get("error") else 0
 
 

@@ -40,6 +40,8 @@ from types import ModuleType
 
 import numpy as np
 
+from effgrok.results import to_jsonable
+
 __all__ = [
     "PROFILES",
     "STATUSES",
@@ -48,6 +50,7 @@ __all__ = [
     "case_jobs",
     "list_cases",
     "load_case",
+    "publish",
     "render_markdown",
     "run_case",
     "run_suite",
@@ -99,24 +102,7 @@ class CaseResult:
     def as_dict(self) -> dict:
         d = asdict(self)
         d["verdict"] = asdict(self.verdict)
-        return _jsonable(d)
-
-
-def _jsonable(obj):
-    """numpy scalars/arrays → Python; non-finite floats → None (strict JSON)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    return str(obj)
+        return to_jsonable(d)
 
 
 def list_cases() -> list[str]:
@@ -184,7 +170,7 @@ def run_case(
     store = None
     if out is not None:
         store = ScanStore(Path(out) / "cases" / name, f"validation {name}", {"profile": profile, **settings})
-    prediction = _jsonable(mod.predict(settings))
+    prediction = to_jsonable(mod.predict(settings))
     results = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
     measurements = [{k: np.asarray(v) for k, v in results[j.key].items()} for j in jobs]
     verdict = mod.verdict(prediction, measurements, settings)
@@ -302,7 +288,7 @@ def run_suite(
         "cases": records,
         "summary": {s: sum(r["verdict"]["status"] == s for r in records) for s in STATUSES},
     }
-    report = _jsonable(report)
+    report = to_jsonable(report)
     write_json_atomic(out / "report.json", report)
     write_text_atomic(out / "report.md", render_markdown(report))
     return report
@@ -321,8 +307,36 @@ _BADGE = {
 }
 
 
-def render_markdown(report: dict) -> str:
-    """The report as markdown: a summary table, then one section per case."""
+def publish(run_dir: Path, docs_dir: Path) -> Path:
+    """Copy a finished run's report into the documentation: ``docs_dir/index.md`` (rendered
+    for Sphinx: no in-page anchors), ``report.json`` and the figures."""
+    import shutil
+
+    from effgrok.results import write_json_atomic, write_text_atomic
+
+    run_dir, docs_dir = Path(run_dir), Path(docs_dir)
+    try:
+        report = json.loads((run_dir / "report.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"no readable report.json in {run_dir}: {exc}") from None
+    (docs_dir / "figures").mkdir(parents=True, exist_ok=True)
+    for r in report["cases"]:
+        if r.get("figure"):
+            shutil.copyfile(run_dir / r["figure"], docs_dir / r["figure"])
+    write_json_atomic(docs_dir / "report.json", report)
+    head, _, rest = render_markdown(report, anchors=False).partition("\n")
+    how = (
+        "Made by `uv run python -m validation --profile "
+        f"{report['profile']} --out DIR --publish {docs_dir.as_posix()}`; the machine-readable "
+        "version is `report.json` beside this page.  How to run the suite and write a case: "
+        "{doc}`../howto/validation`."
+    )
+    return write_text_atomic(docs_dir / "index.md", f"{head}\n\n{how}\n{rest}")
+
+
+def render_markdown(report: dict, anchors: bool = True) -> str:
+    """The report as markdown: a summary table, then one section per case (``anchors``: link
+    each table row to its section with raw HTML anchors)."""
     s = report["summary"]
     lines = [
         f"# effgrok validation report — profile `{report['profile']}`",
@@ -342,15 +356,15 @@ def render_markdown(report: dict) -> str:
     for r in report["cases"]:
         v = r["verdict"]
         fig = f"[png]({r['figure']})" if r.get("figure") else "—"
+        title = f"[{_cell(r['title'])}](#{r['name']})" if anchors else _cell(r["title"])
         lines.append(
-            f"| [{_cell(r['title'])}](#{r['name']}) | {_cell(v['prediction'])} | {_cell(v['measurement'])} "
+            f"| {title} | {_cell(v['prediction'])} | {_cell(v['measurement'])} "
             f"| {_cell(v['criterion'])} | {_BADGE[v['status']]} | {fig} |"
         )
     for r in report["cases"]:
         v = r["verdict"]
+        lines += ["", f'<a id="{r["name"]}"></a>'] if anchors else []
         lines += [
-            "",
-            f'<a id="{r["name"]}"></a>',
             "",
             f"## {r['title']}",
             "",

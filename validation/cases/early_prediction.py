@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._toy import toy_config
+
 TITLE = "Early prediction: spectral signature of the early training loss separates grokking runs"
 CLAIM = (
     "Runs that will grok show oscillations in their early training loss (Notsawo et al. 2023): the "
@@ -114,13 +116,6 @@ def units(settings: dict) -> list[dict]:
     return out
 
 
-def _toy_config(s: dict):
-    from effgrok.nets.toy import ToyConfig
-
-    extra = {k: s[k] for k in ("hidden", "depth", "variant", "float64") if k in s}
-    return ToyConfig(steps=int(s["steps"]), stride=int(s["stride"]), **extra)
-
-
 def measure_unit(settings: dict, unit: dict) -> dict:
     from effgrok.tasks import make_task
 
@@ -131,7 +126,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         seeds = 1000 * int(unit["n_train"]) + np.arange(int(s["seeds"]), dtype=np.int64)
         runs = train_toy(
             make_task("add", int(s["p"])),
-            _toy_config(s),
+            toy_config(s),
             seeds=seeds,
             n_train=int(unit["n_train"]),
             lr_emb=float(s["lr_emb"]),

@@ -23,8 +23,8 @@ PROFILES = {
     "cpu": {
         "p": 10,
         "sizes": [26, 30, 34, 38, 42, 46],
-        "seeds": 12,
-        "steps": 5000,
+        "seeds": 16,
+        "steps": 10000,
         "stride": 50,
         "min_runs": 50,
     },

@@ -43,7 +43,7 @@ PROFILES = {
         "p": 97,
         "fractions": [0.3, 0.5, 0.8],
         "seeds": 1,
-        "steps": 2000,
+        "steps": 8000,
         "stride": 100,
         "hidden": 256,
         "lr": 1e-3,

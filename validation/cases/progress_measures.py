@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._toy import toy_config
+
 TITLE = "Progress measures: Fourier concentration, feature effective rank and RQI track grokking"
 CLAIM = (
     "Along training, the Fourier concentration of a modular MLP's embedding rises when it groks "
@@ -135,13 +137,6 @@ def units(settings: dict) -> list[dict]:
     return out
 
 
-def _toy_config(s: dict):
-    from effgrok.nets.toy import ToyConfig
-
-    extra = {k: s[k] for k in ("hidden", "depth", "variant", "float64") if k in s}
-    return ToyConfig(steps=int(s["steps"]), stride=int(s["stride"]), **extra)
-
-
 def measure_unit(settings: dict, unit: dict) -> dict:
     from effgrok.diagnostics.progress import modular_progress, toy_progress
     from effgrok.tasks import make_task
@@ -154,7 +149,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         seeds = 1000 * int(unit["n_train"]) + np.arange(int(s["seeds"]), dtype=np.int64)
         runs = train_toy(
             task,
-            _toy_config(s),
+            toy_config(s),
             seeds=seeds,
             n_train=int(unit["n_train"]),
             lr_emb=float(s["lr_emb"]),
