@@ -71,3 +71,59 @@ def half_crossing(x: np.ndarray, y: np.ndarray) -> float | None:
         if y[i] >= 0.5:
             return float(x[i - 1] + (0.5 - y[i - 1]) * (x[i] - x[i - 1]) / (y[i] - y[i - 1]))
     return None
+
+
+def sweep_units(settings: dict, toy_sizes_key: str) -> list[dict]:
+    """Units of a sweep over toy training sizes (``settings["toy"][toy_sizes_key]``) and/or
+    modular training fractions (``settings["modular"]["fractions"]``)."""
+    out = []
+    if settings.get("toy"):
+        out += [{"model": "toy", "n_train": int(n)} for n in settings["toy"][toy_sizes_key]]
+    if settings.get("modular"):
+        out += [{"model": "modular", "fraction": float(f)} for f in settings["modular"]["fractions"]]
+    return out
+
+
+def train_sweep_unit(settings: dict, unit: dict, **modular_options):
+    """Train one unit of :func:`sweep_units`: ``(task, runs, seeds)``.
+
+    Toy units train ``settings["toy"]["seeds"]`` runs of addition at ``unit["n_train"]``
+    (seeds offset by ``1000·n_train``); modular units train the add-mod MLP at
+    ``unit["fraction"]`` with the settings' hidden width, optimiser, loss and activation.
+    """
+    from effgrok.tasks import make_task
+
+    if unit["model"] == "toy":
+        from effgrok.nets.toy import train_toy
+
+        s = settings["toy"]
+        task = make_task("add", int(s["p"]))
+        seeds = 1000 * int(unit["n_train"]) + np.arange(int(s["seeds"]), dtype=np.int64)
+        runs = train_toy(
+            task,
+            toy_config(s),
+            seeds=seeds,
+            n_train=int(unit["n_train"]),
+            lr_emb=float(s["lr_emb"]),
+            lr_dec=float(s["lr_dec"]),
+        )
+        return task, runs, seeds
+    from effgrok.nets.modular import train_modular
+
+    s = settings["modular"]
+    task = make_task("add-mod", int(s["p"]))
+    seeds = np.arange(int(s["seeds"]), dtype=np.int64)
+    runs = train_modular(
+        task,
+        train_fraction=float(unit["fraction"]),
+        seeds=seeds,
+        hidden=int(s["hidden"]),
+        lr=float(s["lr"]),
+        weight_decay=float(s["weight_decay"]),
+        steps=int(s["steps"]),
+        stride=int(s["stride"]),
+        loss=s.get("loss", "cross_entropy"),
+        activation=s.get("activation", "relu"),
+        **modular_options,
+    )
+    return task, runs, seeds

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._toy import toy_config
+from .._toy import sweep_units, train_sweep_unit
 
 TITLE = "Early prediction: spectral signature of the early training loss separates grokking runs"
 CLAIM = (
@@ -108,48 +108,14 @@ def predict(settings: dict) -> dict:
 
 
 def units(settings: dict) -> list[dict]:
-    out = []
-    if settings.get("toy"):
-        out += [{"model": "toy", "n_train": int(n)} for n in settings["toy"]["sizes"]]
-    if settings.get("modular"):
-        out += [{"model": "modular", "fraction": float(f)} for f in settings["modular"]["fractions"]]
-    return out
+    return sweep_units(settings, "sizes")
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.tasks import make_task
-
+    _, runs, seeds = train_sweep_unit(settings, unit)
     if unit["model"] == "toy":
-        from effgrok.nets.toy import train_toy
-
-        s = settings["toy"]
-        seeds = 1000 * int(unit["n_train"]) + np.arange(int(s["seeds"]), dtype=np.int64)
-        runs = train_toy(
-            make_task("add", int(s["p"])),
-            toy_config(s),
-            seeds=seeds,
-            n_train=int(unit["n_train"]),
-            lr_emb=float(s["lr_emb"]),
-            lr_dec=float(s["lr_dec"]),
-        )
         test_acc, size = runs.test_acc, np.full(seeds.size, float(unit["n_train"]))
     else:
-        from effgrok.nets.modular import train_modular
-
-        s = settings["modular"]
-        seeds = np.arange(int(s["seeds"]), dtype=np.int64)
-        runs = train_modular(
-            make_task("add-mod", int(s["p"])),
-            train_fraction=float(unit["fraction"]),
-            seeds=seeds,
-            hidden=int(s["hidden"]),
-            lr=float(s["lr"]),
-            weight_decay=float(s["weight_decay"]),
-            steps=int(s["steps"]),
-            stride=int(s["stride"]),
-            loss=s.get("loss", "cross_entropy"),
-            activation=s.get("activation", "relu"),
-        )
         test_acc, size = runs.val_acc, np.full(seeds.size, float(unit["fraction"]))
     return {
         "model_is_toy": np.array([unit["model"] == "toy"]),

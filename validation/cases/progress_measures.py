@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._toy import toy_config
+from .._toy import sweep_units, train_sweep_unit
 
 TITLE = "Progress measures: Fourier concentration, feature effective rank and RQI track grokking"
 CLAIM = (
@@ -129,52 +129,18 @@ def predict(settings: dict) -> dict:
 
 
 def units(settings: dict) -> list[dict]:
-    out = []
-    if settings.get("toy"):
-        out += [{"model": "toy", "n_train": int(n)} for n in settings["toy"]["n_train"]]
-    if settings.get("modular"):
-        out += [{"model": "modular", "fraction": float(f)} for f in settings["modular"]["fractions"]]
-    return out
+    return sweep_units(settings, "n_train")
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
     from effgrok.diagnostics.progress import modular_progress, toy_progress
-    from effgrok.tasks import make_task
 
     if unit["model"] == "toy":
-        from effgrok.nets.toy import train_toy
-
-        s = settings["toy"]
-        task = make_task("add", int(s["p"]))
-        seeds = 1000 * int(unit["n_train"]) + np.arange(int(s["seeds"]), dtype=np.int64)
-        runs = train_toy(
-            task,
-            toy_config(s),
-            seeds=seeds,
-            n_train=int(unit["n_train"]),
-            lr_emb=float(s["lr_emb"]),
-            lr_dec=float(s["lr_dec"]),
-        )
+        task, runs, seeds = train_sweep_unit(settings, unit)
         prog = toy_progress(runs, task)
     else:
-        from effgrok.nets.modular import train_modular
-
         s = settings["modular"]
-        task = make_task("add-mod", int(s["p"]))
-        seeds = np.arange(int(s["seeds"]), dtype=np.int64)
-        runs = train_modular(
-            task,
-            train_fraction=float(unit["fraction"]),
-            seeds=seeds,
-            hidden=int(s["hidden"]),
-            lr=float(s["lr"]),
-            weight_decay=float(s["weight_decay"]),
-            steps=int(s["steps"]),
-            stride=int(s["stride"]),
-            snapshot_stride=int(s["snapshot_stride"]),
-            loss=s.get("loss", "cross_entropy"),
-            activation=s.get("activation", "relu"),
-        )
+        task, runs, seeds = train_sweep_unit(settings, unit, snapshot_stride=int(s["snapshot_stride"]))
         prog = modular_progress(runs, task, k=int(s["k"]), activation=s.get("activation", "relu"))
     out = {
         "model_is_toy": np.array([unit["model"] == "toy"]),
