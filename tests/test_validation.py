@@ -46,6 +46,7 @@ def test_report_files(tiny_report):
     out, report = tiny_report
     saved = json.loads((out / "report.json").read_text())
     assert [r["name"] for r in saved["cases"]] == CASES
+    assert saved["compute_s"] > 0 and all(r["compute_s"] > 0 for r in saved["cases"])
     md = (out / "report.md").read_text()
     assert md.count("\n| [") == len(CASES)  # one table row per case
     for r in report["cases"]:

@@ -97,6 +97,7 @@ class CaseResult:
     verdict: Verdict
     figure: str | None
     elapsed_s: float
+    compute_s: float | None
     units: int
 
     def as_dict(self) -> dict:
@@ -142,13 +143,24 @@ def case_jobs(name: str, profile: str) -> list:
     units = mod.units(settings)
     if not units:
         raise ValueError(f"validation case {name!r} has no measurement units in profile {profile!r}")
-    kind = f"validation.cases.{name}:measure_unit"
     return [
         Job(
-            key=f"{name}-{i:04d}", kind=kind, params={"settings": settings, "unit": json.loads(json.dumps(u))}
+            key=f"{name}-{i:04d}",
+            kind="validation.framework:measure_timed",
+            params={"case": name, "settings": settings, "unit": json.loads(json.dumps(u))},
         )
         for i, u in enumerate(units)
     ]
+
+
+def measure_timed(case: str, settings: dict, unit: dict) -> dict:
+    """One unit of ``case`` (the scan-runner job): its arrays plus ``_seconds``, the time the
+    measurement took where it ran (kept with the stored unit, so resumed reports keep it)."""
+    mod = importlib.import_module(f"validation.cases.{case}")
+    t0 = time.perf_counter()
+    res = dict(mod.measure_unit(settings, unit))
+    res["_seconds"] = np.asarray(time.perf_counter() - t0)
+    return res
 
 
 def run_case(
@@ -172,7 +184,9 @@ def run_case(
         store = ScanStore(Path(out) / "cases" / name, f"validation {name}", {"profile": profile, **settings})
     prediction = to_jsonable(mod.predict(settings))
     results = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
-    measurements = [{k: np.asarray(v) for k, v in results[j.key].items()} for j in jobs]
+    measurements = [{k: np.asarray(v) for k, v in results[j.key].items() if k != "_seconds"} for j in jobs]
+    seconds = [results[j.key].get("_seconds") for j in jobs]
+    compute_s = None if any(t is None for t in seconds) else float(sum(float(t) for t in seconds))
     verdict = mod.verdict(prediction, measurements, settings)
     if not isinstance(verdict, Verdict):
         raise ValueError(f"validation case {name!r} returned {type(verdict).__name__}, not a Verdict")
@@ -192,6 +206,7 @@ def run_case(
         verdict=verdict,
         figure=figure,
         elapsed_s=time.time() - started,
+        compute_s=compute_s,
         units=len(jobs),
     )
 
@@ -281,6 +296,9 @@ def run_suite(
         "profile": profile,
         "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "elapsed_s": time.time() - started,
+        "compute_s": None
+        if any(r.get("compute_s") is None for r in records)
+        else sum(r["compute_s"] for r in records),
         "effgrok_version": __version__,
         "device": _device(),
         "python": platform.python_version(),
@@ -292,6 +310,10 @@ def run_suite(
     write_json_atomic(out / "report.json", report)
     write_text_atomic(out / "report.md", render_markdown(report))
     return report
+
+
+def _seconds(t) -> str:
+    return "not recorded" if t is None else f"{t:.0f} s"
 
 
 def _cell(text: str) -> str:
@@ -342,7 +364,8 @@ def render_markdown(report: dict, anchors: bool = True) -> str:
         f"# effgrok validation report — profile `{report['profile']}`",
         "",
         f"{report['date_utc']} · effgrok {report['effgrok_version']} · device {report['device']} · "
-        f"Python {report['python']} · {report['elapsed_s']:.0f} s",
+        f"Python {report['python']} · measurement {_seconds(report.get('compute_s'))} of compute "
+        f"(this invocation {report['elapsed_s']:.0f} s wall; finished units are reused)",
         "",
         "Each case states what effgrok's theory predicts, what effgrok's own trained networks do, and "
         "the criterion that decides. *pass*: the theory holds here by that criterion; *fail*: it does not; "
@@ -374,7 +397,7 @@ def render_markdown(report: dict, anchors: bool = True) -> str:
             f"- **Measurement:** {v['measurement']}",
             f"- **Criterion:** {v['criterion']}",
             f"- **Verdict:** {_BADGE[v['status']]}"
-            + (f" ({r['elapsed_s']:.0f} s, {r['units']} units)" if "elapsed_s" in r else ""),
+            + (f" ({_seconds(r.get('compute_s'))} of compute, {r['units']} units)" if "units" in r else ""),
         ]
         if r.get("settings"):
             lines.append(f"- **Settings:** `{json.dumps(r['settings'], separators=(',', ':'))}`")

@@ -22,8 +22,8 @@ PROFILES = {
     "tiny": {"p": 6, "sizes": [15, 18], "seeds": 2, "steps": 40, "stride": 20, "min_runs": 2},
     "cpu": {
         "p": 10,
-        "sizes": [26, 30, 34, 38, 42, 46],
-        "seeds": 16,
+        "sizes": [34, 38, 42, 46],
+        "seeds": 32,
         "steps": 10000,
         "stride": 50,
         "min_runs": 50,
