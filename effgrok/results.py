@@ -247,7 +247,7 @@ def write_csv_atomic(path, rows: list[dict], columns: list[str]) -> Path:
     return write_text_atomic(path, buf.getvalue())
 
 
-def write_npz_atomic(path, **arrays) -> Path:
+def write_npz_atomic(path, /, **arrays) -> Path:
     """Uncompressed ``.npz`` of plain numeric arrays (loadable with ``allow_pickle=False``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -258,18 +257,9 @@ class ScanStore:
             return {k: z[k] for k in z.files}
 
     def save(self, job: Job, result: dict) -> None:
-        path = self.path(job)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **{k: np.asarray(v) for k, v in result.items()})
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        from .results import write_npz_atomic
+
+        write_npz_atomic(self.path(job), **result)
 
 
 def _describe_difference(old: dict, new: dict, old_cmd, new_cmd) -> str:

@@ -35,12 +35,7 @@ def train_batch(settings: dict, n_train, seeds) -> dict[str, np.ndarray]:
     out = {
         "seed": np.broadcast_to(np.asarray(seeds), runs.n_train.shape).astype(np.int64),
         "n_train": runs.n_train.astype(np.int64),
-        "step_train_acc": runs.step_train_acc.astype(np.int64),
-        "step_test_acc": runs.step_test_acc.astype(np.int64),
-        "step_rqi": runs.step_rqi.astype(np.int64),
-        "final_train_acc": runs.final_train_acc,
-        "final_test_acc": runs.final_test_acc,
-        "final_rqi": runs.final_rqi,
+        **outcomes(runs),
         "final_acc_hat": runs.predicted_test_acc[:, -1],
         "pinned": np.array([r.pinned for r in rates]),
         "n_h": np.array([r.n_h for r in rates]),
@@ -51,6 +46,19 @@ def train_batch(settings: dict, n_train, seeds) -> dict[str, np.ndarray]:
         out["embedding"] = runs.embedding
         out["train_mask"] = runs.train_mask
     return out
+
+
+def outcomes(runs) -> dict[str, np.ndarray]:
+    """First steps reaching train/test accuracy ≥ 0.9 and RQI > 0.95 (−1: never) and the final
+    values of those metrics, one entry per run of a :class:`~effgrok.nets.toy.ToyRuns`."""
+    return {
+        "step_train_acc": runs.step_train_acc.astype(np.int64),
+        "step_test_acc": runs.step_test_acc.astype(np.int64),
+        "step_rqi": runs.step_rqi.astype(np.int64),
+        "final_train_acc": runs.final_train_acc,
+        "final_test_acc": runs.final_test_acc,
+        "final_rqi": runs.final_rqi,
+    }
 
 
 def concat(measurements: list[dict]) -> dict[str, np.ndarray]:

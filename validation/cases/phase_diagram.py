@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._toy import outcomes, toy_config
+
 TITLE = "Phase diagram: decoder learning rate × decoder weight decay (toy addition, p = 10)"
 CLAIM = (
     "Representation learning happens in a Goldilocks zone: slow decoders comprehend or grok, fast decoders "
@@ -122,7 +124,7 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.nets.toy import ToyConfig, train_toy
+    from effgrok.nets.toy import train_toy
     from effgrok.tasks import make_task
 
     k = float(settings["time_scale"])
@@ -131,7 +133,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     lr_run, seed_run = (a.ravel() for a in np.meshgrid(lr, seeds, indexing="ij"))
     runs = train_toy(
         make_task("add", int(settings["p"])),
-        ToyConfig(steps=int(settings["steps"]), stride=int(settings["stride"])),
+        toy_config(settings),
         seeds=seed_run,
         n_train=int(settings["n_train"]),
         lr_emb=k * float(settings["lr_emb"]),
@@ -142,12 +144,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         "lr_dec": lr_run,
         "wd_dec": np.full(lr_run.size, float(unit["wd_dec"])),
         "seed": seed_run,
-        "step_train_acc": runs.step_train_acc.astype(np.int64),
-        "step_test_acc": runs.step_test_acc.astype(np.int64),
-        "step_rqi": runs.step_rqi.astype(np.int64),
-        "final_train_acc": runs.final_train_acc,
-        "final_test_acc": runs.final_test_acc,
-        "final_rqi": runs.final_rqi,
+        **outcomes(runs),
     }
 
 
