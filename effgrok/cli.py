@@ -47,6 +47,16 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
 
 
+def _check_mlp_options(args) -> None:
+    """``--hidden``, ``--lr`` and ``--wd`` of the MLP trainers."""
+    if not 1 <= args.hidden <= 65536:
+        raise UsageError(f"--hidden must be 1..65536, got {args.hidden}")
+    if not args.lr > 0:
+        raise UsageError(f"--lr must be > 0, got {args.lr}")
+    if not args.wd >= 0:
+        raise UsageError(f"--wd must be >= 0, got {args.wd}")
+
+
 def parse_pairs(text: str) -> list[tuple[int, int]]:
     """Parse ``"a,b c,d ..."`` (whitespace- or semicolon-separated) into symbol pairs."""
     tokens = text.replace(";", " ").split()
@@ -768,8 +778,7 @@ def _cmd_train_modular(args) -> dict:
     task = make_task(args.task, args.p)
     if any(not 0 < f <= 1 for f in args.train_frac):
         raise UsageError(f"--train-frac values must be in (0, 1], got {' '.join(map(str, args.train_frac))}")
-    if not 1 <= args.hidden <= 65536 or args.lr <= 0 or args.wd < 0:
-        raise UsageError("need --hidden 1..65536, --lr > 0 and --wd >= 0")
+    _check_mlp_options(args)
     seeds = _seed_list(args.seeds)
     f, s = np.meshgrid(np.asarray(args.train_frac), np.asarray(seeds), indexing="ij")
     trainer, width = train_modular, {"hidden": args.hidden}
@@ -1344,8 +1353,7 @@ def _cmd_progress(args) -> dict:
         task = make_task(args.task, args.p)
         if not 0 < args.train_frac <= 1:
             raise UsageError(f"--train-frac must be in (0, 1], got {args.train_frac}")
-        if not 1 <= args.hidden <= 65536 or args.lr <= 0 or args.wd < 0:
-            raise UsageError("need --hidden 1..65536, --lr > 0 and --wd >= 0")
+        _check_mlp_options(args)
         snap = stride if args.snapshot_stride is None else args.snapshot_stride
         if snap < 1 or snap % stride or args.steps % snap:
             raise UsageError(
@@ -1567,7 +1575,10 @@ def _cmd_weight_norm(args) -> dict:
         }
         return {"result": rl, "records": [rec]}
     if any(a <= 0 for a in args.alpha) or args.wd < 0:
-        raise UsageError("need --alpha values > 0 and --wd >= 0")
+        raise UsageError(
+            "need --alpha values > 0 and --wd >= 0, got --alpha "
+            f"{' '.join(map(str, args.alpha))} --wd {args.wd}"
+        )
     if args.wd > 0 and args.lr * args.wd >= 1:
         raise UsageError(f"need --lr × --wd < 1, got {args.lr * args.wd:g}")
     if not 0 < args.test_threshold <= 1:
@@ -1607,9 +1618,10 @@ def _cmd_tickets(args) -> dict:
     if not 0 < args.train_frac < 1:
         raise UsageError(f"--train-frac must be in (0, 1), got {args.train_frac}")
     if not 0 <= args.sparsity < 1 or not 0 < args.threshold <= 1:
-        raise UsageError("need --sparsity in [0, 1) and --threshold in (0, 1]")
-    if not 1 <= args.hidden <= 65536 or args.lr <= 0 or args.wd < 0:
-        raise UsageError("need --hidden 1..65536, --lr > 0 and --wd >= 0")
+        raise UsageError(
+            f"need --sparsity in [0, 1) and --threshold in (0, 1], got {args.sparsity} and {args.threshold}"
+        )
+    _check_mlp_options(args)
     seeds = _seed_list(args.seeds)
     st = grokking_tickets(
         task,
@@ -1847,7 +1859,10 @@ def _cmd_solvable_dichotomy(args) -> dict:
     from .solvable import dichotomy
 
     if any(not a > 1 for a in args.alpha) or any(not w > 0 for w in args.wd):
-        raise UsageError("--alpha values must be > 1 and --wd values > 0")
+        raise UsageError(
+            "--alpha values must be > 1 and --wd values > 0, got --alpha "
+            f"{' '.join(map(str, args.alpha))} --wd {' '.join(map(str, args.wd))}"
+        )
     if not args.lr > 0 or not 0 < args.c < 1:
         raise UsageError(f"need --lr > 0 and --c in (0, 1), got --lr {args.lr:g} --c {args.c:g}")
     if any(args.lr * w >= 1 for w in args.wd):
