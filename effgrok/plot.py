@@ -133,8 +133,11 @@ def plot_ensemble(ens, path) -> Path:
     ax1.set_ylabel("measured steps to RQI > 0.95")
     bins = np.linspace(0, 1, 41)
     final = ens.rqi[:, -1]
-    ax2.hist(final[ens.pinned], bins=bins, alpha=0.7, label=f"pinned ({int(ens.pinned.sum())})")
-    ax2.hist(final[~ens.pinned], bins=bins, alpha=0.7, label=f"not pinned ({int((~ens.pinned).sum())})")
+    defined = np.isfinite(final)  # RQI is undefined (NaN) for tables without parallelograms
+    for sel, label in ((ens.pinned, "pinned"), (~ens.pinned, "not pinned")):
+        ax2.hist(final[sel & defined], bins=bins, alpha=0.7, label=f"{label} ({int(sel.sum())})")
+    if not defined.any():
+        ax2.text(0.5, 0.5, "RQI undefined: no parallelograms", ha="center", transform=ax2.transAxes)
     ax2.set_xlabel("final RQI")
     ax2.set_ylabel("members")
     ax2.legend(fontsize=8)

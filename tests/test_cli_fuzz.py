@@ -9,6 +9,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -257,3 +258,34 @@ def _check_case(case):
     finally:
         if folder is not None:
             shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # n_h ~ 1e300: the ensemble's mean and std of n_h must not overflow
+        [
+            "simulate",
+            "--ensemble",
+            "70",
+            "--method",
+            "euler",
+            "--lr",
+            "1e-300",
+            "--task",
+            "add",
+            "--p",
+            "10",
+            "--train-frac",
+            "0.8",
+        ],
+        # p = 2 has no parallelograms: RQI is undefined, the ensemble figure must still be drawn
+        ["simulate", "--ensemble", "1", "--out", "OUT", "--task", "add", "--p", "2", "--train-frac", "0.3"],
+    ],
+)
+def test_cases_the_fuzzer_found(args, tmp_path, capsys):
+    args = [str(tmp_path / "out") if a == "OUT" else a for a in args]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(args) == 0
+    assert "Traceback" not in capsys.readouterr().err

@@ -130,10 +130,11 @@ class Ensemble:
             x = x[np.isfinite(x)]
             if x.size == 0:
                 return {"n": 0, "mean": None, "std": None, "median": None, "q05": None, "q95": None}
+            scale = float(np.max(np.abs(x))) or 1.0  # moments of x/scale: no overflow near 1e308
             return {
                 "n": int(x.size),
-                "mean": float(x.mean()),
-                "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
+                "mean": scale * float((x / scale).mean()),
+                "std": scale * float((x / scale).std(ddof=1)) if x.size > 1 else 0.0,
                 "median": float(np.median(x)),
                 "q05": float(np.quantile(x, 0.05)),
                 "q95": float(np.quantile(x, 0.95)),
