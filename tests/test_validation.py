@@ -134,3 +134,29 @@ def test_publish_copies_a_sphinx_ready_report(tiny_report, tmp_path):
     assert json.loads((tmp_path / "docs" / "report.json").read_text())["profile"] == "tiny"
     with pytest.raises(ValueError, match=r"no readable report\.json"):
         framework.publish(tmp_path / "nothing", tmp_path / "docs2")
+
+
+def test_failed_positive_control_gives_inconclusive_never_fail():
+    from validation.framework import Control, decide
+
+    held = Control("a control run reaches 90 % test accuracy", held=True, detail="3/3 runs")
+    missed = Control("a control run reaches 90 % test accuracy", held=False, detail="0/3 runs")
+    kw = dict(prediction="p", measurement="m", criterion="c")
+    assert decide(held, True, **kw).status == "pass"
+    assert decide(held, False, **kw).status == "fail"
+    v = decide(missed, False, **kw)
+    assert v.status == "inconclusive" and "0/3 runs" in v.measurement
+    with pytest.raises(ValueError, match="inconclusive"):
+        Verdict("fail", "p", "m", "c", control=missed)
+    with pytest.raises(ValueError, match="positive control"):
+        Verdict("pass", "p", "m", "c")
+    with pytest.raises(ValueError, match="non-empty"):
+        Control("", held=True)
+
+
+def test_every_case_states_its_positive_control(tiny_report):
+    _, report = tiny_report
+    for r in report["cases"]:
+        v = r["verdict"]
+        if v["status"] in ("pass", "fail", "inconclusive"):
+            assert v.get("control") and v["control"]["requirement"], r["name"]

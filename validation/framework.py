@@ -17,7 +17,12 @@ theory and checks it against trained networks.  It defines
 ``measure_unit(settings, unit) -> dict[str, array]``
     trains the networks of one unit; plain numeric arrays only;
 ``verdict(prediction, measurements, settings) -> Verdict``
-    the stated criterion applied to the numbers (``measurements`` in the order of ``units``);
+    the stated criterion applied to the numbers (``measurements`` in the order of ``units``),
+    with the case's *positive control* (:class:`Control`): the precondition under which the
+    measurement can detect the claimed effect at all (feasible splits, a control run that
+    succeeds within the budget, both labels present, an effect size the budget resolves).
+    When the control fails the verdict is ``inconclusive`` with the reason, never ``fail``;
+    :func:`decide` applies that rule;
 ``plot(prediction, measurements, settings, verdict, path)``
     one PNG figure.
 
@@ -46,8 +51,10 @@ __all__ = [
     "PROFILES",
     "STATUSES",
     "CaseResult",
+    "Control",
     "Verdict",
     "case_jobs",
+    "decide",
     "list_cases",
     "load_case",
     "publish",
@@ -62,14 +69,37 @@ _REQUIRED = ("TITLE", "CLAIM", "PROFILES", "predict", "units", "measure_unit", "
 
 
 @dataclass(frozen=True)
+class Control:
+    """A case's positive control: the precondition under which its measurement can see the
+    claimed effect.
+
+    ``requirement`` says what must hold (a sentence with the thresholds), ``held`` whether it
+    did, ``detail`` the numbers behind it.  A verdict whose control did not hold can only be
+    ``inconclusive`` (or ``reported``): a failed precondition says nothing about the theory.
+    """
+
+    requirement: str
+    held: bool
+    detail: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.requirement, str) or not self.requirement:
+            raise ValueError(f"control requirement must be a non-empty string, got {self.requirement!r}")
+        if not isinstance(self.held, (bool, np.bool_)):
+            raise ValueError(f"control held must be True or False, got {self.held!r}")
+        object.__setattr__(self, "held", bool(self.held))
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The outcome of one case.
 
     ``status``: ``pass`` / ``fail`` (the stated criterion holds / does not), ``inconclusive``
-    (too few usable runs to decide), ``reported`` (the case states a measured quantity, not a
-    pass), ``error`` (the case crashed; set by the framework only).  ``prediction``,
-    ``measurement`` and ``criterion`` are short sentences with the numbers; ``numbers`` holds
-    them as JSON.
+    (the positive control did not hold, or too few usable runs to decide), ``reported`` (the
+    case states a measured quantity, not a pass), ``error`` (the case crashed; set by the
+    framework only).  ``prediction``, ``measurement`` and ``criterion`` are short sentences
+    with the numbers; ``numbers`` holds them as JSON; ``control`` is the case's positive
+    control (required for ``pass`` and ``fail``, and it must have held).
     """
 
     status: str
@@ -77,6 +107,7 @@ class Verdict:
     measurement: str
     criterion: str
     numbers: dict = field(default_factory=dict)
+    control: Control | None = None
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -84,6 +115,40 @@ class Verdict:
         for name in ("prediction", "measurement", "criterion"):
             if not isinstance(getattr(self, name), str):
                 raise ValueError(f"verdict {name} must be a string, got {type(getattr(self, name)).__name__}")
+        if self.control is not None and not isinstance(self.control, Control):
+            raise ValueError(f"verdict control must be a Control, got {type(self.control).__name__}")
+        if self.status in ("pass", "fail"):
+            if self.control is None:
+                raise ValueError(f"a {self.status!r} verdict needs its positive control (a Control)")
+            if not self.control.held:
+                raise ValueError(
+                    f"a {self.status!r} verdict needs a positive control that held; this one did not "
+                    f"({self.control.requirement}: {self.control.detail}) -- the verdict is 'inconclusive'"
+                )
+
+
+def decide(
+    control: Control,
+    passed: bool,
+    *,
+    prediction: str,
+    measurement: str,
+    criterion: str,
+    numbers: dict | None = None,
+) -> Verdict:
+    """The verdict of a case: ``inconclusive`` (with the control's reason) when ``control`` did
+    not hold, else ``pass`` or ``fail`` as ``passed`` says.
+
+    >>> c = Control("both labels present (>= 2 runs each)", held=False, detail="0 grokking runs")
+    >>> decide(c, True, prediction="p", measurement="m", criterion="c").status
+    'inconclusive'
+    """
+    if not isinstance(control, Control):
+        raise ValueError(f"decide needs a Control, got {type(control).__name__}")
+    status = ("pass" if passed else "fail") if control.held else "inconclusive"
+    if not control.held:
+        measurement = f"{measurement} -- positive control not met: {control.requirement} ({control.detail})"
+    return Verdict(status, prediction, measurement, criterion, dict(numbers or {}), control)
 
 
 @dataclass(frozen=True)
@@ -102,7 +167,7 @@ class CaseResult:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d["verdict"] = asdict(self.verdict)
+        d["verdict"] = asdict(self.verdict)  # the control, if any, nested as a dict
         return to_jsonable(d)
 
 
@@ -316,6 +381,14 @@ def _seconds(t) -> str:
     return "not recorded" if t is None else f"{t:.0f} s"
 
 
+def _control(c: dict | None) -> str:
+    if not c:
+        return "none stated"
+    return f"{c['requirement']} -- {'held' if c['held'] else 'NOT met'}" + (
+        f" ({c['detail']})" if c.get("detail") else ""
+    )
+
+
 def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
@@ -369,7 +442,8 @@ def render_markdown(report: dict, anchors: bool = True) -> str:
         "",
         "Each case states what effgrok's theory predicts, what effgrok's own trained networks do, and "
         "the criterion that decides. *pass*: the theory holds here by that criterion; *fail*: it does not; "
-        "*inconclusive*: too few usable runs to decide; *reported*: a measured quantity, no pass/fail.",
+        "*inconclusive*: the case's positive control (the precondition under which it can see the effect) "
+        "did not hold, or too few usable runs to decide; *reported*: a measured quantity, no pass/fail.",
         "",
         "**Summary:** " + ", ".join(f"{s[k]} {k}" for k in STATUSES if s.get(k)),
         "",
@@ -396,6 +470,7 @@ def render_markdown(report: dict, anchors: bool = True) -> str:
             f"- **Prediction:** {v['prediction']}",
             f"- **Measurement:** {v['measurement']}",
             f"- **Criterion:** {v['criterion']}",
+            f"- **Positive control:** {_control(v.get('control'))}",
             f"- **Verdict:** {_BADGE[v['status']]}"
             + (f" ({_seconds(r.get('compute_s'))} of compute, {r['units']} units)" if "units" in r else ""),
         ]
