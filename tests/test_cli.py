@@ -289,3 +289,25 @@ def test_console_script_runs():
         timeout=120,
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("where", ["under-file", "/proc/effgrok-x", "/sys/effgrok-x", "read-only"])
+def test_out_that_cannot_be_written_is_one_line_and_exit_2(capsys, tmp_path, where):
+    import os
+
+    if where == "under-file":
+        (tmp_path / "f").write_text("x")
+        out = tmp_path / "f" / "sub"
+    elif where == "read-only":
+        if os.geteuid() == 0:
+            pytest.skip("root writes into read-only folders")
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o555)
+        out = ro / "sub"
+    else:
+        out = where
+    code, stdout, err = run(
+        capsys, "rate", "--task", "add", "--p", "5", "--train-frac", "0.8", "--out", str(out)
+    )
+    assert code == 2 and stdout == ""
+    assert err.count("\n") == 1 and "--out" in err and "Traceback" not in err
