@@ -1192,6 +1192,17 @@ def _diagnostics_parsers(sub) -> None:
     )
     pg.add_argument("csv", type=Path, help="CSV with columns step,loss (optional run, grokked)")
     pg.add_argument(
+        "--loss-column",
+        default=None,
+        help="loss column (default: the first of loss, train_loss, training_loss, train/loss, ...)",
+    )
+    pg.add_argument(
+        "--step-column",
+        default=None,
+        help="step column (default: the first of step, global_step, iteration, iter, _step, epoch)",
+    )
+    pg.add_argument("--run-column", default=None, help="run column (default: run, run_id, run_name or seed)")
+    pg.add_argument(
         "--fractions",
         type=_finite_float,
         nargs="+",
@@ -1258,7 +1269,9 @@ def _cmd_predict_grok(args) -> dict:
         raise UsageError(f"--budget must be > 0, got {args.budget:g}")
     if not 0 < args.threshold <= 1:
         raise UsageError(f"--threshold must be in (0, 1], got {args.threshold:g}")
-    log = read_loss_csv(args.csv)
+    log = read_loss_csv(
+        args.csv, loss_column=args.loss_column, step_column=args.step_column, run_column=args.run_column
+    )
     opts = dict(cutoff=args.cutoff, degree=args.degree, log=not args.linear, floor=args.floor)
     need = min_points(args.cutoff, args.degree)
     short = [r for r, y in zip(log.runs, log.losses, strict=True) if y.size < need]
@@ -1295,6 +1308,7 @@ def _cmd_predict_grok(args) -> dict:
     ]
     rec = {
         "file": str(args.csv),
+        "columns": log.columns,
         "budget": budget,
         "fractions": [float(f) for f in fractions],
         "cutoff": args.cutoff,
@@ -1321,6 +1335,14 @@ def _format_predict_grok(rec: dict) -> str:
         f"{'log-loss' if rec['log'] else 'loss'})",
         "  run  grokked  " + "  ".join(f"{x:>8g}" for x in fr),
     ]
+    c = rec.get("columns")
+    if c is not None:
+        skipped = f"; {c['skipped_rows']} rows without a loss skipped" if c["skipped_rows"] else ""
+        lines.insert(
+            1,
+            f"  columns: step {c['step']!r}, loss {c['loss']!r}, run "
+            f"{'—' if c['run'] is None else repr(c['run'])}{skipped}",
+        )
     for r in rec["runs"]:
         g = "—" if r["grokked"] is None else ("yes" if r["grokked"] else "no")
         lines.append(f"  {r['run']}  {g:>7}  " + "  ".join(f"{f(v):>8}" for v in r["scores"]))
