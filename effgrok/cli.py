@@ -2093,7 +2093,9 @@ def _inspect_parsers(sub) -> None:
         "--normalization", choices=("sum", "mean"), default="sum", help="effective-loss N (default sum)"
     )
     ins.add_argument("--accuracy", type=_finite_float, default=None, help="your measured test accuracy")
-    ins.add_argument("--k", type=_int, default=5, help="frequencies in the Fourier concentration (default 5)")
+    ins.add_argument(
+        "--k", type=_int, default=None, help="frequencies in the Fourier concentration (default 5, or p//2)"
+    )
     ins.add_argument(
         "--key-power",
         type=_finite_float,

@@ -259,7 +259,9 @@ class Inspection:
         See :func:`key_frequencies` (modular tasks).
     measured_test_accuracy : float or None
         The user's own test accuracy, when given.
-    k, delta, key_power : float
+    k : int or None
+        Frequencies counted by the concentration (None: not a modular task).
+    delta, key_power : float
         Options used.
     source : dict or None
         Where the embedding came from (file, tensor, axis), when read from a file.
@@ -278,7 +280,7 @@ class Inspection:
     fourier_concentration: float | None
     key_frequencies: tuple | None
     measured_test_accuracy: float | None = None
-    k: int = DEFAULT_TOP_K
+    k: int | None = None
     delta: float = DEFAULT_DELTA
     key_power: float = DEFAULT_KEY_POWER
     source: dict | None = field(default=None, compare=False)
@@ -313,7 +315,7 @@ class Inspection:
             "predicted_test_accuracy": _num(self.predicted_test_accuracy),
             "effective_rank": self.effective_rank,
             "fourier_concentration": _num(self.fourier_concentration),
-            "fourier_k": self.k if self.fourier_concentration is not None else None,
+            "fourier_k": self.k,
             "key_frequencies": None if self.key_frequencies is None else list(self.key_frequencies),
         }
         if self.measured_test_accuracy is not None:
@@ -370,8 +372,11 @@ def _embedding_numbers(task, split, E, k, delta, key_power) -> dict:
     F = _fourier_matrix(task, E)
     if F is not None:
         M, m = F
+        if k is None:
+            k = min(DEFAULT_TOP_K, m // 2)
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= m // 2:
             raise ValueError(f"k must be an integer in 1..{m // 2} for task {task.name!r}, got {k!r}")
+        out["k"] = int(k)
         out["fourier_concentration"] = _num(fourier_concentration(M, m, k))
         out["key_frequencies"] = tuple(key_frequencies(M, m, key_power))
     return out
@@ -386,7 +391,7 @@ def inspect_embedding(
     z0: float | None = None,
     normalization: str = "sum",
     accuracy: float | None = None,
-    k: int = DEFAULT_TOP_K,
+    k: int | None = None,
     delta: float = DEFAULT_DELTA,
     key_power: float = DEFAULT_KEY_POWER,
     source: dict | None = None,
@@ -413,8 +418,8 @@ def inspect_embedding(
     accuracy : float, optional
         The network's measured test accuracy, compared with Acc-hat and Acc-bar.
     k, delta, key_power
-        Frequencies counted by the concentration, RQI threshold, power share of the key
-        frequencies.
+        Frequencies counted by the concentration (default ``min(5, ⌊m/2⌋)`` for a group of
+        order ``m``), RQI threshold, power share of the key frequencies.
 
     Examples
     --------
@@ -436,7 +441,6 @@ def inspect_embedding(
         ideal_test_accuracy=ideal,
         embedding_shape=tuple(np.shape(E)) if np.ndim(E) == 2 else (np.shape(E)[0], 1),
         measured_test_accuracy=accuracy,
-        k=k,
         delta=delta,
         key_power=key_power,
         source=source,
@@ -640,7 +644,7 @@ def inspect_series(
     learning_rate: float = 1e-3,
     z0: float | None = None,
     normalization: str = "sum",
-    k: int = DEFAULT_TOP_K,
+    k: int | None = None,
     delta: float = DEFAULT_DELTA,
     key_power: float = DEFAULT_KEY_POWER,
     flow: bool = True,
@@ -696,7 +700,6 @@ def inspect_series(
                 rate=rate,
                 ideal_test_accuracy=ideal,
                 embedding_shape=shape,
-                k=k,
                 delta=delta,
                 key_power=key_power,
                 source=src,
