@@ -2130,15 +2130,7 @@ def _cmd_inspect(args) -> dict:
     from .diagnostics.inspection import inspect_embedding, inspect_series
     from .diagnostics.loaders import load_checkpoints, load_embedding, load_pairs
 
-    if args.accuracy is not None and not 0 <= args.accuracy <= 1:
-        raise UsageError(f"--accuracy must be in [0, 1], got {args.accuracy:g}")
-    if not args.lr > 0:
-        raise UsageError(f"--lr must be > 0, got {args.lr:g}")
-    if args.z0 is not None and not args.z0 > 0:
-        raise UsageError(f"--z0 must be > 0, got {args.z0:g}")
-    if not 0 < args.key_power <= 1:
-        raise UsageError(f"--key-power must be in (0, 1], got {args.key_power:g}")
-    task = _inspect_task(args)
+    task = _inspect_task(args)  # option values are checked by the library functions
     train = np.asarray(parse_pairs(args.train)) if args.train is not None else load_pairs(args.train_file)
     rows = (task.n_slots, task.n_symbols)
     opts = dict(learning_rate=args.lr, z0=args.z0, normalization=args.normalization, k=args.k)

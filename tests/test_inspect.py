@@ -140,6 +140,10 @@ def test_ordered_pairs_on_a_commutative_task():
     assert training_split(task, full)[0].n_train == task.n_examples
     with pytest.raises(ValueError, match=r"pair \(2,3\) appears more than once"):
         training_split(task, [(2, 3), (3, 2), (2, 3)])
+    with pytest.raises(ValueError, match=r"pair \(3,2\) appears more than once"):
+        training_split(task, [(3, 2), (3, 2)])
+    with pytest.raises(ValueError, match=r"pair \(4,4\) appears more than once"):
+        training_split(task, [(4, 4), (4, 4)])
     with pytest.raises(ValueError, match=r"pair \(0,9\) is out of range"):
         training_split(task, [(0, 9)])
     with pytest.raises(ValueError, match=r"shape \(15,\) \(the task's examples\) or \(5, 5\)"):
@@ -412,7 +416,7 @@ def _bad(tmp_path):
             "pair (2,12) is out of range",
         ),
         ([*base, "--embedding", str(good), "--steps", "1"], "--steps belongs to a series"),
-        ([*base, "--embedding", str(good), "--accuracy", "2"], "--accuracy must be in [0, 1]"),
+        ([*base, "--embedding", str(good), "--accuracy", "2"], "accuracy must be in [0, 1], got 2.0"),
         (
             [
                 "inspect",
@@ -459,3 +463,28 @@ def test_cli_table_task(tmp_path, capsys):
         ["inspect", "--table", str(t), "--p", "6", "--embedding", str(f), "--train", "0,1"], capsys
     )
     assert code == 2 and "--p belongs to --task" in err
+
+
+def test_cli_fuzzed_files_end_in_exit_0_or_2(tmp_path, capsys):
+    """Truncated and byte-flipped embedding and split files: never a traceback."""
+    rng = np.random.default_rng(7)
+    E = rng.standard_normal((10, 3))
+    np.savez(tmp_path / "E.npz", W=E)
+    np.save(tmp_path / "m.npy", np.ones(55, dtype=bool))
+    for name in ("E.npz", "m.npy"):
+        good = (tmp_path / name).read_bytes()
+        for trial in range(25):
+            data = bytearray(good[: rng.integers(0, len(good) + 1)])
+            for _ in range(rng.integers(0, 4)):
+                if data:
+                    data[rng.integers(0, len(data))] = rng.integers(0, 256)
+            f = tmp_path / f"fz{trial}_{name}"
+            f.write_bytes(bytes(data))
+            emb = f if name == "E.npz" else tmp_path / "E.npz"
+            mask = f if name == "m.npy" else tmp_path / "m.npy"
+            code, _, err = _run(
+                ["inspect", "--task", "add", "--p", "10", "--embedding", str(emb), "--train-file", str(mask)],
+                capsys,
+            )
+            assert code in (0, 2), err
+            assert code == 0 or (err.startswith("effgrok: error: ") and err.count("\n") == 1), err

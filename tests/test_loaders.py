@@ -347,3 +347,20 @@ def test_loaders_module_never_unpickles():
     text = open(src).read()
     assert "allow_pickle=True" not in text and "pickle.load" not in text
     assert "weights_only=True" in text
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    suffix=st.sampled_from([".npy", ".csv", ".npz"]), data=st.binary(max_size=200), text=st.text(max_size=80)
+)
+def test_fuzz_split_and_table_files_raise_value_error(tmp_path_factory, suffix, data, text):
+    base = tmp_path_factory.mktemp("pairs")
+    for i, payload in enumerate((data, text.encode("utf-8", "replace"))):
+        f = base / f"p{i}{suffix}"
+        f.write_bytes(payload)
+        for reader in (load_pairs, load_table):
+            try:
+                out = reader(f)
+            except ValueError:
+                continue
+            assert out.dtype in (np.int64, np.bool_)

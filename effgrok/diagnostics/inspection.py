@@ -117,12 +117,13 @@ def _from_pairs(task: Task, pairs: np.ndarray, source: str) -> tuple[Split, str]
     canon = np.sort(pairs, axis=1)
     uniq, counts = np.unique(canon, axis=0, return_counts=True)
     split = split_from_pairs(task, uniq)  # checks the symbols' range
-    both = int(np.sum((counts > 1) & (uniq[:, 0] != uniq[:, 1])))
-    if both == 0 and uniq.shape[0] == pairs.shape[0]:
-        return split, f"{pairs.shape[0]} {source}, each one unordered example (commutative task)"
-    if np.any(counts > 2) or np.any((counts > 1) & (uniq[:, 0] == uniq[:, 1])):
-        dup = uniq[(counts > 2) | ((counts > 1) & (uniq[:, 0] == uniq[:, 1]))][0]
+    same, same_counts = np.unique(pairs, axis=0, return_counts=True)
+    if np.any(same_counts > 1):  # the same ordered pair twice
+        dup = same[same_counts > 1][0]
         raise ValueError(f"pair ({dup[0]},{dup[1]}) appears more than once in the training set")
+    both = int(np.sum(counts > 1))  # (a, b) and (b, a), a != b
+    if both == 0:
+        return split, f"{pairs.shape[0]} {source}, each one unordered example (commutative task)"
     return split, (
         f"{pairs.shape[0]} ordered pairs onto {uniq.shape[0]} unordered examples (commutative task): "
         f"{both} given in both orders, {uniq.shape[0] - both} in one"
@@ -218,9 +219,7 @@ def key_frequencies(embedding, p: int, key_power: float = DEFAULT_KEY_POWER) -> 
     >>> key_frequencies(E, 11)
     [3, 5]
     """
-    kp = float(key_power)
-    if not 0 < kp <= 1:
-        raise ValueError(f"key_power must be in (0, 1], got {key_power!r}")
+    kp = _check_key_power(key_power)
     P = fourier_power(embedding, p)
     if P.ndim != 1:
         raise ValueError(f"embedding must be one matrix (rows, dims), got shape {np.shape(embedding)}")
@@ -338,6 +337,16 @@ def _num(v):
     return None if v is None or not np.isfinite(v) else float(v)
 
 
+def _check_key_power(key_power) -> float:
+    try:
+        kp = float(key_power)
+    except (TypeError, ValueError):
+        kp = float("nan")
+    if isinstance(key_power, bool) or not 0 < kp <= 1:
+        raise ValueError(f"key_power must be in (0, 1], got {key_power!r}")
+    return kp
+
+
 def _check_accuracy(accuracy) -> float | None:
     if accuracy is None:
         return None
@@ -431,6 +440,7 @@ def inspect_embedding(
     (1.0, True)
     """
     accuracy = _check_accuracy(accuracy)
+    _check_key_power(key_power)
     split, how, rate, ideal = _split_numbers(task, train, learning_rate, z0, normalization)
     nums = _embedding_numbers(task, split, E, k, delta, key_power)
     return Inspection(
@@ -687,6 +697,7 @@ def inspect_series(
     if np.any(np.diff(st) <= 0):
         raise ValueError(f"steps must increase strictly, got {st.tolist()}")
     srcs = [None] * len(embs) if sources is None else list(sources)
+    _check_key_power(key_power)
     split, how, rate, ideal = _split_numbers(task, train, learning_rate, z0, normalization)
     cps = []
     for E, src in zip(embs, srcs, strict=True):
