@@ -488,3 +488,63 @@ def test_cli_fuzzed_files_end_in_exit_0_or_2(tmp_path, capsys):
             )
             assert code in (0, 2), err
             assert code == 0 or (err.startswith("effgrok: error: ") and err.count("\n") == 1), err
+
+
+INSPECT_OPTIONS = {
+    "--task": (["add", "add-mod", "sub-mod", "mul-mod"], ["s3", "mult", ""]),
+    "--p": (["5", "7", "11"], ["-3", "0", "1", "x", "4", "6001"]),
+    "--train": (["0,1 2,3", "1,2 2,1", "0,0"], ["0,99", "a,b", "", "0,1,2", "-1,2", "0,1 0,1"]),
+    "--lr": (["1e-3", "0.5"], ["0", "-1", "nan", "inf", "x"]),
+    "--z0": (["1", "9"], ["0", "-1", "nan"]),
+    "--accuracy": (["0", "0.7", "1"], ["-0.1", "1.5", "nan", "x"]),
+    "--k": (["1", "2"], ["0", "-1", "99", "x"]),
+    "--key-power": (["0.5", "1"], ["0", "1.5", "nan"]),
+    "--tensor": (["W"], ["nope", ""]),
+    "--steps": (["1 2"], ["x"]),
+    "--flow-time": (["fit", "lr"], ["wall"]),
+    "--normalization": (["sum", "mean"], ["max"]),
+}
+
+
+def test_cli_generated_options_end_in_exit_0_or_2(tmp_path, capsys):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    folder = tmp_path / "ck"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for n in (5, 7, 11):
+        for s in (0, 10):
+            np.savez(folder / f"n{n}_{s}.npz", W=rng.standard_normal((n, 3)))
+        np.savez(tmp_path / f"E{n}.npz", W=rng.standard_normal((n, 3)))
+
+    @st.composite
+    def argv(draw):
+        n = draw(st.sampled_from(["5", "7", "11"]))
+        series = draw(st.booleans())
+        emb = str(folder / f"n{n}_*.npz") if series else str(tmp_path / f"E{n}.npz")
+        args = ["inspect", "--embedding", emb]
+        chosen = draw(st.lists(st.sampled_from(sorted(INSPECT_OPTIONS)), max_size=5, unique=True))
+        for name in ("--task", "--p", "--train", *chosen):
+            good, bad = INSPECT_OPTIONS[name]
+            value = (
+                draw(st.sampled_from(good + bad))
+                if draw(st.integers(0, 3)) == 0
+                else draw(st.sampled_from(good))
+            )
+            if name == "--p" and value in good:
+                value = n
+            args += [name, *value.split(" ")] if name in ("--steps",) else [name, value]
+        return args
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(argv())
+    def check(args):
+        code, out, err = _run(args, capsys)
+        assert code in (0, 2), (args, err)
+        if code == 2:
+            assert err.startswith("effgrok: error: ") and err.count("\n") == 1, (args, err)
+        else:
+            assert out and not err, (args, err)
+
+    check()
