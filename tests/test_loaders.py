@@ -86,6 +86,10 @@ def test_bfloat16_safetensors_widened_exactly(tmp_path):
     f = tmp_path / "bf16.safetensors"
     f.write_bytes(struct.pack("<Q", len(header)) + header + bits.tobytes())
     np.testing.assert_array_equal(load_embedding(f, 3).matrix, vals.astype(np.float64))
+    import ml_dtypes  # as JAX does: NumPy then knows bfloat16 and safetensors returns it
+
+    assert np.dtype(ml_dtypes.bfloat16).name == "bfloat16"
+    np.testing.assert_array_equal(load_embedding(f, 3).matrix, vals.astype(np.float64))
 
 
 def test_unknown_tensor_lists_names(tmp_path):

@@ -545,7 +545,7 @@ def _interp(tau_grid, values, tau):
     return np.where(t <= 0, values[0], out)
 
 
-def _flow_overlay(task, split, E0, steps, measured_rqi, *, normalization, time, learning_rate, delta):
+def _flow_overlay(task, split, E0, steps, measured_rqi, *, pinned, normalization, time, learning_rate, delta):
     from ..effective.dynamics import EffectiveLoss, exact_flow
     from ..effective.spectrum import zero_tolerance
 
@@ -574,7 +574,6 @@ def _flow_overlay(task, split, E0, steps, measured_rqi, *, normalization, time, 
         c = float(cands[int(np.argmin(err))])
         determined = bool(np.ptp(measured_rqi) > 1e-9)
     rmse = float(np.sqrt(np.mean((measured_rqi - _interp(tau, r, c * ds)) ** 2)))
-    pinned = grokking_rate(task, split, normalization=normalization).pinned
     return FlowOverlay(
         tau=tau,
         rqi=r,
@@ -728,6 +727,7 @@ def inspect_series(
             embs[0],
             st,
             np.array([c.rqi for c in cps]),
+            pinned=rate.pinned,
             normalization=normalization,
             time=time,
             learning_rate=learning_rate,

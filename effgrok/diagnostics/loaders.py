@@ -256,7 +256,16 @@ def read_tensors(path) -> dict[str, np.ndarray]:
         raise ValueError(f"{str(path)!r}: not a readable {suffix} file: {msg[:300]}") from None
     if not tensors:
         raise ValueError(f"{str(path)!r}: the file holds no tensor")
-    return tensors
+    return {k: _plain(v) for k, v in tensors.items()}
+
+
+def _plain(arr):
+    """Extension float types (``bfloat16``, ``float8_*`` of ml_dtypes, which JAX registers with
+    NumPy) widened to float32, exactly."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind == "V" and "float" in arr.dtype.name:
+        return arr.astype(np.float32)
+    return arr
 
 
 # --------------------------------------------------------------------------- embeddings
