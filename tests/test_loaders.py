@@ -166,6 +166,10 @@ def test_torch_state_dict(tmp_path):
     got = load_embedding(f, 7)
     assert got.tensor == "model.embed.weight"
     np.testing.assert_array_equal(got.matrix, E)
+    lightning = tmp_path / "model-epoch=3-step=1500.ckpt"
+    torch.save({"global_step": 1500, "state_dict": sd["model"], "hyper_parameters": {"lr": 1e-3}}, lightning)
+    assert load_embedding(lightning, 7).tensor == "state_dict.embed.weight"
+    assert step_from_name(lightning) == 1500
     half = tmp_path / "half.pth"
     torch.save({"w": torch.tensor(E).to(torch.bfloat16)}, half)
     np.testing.assert_array_equal(

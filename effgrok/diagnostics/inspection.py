@@ -123,7 +123,8 @@ def _from_pairs(task: Task, pairs: np.ndarray, source: str) -> tuple[Split, str]
         raise ValueError(f"pair ({dup[0]},{dup[1]}) appears more than once in the training set")
     both = int(np.sum(counts > 1))  # (a, b) and (b, a), a != b
     if both == 0:
-        return split, f"{pairs.shape[0]} {source}, each one unordered example (commutative task)"
+        each = "one unordered example" if pairs.shape[0] == 1 else "each one unordered example"
+        return split, f"{pairs.shape[0]} {source}, {each} (commutative task)"
     return split, (
         f"{pairs.shape[0]} ordered pairs onto {uniq.shape[0]} unordered examples (commutative task): "
         f"{both} given in both orders, {uniq.shape[0] - both} in one"

@@ -15,8 +15,9 @@ Formats (chosen by the file name's suffix):
 ``.csv``
     one numeric table (an optional header row; a leading unnamed index column, as pandas
     writes, is dropped);
-``.pt`` / ``.pth``
-    a PyTorch state dict (nested dicts are flattened to dotted names), only when torch is
+``.pt`` / ``.pth`` / ``.ckpt``
+    a PyTorch state dict or checkpoint (nested dicts are flattened to dotted names: a
+    Lightning ``.ckpt``'s ``state_dict.embed.weight``), only when torch is
     installed (``pip install 'effgrok[torch]'``), read with ``torch.load(...,
     weights_only=True)``.
 
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 #: File suffixes the loaders read.
-CHECKPOINT_SUFFIXES = (".npy", ".npz", ".safetensors", ".csv", ".pt", ".pth")
+CHECKPOINT_SUFFIXES = (".npy", ".npz", ".safetensors", ".csv", ".pt", ".pth", ".ckpt")
 
 #: What to install for PyTorch checkpoints.
 TORCH_HINT = "install torch, e.g. the optional extra: pip install 'effgrok[torch]'"
@@ -217,6 +218,7 @@ _READERS = {
     ".csv": _read_csv,
     ".pt": _read_torch,
     ".pth": _read_torch,
+    ".ckpt": _read_torch,
 }
 
 
@@ -500,8 +502,8 @@ def _integer_array(arr: np.ndarray, where: str) -> np.ndarray:
     if arr.dtype == bool:
         return arr
     if arr.dtype.kind == "f":
-        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-            raise ValueError(f"{where}: entries must be integers")
+        if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)) or np.any(np.abs(arr) > 2**53):
+            raise ValueError(f"{where}: entries must be integers (of magnitude at most 2**53)")
         return arr.astype(np.int64)
     if arr.dtype.kind not in "iu":
         raise ValueError(f"{where}: entries must be integers, got dtype {arr.dtype}")
