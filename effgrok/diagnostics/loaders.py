@@ -85,12 +85,13 @@ def _read_npy(path: Path) -> dict[str, np.ndarray]:
     have = path.stat().st_size - offset
     if have < need:
         raise ValueError(f"truncated: the header announces {need} data bytes, the file holds {have}")
-    arr = np.load(path, allow_pickle=False)
+    with open(path, "rb") as fh:
+        arr = np.load(fh, allow_pickle=False)
     return {"array": arr}
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
+    with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # closed also when corrupt
         return {name: z[name] for name in z.files}
 
 
