@@ -2077,6 +2077,12 @@ def _inspect_parsers(sub) -> None:
         help="embedding file (.npy .npz .safetensors .csv .pt .pth), or a folder or glob of checkpoints",
     )
     ins.add_argument("--tensor", default=None, help="tensor name in the file (default: the only fitting one)")
+    ins.add_argument(
+        "--vocab",
+        type=_int,
+        default=None,
+        help="the symbol axis has this many entries (extra tokens); its first p are the symbols",
+    )
     sg = ins.add_mutually_exclusive_group(required=True)
     sg.add_argument("--train", type=str, help="training pairs of symbols, e.g. '0,1 2,3'")
     sg.add_argument(
@@ -2139,14 +2145,16 @@ def _cmd_inspect(args) -> dict:
     if not series:
         if args.steps is not None:
             raise UsageError("--steps belongs to a series of checkpoints (a folder or a glob as --embedding)")
-        loaded = load_embedding(args.embedding, rows, tensor=args.tensor)
+        loaded = load_embedding(args.embedding, rows, tensor=args.tensor, vocab=args.vocab)
         res = inspect_embedding(
             task, train, loaded.matrix, accuracy=args.accuracy, source=loaded.record(), **opts
         )
         return {"result": res, "embedding": loaded.matrix, "records": [res.record()]}
     if args.accuracy is not None:
         raise UsageError("--accuracy belongs to one embedding, not a series of checkpoints")
-    steps, loaded = load_checkpoints(args.embedding, rows, tensor=args.tensor, steps=args.steps)
+    steps, loaded = load_checkpoints(
+        args.embedding, rows, tensor=args.tensor, steps=args.steps, vocab=args.vocab
+    )
     res = inspect_series(
         task,
         train,

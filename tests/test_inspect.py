@@ -548,3 +548,23 @@ def test_cli_generated_options_end_in_exit_0_or_2(tmp_path, capsys):
             assert out and not err, (args, err)
 
     check()
+
+
+def test_cli_transformer_vocabulary_with_an_extra_token(tmp_path, capsys):
+    from safetensors.numpy import save_file
+
+    p, freqs = 17, [3, 8]
+    E = _fourier_embedding(p, freqs, seed=4, dims=6)
+    W_E = np.vstack([E, np.ones((1, 6))]).T.copy()  # (d_model, p + 1), the '=' token last
+    f = tmp_path / "model.safetensors"
+    save_file(
+        {"embed.W_E": W_E, "pos_embed.W_pos": np.zeros((3, 6)), "unembed.W_U": np.zeros((6, p))}, str(f)
+    )
+    argv = ["inspect", "--task", "add-mod", "--p", str(p), "--embedding", str(f), "--train", "0,1", "--json"]
+    code, out, err = _run([*argv, "--vocab", str(p + 1)], capsys)
+    assert code == 0, err
+    rec = json.loads(out)
+    assert sorted(rec["key_frequencies"]) == freqs and rec["embedding_shape"] == [p, 6]
+    code, out, err = _run(argv, capsys)  # without --vocab the only tensor with 17 entries is W_U; it says so
+    assert code == 0, err
+    assert json.loads(out)["source"]["tensor"] == "unembed.W_U"

@@ -112,6 +112,18 @@ def test_ambiguous_and_missing_symbol_axis(tmp_path):
         load_embedding(h, 7, tensor="A")
 
 
+def test_vocabulary_with_extra_tokens(tmp_path):
+    W_E = np.vstack([E, np.full((1, 3), 9.0)]).T.copy()  # (d_model, p + 1): an '=' token last
+    f = _save(tmp_path / "t.safetensors", {"embed.W_E": W_E, "pos": np.zeros((3, 3))})
+    with pytest.raises(ValueError, match="no 2-D tensor has an axis of length 7"):
+        load_embedding(f, 7)
+    got = load_embedding(f, 7, vocab=8)
+    np.testing.assert_array_equal(got.matrix, E)
+    assert "first 7 of 8 entries" in got.how and got.axis == 1
+    with pytest.raises(ValueError, match="vocab must be an integer >= 7"):
+        load_embedding(f, 7, vocab=6)
+
+
 def test_one_dimensional_tensor_is_one_column(tmp_path):
     f = _save(tmp_path / "v.npy", {"v": np.arange(7.0)})
     got = load_embedding(f, 7)

@@ -339,7 +339,7 @@ def _check_finite(M: np.ndarray, where: str) -> None:
         )
 
 
-def load_embedding(path, rows, *, tensor: str | None = None) -> LoadedEmbedding:
+def load_embedding(path, rows, *, tensor: str | None = None, vocab: int | None = None) -> LoadedEmbedding:
     """Read an embedding matrix (symbols × dims) from a file.
 
     The tensor is the one named ``tensor``, or else the only 2-D tensor with an axis whose
@@ -357,6 +357,10 @@ def load_embedding(path, rows, *, tensor: str | None = None) -> LoadedEmbedding:
     tensor : str, optional
         Tensor name (``"embed.W_E"``); an unknown name raises a ``ValueError`` listing the
         names that exist.
+    vocab : int, optional
+        The symbol axis has this many entries (a vocabulary with extra tokens, e.g. the
+        ``p + 1`` rows of a transformer with an ``=`` token) and its first ``min(rows)`` are
+        the task's symbols, in order.
 
     Examples
     --------
@@ -366,8 +370,15 @@ def load_embedding(path, rows, *, tensor: str | None = None) -> LoadedEmbedding:
     >>> e = load_embedding(f, 4)
     >>> e.tensor, e.matrix.shape, e.axis
     ('W_E', (4, 3), 1)
+    >>> load_embedding(f, 3, vocab=4).matrix.shape     # the first 3 of 4 vocabulary entries
+    (3, 3)
     """
     counts = _row_counts(rows)
+    keep = None
+    if vocab is not None:
+        if isinstance(vocab, bool) or not isinstance(vocab, (int, np.integer)) or vocab < min(counts):
+            raise ValueError(f"vocab must be an integer >= {min(counts)} (the task's symbols), got {vocab!r}")
+        keep, counts = min(counts), (int(vocab),)
     tensors = read_tensors(path)
     where = f"{str(path)!r}"
     want = " or ".join(str(c) for c in counts)
@@ -413,6 +424,9 @@ def load_embedding(path, rows, *, tensor: str | None = None) -> LoadedEmbedding:
         how += "; its axis 1 holds the symbols (transposed)"
     else:
         how += "; its axis 0 holds the symbols"
+    if keep is not None:
+        M = M[:keep]
+        how += f"; its first {keep} of {vocab} entries are the task's symbols"
     _check_finite(M, f"{where}: tensor {name!r}")
     M = np.ascontiguousarray(M)
     M.setflags(write=False)
@@ -454,7 +468,7 @@ def checkpoint_files(spec) -> list[Path]:
 
 
 def load_checkpoints(
-    spec, rows, *, tensor: str | None = None, steps=None
+    spec, rows, *, tensor: str | None = None, steps=None, vocab: int | None = None
 ) -> tuple[np.ndarray, list[LoadedEmbedding]]:
     """Embeddings of a series of checkpoints, ordered by step.
 
@@ -462,7 +476,7 @@ def load_checkpoints(
     ----------
     spec : str or Path
         A folder, a glob pattern (``"run/ckpt_*.safetensors"``) or one file.
-    rows, tensor
+    rows, tensor, vocab
         As in :func:`load_embedding` (the same tensor name in every file).
     steps : sequence of int, optional
         One step per file in name order; default: read from each file name
@@ -491,7 +505,7 @@ def load_checkpoints(
         dup = st[np.flatnonzero(np.bincount(np.unique(st, return_inverse=True)[1]) > 1)[0]]
         raise ValueError(f"two checkpoint files have step {dup}; give the steps (--steps)")
     order = np.argsort(st, kind="stable")
-    embs = [load_embedding(files[i], rows, tensor=tensor) for i in order]
+    embs = [load_embedding(files[i], rows, tensor=tensor, vocab=vocab) for i in order]
     shapes = {e.matrix.shape for e in embs}
     if len(shapes) > 1:
         raise ValueError(f"the checkpoints' embeddings differ in shape: {sorted(shapes)}")
