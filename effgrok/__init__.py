@@ -8,6 +8,8 @@
 
 __version__ = "0.1.0"
 
+from .diagnostics.inspection import Inspection, InspectionSeries, inspect_embedding, inspect_series
+from .diagnostics.loaders import load_checkpoints, load_embedding
 from .effective import (
     DEFAULT_DELTA,
     DOPRI5,
@@ -78,6 +80,8 @@ __all__ = [
     "EffectiveLoss",
     "Ensemble",
     "GrokkingRate",
+    "Inspection",
+    "InspectionSeries",
     "Split",
     "Task",
     "Trajectory",
@@ -95,6 +99,10 @@ __all__ = [
     "ideal_accuracy",
     "induced_parallelograms",
     "initial_embedding",
+    "inspect_embedding",
+    "inspect_series",
+    "load_checkpoints",
+    "load_embedding",
     "make_task",
     "median_interval",
     "n_training_parallelograms",

@@ -310,6 +310,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _diagnostics_parsers(sub)  # issue 10: predict-grok, progress
     _solvable_parsers(sub)  # issue 11: solvable linear|dichotomy
     _weight_norm_parsers(sub)  # issue 10: weight-norm, tickets
+    _inspect_parsers(sub)  # issue 18: inspect
     return parser
 
 
@@ -1043,6 +1044,9 @@ def _write_outputs(args, out: Path, payload: dict, arguments: dict, elapsed: flo
     if args.command in ("weight-norm", "tickets"):
         _write_weight_norm(args, out, payload, prov)
         return
+    if args.command == "inspect":
+        _write_inspect(args, out, payload, prov)
+        return
     if args.command == "rate":
         cols = list(records[0].keys())
         write_csv_atomic(out / "rate.csv", records, cols)
@@ -1205,6 +1209,17 @@ def _diagnostics_parsers(sub) -> None:
     )
     pg.add_argument("csv", type=Path, help="CSV with columns step,loss (optional run, grokked)")
     pg.add_argument(
+        "--loss-column",
+        default=None,
+        help="loss column (default: the first of loss, train_loss, training_loss, train/loss, ...)",
+    )
+    pg.add_argument(
+        "--step-column",
+        default=None,
+        help="step column (default: the first of step, global_step, iteration, iter, _step, epoch)",
+    )
+    pg.add_argument("--run-column", default=None, help="run column (default: run, run_id, run_name or seed)")
+    pg.add_argument(
         "--fractions",
         type=_finite_float,
         nargs="+",
@@ -1271,7 +1286,9 @@ def _cmd_predict_grok(args) -> dict:
         raise UsageError(f"--budget must be > 0, got {args.budget:g}")
     if not 0 < args.threshold <= 1:
         raise UsageError(f"--threshold must be in (0, 1], got {args.threshold:g}")
-    log = read_loss_csv(args.csv)
+    log = read_loss_csv(
+        args.csv, loss_column=args.loss_column, step_column=args.step_column, run_column=args.run_column
+    )
     opts = dict(cutoff=args.cutoff, degree=args.degree, log=not args.linear, floor=args.floor)
     need = min_points(args.cutoff, args.degree)
     short = [r for r, y in zip(log.runs, log.losses, strict=True) if y.size < need]
@@ -1308,6 +1325,7 @@ def _cmd_predict_grok(args) -> dict:
     ]
     rec = {
         "file": str(args.csv),
+        "columns": log.columns,
         "budget": budget,
         "fractions": [float(f) for f in fractions],
         "cutoff": args.cutoff,
@@ -1334,6 +1352,14 @@ def _format_predict_grok(rec: dict) -> str:
         f"{'log-loss' if rec['log'] else 'loss'})",
         "  run  grokked  " + "  ".join(f"{x:>8g}" for x in fr),
     ]
+    c = rec.get("columns")
+    if c is not None:
+        skipped = f"; {c['skipped_rows']} rows without a loss skipped" if c["skipped_rows"] else ""
+        lines.insert(
+            1,
+            f"  columns: step {c['step']!r}, loss {c['loss']!r}, run "
+            f"{'—' if c['run'] is None else repr(c['run'])}{skipped}",
+        )
     for r in rec["runs"]:
         g = "—" if r["grokked"] is None else ("yes" if r["grokked"] else "no")
         lines.append(f"  {r['run']}  {g:>7}  " + "  ".join(f"{f(v):>8}" for v in r["scores"]))
@@ -2047,6 +2073,210 @@ def _write_solvable(args, out: Path, payload: dict, prov: dict) -> None:
 # end of solvable models
 
 
+# ---------------------------------------------------------------------------------------------
+# inspect (issue 18): effgrok's numbers on a user's own embedding or checkpoints
+
+
+def _inspect_parsers(sub) -> None:
+    from .tasks import TASK_NAMES
+
+    ins = sub.add_parser(
+        "inspect",
+        help="effgrok's numbers on your own network: an embedding or a series of checkpoints",
+    )
+    tg = ins.add_mutually_exclusive_group(required=True)
+    tg.add_argument("--task", choices=TASK_NAMES, help="binary operation (with --p)")
+    tg.add_argument("--table", type=Path, help="operation table table[a,b] = result (.npy/.npz/.csv)")
+    ins.add_argument("--p", type=_int, default=None, help="number of symbols (modulus) of --task")
+    ins.add_argument(
+        "--embedding",
+        required=True,
+        help="embedding file (.npy .npz .safetensors .csv .pt .pth), or a folder or glob of checkpoints",
+    )
+    ins.add_argument("--tensor", default=None, help="tensor name in the file (default: the only fitting one)")
+    ins.add_argument(
+        "--vocab",
+        type=_int,
+        default=None,
+        help="the symbol axis has this many entries (extra tokens); its first p are the symbols",
+    )
+    sg = ins.add_mutually_exclusive_group(required=True)
+    sg.add_argument("--train", type=str, help="training pairs of symbols, e.g. '0,1 2,3'")
+    sg.add_argument(
+        "--train-file", type=Path, help="training pairs (CSV a,b or .npy (n,2)) or a 0/1 mask (.npy/.csv)"
+    )
+    ins.add_argument(
+        "--steps", type=_int, nargs="+", default=None, help="checkpoint steps (default: file names)"
+    )
+    ins.add_argument("--lr", type=_finite_float, default=1e-3, help="learning rate η for n_h (default 1e-3)")
+    ins.add_argument(
+        "--z0", type=_finite_float, default=None, help="Z0 for n_h (default: the rate command's)"
+    )
+    ins.add_argument(
+        "--normalization", choices=("sum", "mean"), default="sum", help="effective-loss N (default sum)"
+    )
+    ins.add_argument("--accuracy", type=_finite_float, default=None, help="your measured test accuracy")
+    ins.add_argument(
+        "--k", type=_int, default=None, help="frequencies in the Fourier concentration (default 5, or p//2)"
+    )
+    ins.add_argument(
+        "--key-power",
+        type=_finite_float,
+        default=0.9,
+        help="power share of the key frequencies (default 0.9)",
+    )
+    ins.add_argument(
+        "--flow-time",
+        choices=("fit", "lr"),
+        default="fit",
+        help="series: time axis of the effective-loss flow, fitted (default) or --lr per step",
+    )
+    ins.add_argument("--no-flow", action="store_true", help="series: no effective-loss flow overlay")
+    ins.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    ins.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
+
+
+def _inspect_task(args):
+    from .diagnostics.loaders import load_table
+    from .tasks import make_task, task_from_table
+
+    if args.table is not None:
+        if args.p is not None:
+            raise UsageError("--p belongs to --task; an operation table (--table) sets the symbols itself")
+        return task_from_table(load_table(args.table), name=args.table.stem)
+    return make_task(args.task, args.p)
+
+
+def _cmd_inspect(args) -> dict:
+    import glob
+
+    from .diagnostics.inspection import inspect_embedding, inspect_series
+    from .diagnostics.loaders import load_checkpoints, load_embedding, load_pairs
+
+    task = _inspect_task(args)  # option values are checked by the library functions
+    train = np.asarray(parse_pairs(args.train)) if args.train is not None else load_pairs(args.train_file)
+    rows = (task.n_slots, task.n_symbols)
+    opts = dict(learning_rate=args.lr, z0=args.z0, normalization=args.normalization, k=args.k)
+    opts["key_power"] = args.key_power
+    series = Path(args.embedding).is_dir() or glob.has_magic(args.embedding)
+    if not series:
+        if args.steps is not None:
+            raise UsageError("--steps belongs to a series of checkpoints (a folder or a glob as --embedding)")
+        loaded = load_embedding(args.embedding, rows, tensor=args.tensor, vocab=args.vocab)
+        res = inspect_embedding(
+            task, train, loaded.matrix, accuracy=args.accuracy, source=loaded.record(), **opts
+        )
+        return {"result": res, "embedding": loaded.matrix, "records": [res.record()]}
+    if args.accuracy is not None:
+        raise UsageError("--accuracy belongs to one embedding, not a series of checkpoints")
+    steps, loaded = load_checkpoints(
+        args.embedding, rows, tensor=args.tensor, steps=args.steps, vocab=args.vocab
+    )
+    res = inspect_series(
+        task,
+        train,
+        [e.matrix for e in loaded],
+        steps,
+        flow=not args.no_flow,
+        time=args.flow_time,
+        sources=[e.record() for e in loaded],
+        **opts,
+    )
+    return {"result": res, "records": [res.record()]}
+
+
+def _format_inspect(rec: dict) -> str:
+    def f(v, fmt="{:.4g}"):
+        return "—" if v is None else fmt.format(v)
+
+    lines = [
+        f"task {rec['task']}  p={rec['p']}  n_train={rec['n_train']}/{rec['n_examples']} "
+        f"(r={rec['train_fraction']:.4f})   split: {rec['split']}",
+        f"  nullity            {rec['nullity']}  (full table {rec['full_nullity']}; "
+        f"{'pinned' if rec['pinned'] else 'NOT pinned'})",
+        f"  grokking rate λ3   {f(rec['grokking_rate'], '{:.6g}')}   "
+        f"n_h = 1/(η·λ3) {f(rec['n_h'], '{:.6g}')}  "
+        f"(η={rec['learning_rate']:g}, Z0={rec['z0']:g}, N={rec['normalization']})",
+        f"  ideal test acc     {f(rec['ideal_test_accuracy'])}",
+    ]
+    if "checkpoints" not in rec:
+        src = rec.get("source")
+        if src is not None:
+            lines.append(
+                f"  embedding          {src['file']}: tensor {src['tensor']!r} {tuple(src['tensor_shape'])}"
+            )
+            lines.append(f"                     ({src['how']}; {rec['rows']})")
+        lines += [
+            f"  RQI                {f(rec['rqi'])}",
+            f"  Acc-hat (test)     {f(rec['predicted_test_accuracy'])}",
+            f"  effective rank     {f(rec['effective_rank'])}",
+        ]
+        if rec["fourier_concentration"] is not None or rec["key_frequencies"] is not None:
+            keys = " ".join(map(str, rec["key_frequencies"] or [])) or "—"
+            lines.append(
+                f"  Fourier            concentration (k={rec['fourier_k']}) {f(rec['fourier_concentration'])}"
+                f"   key frequencies {keys}"
+            )
+        if "measured_test_accuracy" in rec:
+            lines.append(
+                f"  measured test acc  {rec['measured_test_accuracy']:.4g}   (measured − Acc-hat "
+                f"{f(rec['measured_minus_predicted'], '{:+.4g}')}, measured − ideal "
+                f"{f(rec['measured_minus_ideal'], '{:+.4g}')})"
+            )
+        return "\n".join(lines)
+    cps = rec["checkpoints"]
+    src = cps[0].get("source")
+    if src is not None:
+        lines.append(
+            f"  {len(cps)} checkpoints, tensor {src['tensor']!r} {tuple(src['tensor_shape'])} ({src['how']})"
+        )
+    has_f = cps[0]["fourier_concentration"] is not None
+    lines.append("  step        RQI   Acc-hat   eff.rank" + ("   Fourier  key frequencies" if has_f else ""))
+    for c in cps:
+        line = f"  {c['step']:<8d}  {f(c['rqi'], '{:.4f}')}   {f(c['predicted_test_accuracy'], '{:.4f}')}" + (
+            f"   {f(c['effective_rank'], '{:8.4g}')}"
+        )
+        if has_f:
+            keys = " ".join(map(str, c["key_frequencies"] or []))
+            line += f"   {f(c['fourier_concentration'], '{:.4f}')}  {keys}"
+        lines.append(line)
+    th = rec["theory"]
+    if th is not None:
+        lines.append(f"  theory: {th['flow']}")
+        lines.append(
+            f"          time axis {th['time_axis']}; RQI rms difference {f(th['fit_rmse'], '{:.3f}')}"
+        )
+        lines.append(
+            f"          n_h on this axis: {f(th['n_h_steps'], '{:.6g}')} steps after step {th['step0']}"
+        )
+    return "\n".join(lines)
+
+
+def _write_inspect(args, out: Path, payload: dict, prov: dict) -> None:
+    from .plot_inspect import plot_inspection, plot_inspection_series
+    from .results import write_csv_atomic, write_json_atomic
+
+    rec = payload["records"][0]
+    res = payload["result"]
+    if "checkpoints" in rec:
+        rows = res.rows()
+        write_csv_atomic(out / "inspect.csv", rows, list(rows[0]))
+        plot_inspection_series(res, out / "inspect.png")
+    else:
+        flat = {k: v for k, v in rec.items() if k != "source"}
+        flat["key_frequencies"] = (
+            None if flat["key_frequencies"] is None else " ".join(map(str, flat["key_frequencies"]))
+        )
+        flat["embedding_shape"] = "x".join(map(str, flat["embedding_shape"]))
+        write_csv_atomic(out / "inspect.csv", [flat], list(flat))
+        plot_inspection(res, payload["embedding"], out / "inspect.png")
+    write_json_atomic(out / "inspect.json", {"provenance": prov, "result": rec})
+
+
+# ---------------------------------------------------------------------------------------------
+# end of inspect
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``effgrok`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -2066,6 +2296,7 @@ def main(argv: list[str] | None = None) -> int:
             "solvable": _cmd_solvable,
             "weight-norm": _cmd_weight_norm,
             "tickets": _cmd_tickets,
+            "inspect": _cmd_inspect,
         }[args.command]
         payload = command(args)
         elapsed = time.time() - started
@@ -2089,6 +2320,7 @@ def main(argv: list[str] | None = None) -> int:
                 "solvable": _format_solvable,
                 "weight-norm": _format_weight_norm,
                 "tickets": _format_tickets,
+                "inspect": _format_inspect,
             }[args.command]
             print("\n".join(fmt(r) for r in records))
             if args.out is not None:

@@ -7,6 +7,10 @@
   the training step: effective rank of hidden features (Fan et al. 2024), Fourier
   concentration of embeddings (Nanda et al. 2023) and RQI of toy-model embeddings.
 
+* :mod:`effgrok.diagnostics.loaders` and :mod:`effgrok.diagnostics.inspection` (issue 18) --
+  users' embeddings and checkpoints (npy/npz/safetensors/CSV, PyTorch with torch installed),
+  training splits and operation tables, and effgrok's numbers on them (``effgrok inspect``);
+
 * :mod:`effgrok.diagnostics.weight_norm` -- weight-norm trajectories and Omnigrok's LU
   mechanism (Liu, Michaud & Tegmark 2023): reduced landscape at fixed norm, α-induced grokking
   on scikit-learn's digits;
@@ -24,6 +28,24 @@ from .early import (
     read_loss_csv,
     spectral_score,
     spectral_scores,
+)
+from .inspection import (
+    FlowOverlay,
+    Inspection,
+    InspectionSeries,
+    inspect_embedding,
+    inspect_series,
+    key_frequencies,
+    training_split,
+)
+from .loaders import (
+    LoadedEmbedding,
+    checkpoint_files,
+    load_checkpoints,
+    load_embedding,
+    load_pairs,
+    load_table,
+    read_tensors,
 )
 from .progress import (
     effective_rank,
@@ -55,12 +77,17 @@ from .weight_norm import (
 __all__ = [
     "AlphaSweep",
     "EarlyPrediction",
+    "FlowOverlay",
+    "Inspection",
+    "InspectionSeries",
     "LUShape",
+    "LoadedEmbedding",
     "LossLog",
     "ReducedLandscape",
     "TicketStudy",
     "alpha_sweep",
     "auc",
+    "checkpoint_files",
     "decay_time",
     "early_prediction_curve",
     "effective_rank",
@@ -68,6 +95,13 @@ __all__ = [
     "fourier_power",
     "global_norm",
     "grokking_tickets",
+    "inspect_embedding",
+    "inspect_series",
+    "key_frequencies",
+    "load_checkpoints",
+    "load_embedding",
+    "load_pairs",
+    "load_table",
     "lu_shape",
     "magnitude_mask",
     "norm_matched_init",
@@ -75,9 +109,11 @@ __all__ = [
     "participation_ratio",
     "power_match",
     "read_loss_csv",
+    "read_tensors",
     "reduced_landscape",
     "rqi_curve",
     "spectral_score",
     "spectral_scores",
     "time_to_generalize",
+    "training_split",
 ]

@@ -445,30 +445,57 @@ class LossLog:
     Attributes
     ----------
     runs : tuple of str
-        Run names in order of first appearance (``("0",)`` without a ``run`` column).
+        Run names in order of first appearance (``("0",)`` without a run column).
     steps, losses : tuple of ndarray
         One strictly increasing step array and its losses per run.
     labels : ndarray of bool or None
         The ``grokked`` column per run, None when the file has none.
+    columns : dict or None
+        The header names used for ``step``, ``loss`` and ``run`` (``None``: no run column),
+        and ``skipped_rows``: rows without a loss value (e.g. validation rows).
     """
 
     runs: tuple
     steps: tuple
     losses: tuple
     labels: np.ndarray | None
+    columns: dict | None = None
 
 
 _TRUE = {"1", "true", "yes", "t", "y", "1.0"}
 _FALSE = {"0", "false", "no", "f", "n", "0.0"}
 
+#: Column names recognised, in order of preference (case-insensitive): what common training
+#: loggers write (PyTorch Lightning's CSVLogger, Hugging Face's Trainer, W&B exports, ...).
+STEP_COLUMNS = ("step", "global_step", "iteration", "iter", "_step", "trainer/global_step", "epoch")
+LOSS_COLUMNS = ("loss", "train_loss", "training_loss", "train/loss", "train_loss_step", "loss_train")
+RUN_COLUMNS = ("run", "run_id", "run_name", "seed")
 
-def read_loss_csv(path) -> LossLog:
+
+def _pick_column(names, given, choices, what, path, line, header) -> str | None:
+    if given is not None:
+        g = given.strip().lower()
+        if g not in names:
+            raise ValueError(f"{path}, line {line}: no column {given!r} ({what}) in the header {header!r}")
+        return g
+    found = [c for c in choices if c in names]
+    return found[0] if found else None
+
+
+def read_loss_csv(
+    path, *, loss_column: str | None = None, step_column: str | None = None, run_column: str | None = None
+) -> LossLog:
     """Read loss curves from a CSV file with a header row.
 
-    Columns (names case-insensitive, any order, extra columns ignored): ``step`` and ``loss``
-    (required), ``run`` (optional: several runs in one file, rows of a run in increasing
-    step order, runs may interleave) and ``grokked`` (optional: 0/1 or true/false, constant
-    within a run).  Errors name the file, line and column.
+    Columns (names case-insensitive, any order, extra columns ignored): the step (the first
+    of :data:`STEP_COLUMNS` present -- ``step``, ``global_step``, ``iteration``, ..., ``epoch``
+    -- or ``step_column``), the training loss (the first of :data:`LOSS_COLUMNS` -- ``loss``,
+    ``train_loss``, ``training_loss``, ... -- or ``loss_column``), optionally a run column
+    (:data:`RUN_COLUMNS` or ``run_column``: several runs in one file, rows of a run in
+    increasing step order, runs may interleave) and ``grokked`` (0/1 or true/false, constant
+    within a run).  Rows whose loss cell is empty (a logger's validation rows) are skipped.
+    :attr:`LossLog.columns` says which columns were used.  Errors name the file, line and
+    column.
 
     Examples
     --------
@@ -478,6 +505,10 @@ def read_loss_csv(path) -> LossLog:
     >>> log = read_loss_csv(f)
     >>> log.runs, log.labels.tolist(), log.losses[1].tolist()
     (('a', 'b'), [True, False], [2.2, 0.9])
+    >>> _ = f.write_text("epoch,step,train_loss,val_loss\\n0,0,2.3,\\n0,0,,2.5\\n0,10,1.1,\\n")
+    >>> log = read_loss_csv(f)
+    >>> log.columns, log.losses[0].tolist()
+    ({'step': 'step', 'loss': 'train_loss', 'run': None, 'skipped_rows': 1}, [2.3, 1.1])
     """
     path = Path(path)
     if not path.is_file():
@@ -492,45 +523,64 @@ def read_loss_csv(path) -> LossLog:
         raise ValueError(f"{path}: the file is empty; expected a header with columns step,loss")
     head_line, header = lines[0]
     names = [h.strip().lower() for h in header]
-    for col in ("step", "loss"):
-        if col not in names:
+    cols = {
+        "step": _pick_column(names, step_column, STEP_COLUMNS, "step", path, head_line, header),
+        "loss": _pick_column(names, loss_column, LOSS_COLUMNS, "loss", path, head_line, header),
+        "run": _pick_column(names, run_column, RUN_COLUMNS, "run", path, head_line, header),
+    }
+    for col, choices, flag in (
+        ("step", STEP_COLUMNS, "--step-column"),
+        ("loss", LOSS_COLUMNS, "--loss-column"),
+    ):
+        if cols[col] is None:
             raise ValueError(
-                f"{path}, line {head_line}: no {col!r} column in the header {header!r} "
-                "(need step,loss; optional run, grokked)"
+                f"{path}, line {head_line}: no {col!r} column in the header {header!r}; recognised: "
+                f"{', '.join(choices)} (or name it with {flag} NAME)"
             )
-    dup = sorted({n for n in names if names.count(n) > 1 and n in ("step", "loss", "run", "grokked")})
+    if cols["step"] == cols["loss"]:
+        raise ValueError(f"{path}: the step and the loss column are both {cols['step']!r}")
+    used = [c for c in (*cols.values(), "grokked" if "grokked" in names else None) if c is not None]
+    dup = sorted({n for n in used if names.count(n) > 1})
     if dup:
         raise ValueError(f"{path}, line {head_line}: column {dup[0]!r} appears more than once")
-    idx = {n: names.index(n) for n in ("step", "loss", "run", "grokked") if n in names}
+    idx = {k: names.index(c) for k, c in cols.items() if c is not None}
+    if "grokked" in names:
+        idx["grokked"] = names.index("grokked")
     if len(lines) == 1:
         raise ValueError(f"{path}: no data rows after the header")
     data: dict[str, list] = {}
     grok: dict[str, tuple[bool, int]] = {}
+    skipped = 0
     for line, row in lines[1:]:
         if len(row) < len(names):
             raise ValueError(f"{path}, line {line}: {len(row)} fields, the header has {len(names)}")
+        if not row[idx["loss"]].strip():
+            skipped += 1
+            continue
 
         def number(col, line=line, row=row):
             text = row[idx[col]].strip()
             try:
                 v = float(text)
             except ValueError:
-                raise ValueError(f"{path}, line {line}, column {col!r}: not a number: {text!r}") from None
+                raise ValueError(
+                    f"{path}, line {line}, column {cols[col]!r}: not a number: {text!r}"
+                ) from None
             if not math.isfinite(v):
-                raise ValueError(f"{path}, line {line}, column {col!r}: not finite: {text!r}")
+                raise ValueError(f"{path}, line {line}, column {cols[col]!r}: not finite: {text!r}")
             return v
 
         step, loss = number("step"), number("loss")
         if loss < 0:
-            raise ValueError(f"{path}, line {line}, column 'loss': negative loss {loss!r}")
+            raise ValueError(f"{path}, line {line}, column {cols['loss']!r}: negative loss {loss!r}")
         run = row[idx["run"]].strip() if "run" in idx else "0"
         if not run:
-            raise ValueError(f"{path}, line {line}, column 'run': empty run name")
+            raise ValueError(f"{path}, line {line}, column {cols['run']!r}: empty run name")
         rec = data.setdefault(run, [])
         if rec and step <= rec[-1][0]:
             raise ValueError(
-                f"{path}, line {line}, column 'step': step {step:g} of run {run!r} does not increase "
-                f"(previous {rec[-1][0]:g})"
+                f"{path}, line {line}, column {cols['step']!r}: step {step:g} of run {run!r} does not "
+                f"increase (previous {rec[-1][0]:g})"
             )
         rec.append((step, loss))
         if "grokked" in idx:
@@ -546,10 +596,13 @@ def read_loss_csv(path) -> LossLog:
                     f"on line {grok[run][1]}"
                 )
             grok.setdefault(run, (g, line))
+    if not data:
+        raise ValueError(f"{path}: no row has a value in the loss column {cols['loss']!r}")
     runs = tuple(data)
     return LossLog(
         runs=runs,
         steps=tuple(np.array([s for s, _ in data[r]]) for r in runs),
         losses=tuple(np.array([v for _, v in data[r]]) for r in runs),
         labels=np.array([grok[r][0] for r in runs]) if grok else None,
+        columns={**cols, "skipped_rows": skipped},
     )

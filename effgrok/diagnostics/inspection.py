@@ -1,0 +1,737 @@
+"""effgrok's numbers on a user's own network: ``effgrok inspect``.
+
+Given a task, the user's training split and an embedding matrix from their network (one
+checkpoint or a series), report
+
+* what the **split** implies, by the effective theory (Liu et al. 2022, arXiv 2205.10343):
+  nullity of ``G_D`` against the full table's, whether the structure is pinned, the
+  grokking rate ``λ3`` and ``n_h = 1/(η λ3)`` (with the ``Z0`` used), the ideal test
+  accuracy Acc-bar -- by :func:`~effgrok.effective.spectrum.grokking_rate` and
+  :func:`~effgrok.effective.metrics.ideal_accuracy`;
+* how far the **embedding** has come: RQI and the predicted test accuracy Acc-hat
+  (:mod:`effgrok.effective.metrics`), its effective rank, and for modular tasks its Fourier
+  concentration and key frequencies (:mod:`effgrok.diagnostics.progress`; Nanda et al. 2023);
+* for a **series** of checkpoints, the same per step, with the effective-loss flow started
+  from the first checkpoint's embedding (:func:`~effgrok.effective.simulation.simulate`,
+  exact solution) overlaid on a fitted or user-given time axis.
+
+Nothing here computes those numbers anew: each comes from the library function named.
+
+Embedding rows
+--------------
+The task's embedding has ``n_slots`` rows (``n_symbols`` for commutative tasks, whose
+examples add ``E_a + E_b``; ``2 n_symbols`` for the left/right rows of non-commutative
+ones).  A matrix with ``n_slots`` rows is used as it is; one with ``n_symbols`` rows for a
+non-commutative task is a *shared* embedding (as in a transformer) and is used for both the
+left and the right operand (stacked twice).
+
+Training split
+--------------
+A :class:`~effgrok.tasks.Split`, example indices, a boolean mask over the task's examples or
+over ordered pairs of symbols (``n_symbols × n_symbols``), or pairs of symbol labels.
+For a commutative task the examples are unordered pairs: an ordered pair ``(a, b)`` and
+its mirror ``(b, a)`` name the same example, which is in the training set when either order
+is (:func:`training_split` counts how many appeared in both orders and in one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..effective.metrics import DEFAULT_DELTA, ideal_accuracy, predicted_accuracy, rqi
+from ..effective.spectrum import GrokkingRate, grokking_rate
+from ..tasks import Split, Task, split_from_indices, split_from_pairs
+from .progress import DEFAULT_TOP_K, effective_rank, fourier_concentration, fourier_power
+
+__all__ = [
+    "DEFAULT_KEY_POWER",
+    "FlowOverlay",
+    "Inspection",
+    "InspectionSeries",
+    "fourier_rows",
+    "inspect_embedding",
+    "inspect_series",
+    "key_frequencies",
+    "slot_embedding",
+    "training_split",
+]
+
+#: Share of the (non-constant) Fourier power that the key frequencies carry together.
+DEFAULT_KEY_POWER = 0.9
+
+
+# --------------------------------------------------------------------------- split
+def training_split(task: Task, train) -> tuple[Split, str]:
+    """The task's training split from a user's description, and how it was read (in words).
+
+    ``train`` is a :class:`~effgrok.tasks.Split`; a boolean mask over the task's examples,
+    over ordered pairs of symbol indices (shape ``(n, n)``, or ``n²`` flat, row-major); a
+    1-D integer array of example indices; or pairs of symbol labels, shape ``(k, 2)``.
+    Ordered pairs for a commutative task are mapped onto its unordered examples: an example
+    is trained when either of its orders is.
+
+    Examples
+    --------
+    >>> from effgrok.tasks import make_task
+    >>> s, how = training_split(make_task("add", 4), [(0, 1), (1, 0), (2, 3)])
+    >>> s.n_train, how
+    (2, '3 ordered pairs onto 2 unordered examples (commutative task): 1 given in both orders, 1 in one')
+    """
+    if isinstance(train, Split):
+        if train.n_examples != task.n_examples:
+            raise ValueError(
+                f"the split has {train.n_examples} examples, task {task.name!r} has {task.n_examples}"
+            )
+        return train, "a Split"
+    arr = np.asarray(train)
+    n = task.n_symbols
+    if arr.dtype == bool:
+        if arr.shape == (task.n_examples,):
+            return split_from_indices(task, np.flatnonzero(arr)), "boolean mask over the task's examples"
+        if arr.shape in ((n, n), (n * n,)):
+            a, b = np.nonzero(arr.reshape(n, n))
+            if a.size == 0:
+                raise ValueError("the training mask selects no example")
+            return _from_pairs(
+                task, np.stack([task.symbols[a], task.symbols[b]], axis=1), "mask over ordered pairs"
+            )
+        raise ValueError(
+            f"a training mask must have shape ({task.n_examples},) (the task's examples) or "
+            f"({n}, {n}) (ordered pairs of symbols), got {arr.shape}"
+        )
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"training pairs must be integers (symbol labels), got dtype {arr.dtype}")
+    if arr.ndim == 1:
+        return split_from_indices(task, arr), "example indices"
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] == 0:
+        raise ValueError(f"training pairs must have shape (k, 2), got {arr.shape}")
+    return _from_pairs(task, arr, "pairs of symbols")
+
+
+def _from_pairs(task: Task, pairs: np.ndarray, source: str) -> tuple[Split, str]:
+    if not task.commutative:
+        return split_from_pairs(task, pairs), f"{pairs.shape[0]} {source} (ordered, as the task's examples)"
+    # symbols are increasing, so sorting the labels of a pair sorts its symbol indices
+    canon = np.sort(pairs, axis=1)
+    uniq, counts = np.unique(canon, axis=0, return_counts=True)
+    split = split_from_pairs(task, uniq)  # checks the symbols' range
+    same, same_counts = np.unique(pairs, axis=0, return_counts=True)
+    if np.any(same_counts > 1):  # the same ordered pair twice
+        dup = same[same_counts > 1][0]
+        raise ValueError(f"pair ({dup[0]},{dup[1]}) appears more than once in the training set")
+    both = int(np.sum(counts > 1))  # (a, b) and (b, a), a != b
+    if both == 0:
+        each = "one unordered example" if pairs.shape[0] == 1 else "each one unordered example"
+        return split, f"{pairs.shape[0]} {source}, {each} (commutative task)"
+    return split, (
+        f"{pairs.shape[0]} ordered pairs onto {uniq.shape[0]} unordered examples (commutative task): "
+        f"{both} given in both orders, {uniq.shape[0] - both} in one"
+    )
+
+
+# --------------------------------------------------------------------------- embedding rows
+def slot_embedding(task: Task, E) -> tuple[np.ndarray, str]:
+    """The task's embedding (``n_slots`` rows) from a user's matrix, and how (in words).
+
+    ``n_slots`` rows: as given.  ``n_symbols`` rows for a non-commutative task: a shared
+    embedding, used for the left and the right operand (stacked twice).
+    """
+    E = np.asarray(E, dtype=np.float64)
+    if E.ndim == 1:
+        E = E[:, None]
+    if E.ndim != 2 or E.shape[1] < 1 or E.shape[0] not in (task.n_slots, task.n_symbols):
+        allowed = sorted({task.n_slots, task.n_symbols})
+        raise ValueError(
+            f"embedding must have {' or '.join(map(str, allowed))} rows (symbols) for task "
+            f"{task.name!r}, got shape {E.shape}"
+        )
+    if not np.all(np.isfinite(E)):
+        raise ValueError("embedding contains NaN or infinite values")
+    if E.shape[0] == task.n_slots:
+        return E, "rows used as they are"
+    return np.vstack([E, E]), "shared embedding: its rows serve as left and right operand rows"
+
+
+# --------------------------------------------------------------------------- Fourier
+def _generator(p: int) -> int:
+    m, q, factors = p - 1, 2, set()
+    while q * q <= m:
+        while m % q == 0:
+            factors.add(q)
+            m //= q
+        q += 1
+    if m > 1:
+        factors.add(m)
+    return next(g for g in range(2, p) if all(pow(g, (p - 1) // f, p) != 1 for f in factors))
+
+
+def fourier_rows(task: Task) -> tuple[np.ndarray, int] | None:
+    """Row order and group size for the Fourier analysis of a modular task's embedding.
+
+    ``add-mod``/``sub-mod``: symbol ``a`` is row ``a`` of ``Z_p`` (size ``p``).  ``mul-mod``:
+    the cyclic group ``Z_p^*`` through a generator ``g``, row ``k`` holds symbol ``g^k``
+    (size ``p − 1``).  ``None`` for other tasks or fewer than 3 symbols.
+
+    Examples
+    --------
+    >>> from effgrok.tasks import make_task
+    >>> order, m = fourier_rows(make_task("mul-mod", 7))   # 3 generates Z_7^*: 1, 3, 2, 6, 4, 5
+    >>> m, make_task("mul-mod", 7).symbols[order].tolist()
+    (6, [1, 3, 2, 6, 4, 5])
+    """
+    if task.p is None or task.n_symbols < 3:
+        return None
+    if task.name in ("add-mod", "sub-mod"):
+        return np.arange(task.p), task.p
+    if task.name == "mul-mod":
+        p = task.p
+        g = _generator(p)
+        powers = [pow(g, k, p) for k in range(p - 1)]
+        return np.asarray(powers) - 1, p - 1  # symbol s sits at index s - 1
+    return None
+
+
+def _fourier_matrix(task: Task, E: np.ndarray) -> tuple[np.ndarray, int] | None:
+    fr = fourier_rows(task)
+    if fr is None:
+        return None
+    order, m = fr
+    blocks = E.shape[0] // task.n_symbols
+    idx = np.concatenate([order + b * task.n_symbols for b in range(blocks)])
+    return E[idx], m
+
+
+def key_frequencies(embedding, p: int, key_power: float = DEFAULT_KEY_POWER) -> list[int]:
+    """Frequencies carrying most of an embedding's power over ``Z_p``, strongest first.
+
+    The fewest frequencies ``ω ∈ 1..⌊p/2⌋``, taken in decreasing order of the power ``P_ω``
+    (:func:`~effgrok.diagnostics.progress.fourier_power`), whose powers add up to at least
+    ``key_power`` of the non-constant total ``Σ_ω P_ω``.  An embedding made of ``k``
+    frequencies of equal amplitude gives those ``k`` (Nanda et al. 2023 call them the key
+    frequencies); a constant embedding gives ``[]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.arange(11)
+    >>> E = np.stack([np.cos(2 * np.pi * 3 * a / 11), np.sin(2 * np.pi * 5 * a / 11)], axis=1)
+    >>> key_frequencies(E, 11)
+    [3, 5]
+    """
+    kp = _check_key_power(key_power)
+    P = fourier_power(embedding, p)
+    if P.ndim != 1:
+        raise ValueError(f"embedding must be one matrix (rows, dims), got shape {np.shape(embedding)}")
+    E = np.asarray(embedding, dtype=np.float64)
+    total = float(P.sum())
+    if not total > 1e-20 * p * float(np.sum(E * E)):
+        return []
+    order = np.argsort(-P, kind="stable")
+    cum = np.cumsum(P[order])
+    m = int(np.searchsorted(cum, kp * total * (1 - 1e-12))) + 1
+    return [int(w) + 1 for w in order[:m]]
+
+
+# --------------------------------------------------------------------------- one embedding
+@dataclass(frozen=True)
+class Inspection:
+    """effgrok's numbers on one embedding of a user's network (see :func:`inspect_embedding`).
+
+    Attributes
+    ----------
+    task : Task
+    split : Split
+    split_how, rows_how : str
+        How the training split and the embedding's rows were read.
+    rate : GrokkingRate
+        Nullity, pinning, grokking rate, ``n_h`` and ``Z0`` of the split.
+    ideal_test_accuracy : float
+        Acc-bar on the test examples.
+    embedding_shape : tuple of int
+        Shape of the embedding as given.
+    rqi, predicted_test_accuracy, effective_rank : float
+        RQI, Acc-hat (test), entropy effective rank of the embedding.
+    fourier_concentration : float or None
+        Share of the power in the ``k`` strongest frequencies (modular tasks).
+    key_frequencies : tuple of int or None
+        See :func:`key_frequencies` (modular tasks).
+    measured_test_accuracy : float or None
+        The user's own test accuracy, when given.
+    k : int or None
+        Frequencies counted by the concentration (None: not a modular task).
+    delta, key_power : float
+        Options used.
+    source : dict or None
+        Where the embedding came from (file, tensor, axis), when read from a file.
+    """
+
+    task: Task
+    split: Split
+    split_how: str
+    rows_how: str
+    rate: GrokkingRate
+    ideal_test_accuracy: float
+    embedding_shape: tuple
+    rqi: float
+    predicted_test_accuracy: float
+    effective_rank: float
+    fourier_concentration: float | None
+    key_frequencies: tuple | None
+    measured_test_accuracy: float | None = None
+    k: int | None = None
+    delta: float = DEFAULT_DELTA
+    key_power: float = DEFAULT_KEY_POWER
+    source: dict | None = field(default=None, compare=False)
+
+    def split_record(self) -> dict:
+        """The numbers of the split alone (no embedding)."""
+        r = self.rate
+        return {
+            "task": self.task.name,
+            "p": self.task.p,
+            "n_examples": self.task.n_examples,
+            "n_train": self.split.n_train,
+            "train_fraction": self.split.fraction,
+            "split": self.split_how,
+            "nullity": r.nullity,
+            "full_nullity": r.full_nullity,
+            "pinned": r.pinned,
+            "grokking_rate": r.grokking_rate,
+            "n_h": r.n_h if np.isfinite(r.n_h) else None,
+            "z0": r.z0,
+            "learning_rate": r.learning_rate,
+            "normalization": r.normalization,
+            "ideal_test_accuracy": _num(self.ideal_test_accuracy),
+        }
+
+    def embedding_record(self) -> dict:
+        """The numbers of the embedding (given the split)."""
+        rec = {
+            "embedding_shape": list(self.embedding_shape),
+            "rows": self.rows_how,
+            "rqi": self.rqi,
+            "predicted_test_accuracy": _num(self.predicted_test_accuracy),
+            "effective_rank": self.effective_rank,
+            "fourier_concentration": _num(self.fourier_concentration),
+            "fourier_k": self.k,
+            "key_frequencies": None if self.key_frequencies is None else list(self.key_frequencies),
+        }
+        if self.measured_test_accuracy is not None:
+            m = self.measured_test_accuracy
+            rec["measured_test_accuracy"] = m
+            rec["measured_minus_predicted"] = _num(m - self.predicted_test_accuracy)
+            rec["measured_minus_ideal"] = _num(m - self.ideal_test_accuracy)
+        return rec
+
+    def record(self) -> dict:
+        """One JSON-ready dictionary: the split's numbers, then the embedding's."""
+        rec = self.split_record()
+        rec.update(self.embedding_record())
+        if self.source is not None:
+            rec["source"] = self.source
+        return rec
+
+
+def _num(v):
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+def _check_key_power(key_power) -> float:
+    try:
+        kp = float(key_power)
+    except (TypeError, ValueError):
+        kp = float("nan")
+    if isinstance(key_power, bool) or not 0 < kp <= 1:
+        raise ValueError(f"key_power must be in (0, 1], got {key_power!r}")
+    return kp
+
+
+def _check_accuracy(accuracy) -> float | None:
+    if accuracy is None:
+        return None
+    try:
+        a = float(accuracy)
+    except (TypeError, ValueError):
+        raise ValueError(f"accuracy must be a number in [0, 1], got {accuracy!r}") from None
+    if not 0.0 <= a <= 1.0:
+        raise ValueError(f"accuracy must be in [0, 1], got {accuracy!r}")
+    return a
+
+
+def _split_numbers(task, train, learning_rate, z0, normalization):
+    split, how = training_split(task, train)
+    rate = grokking_rate(task, split, learning_rate=learning_rate, z0=z0, normalization=normalization)
+    return split, how, rate, ideal_accuracy(task, split).test
+
+
+def _embedding_numbers(task, split, E, k, delta, key_power) -> dict:
+    E = np.asarray(E, dtype=np.float64)
+    if E.ndim == 1:
+        E = E[:, None]
+    S, rows_how = slot_embedding(task, E)
+    out = {
+        "rows_how": rows_how,
+        "rqi": rqi(task, S, delta),
+        "predicted_test_accuracy": predicted_accuracy(task, split, S, delta).test,
+        "effective_rank": float(effective_rank(E)),
+        "fourier_concentration": None,
+        "key_frequencies": None,
+    }
+    F = _fourier_matrix(task, E)
+    if F is not None:
+        M, m = F
+        if k is None:
+            k = min(DEFAULT_TOP_K, m // 2)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= m // 2:
+            raise ValueError(f"k must be an integer in 1..{m // 2} for task {task.name!r}, got {k!r}")
+        out["k"] = int(k)
+        out["fourier_concentration"] = _num(fourier_concentration(M, m, k))
+        out["key_frequencies"] = tuple(key_frequencies(M, m, key_power))
+    return out
+
+
+def inspect_embedding(
+    task: Task,
+    train,
+    E,
+    *,
+    learning_rate: float = 1e-3,
+    z0: float | None = None,
+    normalization: str = "sum",
+    accuracy: float | None = None,
+    k: int | None = None,
+    delta: float = DEFAULT_DELTA,
+    key_power: float = DEFAULT_KEY_POWER,
+    source: dict | None = None,
+) -> Inspection:
+    """effgrok's numbers on a user's embedding: the split's prediction and the embedding's state.
+
+    Split (Liu et al. 2022): nullity of ``G_D``, pinned or not, ``λ3`` of ``H = 2G_D/(N Z0)``
+    and ``n_h = 1/(η λ3)`` by :func:`~effgrok.effective.spectrum.grokking_rate` (``Z0`` as
+    that function defines it, reported beside ``n_h``), ideal test accuracy Acc-bar.
+    Embedding: RQI and Acc-hat by :mod:`effgrok.effective.metrics`, entropy effective rank
+    (:func:`~effgrok.diagnostics.progress.effective_rank`), and for ``add-mod``, ``sub-mod``
+    and ``mul-mod`` the Fourier concentration in the ``k`` strongest frequencies and the key
+    frequencies (:func:`key_frequencies`).
+
+    Parameters
+    ----------
+    task : Task
+    train
+        The training split (see :func:`training_split`).
+    E : array_like, shape (n_symbols or n_slots, d)
+        The embedding (see :func:`slot_embedding`).
+    learning_rate, z0, normalization
+        For ``n_h`` (:func:`~effgrok.effective.spectrum.grokking_rate`).
+    accuracy : float, optional
+        The network's measured test accuracy, compared with Acc-hat and Acc-bar.
+    k, delta, key_power
+        Frequencies counted by the concentration (default ``min(5, ⌊m/2⌋)`` for a group of
+        order ``m``), RQI threshold, power share of the key frequencies.
+
+    Examples
+    --------
+    >>> import numpy as np, effgrok as eg
+    >>> t = eg.make_task("add", 10)
+    >>> split = eg.random_split(t, fraction=0.8, seed=58)
+    >>> res = eg.inspect_embedding(t, split, np.arange(10.0)[:, None])   # the linear structure
+    >>> res.rqi, res.predicted_test_accuracy == res.ideal_test_accuracy
+    (1.0, True)
+    """
+    accuracy = _check_accuracy(accuracy)
+    _check_key_power(key_power)
+    split, how, rate, ideal = _split_numbers(task, train, learning_rate, z0, normalization)
+    nums = _embedding_numbers(task, split, E, k, delta, key_power)
+    return Inspection(
+        task=task,
+        split=split,
+        split_how=how,
+        rate=rate,
+        ideal_test_accuracy=ideal,
+        embedding_shape=tuple(np.shape(E)) if np.ndim(E) == 2 else (np.shape(E)[0], 1),
+        measured_test_accuracy=accuracy,
+        delta=delta,
+        key_power=key_power,
+        source=source,
+        **nums,
+    )
+
+
+# --------------------------------------------------------------------------- checkpoint series
+#: Flow times (in units of the slowest nonzero mode's time constant) of the theory grid.
+_FLOW_SPAN = (1e-3, 1e2)
+_FLOW_POINTS = 160
+_FIT_POINTS = 400
+FLOW_TIMES = ("fit", "lr")
+
+
+@dataclass(frozen=True)
+class FlowOverlay:
+    """The effective-loss flow from the first checkpoint's embedding, on the user's step axis.
+
+    The flow is the exact solution (:func:`~effgrok.effective.dynamics.exact_flow`) of
+    gradient flow on ``ℓ_eff = ℓ0/Z`` over the training parallelograms (live ``Z``), in flow
+    time ``τ`` (``τ = η·t`` for gradient descent at learning rate ``η``).  Checkpoint step
+    ``s`` is flow time ``τ = c·(s − s0)``: ``c`` is the user's learning rate (``time =
+    "lr"``) or fitted by least squares of the measured against the flow's RQI (``"fit"``).
+
+    Attributes
+    ----------
+    tau : ndarray
+        Flow times of the theory grid (``0`` first, then log-spaced).
+    rqi, predicted_test_accuracy : ndarray
+        RQI and Acc-hat (test) along the flow at ``tau``.
+    step0 : int
+        First checkpoint's step.
+    time_scale : float
+        ``c`` in ``τ = c·(s − s0)``.
+    time : {"fit", "lr"}
+    fit_rmse : float
+        Root-mean-square difference of measured and flow RQI at the checkpoints.
+    determined : bool
+        False when the measured RQI does not change (``"fit"`` cannot fix ``c``).
+    kappa : float
+        Rate of the slowest nonzero mode, ``2 λ/(N Z0)`` with ``Z0 = ‖E0‖²`` (the grokking
+        rate when the structure is pinned).
+    n_h_steps : float or None
+        ``1/(c · κ)`` in the user's steps when the structure is pinned.
+    """
+
+    tau: np.ndarray
+    rqi: np.ndarray
+    predicted_test_accuracy: np.ndarray
+    step0: int
+    time_scale: float
+    time: str
+    fit_rmse: float
+    determined: bool
+    kappa: float
+    n_h_steps: float | None
+
+    def at_steps(self, steps) -> tuple[np.ndarray, np.ndarray]:
+        """Flow RQI and Acc-hat at user steps (interpolated in log flow time)."""
+        tau = self.time_scale * (np.asarray(steps, dtype=np.float64) - self.step0)
+        return _interp(self.tau, self.rqi, tau), _interp(self.tau, self.predicted_test_accuracy, tau)
+
+    def describe(self) -> str:
+        if self.time == "lr":
+            return f"user units: flow time = lr · (step − {self.step0}), lr = {self.time_scale:g}"
+        word = "fitted" if self.determined else "undetermined (the measured RQI does not change)"
+        return (
+            f"{word}: flow time = c · (step − {self.step0}), c = {self.time_scale:.6g} (least squares on RQI)"
+        )
+
+    def record(self) -> dict:
+        return {
+            "flow": "exact effective-loss flow (training parallelograms, live Z) from the first checkpoint",
+            "time_axis": self.describe(),
+            "time": self.time,
+            "time_scale": self.time_scale,
+            "fit_rmse": _num(self.fit_rmse),
+            "kappa": self.kappa,
+            "n_h_steps": _num(self.n_h_steps),
+            "step0": self.step0,
+        }
+
+
+def _interp(tau_grid, values, tau):
+    """Piecewise-linear in ``log τ`` on ``tau_grid`` (``tau_grid[0] = 0``, rest log-spaced)."""
+    lg = np.log(tau_grid[1:])
+    t = np.asarray(tau, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        lt = np.log(np.maximum(t, 1e-300))
+    out = np.interp(lt, lg, values[1:], left=values[0], right=values[-1])
+    return np.where(t <= 0, values[0], out)
+
+
+def _flow_overlay(task, split, E0, steps, measured_rqi, *, pinned, normalization, time, learning_rate, delta):
+    from ..effective.dynamics import EffectiveLoss, exact_flow
+    from ..effective.spectrum import zero_tolerance
+
+    loss = EffectiveLoss(normalization=normalization)
+    G = loss.gram(task, split)
+    ev = np.linalg.eigvalsh(G)
+    nonzero = ev[ev > zero_tolerance(ev)]
+    if nonzero.size == 0:
+        return None  # no training parallelogram: the effective loss is constant
+    S0, _ = slot_embedding(task, E0)
+    N = loss.normalizer(task, split)
+    z0 = float(np.sum(S0 * S0))
+    kappa = 2.0 * float(nonzero.min()) / (N * z0)
+    tau = np.concatenate([[0.0], np.geomspace(_FLOW_SPAN[0] / kappa, _FLOW_SPAN[1] / kappa, _FLOW_POINTS)])
+    F = exact_flow(G, S0, tau, learning_rate=1.0, normalizer=N, z="live")
+    r = np.array([rqi(task, f, delta) for f in F])
+    acc = np.array([predicted_accuracy(task, split, f, delta).test for f in F])
+    s = np.asarray(steps, dtype=np.float64)
+    ds = s - s[0]
+    span = max(float(ds[-1]), 1.0)
+    if time == "lr":
+        c, determined = float(learning_rate), True
+    else:
+        cands = np.geomspace(1e-2 / (kappa * span), 1e3 / (kappa * span), _FIT_POINTS)
+        err = [np.mean((measured_rqi - _interp(tau, r, ci * ds)) ** 2) for ci in cands]
+        c = float(cands[int(np.argmin(err))])
+        determined = bool(np.ptp(measured_rqi) > 1e-9)
+    rmse = float(np.sqrt(np.mean((measured_rqi - _interp(tau, r, c * ds)) ** 2)))
+    return FlowOverlay(
+        tau=tau,
+        rqi=r,
+        predicted_test_accuracy=acc,
+        step0=int(steps[0]),
+        time_scale=c,
+        time=time,
+        fit_rmse=rmse,
+        determined=determined,
+        kappa=kappa,
+        n_h_steps=1.0 / (c * kappa) if pinned else None,
+    )
+
+
+@dataclass(frozen=True)
+class InspectionSeries:
+    """effgrok's numbers on a series of checkpoints (see :func:`inspect_series`).
+
+    Attributes
+    ----------
+    steps : ndarray of int64
+    checkpoints : tuple of Inspection
+        One per step (same split numbers in each).
+    flow : FlowOverlay or None
+        The theory overlay (None when not asked for or the split has no parallelogram).
+    """
+
+    steps: np.ndarray
+    checkpoints: tuple
+    flow: FlowOverlay | None
+
+    def rows(self) -> list[dict]:
+        """One row per checkpoint (CSV), with the flow's RQI and Acc-hat at its step."""
+        out = []
+        flow = None if self.flow is None else self.flow.at_steps(self.steps)
+        for i, (s, c) in enumerate(zip(self.steps, self.checkpoints, strict=True)):
+            e = c.embedding_record()
+            row = {
+                "step": int(s),
+                "rqi": e["rqi"],
+                "predicted_test_accuracy": e["predicted_test_accuracy"],
+                "effective_rank": e["effective_rank"],
+                "fourier_concentration": e["fourier_concentration"],
+                "key_frequencies": None
+                if e["key_frequencies"] is None
+                else " ".join(map(str, e["key_frequencies"])),
+            }
+            if flow is not None:
+                row["flow_rqi"] = float(flow[0][i])
+                row["flow_predicted_test_accuracy"] = _num(flow[1][i])
+            out.append(row)
+        return out
+
+    def record(self) -> dict:
+        """One JSON-ready dictionary: the split's numbers, ``checkpoints`` and ``theory``."""
+        rec = self.checkpoints[0].split_record()
+        rec["embedding_shape"] = list(self.checkpoints[0].embedding_shape)
+        rec["rows"] = self.checkpoints[0].rows_how
+        cps = []
+        for s, c in zip(self.steps, self.checkpoints, strict=True):
+            e = {"step": int(s)}
+            e.update({k: v for k, v in c.embedding_record().items() if k not in ("embedding_shape", "rows")})
+            if c.source is not None:
+                e["source"] = c.source
+            cps.append(e)
+        rec["checkpoints"] = cps
+        rec["theory"] = None if self.flow is None else self.flow.record()
+        return rec
+
+
+def inspect_series(
+    task: Task,
+    train,
+    embeddings,
+    steps,
+    *,
+    learning_rate: float = 1e-3,
+    z0: float | None = None,
+    normalization: str = "sum",
+    k: int | None = None,
+    delta: float = DEFAULT_DELTA,
+    key_power: float = DEFAULT_KEY_POWER,
+    flow: bool = True,
+    time: str = "fit",
+    sources=None,
+) -> InspectionSeries:
+    """:func:`inspect_embedding` at every checkpoint, with the effective-loss flow overlaid.
+
+    The flow starts from the first checkpoint's embedding (:class:`FlowOverlay`); its time
+    axis is fitted (``time="fit"``: ``τ = c·(s − s0)``, ``c`` by least squares on RQI) or the
+    user's (``time="lr"``: ``c = learning_rate``, i.e. the network's steps taken as gradient
+    steps of the effective loss).
+
+    Parameters
+    ----------
+    embeddings : sequence of array_like, each (rows, d)
+        One embedding per checkpoint.
+    steps : sequence of int
+        Their steps, strictly increasing.
+
+    Examples
+    --------
+    >>> import numpy as np, effgrok as eg
+    >>> t = eg.make_task("add", 8)
+    >>> split = eg.random_split(t, fraction=0.8, seed=1)
+    >>> rng = np.random.default_rng(0)
+    >>> E = [np.arange(8.0) + 2 * s * rng.standard_normal(8) for s in (1.0, 0.3, 0.0)]
+    >>> res = eg.inspect_series(t, split, [e[:, None] for e in E], [0, 100, 200])
+    >>> [round(c.rqi, 3) for c in res.checkpoints][-1]
+    1.0
+    """
+    if time not in FLOW_TIMES:
+        raise ValueError(f"time must be one of {', '.join(FLOW_TIMES)}, got {time!r}")
+    st = np.asarray(steps)
+    embs = list(embeddings)
+    if st.ndim != 1 or st.size != len(embs) or st.size == 0 or not np.issubdtype(st.dtype, np.integer):
+        raise ValueError(
+            f"give one integer step per embedding ({len(embs)}), got {np.asarray(steps).tolist()!r}"
+        )
+    if np.any(np.diff(st) <= 0):
+        raise ValueError(f"steps must increase strictly, got {st.tolist()}")
+    srcs = [None] * len(embs) if sources is None else list(sources)
+    _check_key_power(key_power)
+    split, how, rate, ideal = _split_numbers(task, train, learning_rate, z0, normalization)
+    cps = []
+    for E, src in zip(embs, srcs, strict=True):
+        nums = _embedding_numbers(task, split, E, k, delta, key_power)
+        shape = tuple(np.shape(E)) if np.ndim(E) == 2 else (np.shape(E)[0], 1)
+        cps.append(
+            Inspection(
+                task=task,
+                split=split,
+                split_how=how,
+                rate=rate,
+                ideal_test_accuracy=ideal,
+                embedding_shape=shape,
+                delta=delta,
+                key_power=key_power,
+                source=src,
+                **nums,
+            )
+        )
+    shapes = {c.embedding_shape for c in cps}
+    if len(shapes) > 1:
+        raise ValueError(f"the embeddings differ in shape: {sorted(shapes)}")
+    overlay = None
+    if flow:
+        overlay = _flow_overlay(
+            task,
+            split,
+            embs[0],
+            st,
+            np.array([c.rqi for c in cps]),
+            pinned=rate.pinned,
+            normalization=normalization,
+            time=time,
+            learning_rate=learning_rate,
+            delta=delta,
+        )
+    return InspectionSeries(steps=st.astype(np.int64), checkpoints=tuple(cps), flow=overlay)
