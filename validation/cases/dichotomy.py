@@ -110,8 +110,8 @@ BUDGET_FACTOR = 3.0
 
 def cost(settings: dict) -> float:
     """Estimated seconds of compute: ``runs × steps × 18·n·p·h`` flops (forward ``3nph``
-    multiply-adds on ``n`` training pairs, backward twice that) at 10 GFLOP/s on 2 CPU cores
-    (measured: 1.7 ms per run-step at p = 23, width 128, under load), or, for the gpu profile,
+    multiply-adds on ``n`` training pairs, backward twice that) at 15 GFLOP/s on 2 CPU cores
+    (measured: 86 s for the cpu profile, under load), or, for the gpu profile,
     20 TFLOP/s plus 50 µs per step of latency."""
     p, h = int(settings["p"]), int(settings["hidden"])
     n = p * p * float(settings["train_fraction"])
@@ -119,7 +119,7 @@ def cost(settings: dict) -> float:
     flops = runs * int(settings["steps"]) * 18.0 * n * p * h
     if settings == PROFILES["gpu"]:
         return flops / 2e13 + 5e-5 * int(settings["steps"]) * len(settings["wds"])
-    return flops / 1e10
+    return flops / 1.5e10
 
 
 def predict(settings: dict) -> dict:
