@@ -112,9 +112,9 @@ def _data(s, n_train=None):
 
 
 def cost(settings: dict) -> float:
-    """Estimated seconds: ``runs × steps × 6·n·(64 h + (depth − 2) h² + 10 h)`` flops at 60
-    GFLOP/s effective on 2 CPU cores (calibrated on the published cpu run: 50 s for 3·10¹² such
-    flops), or, for the gpu profile, 20 TFLOP/s plus 50 µs per step and unit."""
+    """Estimated seconds: ``runs × steps × 6·n·(64 h + (depth − 2) h² + 10 h)`` flops at 20
+    GFLOP/s effective on 2 CPU cores (this cpu profile: 103 s under load), or, for the gpu
+    profile, 20 TFLOP/s plus 50 µs per step and unit."""
     h, depth, seeds = int(settings["width"]), int(settings["depth"]), int(settings["seeds"])
     per_example = 64 * h + (depth - 2) * h * h + 10 * h
     land = len(settings["norms"]) * seeds * int(settings["landscape_steps"]) * int(settings["n_train"])
@@ -122,7 +122,7 @@ def cost(settings: dict) -> float:
     flops = 6.0 * per_example * (land + alpha)
     if settings == PROFILES["gpu"]:
         return flops / 2e13 + 5e-5 * (int(settings["landscape_steps"]) + int(settings["alpha_steps"]))
-    return flops / 6e10
+    return flops / 2e10
 
 
 def predict(settings: dict) -> dict:

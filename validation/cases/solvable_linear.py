@@ -60,8 +60,9 @@ LAM_TOLERANCE = 0.01
 
 def cost(settings: dict) -> float:
     """Estimated seconds: per λ and seed, ``1.3 t_gen`` steps of a ``d_in × N_train`` product
-    pair (``4 d_in² /λ`` flops per step) at 10 GFLOP/s on 2 CPU cores (the gpu profile: 20
-    TFLOP/s plus 20 µs per step)."""
+    pair (``4 d_in² /λ`` flops per step) at 5.5 GFLOP/s on 2 CPU cores (this cpu profile: 138 s
+    under load, 49 s on a quieter machine), or, for the gpu profile, 20 TFLOP/s plus 20 µs per
+    step."""
     d_in = int(settings["d_in"])
     total, steps_all = 0.0, 0.0
     for lam in settings["lams"]:
@@ -70,7 +71,7 @@ def cost(settings: dict) -> float:
         steps_all += steps
     if settings == PROFILES["gpu"]:
         return total / 2e13 + 2e-5 * steps_all
-    return total / 1e10
+    return total / 5.5e9
 
 
 def _gap(lam: float, settings: dict, discrete: bool):
