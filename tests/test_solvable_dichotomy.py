@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from effgrok.solvable.dichotomy import (
+    first_crossing,
     fit_line,
+    fit_transition_grid,
     kernel_exit_from_norm,
     transition_from_curve,
     transition_step,
@@ -92,6 +94,41 @@ def test_fit_line_against_numpy_polyfit_and_coverage():
     assert 0.92 <= hits / 400 <= 0.98
     with pytest.raises(ValueError, match="at least 3 finite points"):
         fit_line([1.0, 1.0, 1.0], [1.0, 2.0, 3.0])
+
+
+def test_fit_transition_grid_recovers_a_known_plane_and_its_noise_level():
+    # oracle: t = b (log α − c0)/λ + d exactly, then with noise; compare with a naive lstsq
+    a, lam = (g.ravel() for g in np.meshgrid([30.0, 100.0, 300.0, 1000.0], [0.0025, 0.004, 0.005]))
+    b, c0, d = 0.9, 1.3, 250.0
+    t = b * (np.log(a) - c0) / lam + d
+    f = fit_transition_grid(a, lam, t)
+    assert (f.slope, f.c0, f.offset) == pytest.approx((b, c0, d), rel=1e-9)
+    assert f.r2 == pytest.approx(1.0) and f.n == 12
+    rng = np.random.default_rng(np.random.SeedSequence(5))
+    noisy = t + 20.0 * rng.standard_normal(t.size)
+    f = fit_transition_grid(a, lam, noisy)
+    X = np.column_stack([np.log(a) / lam, 1 / lam, np.ones(a.size)])
+    coef = np.linalg.lstsq(X, noisy, rcond=None)[0]
+    assert f.slope == pytest.approx(coef[0], rel=1e-9) and f.c0 == pytest.approx(-coef[1] / coef[0], rel=1e-9)
+    assert f.slope_ci[0] < f.slope < f.slope_ci[1] and f.c0_ci[0] < f.c0 < f.c0_ci[1]
+    # a time that ignores α (b = 0) is not the theorem: the fit says so, with c0 undefined
+    flat = fit_transition_grid(a, lam, 3.0 / lam)
+    assert abs(flat.slope) < 1e-9
+    # censored runs (nan) are dropped, not fitted
+    t2 = t.copy()
+    t2[[0, 5]] = np.nan
+    assert fit_transition_grid(a, lam, t2).n == 10
+    with pytest.raises(ValueError, match="two weight decays"):
+        fit_transition_grid(a[:4], np.full(4, 0.01), t[:4])
+
+
+def test_first_crossing_interpolates_and_reports_never():
+    steps = np.array([0.0, 10.0, 20.0, 30.0])
+    assert first_crossing(steps, [0.0, 0.1, 0.3, 0.9], 0.2) == pytest.approx(15.0)
+    assert first_crossing(steps, [0.5, 0.1, 0.3, 0.9], 0.2) == 0.0  # starts above the level
+    assert math.isnan(first_crossing(steps, [0.0, 0.1, 0.1, 0.1], 0.2))
+    with pytest.raises(ValueError, match="level must be a finite number"):
+        first_crossing(steps, steps, math.nan)
 
 
 @pytest.mark.parametrize(

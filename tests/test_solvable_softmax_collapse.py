@@ -71,3 +71,45 @@ def test_collapse_step_and_bad_input():
         loss_absorption_gap(1)
     with pytest.raises(ValueError, match="floating-point dtype"):
         loss_absorption_gap(5, "int32")
+
+
+def test_orthogonal_gradients_against_a_numpy_projection():
+    import jax.numpy as jnp
+
+    from effgrok.solvable.softmax_collapse import orthogonal_gradients
+
+    rng = np.random.default_rng(np.random.SeedSequence(11))
+    w = {"A": rng.standard_normal((3, 4)), "b": rng.standard_normal(5)}
+    g = {"A": rng.standard_normal((3, 4)), "b": rng.standard_normal(5)}
+    tx = orthogonal_gradients()
+    out, _ = tx.update(
+        {k: jnp.asarray(v) for k, v in g.items()}, tx.init(w), {k: jnp.asarray(v) for k, v in w.items()}
+    )
+    for k in w:
+        wf, gf = w[k].ravel(), g[k].ravel()
+        perp = gf - (wf @ gf) / (wf @ wf) * wf
+        expected = perp * np.linalg.norm(gf) / np.linalg.norm(perp)
+        got = np.asarray(out[k], dtype=np.float64).ravel()
+        np.testing.assert_allclose(got, expected, rtol=1e-5)
+        assert abs(got @ wf) <= 1e-5 * np.linalg.norm(got) * np.linalg.norm(wf)  # orthogonal to w
+    with pytest.raises(ValueError, match="needs the parameters"):
+        tx.update(g, tx.init(w))
+
+
+def test_train_orthograd_starts_where_train_modular_starts():
+    import effgrok as eg
+    from effgrok.nets.modular import train_modular
+    from effgrok.solvable.softmax_collapse import train_orthograd
+
+    task = eg.make_task("sub-mod", 5)
+    og = train_orthograd(task, train_fraction=0.8, seeds=[0, 1], hidden=8, steps=20, stride=10)
+    ref = train_modular(
+        task, train_fraction=0.8, seeds=[0, 1], hidden=8, steps=10, stride=10, bias=False, weight_decay=0.0
+    )
+    # step 0: same parameters, same split -> same accuracies and loss
+    np.testing.assert_allclose(og.train_acc[:, 0], ref.train_acc[:, 0])
+    np.testing.assert_allclose(og.val_acc[:, 0], ref.val_acc[:, 0])
+    np.testing.assert_allclose(og.train_loss[:, 0], ref.train_loss[:, 0], rtol=1e-5)
+    assert og.val_acc.shape == (2, 3) and np.all(og.zero_loss_fraction >= 0)
+    with pytest.raises(ValueError, match="stride must divide steps"):
+        train_orthograd(task, steps=20, stride=3)

@@ -51,9 +51,12 @@ import numpy as np
 
 __all__ = [
     "DichotomyRuns",
+    "GridFit",
     "LinearFit",
     "Transition",
+    "first_crossing",
     "fit_line",
+    "fit_transition_grid",
     "kernel_exit_from_norm",
     "simulate",
     "transition_from_curve",
@@ -323,6 +326,136 @@ def fit_line(x, y, *, confidence: float = 0.95) -> LinearFit:
         n=n,
         confidence=float(confidence),
     )
+
+
+@dataclass(frozen=True)
+class GridFit:
+    """Fit of ``t = b·(log α − c₀)/λ + d`` over an ``α × λ`` grid (:func:`fit_transition_grid`).
+
+    Attributes
+    ----------
+    slope : float
+        ``b``, the coefficient of ``log(α)/λ``; the theorem predicts ``b = 1``.
+    slope_ci : tuple of float
+        Student-t interval of ``b``.
+    c0 : float
+        The finite-α offset ``log α_c`` (``c₀ = −g/b`` with ``g`` the coefficient of ``1/λ``).
+    c0_ci : tuple of float
+        Interval of ``c₀`` by the delta method.
+    offset : float
+        ``d``, a constant time (the initial fit, the width of the transition).
+    r2 : float
+    n : int
+    confidence : float
+    """
+
+    slope: float
+    slope_ci: tuple[float, float]
+    c0: float
+    c0_ci: tuple[float, float]
+    offset: float
+    r2: float
+    n: int
+    confidence: float
+
+
+def fit_transition_grid(alpha, weight_decay, t, *, confidence: float = 0.95) -> GridFit:
+    """Least-squares fit of measured transition times over an ``α × λ`` grid to
+
+        t = b · (log α − c₀)/λ + d  =  b · log(α)/λ + g · (1/λ) + d,      c₀ = −g/b,
+
+    the theorem's ``t* = log(α/α_c)/λ`` with a finite-α offset ``c₀ = log α_c`` (the kernel
+    phase ends when ``α e^{−λt}‖θ̄‖`` meets the norm of the rich solution, so ``α_c`` is that
+    norm in units of the unit-scale initialisation ``‖θ̄‖``) and a constant ``d``.  Prediction:
+    ``b = 1``.  Ordinary least squares on the three regressors; intervals from the Student-t
+    quantile with ``n − 3`` degrees of freedom, ``c₀``'s by the delta method (``nan`` when
+    ``b = 0``).  Points with a
+    NaN time are dropped (censored runs: report them, do not fit them).  Needs at least 4
+    points, two distinct ``λ`` and two distinct ``log(α)`` at some ``λ``.
+
+    Reference: Lyu et al. (ICLR 2024, arXiv 2311.18817), Theorems 3.x: kernel predictor until
+    ``(1 − c) log(α)/λ``, rich from ``(1 + c) log(α)/λ``.
+
+    Examples
+    --------
+    >>> a, lam = np.meshgrid([10.0, 100.0, 1000.0], [0.01, 0.02])
+    >>> t = (np.log(a) - 1.5) / lam + 40.0
+    >>> f = fit_transition_grid(a, lam, t)
+    >>> round(f.slope, 6), round(f.c0, 6), round(f.offset, 6)
+    (1.0, 1.5, 40.0)
+    """
+    from scipy.stats import t as student_t
+
+    la = np.log(_positive_array("alpha", alpha)).ravel()
+    lam = _positive_array("weight_decay", weight_decay).ravel()
+    y = np.asarray(t, dtype=np.float64).ravel()
+    if not la.size == lam.size == y.size:
+        raise ValueError(f"alpha, weight_decay and t must have one size, got {la.size}, {lam.size}, {y.size}")
+    if not (isinstance(confidence, (int, float, np.floating)) and 0 < confidence < 1):
+        raise ValueError(f"confidence must be a number strictly between 0 and 1, got {confidence!r}")
+    ok = np.isfinite(y)
+    la, lam, y = la[ok], lam[ok], y[ok]
+    n = int(y.size)
+    X = np.column_stack([la / lam, 1.0 / lam, np.ones(n)])
+    if n < 4 or np.unique(lam).size < 2 or np.linalg.matrix_rank(X) < 3:
+        raise ValueError(
+            f"need at least 4 finite times over two weight decays and two alphas, got {n} "
+            f"({np.unique(lam).size} weight decays)"
+        )
+    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
+    resid = y - X @ coef
+    dof = n - 3
+    s2 = float(resid @ resid) / dof if dof > 0 else math.nan
+    cov = s2 * np.linalg.inv(X.T @ X)
+    b, g, d = (float(v) for v in coef)
+    syy = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(resid @ resid) / syy if syy > 0 else 1.0
+    q = float(student_t.ppf(0.5 + confidence / 2, dof)) if dof > 0 else math.nan
+    if b == 0:  # no log(α)/λ dependence at all: the offset c₀ = −g/b is undefined
+        c0 = se_c0 = math.nan
+    else:
+        c0 = -g / b
+        grad = np.array([g / b**2, -1.0 / b])  # ∂c₀/∂(b, g)
+        se_c0 = math.sqrt(max(float(grad @ cov[:2, :2] @ grad), 0.0))
+    se_b = math.sqrt(max(float(cov[0, 0]), 0.0))
+    return GridFit(
+        slope=b,
+        slope_ci=(b - q * se_b, b + q * se_b),
+        c0=c0,
+        c0_ci=(c0 - q * se_c0, c0 + q * se_c0),
+        offset=d,
+        r2=r2,
+        n=n,
+        confidence=float(confidence),
+    )
+
+
+def first_crossing(steps, curve, level: float) -> float:
+    """First step at which ``curve ≥ level``, linearly interpolated between the bracketing
+    records (``nan``: never within the records; the first record if it already starts there).
+
+    An absolute level (not a fraction of the final value) does not move with a final value that
+    has not converged.
+
+    Examples
+    --------
+    >>> first_crossing([0, 10, 20, 30], [0.0, 0.2, 0.6, 1.0], 0.5)
+    17.5
+    """
+    s = np.asarray(steps, dtype=np.float64)
+    c = np.asarray(curve, dtype=np.float64)
+    if s.ndim != 1 or c.shape != s.shape or s.size < 2:
+        raise ValueError(f"steps and curve must be 1-D of one length >= 2, got {s.shape} and {c.shape}")
+    if not (isinstance(level, (int, float, np.floating)) and math.isfinite(level)):
+        raise ValueError(f"level must be a finite number, got {level!r}")
+    hit = np.flatnonzero(c >= level)
+    if hit.size == 0:
+        return math.nan
+    k = int(hit[0])
+    if k == 0:
+        return float(s[0])
+    a, b = c[k - 1], c[k]
+    return float(s[k - 1] + (level - a) / (b - a) * (s[k] - s[k - 1]))
 
 
 # ---------------------------------------------------------------------------------------------
