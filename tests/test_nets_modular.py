@@ -6,7 +6,7 @@ import pytest
 import effgrok as eg
 from effgrok.nets.modular import _per_example_loss, modular_features, train_modular
 
-P = 5  # add-mod 5: 15 unordered examples, 5 classes
+P = 5  # add-mod 5: 15 unordered examples, 5 classes, a shared 5-row input table ("sum")
 
 
 @pytest.fixture(scope="module")
@@ -15,24 +15,36 @@ def task():
 
 
 def _random_params(rng, n, hidden, C, scale=0.5):
+    """``n``: rows of W1 (``task.n_slots``)."""
     return {
-        "W1": scale * rng.standard_normal((2 * n, hidden)),
+        "W1": scale * rng.standard_normal((n, hidden)),
         "b1": scale * rng.standard_normal(hidden),
         "W2": scale * rng.standard_normal((hidden, C)),
         "b2": scale * rng.standard_normal(C),
     }
 
 
-def _numpy_oracle(task, params, train, loss, optimizer, lr, wd, steps, bias=True):
+def _one_hot_inputs(task):
+    """The encoded input u of every example: e_a + e_b (shared table) or e_a ⊕ e_b, built from
+    the pairs and the encoding directly (not from task.slots)."""
+    n = task.n_symbols
+    X = np.zeros((task.n_examples, task.n_slots))
+    for i, (a, b) in enumerate(task.pairs):
+        X[i, a] += 1
+        X[i, b + (n if task.encoding == "concat" else 0)] += 1
+    return X
+
+
+def _numpy_oracle(
+    task, params, train, loss, optimizer, lr, wd, steps, bias=True, betas=(0.9, 0.999), eps=1e-8
+):
     """Naive float64 loop: forward, hand-derived backprop, hand-written optimiser updates.
 
     Returns per-step (train loss, val loss, ‖θ‖) before each update and after the last, and the
     final parameters.
     """
-    n, C = task.n_symbols, task.n_classes
-    X = np.zeros((task.n_examples, 2 * n))
-    X[np.arange(task.n_examples), task.pairs[:, 0]] = 1
-    X[np.arange(task.n_examples), n + task.pairs[:, 1]] = 1
+    C = task.n_classes
+    X = _one_hot_inputs(task)
     Y = np.eye(C)[task.results]
     p = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
     if not bias:
@@ -77,11 +89,12 @@ def _numpy_oracle(task, params, train, loss, optimizer, lr, wd, steps, bias=True
         for k in p:
             if optimizer == "sgd":
                 p[k] = p[k] - lr * (g[k] + wd * p[k])
-            else:  # AdamW with optax's defaults b1 = 0.9, b2 = 0.999, eps = 1e-8
-                mom[k] = 0.9 * mom[k] + 0.1 * g[k]
-                vel[k] = 0.999 * vel[k] + 0.001 * g[k] ** 2
-                mh, vh = mom[k] / (1 - 0.9**t), vel[k] / (1 - 0.999**t)
-                p[k] = p[k] - lr * (mh / (np.sqrt(vh) + 1e-8) + wd * p[k])
+            else:  # AdamW (optax's defaults b1 = 0.9, b2 = 0.999, eps = 1e-8)
+                b1, b2 = betas
+                mom[k] = b1 * mom[k] + (1 - b1) * g[k]
+                vel[k] = b2 * vel[k] + (1 - b2) * g[k] ** 2
+                mh, vh = mom[k] / (1 - b1**t), vel[k] / (1 - b2**t)
+                p[k] = p[k] - lr * (mh / (np.sqrt(vh) + eps) + wd * p[k])
             if not bias and k in ("b1", "b2"):
                 p[k][:] = 0
     record(p)
@@ -89,15 +102,25 @@ def _numpy_oracle(task, params, train, loss, optimizer, lr, wd, steps, bias=True
 
 
 @pytest.mark.parametrize(
-    "loss,optimizer,bias",
-    [("cross_entropy", "adamw", True), ("stablemax", "sgd", True), ("mse", "sgd", False)],
+    "loss,optimizer,bias,name,adam",
+    [
+        ("cross_entropy", "adamw", True, "add-mod", {}),
+        ("cross_entropy", "adamw", False, "sub-mod", {"beta1": 0.8, "beta2": 0.98, "eps": 1e-25}),
+        ("stablemax", "sgd", True, "add-mod", {}),
+        ("mse", "sgd", False, "add-mod", {}),
+    ],
 )
-def test_trainer_matches_naive_numpy_loop(task, loss, optimizer, bias):
+def test_trainer_matches_naive_numpy_loop(loss, optimizer, bias, name, adam):
+    """The oracle is the pre-issue-19 scheme (forward over the whole table, loss masked to the
+    training examples, the input built from the pairs and the encoding), so this also checks
+    that training on the index arrays changes nothing."""
+    task = eg.make_task(name, P)
     rng = np.random.default_rng(np.random.SeedSequence(11))
-    init = _random_params(rng, P, 6, P)
+    init = _random_params(rng, task.n_slots, 6, P)
     lr, wd, steps = 0.05, 0.3, 4
     runs = train_modular(
         task,
+        **adam,
         train_fraction=0.6,
         seeds=[3],
         hidden=6,
@@ -111,7 +134,10 @@ def test_trainer_matches_naive_numpy_loop(task, loss, optimizer, bias):
         bias=bias,
         init_params=init,
     )
-    hist, final = _numpy_oracle(task, init, runs.train_mask[0], loss, optimizer, lr, wd, steps, bias)
+    betas = (adam.get("beta1", 0.9), adam.get("beta2", 0.999))
+    hist, final = _numpy_oracle(
+        task, init, runs.train_mask[0], loss, optimizer, lr, wd, steps, bias, betas, adam.get("eps", 1e-8)
+    )
     np.testing.assert_allclose(runs.train_loss[0], hist[:, 0], rtol=1e-10)
     np.testing.assert_allclose(runs.val_loss[0], hist[:, 1], rtol=1e-10)
     np.testing.assert_allclose(runs.weight_norm[0], hist[:, 2], rtol=1e-10)
@@ -134,19 +160,22 @@ def test_stablemax_loss_matches_its_formula():
 
 
 def _collapsed_params(task, gap):
-    """Hidden unit (a, b) fires (value 1) only on example (a, b); it writes ``gap`` on a + b mod p."""
-    n = task.n_symbols
-    W1 = np.zeros((2 * n, task.n_examples))
+    """Hidden unit (a, b) fires (value 1) only on example (a, b); it writes ``gap`` on its result.
+
+    Needs separate left/right rows (``"concat"``): with a shared table, ``e_a + e_b`` is the
+    midpoint of ``2e_a`` and ``2e_b``, so no ReLU unit fires on (a, b) alone."""
+    W1 = np.zeros((task.n_slots, task.n_examples))
     W2 = np.zeros((task.n_examples, task.n_classes))
-    for u, (a, b) in enumerate(task.pairs):
+    for u, (a, b) in enumerate(task.slots):
         W1[a, u] += 1
-        W1[n + b, u] += 1
+        W1[b, u] += 1
         W2[u, task.results[u]] = gap
     return {"W1": W1, "b1": -np.ones(task.n_examples), "W2": W2, "b2": np.zeros(task.n_classes)}
 
 
-def test_softmax_collapse_diagnostics_on_hand_built_networks(task):
-    fresh = _random_params(np.random.default_rng(np.random.SeedSequence(2)), P, task.n_examples, P, 0.3)
+def test_softmax_collapse_diagnostics_on_hand_built_networks():
+    task = eg.make_task("sub-mod", P)  # 25 ordered pairs, 10 input rows
+    fresh = _random_params(np.random.default_rng(np.random.SeedSequence(2)), 2 * P, task.n_examples, P, 0.3)
     init = {
         k: np.stack([_collapsed_params(task, 1000.0)[k], _collapsed_params(task, 30.0)[k], fresh[k]])
         for k in fresh
@@ -211,10 +240,7 @@ def test_init_scale_homogeneity_and_features(task):
     z3 = modular_features(p3, task, 0) @ p3["W2"][0]
     np.testing.assert_allclose(z3, 9.0 * z1, rtol=1e-5, atol=1e-6)
     # features against a direct one-hot product
-    n = task.n_symbols
-    X = np.zeros((task.n_examples, 2 * n))
-    X[np.arange(task.n_examples), task.pairs[:, 0]] = 1
-    X[np.arange(task.n_examples), n + task.pairs[:, 1]] = 1
+    X = _one_hot_inputs(task)
     feats = modular_features(r1.params, task)
     assert feats.shape == (1, task.n_examples, 12)
     np.testing.assert_allclose(feats[0], np.maximum(X @ r1.params["W1"][0].astype(float), 0), rtol=1e-12)
@@ -233,11 +259,11 @@ def test_init_scale_homogeneity_and_features(task):
         ({"init_scale": 0.0}, "init_scale must be a positive"),
         ({"snapshot_stride": 3}, "snapshot_stride must be a multiple"),
         ({"bias": "no"}, "bias must be True or False"),
-        ({"init_params": {"W1": np.zeros((10, 4))}}, "init_params must be a dict with keys"),
+        ({"init_params": {"W1": np.zeros((5, 4))}}, "init_params must be a dict with keys"),
         (
             {
                 "init_params": {
-                    "W1": np.zeros((9, 4)),
+                    "W1": np.zeros((10, 4)),
                     "b1": np.zeros(4),
                     "W2": np.zeros((4, 5)),
                     "b2": np.zeros(5),
@@ -248,7 +274,7 @@ def test_init_scale_homogeneity_and_features(task):
         (
             {
                 "weight_mask": {
-                    "W1": np.full((10, 4), 0.5),
+                    "W1": np.full((5, 4), 0.5),
                     "b1": np.ones(4),
                     "W2": np.ones((4, 5)),
                     "b2": np.ones(5),
@@ -261,3 +287,133 @@ def test_init_scale_homogeneity_and_features(task):
 def test_bad_options_raise(task, kw, match):
     with pytest.raises(ValueError, match=match):
         train_modular(task, hidden=4, steps=4, stride=2, **kw)
+
+
+# --- issue 16: the trainer honours the task's encoding; options the papers use -------------------
+
+
+def test_commutative_task_uses_a_shared_table_and_is_symmetric():
+    add, sub = eg.make_task("add-mod", 7), eg.make_task("sub-mod", 7)
+    ra = train_modular(add, hidden=8, steps=4, stride=2, train_fraction=0.6)
+    rs = train_modular(sub, hidden=8, steps=4, stride=2, train_fraction=0.6)
+    assert ra.params["W1"].shape == (1, 7, 8) and (ra.encoding, ra.pairs) == ("sum", "unordered")
+    assert rs.params["W1"].shape == (1, 14, 8) and (rs.encoding, rs.pairs) == ("concat", "ordered")
+    assert ra.n_train[0] == round(0.6 * add.n_examples) and rs.n_train[0] == round(0.6 * sub.n_examples)
+    # the symmetric network gives the same logits for (a, b) and (b, a): evaluate both orders
+    p = {k: v[0].astype(float) for k, v in ra.params.items()}
+
+    def z(a, b):
+        return np.maximum(p["W1"][a] + p["W1"][b] + p["b1"], 0) @ p["W2"] + p["b2"]
+
+    feats = modular_features(ra.params, add, 0)
+    for i, (a, b) in enumerate(add.pairs):
+        np.testing.assert_allclose(z(a, b), z(b, a), rtol=1e-6)
+        np.testing.assert_allclose(feats[i] @ p["W2"] + p["b2"], z(b, a), rtol=1e-5, atol=1e-6)
+
+
+def test_add_mod_p23_fraction_06_generalises():
+    """Issue 16: with separate left/right inputs on the a ≤ b pairs this setting reached only
+    0.15–0.18 validation accuracy; with the shared table it generalises."""
+    r = train_modular(
+        eg.make_task("add-mod", 23),
+        train_fraction=0.6,
+        seeds=[0],
+        steps=3000,
+        stride=500,
+        loss="mse",
+        activation="quadratic",
+    )
+    assert r.train_acc[0, -1] == 1.0
+    assert r.val_acc[0, -1] >= 0.9
+
+
+def _embed_sum_oracle(task, params, train, lr, steps):
+    """Naive float64 SGD on the embedding-sum MLP (ReLU, cross-entropy, no weight decay)."""
+    X = _one_hot_inputs(task)
+    Y = np.eye(task.n_classes)[task.results]
+    p = {k: np.array(v, dtype=np.float64) for k, v in params.items()}
+    m = train.astype(float)
+    losses = []
+    for t in range(steps + 1):
+        U = X @ p["E"]
+        pre = U @ p["W_in"]
+        H = np.maximum(pre, 0)
+        G = H @ p["W_out"]
+        Z = G @ p["W_U"]
+        Pr = np.exp(Z - Z.max(1, keepdims=True))
+        Pr /= Pr.sum(1, keepdims=True)
+        ell = -np.log(Pr[np.arange(len(Z)), task.results])
+        losses.append(ell @ m / m.sum())
+        if t == steps:
+            break
+        dZ = (Pr - Y) * m[:, None] / m.sum()
+        dG = dZ @ p["W_U"].T
+        dH = dG @ p["W_out"].T * (pre > 0)
+        dU = dH @ p["W_in"].T
+        g = {"W_U": G.T @ dZ, "W_out": H.T @ dG, "W_in": U.T @ dH, "E": X.T @ dU}
+        p = {k: p[k] - lr * g[k] for k in p}
+    return np.array(losses), p
+
+
+@pytest.mark.parametrize("name", ["add-mod", "sub-mod"])
+def test_embed_sum_architecture_matches_naive_numpy(name):
+    task = eg.make_task(name, P)
+    rng = np.random.default_rng(np.random.SeedSequence(8))
+    shapes = {"E": (task.n_slots, 6), "W_in": (6, 7), "W_out": (7, 6), "W_U": (6, P)}
+    init = {k: 0.7 * rng.standard_normal(s) for k, s in shapes.items()}
+    r = train_modular(
+        task,
+        architecture="embed_sum",
+        embed_dim=6,
+        hidden=7,
+        init_params=init,
+        optimizer="sgd",
+        learning_rate=0.2,
+        weight_decay=0.0,
+        steps=3,
+        stride=1,
+        float64=True,
+        seeds=[2],
+        train_fraction=0.7,
+    )
+    losses, final = _embed_sum_oracle(task, init, r.train_mask[0], 0.2, 3)
+    np.testing.assert_allclose(r.train_loss[0], losses, rtol=1e-10)
+    for k in final:
+        np.testing.assert_allclose(r.params[k][0], final[k], rtol=1e-9, atol=1e-12)
+    assert r.architecture == "embed_sum" and r.config["bias"] is False
+    feats = modular_features(r.params, task, 0)
+    np.testing.assert_allclose(
+        feats, np.maximum(_one_hot_inputs(task) @ final["E"] @ final["W_in"], 0), rtol=1e-9
+    )
+    with pytest.raises(ValueError, match="has no biases"):
+        train_modular(task, architecture="embed_sum", bias=True, steps=1, stride=1)
+
+
+def test_mixed_fractions_in_one_batch_and_per_step_losses():
+    """Padding the index arrays of a batch with mixed fractions changes nothing; the per-step
+    training loss agrees with the recorded curve at the record steps."""
+    task = eg.make_task("sub-mod", 7)
+    kw = dict(hidden=8, steps=6, stride=3, float64=True, loss_every_step=True, learning_rate=1e-2)
+    both = train_modular(task, train_fraction=[0.3, 0.8], seeds=[1, 2], **kw)
+    alone = train_modular(task, train_fraction=0.3, seeds=[1], **kw)
+    assert both.n_train.tolist() == [round(0.3 * 49), round(0.8 * 49)]
+    np.testing.assert_allclose(both.train_loss[0], alone.train_loss[0], rtol=1e-12)
+    np.testing.assert_allclose(both.val_acc[0], alone.val_acc[0], rtol=1e-12)
+    np.testing.assert_allclose(both.train_loss_every_step[:, ::3], both.train_loss[:, :-1], rtol=1e-12)
+    assert both.train_loss_every_step.shape == (2, 6)
+    np.testing.assert_allclose(both.learning_rate, 1e-2)
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"beta2": 1.0}, "beta2 must be a number in"),
+        ({"eps": -1e-8}, "eps must be a finite number"),
+        ({"architecture": "transformer"}, "architecture must be one of"),
+        ({"lr": 1e-3, "learning_rate": 1e-3}, "not both"),
+        ({"learning_rate": 0.0}, "need learning_rate > 0"),
+    ],
+)
+def test_bad_new_options_raise(kw, match):
+    with pytest.raises(ValueError, match=match):
+        train_modular(eg.make_task("add-mod", 5), hidden=4, steps=2, stride=1, **kw)

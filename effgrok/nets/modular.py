@@ -1,53 +1,129 @@
-"""Modular arithmetic (Power et al. 2022) with an MLP on one-hot pairs, vmapped over runs.
+"""Modular arithmetic (Power et al. 2022) with an MLP on symbol pairs, vmapped over runs.
 
-Input: the concatenated one-hot codes of ``a`` and ``b`` (``2n`` features); one hidden layer
-(default ReLU, width 256); ``n_classes`` logits; full batch over the training split of all
-ordered pairs (commutative tasks use unordered pairs, as everywhere in effgrok):
+Examples and encoding.  An example is a pair of symbols of a :class:`effgrok.tasks.Task`, and
+the network reads it *the way the task declares* (``task.encoding``, ``task.slots``):
 
-    h = φ(x W1 + b1),    z = h W2 + b2.
+* ``"sum"`` (commutative tasks such as ``add-mod``; the examples are the unordered pairs
+  ``a ≤ b``): one shared table of ``n`` rows, the input is ``u = e_a + e_b``, so the network is
+  symmetric, ``f(a, b) = f(b, a)``, and one unordered pair stands for both orders.
+* ``"concat"`` (non-commutative tasks such as ``sub-mod``; all ``n²`` ordered pairs): separate
+  left and right tables (``2n`` rows), ``u = e_a ⊕ e_b``.
 
-Defaults (unchanged since the first version): cross-entropy, AdamW (lr 1e-3, weight decay
-1.0), biases, PyTorch-style ``U(±1/√fan_in)`` weights and zero biases.  Options:
+So ``train_fraction`` is a fraction of ``task.n_examples`` -- of the *unordered* pairs for a
+commutative task (``n(n+1)/2`` of them), of the ordered pairs otherwise; every result records
+which (:attr:`ModularRuns.encoding`, :attr:`ModularRuns.pairs`).  Why not ordered pairs for
+``add-mod``: with a symmetric network the two orders of a pair are the same input, so a random
+split of ordered pairs would put the same input in both the training and the validation set
+(``2f(1 − f)`` of the off-diagonal pairs), and the fraction would overstate what the network
+has not seen.  A training fraction ``f`` of unordered pairs carries the same information as
+a fraction ``1 − √(1 − f)`` of ordered pairs split independently of the order
+(``f = 0.6`` ↔ ≈ 0.37).  (Before effgrok 0.x the trainer fed the ``2n``-row concatenated
+input even to ``add-mod``: an asymmetric network that saw only ``a ≤ b``, about half the
+information a fraction means in the papers.)
+
+Architectures (``architecture``):
+
+* ``"one_hot_mlp"`` (default): one hidden layer on the encoded one-hot input,
+
+      h = φ(u W1 + b1),    z = h W2 + b2,
+
+  ``W1`` has ``task.n_slots`` rows (``n`` for ``"sum"``, ``2n`` for ``"concat"``); PyTorch-style
+  ``U(±1/√fan_in)`` weights (``fan_in = n_slots`` for ``W1``) and zero biases.
+* ``"embed_sum"``: the MLP of the grokking-tickets paper (Minegishi et al., ICLR 2025,
+  arXiv 2310.19470, ``OnlyMLP`` with no extra layers): a token embedding ``E`` (``n_slots`` ×
+  ``embed_dim``, shared by both operands for ``"sum"`` tasks), a linear projection of each
+  token, the sum, φ, an output projection and an unembedding, with no biases anywhere,
+
+      h = φ(E_a W_in + E_b W_in),    z = h W_out W_U;
+
+  weights ``N(0, 1/fan_in)`` (``E``: ``1/n_slots``; ``W_in``, ``W_U``: ``1/embed_dim``;
+  ``W_out``: ``1/hidden``).  The paper uses p = 67, ``embed_dim`` 500, ``hidden`` 48, ReLU.
+
+Defaults (unchanged since the first version): cross-entropy, AdamW (learning rate 1e-3,
+β = (0.9, 0.999), ε = 1e-8, weight decay 1.0), biases.  Options:
 
 * ``loss``: ``"cross_entropy"`` (``−log softmax(z)_y``); ``"stablemax"`` (Prieto et al. 2025,
   arXiv 2501.04697: ``exp`` replaced by ``s(x) = x + 1`` for ``x ≥ 0``, ``1/(1 − x)`` for ``x < 0``,
   so ``p_i = s(z_i)/Σ_j s(z_j)`` and the loss is ``−log p_y``); ``"mse"`` (Omnigrok-style,
   Liu, Michaud & Tegmark 2023: ``(1/C) Σ_c (z_c − [c = y])²`` per example).
-* ``optimizer``: ``"adamw"`` or ``"sgd"`` (plain full-batch gradient descent with decoupled
-  weight decay, ``θ ← θ − η (∇L + wd·θ)``, i.e. gradient descent on ``L + (wd/2)‖θ‖²``).
+* ``optimizer``: ``"adamw"`` (``beta1``, ``beta2``, ``eps``; ``eps`` may be as small as 1e-25 or
+  0, as in Prieto et al.) or ``"sgd"`` (plain full-batch gradient descent with decoupled weight
+  decay, ``θ ← θ − η (∇L + wd·θ)``, i.e. gradient descent on ``L + (wd/2)‖θ‖²``).
 * ``activation`` (:data:`ACTIVATIONS`) and ``bias``: ``bias=False`` holds ``b1, b2`` at exactly 0,
   so with ReLU (or any 1-homogeneous φ) the network is 2-homogeneous, ``z(cθ) = c² z(θ)``.
 * ``init_scale`` (α) multiplies every randomly initialised parameter; ``init_params`` replaces
   the random draw; ``weight_mask`` (0/1) multiplies the parameters at initialisation and after
   every update, so masked weights stay exactly 0 (lottery-ticket style pruning).
+* ``loss_every_step``: also return the training loss at every step
+  (:attr:`ModularRuns.train_loss_every_step`), e.g. for oscillation scores.
+
+Work per step (issue 19).  The loss and its gradient are computed on each run's *training
+examples only* (a per-run index array), not on the whole table with a mask: at fraction
+``f`` a step costs ``f`` of a full-table step.  Runs of one call are vmapped, so their index
+arrays have one length, the largest ``n_train`` of the batch; shorter ones are padded with
+weight-0 examples, which costs ``max n_train / n_train`` of the arithmetic for that run (no
+cost when all runs share a training fraction; to avoid it for a sweep, call once per
+fraction).  Validation/test metrics are computed only at the record stride.
 
 Recorded every ``stride`` steps (shape ``[run, record]``; record ``k`` is the state *before* the
 update of step ``k·stride``, the last one after the final step): train/validation accuracy and
 loss, the global parameter norm, and two softmax-collapse diagnostics (Prieto et al.): the
 fraction of training examples whose per-example loss is exactly 0 in the working precision,
 and the fraction whose gradient with respect to the logits, ``∂ℓ/∂z``, is exactly 0 in every
-component.  Also the first step at which the validation accuracy reaches 99 % (``−1``: not
-within budget), measured on the parameters before that step's update; the final parameters;
-and, with ``snapshot_stride``, parameter snapshots.  float32 unless ``float64=True`` (the
-working precision is itself a subject of study here: softmax collapse).
+component.  Also the first recorded step at which the validation accuracy reaches 99 %
+(``−1``: not within budget) -- its resolution is ``stride`` (before issue 19 it was checked at
+every step, on a forward pass over all examples at every step); the final parameters; and,
+with ``snapshot_stride``, parameter snapshots.
+
+Precision: float32 unless ``float64=True``.  The matrix products here are small (reductions
+over ``hidden`` ≤ a few hundred and over ``n_train`` in the weight gradients), so float32 is
+accurate to its rounding; the working precision is itself a subject of study here -- softmax
+collapse (Prieto et al.) is a float32 effect, so claims about it use ``float64=True`` as the
+control.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from ..tasks import Task, random_split
 
-__all__ = ["ACTIVATIONS", "LOSSES", "OPTIMIZERS", "ModularRuns", "modular_features", "train_modular"]
+__all__ = [
+    "ACTIVATIONS",
+    "ARCHITECTURES",
+    "LOSSES",
+    "OPTIMIZERS",
+    "ModularRuns",
+    "modular_features",
+    "param_names",
+    "train_modular",
+]
 
 LOSSES = ("cross_entropy", "stablemax", "mse")
 OPTIMIZERS = ("adamw", "sgd")
 #: Hidden-layer nonlinearities by name (``relu`` is positively 1-homogeneous).
 ACTIVATIONS = ("relu", "gelu", "tanh", "silu", "quadratic")
+#: Network architectures: the one-hot MLP and the grokking-tickets embedding-sum MLP.
+ARCHITECTURES = ("one_hot_mlp", "embed_sum")
+#: Parameter names of the default architecture (``"one_hot_mlp"``).
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
+EMBED_SUM_NAMES = ("E", "W_in", "W_out", "W_U")
+
+
+def param_names(architecture: str = "one_hot_mlp") -> tuple[str, ...]:
+    """Parameter names of an architecture, in order.
+
+    Examples
+    --------
+    >>> param_names("embed_sum")
+    ('E', 'W_in', 'W_out', 'W_U')
+    """
+    _check_choice("architecture", architecture, ARCHITECTURES)
+    return PARAM_NAMES if architecture == "one_hot_mlp" else EMBED_SUM_NAMES
 
 
 @dataclass(frozen=True)
@@ -61,21 +137,38 @@ class ModularRuns:
     train_acc, val_acc, train_loss, val_loss : ndarray, shape (runs, records)
         Accuracy and mean per-example loss on the training and validation examples.
     step_val_99 : ndarray of int, shape (runs,)
-        First step with validation accuracy ≥ 0.99 (−1: never).
+        First recorded step with validation accuracy ≥ 0.99 (−1: never); resolution ``stride``.
     train_fraction, seeds : ndarray, shape (runs,)
+        ``train_fraction`` is a fraction of ``task.n_examples`` (see ``pairs``).
     weight_norm : ndarray, shape (runs, records)
         ``‖θ‖₂`` over all parameters.
     zero_loss_fraction, zero_grad_fraction : ndarray, shape (runs, records)
         Fraction of training examples with ``ℓ = 0`` exactly / ``∂ℓ/∂z = 0`` exactly.
     params : dict of ndarray
-        Final parameters ``{"W1", "b1", "W2", "b2"}``, each ``[run, ...]`` (working precision).
+        Final parameters (:func:`param_names`), each ``[run, ...]`` (working precision).
     snapshots : dict of ndarray or None
         Parameters ``[run, snapshot, ...]`` at ``snapshot_steps``.
     snapshot_steps : ndarray or None
     train_mask : ndarray of bool, shape (runs, n_examples)
         Which examples each run trained on (the rest are its validation set).
     lr, weight_decay, init_scale : ndarray, shape (runs,)
-        Each run's optimiser settings and initialisation scale.
+        Each run's optimiser settings and initialisation scale (``lr`` is the learning rate;
+        also available as ``learning_rate``).
+    encoding : str
+        ``"sum"`` (shared table, ``u = e_a + e_b``) or ``"concat"`` (``u = e_a ⊕ e_b``).
+    pairs : str
+        ``"unordered"`` (examples ``a ≤ b``; commutative task) or ``"ordered"``: what
+        ``train_fraction`` is a fraction of.
+    n_train : ndarray of int, shape (runs,)
+        Number of training examples of each run.
+    architecture : str
+        ``"one_hot_mlp"`` or ``"embed_sum"`` (``""`` for other trainers).
+    config : dict
+        The remaining settings of the call (loss, optimizer and its β₁, β₂, ε, activation,
+        bias, hidden, embed_dim, float64).
+    train_loss_every_step : ndarray or None, shape (runs, steps)
+        With ``loss_every_step=True``: the training loss at every step ``t = 0 … steps−1``,
+        on the parameters before that step's update.
     """
 
     steps: np.ndarray
@@ -96,6 +189,17 @@ class ModularRuns:
     lr: np.ndarray = None
     weight_decay: np.ndarray = None
     init_scale: np.ndarray = None
+    encoding: str = ""
+    pairs: str = ""
+    n_train: np.ndarray = None
+    architecture: str = ""
+    config: dict = None
+    train_loss_every_step: np.ndarray | None = None
+
+    @property
+    def learning_rate(self) -> np.ndarray:
+        """Each run's learning rate (the same array as ``lr``)."""
+        return self.lr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -137,42 +241,72 @@ def _per_example_loss(logits, y, loss: str):
     return jnp.mean((logits - onehot) ** 2, axis=1)
 
 
-def modular_features(params: dict, task: Task, run: int | None = None, *, activation: str = "relu"):
-    """Hidden-layer activations ``h = φ(x W1 + b1)`` of every example of ``task`` (numpy, float64).
+def _hidden_pre(params: dict, slots_a, slots_b):
+    """Pre-activations of the hidden layer for examples with embedding rows ``(slots_a, slots_b)``.
 
-    ``params`` as in :attr:`ModularRuns.params` (``[run, ...]`` arrays) or one run's parameters
-    (no run axis).  Returns ``(runs, n_examples, hidden)``, or ``(n_examples, hidden)`` for a
-    single run (``run`` given, or parameters without a run axis).  Use it for effective-rank or
-    Fourier progress measures.
+    ``u W1`` for the encoded one-hot input ``u`` is ``W1[s_a] + W1[s_b]``: a gather (and a
+    scatter-add in the backward pass) instead of a dense (examples × n_slots) product.
+    Works on numpy and jax arrays, with or without leading axes on the parameters.
+    """
+    if "W1" in params:
+        W1 = params["W1"]
+        return W1[..., slots_a, :] + W1[..., slots_b, :] + params["b1"][..., None, :]
+    E = params["E"]
+    u = E[..., slots_a, :] + E[..., slots_b, :]
+    return u @ params["W_in"]
+
+
+def _logits_from_hidden(params: dict, h):
+    if "W2" in params:
+        return h @ params["W2"] + params["b2"]
+    return (h @ params["W_out"]) @ params["W_U"]
+
+
+def modular_features(params: dict, task: Task, run: int | None = None, *, activation: str = "relu"):
+    """Hidden-layer activations of every example of ``task`` (numpy, float64).
+
+    ``h = φ(u W1 + b1)`` for the one-hot MLP, ``h = φ((E_a + E_b) W_in)`` for ``"embed_sum"``
+    (parameters as in :attr:`ModularRuns.params`, ``[run, ...]`` arrays, or one run's
+    parameters without a run axis).  The input rows are ``task.slots`` (shared table for
+    ``encoding="sum"``, ``n`` rows; left/right tables for ``"concat"``, ``2n`` rows).  Returns
+    ``(runs, n_examples, hidden)``, or ``(n_examples, hidden)`` for a single run (``run`` given,
+    or parameters without a run axis).  Use it for effective-rank or Fourier progress measures.
 
     Examples
     --------
     >>> import effgrok as eg
-    >>> task = eg.make_task("add-mod", 5)
-    >>> p = {"W1": np.ones((10, 3)), "b1": -np.ones(3), "W2": np.zeros((3, 5)), "b2": np.zeros(5)}
+    >>> task = eg.make_task("add-mod", 5)           # encoding "sum": W1 has 5 rows
+    >>> p = {"W1": np.ones((5, 3)), "b1": -np.ones(3), "W2": np.zeros((3, 5)), "b2": np.zeros(5)}
     >>> modular_features(p, task).shape, float(modular_features(p, task).max())   # relu(1 + 1 − 1)
     ((15, 3), 1.0)
     """
-    if not isinstance(params, dict) or set(params) < {"W1", "b1"}:
-        raise ValueError("params must be a dict with at least 'W1' and 'b1'")
-    W1 = np.asarray(params["W1"], dtype=np.float64)
-    b1 = np.asarray(params["b1"], dtype=np.float64)
-    n = task.n_symbols
-    if W1.ndim not in (2, 3) or W1.shape[-2] != 2 * n or b1.shape != W1.shape[:-2] + W1.shape[-1:]:
+    if not isinstance(params, dict) or not ({"W1", "b1"} <= set(params) or {"E", "W_in"} <= set(params)):
+        raise ValueError("params must be a dict with at least 'W1' and 'b1' (or 'E' and 'W_in')")
+    one_hot = "W1" in params
+    first = np.asarray(params["W1" if one_hot else "E"], dtype=np.float64)
+    second = np.asarray(params["b1" if one_hot else "W_in"], dtype=np.float64)
+    rows = task.n_slots
+    lead = first.shape[:-2]
+    ok_second = (
+        second.shape == lead + first.shape[-1:]
+        if one_hot
+        else (second.ndim == first.ndim and second.shape[:-2] == lead and second.shape[-2] == first.shape[-1])
+    )
+    if first.ndim not in (2, 3) or first.shape[-2] != rows or not ok_second:
+        name = "W1" if one_hot else "E"
         raise ValueError(
-            f"W1 must be ([runs,] {2 * n}, hidden) with b1 ([runs,] hidden) for this task, "
-            f"got {W1.shape} and {b1.shape}"
+            f"{name} must be ([runs,] {rows}, width) for this task (encoding {task.encoding!r}: "
+            f"{rows} rows), got {first.shape} with {'b1' if one_hot else 'W_in'} {second.shape}"
         )
     if run is not None:
-        if W1.ndim != 3 or isinstance(run, bool) or not isinstance(run, (int, np.integer)):
+        if first.ndim != 3 or isinstance(run, bool) or not isinstance(run, (int, np.integer)):
             raise ValueError(f"run must be None or an integer index into the run axis, got {run!r}")
-        if not -W1.shape[0] <= run < W1.shape[0]:
-            raise ValueError(f"run must be in [0, {W1.shape[0]}), got {run}")
-        W1, b1 = W1[run], b1[run]
+        if not -first.shape[0] <= run < first.shape[0]:
+            raise ValueError(f"run must be in [0, {first.shape[0]}), got {run}")
+        first, second = first[run], second[run]
     phi = _activation(activation, np)
-    a, b = task.pairs[:, 0], task.pairs[:, 1]
-    pre = W1[..., a, :] + W1[..., n + b, :] + b1[..., None, :]  # one-hot rows of x W1
-    return phi(pre)
+    p = {"W1": first, "b1": second} if one_hot else {"E": first, "W_in": second}
+    return phi(_hidden_pre(p, task.slots[:, 0], task.slots[:, 1]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,15 +331,37 @@ def _check_choice(name: str, value, allowed) -> str:
     return value
 
 
-def _param_shapes(n: int, hidden: int, C: int) -> dict:
-    return {"W1": (2 * n, hidden), "b1": (hidden,), "W2": (hidden, C), "b2": (C,)}
+def _param_shapes(task: Task, architecture: str, hidden: int, embed_dim: int) -> dict:
+    n, C = task.n_slots, task.n_classes
+    if architecture == "one_hot_mlp":
+        return {"W1": (n, hidden), "b1": (hidden,), "W2": (hidden, C), "b2": (C,)}
+    return {
+        "E": (n, embed_dim),
+        "W_in": (embed_dim, hidden),
+        "W_out": (hidden, embed_dim),
+        "W_U": (embed_dim, C),
+    }
+
+
+def _random_init(rng: np.random.Generator, shapes: dict) -> dict:
+    """One run's initial parameters (float64), drawn from ``rng`` in the order of ``shapes``."""
+    if "W1" in shapes:
+        (n, hidden), C = shapes["W1"], shapes["b2"][0]
+        b1, b2 = 1 / math.sqrt(n), 1 / math.sqrt(hidden)
+        return {
+            "W1": rng.uniform(-b1, b1, (n, hidden)),
+            "b1": np.zeros(hidden),
+            "W2": rng.uniform(-b2, b2, (hidden, C)),
+            "b2": np.zeros(C),
+        }
+    return {k: rng.normal(0.0, 1 / math.sqrt(s[0]), s) for k, s in shapes.items()}
 
 
 def _per_run(name: str, tree, shapes: dict, runs: int, *, binary: bool) -> dict:
-    """Check a ``{"W1", "b1", "W2", "b2"}`` dict and broadcast it to a leading run axis."""
-    if not isinstance(tree, dict) or set(tree) != set(PARAM_NAMES):
+    """Check a parameter dict (keys of ``shapes``) and broadcast it to a leading run axis."""
+    if not isinstance(tree, dict) or set(tree) != set(shapes):
         got = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
-        raise ValueError(f"{name} must be a dict with keys W1, b1, W2, b2; got {got}")
+        raise ValueError(f"{name} must be a dict with keys {', '.join(shapes)}; got {got}")
     out = {}
     for k, shape in shapes.items():
         a = np.asarray(tree[k], dtype=np.float64)
@@ -221,13 +377,153 @@ def _per_run(name: str, tree, shapes: dict, runs: int, *, binary: bool) -> dict:
     return out
 
 
+def _check_adam(beta1, beta2, eps) -> None:
+    for name, b in (("beta1", beta1), ("beta2", beta2)):
+        if isinstance(b, bool) or not isinstance(b, (int, float, np.floating, np.integer)) or not 0 <= b < 1:
+            raise ValueError(f"{name} must be a number in [0, 1), got {b!r}")
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)):
+        raise ValueError(f"eps must be a number >= 0, got {eps!r}")
+    if not (math.isfinite(eps) and eps >= 0):
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+
+
+def _train_indices(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-run training-example indices padded to one length, with 1/0 weights.
+
+    Returns ``(index [runs, n_max], weight [runs, n_max], n_train [runs])``; padding repeats
+    example 0 with weight 0.
+
+    Examples
+    --------
+    >>> idx, w, n = _train_indices(np.array([[True, False, True], [False, True, False]]))
+    >>> idx.tolist(), w.tolist(), n.tolist()
+    ([[0, 2], [1, 0]], [[1.0, 1.0], [1.0, 0.0]], [2, 1])
+    """
+    n_train = masks.sum(axis=1)
+    n_max = max(int(n_train.max()), 1)
+    idx = np.zeros((masks.shape[0], n_max), dtype=np.int32)
+    w = np.zeros((masks.shape[0], n_max))
+    for r, m in enumerate(masks):
+        (where,) = np.nonzero(m)
+        idx[r, : where.size] = where
+        w[r, : where.size] = 1.0
+    return idx, w, n_train.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Program:
+    """Everything that shapes the compiled training program except array shapes."""
+
+    names: tuple
+    loss: str
+    optimizer: str
+    beta1: float
+    beta2: float
+    eps: float
+    activation: str
+    stride: int
+    blocks: int
+    n_snap: int
+    snapshots: bool
+    loss_every_step: bool
+    masked: bool
+    float64: bool
+
+
+@lru_cache(maxsize=32)
+def _compiled(prog: _Program):
+    """The jitted, vmapped training program of :func:`train_modular` for one configuration.
+
+    Cached, so repeated calls with the same configuration (and array shapes) do not recompile.
+    Arguments: ``params, masks, train_index, train_weight, weight_mask, lr, wd`` (per run) and
+    ``slot_a, slot_b, y`` (the task, shared).
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    dtype = jnp.float64 if prog.float64 else jnp.float32
+    names, loss = prog.names, prog.loss
+    phi = _activation(prog.activation, jnp)
+
+    def make_opt(lr, wd):
+        if prog.optimizer == "adamw":
+            return optax.adamw(lr, b1=prog.beta1, b2=prog.beta2, eps=prog.eps, weight_decay=wd)
+        return optax.chain(optax.add_decayed_weights(wd), optax.sgd(lr))
+
+    def logits_of(p, a, b):
+        return _logits_from_hidden(p, phi(_hidden_pre(p, a, b)))
+
+    def train_loss(p, a, b, yt, w):
+        return jnp.sum(_per_example_loss(logits_of(p, a, b), yt, loss) * w) / jnp.maximum(w.sum(), 1)
+
+    g = jax.value_and_grad(train_loss)
+
+    def mean_over(v, m):
+        return jnp.sum(v * m) / jnp.maximum(m.sum(), 1)
+
+    def record(p, m, sa, sb, y):
+        """Metrics on every example of the table (train: m = 1, validation: m = 0)."""
+        logits = logits_of(p, sa, sb)
+        ell = _per_example_loss(logits, y, loss)
+        correct = jnp.argmax(logits, axis=1) == y
+        # examples are independent, so row i of this gradient is ∂ℓ_i/∂z_i
+        dz = jax.grad(lambda z: jnp.sum(_per_example_loss(z, y, loss)))(logits)
+        norm = jnp.sqrt(sum(jnp.sum(v**2) for v in p.values()))
+        return (
+            mean_over(ell, m),
+            mean_over(correct, m),
+            mean_over(correct, 1 - m),
+            mean_over(ell, 1 - m),
+            norm,
+            mean_over(ell == 0, m),
+            mean_over(jnp.all(dz == 0, axis=1), m),
+        )
+
+    def one(p, mask, idx, w, pm, lr, wd, sa, sb, y):
+        opt = make_opt(lr, wd)
+        state = opt.init(p)
+        m = mask.astype(dtype)
+        a, b, yt = sa[idx], sb[idx], y[idx]
+
+        def step(carry, _):
+            p, state = carry
+            value, grads = g(p, a, b, yt, w)
+            u, state = opt.update(grads, state, p)
+            p = optax.apply_updates(p, u)
+            if pm is not None:
+                p = {k: p[k] * pm[k] for k in names}
+            return (p, state), value if prog.loss_every_step else None
+
+        def block(carry, _):
+            rec = record(carry[0], m, sa, sb, y)
+            carry, every = jax.lax.scan(step, carry, None, length=prog.stride)
+            return carry, (rec, every)
+
+        def chunk(carry, _):
+            snap = carry[0] if prog.snapshots else None
+            carry, out = jax.lax.scan(block, carry, None, length=prog.blocks)
+            return carry, (out, snap)
+
+        carry, ((recs, every), snaps) = jax.lax.scan(chunk, (p, state), None, length=prog.n_snap)
+        recs = tuple(r.reshape(-1) for r in recs)
+        last = record(carry[0], m, sa, sb, y)
+        if snaps is not None:
+            snaps = {k: jnp.concatenate([snaps[k], carry[0][k][None]]) for k in names}
+        curves = tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True))
+        return curves, carry[0], snaps, None if every is None else every.reshape(-1)
+
+    in_axes = (0, 0, 0, 0, 0 if prog.masked else None, 0, 0, None, None, None)
+    return jax.jit(jax.vmap(one, in_axes=in_axes))
+
+
 def train_modular(
     task: Task,
     *,
     train_fraction=0.5,
     seeds=(0,),
     hidden: int = 256,
-    lr: float = 1e-3,
+    learning_rate=None,
     weight_decay: float = 1.0,
     steps: int = 10_000,
     stride: int = 100,
@@ -235,71 +531,119 @@ def train_modular(
     loss: str = "cross_entropy",
     optimizer: str = "adamw",
     activation: str = "relu",
-    bias: bool = True,
+    bias: bool | None = None,
     init_scale: float = 1.0,
     init_params: dict | None = None,
     weight_mask: dict | None = None,
     snapshot_stride: int | None = None,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    architecture: str = "one_hot_mlp",
+    embed_dim: int = 500,
+    loss_every_step: bool = False,
+    lr=None,
 ) -> ModularRuns:
-    """Train one MLP per (seed, training fraction) in one vmapped computation.
+    """Train one network per (seed, training fraction) in one vmapped computation.
 
-    The runs are the broadcast of ``train_fraction``, ``seeds``, ``lr``, ``weight_decay`` and
-    ``init_scale`` (scalars or 1-D arrays) against each other; run ``k`` draws its split and its
-    initial weights from ``numpy.random.SeedSequence(seeds[k])`` (so runs that differ only in
-    ``init_scale`` start from the same direction).  Training is
-    ``jax.vmap`` over runs of a ``jax.lax.scan`` over steps (full batch).
+    The runs are the broadcast of ``train_fraction``, ``seeds``, ``learning_rate``,
+    ``weight_decay`` and ``init_scale`` (scalars or 1-D arrays) against each other; run ``k``
+    draws its split and its initial weights from ``numpy.random.SeedSequence(seeds[k])`` (so
+    runs that differ only in ``init_scale`` start from the same direction).  Training is
+    ``jax.vmap`` over runs of a ``jax.lax.scan`` over steps, full batch over each run's
+    training examples:
+
+        L(θ) = (1/n_train) Σ_{x ∈ train} ℓ(z_θ(x), y(x)).
 
     Parameters
     ----------
+    task : Task
+        Read through ``task.encoding`` (see the module docstring): ``train_fraction`` is a
+        fraction of ``task.n_examples`` (unordered pairs for commutative tasks).
+    learning_rate : float or array of float
+        Default 1e-3.  ``lr`` is accepted as the old name of the same argument.
+    weight_decay : float or array of float
+        Decoupled (AdamW / ``θ ← θ − η(∇L + wd·θ)`` for SGD); per run when arrays.
     loss : {"cross_entropy", "stablemax", "mse"}
     optimizer : {"adamw", "sgd"}
-        ``sgd``: ``θ ← θ − lr·(∇L + weight_decay·θ)`` (``optax.sgd`` after
+        ``sgd``: ``θ ← θ − learning_rate·(∇L + weight_decay·θ)`` (``optax.sgd`` after
         ``optax.add_decayed_weights``).
+    beta1, beta2, eps : float
+        AdamW's moment decay rates and ε (``optax.adamw``; ``eps`` ≥ 0, e.g. 1e-25 as in
+        Prieto et al.); ignored by ``sgd``.
     activation : one of :data:`ACTIVATIONS`
-    bias : bool
-        ``False``: ``b1 = b2 = 0`` throughout.
-    lr, weight_decay : float or array of float
-        Per run when arrays.
+    architecture : one of :data:`ARCHITECTURES`
+        ``"embed_sum"`` uses ``embed_dim`` (default 500, the paper's) and ``hidden`` as its
+        projection width (the paper's is 48); it has no biases.
+    bias : bool, optional
+        ``False``: ``b1 = b2 = 0`` throughout (one-hot MLP).  Default: ``True`` for
+        ``"one_hot_mlp"``; ``"embed_sum"`` has no biases (``True`` is an error there).
     init_scale : float or array of float
         Multiplies the random initial parameters (α); ignored for ``init_params``.
     init_params, weight_mask : dict, optional
-        ``{"W1", "b1", "W2", "b2"}`` arrays of shape ``(2n, hidden), (hidden,), (hidden, C), (C,)``,
-        with or without a leading run axis; the mask holds 0/1.
+        Parameter dicts (:func:`param_names`) with the shapes of :attr:`ModularRuns.params`
+        (``W1``: ``(task.n_slots, hidden)``, ...), with or without a leading run axis; the
+        mask holds 0/1.
     snapshot_stride : int, optional
         Record the parameters every ``snapshot_stride`` steps (a multiple of ``stride`` that
         divides ``steps``), at ``0, snapshot_stride, …, steps``.
+    loss_every_step : bool
+        Also return the training loss at every step (``train_loss_every_step``).
 
     Examples
     --------
     >>> import effgrok as eg
     >>> r = train_modular(eg.make_task("add-mod", 7), train_fraction=[0.5, 0.9], steps=20, stride=10)
-    >>> r.val_acc.shape, r.params["W1"].shape
-    ((2, 3), (2, 14, 256))
+    >>> r.val_acc.shape, r.params["W1"].shape, r.encoding, r.pairs
+    ((2, 3), (2, 7, 256), 'sum', 'unordered')
     >>> r = train_modular(eg.make_task("add-mod", 7), steps=4, stride=2, optimizer="sgd",
-    ...                   bias=False, init_scale=3.0, snapshot_stride=2, hidden=8)
-    >>> r.snapshot_steps.tolist(), float(abs(r.params["b1"]).max())
-    ([0, 2, 4], 0.0)
+    ...                   bias=False, init_scale=3.0, snapshot_stride=2, hidden=8, loss_every_step=True)
+    >>> r.snapshot_steps.tolist(), float(abs(r.params["b1"]).max()), r.train_loss_every_step.shape
+    ([0, 2, 4], 0.0, (1, 4))
+    >>> r = train_modular(eg.make_task("sub-mod", 5), architecture="embed_sum", hidden=8, embed_dim=6,
+    ...                   steps=2, stride=1, eps=1e-25)
+    >>> [r.params[k].shape for k in param_names("embed_sum")]
+    [(1, 10, 6), (1, 6, 8), (1, 8, 6), (1, 6, 5)]
     """
     import jax
     import jax.numpy as jnp
-    import optax
 
-    for name, v, lo in (("hidden", hidden, 1), ("steps", steps, 1), ("stride", stride, 1)):
+    if lr is not None and learning_rate is not None:
+        raise ValueError("give learning_rate or its old name lr, not both")
+    rate = 1e-3 if (lr is None and learning_rate is None) else (learning_rate if lr is None else lr)
+    for name, v, lo in (
+        ("hidden", hidden, 1),
+        ("steps", steps, 1),
+        ("stride", stride, 1),
+        ("embed_dim", embed_dim, 1),
+    ):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
             raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
     if steps % stride:
         raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
     lr_arr, wd_arr, alpha_arr = (
         _float_array(name, v)
-        for name, v in (("lr", lr), ("weight_decay", weight_decay), ("init_scale", init_scale))
+        for name, v in (("learning_rate", rate), ("weight_decay", weight_decay), ("init_scale", init_scale))
     )
     if not (np.all(np.isfinite(lr_arr) & (lr_arr > 0)) and np.all(np.isfinite(wd_arr) & (wd_arr >= 0))):
-        raise ValueError(f"need lr > 0 and weight_decay >= 0, got lr={lr!r}, weight_decay={weight_decay!r}")
+        raise ValueError(
+            f"need learning_rate > 0 and weight_decay >= 0, got learning_rate={rate!r}, "
+            f"weight_decay={weight_decay!r}"
+        )
     _check_choice("loss", loss, LOSSES)
     _check_choice("optimizer", optimizer, OPTIMIZERS)
     _check_choice("activation", activation, ACTIVATIONS)
-    if not isinstance(bias, (bool, np.bool_)):
+    _check_choice("architecture", architecture, ARCHITECTURES)
+    _check_adam(beta1, beta2, eps)
+    if bias is not None and not isinstance(bias, (bool, np.bool_)):
         raise ValueError(f"bias must be True or False, got {bias!r}")
+    if architecture == "embed_sum" and bias:
+        raise ValueError(
+            "architecture 'embed_sum' has no biases (the paper's network); use bias=False or None"
+        )
+    bias = architecture == "one_hot_mlp" if bias is None else bool(bias)
+    if not isinstance(loss_every_step, (bool, np.bool_)):
+        raise ValueError(f"loss_every_step must be True or False, got {loss_every_step!r}")
     if not np.all(np.isfinite(alpha_arr) & (alpha_arr > 0)):
         raise ValueError(f"init_scale must be a positive finite number, got {init_scale!r}")
     if snapshot_stride is not None:
@@ -328,147 +672,83 @@ def train_modular(
         )
     except ValueError:
         raise ValueError(
-            "train_fraction, seeds, lr, weight_decay and init_scale must broadcast to one run axis; "
-            "got sizes "
+            "train_fraction, seeds, learning_rate, weight_decay and init_scale must broadcast to one "
+            "run axis; got sizes "
             f"{np.size(train_fraction)}, {np.size(seeds)}, {lr_arr.size}, {wd_arr.size}, {alpha_arr.size}"
         ) from None
-    n, C, runs = task.n_symbols, task.n_classes, fr.size
-    shapes = _param_shapes(n, hidden, C)
+    runs = fr.size
+    names = param_names(architecture)
+    shapes = _param_shapes(task, architecture, hidden, embed_dim)
     masks, inits = [], []
     for f, s in zip(fr, seeds, strict=True):
         rng = np.random.default_rng(np.random.SeedSequence(int(s)))
         masks.append(random_split(task, fraction=float(f), seed=int(rng.integers(2**63 - 1))).mask)
-        b1, b2 = 1 / math.sqrt(2 * n), 1 / math.sqrt(hidden)
-        inits.append(
-            {
-                "W1": rng.uniform(-b1, b1, (2 * n, hidden)),
-                "b1": np.zeros(hidden),
-                "W2": rng.uniform(-b2, b2, (hidden, C)),
-                "b2": np.zeros(C),
-            }
-        )
+        inits.append(_random_init(rng, shapes))
+    masks = np.stack(masks).astype(bool)
     if init_params is not None:
         init = _per_run("init_params", init_params, shapes, runs, binary=False)
     else:
-        scale = alpha_arr.reshape(-1, 1)
         init = {
-            k: (scale if k[0] == "b" else scale[:, :, None]) * np.stack([p[k] for p in inits])
-            for k in PARAM_NAMES
+            k: alpha_arr.reshape((-1,) + (1,) * len(shapes[k])) * np.stack([p[k] for p in inits])
+            for k in names
         }
     wmask = None
     if weight_mask is not None:
         wmask = {
             k: np.array(v) for k, v in _per_run("weight_mask", weight_mask, shapes, runs, binary=True).items()
         }
-    if not bias:
-        wmask = wmask or {k: np.ones((runs, *shapes[k])) for k in PARAM_NAMES}
+    if not bias and architecture == "one_hot_mlp":
+        wmask = wmask or {k: np.ones((runs, *shapes[k])) for k in names}
         wmask["b1"] = np.zeros_like(wmask["b1"])
         wmask["b2"] = np.zeros_like(wmask["b2"])
     if wmask is not None:
-        init = {k: init[k] * wmask[k] for k in PARAM_NAMES}
+        init = {k: init[k] * wmask[k] for k in names}
+    tr_idx, tr_w, n_train = _train_indices(masks)
 
     n_snap = steps // snapshot_stride if snapshot_stride is not None else 1
-    blocks = steps // stride // n_snap
-    dtype = jnp.float64 if float64 else jnp.float32
+    key = _Program(
+        names=names,
+        loss=loss,
+        optimizer=optimizer,
+        beta1=float(beta1),
+        beta2=float(beta2),
+        eps=float(eps),
+        activation=activation,
+        stride=stride,
+        blocks=steps // stride // n_snap,
+        n_snap=n_snap,
+        snapshots=snapshot_stride is not None,
+        loss_every_step=bool(loss_every_step),
+        masked=wmask is not None,
+        float64=bool(float64),
+    )
     with jax.enable_x64(float64):
-        # x W1 for the one-hot pair x = (e_a, e_b) is W1[a] + W1[n + b]: a gather (and a
-        # scatter-add in the backward pass) instead of a dense (examples × 2n) matmul
-        left = jnp.asarray(task.pairs[:, 0])
-        right = jnp.asarray(task.pairs[:, 1]) + n
-        y = jnp.asarray(task.results)
-        params = {k: jnp.asarray(init[k], dtype) for k in PARAM_NAMES}
-        pmask = None if wmask is None else {k: jnp.asarray(wmask[k], dtype) for k in PARAM_NAMES}
-
-        def make_opt(lr, wd):
-            if optimizer == "adamw":
-                return optax.adamw(lr, weight_decay=wd)
-            return optax.chain(optax.add_decayed_weights(wd), optax.sgd(lr))
-
-        phi = _activation(activation, jnp)
-
-        def logits_of(p):
-            return phi(p["W1"][left] + p["W1"][right] + p["b1"]) @ p["W2"] + p["b2"]
-
-        def mean_over(v, m):
-            return jnp.sum(v * m) / jnp.maximum(m.sum(), 1)
-
-        def objective(p, mask):
-            logits = logits_of(p)
-            ell = _per_example_loss(logits, y, loss)
-            correct = jnp.argmax(logits, axis=1) == y
-            m = mask.astype(dtype)
-            return mean_over(ell, m), (logits, ell, mean_over(correct, m), mean_over(correct, 1 - m))
-
-        g = jax.value_and_grad(objective, has_aux=True)
-
-        def record(p, mask):
-            loss_tr, (logits, ell, acc_tr, acc_val) = objective(p, mask)
-            m = mask.astype(dtype)
-            # examples are independent, so row i of this gradient is ∂ℓ_i/∂z_i
-            dz = jax.grad(lambda z: jnp.sum(_per_example_loss(z, y, loss)))(logits)
-            norm = jnp.sqrt(sum(jnp.sum(v**2) for v in p.values()))
-            return (
-                loss_tr,
-                acc_tr,
-                acc_val,
-                mean_over(ell, 1 - m),
-                norm,
-                mean_over(ell == 0, m),
-                mean_over(jnp.all(dz == 0, axis=1), m),
-            )
-
-        def one(p, mask, pm, lr, wd):
-            opt = make_opt(lr, wd)
-            state = opt.init(p)
-
-            def step(carry, t):
-                p, state, first = carry
-                (_, (_, _, _, acc_val)), grads = g(p, mask)
-                first = jnp.where((first < 0) & (acc_val >= 0.99), t, first)
-                u, state = opt.update(grads, state, p)
-                p = optax.apply_updates(p, u)
-                if pm is not None:
-                    p = {k: p[k] * pm[k] for k in PARAM_NAMES}
-                return (p, state, first), None
-
-            def block(carry, r):
-                m = record(carry[0], mask)
-                carry, _ = jax.lax.scan(step, carry, r * stride + jnp.arange(stride, dtype=jnp.int32))
-                return carry, m
-
-            def chunk(carry, c):
-                snap = carry[0] if snapshot_stride is not None else None
-                carry, recs = jax.lax.scan(block, carry, c * blocks + jnp.arange(blocks, dtype=jnp.int32))
-                return carry, (recs, snap)
-
-            chunks = jnp.arange(n_snap, dtype=jnp.int32)
-            carry, (recs, snaps) = jax.lax.scan(chunk, (p, state, jnp.int32(-1)), chunks)
-            recs = tuple(r.reshape(-1) for r in recs)
-            last = record(carry[0], mask)
-            first = jnp.where((carry[2] < 0) & (last[2] >= 0.99), steps, carry[2])
-            if snaps is not None:
-                snaps = {k: jnp.concatenate([snaps[k], carry[0][k][None]]) for k in PARAM_NAMES}
-            curves = tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True))
-            return curves, first, carry[0], snaps
-
-        in_axes = (0, 0, None if pmask is None else 0, 0, 0)
-        curves, first, final, snaps = jax.jit(jax.vmap(one, in_axes=in_axes))(
-            params,
-            jnp.asarray(np.stack(masks)),
-            pmask,
+        dtype = jnp.float64 if float64 else jnp.float32
+        curves, final, snaps, every = _compiled(key)(
+            {k: jnp.asarray(init[k], dtype) for k in names},
+            jnp.asarray(masks),
+            jnp.asarray(tr_idx),
+            jnp.asarray(tr_w, dtype),
+            None if wmask is None else {k: jnp.asarray(wmask[k], dtype) for k in names},
             jnp.asarray(lr_arr, dtype),
             jnp.asarray(wd_arr, dtype),
+            jnp.asarray(task.slots[:, 0]),
+            jnp.asarray(task.slots[:, 1]),
+            jnp.asarray(task.results),
         )
         curves = [np.asarray(r, np.float64) for r in curves]
         final = {k: np.asarray(v) for k, v in final.items()}
         snaps = None if snaps is None else {k: np.asarray(v) for k, v in snaps.items()}
+        every = None if every is None else np.asarray(every, np.float64)
     tr_loss, tr_acc, val_acc, val_loss, norm, zero_loss, zero_grad = curves
+    step_axis = np.arange(steps // stride + 1) * stride
+    hit = val_acc >= 0.99
     return ModularRuns(
-        steps=np.arange(steps // stride + 1) * stride,
+        steps=step_axis,
         train_acc=tr_acc,
         val_acc=val_acc,
         train_loss=tr_loss,
-        step_val_99=np.asarray(first),
+        step_val_99=np.where(hit.any(axis=1), step_axis[np.argmax(hit, axis=1)], -1),
         train_fraction=fr,
         seeds=seeds,
         val_loss=val_loss,
@@ -478,8 +758,25 @@ def train_modular(
         params=final,
         snapshots=snaps,
         snapshot_steps=None if snapshot_stride is None else np.arange(n_snap + 1) * snapshot_stride,
-        train_mask=np.stack(masks).astype(bool),
+        train_mask=masks,
         lr=lr_arr,
         weight_decay=wd_arr,
         init_scale=alpha_arr,
+        encoding=task.encoding,
+        pairs="unordered" if task.commutative else "ordered",
+        n_train=n_train,
+        architecture=architecture,
+        config={
+            "loss": loss,
+            "optimizer": optimizer,
+            "beta1": float(beta1),
+            "beta2": float(beta2),
+            "eps": float(eps),
+            "activation": activation,
+            "bias": bias,
+            "hidden": int(hidden),
+            "embed_dim": int(embed_dim) if architecture == "embed_sum" else None,
+            "float64": bool(float64),
+        },
+        train_loss_every_step=every,
     )
