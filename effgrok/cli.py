@@ -1631,17 +1631,35 @@ def _weight_norm_parsers(sub) -> None:
         p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
         p.add_argument("--out", type=Path, default=None, help="folder for CSV + JSON + PNG results")
     tk = sub.add_parser("tickets", help="grokking tickets: pruned subnetworks vs dense and norm-matched nets")
-    tk.add_argument("--task", default="sub-mod", help="add-mod, sub-mod, ... (default sub-mod)")
-    tk.add_argument("--p", type=_int, default=31, help="modulus p (default 31)")
-    tk.add_argument("--train-frac", type=_finite_float, default=0.7, help="training fraction (default 0.7)")
-    tk.add_argument("--sparsity", type=_finite_float, default=0.6, help="fraction of weights pruned (0.6)")
+    tk.add_argument("--task", default="add-mod", help="add-mod, sub-mod, ... (default add-mod)")
+    tk.add_argument("--p", type=_int, default=47, help="modulus p (default 47; the paper: 67)")
+    tk.add_argument(
+        "--train-frac",
+        type=_finite_float,
+        default=0.4,
+        help="training fraction of the task's examples (unordered pairs for add-mod; default 0.4)",
+    )
+    tk.add_argument(
+        "--pruned-fraction",
+        type=_finite_float,
+        default=0.6,
+        help="fraction of weights pruned (default 0.6 = the paper's sparsity 0.4, the fraction kept)",
+    )
     tk.add_argument("--seeds", type=_int, nargs="+", default=[2], help="K: seeds 0..K-1; several: those")
-    tk.add_argument("--hidden", type=_int, default=128, help="hidden width (default 128)")
+    tk.add_argument(
+        "--architecture",
+        choices=("embed_sum", "one_hot_mlp"),
+        default="embed_sum",
+        help="the paper's embedding-sum MLP (default) or the one-hot MLP",
+    )
+    tk.add_argument("--hidden", type=_int, default=48, help="hidden (projection) width (default 48)")
+    tk.add_argument("--embed-dim", type=_int, default=128, help="embedding width, embed_sum (default 128)")
     tk.add_argument("--lr", type=_finite_float, default=3e-3, help="AdamW learning rate (default 3e-3)")
-    tk.add_argument("--wd", type=_finite_float, default=1.0, help="AdamW weight decay (default 1)")
-    tk.add_argument("--steps", type=_int, default=4000, help="steps of every run (default 4000)")
+    tk.add_argument("--wd", type=_finite_float, default=3.0, help="AdamW weight decay (default 3)")
+    tk.add_argument("--beta2", type=_finite_float, default=0.98, help="AdamW beta2 (default 0.98)")
+    tk.add_argument("--steps", type=_int, default=6000, help="steps of every run (default 6000)")
     tk.add_argument("--stride", type=_int, default=None, help="record every this many steps")
-    tk.add_argument("--threshold", type=_finite_float, default=0.9, help="val accuracy level (default 0.9)")
+    tk.add_argument("--threshold", type=_finite_float, default=0.99, help="val accuracy level (default 0.99)")
     tk.add_argument(
         "--match", choices=("l1l2", "l2", "l1"), default="l1l2", help="norms of the dense control"
     )
@@ -1758,20 +1776,28 @@ def _cmd_tickets(args) -> dict:
     task = make_task(args.task, args.p)
     if not 0 < args.train_frac < 1:
         raise UsageError(f"--train-frac must be in (0, 1), got {args.train_frac}")
-    if not 0 <= args.sparsity < 1 or not 0 < args.threshold <= 1:
+    if not 0 <= args.pruned_fraction < 1 or not 0 < args.threshold <= 1:
         raise UsageError(
-            f"need --sparsity in [0, 1) and --threshold in (0, 1], got {args.sparsity} and {args.threshold}"
+            f"need --pruned-fraction in [0, 1) and --threshold in (0, 1], got {args.pruned_fraction} "
+            f"and {args.threshold}"
         )
+    if not 1 <= args.embed_dim <= 65536:
+        raise UsageError(f"--embed-dim must be 1..65536, got {args.embed_dim}")
+    if not 0 <= args.beta2 < 1:
+        raise UsageError(f"--beta2 must be in [0, 1), got {args.beta2}")
     _check_mlp_options(args)
     seeds = _seed_list(args.seeds)
     st = grokking_tickets(
         task,
         seeds=seeds,
         train_fraction=args.train_frac,
-        sparsity=args.sparsity,
+        pruned_fraction=args.pruned_fraction,
+        architecture=args.architecture,
         hidden=args.hidden,
-        lr=args.lr,
+        embed_dim=args.embed_dim,
+        learning_rate=args.lr,
         weight_decay=args.wd,
+        beta2=args.beta2,
         steps=args.steps,
         stride=stride,
         threshold=args.threshold,
@@ -1793,7 +1819,10 @@ def _cmd_tickets(args) -> dict:
     rec = {
         "task": task.name,
         "p": task.p,
-        "sparsity": args.sparsity,
+        "pruned_fraction": args.pruned_fraction,
+        "kept_fraction": st.kept_fraction,
+        "architecture": args.architecture,
+        "pairs": st.settings["pairs"],
         "threshold": args.threshold,
         "steps": args.steps,
         "memorization_step": [_step_or_none(v) for v in st.memorization_step],
@@ -1839,7 +1868,8 @@ def _format_tickets(rec: dict) -> str:
         return "—" if v is None else str(v)
 
     lines = [
-        f"grokking tickets  task {rec['task']}  p={rec['p']}  sparsity={rec['sparsity']:g}  "
+        f"grokking tickets  task {rec['task']} ({rec['pairs']} pairs)  p={rec['p']}  {rec['architecture']}  "
+        f"pruned {rec['pruned_fraction']:g} (kept {rec['kept_fraction']:g})  "
         f"steps={rec['steps']}  t_gen: val acc ≥ {rec['threshold']:g}",
         "  variant               seed  t_gen   init L1     init L2   final val acc",
     ]
