@@ -9,8 +9,9 @@ CPU_UNIT_S = 2.6e-8
 #: Seconds to trace and compile one call on the CPU.
 CPU_COMPILE_S = 5.0
 #: Seconds per step of one vmapped call on one modern GPU (small nets are latency bound), per
-#: 10⁹ (run · example · hidden) multiply-adds of a step, and to compile one call.
-GPU_STEP_S = 1e-3
+#: 10⁹ (run · example · hidden) multiply-adds of a step, and to compile one call -- estimates,
+#: not measured (no GPU was available when they were set).
+GPU_STEP_S = 5e-4
 GPU_GMAC_S = 2e-4
 GPU_COMPILE_S = 10.0
 

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._modular import device_of, modular_cost, n_train
+from .._modular import chunks, device_of, modular_cost, n_train
 
 TITLE = "Early prediction: the energy of the early training-loss spectrum separates grokking runs"
 CLAIM = (
@@ -94,6 +94,7 @@ PROFILES = {
         fraction=0.3,
         learning_rates=[3e-4, 1e-3, 3e-3, 1e-2, 3e-2],
         weight_decays=[0.03, 0.3, 1.0, 3.0],
+        learning_rates_per_unit=None,
         seeds=4,
         steps=5000,
         stride=50,
@@ -107,7 +108,10 @@ METHODS = (("raw_energy", "paper"), ("detrended", "effgrok"), ("loss_level", "ba
 def cost(settings: dict) -> float:
     n = n_train(settings["task"], int(settings["p"]), float(settings["fraction"]))
     runs = len(settings["weight_decays"]) * int(settings["seeds"])
-    calls = [(runs, int(settings["steps"]), n, int(settings["hidden"]))] * len(settings["learning_rates"])
+    calls = [
+        (runs * len(group), int(settings["steps"]), n, int(settings["hidden"]))
+        for group in chunks(settings["learning_rates"], settings.get("learning_rates_per_unit", 1))
+    ]
     return 2.0 * modular_cost(calls, device_of(settings))  # float64
 
 
@@ -121,7 +125,8 @@ def predict(settings: dict) -> dict:
 
 
 def units(settings: dict) -> list[dict]:
-    return [{"learning_rate": float(lr)} for lr in settings["learning_rates"]]
+    groups = chunks(settings["learning_rates"], settings.get("learning_rates_per_unit", 1))
+    return [{"learning_rates": [float(lr) for lr in g]} for g in groups]
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
@@ -129,13 +134,16 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     from effgrok.tasks import make_task
 
     s = settings
-    wd = np.repeat(np.asarray(s["weight_decays"], float), int(s["seeds"]))
-    seeds = np.tile(np.arange(int(s["seeds"]), dtype=np.int64), len(s["weight_decays"]))
+    lrs = np.asarray(unit["learning_rates"], float)
+    per_lr = len(s["weight_decays"]) * int(s["seeds"])
+    lr = np.repeat(lrs, per_lr)
+    wd = np.tile(np.repeat(np.asarray(s["weight_decays"], float), int(s["seeds"])), lrs.size)
+    seeds = np.tile(np.arange(int(s["seeds"]), dtype=np.int64), len(s["weight_decays"]) * lrs.size)
     runs = train_modular(
         make_task(s["task"], int(s["p"])),
         train_fraction=float(s["fraction"]),
         seeds=seeds,
-        learning_rate=float(unit["learning_rate"]),
+        learning_rate=lr,
         weight_decay=wd,
         hidden=int(s["hidden"]),
         steps=int(s["steps"]),
@@ -146,7 +154,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         loss_every_step=True,
     )
     return {
-        "learning_rate": np.full(seeds.size, float(unit["learning_rate"])),
+        "learning_rate": lr,
         "weight_decay": wd,
         "seed": seeds,
         "n_train": np.asarray(runs.n_train, dtype=np.int64),
