@@ -364,6 +364,7 @@ def _analyse_deep(m: dict, settings: dict) -> dict:
                 "grokked": bool(grokked),
                 "checkpoint_fit": None if i_fit < 0 else float(cps[i_fit]),
                 "rank_by_checkpoint": m["rank"][:, r, :].T.tolist(),  # [checkpoint][layer]
+                "summed_rank_init": float(total[0]),
                 "summed_rank_fit": None if i_fit < 0 else float(total[i_fit]),
                 "summed_rank_end": float(total[-1]),
                 "dropped": bool(i_fit >= 0 and i_fit < cps.size - 1 and total[-1] < total[i_fit]),
@@ -480,8 +481,9 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             return "—" if x["summed_rank_fit"] is None else f"{x['summed_rank_fit']:.0f}"
 
         desc = "; ".join(
-            f"seed {k}: fit {x['step_fit']}, test ≥ {THRESHOLD_ACC} at {x['step_gen']}, summed rank "
-            f"{rank_at_fit(x)} → {x['summed_rank_end']:.0f}"
+            f"seed {k}: fit {x['step_fit']}, test ≥ {THRESHOLD_ACC} at {x['step_gen']} (final test acc "
+            f"{x['final_test_acc']:.2f}), summed rank at init {x['summed_rank_init']:.0f}, at fitting "
+            f"{rank_at_fit(x)}, at the end {x['summed_rank_end']:.0f}"
             for k, x in enumerate(deep["runs"])
         )
         head = (
