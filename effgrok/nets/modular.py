@@ -63,7 +63,9 @@ examples only* (a per-run index array), not on the whole table with a mask: at f
 arrays have one length, the largest ``n_train`` of the batch; shorter ones are padded with
 weight-0 examples, which costs ``max n_train / n_train`` of the arithmetic for that run (no
 cost when all runs share a training fraction; to avoid it for a sweep, call once per
-fraction).  Validation/test metrics are computed only at the record stride.
+fraction).  Validation/test metrics are computed only at the record stride.  On a CPU the
+runs of a call are mapped one after another inside one compiled program rather than
+vmapped (measured faster there; on an accelerator they are vmapped).
 
 Recorded every ``stride`` steps (shape ``[run, record]``; record ``k`` is the state *before* the
 update of step ``k·stride``, the last one after the final step): train/validation accuracy and
@@ -410,6 +412,33 @@ def _train_indices(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return idx, w, n_train.astype(np.int64)
 
 
+def _over_runs(fn, in_axes: tuple):
+    """``fn`` applied to every run: ``jax.vmap`` on an accelerator; on a CPU a sequential
+    ``jax.lax.map`` over runs inside the same compiled program.
+
+    Why: on a CPU, XLA's batched gathers and batched matrix products (what ``vmap`` makes of
+    per-run parameters) measured about 2× slower per run-step than the same runs' 2-D
+    products one after another (benchmarks/README.md, issue 19); a CPU has no idle lanes for
+    a batch to fill.  Same results either way (each run's arithmetic is the same).
+    ``in_axes``: 0 for per-run arguments, ``None`` for shared ones.
+    """
+    import jax
+
+    if jax.default_backend() != "cpu":
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def mapped(*args):
+        per_run = tuple(a for a, ax in zip(args, in_axes, strict=True) if ax == 0)
+
+        def body(xs):
+            it = iter(xs)
+            return fn(*(next(it) if ax == 0 else a for a, ax in zip(args, in_axes, strict=True)))
+
+        return jax.lax.map(body, per_run)
+
+    return mapped
+
+
 @dataclass(frozen=True)
 class _Program:
     """Everything that shapes the compiled training program except array shapes."""
@@ -514,7 +543,7 @@ def _compiled(prog: _Program):
         return curves, carry[0], snaps, None if every is None else every.reshape(-1)
 
     in_axes = (0, 0, 0, 0, 0 if prog.masked else None, 0, 0, None, None, None)
-    return jax.jit(jax.vmap(one, in_axes=in_axes))
+    return jax.jit(_over_runs(one, in_axes))
 
 
 def train_modular(

@@ -216,7 +216,7 @@ def train_transformer(
     import jax.numpy as jnp
     import optax
 
-    from .modular import _check_adam, _train_indices
+    from .modular import _check_adam, _over_runs, _train_indices
 
     if lr is not None and learning_rate is not None:
         raise ValueError("give learning_rate or its old name lr, not both")
@@ -304,7 +304,7 @@ def train_transformer(
             recs = tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True))
             return recs, carry[0]
 
-        recs, final = jax.jit(jax.vmap(one))(
+        recs, final = jax.jit(_over_runs(one, (0, 0, 0, 0)))(
             params, jnp.asarray(masks), jnp.asarray(tr_idx), jnp.asarray(tr_w, dtype)
         )
         recs = [np.asarray(r, np.float64) for r in recs]
