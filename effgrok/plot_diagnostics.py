@@ -195,6 +195,6 @@ def plot_tickets(st, path) -> Path:
     ax2.axhline(budget, color="0.5", ls="--", lw=1)
     ax2.set_xticks(range(len(names)), [v.replace("_", "\n") for v in names], fontsize=8)
     ax2.set_ylabel(f"steps to val acc ≥ {st.threshold:g} (▲: not within budget)")
-    ax2.set_title(f"sparsity {st.sparsity:g}", fontsize=10)
+    ax2.set_title(f"pruned {st.pruned_fraction:g} (kept {st.kept_fraction:g})", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

@@ -311,3 +311,67 @@ def test_out_that_cannot_be_written_is_one_line_and_exit_2(capsys, tmp_path, whe
     )
     assert code == 2 and stdout == ""
     assert err.count("\n") == 1 and "--out" in err and "Traceback" not in err
+
+
+# --- effgrok train modular (issue 16): the command line shows grokking ---------------------------
+
+
+def test_train_modular_prints_its_configuration(capsys, tmp_path):
+    code, out, err = run(capsys, "train", "modular", "--p", "5", "--steps", "10", "--seeds", "2")
+    assert code == 0, err
+    for needle in (
+        "15 unordered pairs a ≤ b, input e_a + e_b",
+        "loss mse",
+        "activation quadratic",
+        "bias on",
+    ):
+        assert needle in out
+    assert "β2 0.999" in out and "ε 1e-08" in out and "float32" in out
+    code, out, err = run(
+        capsys, "train", "modular", "--task", "sub-mod", "--p", "5", "--steps", "10",
+        "--model", "embed-sum", "--embed-dim", "8", "--hidden", "6", "--loss", "cross_entropy",
+        "--activation", "relu", "--eps", "1e-25", "--beta2", "0.98", "--json", "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["pairs"] == "ordered" and rec["encoding"] == "concat" and rec["n_examples"] == 25
+    c = rec["config"]
+    assert (c["model"], c["embed_dim"], c["hidden"], c["loss"], c["bias"]) == (
+        "embed-sum",
+        8,
+        6,
+        "cross_entropy",
+        False,
+    )
+    assert c["eps"] == 1e-25 and c["beta2"] == 0.98
+    assert rec["runs"][0]["n_train"] == round(0.6 * 25)
+    assert json.loads((tmp_path / "o" / "train.json").read_text())["result"]["config"] == c
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--beta2", "1"], "--beta2 must be in [0, 1)"),
+        (["--eps=-1e-8"], "--eps must be >= 0"),
+        (["--model", "transformer", "--loss", "mse"], "--loss applies to --model mlp and embed-sum only"),
+        (["--embed-dim", "8"], "--embed-dim applies to --model embed-sum only"),
+        (["--model", "embed-sum", "--bias"], "the embed-sum model has no biases"),
+        (["--loss", "hinge"], "invalid choice"),
+    ],
+)
+def test_train_modular_bad_options_one_line_exit_2(capsys, extra, needle):
+    code, _, err = run(capsys, "train", "modular", "--p", "5", "--steps", "10", *extra)
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_train_modular_issue_command_groks(capsys):
+    """Issue 16's command: final validation accuracy >= 0.9 in most seeds (p = 23, 60 % of the
+    unordered pairs, MSE, quadratic activation, 3000 steps)."""
+    code, out, err = run(
+        capsys, "train", "modular", "--task", "add-mod", "--p", "23", "--train-frac", "0.6", "--seeds", "3",
+        "--steps", "3000", "--loss", "mse", "--activation", "quadratic", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    runs = json.loads(out)["runs"]
+    assert sum(r["final_val_acc"] >= 0.9 for r in runs) >= 2
+    assert all(r["final_train_acc"] == 1.0 for r in runs)

@@ -115,3 +115,17 @@ def test_progress_toy(capsys):
     )  # fmt: skip
     assert code == 0, err
     assert "initial_rqi" in out and "final_rqi" in out
+
+
+def test_tickets_cli_paper_network_and_sparsity_convention(capsys, tmp_path):
+    code, out, err = run(
+        capsys, "tickets", "--p", "7", "--train-frac", "0.6", "--hidden", "6", "--embed-dim", "5",
+        "--steps", "40", "--stride", "20", "--seeds", "1", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["architecture"] == "embed_sum" and rec["pairs"] == "unordered"
+    assert rec["pruned_fraction"] == 0.6 and rec["kept_fraction"] == pytest.approx(0.4)
+    assert {r["variant"] for r in rec["rows"]} >= {"dense", "ticket", "norm_matched_dense"}
+    code, out, err = run(capsys, "tickets", "--pruned-fraction", "1.5")
+    assert code == 2 and "--pruned-fraction" in err and err.count("\n") == 1

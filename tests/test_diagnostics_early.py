@@ -11,7 +11,9 @@ import pytest
 from effgrok.diagnostics.early import (
     auc,
     early_prediction_curve,
+    loss_rises,
     min_points,
+    raw_energy,
     read_loss_csv,
     spectral_score,
     spectral_scores,
@@ -151,6 +153,68 @@ def test_early_prediction_curve_detects_late_oscillations_only_late():
         early_prediction_curve(curves, labels[:-1], [0.5], t)
     with pytest.raises(ValueError, match="fractions"):
         early_prediction_curve(curves, labels, [0.0], t)
+
+
+# --------------------------------------------------------------------------- the paper's score, rises
+def naive_raw_energy(loss, max_cycles=None):
+    """Explicit DFT sums over k = 1 .. n-1 (both halves of the spectrum), no window, no detrend."""
+    n = loss.size
+    top = n - 1 if max_cycles is None else max_cycles
+    total = 0.0
+    for k in range(1, n):
+        kk = min(k, n - k)  # frequency in cycles per window
+        if kk > top:
+            continue
+        X = sum(loss[i] * np.exp(-2j * np.pi * k * i / n) for i in range(n))
+        total += abs(X) ** 2 / n**2
+    return total
+
+
+@pytest.mark.parametrize("n", [30, 31])
+def test_raw_energy_matches_naive_dft_and_parseval(n):
+    rng = np.random.default_rng(n)
+    loss = np.exp(-np.arange(n) / 10) + 0.05 * rng.random(n)
+    assert raw_energy(loss) == pytest.approx(naive_raw_energy(loss), rel=1e-10)
+    assert raw_energy(loss) == pytest.approx(np.var(loss), rel=1e-10)  # Parseval
+    assert raw_energy(loss, max_cycles=3) == pytest.approx(naive_raw_energy(loss, 3), rel=1e-10)
+    # not scale-free, unlike the detrended score: it tracks the loss magnitude
+    assert raw_energy(3 * loss) == pytest.approx(9 * raw_energy(loss), rel=1e-12)
+
+
+def test_raw_energy_counts_the_decay_the_detrended_score_removes():
+    t = np.arange(300)
+    smooth = np.exp(-t / 60)  # no oscillation at all
+    assert spectral_score(smooth) < 1e-20
+    assert raw_energy(smooth) > 0.05
+    with pytest.raises(ValueError, match="max_cycles"):
+        raw_energy(smooth, max_cycles=0.5)
+    with pytest.raises(ValueError, match="at least 2"):
+        raw_energy([1.0])
+
+
+def test_spectral_scores_methods_and_baseline():
+    steps = np.arange(0, 201)
+    curves = np.stack([np.exp(-steps / 50), 2 * np.exp(-steps / 50)])
+    raw = spectral_scores(curves, steps, fraction=0.5, method="raw_energy")
+    assert raw[0] == pytest.approx(np.var(curves[0, :101]), rel=1e-10)
+    level = spectral_scores(curves, steps, fraction=0.5, method="loss_level")
+    assert level[0] == pytest.approx(-np.mean(np.log(curves[0, :101])), rel=1e-12)
+    assert level[0] - level[1] == pytest.approx(np.log(2), rel=1e-12)
+    res = early_prediction_curve(curves, [1, 0], [0.5], steps, method="loss_level")
+    assert res.auc.tolist() == [1.0]  # the lower loss ranks first
+    with pytest.raises(ValueError, match="method"):
+        spectral_scores(curves, steps, method="fourier")
+
+
+def test_loss_rises():
+    assert loss_rises(np.exp(-np.arange(50) / 5)) == 0
+    t = np.arange(200)
+    osc = np.exp(-t / 50) * (1 + 0.2 * np.sin(t / 3))
+    naive = sum(osc[i + 1] > 1.001 * osc[i] for i in range(t.size - 1))
+    assert loss_rises(osc) == naive > 10
+    assert loss_rises([1.0, 1.0005]) == 0 and loss_rises([1.0, 1.0005], rel_tol=0) == 1
+    with pytest.raises(ValueError, match="rel_tol"):
+        loss_rises([1.0, 2.0], rel_tol=-1)
 
 
 # --------------------------------------------------------------------------- CSV logs

@@ -9,12 +9,14 @@ import pytest
 
 import effgrok as eg
 from effgrok.diagnostics.progress import (
+    digits_features,
     effective_rank,
     fourier_concentration,
     fourier_power,
     modular_progress,
     participation_ratio,
     rqi_curve,
+    thresholded_rank,
     toy_progress,
 )
 
@@ -175,3 +177,41 @@ def test_modular_progress_on_snapshots():
     plain = train_modular(task, train_fraction=0.8, seeds=[0], hidden=8, steps=10, stride=5)
     with pytest.raises(ValueError, match="snapshot_stride"):
         modular_progress(plain, task)
+
+
+# --------------------------------------------------------------------------- deep MLP feature rank
+def test_thresholded_rank_counts_known_singular_values():
+    rng = np.random.default_rng(0)
+    U, _ = np.linalg.qr(rng.standard_normal((30, 30)))
+    V, _ = np.linalg.qr(rng.standard_normal((8, 8)))
+    sv = np.array([5.0, 2.0, 0.5, 0.06, 0.04, 1e-4, 0.0, 0.0])
+    X = U[:, :8] * sv @ V.T
+    assert thresholded_rank(X, center=False) == 4  # above 0.01 · 5
+    assert thresholded_rank(X, rel_threshold=1e-3, center=False) == 5
+    assert thresholded_rank(1e6 * X, center=False) == 4  # scale-free
+    assert thresholded_rank(np.stack([X, 2 * X]), center=False).tolist() == [4, 4]  # leading axes kept
+    assert thresholded_rank(np.zeros((5, 3))) == 0
+    # centring removes a constant feature (rank one)
+    assert thresholded_rank(np.ones((6, 4)), center=False) == 1 and thresholded_rank(np.ones((6, 4))) == 0
+    with pytest.raises(ValueError, match="rel_threshold"):
+        thresholded_rank(X, rel_threshold=1.0)
+
+
+def test_digits_features_reproduce_the_trainers_accuracy():
+    from effgrok.nets.digits import load_digits_split, train_digits
+
+    d = load_digits_split(200, seed=0, n_test=100)
+    runs = train_digits(d, seeds=[0, 1], init_scale=[1.0, 3.0], width=16, depth=4, steps=20, stride=10)
+    H = digits_features(runs.params, d.x_train)
+    assert H.shape == (3, 2, 200, 16)
+    assert np.all(H >= 0)
+    logits = H[-1] @ runs.params["W3"] + runs.params["b3"][:, None, :]
+    acc = np.mean(np.argmax(logits, axis=-1) == d.y_train, axis=-1)
+    np.testing.assert_allclose(acc, runs.train_acc[:, -1], atol=1e-9)
+    # one run without the run axis: the same features
+    one = digits_features({k: v[1] for k, v in runs.params.items()}, d.x_train)
+    np.testing.assert_allclose(one, H[:, 1], rtol=1e-12)
+    with pytest.raises(ValueError, match="hidden layer"):
+        digits_features({"W0": np.ones((64, 10)), "b0": np.zeros(10)}, d.x_train)
+    with pytest.raises(ValueError, match="do not fit"):
+        digits_features(runs.params, d.x_train[:, :10])

@@ -9,13 +9,16 @@ import pytest
 
 from effgrok.diagnostics.tickets import (
     grokking_tickets,
+    kept_fraction,
     layer_norms,
     magnitude_mask,
     memorization_index,
     norm_matched_init,
     power_match,
     random_mask,
+    ticket_sweep,
     time_to_generalize,
+    weight_keys,
 )
 
 
@@ -29,12 +32,12 @@ def _params(seed=0):
     }
 
 
-@pytest.mark.parametrize("sparsity", [0.0, 0.1, 0.37, 0.5, 0.9])
-def test_magnitude_mask_against_naive_threshold(sparsity):
+@pytest.mark.parametrize("pruned", [0.0, 0.1, 0.37, 0.5, 0.9])
+def test_magnitude_mask_against_naive_threshold(pruned):
     p = _params(1)
-    m = magnitude_mask(p, sparsity)
+    m = magnitude_mask(p, pruned)
     flat = np.concatenate([np.abs(p["W1"]).ravel(), np.abs(p["W2"]).ravel()])
-    k = round(sparsity * flat.size)
+    k = round(pruned * flat.size)
     # naive oracle: keep exactly the entries strictly above the k-th smallest magnitude
     thr = np.sort(flat)[k - 1] if k else -np.inf
     for name in ("W1", "W2"):
@@ -52,7 +55,7 @@ def test_magnitude_mask_breaks_ties_by_position_and_per_run():
     assert np.array_equal(mr["W1"][0], m["W1"])
     # run 1: |W1| = 2, 4, ..., 12 and |W2| = 2, 4, 6; the ties 2 = 2 and 4 = 4 go W1 first
     assert mr["W1"][1].ravel().tolist() == [0, 0, 1, 1, 1, 1] and mr["W2"][1].ravel().tolist() == [0, 0, 1]
-    with pytest.raises(ValueError, match="sparsity"):
+    with pytest.raises(ValueError, match="pruned_fraction"):
         magnitude_mask(p, 1.0)
     with pytest.raises(ValueError, match="keys"):
         magnitude_mask(p, 0.5, keys=("W3",))
@@ -122,19 +125,39 @@ def test_time_to_generalize_and_memorization_index():
         time_to_generalize(steps, acc, 0.0)
 
 
+def test_sparsity_convention_and_weight_keys():
+    """effgrok prunes the fraction pruned_fraction; the paper's sparsity is the fraction kept."""
+    assert kept_fraction(0.6) == 0.4 and kept_fraction(0.0) == 1.0
+    emb = {"E": np.ones((5, 4)), "W_in": np.ones((4, 3)), "W_out": np.ones((3, 4)), "W_U": np.ones((4, 5))}
+    assert weight_keys(emb) == ("E", "W_in", "W_out", "W_U")  # the paper prunes all four
+    m = magnitude_mask(emb, 0.6)
+    n = sum(v.size for v in emb.values())
+    assert int(sum(v.sum() for v in m.values())) == n - round(0.6 * n)  # 40 % kept
+    with pytest.raises(ValueError, match="pruned_fraction"):
+        kept_fraction(1.5)
+
+
 @pytest.mark.slow
 def test_protocol_wiring_small():
-    """The retrained runs start from the masked original init and keep the mask exactly."""
+    """The retrained runs start from the masked original init and keep the mask exactly; the
+    default network is the paper's embedding-sum MLP."""
     import effgrok as eg
     from effgrok.nets.modular import train_modular
 
     task = eg.make_task("add-mod", 7)
-    st = grokking_tickets(task, seeds=[3], train_fraction=0.6, hidden=12, steps=40, stride=20, sparsity=0.5)
-    dense = train_modular(task, seeds=[3], train_fraction=0.6, hidden=12, steps=40, stride=20)
+    opts = dict(train_fraction=0.6, hidden=6, embed_dim=5, steps=40, stride=20)
+    st = grokking_tickets(task, seeds=[3], pruned_fraction=0.5, **opts)
+    dense = train_modular(task, seeds=[3], architecture="embed_sum", beta2=0.98, **opts)
     assert np.array_equal(st.curves["dense"], dense.val_acc)  # the same dense run
-    n_w = 14 * 12 + 12 * 7
     theta0_l2 = st.norms["dense"][0, 1]
     assert st.norms["ticket"][0, 1] < theta0_l2
     assert np.allclose(st.norms["norm_matched_dense"], st.norms["ticket"], rtol=1e-9)
-    assert st.norms["random_ticket"][0, 1] < theta0_l2 and n_w > 0
-    assert st.settings["p"] == 7 and st.sparsity == 0.5
+    assert st.norms["random_ticket"][0, 1] < theta0_l2
+    assert st.settings["p"] == 7 and st.pruned_fraction == 0.5 and st.kept_fraction == 0.5
+    assert st.settings["pairs"] == "unordered" and st.mask_step == 40
+    # a sweep shares the dense run; the controls are run at the first fraction only
+    a, b = ticket_sweep(task, seeds=[3], pruned_fractions=[0.5, 0.8], **opts)
+    assert np.array_equal(a.curves["dense"], b.curves["dense"])
+    assert np.array_equal(a.curves["ticket"], st.curves["ticket"])
+    assert set(b.t_gen) == {"dense", "ticket", "random_ticket"}
+    assert b.norms["ticket"][0, 1] < a.norms["ticket"][0, 1]

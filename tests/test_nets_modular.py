@@ -417,3 +417,23 @@ def test_mixed_fractions_in_one_batch_and_per_step_losses():
 def test_bad_new_options_raise(kw, match):
     with pytest.raises(ValueError, match=match):
         train_modular(eg.make_task("add-mod", 5), hidden=4, steps=2, stride=1, **kw)
+
+
+def test_over_runs_equals_vmap():
+    """The CPU path (a sequential lax.map over runs) computes what jax.vmap computes."""
+    import jax
+    import jax.numpy as jnp
+
+    from effgrok.nets.modular import _over_runs
+
+    def f(p, x, shared):
+        return {"y": p["w"] @ x + shared, "n": jnp.sum(p["w"] ** 2)}, x * 2
+
+    rng = np.random.default_rng(0)
+    p = {"w": jnp.asarray(rng.standard_normal((3, 2, 4)))}
+    x = jnp.asarray(rng.standard_normal((3, 4)))
+    shared = jnp.asarray(rng.standard_normal(2))
+    got = _over_runs(f, (0, 0, None))(p, x, shared)
+    ref = jax.vmap(f, in_axes=(0, 0, None))(p, x, shared)
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(ref), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)

@@ -115,4 +115,54 @@ def test_cli_model_transformer(capsys):
     assert rec["net"] == "transformer" and len(rec["runs"]) == 1
     code = main(["train", "modular", "--model", "transformer", "--hidden", "64", "--p", "5", "--steps", "20"])
     err = capsys.readouterr().err
-    assert code == 2 and "--hidden applies to --model mlp only" in err and len(err.strip().splitlines()) == 1
+    assert (
+        code == 2
+        and "--hidden applies to --model mlp and embed-sum only" in err
+        and len(err.strip().splitlines()) == 1
+    )
+
+
+def test_factored_forward_equals_the_direct_form():
+    """The training/recording forward computes per-symbol tables and gathers them (issue 19);
+    it must be the same function as the direct form over token sequences."""
+    import jax
+    import jax.numpy as jnp
+
+    from effgrok.nets.transformer import _factored_logits, _init, _logits, _tokens
+
+    for name in ("add-mod", "sub-mod"):
+        task = eg.make_task(name, 7)
+        rng = np.random.default_rng(np.random.SeedSequence(3))
+        p = _init(rng, task.n_symbols + 2, task.n_classes, 16)
+        p = {k: v + 0.3 * rng.standard_normal(v.shape) for k, v in p.items()}  # non-trivial LN gains
+        ref = _logits(p, _tokens(task), 4, np)
+        with jax.enable_x64(True):
+            got = _factored_logits(
+                {k: jnp.asarray(v) for k, v in p.items()},
+                jnp.asarray(task.pairs[:, 0]),
+                jnp.asarray(task.pairs[:, 1]),
+                task.n_symbols,
+                4,
+            )
+        np.testing.assert_allclose(np.asarray(got), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_options_and_records():
+    task = eg.make_task("sub-mod", 5)
+    r = train_transformer(
+        task,
+        train_fraction=[0.4, 0.8],
+        seeds=[0, 1],
+        steps=4,
+        stride=2,
+        d_model=8,
+        n_heads=2,
+        learning_rate=1e-2,
+        beta1=0.8,
+        eps=1e-25,
+    )
+    assert r.pairs == "ordered" and r.n_train.tolist() == [10, 20]
+    assert r.config["beta1"] == 0.8 and r.config["eps"] == 1e-25
+    np.testing.assert_allclose(r.learning_rate, 1e-2)
+    with pytest.raises(ValueError, match="not both"):
+        train_transformer(task, lr=1e-3, learning_rate=1e-3, steps=2, stride=1)

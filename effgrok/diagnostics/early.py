@@ -33,7 +33,27 @@ in cycles per window, not per step, keeps the residual of the detrending (which 
 lowest few ``k``) out of the score whatever the window length.  The paper quantifies the
 low-frequency amplitude of the raw loss's spectrum; effgrok detrends first (so the decay of
 the loss itself is not counted as "oscillation") and works on the log (so the score does not
-simply track how large the loss still is) -- both are parameters.
+simply track how large the loss still is) -- both are parameters.  (``log=False`` is still
+detrended and high-passed: it is *not* the paper's score.)
+
+The paper's score (:func:`raw_energy`)
+--------------------------------------
+Notsawo et al. Fourier-transform the *raw* training loss of the first few hundred steps and
+sum the energy of its spectrum, without detrending.  effgrok's exact version: on the window's
+``n`` records (resampled onto a uniform grid as above), ``X_k = Σ_t L_t e^{−2πi k t/n}`` and
+
+    ``E = (1/n²) Σ_{k=1}^{K} |X_k|² · c_k``,  ``c_k = 2`` for ``0 < k < n/2``, else 1,
+
+with ``K = ⌊n/2⌋`` (all frequencies; ``max_cycles`` keeps the lowest ones only).  The constant
+``k = 0`` is left out; with every frequency kept, ``E`` is by Parseval the variance of the raw
+loss over the window -- dominated by the loss's own decay, so it largely measures how much
+the loss has dropped.  That is why a rank statistic of ``E`` must be compared with the
+*loss-magnitude baseline* (the mean log-loss of the window) before it is credited with
+detecting oscillations.
+
+Oscillation (:func:`loss_rises`): the number of consecutive records at which the training loss
+*rises* by more than a relative tolerance, ``L_{t+1} > (1 + rel_tol) L_t``.  A curve without
+rises has no oscillation for either score to detect.
 
 Evaluation (:func:`auc`, :func:`early_prediction_curve`)
 --------------------------------------------------------
@@ -57,11 +77,14 @@ __all__ = [
     "DEFAULT_CUTOFF",
     "DEFAULT_DEGREE",
     "DEFAULT_FLOOR",
+    "METHODS",
     "EarlyPrediction",
     "LossLog",
     "auc",
     "early_prediction_curve",
+    "loss_rises",
     "min_points",
+    "raw_energy",
     "read_loss_csv",
     "spectral_score",
     "spectral_scores",
@@ -73,6 +96,10 @@ DEFAULT_CUTOFF = 4.0
 DEFAULT_DEGREE = 2
 #: Default floor under the loss before the logarithm (a float32 loss below ~1e-8 is mostly rounding).
 DEFAULT_FLOOR = 1e-8
+#: Scores of :func:`spectral_scores`: effgrok's detrended high-passed log-loss power, the
+#: paper's raw-loss spectral energy (:func:`raw_energy`), or the loss-magnitude baseline
+#: ``−mean log max(L, floor)`` over the window (how low the loss already is; no spectrum).
+METHODS = ("detrended", "raw_energy", "loss_level")
 
 
 # --------------------------------------------------------------------------- input checks
@@ -121,11 +148,8 @@ def _curve(loss, steps, name="loss") -> tuple[np.ndarray, np.ndarray]:
 
 
 def _score(y: np.ndarray, s: np.ndarray, cutoff: float, degree: int, log: bool, floor: float) -> float:
-    x = np.log(np.maximum(y, floor)) if log else y
+    x = _uniform(np.log(np.maximum(y, floor)) if log else y, s)
     n = x.size
-    grid = np.linspace(s[0], s[-1], n)
-    if not np.allclose(grid, s, rtol=0, atol=1e-9 * max(1.0, abs(s[-1]))):
-        x = np.interp(grid, s, x)
     u = np.linspace(-1.0, 1.0, n)  # well-conditioned abscissa for the fit
     r = x - np.polynomial.polynomial.polyval(u, np.polynomial.polynomial.polyfit(u, x, degree))
     w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / (n - 1))
@@ -137,6 +161,80 @@ def _score(y: np.ndarray, s: np.ndarray, cutoff: float, degree: int, log: bool, 
     P = c * np.abs(X) ** 2 / (n * np.sum(w * w))
     k = np.arange(X.size)
     return float(np.sum(P[k >= cutoff]))
+
+
+def _uniform(y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    grid = np.linspace(s[0], s[-1], y.size)
+    if np.allclose(grid, s, rtol=0, atol=1e-9 * max(1.0, abs(s[-1]))):
+        return y
+    return np.interp(grid, s, y)
+
+
+def _raw_energy(y: np.ndarray, s: np.ndarray, max_cycles: float | None) -> float:
+    x = _uniform(y, s)
+    n = x.size
+    X = np.fft.rfft(x)
+    c = np.full(X.size, 2.0)
+    c[0] = 1.0
+    if n % 2 == 0:
+        c[-1] = 1.0
+    P = c * np.abs(X) ** 2 / n**2
+    k = np.arange(X.size)
+    keep = (k >= 1) if max_cycles is None else (k >= 1) & (k <= max_cycles)
+    return float(np.sum(P[keep]))
+
+
+def _check_max_cycles(max_cycles) -> float | None:
+    if max_cycles is None:
+        return None
+    m = float(max_cycles) if not isinstance(max_cycles, bool) else math.nan
+    if not (math.isfinite(m) and m >= 1):
+        raise ValueError(f"max_cycles must be None or a number >= 1 of cycles per window, got {max_cycles!r}")
+    return m
+
+
+def raw_energy(loss, steps=None, *, max_cycles: float | None = None) -> float:
+    """The paper's spectral signature: energy of the raw, undetrended training-loss spectrum.
+
+    ``E = (1/n²) Σ_{1 ≤ k ≤ K} c_k |X_k|²`` with ``X = DFT(L)`` over the ``n`` records of the
+    window (``c_k = 2`` except at ``k = n/2``), ``K = ⌊n/2⌋`` or ``max_cycles`` (Notsawo et al.
+    2023, arXiv 2306.13253; module docstring).  With all frequencies, ``E = var(L)`` (Parseval).
+    Non-uniform ``steps`` are resampled linearly onto a uniform grid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> L = 1.0 + 0.5 * np.cos(2 * np.pi * 3 * np.arange(40) / 40)     # 3 cycles of ±0.5
+    >>> round(raw_energy(L), 12), round(float(np.var(L)), 12)           # 0.5²/2
+    (0.125, 0.125)
+    >>> raw_energy(L, max_cycles=2) < 1e-20                             # below the oscillation
+    True
+    """
+    m = _check_max_cycles(max_cycles)
+    y, s = _curve(loss, steps)
+    if y.size < 2:
+        raise ValueError(f"the loss curve has {y.size} records; raw_energy needs at least 2")
+    return _raw_energy(y, s, m)
+
+
+def loss_rises(loss, *, rel_tol: float = 1e-3) -> int:
+    """Number of records at which the loss rises: ``#{t : L_{t+1} > (1 + rel_tol) L_t}``.
+
+    A monotonically decreasing curve (no oscillation) gives 0.  ``rel_tol`` (default 1e-3)
+    keeps rounding noise of a converged loss from counting.
+
+    Examples
+    --------
+    >>> loss_rises([1.0, 0.5, 0.6, 0.3, 0.3, 0.31])
+    2
+    >>> loss_rises([1.0, 0.5, 0.6, 0.3, 0.3, 0.31], rel_tol=0.1)
+    1
+    """
+    y, _ = _curve(loss, None)
+    r = float(rel_tol) if not isinstance(rel_tol, bool) else math.nan
+    if not (math.isfinite(r) and r >= 0):
+        raise ValueError(f"rel_tol must be a finite number >= 0, got {rel_tol!r}")
+    return int(np.sum(y[1:] > (1 + r) * y[:-1]))
 
 
 def spectral_score(
@@ -203,8 +301,12 @@ def spectral_scores(
     degree: int = DEFAULT_DEGREE,
     log: bool = True,
     floor: float = DEFAULT_FLOOR,
+    method: str = "detrended",
+    max_cycles: float | None = None,
 ) -> np.ndarray:
-    """:func:`spectral_score` of every run on its records with step ``≤ fraction · budget``.
+    """:func:`spectral_score` (``method="detrended"``), :func:`raw_energy` (``"raw_energy"``,
+    the paper's score; ``max_cycles`` passed to it) or the baseline ``−mean log max(L, floor)``
+    (``"loss_level"``) of every run on its records with step ``≤ fraction · budget``.
 
     Parameters
     ----------
@@ -232,18 +334,31 @@ def spectral_scores(
     True
     """
     c, d, f = _check_options(cutoff, degree, floor)
+    _check_method(method)
+    m = _check_max_cycles(max_cycles)
     runs = _runs(curves, steps)
     B = _budget(runs, budget)
     fr = float(fraction) if not isinstance(fraction, bool) else math.nan
     if not (0 < fr <= 1):
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
-    need = min_points(c, d)
+    need = min_points(c, d) if method == "detrended" else 2
     out = np.full(len(runs), np.nan)
     for i, (y, s) in enumerate(runs):
         keep = s <= fr * B * (1 + 1e-12)
         if keep.sum() >= need:
-            out[i] = _score(y[keep], s[keep], c, d, bool(log), f)
+            if method == "detrended":
+                out[i] = _score(y[keep], s[keep], c, d, bool(log), f)
+            elif method == "raw_energy":
+                out[i] = _raw_energy(y[keep], s[keep], m)
+            else:
+                out[i] = -float(np.mean(np.log(np.maximum(_uniform(y[keep], s[keep]), f))))
     return out
+
+
+def _check_method(method) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    return method
 
 
 def _runs(curves, steps) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -378,13 +493,16 @@ def early_prediction_curve(
     degree: int = DEFAULT_DEGREE,
     log: bool = True,
     floor: float = DEFAULT_FLOOR,
+    method: str = "detrended",
+    max_cycles: float | None = None,
 ) -> EarlyPrediction:
     """AUC of :func:`spectral_scores` (windows ``step ≤ f·budget``) against the labels, per fraction ``f``.
 
     Parameters
     ----------
-    curves, steps, budget, cutoff, degree, log, floor
-        As in :func:`spectral_scores`.
+    curves, steps, budget, cutoff, degree, log, floor, method, max_cycles
+        As in :func:`spectral_scores` (``method="raw_energy"``: the paper's score;
+        ``"loss_level"``: the loss-magnitude baseline).
     labels : array_like of bool or 0/1, shape (runs,)
         Whether each run grokked (e.g. test accuracy ≥ 0.9 within the budget).
     fractions : array_like
@@ -425,6 +543,8 @@ def early_prediction_curve(
                 degree=d,
                 log=log,
                 floor=f,
+                method=method,
+                max_cycles=max_cycles,
             )
             for x in fr
         ]

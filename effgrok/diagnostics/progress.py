@@ -6,7 +6,10 @@ logged snapshots (leading axes: runs, snapshots):
 * **effective rank** of the hidden features (Roy & Vetterli 2007), and the participation
   ratio -- Fan, Pascanu & Jaggi, "Deep Grokking: Would Deep Neural Networks Generalize
   Better?" (arXiv 2405.19454) report that the (numerical) rank of the features *drops*
-  around the time test accuracy rises;
+  around the time test accuracy rises, in *deep* (4–12 layer) MLPs trained from a large
+  initialisation, layer by layer: :func:`thresholded_rank` counts the singular values above a
+  threshold, and :func:`digits_features` gives every hidden layer's features of the digits
+  MLP (:mod:`effgrok.nets.digits`) from its parameters;
 * **Fourier concentration** of the symbol embeddings of a modular task -- Nanda, Chan,
   Lieberum, Smith & Steinhardt, "Progress measures for grokking via mechanistic
   interpretability" (ICLR 2023, arXiv 2301.05217): the embeddings of a network that has
@@ -29,19 +32,24 @@ from ..effective.metrics import DEFAULT_DELTA, rqi
 from ..tasks import Task
 
 __all__ = [
+    "DEFAULT_RANK_THRESHOLD",
     "DEFAULT_TOP_K",
     "Progress",
+    "digits_features",
     "effective_rank",
     "fourier_concentration",
     "fourier_power",
     "modular_progress",
     "participation_ratio",
     "rqi_curve",
+    "thresholded_rank",
     "toy_progress",
 ]
 
 #: Default number of key frequencies in :func:`fourier_concentration` (Nanda et al. find ~5).
 DEFAULT_TOP_K = 5
+#: Default relative threshold of :func:`thresholded_rank` (singular values above 1 % of the largest).
+DEFAULT_RANK_THRESHOLD = 1e-2
 
 
 def _matrices(features, name="features") -> np.ndarray:
@@ -93,6 +101,93 @@ def effective_rank(features, *, center: bool = True) -> np.ndarray | float:
         h = -np.sum(np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0), axis=-1)
     out = np.where(tot[..., 0] > 0, np.exp(h), 0.0)
     return float(out) if out.ndim == 0 else out
+
+
+def thresholded_rank(
+    features, *, rel_threshold: float = DEFAULT_RANK_THRESHOLD, center: bool = True
+) -> np.ndarray | int:
+    """Numerical rank of a feature matrix: the number of singular values above a threshold.
+
+    ``rank_τ(X) = #{i : σ_i > τ · σ_1}`` over the singular values ``σ_1 ≥ σ_2 ≥ …`` of ``X``
+    (samples × dims; with ``center=True`` each column is centred over the samples first).  The
+    feature rank of Fan, Pascanu & Jaggi (2024, arXiv 2405.19454), who count singular values
+    above a threshold per layer; effgrok makes the threshold *relative* to the largest
+    singular value so that the count does not move with the overall scale of the features
+    (which a large initialisation and weight decay change by orders of magnitude).  An
+    all-zero matrix has rank 0.
+
+    Parameters
+    ----------
+    features : array_like, shape (..., samples, dims)
+    rel_threshold : float
+        ``τ`` in ``(0, 1)`` (default 0.01).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> thresholded_rank(np.diag([1.0, 0.5, 0.001]), center=False)
+    2
+    >>> thresholded_rank(np.diag([1.0, 0.5, 0.001]), rel_threshold=1e-4, center=False)
+    3
+    """
+    t = float(rel_threshold) if not isinstance(rel_threshold, bool) else np.nan
+    if not 0 < t < 1:
+        raise ValueError(f"rel_threshold must be a number in (0, 1), got {rel_threshold!r}")
+    sv = _singular_values(features, center)
+    top = sv[..., :1]
+    out = np.sum((sv > t * top) & (top > 0), axis=-1)
+    return int(out) if out.ndim == 0 else out
+
+
+def digits_features(params: dict, x) -> np.ndarray:
+    """Hidden features of every hidden layer of the digits MLP (:mod:`effgrok.nets.digits`).
+
+    ``h_0 = x``, ``h_{i+1} = relu(h_i W_i + b_i)`` for ``i = 0 … depth − 2`` (the last layer,
+    ``W_{depth−1}``, gives the outputs and is not a feature layer).  numpy, float64, a pure
+    function of the parameters, so it also works on parameters saved at any step.
+
+    Parameters
+    ----------
+    params : dict
+        ``{"W0", "b0", …, "W{depth−1}", "b{depth−1}"}`` as returned by
+        :func:`effgrok.nets.digits.train_digits` (``[run, ...]`` arrays) or one run's
+        parameters (no run axis).
+    x : array_like, shape (samples, 64)
+        Input images (e.g. :attr:`DigitsData.x_train`).
+
+    Returns
+    -------
+    ndarray, shape (depth − 1, [runs,] samples, width)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = {"W0": np.eye(2), "b0": np.array([0.0, -1.0]), "W1": -np.eye(2), "b1": np.zeros(2),
+    ...      "W2": np.ones((2, 1)), "b2": np.zeros(1)}
+    >>> digits_features(p, np.array([[2.0, 3.0]])).tolist()    # layer 1: relu((2, 2)·(−1)) = 0
+    [[[2.0, 2.0]], [[0.0, 0.0]]]
+    """
+    if not isinstance(params, dict) or "W0" not in params:
+        raise ValueError("params must be a dict with keys W0, b0, W1, b1, ... (the digits MLP)")
+    depth = 0
+    while f"W{depth}" in params:
+        if f"b{depth}" not in params:
+            raise ValueError(f"params has W{depth} but no b{depth}")
+        depth += 1
+    if depth < 2:
+        raise ValueError(f"the MLP needs at least 2 layers to have a hidden layer, got depth {depth}")
+    h = _matrices(x, "x")
+    out = []
+    for i in range(depth - 1):
+        W = np.asarray(params[f"W{i}"], dtype=np.float64)
+        b = np.asarray(params[f"b{i}"], dtype=np.float64)
+        if W.shape[-2] != h.shape[-1] or b.shape[-1] != W.shape[-1]:
+            raise ValueError(
+                f"layer {i}: W{i} {W.shape} and b{i} {b.shape} do not fit features of width {h.shape[-1]}"
+            )
+        h = np.maximum(h @ W + b[..., None, :], 0.0)
+        out.append(h)
+    return np.stack(out)
 
 
 def participation_ratio(features, *, center: bool = True) -> np.ndarray | float:

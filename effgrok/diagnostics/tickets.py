@@ -1,26 +1,33 @@
 """Grokking tickets (Minegishi, Iwasawa & Matsuo, arXiv 2310.19470): does a good sparse
 subnetwork, rather than a small weight norm, explain delayed generalisation?
 
-Protocol on modular arithmetic with :func:`effgrok.nets.modular.train_modular`:
+Protocol on modular arithmetic with :func:`effgrok.nets.modular.train_modular` (default: the
+paper's network, ``architecture="embed_sum"`` -- shared token embedding, per-token projection,
+sum, ReLU, output projection, unembedding, no biases -- and its optimiser, AdamW with
+β = (0.9, 0.98)):
 
-1. Train the dense network from ``θ₀`` until (and after) it generalises; keep parameter
-   snapshots.
-2. **Grokked ticket**: magnitude-prune the *final* (generalised) weights -- globally over the
-   weight matrices ``W1, W2``, removing the fraction ``sparsity`` of smallest ``|w|``
-   (:func:`magnitude_mask`) -- and retrain the mask from the *original* initialisation
-   ``m ⊙ θ₀`` with the mask held fixed.
+1. Train the dense network from ``θ₀`` for ``steps`` steps, past generalisation, so that weight
+   decay has cleaned it up by the end; keep parameter snapshots.
+2. **Grokked ticket**: magnitude-prune the *final* weights -- globally over every weight
+   matrix (all parameters but biases: ``E, W_in, W_out, W_U`` of the paper's network),
+   removing the fraction ``pruned_fraction`` of smallest ``|w|`` (:func:`magnitude_mask`) --
+   and retrain the mask from the *original* initialisation ``m ⊙ θ₀`` with the mask held fixed.
 3. **Memorization ticket**: the same, with the mask taken from the snapshot at memorisation
    (:func:`memorization_index`: the first snapshot with train accuracy ≥ 0.99, i.e. before the
    network generalised).
-4. **Random ticket**: a random mask of the same sparsity (a sparsity-only control).
+4. **Random ticket**: a random mask of the same size (a sparsity-only control).
 5. **Norm-matched dense control**: the dense network from an initialisation with the *same L1
    and L2 norms* as the ticket's ``m ⊙ θ₀`` (:func:`norm_matched_init`).
 
+Sparsity convention.  effgrok's ``pruned_fraction`` is the fraction of weights *removed*; the
+paper's (and its code's) ``sparsity`` is the fraction *kept*: the paper's default
+``sparsity = 0.4`` is ``pruned_fraction = 0.6``.  :func:`ticket_sweep` runs several pruned
+fractions on one dense run.
+
 The claim: the grokked ticket generalises much sooner than the dense network *and* than the
 norm-matched dense control (so the norm alone does not explain the speed-up), while masks taken
-at memorisation help less.  *Time to generalise* (:func:`time_to_generalize`) is the first step
-at which the validation accuracy reaches a threshold (default 0.99, the trainer's exact
-per-step ``step_val_99``).
+at memorisation help less.  *Time to generalise* (:func:`time_to_generalize`) is the first
+recorded step at which the validation accuracy reaches a threshold (default 0.99).
 
 Matching both norms at once.  A rescaling ``c·θ`` fixes one norm only, since it leaves the
 ratio ``ρ = ‖θ‖₁/‖θ‖₂`` unchanged, and a sparse ticket has a smaller ratio than its dense parent.
@@ -50,29 +57,55 @@ __all__ = [
     "PRUNABLE",
     "TicketStudy",
     "grokking_tickets",
+    "kept_fraction",
     "layer_norms",
     "magnitude_mask",
     "memorization_index",
     "norm_matched_init",
     "power_match",
     "random_mask",
+    "ticket_sweep",
     "time_to_generalize",
+    "weight_keys",
 ]
 
-#: Parameters that are pruned (the weight matrices; biases stay dense, as in the paper).
+#: Parameters of the one-hot MLP that are pruned (the weight matrices; biases stay dense).
 PRUNABLE = ("W1", "W2")
 VARIANTS = ("dense", "ticket", "memorization_ticket", "norm_matched_dense", "random_ticket")
 
 
-def _sparsity(sparsity) -> float:
-    if isinstance(sparsity, bool):
-        raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
+def weight_keys(params) -> tuple:
+    """The weight matrices of a parameter dict: every name but the biases (``b…``), in order.
+
+    ``("W1", "W2")`` for the one-hot MLP, ``("E", "W_in", "W_out", "W_U")`` for the paper's
+    embedding-sum network (its code prunes all four).
+
+    Examples
+    --------
+    >>> weight_keys({"W1": 0, "b1": 0, "W2": 0, "b2": 0})
+    ('W1', 'W2')
+    """
+    return tuple(k for k in params if not k.startswith("b"))
+
+
+def kept_fraction(pruned_fraction: float) -> float:
+    """The paper's ``sparsity`` (fraction of weights *kept*) for effgrok's ``pruned_fraction``.
+
+    >>> kept_fraction(0.6)   # the paper's default sparsity 0.4
+    0.4
+    """
+    return round(1.0 - _pruned(pruned_fraction), 12)
+
+
+def _pruned(pruned_fraction) -> float:
+    if isinstance(pruned_fraction, bool):
+        raise ValueError(f"pruned_fraction must be a number in [0, 1), got {pruned_fraction!r}")
     try:
-        s = float(sparsity)
+        s = float(pruned_fraction)
     except (TypeError, ValueError):
-        raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}") from None
+        raise ValueError(f"pruned_fraction must be a number in [0, 1), got {pruned_fraction!r}") from None
     if not 0.0 <= s < 1.0:
-        raise ValueError(f"sparsity must be a number in [0, 1), got {sparsity!r}")
+        raise ValueError(f"pruned_fraction must be a number in [0, 1), got {pruned_fraction!r}")
     return s
 
 
@@ -86,11 +119,12 @@ def _keys(params: dict, keys) -> tuple:
     return keys
 
 
-def magnitude_mask(params: dict, sparsity: float, *, keys=PRUNABLE, run_axis: bool = False) -> dict:
-    """Global magnitude pruning: 0 for the ``⌊sparsity·n⌉`` smallest ``|θ|`` over ``keys``, else 1.
+def magnitude_mask(params: dict, pruned_fraction: float, *, keys=None, run_axis: bool = False) -> dict:
+    """Global magnitude pruning: 0 for the ``⌊pruned_fraction·n⌉`` smallest ``|θ|`` over ``keys``, else 1.
 
     All entries of the tensors named in ``keys`` compete in one ranking (global scope); the
-    other parameters get an all-ones mask.  Exactly ``k = round(sparsity · n)`` entries are
+    other parameters get an all-ones mask (``keys`` default: :func:`weight_keys`, every weight
+    matrix).  Exactly ``k = round(pruned_fraction · n)`` entries are
     pruned: ties in ``|θ|`` are broken by position (the tensors in ``keys`` order, each
     flattened in C order, earlier entries pruned first), so the mask is deterministic.  With
     ``run_axis`` the leading axis indexes runs and each run is pruned on its own.
@@ -102,8 +136,8 @@ def magnitude_mask(params: dict, sparsity: float, *, keys=PRUNABLE, run_axis: bo
     >>> m["W1"].tolist(), m["W2"].tolist(), m["b"].tolist()
     ([[1.0, 0.0], [1.0, 0.0]], [[1.0], [0.0]], [1.0])
     """
-    s = _sparsity(sparsity)
-    keys = _keys(params, keys)
+    s = _pruned(pruned_fraction)
+    keys = _keys(params, weight_keys(params) if keys is None else keys)
     arrs = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
     if run_axis:
         R = {arrs[k].shape[0] if arrs[k].ndim else -1 for k in arrs}
@@ -125,8 +159,9 @@ def magnitude_mask(params: dict, sparsity: float, *, keys=PRUNABLE, run_axis: bo
     return {k: out.get(k, np.ones(arrs[k].shape)) for k in arrs}
 
 
-def random_mask(params: dict, sparsity: float, *, seed: int = 0, keys=PRUNABLE) -> dict:
-    """A uniformly random mask pruning exactly ``round(sparsity·n)`` entries of ``keys`` (global).
+def random_mask(params: dict, pruned_fraction: float, *, seed: int = 0, keys=None) -> dict:
+    """A uniformly random mask pruning exactly ``round(pruned_fraction·n)`` entries of ``keys``
+    (global; default :func:`weight_keys`).
 
     Examples
     --------
@@ -134,8 +169,8 @@ def random_mask(params: dict, sparsity: float, *, seed: int = 0, keys=PRUNABLE) 
     >>> int(sum(m[k].size - m[k].sum() for k in m))     # round(0.3 · 30)
     9
     """
-    s = _sparsity(sparsity)
-    keys = _keys(params, keys)
+    s = _pruned(pruned_fraction)
+    keys = _keys(params, weight_keys(params) if keys is None else keys)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     shapes = {k: np.shape(v) for k, v in params.items()}
@@ -227,12 +262,12 @@ def power_match(x, l1: float, l2: float, *, tol: float = 1e-12) -> tuple[np.ndar
     return np.sign(a) * mag * c, gamma, c * math.exp(-gamma * float(logmag.max()))
 
 
-def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=PRUNABLE) -> dict:
+def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=None) -> dict:
     """A dense initialisation whose norms equal the ticket's (per tensor in ``keys``).
 
     ``match="l1l2"``: :func:`power_match` per tensor (both L1 and L2 equal, per tensor and in
     total); ``"l2"``/``"l1"``: ``θ̃ = (‖ticket‖/‖dense‖)·θ`` per tensor for that norm only.
-    Tensors not in ``keys`` are copied from ``dense``.
+    Tensors not in ``keys`` (default :func:`weight_keys`) are copied from ``dense``.
 
     Examples
     --------
@@ -245,7 +280,7 @@ def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=PR
     """
     if match not in ("l1l2", "l1", "l2"):
         raise ValueError(f"match must be one of l1l2, l1, l2; got {match!r}")
-    keys = _keys(dense, keys)
+    keys = _keys(dense, weight_keys(dense) if keys is None else keys)
     _keys(ticket, keys)
     out = {k: np.array(v, dtype=np.float64) for k, v in dense.items()}
     for k in keys:
@@ -303,19 +338,21 @@ def memorization_index(train_acc, val_acc, *, train_level: float = 0.99, val_bel
 
 @dataclass(frozen=True)
 class TicketStudy:
-    """Result of :func:`grokking_tickets` (leading axis of the arrays: seed).
+    """Result of :func:`grokking_tickets` for one pruned fraction (leading axis of the arrays: seed).
 
-    ``t_gen`` maps each variant (``dense``, ``ticket``, ``memorization_ticket``,
-    ``norm_matched_dense``, ``random_ticket``) to its time to generalise per seed (−1: not
-    within budget); ``curves`` to its validation accuracy ``[seed, record]`` at ``steps``.
-    ``norms`` holds the initial ``(L1, L2)`` per variant and seed; ``memorization_step`` the
-    step of the memorisation snapshot (−1: none, the memorisation-ticket runs then reuse the
-    final mask and are flagged by it).
+    ``t_gen`` maps each variant (``dense``, ``ticket``, ``random_ticket``, and -- for the first
+    fraction of a sweep -- ``memorization_ticket`` and ``norm_matched_dense``) to its time to
+    generalise per seed (−1: not within budget); ``curves`` to its validation accuracy
+    ``[seed, record]`` at ``steps``.  ``norms`` holds the initial ``(L1, L2)`` of the weight
+    matrices per variant and seed; ``memorization_step`` the step of the memorisation snapshot
+    (−1: none; the memorisation ticket then reuses the final mask).  The grokked mask is taken
+    at ``mask_step`` (the end of the dense run); ``dense_weight_norm`` is the dense run's
+    ``‖θ‖`` at ``steps`` (its clean-up by weight decay).
     """
 
     steps: np.ndarray
     seeds: np.ndarray
-    sparsity: float
+    pruned_fraction: float
     threshold: float
     t_gen: dict
     curves: dict
@@ -323,7 +360,14 @@ class TicketStudy:
     norms: dict
     memorization_step: np.ndarray
     dense_generalized: np.ndarray
+    mask_step: int = 0
+    dense_weight_norm: np.ndarray = None
     settings: dict = field(default_factory=dict)
+
+    @property
+    def kept_fraction(self) -> float:
+        """The paper's ``sparsity``: the fraction of weights kept."""
+        return kept_fraction(self.pruned_fraction)
 
     def speedup(self, variant: str, over: str = "dense") -> np.ndarray:
         """``t_gen[over] / t_gen[variant]`` per seed (NaN where either did not generalise)."""
@@ -333,41 +377,65 @@ class TicketStudy:
         return np.where(ok, a / np.where(ok, b, 1), np.nan)
 
 
-def grokking_tickets(
+def grokking_tickets(task, *, pruned_fraction: float = 0.6, **options) -> TicketStudy:
+    """Run the grokking-ticket protocol (module docstring) on ``task`` for every seed, at one
+    pruned fraction: :func:`ticket_sweep` with ``pruned_fractions=[pruned_fraction]``.
+
+    Examples
+    --------
+    >>> import effgrok as eg
+    >>> st = grokking_tickets(eg.make_task("add-mod", 7), train_fraction=0.6, hidden=8, embed_dim=8,
+    ...                       steps=40, stride=20)
+    >>> sorted(st.t_gen), st.curves["ticket"].shape, st.kept_fraction
+    (['dense', 'memorization_ticket', 'norm_matched_dense', 'random_ticket', 'ticket'], (1, 3), 0.4)
+    """
+    return ticket_sweep(task, pruned_fractions=[pruned_fraction], **options)[0]
+
+
+def ticket_sweep(
     task,
     *,
+    pruned_fractions=(0.6,),
     seeds=(0,),
     train_fraction: float = 0.4,
-    sparsity: float = 0.4,
-    hidden: int = 256,
-    lr: float = 1e-3,
+    architecture: str = "embed_sum",
+    hidden: int = 48,
+    embed_dim: int = 500,
+    learning_rate: float = 1e-3,
     weight_decay: float = 1.0,
+    beta2: float = 0.98,
     steps: int = 10_000,
     stride: int = 100,
     snapshot_stride: int | None = None,
     threshold: float = 0.99,
     match: str = "l1l2",
     float64: bool = False,
-) -> TicketStudy:
-    """Run the grokking-ticket protocol (module docstring) on ``task`` for every seed.
+    **train_options,
+) -> list[TicketStudy]:
+    """The grokking-ticket protocol at several pruned fractions on one dense run per seed.
 
     Two vmapped training calls: the dense runs (one per seed, with snapshots every
-    ``snapshot_stride`` steps, default ``stride``), then the four retrained variants of every
-    seed together (same split, same original initialisation ``θ₀``).  The dense run's times
-    come from the first call.  ``t_gen`` uses the recorded curves (resolution ``stride``)
-    unless ``threshold == 0.99``, where the trainer's per-step ``step_val_99`` is used.
+    ``snapshot_stride`` steps, default ``stride``), then every retrained variant of every seed
+    and fraction together (same split, same original initialisation ``θ₀``, same optimiser and
+    budget ``steps``): the grokked ticket and a random ticket at each fraction, and at the
+    *first* fraction also the memorisation ticket and the norm-matched dense control.
 
-    Examples
-    --------
-    >>> import effgrok as eg
-    >>> st = grokking_tickets(eg.make_task("add-mod", 7), train_fraction=0.6, hidden=16,
-    ...                       steps=40, stride=20)
-    >>> sorted(st.t_gen), st.curves["ticket"].shape
-    (['dense', 'memorization_ticket', 'norm_matched_dense', 'random_ticket', 'ticket'], (1, 3))
+    Defaults are the paper's (Minegishi et al., arXiv 2310.19470: the embedding-sum MLP with
+    embedding width 500 and projection width 48, AdamW with learning rate 1e-3, β₂ = 0.98 and
+    weight decay 1, 40 % of the unordered pairs, sparsity 0.4 = ``pruned_fraction`` 0.6);
+    ``train_options`` go to :func:`effgrok.nets.modular.train_modular` (e.g. ``loss``,
+    ``activation``; ``bias`` for the one-hot MLP).
+
+    Returns
+    -------
+    list of TicketStudy
+        One per pruned fraction, in the order given; the dense entries are shared.
     """
-    from ..nets.modular import PARAM_NAMES, train_modular
+    from ..nets.modular import param_names, train_modular
 
-    s = _sparsity(sparsity)
+    fracs = [_pruned(f) for f in np.atleast_1d(np.asarray(pruned_fractions, dtype=object)).tolist()]
+    if not fracs:
+        raise ValueError("pruned_fractions must hold at least one fraction")
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
     if match not in ("l1l2", "l1", "l2"):
@@ -378,71 +446,88 @@ def grokking_tickets(
     snap = stride if snapshot_stride is None else snapshot_stride
     common = dict(
         train_fraction=train_fraction,
+        architecture=architecture,
         hidden=hidden,
-        lr=lr,
+        learning_rate=learning_rate,
         weight_decay=weight_decay,
+        beta2=beta2,
         steps=steps,
         stride=stride,
         float64=float64,
+        **train_options,
     )
+    if architecture == "embed_sum":
+        common["embed_dim"] = embed_dim
+    names = param_names(architecture)
     dense = train_modular(task, seeds=sd, snapshot_stride=snap, **common)
     snap_idx = dense.snapshot_steps // stride  # record index of every snapshot
-    inits, masks, mem_steps = [], [], []
-    norms = {v: np.zeros((sd.size, 2)) for v in VARIANTS}
+    jobs = []  # (fraction index, variant, seed index, init, mask)
+    mem_steps = []
+    norms = [{v: np.zeros((sd.size, 2)) for v in VARIANTS} for _ in fracs]
     for r in range(sd.size):
-        theta0 = {k: dense.snapshots[k][r, 0].astype(np.float64) for k in PARAM_NAMES}
-        final = {k: dense.params[k][r].astype(np.float64) for k in PARAM_NAMES}
-        m_gen = magnitude_mask(final, s)
+        theta0 = {k: dense.snapshots[k][r, 0].astype(np.float64) for k in names}
+        final = {k: dense.params[k][r].astype(np.float64) for k in names}
+        keys = weight_keys(theta0)
         i_mem = memorization_index(dense.train_acc[r, snap_idx], dense.val_acc[r, snap_idx])
         mem_steps.append(int(dense.snapshot_steps[i_mem]) if i_mem >= 0 else -1)
-        at_mem = {k: dense.snapshots[k][r, i_mem if i_mem >= 0 else -1] for k in PARAM_NAMES}
-        m_mem = magnitude_mask(at_mem, s)
-        m_rand = random_mask(theta0, s, seed=int(sd[r]))
-        ticket0 = {k: theta0[k] * m_gen[k] for k in PARAM_NAMES}
-        control0 = norm_matched_init(theta0, ticket0, match=match)
-        ones = {k: np.ones_like(theta0[k]) for k in PARAM_NAMES}
-        variant_inits = {
-            "ticket": (theta0, m_gen),
-            "memorization_ticket": (theta0, m_mem),
-            "norm_matched_dense": (control0, ones),
-            "random_ticket": (theta0, m_rand),
-        }
-        norms["dense"][r] = layer_norms(theta0, PRUNABLE)["total"]
-        for v, (init, mask) in variant_inits.items():
-            inits.append(init)
-            masks.append(mask)
-            norms[v][r] = layer_norms({k: init[k] * mask[k] for k in PRUNABLE})["total"]
-    retrained = VARIANTS[1:]
-    stack = {k: np.stack([p[k] for p in inits]) for k in PARAM_NAMES}
-    mstack = {k: np.stack([m[k] for m in masks]) for k in PARAM_NAMES}
+        at_mem = {k: dense.snapshots[k][r, i_mem if i_mem >= 0 else -1] for k in names}
+        ones = {k: np.ones_like(theta0[k]) for k in names}
+        for j, s in enumerate(fracs):
+            m_gen = magnitude_mask(final, s)
+            variant_inits = {
+                "ticket": (theta0, m_gen),
+                "random_ticket": (theta0, random_mask(theta0, s, seed=int(sd[r]))),
+            }
+            if j == 0:
+                ticket0 = {k: theta0[k] * m_gen[k] for k in names}
+                variant_inits["memorization_ticket"] = (theta0, magnitude_mask(at_mem, s))
+                variant_inits["norm_matched_dense"] = (norm_matched_init(theta0, ticket0, match=match), ones)
+            norms[j]["dense"][r] = layer_norms(theta0, keys)["total"]
+            for v, (init, mask) in variant_inits.items():
+                jobs.append((j, v, r, init, mask))
+                norms[j][v][r] = layer_norms({k: init[k] * mask[k] for k in keys})["total"]
+    stack = {k: np.stack([job[3][k] for job in jobs]) for k in names}
+    mstack = {k: np.stack([job[4][k] for job in jobs]) for k in names}
     runs = train_modular(
-        task, seeds=np.repeat(sd, len(retrained)), init_params=stack, weight_mask=mstack, **common
+        task, seeds=np.array([sd[job[2]] for job in jobs]), init_params=stack, weight_mask=mstack, **common
     )
-
-    def t_of(r, idx):
-        if threshold == 0.99:
-            return np.asarray(r.step_val_99)[idx]
-        return time_to_generalize(r.steps, r.val_acc[idx], threshold)
-
     every = np.arange(sd.size)
-    t_gen = {"dense": t_of(dense, every)}
-    curves = {"dense": dense.val_acc}
-    train_curves = {"dense": dense.train_acc}
-    for j, v in enumerate(retrained):
-        idx = every * len(retrained) + j
-        t_gen[v] = t_of(runs, idx)
-        curves[v] = runs.val_acc[idx]
-        train_curves[v] = runs.train_acc[idx]
-    return TicketStudy(
-        steps=dense.steps,
-        seeds=sd,
-        sparsity=s,
-        threshold=float(threshold),
-        t_gen={k: np.asarray(v, dtype=np.int64) for k, v in t_gen.items()},
-        curves=curves,
-        train_curves=train_curves,
-        norms=norms,
-        memorization_step=np.asarray(mem_steps),
-        dense_generalized=dense.val_acc[:, -1] >= threshold,
-        settings=dict(common, task=task.name, p=task.p, match=match, snapshot_stride=snap),
-    )
+    t_dense = time_to_generalize(dense.steps, dense.val_acc, threshold)
+    out = []
+    for j, s in enumerate(fracs):
+        t_gen, curves, train_curves = {"dense": t_dense}, {"dense": dense.val_acc}, {"dense": dense.train_acc}
+        for v in VARIANTS[1:]:
+            idx = [n for n, job in enumerate(jobs) if job[0] == j and job[1] == v]
+            if not idx:
+                continue
+            order = np.asarray(idx)[np.argsort([jobs[n][2] for n in idx])]
+            t_gen[v] = time_to_generalize(runs.steps, runs.val_acc[order], threshold)
+            curves[v] = runs.val_acc[order]
+            train_curves[v] = runs.train_acc[order]
+        out.append(
+            TicketStudy(
+                steps=dense.steps,
+                seeds=sd,
+                pruned_fraction=s,
+                threshold=float(threshold),
+                t_gen={k: np.asarray(v, dtype=np.int64) for k, v in t_gen.items()},
+                curves=curves,
+                train_curves=train_curves,
+                norms={v: n for v, n in norms[j].items() if v in t_gen},
+                memorization_step=np.asarray(mem_steps),
+                dense_generalized=dense.val_acc[every, -1] >= threshold,
+                mask_step=int(steps),
+                dense_weight_norm=np.asarray(dense.weight_norm),
+                settings=dict(
+                    common,
+                    task=task.name,
+                    p=task.p,
+                    pairs=dense.pairs,
+                    encoding=dense.encoding,
+                    match=match,
+                    snapshot_stride=snap,
+                    pruned_fractions=fracs,
+                ),
+            )
+        )
+    return out

@@ -63,7 +63,9 @@ examples only* (a per-run index array), not on the whole table with a mask: at f
 arrays have one length, the largest ``n_train`` of the batch; shorter ones are padded with
 weight-0 examples, which costs ``max n_train / n_train`` of the arithmetic for that run (no
 cost when all runs share a training fraction; to avoid it for a sweep, call once per
-fraction).  Validation/test metrics are computed only at the record stride.
+fraction).  Validation/test metrics are computed only at the record stride.  On a CPU the
+runs of a call are mapped one after another inside one compiled program rather than
+vmapped (measured faster there; on an accelerator they are vmapped).
 
 Recorded every ``stride`` steps (shape ``[run, record]``; record ``k`` is the state *before* the
 update of step ``k·stride``, the last one after the final step): train/validation accuracy and
@@ -86,6 +88,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -409,6 +412,140 @@ def _train_indices(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return idx, w, n_train.astype(np.int64)
 
 
+def _over_runs(fn, in_axes: tuple):
+    """``fn`` applied to every run: ``jax.vmap`` on an accelerator; on a CPU a sequential
+    ``jax.lax.map`` over runs inside the same compiled program.
+
+    Why: on a CPU, XLA's batched gathers and batched matrix products (what ``vmap`` makes of
+    per-run parameters) measured about 2× slower per run-step than the same runs' 2-D
+    products one after another (benchmarks/README.md, issue 19); a CPU has no idle lanes for
+    a batch to fill.  Same results either way (each run's arithmetic is the same).
+    ``in_axes``: 0 for per-run arguments, ``None`` for shared ones.
+    """
+    import jax
+
+    if jax.default_backend() != "cpu":
+        return jax.vmap(fn, in_axes=in_axes)
+
+    def mapped(*args):
+        per_run = tuple(a for a, ax in zip(args, in_axes, strict=True) if ax == 0)
+
+        def body(xs):
+            it = iter(xs)
+            return fn(*(next(it) if ax == 0 else a for a, ax in zip(args, in_axes, strict=True)))
+
+        return jax.lax.map(body, per_run)
+
+    return mapped
+
+
+@dataclass(frozen=True)
+class _Program:
+    """Everything that shapes the compiled training program except array shapes."""
+
+    names: tuple
+    loss: str
+    optimizer: str
+    beta1: float
+    beta2: float
+    eps: float
+    activation: str
+    stride: int
+    blocks: int
+    n_snap: int
+    snapshots: bool
+    loss_every_step: bool
+    masked: bool
+    float64: bool
+
+
+@lru_cache(maxsize=32)
+def _compiled(prog: _Program):
+    """The jitted, vmapped training program of :func:`train_modular` for one configuration.
+
+    Cached, so repeated calls with the same configuration (and array shapes) do not recompile.
+    Arguments: ``params, masks, train_index, train_weight, weight_mask, lr, wd`` (per run) and
+    ``slot_a, slot_b, y`` (the task, shared).
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    dtype = jnp.float64 if prog.float64 else jnp.float32
+    names, loss = prog.names, prog.loss
+    phi = _activation(prog.activation, jnp)
+
+    def make_opt(lr, wd):
+        if prog.optimizer == "adamw":
+            return optax.adamw(lr, b1=prog.beta1, b2=prog.beta2, eps=prog.eps, weight_decay=wd)
+        return optax.chain(optax.add_decayed_weights(wd), optax.sgd(lr))
+
+    def logits_of(p, a, b):
+        return _logits_from_hidden(p, phi(_hidden_pre(p, a, b)))
+
+    def train_loss(p, a, b, yt, w):
+        return jnp.sum(_per_example_loss(logits_of(p, a, b), yt, loss) * w) / jnp.maximum(w.sum(), 1)
+
+    g = jax.value_and_grad(train_loss)
+
+    def mean_over(v, m):
+        return jnp.sum(v * m) / jnp.maximum(m.sum(), 1)
+
+    def record(p, m, sa, sb, y):
+        """Metrics on every example of the table (train: m = 1, validation: m = 0)."""
+        logits = logits_of(p, sa, sb)
+        ell = _per_example_loss(logits, y, loss)
+        correct = jnp.argmax(logits, axis=1) == y
+        # examples are independent, so row i of this gradient is ∂ℓ_i/∂z_i
+        dz = jax.grad(lambda z: jnp.sum(_per_example_loss(z, y, loss)))(logits)
+        norm = jnp.sqrt(sum(jnp.sum(v**2) for v in p.values()))
+        return (
+            mean_over(ell, m),
+            mean_over(correct, m),
+            mean_over(correct, 1 - m),
+            mean_over(ell, 1 - m),
+            norm,
+            mean_over(ell == 0, m),
+            mean_over(jnp.all(dz == 0, axis=1), m),
+        )
+
+    def one(p, mask, idx, w, pm, lr, wd, sa, sb, y):
+        opt = make_opt(lr, wd)
+        state = opt.init(p)
+        m = mask.astype(dtype)
+        a, b, yt = sa[idx], sb[idx], y[idx]
+
+        def step(carry, _):
+            p, state = carry
+            value, grads = g(p, a, b, yt, w)
+            u, state = opt.update(grads, state, p)
+            p = optax.apply_updates(p, u)
+            if pm is not None:
+                p = {k: p[k] * pm[k] for k in names}
+            return (p, state), value if prog.loss_every_step else None
+
+        def block(carry, _):
+            rec = record(carry[0], m, sa, sb, y)
+            carry, every = jax.lax.scan(step, carry, None, length=prog.stride)
+            return carry, (rec, every)
+
+        def chunk(carry, _):
+            snap = carry[0] if prog.snapshots else None
+            carry, out = jax.lax.scan(block, carry, None, length=prog.blocks)
+            return carry, (out, snap)
+
+        carry, ((recs, every), snaps) = jax.lax.scan(chunk, (p, state), None, length=prog.n_snap)
+        recs = tuple(r.reshape(-1) for r in recs)
+        last = record(carry[0], m, sa, sb, y)
+        if snaps is not None:
+            snaps = {k: jnp.concatenate([snaps[k], carry[0][k][None]]) for k in names}
+        curves = tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True))
+        return curves, carry[0], snaps, None if every is None else every.reshape(-1)
+
+    in_axes = (0, 0, 0, 0, 0 if prog.masked else None, 0, 0, None, None, None)
+    return jax.jit(_over_runs(one, in_axes))
+
+
 def train_modular(
     task: Task,
     *,
@@ -499,7 +636,6 @@ def train_modular(
     """
     import jax
     import jax.numpy as jnp
-    import optax
 
     if lr is not None and learning_rate is not None:
         raise ValueError("give learning_rate or its old name lr, not both")
@@ -599,92 +735,35 @@ def train_modular(
     tr_idx, tr_w, n_train = _train_indices(masks)
 
     n_snap = steps // snapshot_stride if snapshot_stride is not None else 1
-    blocks = steps // stride // n_snap
-    dtype = jnp.float64 if float64 else jnp.float32
+    key = _Program(
+        names=names,
+        loss=loss,
+        optimizer=optimizer,
+        beta1=float(beta1),
+        beta2=float(beta2),
+        eps=float(eps),
+        activation=activation,
+        stride=stride,
+        blocks=steps // stride // n_snap,
+        n_snap=n_snap,
+        snapshots=snapshot_stride is not None,
+        loss_every_step=bool(loss_every_step),
+        masked=wmask is not None,
+        float64=bool(float64),
+    )
     with jax.enable_x64(float64):
-        sa, sb = jnp.asarray(task.slots[:, 0]), jnp.asarray(task.slots[:, 1])
-        y = jnp.asarray(task.results)
-        params = {k: jnp.asarray(init[k], dtype) for k in names}
-        pmask = None if wmask is None else {k: jnp.asarray(wmask[k], dtype) for k in names}
-
-        def make_opt(lr, wd):
-            if optimizer == "adamw":
-                return optax.adamw(lr, b1=beta1, b2=beta2, eps=eps, weight_decay=wd)
-            return optax.chain(optax.add_decayed_weights(wd), optax.sgd(lr))
-
-        phi = _activation(activation, jnp)
-
-        def logits_of(p, a, b):
-            return _logits_from_hidden(p, phi(_hidden_pre(p, a, b)))
-
-        def train_loss(p, a, b, yt, w):
-            return jnp.sum(_per_example_loss(logits_of(p, a, b), yt, loss) * w) / jnp.maximum(w.sum(), 1)
-
-        g = jax.value_and_grad(train_loss)
-
-        def mean_over(v, m):
-            return jnp.sum(v * m) / jnp.maximum(m.sum(), 1)
-
-        def record(p, m):
-            """Metrics on every example of the table (train: m = 1, validation: m = 0)."""
-            logits = logits_of(p, sa, sb)
-            ell = _per_example_loss(logits, y, loss)
-            correct = jnp.argmax(logits, axis=1) == y
-            # examples are independent, so row i of this gradient is ∂ℓ_i/∂z_i
-            dz = jax.grad(lambda z: jnp.sum(_per_example_loss(z, y, loss)))(logits)
-            norm = jnp.sqrt(sum(jnp.sum(v**2) for v in p.values()))
-            return (
-                mean_over(ell, m),
-                mean_over(correct, m),
-                mean_over(correct, 1 - m),
-                mean_over(ell, 1 - m),
-                norm,
-                mean_over(ell == 0, m),
-                mean_over(jnp.all(dz == 0, axis=1), m),
-            )
-
-        def one(p, mask, idx, w, pm, lr, wd):
-            opt = make_opt(lr, wd)
-            state = opt.init(p)
-            m = mask.astype(dtype)
-            a, b, yt = sa[idx], sb[idx], y[idx]
-
-            def step(carry, _):
-                p, state = carry
-                value, grads = g(p, a, b, yt, w)
-                u, state = opt.update(grads, state, p)
-                p = optax.apply_updates(p, u)
-                if pm is not None:
-                    p = {k: p[k] * pm[k] for k in names}
-                return (p, state), value if loss_every_step else None
-
-            def block(carry, _):
-                rec = record(carry[0], m)
-                carry, every = jax.lax.scan(step, carry, None, length=stride)
-                return carry, (rec, every)
-
-            def chunk(carry, _):
-                snap = carry[0] if snapshot_stride is not None else None
-                carry, out = jax.lax.scan(block, carry, None, length=blocks)
-                return carry, (out, snap)
-
-            carry, ((recs, every), snaps) = jax.lax.scan(chunk, (p, state), None, length=n_snap)
-            recs = tuple(r.reshape(-1) for r in recs)
-            last = record(carry[0], m)
-            if snaps is not None:
-                snaps = {k: jnp.concatenate([snaps[k], carry[0][k][None]]) for k in names}
-            curves = tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True))
-            return curves, carry[0], snaps, None if every is None else every.reshape(-1)
-
-        in_axes = (0, 0, 0, 0, None if pmask is None else 0, 0, 0)
-        curves, final, snaps, every = jax.jit(jax.vmap(one, in_axes=in_axes))(
-            params,
+        dtype = jnp.float64 if float64 else jnp.float32
+        curves, final, snaps, every = _compiled(key)(
+            {k: jnp.asarray(init[k], dtype) for k in names},
             jnp.asarray(masks),
             jnp.asarray(tr_idx),
             jnp.asarray(tr_w, dtype),
-            pmask,
+            None if wmask is None else {k: jnp.asarray(wmask[k], dtype) for k in names},
             jnp.asarray(lr_arr, dtype),
             jnp.asarray(wd_arr, dtype),
+            jnp.asarray(task.slots[:, 0]),
+            jnp.asarray(task.slots[:, 1]),
+            jnp.asarray(task.results),
         )
         curves = [np.asarray(r, np.float64) for r in curves]
         final = {k: np.asarray(v) for k, v in final.items()}

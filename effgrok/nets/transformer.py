@@ -24,8 +24,24 @@ gains 1.  float32 unless ``float64=True`` (the GPU setting; the phenomena studie
 not need float64).
 
 Returns the same :class:`effgrok.nets.modular.ModularRuns` as the MLP trainer: curves every
-``stride`` steps, measured on the parameters before that step's update, and the first step
-with validation accuracy ≥ 99 % (−1: not within budget).
+``stride`` steps, measured on the parameters before that step's update, and the first
+recorded step with validation accuracy ≥ 99 % (−1: not within budget; resolution ``stride``).
+Examples are the task's pairs (unordered ``a ≤ b`` for commutative tasks, recorded in
+``ModularRuns.pairs``; the sequence ``a, ∘, b, =`` is read in that order).
+
+Work per step (issue 19).  The loss and its gradient are computed on each run's training
+examples only (padded per-run index arrays, as in :mod:`effgrok.nets.modular`: a batch with
+mixed training fractions pays ``max n_train / n_train`` for a run), validation metrics only at
+the record stride.  And the forward pass is factored by what varies: positions 1 and 3 hold
+the same token in every example and positions 0 and 2 one of ``n`` symbols, so the
+LayerNorm, keys, values and the value-output products ``v_t W_O`` (per head) are computed
+once per *symbol* (``n`` rows) and gathered, the query of the last position is one vector,
+and per example there remain the 4-way attention softmax, the weighted sum of the gathered
+rows, the MLP and the unembedding -- the same function (float rounding aside) as the direct
+form :func:`transformer_logits` evaluates.
+
+Precision: float32 by default (the reductions are over ``d`` ≤ a few hundred; the grokking
+claims tested with this network do not depend on the last bits); ``float64=True`` for checks.
 """
 
 from __future__ import annotations
@@ -95,6 +111,47 @@ def _logits(params: dict, tokens, n_heads: int, xp):
     return _layer_norm(r, params["lnf_g"], params["lnf_b"], xp) @ params["Wu"]
 
 
+def _factored_logits(params: dict, a, b, n: int, n_heads: int):
+    """Logits at the last position of ``a, ∘, b, =`` for symbol indices ``a``, ``b`` (jax.numpy),
+    computing everything that depends on one symbol once per symbol (see the module docstring).
+    Equal to :func:`_logits` on the same tokens."""
+    import jax
+    import jax.numpy as jnp
+
+    d = params["tok"].shape[1]
+    dh = d // n_heads
+
+    def ln1(x):
+        return _layer_norm(x, params["ln1_g"], params["ln1_b"], jnp)
+
+    tok, pos = params["tok"], params["pos"]
+    u0, u2 = ln1(tok[:n] + pos[0]), ln1(tok[:n] + pos[2])  # (n, d): every symbol at positions 0, 2
+    u1, u3 = ln1(tok[n] + pos[1]), ln1(tok[n + 1] + pos[3])  # (d,): the fixed tokens ∘ and =
+    q = (u3 @ params["Wq"]).reshape(n_heads, dh)
+    Wo = params["Wo"].reshape(n_heads, dh, d)
+
+    def keys_values(u):  # scores q·k/√dh per head and the per-head value rows already through W_O
+        k = (u @ params["Wk"]).reshape(*u.shape[:-1], n_heads, dh)
+        v = (u @ params["Wv"]).reshape(*u.shape[:-1], n_heads, dh)
+        return jnp.einsum("...hd,hd->...h", k, q) / math.sqrt(dh), jnp.einsum("...hd,hde->...he", v, Wo)
+
+    s0, vo0 = keys_values(u0)
+    s1, vo1 = keys_values(u1)
+    s2, vo2 = keys_values(u2)
+    s3, vo3 = keys_values(u3)
+    N = a.shape[0]
+    scores = jnp.stack(
+        [s0[a], jnp.broadcast_to(s1, (N, n_heads)), s2[b], jnp.broadcast_to(s3, (N, n_heads))], axis=-1
+    )
+    att = jax.nn.softmax(scores, axis=-1)  # (N, heads, 4)
+    o = jnp.einsum("nh,nhe->ne", att[..., 0], vo0[a]) + jnp.einsum("nh,nhe->ne", att[..., 2], vo2[b])
+    o = o + att[..., 1] @ vo1 + att[..., 3] @ vo3
+    r = tok[n + 1] + pos[3] + o
+    m = _layer_norm(r, params["ln2_g"], params["ln2_b"], jnp) @ params["W1"] + params["b1"]
+    r = r + jnp.maximum(m, 0) @ params["W2"] + params["b2"]
+    return _layer_norm(r, params["lnf_g"], params["lnf_b"], jnp) @ params["Wu"]
+
+
 def _tokens(task: Task) -> np.ndarray:
     n = task.n_symbols
     a, b = task.pairs[:, 0], task.pairs[:, 1]
@@ -126,34 +183,44 @@ def train_transformer(
     stride: int = 100,
     d_model: int = 128,
     n_heads: int = 4,
-    lr: float = 1e-3,
+    learning_rate: float | None = None,
     weight_decay: float = 1.0,
+    beta1: float = 0.9,
     beta2: float = 0.98,
+    eps: float = 1e-8,
     float64: bool = False,
+    lr: float | None = None,
 ) -> ModularRuns:
     """Train one one-layer transformer per (training fraction, seed) in one vmapped computation.
 
     The runs are the broadcast of ``train_fraction`` and ``seeds``; run ``k`` draws its split
     and initial weights from ``numpy.random.SeedSequence(seeds[k])`` (the split is the one
     :func:`effgrok.nets.modular.train_modular` draws for the same seed and fraction).  Training
-    is ``jax.vmap`` over runs of a ``jax.lax.scan`` over steps, full batch, cross-entropy
+    is ``jax.vmap`` over runs of a ``jax.lax.scan`` over steps, full batch over the training
+    examples, cross-entropy
 
         L = −(1/|D|) Σ_{x ∈ D} log softmax(z(x))_{y(x)},
 
-    AdamW(lr, β₁ = 0.9, β₂ = ``beta2``, weight decay ``weight_decay``) on all parameters.
+    AdamW(``learning_rate`` (default 1e-3; ``lr`` is its old name), β₁ = ``beta1``,
+    β₂ = ``beta2``, ε = ``eps``, weight decay ``weight_decay``) on all parameters.
 
     Examples
     --------
     >>> import effgrok as eg
     >>> r = train_transformer(eg.make_task("add-mod", 5), train_fraction=[0.5, 0.8], steps=4, stride=2,
     ...                       d_model=8, n_heads=2)
-    >>> r.val_acc.shape, r.params["tok"].shape
-    ((2, 3), (2, 7, 8))
+    >>> r.val_acc.shape, r.params["tok"].shape, r.pairs
+    ((2, 3), (2, 7, 8), 'unordered')
     """
     import jax
     import jax.numpy as jnp
     import optax
 
+    from .modular import _check_adam, _over_runs, _train_indices
+
+    if lr is not None and learning_rate is not None:
+        raise ValueError("give learning_rate or its old name lr, not both")
+    rate = 1e-3 if (lr is None and learning_rate is None) else (learning_rate if lr is None else lr)
     for name, v, lo in (
         ("steps", steps, 1),
         ("stride", stride, 1),
@@ -166,10 +233,14 @@ def train_transformer(
         raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
     if d_model % n_heads:
         raise ValueError(f"n_heads must divide d_model; got {n_heads} heads for d_model {d_model}")
-    if not (math.isfinite(lr) and lr > 0) or not (math.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"need lr > 0 and weight_decay >= 0, got lr={lr!r}, weight_decay={weight_decay!r}")
+    if not (math.isfinite(rate) and rate > 0) or not (math.isfinite(weight_decay) and weight_decay >= 0):
+        raise ValueError(
+            f"need learning_rate > 0 and weight_decay >= 0, got learning_rate={rate!r}, "
+            f"weight_decay={weight_decay!r}"
+        )
     if not (math.isfinite(beta2) and 0 <= beta2 < 1):
         raise ValueError(f"beta2 must be in [0, 1), got {beta2!r}")
+    _check_adam(beta1, beta2, eps)
     fr, sd = np.broadcast_arrays(np.atleast_1d(np.asarray(train_fraction, float)), np.atleast_1d(seeds))
     fr, sd = fr.ravel(), sd.ravel()
     if np.any(~np.isfinite(fr) | (fr <= 0) | (fr > 1)):
@@ -182,73 +253,93 @@ def train_transformer(
         rng = np.random.default_rng(np.random.SeedSequence(int(s)))
         masks.append(random_split(task, fraction=float(f), seed=int(rng.integers(2**63 - 1))).mask)
         inits.append(_init(rng, n + 2, C, d_model))
+    masks = np.stack(masks).astype(bool)
+    tr_idx, tr_w, n_train = _train_indices(masks)
     dtype = jnp.float64 if float64 else jnp.float32
     with jax.enable_x64(float64):
-        X = jnp.asarray(_tokens(task))
+        A, B = jnp.asarray(task.pairs[:, 0]), jnp.asarray(task.pairs[:, 1])
         y = jnp.asarray(task.results)
         params = {k: jnp.asarray(np.stack([p[k] for p in inits]), dtype) for k in inits[0]}
-        opt = optax.adamw(lr, b1=0.9, b2=beta2, weight_decay=weight_decay)
+        opt = optax.adamw(rate, b1=beta1, b2=beta2, eps=eps, weight_decay=weight_decay)
+
+        def nll_of(p, a, b, yy):
+            z = _factored_logits(p, a, b, n, n_heads)
+            return -jnp.take_along_axis(jax.nn.log_softmax(z), yy[:, None], axis=1)[:, 0], z
+
+        def train_loss(p, a, b, yy, w):
+            return jnp.sum(nll_of(p, a, b, yy)[0] * w) / jnp.maximum(w.sum(), 1)
+
+        g = jax.grad(train_loss)
 
         def metrics(p, mask):
-            z = _logits(p, X, n_heads, jnp)
-            nll = -jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1)[:, 0]
+            nll, z = nll_of(p, A, B, y)
             correct = jnp.argmax(z, axis=1) == y
             m = mask.astype(dtype)
             ntr, nva = jnp.maximum(m.sum(), 1), jnp.maximum((1 - m).sum(), 1)
-            loss = jnp.sum(nll * m) / ntr
             norm = jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(p)))
-            return loss, (
-                loss,
+            return (
+                jnp.sum(nll * m) / ntr,
                 jnp.sum(correct * m) / ntr,
                 jnp.sum(correct * (1 - m)) / nva,
                 jnp.sum(nll * (1 - m)) / nva,
                 norm,
             )
 
-        g = jax.value_and_grad(metrics, has_aux=True)
-
-        def one(p, mask):
+        def one(p, mask, idx, w):
             state = opt.init(p)
+            a, b, yy = A[idx], B[idx], y[idx]
 
-            def step(carry, t):
-                p, state, first = carry
-                (_, m), grads = g(p, mask)
-                first = jnp.where((first < 0) & (m[2] >= 0.99), t, first)
-                u, state = opt.update(grads, state, p)
-                return (optax.apply_updates(p, u), state, first), None
+            def step(carry, _):
+                p, state = carry
+                u, state = opt.update(g(p, a, b, yy, w), state, p)
+                return (optax.apply_updates(p, u), state), None
 
-            def block(carry, r):
-                _, m = metrics(carry[0], mask)
-                carry, _ = jax.lax.scan(step, carry, r * stride + jnp.arange(stride, dtype=jnp.int32))
+            def block(carry, _):
+                m = metrics(carry[0], mask)
+                carry, _ = jax.lax.scan(step, carry, None, length=stride)
                 return carry, m
 
-            carry, recs = jax.lax.scan(
-                block, (p, state, jnp.int32(-1)), jnp.arange(steps // stride, dtype=jnp.int32)
-            )
-            _, last = metrics(carry[0], mask)
-            first = jnp.where((carry[2] < 0) & (last[2] >= 0.99), steps, carry[2])
+            carry, recs = jax.lax.scan(block, (p, state), None, length=steps // stride)
+            last = metrics(carry[0], mask)
             recs = tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True))
-            return recs, first, carry[0]
+            return recs, carry[0]
 
-        masks_j = jnp.asarray(np.stack(masks))
-        recs, first, final = jax.jit(jax.vmap(one))(params, masks_j)
+        recs, final = jax.jit(_over_runs(one, (0, 0, 0, 0)))(
+            params, jnp.asarray(masks), jnp.asarray(tr_idx), jnp.asarray(tr_w, dtype)
+        )
         recs = [np.asarray(r, np.float64) for r in recs]
         final = {k: np.asarray(v) for k, v in final.items()}
+    step_axis = np.arange(steps // stride + 1) * stride
+    hit = recs[2] >= 0.99
     values = {
-        "steps": np.arange(steps // stride + 1) * stride,
+        "steps": step_axis,
         "train_loss": recs[0],
         "train_acc": recs[1],
         "val_acc": recs[2],
         "val_loss": recs[3],
         "weight_norm": recs[4],
-        "step_val_99": np.asarray(first),
+        "step_val_99": np.where(hit.any(axis=1), step_axis[np.argmax(hit, axis=1)], -1),
         "train_fraction": fr,
         "seeds": sd,
         "params": final,
-        "train_mask": np.stack(masks),
-        "lr": np.full(fr.size, float(lr)),
+        "train_mask": masks,
+        "lr": np.full(fr.size, float(rate)),
         "weight_decay": np.full(fr.size, float(weight_decay)),
         "init_scale": np.ones(fr.size),
+        "encoding": "tokens",
+        "pairs": "unordered" if task.commutative else "ordered",
+        "n_train": n_train,
+        "architecture": "transformer",
+        "config": {
+            "d_model": int(d_model),
+            "n_heads": int(n_heads),
+            "loss": "cross_entropy",
+            "optimizer": "adamw",
+            "beta1": float(beta1),
+            "beta2": float(beta2),
+            "eps": float(eps),
+            "float64": bool(float64),
+        },
     }
     # fields this version of ModularRuns has (it is shared with the MLP trainer and grows)
     names = {f.name for f in dataclasses.fields(ModularRuns)}

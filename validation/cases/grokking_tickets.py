@@ -1,75 +1,136 @@
-"""Grokking tickets (Minegishi, Iwasawa & Matsuo, arXiv 2310.19470) on effgrok's modular MLP.
+"""Grokking tickets (Minegishi, Iwasawa & Matsuo, arXiv 2310.19470) on the paper's network.
 
-One unit: the dense runs (all seeds in one vmapped batch, with snapshots), then the retrained
-variants of every seed in a second batch -- the grokked ticket (magnitude-pruned final
-weights, retrained from the original init), the memorisation ticket (mask from the first
-snapshot with train accuracy ≥ 0.99), a random mask of the same sparsity, and the dense
-network started from an init with the ticket's L1 *and* L2 norms
-(:func:`effgrok.diagnostics.tickets.norm_matched_init`).
+Claim: a subnetwork found by magnitude pruning of the *generalised* dense network (a grokking
+ticket), retrained from the original initialisation with its mask held fixed, generalises much
+sooner than the dense network, and than a dense network started with the ticket's weight norms
+-- so the speed-up comes from the subnetwork, not from a smaller norm -- while a random mask of
+the same size does not help.
+
+Paper's protocol (its code: ``OnlyMLP``, ``prune.py``): ``a + b mod 67`` on the unordered pairs
+``a ≤ b`` (``is_symmetric_input``), 40 % of them for training; a shared token embedding
+(width 500), a per-token linear projection (width 48), the sum of the two tokens, ReLU, an
+output projection and an unembedding, no biases, weights ``N(0, 1/fan_in)``; cross-entropy,
+full batch, AdamW (learning rate 1e-3, β = (0.9, 0.98), weight decay 1) for 50 000 epochs; the
+mask from global magnitude pruning of all four weight matrices of the final (generalised,
+weight-decay-cleaned) network at ``sparsity = 0.4`` -- the fraction *kept*, i.e. 60 % pruned;
+the ticket retrained from the original initialisation with the same optimiser.
+
+effgrok's protocol: :func:`effgrok.diagnostics.tickets.ticket_sweep` on that network
+(``architecture="embed_sum"`` of :func:`effgrok.nets.modular.train_modular`, the unordered pairs
+with the shared embedding), with ``pruned_fraction`` = the fraction *removed* (0.6 = the
+paper's sparsity 0.4); the dense run trains for ``steps``, the mask is taken at its end, and
+every retrained variant gets the same budget ``steps``: the grokked ticket and a random ticket
+at every pruned fraction of the sweep, and at the first (the paper's) fraction also the
+memorisation ticket (mask at the first snapshot with train accuracy ≥ 0.99) and the dense
+network from an initialisation with the ticket's L1 *and* L2 norms
+(:func:`effgrok.diagnostics.tickets.norm_matched_init`).  Time to generalise: first recorded
+step with validation accuracy ≥ ``threshold``; runs that never reach it are kept, censored at
+the budget (counted as 2× the budget in the medians).
+
+Positive control: (a) every dense run generalises and does so within the first half of the
+budget, ``t_dense ≤ steps / 2`` -- so the mask is taken after at least as long again of clean-up
+by weight decay, and the tickets' budget is ≥ 2× the dense time to generalise; (b) the runs are
+in the paper's regime: its optimiser settings (learning rate 1e-3, weight decay 1, β₂ = 0.98)
+and an embedding at least 500 wide.  If not, the budget cannot reach the paper's regime and the
+verdict is ``inconclusive``, with the measured numbers.  Criterion (pass): at the
+paper's pruned fraction, median t(ticket) < median t(dense), < median t(norm-matched dense) and
+< median t(random ticket).  Reported, not judged: the memorisation ticket and the speed-up at
+the other pruned fractions.
+
+Deviations: the cpu profile cannot afford the paper's regime (its dense network needs tens of
+thousands of steps to grok at learning rate 1e-3).  It runs a time-compressed version --
+``p = 47``, embedding width 128, learning rate 1e-2 with the paper's weight decay 1 (so the
+weights' AdamW equilibrium scale ``~1/wd`` is the paper's while the decay per step ``lr · wd``
+is 10× faster), one seed, 5 000 steps -- whose numbers are reported under an ``inconclusive``
+verdict (control (b)).  Development runs on it (seed 0): dense 2 200 steps to 99 %; ticket at
+60 % pruned never above 0.05 validation accuracy in 4 000 steps, at 30 % pruned 3 300 steps;
+random tickets never; the norm-matched dense control 2 300.  With weight decay 3 instead
+(``1/wd`` three times smaller) the trained weights were nearly flat in magnitude (max/mean
+``|w|`` ≈ 1.5 in every matrix), so magnitude pruning had no structure to find -- the reason the
+compressed run keeps ``wd = 1``.  The gpu profile runs the paper's p, widths and optimiser with
+a 40 000-step budget and is the one that can decide.  Records (and thus times) have the
+resolution ``stride``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import Verdict
+from .._modular import device_of, modular_cost, n_train
 
 TITLE = "Grokking tickets: a pruned subnetwork generalises faster than the dense and norm-matched nets"
 CLAIM = (
     "A subnetwork found by magnitude pruning after generalisation, retrained from the original "
-    "initialisation, reaches the generalisation threshold sooner than the dense network and than a "
-    "dense network with the same initial L1 and L2 norms; masks taken at memorisation help less."
+    "initialisation, reaches the generalisation threshold sooner than the dense network, than a dense "
+    "network with the same initial L1 and L2 norms, and than a random subnetwork of the same size."
 )
 
+_BASE = {
+    "task": "add-mod",
+    "train_fraction": 0.4,
+    "architecture": "embed_sum",
+    "hidden": 48,
+    "beta2": 0.98,
+    "threshold": 0.99,
+}
 PROFILES = {
-    "tiny": {
-        "task": "add-mod",
-        "p": 7,
-        "train_fraction": 0.6,
-        "hidden": 12,
-        "lr": 1e-3,
-        "weight_decay": 1.0,
-        "steps": 40,
-        "stride": 20,
-        "sparsity": 0.4,
-        "threshold": 0.9,
-        "seeds": 1,
-    },
-    "cpu": {
-        "task": "sub-mod",
-        "p": 31,
-        "train_fraction": 0.7,
-        "hidden": 128,
-        "lr": 3e-3,
-        "weight_decay": 1.0,
-        "steps": 3000,
-        "stride": 50,
-        "sparsity": 0.3,
-        "threshold": 0.9,
-        "seeds": 2,
-    },
-    "gpu": {  # the paper's MLP setting: p = 67, 40 % of the table, AdamW lr 1e-3, wd 1
-        "task": "add-mod",
-        "p": 67,
-        "train_fraction": 0.4,
-        "hidden": 256,
-        "lr": 1e-3,
-        "weight_decay": 1.0,
-        "steps": 30_000,
-        "stride": 100,
-        "sparsity": 0.4,
-        "threshold": 0.99,
-        "seeds": 4,
-    },
+    "tiny": dict(
+        _BASE,
+        p=7,
+        train_fraction=0.6,
+        hidden=6,
+        embed_dim=5,
+        lr=1e-3,
+        weight_decay=1.0,
+        steps=40,
+        stride=20,
+        pruned_fractions=[0.6, 0.8],
+        seeds=1,
+    ),
+    "cpu": dict(
+        _BASE,
+        p=47,
+        embed_dim=128,
+        lr=1e-2,
+        weight_decay=1.0,
+        steps=5000,
+        stride=100,
+        pruned_fractions=[0.6, 0.3],
+        seeds=1,
+    ),
+    "gpu": dict(
+        _BASE,
+        device="gpu",
+        p=67,
+        embed_dim=500,
+        lr=1e-3,
+        weight_decay=1.0,
+        steps=40_000,
+        stride=500,
+        pruned_fractions=[0.6, 0.3, 0.8],
+        seeds=3,
+    ),
 }
 VARIANTS = ("dense", "ticket", "memorization_ticket", "norm_matched_dense", "random_ticket")
+#: The paper's optimiser (AdamW) and smallest embedding width: its regime.
+PAPER = {"lr": 1e-3, "weight_decay": 1.0, "beta2": 0.98, "embed_dim": 500}
+RETRAINED_PER_SEED = 2  # memorisation ticket and norm-matched dense, at the first fraction
+
+
+def cost(settings: dict) -> float:
+    n = n_train(settings["task"], int(settings["p"]), float(settings["train_fraction"]))
+    w = max(int(settings["hidden"]), int(settings["embed_dim"]))
+    seeds, steps = int(settings["seeds"]), int(settings["steps"])
+    retrained = seeds * (2 * len(settings["pruned_fractions"]) + RETRAINED_PER_SEED)
+    return modular_cost([(seeds, steps, n, w), (retrained, steps, n, w)], device_of(settings))
 
 
 def predict(settings: dict) -> dict:
     return {
-        "order": "ticket < dense and ticket < norm_matched_dense in time to generalise; "
-        "memorization_ticket slower than ticket",
-        "norm_matched": "norm_matched_dense starts with exactly the ticket's L1 and L2 norms",
+        "order": "at the paper's pruned fraction: ticket < dense, ticket < norm_matched_dense, "
+        "ticket < random_ticket in time to generalise",
+        "pruned_fraction": settings["pruned_fractions"][0],
+        "paper_sparsity": round(1 - settings["pruned_fractions"][0], 12),
     }
 
 
@@ -79,26 +140,38 @@ def units(settings: dict) -> list[dict]:
 
 def measure_unit(settings: dict, unit: dict) -> dict:
     import effgrok as eg
-    from effgrok.diagnostics.tickets import grokking_tickets
+    from effgrok.diagnostics.tickets import ticket_sweep
 
     s = settings
-    st = grokking_tickets(
+    studies = ticket_sweep(
         eg.make_task(s["task"], s["p"]),
         seeds=unit["seeds"],
+        pruned_fractions=s["pruned_fractions"],
         train_fraction=s["train_fraction"],
-        sparsity=s["sparsity"],
+        architecture=s["architecture"],
         hidden=s["hidden"],
-        lr=s["lr"],
+        embed_dim=s["embed_dim"],
+        learning_rate=s["lr"],
         weight_decay=s["weight_decay"],
+        beta2=s["beta2"],
         steps=s["steps"],
         stride=s["stride"],
         threshold=s["threshold"],
     )
-    out = {"steps": st.steps, "memorization_step": st.memorization_step}
+    main = studies[0]
+    out = {
+        "steps": main.steps,
+        "memorization_step": main.memorization_step,
+        "dense_weight_norm": main.dense_weight_norm,
+        "dense_train_acc": main.train_curves["dense"],
+    }
     for v in VARIANTS:
-        out[f"t_{v}"] = st.t_gen[v]
-        out[f"val_{v}"] = st.curves[v]
-        out[f"norms_{v}"] = st.norms[v]
+        out[f"t_{v}"] = main.t_gen[v]
+        out[f"val_{v}"] = main.curves[v]
+        out[f"norms_{v}"] = main.norms[v]
+    for j, st in enumerate(studies):
+        out[f"sweep{j}_t_ticket"] = st.t_gen["ticket"]
+        out[f"sweep{j}_t_random_ticket"] = st.t_gen["random_ticket"]
     return out
 
 
@@ -107,7 +180,9 @@ def _effective(t: np.ndarray, budget: int) -> np.ndarray:
     return np.where(t >= 0, t, 2.0 * budget)  # not within budget: counted as twice the budget
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict) -> Verdict:
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    from ..framework import Control, decide
+
     (m,) = measurements
     budget = int(settings["steps"])
     t = {v: _effective(m[f"t_{v}"], budget) for v in VARIANTS}
@@ -117,40 +192,97 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict) -> Verdi
     norm_err = float(
         np.max(np.abs(m["norms_norm_matched_dense"] - m["norms_ticket"]) / np.abs(m["norms_ticket"]))
     )
+    t_dense = np.asarray(m["t_dense"])
     faster_dense = med["ticket"] < med["dense"]
     faster_control = med["ticket"] < med["norm_matched_dense"]
+    faster_random = med["ticket"] < med["random_ticket"]
     mem_slower = med["memorization_ticket"] > med["ticket"]
+    fr = [float(f) for f in settings["pruned_fractions"]]
+    sweep = {
+        f"{f:g}": {
+            "kept_fraction": round(1 - f, 12),
+            "median_t_ticket": float(np.median(_effective(m[f"sweep{j}_t_ticket"], budget))),
+            "median_t_random_ticket": float(np.median(_effective(m[f"sweep{j}_t_random_ticket"], budget))),
+            "ticket_reached": int(np.sum(np.asarray(m[f"sweep{j}_t_ticket"]) >= 0)),
+        }
+        for j, f in enumerate(fr)
+    }
+    wn = np.asarray(m["dense_weight_norm"])
     numbers = {
         "median_t_gen": med,
         "reached_threshold": reached,
         "runs": n,
         "budget": budget,
         "threshold": settings["threshold"],
-        "sparsity": settings["sparsity"],
+        "pruned_fraction": fr[0],
+        "paper_sparsity": round(1 - fr[0], 12),
+        "dense_t_gen": t_dense.tolist(),
+        "dense_weight_norm_peak_to_end": [float(wn[r].max() / wn[r, -1]) for r in range(n)],
         "memorization_step": [int(v) for v in m["memorization_step"]],
         "norm_match_max_rel_error": norm_err,
         "ticket_faster_than_dense": faster_dense,
         "ticket_faster_than_norm_matched": faster_control,
+        "ticket_faster_than_random": faster_random,
         "memorization_ticket_slower": mem_slower,
+        "sweep": sweep,
     }
 
     def fmt(v):
         return f"{med[v]:.0f}" if med[v] <= budget else f"> {budget} ({reached[v]}/{n} reached)"
 
     pred = (
-        "t_gen(ticket) < t_gen(dense), t_gen(ticket) < t_gen(norm-matched dense), "
-        "t_gen(mem. ticket) > t_gen(ticket)"
+        f"at pruned fraction {fr[0]:g} (the paper's sparsity {1 - fr[0]:g}): t_gen(ticket) < t_gen(dense), "
+        "< t_gen(norm-matched dense), < t_gen(random ticket)"
     )
     meas = (
-        f"median steps to val acc ≥ {settings['threshold']:g} at sparsity {settings['sparsity']:g}: "
+        f"median steps to val acc ≥ {settings['threshold']:g} (add-mod p = {settings['p']}, "
+        f"{settings['train_fraction']:g} of the unordered pairs, {settings['architecture']}): "
         + "; ".join(f"{v.replace('_', ' ')} {fmt(v)}" for v in VARIANTS)
-        + f" (control's L1/L2 match the ticket's to {norm_err:.1e})"
+        + f" (control's L1/L2 match the ticket's to {norm_err:.1e}); sweep of the pruned fraction: "
+        + ", ".join(
+            f"{k} (kept {e['kept_fraction']:g}): ticket {e['median_t_ticket']:.0f}, random "
+            f"{e['median_t_random_ticket']:.0f}"
+            for k, e in sweep.items()
+        )
     )
-    crit = "all three orderings of the medians (runs not generalising count as 2× the budget)"
-    if reached["dense"] == 0:
-        return Verdict("inconclusive", pred, meas, crit + "; the dense net never generalised", numbers)
-    status = "pass" if (faster_dense and faster_control and mem_slower) else "fail"
-    return Verdict(status, pred, meas, crit, numbers)
+    crit = (
+        "the three orderings of the medians at the paper's pruned fraction (runs not generalising count as "
+        "2× the budget); memorisation ticket and the other fractions reported"
+    )
+    ok_dense = bool(np.all((t_dense >= 0) & (t_dense <= budget / 2)))
+    regime = (
+        all(np.isclose(float(settings[k]), v, rtol=1e-9) for k, v in PAPER.items() if k != "embed_dim")
+        and int(settings["embed_dim"]) >= PAPER["embed_dim"]
+    )
+    numbers["paper_regime"] = bool(regime)
+    control = Control(
+        requirement=(
+            f"every dense run reaches val acc ≥ {settings['threshold']:g} within half the budget "
+            f"({budget // 2} steps), so the mask is taken after as long again of weight-decay clean-up "
+            "and the tickets get ≥ 2× the dense time to generalise; the paper's regime (AdamW lr 1e-3, "
+            "weight decay 1, β₂ 0.98, embedding ≥ 500 wide); norms matched to 1e-6"
+        ),
+        held=ok_dense and regime and norm_err < 1e-6,
+        detail=(
+            f"dense t_gen {t_dense.tolist()} of {budget} steps; "
+            + (
+                "the paper's regime"
+                if regime
+                else f"not the paper's regime (lr {settings['lr']:g}, weight decay "
+                f"{settings['weight_decay']:g}, embedding {settings['embed_dim']}: "
+                "the cpu budget cannot reach it)"
+            )
+            + f"; norm match {norm_err:.1e}"
+        ),
+    )
+    return decide(
+        control,
+        bool(faster_dense and faster_control and faster_random),
+        prediction=pred,
+        measurement=meas,
+        criterion=crit,
+        numbers=numbers,
+    )
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
@@ -174,7 +306,8 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax2.axhline(budget, color="0.5", ls="--", lw=1, label="budget (runs here did not generalise)")
     ax2.set_xticks(range(len(VARIANTS)), [v.replace("_", "\n") for v in VARIANTS], fontsize=8)
     ax2.set_ylabel(f"steps to val acc ≥ {settings['threshold']:g}")
-    ax2.set_title(f"sparsity {settings['sparsity']:g} -- verdict: {verdict.status}", fontsize=10)
+    f0 = settings["pruned_fractions"][0]
+    ax2.set_title(f"pruned {f0:g} (paper's sparsity {1 - f0:g}) -- verdict: {verdict.status}", fontsize=10)
     ax2.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

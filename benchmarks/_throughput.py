@@ -1,0 +1,120 @@
+"""Shared pieces of the per-trainer throughput benchmarks (issue 19): the CPU's assumed peak,
+the old trainer loaded from a git commit, and timing that excludes compilation.
+
+Timing an engine call (the old trainers compile inside every call): the trainer is called once
+with ``jax.jit`` spied upon (:func:`compiled_program`), which keeps the compiled program and
+its arguments; rerunning that program costs no compilation, no set-up and no conversion.  It
+is captured for ``steps_short`` and ``steps_long`` steps (one record at the start and one at
+the end, ``stride = steps``), and ``(t_long − t_short) / (steps_long − steps_short)`` is the
+cost of one step, the records cancelled.  Repeats are interleaved across the contenders and
+the minimum is kept (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cpu_peak_gflops(dtype_bytes: int = 4) -> dict:
+    """Assumed peak of this CPU: cores × FMA units × lanes × 2 FLOP × clock.
+
+    Reads the core count (``os.sched_getaffinity``), the vector width (``avx512f`` → 512 bit,
+    else ``avx2``/``avx`` → 256, else 128) and the clock (``cpu MHz`` of ``/proc/cpuinfo``) and
+    *assumes* 2 FMA units per core (server Intel/AMD cores since Haswell/Zen 2; turbo and
+    AVX-512 down-clocking ignored).
+    """
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    flags = set(re.search(r"^flags\s*:\s*(.*)$", info, re.M).group(1).split()) if "flags" in info else set()
+    bits = 512 if "avx512f" in flags else 256 if ({"avx2", "avx"} & flags) else 128
+    mhz = [float(m) for m in re.findall(r"^cpu MHz\s*:\s*([\d.]+)", info, re.M)]
+    ghz = (max(mhz) / 1000) if mhz else 2.0
+    cores = len(os.sched_getaffinity(0))
+    lanes = bits // (8 * dtype_bytes)
+    peak = cores * 2 * lanes * 2 * ghz
+    return {"cores": cores, "vector_bits": bits, "ghz": round(ghz, 3), "fma_units": 2, "gflops": peak}
+
+
+def load_old(relpath: str, commit: str, name: str):
+    """Import ``relpath`` as it was at ``commit`` (its relative imports made absolute)."""
+    src = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{commit}:{relpath}"], check=True, capture_output=True, text=True
+    ).stdout
+    src = src.replace("from ..tasks import", "from effgrok.tasks import")
+    src = src.replace("from .modular import", "from effgrok.nets.modular import")
+    path = Path(f"/tmp/_effgrok_old_{name}_{os.getpid()}.py")
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location(f"_effgrok_old_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def compiled_program(call):
+    """Run ``call()`` with ``jax.jit`` spied upon; return a function that reruns the last
+    jitted program it ran, with the same arguments, already compiled."""
+    import jax
+
+    real, seen = jax.jit, []
+
+    def spy(fun, *a, **k):
+        jf = real(fun, *a, **k)
+
+        def wrapped(*args, **kwargs):
+            seen.append((jf, args, kwargs))
+            return jf(*args, **kwargs)
+
+        return wrapped
+
+    jax.jit = spy
+    try:
+        call()
+    finally:
+        jax.jit = real
+    jf, args, kwargs = seen[-1]
+    return lambda: jax.block_until_ready(jf(*args, **kwargs))
+
+
+def per_step_timer(call, steps_short: int, steps_long: int):
+    """Compile ``call(steps)`` for both step counts; return a function measuring
+    ``(t(steps_long) − t(steps_short)) / (steps_long − steps_short)``."""
+    short, long = compiled_program(lambda: call(steps_short)), compiled_program(lambda: call(steps_long))
+
+    def measure() -> float:
+        t0 = time.perf_counter()
+        short()
+        t1 = time.perf_counter()
+        long()
+        t2 = time.perf_counter()
+        return max((t2 - t1) - (t1 - t0), 1e-12) / (steps_long - steps_short)
+
+    return measure
+
+
+def loop_seconds(step, state, steps: int) -> float:
+    """Seconds per call of a jitted ``state = step(state)``, after one warm-up call."""
+    import jax
+
+    state = jax.block_until_ready(step(state))
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        state = step(state)
+    jax.block_until_ready(state)
+    return (time.perf_counter() - t0) / steps
+
+
+def interleaved_min(contenders: dict, repeats: int) -> dict:
+    """``{name: min over repeats of fn()}``, the contenders called in turn in every repeat."""
+    best = {k: float("inf") for k in contenders}
+    for _ in range(repeats):
+        for k, fn in contenders.items():
+            best[k] = min(best[k], fn())
+    return best

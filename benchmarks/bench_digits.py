@@ -1,0 +1,123 @@
+"""Digits-MLP training throughput (issue 19): the engine against the baseline trainer and a plain loop.
+
+    uv run python benchmarks/bench_digits.py [--n-train 1000] [--width 200] [--depth 3]
+        [--runs 8] [--repeats 3] [--baseline 17bbf6e]
+
+Contenders (one process, repeats interleaved, minimum kept, compilation excluded; see
+``_throughput.py``): ``today`` -- :func:`train_digits` as of ``--baseline`` (it already
+trained on the training images only and measured the test set at the stride, but vmapped
+its runs on every backend); ``engine_1`` / ``engine_R`` -- today's trainer, one run / R runs;
+``loop`` -- a jitted single-run step (MSE on the training images, gradient, AdamW) called from
+Python.  Arithmetic per run-step: ``6 n_train Σ_layers fan_in fan_out`` (forward and the two
+backward products).  Runs are Omnigrok's (width 200, depth 3, α = 1, float32).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+
+import numpy as np
+from _throughput import cpu_peak_gflops, interleaved_min, load_old, loop_seconds, per_step_timer
+
+from effgrok.nets.digits import digits_init, load_digits_split, train_digits
+
+
+def plain_loop(data, width: int, depth: int):
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    x = jnp.asarray(data.x_train, jnp.float32)
+    onehot = jax.nn.one_hot(jnp.asarray(data.y_train), 10, dtype=jnp.float32)
+    params = {k: jnp.asarray(v, jnp.float32) for k, v in digits_init(0, width=width, depth=depth).items()}
+    opt = optax.adamw(1e-3, weight_decay=0.0)
+
+    def loss(p):
+        h = x
+        for i in range(depth - 1):
+            h = jax.nn.relu(h @ p[f"W{i}"] + p[f"b{i}"])
+        return jnp.mean((h @ p[f"W{depth - 1}"] + p[f"b{depth - 1}"] - onehot) ** 2)
+
+    @jax.jit
+    def step(state):
+        p, s = state
+        u, s = opt.update(jax.grad(loss)(p), s, p)
+        return optax.apply_updates(p, u), s
+
+    return step, (params, opt.init(params))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-train", type=int, default=1000)
+    ap.add_argument("--width", type=int, default=200)
+    ap.add_argument("--depth", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=8)
+    ap.add_argument("--short", type=int, default=50)
+    ap.add_argument("--long", type=int, default=550)
+    ap.add_argument("--loop-steps", type=int, default=400)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--baseline", default="17bbf6e")
+    args = ap.parse_args()
+
+    old = load_old("effgrok/nets/digits.py", args.baseline, "digits")
+    data = load_digits_split(args.n_train, seed=0)
+    kw = dict(width=args.width, depth=args.depth)
+    R = args.runs
+
+    def engine(trainer, seeds):
+        return lambda steps: trainer(data, seeds=seeds, steps=steps, stride=steps, **kw)
+
+    step, state = plain_loop(data, args.width, args.depth)
+    today_R = per_step_timer(engine(old.train_digits, list(range(R))), args.short, args.long)
+    engine_R = per_step_timer(engine(train_digits, list(range(R))), args.short, args.long)
+    contenders = {
+        "today": per_step_timer(engine(old.train_digits, [0]), args.short, args.long),
+        "today_R": lambda: today_R() / R,
+        "engine_1": per_step_timer(engine(train_digits, [0]), args.short, args.long),
+        "engine_R": lambda: engine_R() / R,
+        "loop": lambda: loop_seconds(step, state, args.loop_steps),
+    }
+    sec = interleaved_min(contenders, args.repeats)
+    sizes = [64] + [args.width] * (args.depth - 1) + [10]
+    flop = 6 * args.n_train * sum(a * b for a, b in itertools.pairwise(sizes))
+    peak = cpu_peak_gflops(4)
+    rows = {
+        k: {
+            "run_steps_per_s": round(1 / s, 1),
+            "ms_per_run_step": round(1e3 * s, 3),
+            "gflops": round(flop / s / 1e9, 2),
+            "percent_of_peak": round(100 * flop / s / 1e9 / peak["gflops"], 1),
+        }
+        for k, s in sec.items()
+    }
+    small = load_digits_split(200, seed=1, n_test=300)
+    ck = dict(seeds=[0, 1], init_scale=[1.0, 3.0], width=32, steps=200, stride=50)
+    r_old, r_new = old.train_digits(small, **ck), train_digits(small, **ck)
+    diff = {
+        k: float(np.max(np.abs(getattr(r_old, k) - getattr(r_new, k))))
+        for k in ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm")
+    }
+    out = {
+        "n_train": args.n_train,
+        "width": args.width,
+        "depth": args.depth,
+        "runs": R,
+        "mflop_per_run_step": round(flop / 1e6, 1),
+        "assumed_peak": peak,
+        "contenders": rows,
+        "ratios": {
+            "engine_1 / today": round(sec["today"] / sec["engine_1"], 2),
+            "engine_R / today_R (per run-step)": round(sec["today_R"] / sec["engine_R"], 2),
+            "engine_1 / loop": round(sec["loop"] / sec["engine_1"], 2),
+            "engine_R per run-step / loop": round(sec["loop"] / sec["engine_R"], 2),
+        },
+        "old_vs_new_max_abs_diff": diff,
+    }
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Transformer training throughput (issue 19): the engine against today's trainer and a plain loop.
+
+    uv run python benchmarks/bench_transformer.py [--task add-mod] [--p 97] [--fraction 0.3]
+        [--d-model 128] [--heads 4] [--runs 4] [--repeats 3] [--baseline 17bbf6e]
+
+Contenders (one process, repeats interleaved, minimum kept, compilation excluded; see
+``_throughput.py``): ``today`` -- :func:`train_transformer` as of ``--baseline`` (every example
+of the table at every step); ``engine_1`` / ``engine_R`` -- today's trainer (training examples
+only, forward factored per symbol), one run / R vmapped runs; ``loop`` -- a jitted
+single-run step of the direct form (token sequences of the training examples through
+:func:`effgrok.nets.transformer._logits`, cross-entropy, AdamW) called from Python.
+
+Work measure: the direct form's FLOP per training example, ``3 × (36 d² + 2 d C)`` (forward:
+keys and values at 4 positions 16 d², query 2 d², output 2 d², MLP 16 d², unembedding 2 d C;
+backward ≈ 2 × forward), times ``n_train``.  The factored engine needs fewer FLOP for the
+same function, so its "GFLOP/s" is an equivalent rate.
+
+Target (issue 19): engine_1 ≥ 2 × today's run-steps per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+from _throughput import cpu_peak_gflops, interleaved_min, load_old, loop_seconds, per_step_timer
+
+import effgrok as eg
+from effgrok.nets.transformer import _init, _logits, _tokens, train_transformer
+
+
+def plain_loop(task, fraction: float, d: int, heads: int, seed: int = 0):
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    rng = np.random.default_rng(seed)
+    train = eg.random_split(task, fraction=fraction, seed=seed).mask
+    X = jnp.asarray(_tokens(task)[train])
+    y = jnp.asarray(task.results[train])
+    params = {
+        k: jnp.asarray(v, jnp.float32) for k, v in _init(rng, task.n_symbols + 2, task.n_classes, d).items()
+    }
+    opt = optax.adamw(1e-3, b1=0.9, b2=0.98, weight_decay=1.0)
+
+    def loss(p):
+        z = _logits(p, X, heads, jnp)
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))
+
+    @jax.jit
+    def step(state):
+        p, s = state
+        u, s = opt.update(jax.grad(loss)(p), s, p)
+        return optax.apply_updates(p, u), s
+
+    return step, (params, opt.init(params))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--task", default="add-mod")
+    ap.add_argument("--p", type=int, default=97)
+    ap.add_argument("--fraction", type=float, default=0.3)
+    ap.add_argument("--d-model", type=int, default=128)
+    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--runs", type=int, default=4)
+    ap.add_argument("--short", type=int, default=10)
+    ap.add_argument("--long", type=int, default=70)
+    ap.add_argument("--loop-steps", type=int, default=40)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--baseline", default="17bbf6e")
+    args = ap.parse_args()
+
+    old = load_old("effgrok/nets/transformer.py", args.baseline, "transformer")
+    task = eg.make_task(args.task, args.p)
+    kw = dict(train_fraction=args.fraction, d_model=args.d_model, n_heads=args.heads)
+    R = args.runs
+
+    def engine(trainer, seeds):
+        return lambda steps: trainer(task, seeds=seeds, steps=steps, stride=steps, **kw)
+
+    step, state = plain_loop(task, args.fraction, args.d_model, args.heads)
+    engine_R = per_step_timer(engine(train_transformer, list(range(R))), args.short, args.long)
+    contenders = {
+        "today": per_step_timer(engine(old.train_transformer, [0]), args.short, args.long),
+        "engine_1": per_step_timer(engine(train_transformer, [0]), args.short, args.long),
+        "engine_R": lambda: engine_R() / R,
+        "loop": lambda: loop_seconds(step, state, args.loop_steps),
+    }
+    sec = interleaved_min(contenders, args.repeats)
+    n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
+    d, C = args.d_model, task.n_classes
+    flop = 3 * (36 * d * d + 2 * d * C) * n_train
+    peak = cpu_peak_gflops(4)
+    rows = {
+        k: {
+            "run_steps_per_s": round(1 / s, 2),
+            "ms_per_run_step": round(1e3 * s, 2),
+            "equivalent_gflops": round(flop / s / 1e9, 2),
+            "percent_of_peak": round(100 * flop / s / 1e9 / peak["gflops"], 1),
+        }
+        for k, s in sec.items()
+    }
+    sub = eg.make_task("sub-mod", 7)
+    ck = dict(train_fraction=0.5, seeds=[0, 1], d_model=16, n_heads=2, steps=100, stride=25)
+    r_old, r_new = old.train_transformer(sub, **ck), train_transformer(sub, **ck)
+    diff = {
+        k: float(np.max(np.abs(getattr(r_old, k) - getattr(r_new, k))))
+        for k in ("train_loss", "val_loss", "train_acc", "val_acc", "weight_norm")
+    }
+    out = {
+        "task": task.name,
+        "p": args.p,
+        "n_examples": task.n_examples,
+        "n_train": n_train,
+        "d_model": d,
+        "heads": args.heads,
+        "runs_vmapped": R,
+        "direct_form_mflop_per_run_step": round(flop / 1e6, 1),
+        "assumed_peak": peak,
+        "contenders": rows,
+        "ratios": {
+            "engine_1 / today": round(sec["today"] / sec["engine_1"], 2),
+            "engine_1 / loop": round(sec["loop"] / sec["engine_1"], 2),
+            "engine_R per run-step / loop": round(sec["loop"] / sec["engine_R"], 2),
+        },
+        "targets_met": {"engine_1 >= 2 x today": sec["today"] / sec["engine_1"] >= 2},
+        "old_vs_new_max_abs_diff_sub_mod_7": diff,
+    }
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Shared pieces of the modular-arithmetic cases: the target device and the compute estimate."""
+
+from __future__ import annotations
+
+#: Seconds per (run · step · training example · hidden unit) of :func:`train_modular` on the
+#: 2-core CPU (measured: 12 float64 runs of p = 31, 248 training pairs, width 128, 2000 steps
+#: in about 20 s after compilation, on shared cores).
+CPU_UNIT_S = 2.6e-8
+#: Seconds to trace and compile one call on the CPU.
+CPU_COMPILE_S = 5.0
+#: Seconds per step of one vmapped call on one modern GPU (small nets are latency bound), per
+#: 10⁹ (run · example · hidden) multiply-adds of a step, and to compile one call -- estimates,
+#: not measured (no GPU was available when they were set).
+GPU_STEP_S = 5e-4
+GPU_GMAC_S = 2e-4
+GPU_COMPILE_S = 10.0
+
+
+def device_of(settings: dict) -> str:
+    """The target device of a profile's settings (``settings["device"]``, default cpu)."""
+    return str(settings.get("device", "cpu"))
+
+
+def modular_cost(calls: list[tuple[int, int, int, int]], device: str) -> float:
+    """Estimated seconds for calls of :func:`effgrok.nets.modular.train_modular`, each given as
+    ``(runs, steps, n_train, width)`` (``width``: the hidden width, or the embedding width of
+    the embedding-sum network, whichever is larger), on ``device`` (``"cpu"``: two cores;
+    ``"gpu"``: one modern GPU).
+
+    >>> round(modular_cost([(12, 2000, 248, 128)], "cpu"))
+    25
+    """
+    if device == "gpu":
+        return float(
+            sum(
+                GPU_COMPILE_S + steps * (GPU_STEP_S + GPU_GMAC_S * runs * n * w * 1e-9)
+                for runs, steps, n, w in calls
+            )
+        )
+    return float(sum(CPU_COMPILE_S + CPU_UNIT_S * runs * steps * n * w for runs, steps, n, w in calls))
+
+
+def chunks(values: list, per: int | None) -> list[list]:
+    """``values`` in consecutive groups of ``per`` (all in one group when ``per`` is None): the
+    units of a sweep, one vmapped call each (a GPU profile batches many settings per call).
+
+    >>> chunks([1, 2, 3], 2), chunks([1, 2, 3], None)
+    ([[1, 2], [3]], [[1, 2, 3]])
+    """
+    per = len(values) if per is None else int(per)
+    return [list(values[i : i + per]) for i in range(0, len(values), per)]
+
+
+def n_train(task_name: str, p: int, fraction: float) -> int:
+    """Training examples at ``fraction`` of the task's examples (unordered pairs ``a ≤ b`` for a
+    commutative task, ``p(p+1)/2`` of them; ordered pairs, ``p²``, otherwise)."""
+    from effgrok.tasks import make_task
+
+    return round(fraction * make_task(task_name, p).n_examples)
