@@ -1697,8 +1697,12 @@ def _weight_norm_parsers(sub) -> None:
     )
     tk.add_argument("--hidden", type=_int, default=48, help="hidden (projection) width (default 48)")
     tk.add_argument("--embed-dim", type=_int, default=128, help="embedding width, embed_sum (default 128)")
-    tk.add_argument("--lr", type=_finite_float, default=3e-3, help="AdamW learning rate (default 3e-3)")
-    tk.add_argument("--wd", type=_finite_float, default=3.0, help="AdamW weight decay (default 3)")
+    tk.add_argument(
+        "--lr", type=_finite_float, default=1e-2, help="AdamW learning rate (default 1e-2; the paper: 1e-3)"
+    )
+    tk.add_argument(
+        "--wd", type=_finite_float, default=1.0, help="AdamW weight decay (default 1, as the paper)"
+    )
     tk.add_argument("--beta2", type=_finite_float, default=0.98, help="AdamW beta2 (default 0.98)")
     tk.add_argument("--steps", type=_int, default=6000, help="steps of every run (default 6000)")
     tk.add_argument("--stride", type=_int, default=None, help="record every this many steps")
