@@ -245,6 +245,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--lr-dec", type=_finite_float, default=1e-4, help="decoder learning rate (default 1e-4)"
     )
     toy.add_argument("--wd-dec", type=_finite_float, default=0.0, help="decoder weight decay (default 0)")
+    toy.add_argument(
+        "--train",
+        default=None,
+        metavar="PAIRS",
+        help="explicit training pairs 'a,b c,d ...' for every run (instead of --n-train/--train-frac)",
+    )
 
     lr_p = tsub.add_parser("lazy-rich", help="the lazy→rich committee network, full-batch GD (Kumar et al.)")
     lr_p.add_argument("--target", default="paper", help="'paper' or 'hermite:k' (default paper)")
@@ -688,7 +694,17 @@ def _toy_setup(args):
         float64=args.float64,
         batch_size=args.batch_size or None,
     )
-    if args.train_frac is not None:
+    if getattr(args, "train", None) is not None:  # `train toy --train PAIRS`
+        from .tasks import split_from_pairs
+
+        if args.n_train is not None or args.train_frac is not None:
+            raise UsageError("give --train or one of --n-train/--train-frac, not both")
+        pairs = parse_pairs(args.train)
+        try:
+            size = {"train": split_from_pairs(task, pairs)}
+        except ValueError as exc:
+            raise UsageError(f"--train: {exc}") from None
+    elif args.train_frac is not None:
         if not 0.0 < args.train_frac <= 1.0:
             raise UsageError(f"--train-frac must be in (0, 1], got {args.train_frac}")
         size = {"train_fraction": args.train_frac}

@@ -359,3 +359,15 @@ def test_explicit_split_and_initial_parameters_anchor_a_run():
         train_toy(add6, cfg, train=idx, init={**init, "emb": np.zeros((3, 1))})
     with pytest.raises(ValueError, match=r"common length|training sets"):
         train_toy(add6, cfg, seeds=[1, 2, 3], train=ref.train_mask)
+
+
+def test_train_toy_cli_explicit_pairs(capsys):
+    pairs = "0,0 0,1 1,1 0,2 1,2 2,2 0,3 1,3"
+    code = main(["train", "toy", "--p", "6", "--train", pairs, "--seeds", "1", "--steps", "20", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["runs"][0]["n_train"] == 8
+    assert main(["train", "toy", "--p", "6", "--train", pairs, "--n-train", "8", "--steps", "20"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["train", "toy", "--p", "6", "--train", "0,9", "--steps", "20"]) == 2
+    assert "--train" in capsys.readouterr().err

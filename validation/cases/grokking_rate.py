@@ -304,8 +304,8 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
 def _log(ax, axes: str) -> None:
     """Log scales where the axis holds positive data (an empty panel stays linear)."""
     ax.relim()
-    lo_x, hi_x = ax.dataLim.intervalx
-    lo_y, hi_y = ax.dataLim.intervaly
+    lo_x = ax.dataLim.intervalx[0]
+    lo_y = ax.dataLim.intervaly[0]
     if "x" in axes and np.isfinite(lo_x) and lo_x > 0:
         ax.set_xscale("log")
     if "y" in axes and np.isfinite(lo_y) and lo_y > 0:
