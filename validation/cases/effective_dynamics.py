@@ -23,7 +23,12 @@ arrangement -- are reported separately: the theory has no decoder):
 
 Pass when 1 and 2 hold.  **Positive control**: ≥ 5 pinned runs learn the representation (so 100 %
 orientation agreement is not chance: 0.5⁵ ≈ 3 %), and at most a quarter of their fits sit at the
-grid edge.
+grid edge.  The full-table comparison has its own precondition: the two theories must be
+distinguishable -- the split's fitted flow and the closest full-table flow (its own fitted ``c``)
+must differ by more than the network's residual (median gap > median error).  Where they do
+not (on the sizes where networks learn, ``G_D`` and ``G_full`` give flows that differ mainly in
+time scale, which ``c`` absorbs), the comparison is reported as unresolvable and not judged: the
+verdict then rests on the parameter-free orientation and on the shape, and says so.
 
 **Paper's settings** (§4, Fig. 5; reference ``train_add(eff_steps=...)``): the reference trains
 the effective loss with its own Adam from its own start and compares the representations
@@ -109,9 +114,8 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     steps = r["steps"].astype(float)
     G_full = gram_matrix(task, np.ones(task.n_examples, bool))
     n_runs = r["n_train"].size
-    out = {
-        k: np.full(n_runs, np.nan) for k in ("rel_error", "rel_error_full", "rel_error_frozen", "c", "c_full")
-    }
+    keys = ("rel_error", "rel_error_full", "rel_error_frozen", "c", "c_full", "flow_gap")
+    out = {k: np.full(n_runs, np.nan) for k in keys}
     out["orientation_net"] = np.zeros(n_runs)
     out["orientation_flow"] = np.zeros(n_runs)
     curves = np.full((n_runs, steps.size), np.nan)
@@ -120,9 +124,11 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         G = gram_matrix(task, r["train_mask"][k])
         net = _standardise(E)
         E0 = E[0] - E[0].mean(axis=0)
-        err, c, curve = _fit(G, E0, steps, lr, net)
+        err, c, curve, best = _fit(G, E0, steps, lr, net)
         out["rel_error"][k], out["c"][k], curves[k] = err, c, curve
-        out["rel_error_full"][k], out["c_full"][k], _ = _fit(G_full, E0, steps, lr, net)
+        out["rel_error_full"][k], out["c_full"][k], _, _ = _fit(G_full, E0, steps, lr, net)
+        # how far apart the two theories are: the full-table flow closest to the split's fitted one
+        out["flow_gap"][k] = _fit(G_full, E0, steps, lr, best)[0]
         out["rel_error_frozen"][k] = _rel_err(net, np.broadcast_to(net[0], net.shape)).mean()
         out["orientation_net"][k] = _orientation(E[-1])
         out["orientation_flow"][k] = _orientation(_flow_limit(G, E0, lr))
@@ -138,14 +144,15 @@ def measure_unit(settings: dict, unit: dict) -> dict:
 
 
 def _fit(G, E0, steps, lr, net):
-    """Best time constant ``c`` on the grid: (time-averaged error, c, error curve)."""
+    """Best time constant ``c`` on the grid for the standardised trajectory ``net``:
+    (time-averaged error, c, error curve, the fitted standardised flow)."""
     from effgrok.effective import exact_flow
 
     flows = exact_flow(G, E0, (_C_GRID[:, None] * steps[None, :]).ravel(), learning_rate=lr)
     eff = _standardise(flows.reshape(_C_GRID.size, steps.size, *E0.shape))
     errs = _rel_err(net[None], eff)  # (grid, records)
     i = int(np.argmin(errs.mean(axis=1)))
-    return float(errs[i].mean()), float(_C_GRID[i]), errs[i]
+    return float(errs[i].mean()), float(_C_GRID[i]), errs[i], eff[i]
 
 
 def _flow_limit(G, E0, lr):
@@ -199,12 +206,20 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "full_table_fits_at_grid_edge": int(edge_full.sum()),
         "c_grid": [float(_C_GRID[0]), float(_C_GRID[-1])],
     }
+    gap = float(np.median(r["flow_gap"][learned])) if n_l else 0.0
+    err_l = float(np.median(r["rel_error"][learned])) if n_l else 0.0
+    numbers["median_flow_gap"] = gap
+    resolvable = gap > err_l
+    numbers["full_table_null_resolvable"] = bool(resolvable)
     control = Control(
-        f"≥ {MIN_LEARNED} pinned runs learn the representation and ≤ {MAX_EDGE_SHARE:.0%} of their "
-        "fits sit at "
-        "the edge of the c grid",
+        f"≥ {MIN_LEARNED} pinned runs learn the representation and ≤ {MAX_EDGE_SHARE:.0%} of their fits sit "
+        "at the edge of the c grid",
         held=n_l >= MIN_LEARNED and edge.sum() <= MAX_EDGE_SHARE * max(n_l, 1),
-        detail=f"{n_l} of {int(pinned.sum())} pinned runs learned; {int(edge.sum())} fits at the grid edge",
+        detail=(
+            f"{n_l} of {int(pinned.sum())} pinned runs learned; {int(edge.sum())} fits at the grid edge; "
+            f"full-table null {'resolvable' if resolvable else 'NOT resolvable'}: the split's and the "
+            f"full-table fitted flows differ by {gap:.3f} (median) vs the fit's residual {err_l:.3f}"
+        ),
     )
     if n_l == 0:
         return decide(
@@ -240,8 +255,9 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     meas = (
         f"{n_l} of {int(pinned.sum())} pinned runs learned: orientation as predicted in {agree:.0%}; "
         "median error "
-        f"{med:.3f} (full-table flow {full:.3f}, split better in {better_than_full:.0%} of runs; frozen "
-        f"embedding {frozen:.3f}); fitted c median {np.median(c):.3g} (range {c.min():.3g}–{c.max():.3g}, "
+        f"{med:.3f} (full-table flow {full:.3f}, split better in {better_than_full:.0%} of runs; the "
+        f"two flows differ by {gap:.3f}; frozen embedding {frozen:.3f}); fitted c median "
+        f"{np.median(c):.3g} (range {c.min():.3g}–{c.max():.3g}, "
         f"{int(edge.sum())} at the grid edge [{_C_GRID[0]:g}, {_C_GRID[-1]:g}])"
     )
     if stalled.any():
@@ -249,7 +265,12 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             f"; the {int(stalled.sum())} stalled runs deviate (median error "
             f"{numbers['median_rel_error_stalled']:.2f}): the theory has no decoder"
         )
-    ok = agree >= ORIENTATION and med <= THRESHOLD and med < frozen and med < full
+    if not resolvable:
+        meas += (
+            f"; the full-table null cannot be told apart here (the two theories' fitted flows differ by "
+            f"{gap:.3f} < residual {med:.3f}), so the split's G is not tested beyond the full table's"
+        )
+    ok = agree >= ORIENTATION and med <= THRESHOLD and med < frozen and (med < full or not resolvable)
     return decide(control, ok, prediction=pred, measurement=meas, criterion=crit, numbers=numbers)
 
 
