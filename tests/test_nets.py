@@ -371,3 +371,21 @@ def test_train_toy_cli_explicit_pairs(capsys):
     assert "not both" in capsys.readouterr().err
     assert main(["train", "toy", "--p", "6", "--train", "0,9", "--steps", "20"]) == 2
     assert "--train" in capsys.readouterr().err
+
+
+def test_sgd_embedding_optimizer_takes_gradient_steps():
+    add6 = eg.make_task("add", 6)
+    first = {}
+    for opt in ("sgd", "adamw"):
+        for lr in (1e-2, 2e-2):
+            cfg = ToyConfig(steps=1, stride=1, float64=True, emb_optimizer=opt)
+            runs = train_toy(add6, cfg, seeds=[5], n_train=12, lr_emb=lr, lr_dec=1e-12)
+            first[opt, lr] = runs.embedding[0, 1] - runs.embedding[0, 0]
+    # gradient descent: the step is linear in η (same gradient at the same start)
+    np.testing.assert_allclose(first["sgd", 2e-2], 2 * first["sgd", 1e-2], rtol=1e-10)
+    # Adam's first step is ±η on every coordinate with a gradient; SGD's is not
+    moved = np.abs(first["adamw", 1e-2]) > 1e-6
+    np.testing.assert_allclose(np.abs(first["adamw", 1e-2][moved]), 1e-2, rtol=1e-4)
+    assert np.ptp(np.abs(first["sgd", 1e-2][moved])) > 1e-4
+    with pytest.raises(ValueError, match="emb_optimizer"):
+        ToyConfig(emb_optimizer="adam")

@@ -69,6 +69,7 @@ from ..tasks import Task, random_split
 __all__ = ["ToyConfig", "ToyRuns", "train_toy"]
 
 VARIANTS = ("regression", "classification")
+EMB_OPTIMIZERS = ("adamw", "sgd")
 THRESHOLD_ACC = 0.9
 THRESHOLD_RQI = 0.95
 
@@ -99,6 +100,11 @@ class ToyConfig:
     init_scale_emb, init_scale_dec, template_scale : float
         Multipliers of the initial embedding, the initial decoder parameters and the
         templates (the reference's ``init_scale_reprs``, ``init_scale_nn``, ``label_scale``).
+    emb_optimizer : {"adamw", "sgd"}
+        Optimiser of the embeddings: AdamW (reference code, default) or plain gradient
+        descent ``E ← E − η_emb (∇_E L + wd_emb E)`` -- the optimiser the effective theory
+        assumes (``n_h = 1/(η λ3)`` counts gradient-descent steps).  The decoder always uses
+        AdamW.
     """
 
     dim: int = 1
@@ -114,6 +120,7 @@ class ToyConfig:
     init_scale_emb: float = 1.0
     init_scale_dec: float = 1.0
     template_scale: float = 1.0
+    emb_optimizer: str = "adamw"
 
     def __post_init__(self):
         for name, lo in (
@@ -130,6 +137,10 @@ class ToyConfig:
         b = self.batch_size
         if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1):
             raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {b!r}")
+        if self.emb_optimizer not in EMB_OPTIMIZERS:
+            raise ValueError(
+                f"emb_optimizer must be one of {', '.join(EMB_OPTIMIZERS)}; got {self.emb_optimizer!r}"
+            )
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {self.variant!r}")
         if self.steps % self.stride:
@@ -280,7 +291,13 @@ def _runner(cfg: ToyConfig, n_classes: int, slots_b: bytes, results_b: bytes, pa
     n_records = cfg.steps // cfg.stride
 
     def make_opt(lr_e, wd_e, lr_d, wd_d):
-        emb_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_e, weight_decay=wd_e)
+        if cfg.emb_optimizer == "sgd":  # E ← E − η (∇E + wd·E)
+            emb_opt = optax.chain(
+                optax.inject_hyperparams(optax.add_decayed_weights)(weight_decay=wd_e),
+                optax.inject_hyperparams(optax.sgd)(learning_rate=lr_e),
+            )
+        else:
+            emb_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_e, weight_decay=wd_e)
         dec_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_d, weight_decay=wd_d)
         return optax.multi_transform({"emb": emb_opt, "dec": dec_opt}, labels)
 
