@@ -8,7 +8,7 @@ import numpy as np
 def toy_config(settings: dict):
     from effgrok.nets.toy import ToyConfig
 
-    keys = ("steps", "stride", "variant", "dim", "hidden", "depth", "float64")
+    keys = ("steps", "stride", "variant", "dim", "hidden", "depth", "float64", "emb_optimizer")
     return ToyConfig(**{k: settings[k] for k in keys if k in settings})
 
 

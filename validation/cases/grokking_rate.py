@@ -28,8 +28,10 @@ theory assumes gradient descent on the embeddings.
 seeds 0, 1, 2, 10⁴ steps, Adam 1e-3 / 1e-4, MSE onto random templates.  **Deviations**: sizes
 24-54 (above ``r_c`` ≈ 22.5 pairs) with 12 (cpu) / 64 (gpu) seeds each (seeds ``1000·n + k``);
 budget 3000 steps (every run that learned in the audit did so within ≈ 1700 steps); the
-learning-rate sweep (×/÷ 3 around the paper's rates at 48 pairs) is ours; effgrok's random
-streams.
+learning-rate sweep (×/÷ 3 around the paper's rates at 48 pairs) is ours, and so is a sweep
+with plain gradient descent on the embeddings (:attr:`effgrok.nets.toy.ToyConfig.emb_optimizer`
+``"sgd"``, η_emb 0.1-1; the decoder keeps Adam), the optimiser the theory assumes; effgrok's
+random streams.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ PROFILES = {
         "stride": 20,
         "sweep_size": 18,
         "sweep": [[3e-3, 1e-4], [1e-3, 3e-4]],
+        "sgd_sweep": [0.3],
         "device": "cpu",
         **_BASE,
     },
@@ -64,6 +67,7 @@ PROFILES = {
         "stride": 500,
         "sweep_size": 48,
         "sweep": [[3e-4, 1e-4], [3e-3, 1e-4], [1e-3, 3e-5], [1e-3, 3e-4]],
+        "sgd_sweep": [0.1, 0.3, 1.0],
         "device": "cpu",
         **_BASE,
     },
@@ -75,6 +79,7 @@ PROFILES = {
         "stride": 500,
         "sweep_size": 48,
         "sweep": [[3e-4, 1e-4], [3e-3, 1e-4], [1e-3, 3e-5], [1e-3, 3e-4], [5e-4, 5e-5], [2e-3, 2e-4]],
+        "sgd_sweep": [0.03, 0.1, 0.3, 1.0],
         "device": "gpu",
         **_BASE,
     },
@@ -85,7 +90,7 @@ MIN_SPREAD = 2.0
 
 
 def cost(settings: dict) -> float:
-    n_units = len(settings["sizes"]) + len(settings["sweep"])
+    n_units = len(settings["sizes"]) + len(settings["sweep"]) + len(settings.get("sgd_sweep", []))
     return toy_cost([(int(settings["seeds"]), int(settings["steps"]))] * n_units, device_of(settings))
 
 
@@ -114,13 +119,29 @@ def units(settings: dict) -> list[dict]:
         for n in settings["sizes"]
     ]
     out += [{"n_train": int(settings["sweep_size"]), "lr_emb": e, "lr_dec": d} for e, d in settings["sweep"]]
+    out += [
+        {
+            "n_train": int(settings["sweep_size"]),
+            "lr_emb": e,
+            "lr_dec": settings["lr_dec"],
+            "emb_optimizer": "sgd",
+        }
+        for e in settings.get("sgd_sweep", [])
+    ]
     return out
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
     seeds = np.arange(settings["seeds"]) + 1000 * unit["n_train"]  # per size; the same at every rate
-    s = {**settings, "lr_emb": unit["lr_emb"], "lr_dec": unit["lr_dec"]}
+    sgd = unit.get("emb_optimizer", "adamw") == "sgd"
+    s = {
+        **settings,
+        "lr_emb": unit["lr_emb"],
+        "lr_dec": unit["lr_dec"],
+        "emb_optimizer": "sgd" if sgd else "adamw",
+    }
     r = train_batch(s, np.full(seeds.size, unit["n_train"]), seeds)
+    r["sgd"] = np.full(seeds.size, sgd)
     r["lr_emb"] = np.full(seeds.size, float(unit["lr_emb"]))
     r["lr_dec"] = np.full(seeds.size, float(unit["lr_dec"]))
     return r
@@ -200,7 +221,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             f"{int(keep.sum())} learning runs (predicted 1)"
         )
     sweep_size = int(settings["sweep_size"])
-    sw = concat([m for m in measurements if int(m["n_train"][0]) == sweep_size])
+    sw = concat([m for m in measurements if int(m["n_train"][0]) == sweep_size and not m["sgd"].any()])
     ks = sw["step_rqi"] > 0
     if ks.sum() >= 5:
         X = np.column_stack([np.ones(ks.sum()), np.log(sw["lr_emb"][ks]), np.log(sw["lr_dec"][ks])])
@@ -220,6 +241,24 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             f"η_dec^{c[2]:.2f} [{lo[2]:.2f}, {hi[2]:.2f}] "
             f"at {sweep_size} pairs ({int(ks.sum())}/{ks.size} runs learned; predicted −1 and 0)"
         )
+    sg = [m for m in measurements if m["sgd"].any()]
+    if sg:
+        sg = concat(sg)
+        kg = sg["step_rqi"] > 0
+        if kg.sum() >= 5 and np.ptp(np.log(sg["lr_emb"][kg])) > 0:
+            X = np.column_stack([np.ones(kg.sum()), np.log(sg["lr_emb"][kg])])
+            c, lo, hi = _ols(X, np.log(sg["step_rqi"][kg].astype(float)))
+            numbers.update(
+                {
+                    "sgd_exponent_lr_emb": c[1],
+                    "sgd_exponent_lr_emb_ci95": [lo[1], hi[1]],
+                    "sgd_runs": int(kg.size),
+                }
+            )
+            law += (
+                f"; with plain gradient descent on the embeddings (decoder Adam): steps ∝ η_emb^{c[1]:.2f} "
+                f"[{lo[1]:.2f}, {hi[1]:.2f}] ({int(kg.sum())}/{kg.size} runs learned; predicted −1)"
+            )
     table = ", ".join(
         f"{int(n)}: n_h {_f(h)} / steps {_f(s)} ({sh:.0%})"
         for n, h, s, sh in zip(sizes, nh_med, st_med, share, strict=True)
@@ -287,10 +326,16 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.set_title("(b) law among learning runs", fontsize=9)
     ax = axes[2]
     sw = concat([m for m in measurements if int(m["n_train"][0]) == int(settings["sweep_size"])])
+    adam = ~sw["sgd"].astype(bool)
     for name, mark in (("lr_emb", "o"), ("lr_dec", "s")):
         other = "lr_dec" if name == "lr_emb" else "lr_emb"
-        sel = (sw["step_rqi"] > 0) & np.isclose(sw[other], settings[other])
-        ax.scatter(sw[name][sel], sw["step_rqi"][sel], marker=mark, s=12, label=f"vary {name}")
+        sel = adam & (sw["step_rqi"] > 0) & np.isclose(sw[other], settings[other])
+        ax.scatter(sw[name][sel], sw["step_rqi"][sel], marker=mark, s=12, label=f"Adam: vary {name}")
+    sel = ~adam & (sw["step_rqi"] > 0)
+    if sel.any():
+        ax.scatter(
+            sw["lr_emb"][sel], sw["step_rqi"][sel], marker="^", s=12, label="SGD embeddings: vary lr_emb"
+        )
     _log(ax, "xy")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("steps to RQI > 0.95")
