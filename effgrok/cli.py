@@ -116,7 +116,12 @@ def _build_parser() -> argparse.ArgumentParser:
     common(rate)
     split_options(rate)
     rate.add_argument("--lr", type=_finite_float, default=1e-3, help="learning rate η for n_h (default 1e-3)")
-    rate.add_argument("--z0", type=_finite_float, default=None, help="Z0 (default: embedding rows − 1)")
+    rate.add_argument(
+        "--z0",
+        type=_finite_float,
+        default=None,
+        help="Z0 = ‖E0‖² of the start (default: rows/12, the mean for a U(−½, ½) start)",
+    )
     rate.add_argument(
         "--normalization",
         choices=("sum", "mean"),
@@ -240,6 +245,12 @@ def _build_parser() -> argparse.ArgumentParser:
         "--lr-dec", type=_finite_float, default=1e-4, help="decoder learning rate (default 1e-4)"
     )
     toy.add_argument("--wd-dec", type=_finite_float, default=0.0, help="decoder weight decay (default 0)")
+    toy.add_argument(
+        "--train",
+        default=None,
+        metavar="PAIRS",
+        help="explicit training pairs 'a,b c,d ...' for every run (instead of --n-train/--train-frac)",
+    )
 
     lr_p = tsub.add_parser("lazy-rich", help="the lazy→rich committee network, full-batch GD (Kumar et al.)")
     lr_p.add_argument("--target", default="paper", help="'paper' or 'hermite:k' (default paper)")
@@ -491,9 +502,9 @@ def _format_rate(rec: dict) -> str:
             f"  nullity            {rec['nullity']}  (full table {rec['full_nullity']}; "
             f"{'pinned' if rec['pinned'] else 'NOT pinned'})",
             f"  Gram λ3            {f(rec['gram_lambda3'])}",
-            f"  grokking rate λ3   {f(rec['grokking_rate'])}   (H = 2G/(N·Z0), Z0={rec['z0']:g}, "
+            f"  grokking rate λ3   {f(rec['grokking_rate'])}   (H = 2G/(N·Z0), Z0={rec['z0']:.6g}, "
             f"N={rec['normalization']})",
-            f"  n_h = 1/(η·λ3)     {f(rec['n_h'])}   (η={rec['learning_rate']:g})",
+            f"  n_h = 1/(η·λ3)     {f(rec['n_h'])}   (η={rec['learning_rate']:g}, Z0={rec['z0']:.6g})",
             f"  ideal accuracy     test {f(rec['ideal_test_accuracy'], '{:.4f}')}, "
             f"all {f(rec['ideal_accuracy'], '{:.4f}')}",
         ]
@@ -632,7 +643,7 @@ def _format_simulate(rec: dict) -> str:
             [
                 head,
                 f"  n_train {rec['n_train']}   pinned {rec['pinned']}   Z0 {rec['z0']:.6g}",
-                f"  predicted n_h      {f(rec['n_h'])}",
+                f"  predicted n_h      {f(rec['n_h'])}   (Z0 = ‖E0‖² = {rec['z0']:.6g})",
                 f"  steps to RQI>0.95  {f(rec['steps_to_rqi'])}",
                 f"  final RQI          {f(rec['final_rqi'], '{:.4f}')}   "
                 f"final loss {f(rec['final_loss'], '{:.3e}')}",
@@ -649,7 +660,8 @@ def _format_simulate(rec: dict) -> str:
             f"  members {sm['members']}   pinned {sm['fraction_pinned']:.3f}   reached RQI>0.95 "
             f"{sm['fraction_reaching_rqi']:.3f}",
             f"  steps to RQI>0.95  median {f(st['median'])}  [5%: {f(st['q05'])}, 95%: {f(st['q95'])}]",
-            f"  (steps to RQI)/n_h median {f(ratio['median'])}",
+            f"  (steps to RQI)/n_h median {f(ratio['median'])}   (n_h median {f(sm['n_h']['median'])}, "
+            f"Z0 = ‖E0‖² median {f(sm['z0']['median'])})",
             f"  final RQI mean {f(sm['final_rqi']['mean'], '{:.4f}')}   Acc-hat mean "
             f"{f(sm['predicted_test_accuracy']['mean'], '{:.4f}')}",
         ]
@@ -740,7 +752,17 @@ def _toy_setup(args):
         float64=args.float64,
         batch_size=args.batch_size or None,
     )
-    if args.train_frac is not None:
+    if getattr(args, "train", None) is not None:  # `train toy --train PAIRS`
+        from .tasks import split_from_pairs
+
+        if args.n_train is not None or args.train_frac is not None:
+            raise UsageError("give --train or one of --n-train/--train-frac, not both")
+        pairs = parse_pairs(args.train)
+        try:
+            size = {"train": split_from_pairs(task, pairs)}
+        except ValueError as exc:
+            raise UsageError(f"--train: {exc}") from None
+    elif args.train_frac is not None:
         if not 0.0 < args.train_frac <= 1.0:
             raise UsageError(f"--train-frac must be in (0, 1], got {args.train_frac}")
         size = {"train_fraction": args.train_frac}

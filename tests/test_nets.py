@@ -324,3 +324,68 @@ def test_train_lazy_rich_and_modular_cli(capsys):
     assert len(json.loads(out)["runs"]) == 2
     assert main(["train", "modular", "--p", "7", "--train-frac", "0"]) == 2
     assert "--train-frac values must be in (0, 1]" in capsys.readouterr().err
+
+
+def test_explicit_split_and_initial_parameters_anchor_a_run():
+    add6 = eg.make_task("add", 6)
+    cfg = ToyConfig(steps=30, stride=10)
+    ref = train_toy(add6, cfg, seeds=[3, 4], n_train=12)
+    # giving the run's own split changes nothing: every other draw comes from the seed as before
+    same = train_toy(add6, cfg, seeds=[3, 4], train=ref.train_mask)
+    np.testing.assert_array_equal(same.train_mask, ref.train_mask)
+    np.testing.assert_allclose(same.train_loss, ref.train_loss, rtol=1e-6)
+    # one split for all runs (an index array), and initial parameters given explicitly
+    idx = np.flatnonzero(ref.train_mask[0])
+    shared = train_toy(add6, cfg, seeds=[3, 4], train=idx)
+    assert np.all(shared.train_mask == ref.train_mask[0])
+    rng = np.random.default_rng(0)
+    init = {"emb": rng.uniform(-1, 1, (add6.n_slots, 1))}
+    for i, (fi, fo) in enumerate([(1, 200), (200, 200), (200, 30)]):
+        init[f"W{i}"] = rng.uniform(-0.1, 0.1, (fi, fo))
+        init[f"b{i}"] = np.zeros(fo)
+    templates = rng.standard_normal((add6.n_classes, 30))
+    a = train_toy(add6, cfg, seeds=[3, 4], train=idx, init=init, templates=templates)
+    np.testing.assert_allclose(
+        a.embedding[:, 0], np.broadcast_to(init["emb"], (2, add6.n_slots, 1)), rtol=1e-6
+    )
+    # same start and split, different seeds: only the (unused, full-batch) mini-batch keys differ
+    np.testing.assert_allclose(a.train_loss[0], a.train_loss[1], rtol=1e-5)
+    assert not np.allclose(a.train_loss, shared.train_loss)
+    with pytest.raises(ValueError, match="exactly one of"):
+        train_toy(add6, cfg, n_train=12, train=idx)
+    with pytest.raises(ValueError, match="keys"):
+        train_toy(add6, cfg, train=idx, init={"emb": init["emb"]})
+    with pytest.raises(ValueError, match="shape"):
+        train_toy(add6, cfg, train=idx, init={**init, "emb": np.zeros((3, 1))})
+    with pytest.raises(ValueError, match=r"common length|training sets"):
+        train_toy(add6, cfg, seeds=[1, 2, 3], train=ref.train_mask)
+
+
+def test_train_toy_cli_explicit_pairs(capsys):
+    pairs = "0,0 0,1 1,1 0,2 1,2 2,2 0,3 1,3"
+    code = main(["train", "toy", "--p", "6", "--train", pairs, "--seeds", "1", "--steps", "20", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert json.loads(out)["runs"][0]["n_train"] == 8
+    assert main(["train", "toy", "--p", "6", "--train", pairs, "--n-train", "8", "--steps", "20"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["train", "toy", "--p", "6", "--train", "0,9", "--steps", "20"]) == 2
+    assert "--train" in capsys.readouterr().err
+
+
+def test_sgd_embedding_optimizer_takes_gradient_steps():
+    add6 = eg.make_task("add", 6)
+    first = {}
+    for opt in ("sgd", "adamw"):
+        for lr in (1e-2, 2e-2):
+            cfg = ToyConfig(steps=1, stride=1, float64=True, emb_optimizer=opt)
+            runs = train_toy(add6, cfg, seeds=[5], n_train=12, lr_emb=lr, lr_dec=1e-12)
+            first[opt, lr] = runs.embedding[0, 1] - runs.embedding[0, 0]
+    # gradient descent: the step is linear in η (same gradient at the same start)
+    np.testing.assert_allclose(first["sgd", 2e-2], 2 * first["sgd", 1e-2], rtol=1e-10)
+    # Adam's first step is ±η on every coordinate with a gradient; SGD's is not
+    moved = np.abs(first["adamw", 1e-2]) > 1e-6
+    np.testing.assert_allclose(np.abs(first["adamw", 1e-2][moved]), 1e-2, rtol=1e-4)
+    assert np.ptp(np.abs(first["sgd", 1e-2][moved])) > 1e-4
+    with pytest.raises(ValueError, match="emb_optimizer"):
+        ToyConfig(emb_optimizer="adam")

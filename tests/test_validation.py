@@ -160,3 +160,42 @@ def test_every_case_states_its_positive_control(tiny_report):
         v = r["verdict"]
         if v["status"] in ("pass", "fail", "inconclusive"):
             assert v.get("control") and v["control"]["requirement"], r["name"]
+
+
+def test_copied_results_folder_resumes(tiny_report, tmp_path, monkeypatch):
+    import shutil
+
+    out, report = tiny_report
+    name = "predicted_accuracy"
+    copy = tmp_path / "copied"
+    shutil.copytree(out, copy)
+    mod = load_case(name)
+
+    def refuse(settings, unit):
+        raise AssertionError("a stored unit was recomputed")
+
+    monkeypatch.setattr(mod, "measure_unit", refuse)
+    res = framework.run_case(name, "tiny", copy)
+    (old,) = [r for r in report["cases"] if r["name"] == name]
+    assert res.verdict.measurement == old["verdict"]["measurement"]
+    assert framework.estimate([name], "tiny", copy)["stored_units"] == res.units
+
+
+def test_estimate_sums_costs_and_names_cases_without_one(tmp_path, monkeypatch):
+    a, b = CASES[:2]
+    ma, mb = load_case(a), load_case(b)
+    monkeypatch.setattr(ma, "cost", lambda s: 60.0, raising=False)
+    monkeypatch.delattr(mb, "cost", raising=False)
+    est = framework.estimate([a, b], "gpu")
+    assert est["total_s"] == 60.0 and est["missing"] == [b] and est["stored_units"] == 0
+    line = framework.format_estimate(est, "gpu")
+    assert "1.0 min" in line and f"no estimate for: {b}" in line
+    monkeypatch.setattr(ma, "cost", lambda s: float("nan"), raising=False)
+    with pytest.raises(ValueError, match="cost"):
+        framework.estimate([a], "gpu")
+
+
+def test_cli_prints_the_estimate_first(capsys, tmp_path):
+    assert main(["--profile", "tiny", "--cases", "predicted_accuracy", "--out", str(tmp_path)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("estimated compute (tiny profile")

@@ -1,7 +1,9 @@
 """``python -m validation --profile tiny|cpu|gpu [--cases ...] [--out DIR]``: run the suite.
 
-Writes ``DIR/report.md``, ``DIR/report.json`` and ``DIR/figures/*.png``; finished measurement
-units are kept under ``DIR/cases/`` so that rerunning the same command resumes.  Exit codes:
+Prints the estimated compute time first (the cases' ``cost()``, minus the units already
+stored).  Writes ``DIR/report.md``, ``DIR/report.json`` and ``DIR/figures/*.png``; finished
+measurement units are kept under ``DIR/cases/`` so that rerunning the same command -- also on a
+copy of ``DIR`` elsewhere -- resumes.  Exit codes:
 0 when every case ran (whatever the verdicts), 1 when a case crashed, 2 for bad arguments,
 130 when interrupted.
 """
@@ -74,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         if out.exists() and not out.is_dir():
             raise _UsageError(f"--out {str(out)!r} exists and is not a folder")
         progress = {"auto": sys.stderr.isatty(), "on": True, "off": False}[args.progress]
+        from .framework import estimate, format_estimate
+
+        names = args.cases or known
+        print(format_estimate(estimate(names, args.profile, out), args.profile), flush=True)
         report = run_suite(
             args.profile,
             out,

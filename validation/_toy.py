@@ -8,7 +8,7 @@ import numpy as np
 def toy_config(settings: dict):
     from effgrok.nets.toy import ToyConfig
 
-    keys = ("steps", "stride", "variant", "dim", "hidden", "depth", "float64")
+    keys = ("steps", "stride", "variant", "dim", "hidden", "depth", "float64", "emb_optimizer")
     return ToyConfig(**{k: settings[k] for k in keys if k in settings})
 
 
@@ -135,3 +135,51 @@ def train_sweep_unit(settings: dict, unit: dict, **modular_options):
         **modular_options,
     )
     return task, runs, seeds
+
+
+#: Throughput of the toy model (p = 10, tanh 1-200-200-30, float32) used by the cases' cost():
+#: two CPU cores: ≈ 3000 run-steps/s (benchmarks/README.md: 2200-3900 vmapped, idle machine).
+CPU_RUN_STEP_S = 1.0 / 3000.0
+#: One modern GPU (H200-class), *assumed, not measured* (no GPU was lent when this was written):
+#: ≈ 15 MFLOP per run-step at ≈ 15 TFLOP/s effective, plus ≈ 0.15 ms per scanned step of a batch.
+GPU_RUN_STEP_S = 1.0e-6
+GPU_STEP_S = 1.5e-4
+
+
+def toy_cost(batches: list[tuple[int, int]], device: str) -> float:
+    """Estimated seconds for vmapped toy batches ``[(runs, steps), ...]`` on ``device``
+    (``"cpu"``: two cores; ``"gpu"``: one modern GPU), from the throughputs above."""
+    if device == "gpu":
+        return float(sum(steps * (GPU_STEP_S + runs * GPU_RUN_STEP_S) for runs, steps in batches))
+    return float(sum(runs * steps * CPU_RUN_STEP_S for runs, steps in batches))
+
+
+def device_of(settings: dict) -> str:
+    """The target device of a profile's settings (``settings["device"]``, default cpu)."""
+    return str(settings.get("device", "cpu"))
+
+
+def upper_bound(k: int, n: int, confidence: float = 0.95) -> float:
+    """One-sided Clopper–Pearson upper confidence bound of a binomial proportion ``k/n``.
+
+    >>> round(upper_bound(0, 59), 4)   # 1 − 0.05^(1/59)
+    0.0495
+    """
+    from scipy.stats import beta
+
+    if n <= 0:
+        return 1.0
+    return 1.0 if k >= n else float(beta.ppf(confidence, k + 1, n - k))
+
+
+def capped_median(steps: np.ndarray, budget: int) -> float:
+    """Median first-hit step with never-reached runs (``steps < 0``) censored at ``budget``:
+    the Kaplan–Meier median under administrative censoring (every run is followed to the same
+    budget, so the KM curve is the empirical one).  ``inf`` when at most half the runs reached
+    it (the median lies beyond the budget)."""
+    s = np.asarray(steps, dtype=float)
+    if s.size == 0:
+        return float("nan")
+    t = np.sort(np.where(s >= 0, s, np.inf))
+    k = (t.size + 1) // 2  # the ⌈n/2⌉-th order statistic: KM reaches ½ there
+    return float(t[k - 1])

@@ -24,8 +24,18 @@ theory and checks it against trained networks.  It defines
     When the control fails the verdict is ``inconclusive`` with the reason, never ``fail``;
     :func:`decide` applies that rule;
 ``plot(prediction, measurements, settings, verdict, path)``
-    one PNG figure.
+    one PNG figure;
+``cost(settings) -> float`` (optional)
+    the estimated seconds of compute of that profile's settings on the profile's target
+    device (``tiny``/``cpu``: two CPU cores; ``gpu``: one modern GPU, e.g. an H200): a
+    formula in the settings (runs × steps × a measured per-run-step time), not a
+    measurement.  :func:`estimate` sums these (scaled by the share of units not yet stored
+    in the results folder) and ``python -m validation`` prints the total before it starts,
+    naming the cases without an estimate.
 
+**Resuming.**  Every finished unit is stored under ``out/cases/<name>/chunks/`` with paths
+relative to ``out``, so a results folder can be copied elsewhere (or to another machine) and
+the same command, pointed at the copy, reuses every stored unit and computes only the rest.
 :func:`run_suite` runs cases through :func:`effgrok.scan.run_scan` (in process, on a local
 pool or on Dask) and writes ``report.md``, ``report.json`` and ``figures/*.png``.
 """
@@ -55,6 +65,7 @@ __all__ = [
     "Verdict",
     "case_jobs",
     "decide",
+    "estimate",
     "list_cases",
     "load_case",
     "publish",
@@ -197,6 +208,52 @@ def _settings(mod: ModuleType, profile: str) -> dict:
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
     return json.loads(json.dumps(mod.PROFILES[profile]))
+
+
+def estimate(names: Sequence[str], profile: str, out: Path | None = None) -> dict:
+    """Estimated compute seconds of running ``names`` at ``profile``: each case's
+    ``cost(settings)`` times the share of its units not already stored under ``out``.
+
+    Returns ``{"total_s": float, "per_case": {name: seconds}, "missing": [names without a
+    cost()], "stored_units": int, "units": int}``.
+    """
+    per_case, missing, stored, total_units = {}, [], 0, 0
+    for n in names:
+        mod = load_case(n)
+        jobs = case_jobs(n, profile)
+        done = 0
+        if out is not None:
+            chunks = Path(out) / "cases" / n / "chunks"
+            done = sum((chunks / f"{j.key}.npz").exists() for j in jobs)
+        stored += done
+        total_units += len(jobs)
+        if not hasattr(mod, "cost"):
+            missing.append(n)
+            continue
+        c = float(mod.cost(_settings(mod, profile)))
+        if not (c >= 0 and np.isfinite(c)):
+            raise ValueError(f"validation case {n!r}: cost() must be a finite number >= 0, got {c!r}")
+        per_case[n] = c * (len(jobs) - done) / len(jobs)
+    return {
+        "total_s": float(sum(per_case.values())),
+        "per_case": per_case,
+        "missing": missing,
+        "stored_units": stored,
+        "units": total_units,
+    }
+
+
+def format_estimate(est: dict, profile: str) -> str:
+    """One line: the estimated compute time of a run (see :func:`estimate`)."""
+    line = (
+        f"estimated compute ({profile} profile, its target device): {est['total_s'] / 60:.1f} min "
+        f"for {len(est['per_case'])} case(s) with an estimate"
+    )
+    if est["stored_units"]:
+        line += f" ({est['stored_units']} of {est['units']} units already stored, not counted)"
+    if est["missing"]:
+        line += f"; no estimate for: {', '.join(est['missing'])}"
+    return line
 
 
 def case_jobs(name: str, profile: str) -> list:

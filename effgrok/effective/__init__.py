@@ -30,6 +30,7 @@ from .metrics import (
 )
 from .simulation import Ensemble, Trajectory, initial_embedding, simulate, simulate_ensemble
 from .spectrum import (
+    Z0_CONVENTION,
     GrokkingRate,
     default_z0,
     full_table_null_space,
@@ -47,6 +48,7 @@ __all__ = [
     "EULER",
     "RK4",
     "TABLEAUS",
+    "Z0_CONVENTION",
     "Accuracy",
     "ButcherTableau",
     "CriticalResult",

@@ -4,8 +4,9 @@
 runs many (split, initialisation) members in parallel in one compiled kernel.  Along the
 way ℓ_eff, Z, RQI and the predicted test accuracy Acc-hat are recorded every ``stride``
 steps inside the kernel (no per-step Python), and the measured time to RQI > 0.95 is set
-beside the prediction ``n_h = 1/(η λ3)`` of the same convention (``H = 2G/(N Z0)`` with
-the constraint set's ``G``, its ``N`` and the actual ``Z0 = ‖E0‖²``).
+beside the prediction ``n_h = 1/(η λ3)`` of effgrok's one convention
+(:data:`~effgrok.effective.spectrum.Z0_CONVENTION`: ``H = 2G/(N Z0)`` with the constraint
+set's ``G``, its ``N`` and the start's own ``Z0 = ‖E0‖²``, which the flow conserves).
 
 Time is measured in gradient steps: Euler with ``step_size = 1`` *is* gradient descent on
 ``ℓ_eff`` with learning rate ``η``; RK4 and Dormand–Prince follow the gradient flow.
@@ -156,6 +157,7 @@ class Ensemble:
             "predicted_test_accuracy": stats(self.predicted_test_accuracy[:, -1]),
             "steps_to_rqi": stats(self.steps_to_rqi),
             "n_h": stats(self.n_h),
+            "z0": stats(self.z0),
             "steps_to_rqi_over_n_h": stats(ratio),
         }
 

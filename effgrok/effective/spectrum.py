@@ -11,6 +11,19 @@ Linearising the effective loss ``ℓ_eff = ℓ0/Z`` at fixed ``Z = Z0`` gives
 first eigenvalue of ``H`` above the full-table null space -- ``λ3`` for addition, whose
 two zero modes are translation and scale -- and ``n_h = 1/(η λ3)`` is the predicted number
 of steps to learn the representation at learning rate ``η``.
+
+**The one n_h convention of effgrok** (used by :func:`grokking_rate`, ``effgrok rate``,
+:func:`~effgrok.effective.simulate`, ``effgrok simulate`` and the validation cases):
+``Z0 = ‖E0‖² = Σ_k |E_k|²`` of the *initial embedding* the prediction is for.  Why this one:
+``ℓ_eff`` is scale invariant, so its gradient is orthogonal to ``E`` and the gradient flow
+conserves ``Z`` -- the flow from ``E0`` runs at exactly ``H = 2 G_D / (N ‖E0‖²)``, and
+``n_h`` is then the time constant of the simulated flow itself.  When no embedding is given
+(``grokking_rate``, ``effgrok rate``) ``Z0`` is its expectation under the paper's (and
+effgrok's) start, entries ``U(−½, ½)``: ``Z0 = d · n_slots / 12`` (:data:`Z0_CONVENTION`,
+:func:`default_z0`; 10/12 ≈ 0.833 for addition at p = 10, d = 1).  Earlier versions used
+``Z0 = n_slots − 1`` (a standardised embedding) for ``rate``, which made its ``n_h`` 10.8×
+larger than ``simulate``'s at p = 10; pass ``z0=n_slots − 1`` to get that convention back.
+Every output prints ``Z0`` beside ``n_h``.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ from .constraints import gram_matrix, n_training_parallelograms, training_mask
 
 __all__ = [
     "DEFAULT_RTOL",
+    "Z0_CONVENTION",
     "GrokkingRate",
     "full_table_null_space",
     "full_table_nullity",
@@ -155,9 +169,25 @@ def _positive_float(name: str, value) -> float:
     return v
 
 
-def default_z0(task: Task) -> float:
-    """``Z0 = n_slots - 1``: ``Σ_k E_k²`` of a standardised 1-D embedding (unbiased std)."""
-    return float(task.n_slots - 1)
+#: The one statement of effgrok's ``n_h`` convention (see the module docstring).
+Z0_CONVENTION = (
+    "Z0 = ‖E0‖² of the initial embedding (conserved by the effective flow); "
+    "default d·n_slots/12, its mean for a U(−½, ½) start"
+)
+
+
+def default_z0(task: Task, dim: int = 1) -> float:
+    """``Z0 = d · n_slots / 12``: the expected ``‖E0‖² = Σ_k |E_k|²`` of an initial embedding
+    with i.i.d. ``U(−½, ½)`` entries (variance 1/12, mean 0), the start of Liu et al. (2022)
+    and of effgrok's networks and simulations (:data:`Z0_CONVENTION`).
+
+    >>> from effgrok.tasks import make_task
+    >>> round(default_z0(make_task("add", 10)), 6)   # 10 symbols / 12
+    0.833333
+    """
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    return float(dim * task.n_slots) / 12.0
 
 
 def grokking_rate(
@@ -181,8 +211,9 @@ def grokking_rate(
     learning_rate : float
         ``η`` (the paper's embedding learning rate, 1e-3, by default).
     z0 : float, optional
-        ``Z0 = Σ_k |E_k|²`` at which the loss is linearised; default ``n_slots - 1``
-        (a standardised 1-D embedding).
+        ``Z0 = ‖E0‖² = Σ_k |E_k|²`` of the start the prediction is for (the flow conserves
+        it); default :func:`default_z0`, the mean ``n_slots / 12`` of a ``U(−½, ½)`` 1-D start
+        (:data:`Z0_CONVENTION`).
     normalization : {"sum", "mean"}
         ``N = 1`` (default; authors' explainer and code) or ``N = |P0(D)|``.
 
@@ -192,8 +223,8 @@ def grokking_rate(
     >>> from effgrok.tasks import make_task
     >>> t = make_task("add", 10)
     >>> r = grokking_rate(t, np.ones(t.n_examples, bool))
-    >>> round(r.gram_eigenvalue, 9), round(r.grokking_rate, 6)   # λ3(G) = 30, λ3(H) = 2·30/9
-    (30.0, 6.666667)
+    >>> round(r.gram_eigenvalue, 9), round(r.grokking_rate, 6)   # λ3(G) = 30, λ3(H) = 2·30/(10/12)
+    (30.0, 72.0)
     """
     learning_rate = _positive_float("learning rate", learning_rate)
     z0 = default_z0(task) if z0 is None else _positive_float("z0", z0)

