@@ -199,3 +199,15 @@ def test_cli_prints_the_estimate_first(capsys, tmp_path):
     assert main(["--profile", "tiny", "--cases", "predicted_accuracy", "--out", str(tmp_path)]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("estimated compute (tiny profile")
+
+
+def test_every_case_estimates_its_cost_and_profiles_fit_their_budgets():
+    """Each case has cost(); the gpu profiles name their device; the whole gpu profile is sized
+    for about 10 minutes of one GPU and the cpu profile for <= 30 minutes on two cores."""
+    est = {p: framework.estimate(CASES, p) for p in ("cpu", "gpu")}
+    for p, e in est.items():
+        assert e["missing"] == [], p
+    for name in CASES:
+        assert framework.device_of(load_case(name).PROFILES["gpu"]) == "gpu", name
+    assert est["gpu"]["total_s"] <= 600
+    assert est["cpu"]["total_s"] <= 1800

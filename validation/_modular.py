@@ -16,11 +16,6 @@ GPU_GMAC_S = 2e-4
 GPU_COMPILE_S = 10.0
 
 
-def device_of(settings: dict) -> str:
-    """The target device of a profile's settings (``settings["device"]``, default cpu)."""
-    return str(settings.get("device", "cpu"))
-
-
 def modular_cost(calls: list[tuple[int, int, int, int]], device: str) -> float:
     """Estimated seconds for calls of :func:`effgrok.nets.modular.train_modular`, each given as
     ``(runs, steps, n_train, width)`` (``width``: the hidden width, or the embedding width of

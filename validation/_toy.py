@@ -154,11 +154,6 @@ def toy_cost(batches: list[tuple[int, int]], device: str) -> float:
     return float(sum(runs * steps * CPU_RUN_STEP_S for runs, steps in batches))
 
 
-def device_of(settings: dict) -> str:
-    """The target device of a profile's settings (``settings["device"]``, default cpu)."""
-    return str(settings.get("device", "cpu"))
-
-
 def upper_bound(k: int, n: int, confidence: float = 0.95) -> float:
     """One-sided Clopper–Pearson upper confidence bound of a binomial proportion ``k/n``.
 

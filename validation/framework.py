@@ -65,6 +65,7 @@ __all__ = [
     "Verdict",
     "case_jobs",
     "decide",
+    "device_of",
     "estimate",
     "list_cases",
     "load_case",
@@ -208,6 +209,16 @@ def _settings(mod: ModuleType, profile: str) -> dict:
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
     return json.loads(json.dumps(mod.PROFILES[profile]))
+
+
+def device_of(settings: dict) -> str:
+    """The target device of a profile's settings: ``settings["device"]`` (``"cpu"`` or ``"gpu"``),
+    ``"cpu"`` when absent.  Every gpu profile names its device, so ``cost()`` can tell.
+
+    >>> device_of({"device": "gpu"}), device_of({})
+    ('gpu', 'cpu')
+    """
+    return str(settings.get("device", "cpu"))
 
 
 def estimate(names: Sequence[str], profile: str, out: Path | None = None) -> dict:

@@ -37,7 +37,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._toy import concat, device_of, half_crossing, toy_cost, train_batch, upper_bound
+from validation.framework import device_of
+
+from .._toy import concat, half_crossing, toy_cost, train_batch, upper_bound
 
 TITLE = "Critical training fraction of addition: no learning without pinning"
 CLAIM = (

@@ -62,7 +62,7 @@ import math
 
 import numpy as np
 
-from validation.framework import Control, decide
+from validation.framework import Control, decide, device_of
 
 TITLE = "Kernel→rich dichotomy: transition time vs log(α)/λ in a 2-homogeneous ReLU net"
 CLAIM = (
@@ -102,6 +102,7 @@ PROFILES = {
         "slope_factor": 1.25,
     },
     "gpu": {
+        "device": "gpu",
         "task": "sub-mod",
         "p": 59,
         "hidden": 512,
@@ -131,7 +132,7 @@ def cost(settings: dict) -> float:
     n = p * p * float(settings["train_fraction"])
     runs = len(settings["alphas"]) * len(settings["wds"]) * int(settings["seeds"])
     flops = runs * int(settings["steps"]) * 18.0 * n * p * h
-    if settings == PROFILES["gpu"]:
+    if device_of(settings) == "gpu":
         return flops / 2e13 + 5e-5 * int(settings["steps"]) * len(settings["wds"])
     return flops / 1.5e10
 

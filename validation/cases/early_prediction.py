@@ -49,7 +49,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._modular import chunks, device_of, modular_cost, n_train
+from validation.framework import device_of
+
+from .._modular import chunks, modular_cost, n_train
 
 TITLE = "Early prediction: the energy of the early training-loss spectrum separates grokking runs"
 CLAIM = (

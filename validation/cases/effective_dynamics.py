@@ -42,7 +42,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._toy import concat, device_of, toy_cost, train_batch
+from validation.framework import device_of
+
+from .._toy import concat, toy_cost, train_batch
 
 TITLE = "Effective-loss dynamics vs network embedding trajectories (addition)"
 CLAIM = (

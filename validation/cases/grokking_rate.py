@@ -38,7 +38,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._toy import capped_median, concat, device_of, toy_cost, train_batch
+from validation.framework import device_of
+
+from .._toy import capped_median, concat, toy_cost, train_batch
 
 TITLE = "Grokking rate λ3 vs steps to RQI > 0.95 (addition)"
 CLAIM = (

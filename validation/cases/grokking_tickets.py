@@ -56,7 +56,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._modular import device_of, modular_cost, n_train
+from validation.framework import device_of
+
+from .._modular import modular_cost, n_train
 
 TITLE = "Grokking tickets: a pruned subnetwork generalises faster than the dense and norm-matched nets"
 CLAIM = (

@@ -56,6 +56,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from validation.framework import device_of
+
 TITLE = "Lazy→rich grokking: K0 plateau, delay grows with α and shrinks with ε"
 CLAIM = (
     "A lazy network first fits kernel regression with its initial NTK, so its test loss plateaus at the "
@@ -94,6 +96,7 @@ PROFILES = {
         "theta": 0.1,
     },
     "gpu": {
+        "device": "gpu",
         "dim": 100,
         "samples": 450,
         "test_samples": 1000,
@@ -125,7 +128,7 @@ def cost(settings: dict) -> float:
     runs = int(settings["seeds"]) * (len(settings["alphas"]) + len(settings["epsilons"]))
     steps = int(settings["steps"])
     flops = runs * steps * 6.0 * int(settings["samples"]) * int(settings["dim"]) * int(settings["width"])
-    if settings == PROFILES["gpu"]:
+    if device_of(settings) == "gpu":
         return flops / 2e13 + 2e-5 * steps * n_units
     return flops / 1e10
 

@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._modular import chunks, device_of, modular_cost, n_train
+from validation.framework import device_of
+
+from .._modular import chunks, modular_cost, n_train
 
 TITLE = "Modular addition: constraint-theory r_c vs the MLP's smallest grokking fraction"
 CLAIM = (

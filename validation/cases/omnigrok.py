@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import Control, Verdict, decide
+from validation.framework import Control, Verdict, decide, device_of
 
 TITLE = "Omnigrok: L-shaped train / U-shaped test loss vs weight norm; large init delays generalisation"
 CLAIM = (
@@ -90,6 +90,7 @@ PROFILES = {
     ),
     "gpu": dict(
         _BASE,
+        device="gpu",
         n_train=1000,
         n_test=None,
         width=200,
@@ -120,7 +121,7 @@ def cost(settings: dict) -> float:
     land = len(settings["norms"]) * seeds * int(settings["landscape_steps"]) * int(settings["n_train"])
     alpha = len(settings["alphas"]) * seeds * int(settings["alpha_steps"]) * int(settings["alpha_n_train"])
     flops = 6.0 * per_example * (land + alpha)
-    if settings == PROFILES["gpu"]:
+    if device_of(settings) == "gpu":
         return flops / 2e13 + 5e-5 * (int(settings["landscape_steps"]) + int(settings["alpha_steps"]))
     return flops / 2e10
 

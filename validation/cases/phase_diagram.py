@@ -55,7 +55,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._toy import device_of, outcomes, toy_config, toy_cost
+from validation.framework import device_of
+
+from .._toy import outcomes, toy_config, toy_cost
 
 TITLE = "Phase diagram: decoder learning rate × decoder weight decay (toy addition, p = 10)"
 CLAIM = (

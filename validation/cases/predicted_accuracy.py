@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._toy import concat, device_of, toy_cost, train_batch
+from validation.framework import device_of
+
+from .._toy import concat, toy_cost, train_batch
 
 TITLE = "Predicted accuracy Acc-hat vs measured test accuracy (addition)"
 CLAIM = (

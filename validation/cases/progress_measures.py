@@ -51,7 +51,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._modular import device_of, modular_cost, n_train
+from validation.framework import device_of
+
+from .._modular import modular_cost, n_train
 from .._toy import sweep_units, train_sweep_unit
 
 TITLE = "Progress measures: Fourier concentration, deep-MLP feature rank and RQI track grokking"

@@ -48,6 +48,8 @@ import math
 
 import numpy as np
 
+from validation.framework import device_of
+
 TITLE = "Softmax collapse: float32 vs float64 cross-entropy vs StableMax, no weight decay"
 CLAIM = (
     "Without weight decay, float32 cross-entropy drives most training losses to exactly 0 (softmax "
@@ -80,6 +82,7 @@ PROFILES = {
     ),
     "gpu": dict(
         _PAPER,
+        device="gpu",
         task="sub-mod",
         p=113,
         train_fraction=0.4,
@@ -108,7 +111,7 @@ def cost(settings: dict) -> float:
     p, h = int(settings["p"]), int(settings["hidden"])
     per_step = 6.0 * p * p * float(settings["train_fraction"]) * p * h * int(settings["seeds"])
     flops = per_step * (4 * int(settings["steps"]) + 2 * int(settings["orthograd_steps"]))
-    if settings == PROFILES["gpu"]:
+    if device_of(settings) == "gpu":
         return flops / 2e13 + 5e-5 * (3 * int(settings["steps"]) + int(settings["orthograd_steps"]))
     return flops / 1e10
 

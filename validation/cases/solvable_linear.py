@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from validation.framework import device_of
+
 TITLE = "Linear teacher–student: closed-form grokking gap vs gradient descent (no fitted parameters)"
 CLAIM = (
     "For a linear student trained by full-batch GD on Gaussian inputs, the steps between train and "
@@ -46,6 +48,7 @@ PROFILES = {
         "tolerance": 0.05,
     },
     "gpu": {
+        "device": "gpu",
         "d_in": 1000,
         "lams": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9],
         "seeds": 32,
@@ -69,7 +72,7 @@ def cost(settings: dict) -> float:
         steps = 1.3 * _gap(float(lam), settings, True).t_gen + 10
         total += int(settings["seeds"]) * steps * 4.0 * d_in * d_in / float(lam)
         steps_all += steps
-    if settings == PROFILES["gpu"]:
+    if device_of(settings) == "gpu":
         return total / 2e13 + 2e-5 * steps_all
     return total / 5.5e9
 
