@@ -15,11 +15,12 @@ which (:attr:`ModularRuns.encoding`, :attr:`ModularRuns.pairs`).  Why not ordere
 ``add-mod``: with a symmetric network the two orders of a pair are the same input, so a random
 split of ordered pairs would put the same input in both the training and the validation set
 (``2f(1 − f)`` of the off-diagonal pairs), and the fraction would overstate what the network
-has not seen.  A training fraction ``f`` of unordered pairs carries the same information as
-a fraction ``1 − √(1 − f)`` of ordered pairs split independently of the order
-(``f = 0.6`` ↔ ≈ 0.37).  (Before effgrok 0.x the trainer fed the ``2n``-row concatenated
-input even to ``add-mod``: an asymmetric network that saw only ``a ≤ b``, about half the
-information a fraction means in the papers.)
+has not seen.  For a symmetric network a training fraction ``f`` of unordered pairs covers
+as many distinct inputs as a fraction ``1 − √(1 − f)`` of ordered pairs split independently
+of the order would (an off-diagonal pair is covered when either order is drawn; ``f = 0.6``
+↔ ≈ 0.37); papers that split ordered pairs state the latter.  (Up to commit 17bbf6e the
+trainer fed the ``2n``-row concatenated input even to ``add-mod``: an asymmetric network that
+saw only ``a ≤ b``, about half the information a fraction means in the papers.)
 
 Architectures (``architecture``):
 
