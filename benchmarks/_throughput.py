@@ -118,3 +118,32 @@ def interleaved_min(contenders: dict, repeats: int) -> dict:
         for k, fn in contenders.items():
             best[k] = min(best[k], fn())
     return best
+
+
+def adam_loop_step(loss, params, opt):
+    """The plain single-run baseline a JAX user writes: ``(step, state)`` with
+    ``step((p, s)) = one optax update of loss``, jitted, for :func:`loop_seconds`."""
+    import jax
+    import optax
+
+    @jax.jit
+    def step(state):
+        p, s = state
+        u, s = opt.update(jax.grad(loss)(p), s, p)
+        return optax.apply_updates(p, u), s
+
+    return step, (params, opt.init(params))
+
+
+def rate_rows(seconds: dict, flop: float, peak_gflops: float, digits: int = 3) -> dict:
+    """Per contender: run-steps per second, ms per run-step, achieved GFLOP/s for ``flop``
+    floating-point operations per run-step, and that as a percentage of ``peak_gflops``."""
+    return {
+        k: {
+            "run_steps_per_s": round(1 / s, 2),
+            "ms_per_run_step": round(1e3 * s, digits),
+            "gflops": round(flop / s / 1e9, 2),
+            "percent_of_peak": round(100 * flop / s / 1e9 / peak_gflops, 1),
+        }
+        for k, s in seconds.items()
+    }

@@ -19,7 +19,15 @@ import itertools
 import json
 
 import numpy as np
-from _throughput import cpu_peak_gflops, interleaved_min, load_old, loop_seconds, per_step_timer
+from _throughput import (
+    adam_loop_step,
+    cpu_peak_gflops,
+    interleaved_min,
+    load_old,
+    loop_seconds,
+    per_step_timer,
+    rate_rows,
+)
 
 from effgrok.nets.digits import digits_init, load_digits_split, train_digits
 
@@ -40,13 +48,7 @@ def plain_loop(data, width: int, depth: int):
             h = jax.nn.relu(h @ p[f"W{i}"] + p[f"b{i}"])
         return jnp.mean((h @ p[f"W{depth - 1}"] + p[f"b{depth - 1}"] - onehot) ** 2)
 
-    @jax.jit
-    def step(state):
-        p, s = state
-        u, s = opt.update(jax.grad(loss)(p), s, p)
-        return optax.apply_updates(p, u), s
-
-    return step, (params, opt.init(params))
+    return adam_loop_step(loss, params, opt)
 
 
 def main() -> None:
@@ -84,15 +86,7 @@ def main() -> None:
     sizes = [64] + [args.width] * (args.depth - 1) + [10]
     flop = 6 * args.n_train * sum(a * b for a, b in itertools.pairwise(sizes))
     peak = cpu_peak_gflops(4)
-    rows = {
-        k: {
-            "run_steps_per_s": round(1 / s, 1),
-            "ms_per_run_step": round(1e3 * s, 3),
-            "gflops": round(flop / s / 1e9, 2),
-            "percent_of_peak": round(100 * flop / s / 1e9 / peak["gflops"], 1),
-        }
-        for k, s in sec.items()
-    }
+    rows = rate_rows(sec, flop, peak["gflops"], 3)
     small = load_digits_split(200, seed=1, n_test=300)
     ck = dict(seeds=[0, 1], init_scale=[1.0, 3.0], width=32, steps=200, stride=50)
     r_old, r_new = old.train_digits(small, **ck), train_digits(small, **ck)

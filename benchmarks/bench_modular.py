@@ -33,7 +33,15 @@ import json
 import math
 
 import numpy as np
-from _throughput import cpu_peak_gflops, interleaved_min, load_old, loop_seconds, per_step_timer
+from _throughput import (
+    adam_loop_step,
+    cpu_peak_gflops,
+    interleaved_min,
+    load_old,
+    loop_seconds,
+    per_step_timer,
+    rate_rows,
+)
 
 import effgrok as eg
 from effgrok.nets.modular import _compiled, train_modular
@@ -64,14 +72,7 @@ def plain_loop(task, fraction: float, hidden: int, seed: int = 0):
         z = h @ p["W2"] + p["b2"]
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))
 
-    @jax.jit
-    def step(state):
-        p, s = state
-        g = jax.grad(loss)(p)
-        u, s = opt.update(g, s, p)
-        return optax.apply_updates(p, u), s
-
-    return step, (params, opt.init(params))
+    return adam_loop_step(loss, params, opt)
 
 
 def main() -> None:
@@ -114,15 +115,7 @@ def main() -> None:
     C, H = task.n_classes, args.hidden
     flop = 6 * n_train * H * C + 4 * n_train * H
     peak = cpu_peak_gflops(4)
-    rows = {
-        k: {
-            "run_steps_per_s": round(1 / s, 1),
-            "ms_per_run_step": round(1e3 * s, 3),
-            "gflops": round(flop / s / 1e9, 2),
-            "percent_of_peak": round(100 * flop / s / 1e9 / peak["gflops"], 1),
-        }
-        for k, s in sec.items()
-    }
+    rows = rate_rows(sec, flop, peak["gflops"], 3)
     # the same curves as the old trainer where the encoding did not change (non-commutative task)
     sub = eg.make_task("sub-mod", 13)
     ck = dict(train_fraction=0.5, seeds=[0, 1], hidden=32, steps=200, stride=50)

@@ -24,7 +24,15 @@ import argparse
 import json
 
 import numpy as np
-from _throughput import cpu_peak_gflops, interleaved_min, load_old, loop_seconds, per_step_timer
+from _throughput import (
+    adam_loop_step,
+    cpu_peak_gflops,
+    interleaved_min,
+    load_old,
+    loop_seconds,
+    per_step_timer,
+    rate_rows,
+)
 
 import effgrok as eg
 from effgrok.nets.transformer import _init, _logits, _tokens, train_transformer
@@ -48,13 +56,7 @@ def plain_loop(task, fraction: float, d: int, heads: int, seed: int = 0):
         z = _logits(p, X, heads, jnp)
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))
 
-    @jax.jit
-    def step(state):
-        p, s = state
-        u, s = opt.update(jax.grad(loss)(p), s, p)
-        return optax.apply_updates(p, u), s
-
-    return step, (params, opt.init(params))
+    return adam_loop_step(loss, params, opt)
 
 
 def main() -> None:
@@ -93,15 +95,7 @@ def main() -> None:
     d, C = args.d_model, task.n_classes
     flop = 3 * (36 * d * d + 2 * d * C) * n_train
     peak = cpu_peak_gflops(4)
-    rows = {
-        k: {
-            "run_steps_per_s": round(1 / s, 2),
-            "ms_per_run_step": round(1e3 * s, 2),
-            "equivalent_gflops": round(flop / s / 1e9, 2),
-            "percent_of_peak": round(100 * flop / s / 1e9 / peak["gflops"], 1),
-        }
-        for k, s in sec.items()
-    }
+    rows = rate_rows(sec, flop, peak["gflops"], 2)
     sub = eg.make_task("sub-mod", 7)
     ck = dict(train_fraction=0.5, seeds=[0, 1], d_model=16, n_heads=2, steps=100, stride=25)
     r_old, r_new = old.train_transformer(sub, **ck), train_transformer(sub, **ck)

@@ -430,25 +430,14 @@ def _tasks(args):
 
 
 def _check_out(out: Path | None) -> None:
-    """Refuse an ``--out`` folder that cannot be created or written, before any work is done.
+    """Refuse an ``--out`` folder that cannot be created or written before any work is done."""
+    if out is not None:
+        from .results import writable_folder
 
-    The folder is created (as every command would) and a probe file is written and removed in
-    it, so a path under a file, under ``/proc`` or ``/sys``, or in a folder without write
-    permission gives one line and exit code 2 instead of a traceback after the computation.
-    """
-    if out is None:
-        return
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {str(out)!r} exists and is not a folder")
-    import tempfile
-
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise UsageError(f"--out {str(out)!r} cannot be created or written ({reason})") from None
+        try:
+            writable_folder(out, "--out")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
 
 
 def _check_split_args(args) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "rate_record",
     "to_jsonable",
     "trajectory_record",
+    "writable_folder",
     "write_csv_atomic",
     "write_json_atomic",
     "write_npz_atomic",
@@ -212,6 +213,30 @@ def provenance(arguments: dict, elapsed: float, started: float) -> dict:
             "versions": versions,
         }
     )
+
+
+def writable_folder(path, what: str = "--out") -> Path:
+    """Create the folder ``path`` (with its parents) and prove it writable by writing and
+    removing a probe file; a ``ValueError`` naming ``what`` and the reason otherwise (a path
+    under a file, under ``/proc`` or ``/sys``, a folder without write permission).
+
+    >>> import tempfile, pathlib
+    >>> writable_folder(pathlib.Path(tempfile.mkdtemp()) / "a" / "b").is_dir()
+    True
+    """
+    import tempfile
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {str(path)!r} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"{what} {str(path)!r} cannot be created or written ({reason})") from None
+    return path
 
 
 def write_text_atomic(path, text: str) -> Path:

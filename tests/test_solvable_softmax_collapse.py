@@ -96,20 +96,39 @@ def test_orthogonal_gradients_against_a_numpy_projection():
         tx.update(g, tx.init(w))
 
 
-def test_train_orthograd_starts_where_train_modular_starts():
+def test_orthograd_optimizer_of_the_modular_trainer():
+    """⊥Grad is an optimizer of the one modular trainer: same start as AdamW, and its first
+    update is AdamW's applied to the projected gradient (a hand-made reference)."""
+    import jax
+    import optax
+
     import effgrok as eg
     from effgrok.nets.modular import train_modular
-    from effgrok.solvable.softmax_collapse import train_orthograd
 
     task = eg.make_task("sub-mod", 5)
-    og = train_orthograd(task, train_fraction=0.8, seeds=[0, 1], hidden=8, steps=20, stride=10)
-    ref = train_modular(
-        task, train_fraction=0.8, seeds=[0, 1], hidden=8, steps=10, stride=10, bias=False, weight_decay=0.0
-    )
-    # step 0: same parameters, same split -> same accuracies and loss
-    np.testing.assert_allclose(og.train_acc[:, 0], ref.train_acc[:, 0])
-    np.testing.assert_allclose(og.val_acc[:, 0], ref.val_acc[:, 0])
-    np.testing.assert_allclose(og.train_loss[:, 0], ref.train_loss[:, 0], rtol=1e-5)
+    kw = dict(train_fraction=0.8, seeds=[0, 1], hidden=8, stride=1, bias=False, weight_decay=0.0)
+    kw.update(learning_rate=0.01, eps=1e-25, snapshot_stride=1)
+    og = train_modular(task, steps=2, optimizer="orthograd_adamw", **kw)
+    ad = train_modular(task, steps=2, optimizer="adamw", **kw)
+    np.testing.assert_array_equal(og.snapshots["W1"][:, 0], ad.snapshots["W1"][:, 0])
+    assert not np.allclose(og.snapshots["W1"][:, 1], ad.snapshots["W1"][:, 1])
+    # the first ⊥Grad step by hand: the network's loss, jax.grad, the projection, AdamW
+    import jax.numpy as jnp
+
+    from effgrok.solvable.softmax_collapse import orthogonal_gradients
+
+    n, a, b = task.n_symbols, task.pairs[:, 0], task.pairs[:, 1]
+    m = og.train_mask[0]
+
+    def loss(p):
+        z = jax.nn.relu(p["W1"][a] + p["W1"][n + b]) @ p["W2"]
+        return -jnp.mean(jax.nn.log_softmax(z)[m, task.results[m]])
+
+    w0 = {k: jnp.asarray(og.snapshots[k][0, 0]) for k in ("W1", "W2")}
+    tx = optax.chain(orthogonal_gradients(), optax.adamw(0.01, eps=1e-25, weight_decay=0.0))
+    u, _ = tx.update(jax.grad(loss)(w0), tx.init(w0), w0)
+    for k in w0:
+        np.testing.assert_allclose(og.snapshots[k][0, 1], w0[k] + u[k], rtol=1e-5, atol=1e-6)
     assert og.val_acc.shape == (2, 3) and np.all(og.zero_loss_fraction >= 0)
-    with pytest.raises(ValueError, match="stride must divide steps"):
-        train_orthograd(task, steps=20, stride=3)
+    with pytest.raises(ValueError, match="optimizer"):
+        train_modular(task, steps=2, stride=1, optimizer="orthograd")

@@ -211,3 +211,11 @@ def test_every_case_estimates_its_cost_and_profiles_fit_their_budgets():
         assert framework.device_of(load_case(name).PROFILES["gpu"]) == "gpu", name
     assert est["gpu"]["total_s"] <= 600
     assert est["cpu"]["total_s"] <= 1800
+
+
+def test_cli_refuses_an_out_folder_it_cannot_write(capsys, tmp_path):
+    (tmp_path / "f").write_text("x")
+    for out in (tmp_path / "f" / "sub", "/proc/effgrok-validation"):
+        assert main(["--profile", "tiny", "--cases", CASES[0], "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--out" in err and "Traceback" not in err

@@ -73,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
 
             check_scheduler_address(args.scheduler)
         out = args.out or Path("runs") / f"validation-{args.profile}"
-        if out.exists() and not out.is_dir():
-            raise _UsageError(f"--out {str(out)!r} exists and is not a folder")
+        from effgrok.results import writable_folder
+
+        writable_folder(out, "--out")
         progress = {"auto": sys.stderr.isatty(), "on": True, "off": False}[args.progress]
         from .framework import estimate, format_estimate
 

@@ -48,8 +48,10 @@ Defaults (unchanged since the first version): cross-entropy, AdamW (learning rat
   so ``p_i = s(z_i)/Σ_j s(z_j)`` and the loss is ``−log p_y``); ``"mse"`` (Omnigrok-style,
   Liu, Michaud & Tegmark 2023: ``(1/C) Σ_c (z_c − [c = y])²`` per example).
 * ``optimizer``: ``"adamw"`` (``beta1``, ``beta2``, ``eps``; ``eps`` may be as small as 1e-25 or
-  0, as in Prieto et al.) or ``"sgd"`` (plain full-batch gradient descent with decoupled weight
-  decay, ``θ ← θ − η (∇L + wd·θ)``, i.e. gradient descent on ``L + (wd/2)‖θ‖²``).
+  0, as in Prieto et al.), ``"sgd"`` (plain full-batch gradient descent with decoupled weight
+  decay, ``θ ← θ − η (∇L + wd·θ)``, i.e. gradient descent on ``L + (wd/2)‖θ‖²``) or
+  ``"orthograd_adamw"`` (Prieto et al.'s ⊥Grad: every gradient tensor loses its component along
+  its weights, :func:`orthogonal_gradients`, before AdamW).
 * ``activation`` (:data:`ACTIVATIONS`) and ``bias``: ``bias=False`` holds ``b1, b2`` at exactly 0,
   so with ReLU (or any 1-homogeneous φ) the network is 2-homogeneous, ``z(cθ) = c² z(θ)``.
 * ``init_scale`` (α) multiplies every randomly initialised parameter; ``init_params`` replaces
@@ -102,12 +104,13 @@ __all__ = [
     "OPTIMIZERS",
     "ModularRuns",
     "modular_features",
+    "orthogonal_gradients",
     "param_names",
     "train_modular",
 ]
 
 LOSSES = ("cross_entropy", "stablemax", "mse")
-OPTIMIZERS = ("adamw", "sgd")
+OPTIMIZERS = ("adamw", "sgd", "orthograd_adamw")
 #: Hidden-layer nonlinearities by name (``relu`` is positively 1-homogeneous).
 ACTIVATIONS = ("relu", "gelu", "tanh", "silu", "quadratic")
 #: Network architectures: the one-hot MLP and the grokking-tickets embedding-sum MLP.
@@ -207,6 +210,49 @@ class ModularRuns:
 
 # ---------------------------------------------------------------------------------------------
 # pure pieces (jax.numpy or numpy, chosen by the caller through ``xp``)
+
+
+def orthogonal_gradients(tiny: float = 1e-30):
+    """The ⊥Grad gradient transformation (optax) of Prieto et al. (2025, §5).
+
+    For every parameter tensor ``w`` with gradient ``g``:
+
+        g⊥ = g − (⟨w, g⟩/⟨w, w⟩) w,       g ← g⊥ · ‖g‖/‖g⊥‖,
+
+    the gradient with its component along the weights -- the direction that only scales the
+    logits up ("naive loss minimisation", NLM) -- removed and its norm restored.  Chain it before
+    the optimiser: ``optax.chain(orthogonal_gradients(), optax.adamw(...))``
+    (``train_modular(optimizer="orthograd_adamw")``).  ``tiny`` guards
+    the divisions (a zero tensor passes its gradient unchanged).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> w, g = {"W": jnp.array([1.0, 0.0])}, {"W": jnp.array([3.0, 4.0])}
+    >>> out, _ = orthogonal_gradients().update(g, orthogonal_gradients().init(w), w)
+    >>> [round(float(v), 6) for v in out["W"]]     # (0, 4) rescaled to ‖g‖ = 5
+    [0.0, 5.0]
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    if not (isinstance(tiny, (int, float)) and tiny > 0):
+        raise ValueError(f"tiny must be a positive number, got {tiny!r}")
+
+    def project(g, w):
+        g_perp = g - (jnp.vdot(w, g) / (jnp.vdot(w, w) + tiny)) * w
+        return g_perp * (jnp.linalg.norm(g) / (jnp.linalg.norm(g_perp) + tiny))
+
+    def init_fn(params):
+        return optax.EmptyState()
+
+    def update_fn(updates, state, params=None):
+        if params is None:
+            raise ValueError("orthogonal_gradients needs the parameters (pass params to update)")
+        return jax.tree.map(project, updates, params), state
+
+    return optax.GradientTransformation(init_fn, update_fn)
 
 
 def _activation(name: str, xp):
@@ -477,8 +523,9 @@ def _compiled(prog: _Program):
     phi = _activation(prog.activation, jnp)
 
     def make_opt(lr, wd):
-        if prog.optimizer == "adamw":
-            return optax.adamw(lr, b1=prog.beta1, b2=prog.beta2, eps=prog.eps, weight_decay=wd)
+        if prog.optimizer in ("adamw", "orthograd_adamw"):
+            adamw = optax.adamw(lr, b1=prog.beta1, b2=prog.beta2, eps=prog.eps, weight_decay=wd)
+            return adamw if prog.optimizer == "adamw" else optax.chain(orthogonal_gradients(), adamw)
         return optax.chain(optax.add_decayed_weights(wd), optax.sgd(lr))
 
     def logits_of(p, a, b):
@@ -595,9 +642,10 @@ def train_modular(
     weight_decay : float or array of float
         Decoupled (AdamW / ``θ ← θ − η(∇L + wd·θ)`` for SGD); per run when arrays.
     loss : {"cross_entropy", "stablemax", "mse"}
-    optimizer : {"adamw", "sgd"}
+    optimizer : {"adamw", "sgd", "orthograd_adamw"}
         ``sgd``: ``θ ← θ − learning_rate·(∇L + weight_decay·θ)`` (``optax.sgd`` after
-        ``optax.add_decayed_weights``).
+        ``optax.add_decayed_weights``); ``orthograd_adamw``: ``optax.chain(orthogonal_gradients(),
+        adamw)``.
     beta1, beta2, eps : float
         AdamW's moment decay rates and ε (``optax.adamw``; ``eps`` ≥ 0, e.g. 1e-25 as in
         Prieto et al.); ignored by ``sgd``.

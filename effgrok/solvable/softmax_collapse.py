@@ -29,12 +29,12 @@ fraction of training examples with exactly zero loss and with exactly zero logit
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
+from ..nets.modular import orthogonal_gradients  # the ⊥Grad transform, re-exported here
+
 __all__ = [
-    "OrthoGradRuns",
     "collapse_step",
     "gradient_underflow_gap",
     "loss_absorption_gap",
@@ -42,7 +42,6 @@ __all__ = [
     "stablemax",
     "stablemax_cross_entropy",
     "stablemax_s",
-    "train_orthograd",
 ]
 
 
@@ -165,175 +164,3 @@ def collapse_step(steps, fraction, level: float = 0.5) -> float:
 
 # ---------------------------------------------------------------------------------------------
 # ⊥Grad (Prieto et al. §5): remove the naive-loss-minimisation direction from every gradient
-
-
-def orthogonal_gradients(tiny: float = 1e-30):
-    """The ⊥Grad gradient transformation (optax) of Prieto et al. (2025, §5).
-
-    For every parameter tensor ``w`` with gradient ``g``:
-
-        g⊥ = g − (⟨w, g⟩/⟨w, w⟩) w,       g ← g⊥ · ‖g‖/‖g⊥‖,
-
-    the gradient with its component along the weights -- the direction that only scales the
-    logits up ("naive loss minimisation", NLM) -- removed and its norm restored.  Chain it before
-    the optimiser: ``optax.chain(orthogonal_gradients(), optax.adamw(...))``.  ``tiny`` guards
-    the divisions (a zero tensor passes its gradient unchanged).
-
-    Examples
-    --------
-    >>> import jax.numpy as jnp
-    >>> w, g = {"W": jnp.array([1.0, 0.0])}, {"W": jnp.array([3.0, 4.0])}
-    >>> out, _ = orthogonal_gradients().update(g, orthogonal_gradients().init(w), w)
-    >>> [round(float(v), 6) for v in out["W"]]     # (0, 4) rescaled to ‖g‖ = 5
-    [0.0, 5.0]
-    """
-    import jax
-    import jax.numpy as jnp
-    import optax
-
-    if not (isinstance(tiny, (int, float)) and tiny > 0):
-        raise ValueError(f"tiny must be a positive number, got {tiny!r}")
-
-    def project(g, w):
-        g_perp = g - (jnp.vdot(w, g) / (jnp.vdot(w, w) + tiny)) * w
-        return g_perp * (jnp.linalg.norm(g) / (jnp.linalg.norm(g_perp) + tiny))
-
-    def init_fn(params):
-        return optax.EmptyState()
-
-    def update_fn(updates, state, params=None):
-        if params is None:
-            raise ValueError("orthogonal_gradients needs the parameters (pass params to update)")
-        return jax.tree.map(project, updates, params), state
-
-    return optax.GradientTransformation(init_fn, update_fn)
-
-
-@dataclass(frozen=True)
-class OrthoGradRuns:
-    """Curves of :func:`train_orthograd` (leading axis: run = seed), recorded every ``stride`` steps."""
-
-    steps: np.ndarray
-    train_acc: np.ndarray
-    val_acc: np.ndarray
-    train_loss: np.ndarray
-    zero_loss_fraction: np.ndarray
-    weight_norm: np.ndarray
-    seeds: np.ndarray
-
-
-def train_orthograd(
-    task,
-    *,
-    train_fraction: float = 0.4,
-    seeds=(0,),
-    hidden: int = 200,
-    learning_rate: float = 0.01,
-    steps: int = 300,
-    stride: int = 10,
-    beta2: float = 0.99,
-    eps: float = 1e-25,
-    loss: str = "cross_entropy",
-) -> OrthoGradRuns:
-    """Train the bias-free one-hidden-layer ReLU MLP of :func:`effgrok.nets.modular.train_modular`
-    with ⊥Grad + AdamW (weight decay 0), float32, full batch -- the paper's ⊥Grad control.
-
-    The initial parameters and the split are exactly ``train_modular``'s for the same
-    ``(task, train_fraction, seed, hidden)`` (taken from its step-0 snapshot), and the forward
-    pass and losses are its own; only the update differs: ``optax.chain(orthogonal_gradients(),
-    optax.adamw(learning_rate, b2=beta2, eps=eps, weight_decay=0))`` on ``W1, W2`` (the biases
-    stay at exactly 0).  Prieto et al. (their Fig. 1): with ⊥Grad, float32 cross-entropy without
-    weight decay generalises within a few hundred steps, where plain AdamW stalls in softmax
-    collapse.
-
-    Examples
-    --------
-    >>> import effgrok as eg
-    >>> r = train_orthograd(eg.make_task("sub-mod", 5), train_fraction=0.8, hidden=8, steps=20, stride=10)
-    >>> r.val_acc.shape
-    (1, 3)
-    """
-    import jax
-    import jax.numpy as jnp
-    import optax
-
-    from ..nets.modular import _activation, _hidden_pre, _logits_from_hidden, _per_example_loss, train_modular
-
-    for name, v in (("steps", steps), ("stride", stride)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    if steps % stride:
-        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
-    if loss not in ("cross_entropy", "stablemax"):
-        raise ValueError(f"loss must be 'cross_entropy' or 'stablemax', got {loss!r}")
-    start = train_modular(
-        task,
-        train_fraction=train_fraction,
-        seeds=seeds,
-        hidden=hidden,
-        learning_rate=learning_rate,
-        weight_decay=0.0,
-        steps=1,
-        stride=1,
-        snapshot_stride=1,
-        bias=False,
-        loss=loss,
-    )
-    W1 = jnp.asarray(start.snapshots["W1"][:, 0], jnp.float32)
-    W2 = jnp.asarray(start.snapshots["W2"][:, 0], jnp.float32)
-    masks = jnp.asarray(start.train_mask, jnp.float32)
-    sa, sb = jnp.asarray(task.slots[:, 0]), jnp.asarray(task.slots[:, 1])
-    y = jnp.asarray(task.results)
-    phi = _activation("relu", jnp)
-    zeros_b1, zeros_b2 = jnp.zeros(W1.shape[-1], jnp.float32), jnp.zeros(W2.shape[-1], jnp.float32)
-    opt = optax.chain(orthogonal_gradients(), optax.adamw(learning_rate, b2=beta2, eps=eps, weight_decay=0.0))
-
-    def logits(p):
-        full = {"W1": p["W1"], "b1": zeros_b1, "W2": p["W2"], "b2": zeros_b2}
-        return _logits_from_hidden(full, phi(_hidden_pre(full, sa, sb)))
-
-    def objective(p, m):
-        return jnp.sum(_per_example_loss(logits(p), y, loss) * m) / m.sum()
-
-    def record(p, m):
-        z = logits(p)
-        ell = _per_example_loss(z, y, loss)
-        hit = (jnp.argmax(z, axis=1) == y).astype(jnp.float32)
-        norm = jnp.sqrt(jnp.sum(p["W1"] ** 2) + jnp.sum(p["W2"] ** 2))
-        return (
-            jnp.sum(hit * m) / m.sum(),
-            jnp.sum(hit * (1 - m)) / jnp.maximum((1 - m).sum(), 1),
-            jnp.sum(ell * m) / m.sum(),
-            jnp.sum((ell == 0) * m) / m.sum(),
-            norm,
-        )
-
-    def one(W1_, W2_, m):
-        p = {"W1": W1_, "W2": W2_}
-        state = opt.init(p)
-
-        def step(carry, _):
-            p, s = carry
-            g = jax.grad(objective)(p, m)
-            u, s = opt.update(g, s, p)
-            return (optax.apply_updates(p, u), s), None
-
-        def block(carry, _):
-            out = record(carry[0], m)
-            carry, _ = jax.lax.scan(step, carry, None, length=stride)
-            return carry, out
-
-        carry, recs = jax.lax.scan(block, (p, state), None, length=steps // stride)
-        last = record(carry[0], m)
-        return tuple(jnp.concatenate([r, jnp.asarray(x)[None]]) for r, x in zip(recs, last, strict=True))
-
-    recs = [np.asarray(r, dtype=np.float64) for r in jax.jit(jax.vmap(one))(W1, W2, masks)]
-    return OrthoGradRuns(
-        steps=np.arange(steps // stride + 1) * stride,
-        train_acc=recs[0],
-        val_acc=recs[1],
-        train_loss=recs[2],
-        zero_loss_fraction=recs[3],
-        weight_norm=recs[4],
-        seeds=np.atleast_1d(np.asarray(start.seeds)),
-    )

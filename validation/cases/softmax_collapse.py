@@ -16,8 +16,8 @@ concatenated one-hot inputs, full batch, AdamW with weight decay 0, β₂ = 0.99
 three variants -- cross-entropy in float32, cross-entropy in float64, StableMax in float32 --
 each one vmapped batch over seeds, logged every ``stride`` steps (fraction of training examples
 with exactly zero loss / zero logit gradient, accuracies); and the cheap ⊥Grad check,
-:func:`effgrok.solvable.softmax_collapse.train_orthograd` (same initialisation, split and
-forward pass; ⊥Grad + AdamW, float32 cross-entropy) for ``orthograd_steps`` steps.
+the same trainer with ``optimizer="orthograd_adamw"`` (same initialisation, split and forward
+pass; ⊥Grad + AdamW, float32 cross-entropy) for ``orthograd_steps`` steps.
 
 Criterion: (a) float32 cross-entropy collapses (seed-mean zero-loss fraction ≥ ½ within the
 budget); (b) float64 collapses later or never; (c) StableMax never reaches a zero-loss fraction
@@ -148,28 +148,12 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     seeds = np.arange(int(settings["seeds"]))
     task = make_task(settings["task"], int(settings["p"]))
     if unit["variant"] == "orthograd":
-        from effgrok.solvable.softmax_collapse import train_orthograd
-
         steps = int(settings["orthograd_steps"])
-        og = train_orthograd(
-            task,
-            train_fraction=float(settings["train_fraction"]),
-            seeds=seeds,
-            hidden=int(settings["hidden"]),
-            learning_rate=float(settings["lr"]),
-            steps=steps,
-            stride=max(1, steps // 30),
-            beta2=float(settings["beta2"]),
-            eps=float(settings["eps"]),
-        )
-        return {
-            "steps": og.steps,
-            "train_acc": og.train_acc,
-            "val_acc": og.val_acc,
-            "train_loss": og.train_loss,
-            "weight_norm": og.weight_norm,
-            "zero_loss_fraction": og.zero_loss_fraction,
-        }
+        stride = max(1, steps // 30)
+        options = {"optimizer": "orthograd_adamw"}
+    else:
+        steps, stride = int(settings["steps"]), int(settings["stride"])
+        options = VARIANTS[unit["variant"]]
     runs = train_modular(
         task,
         train_fraction=float(settings["train_fraction"]),
@@ -177,12 +161,12 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         hidden=int(settings["hidden"]),
         learning_rate=float(settings["lr"]),
         weight_decay=0.0,
-        steps=int(settings["steps"]),
-        stride=int(settings["stride"]),
+        steps=steps,
+        stride=stride,
         bias=False,
         beta2=float(settings["beta2"]),
         eps=float(settings["eps"]),
-        **VARIANTS[unit["variant"]],
+        **options,
     )
     return {
         "steps": runs.steps,
