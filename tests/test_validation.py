@@ -219,3 +219,29 @@ def test_cli_refuses_an_out_folder_it_cannot_write(capsys, tmp_path):
         assert main(["--profile", "tiny", "--cases", CASES[0], "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "--out" in err and "Traceback" not in err
+
+
+def test_report_says_where_the_theory_holds():
+    from validation.framework import Finding, render_markdown
+
+    with pytest.raises(ValueError, match="finding level"):
+        Finding("c", "mostly")
+    case = {"name": "x", "title": "T", "claim": "C", "verdict": {"status": "pass"}}
+    found = [
+        Finding("law", "not", "slope 0.02").__dict__,
+        Finding("trend", "qualitatively", "ρ 0.7").__dict__,
+    ]
+    report = {
+        "profile": "cpu", "date_utc": "d", "effgrok_version": "v", "device": "cpu", "python": "3",
+        "elapsed_s": 1.0, "compute_s": 1.0, "summary": {"pass": 2},
+        "cases": [
+            {**case, "verdict": {"status": "pass", "prediction": "", "measurement": "", "criterion": ""}},
+            {**case, "name": "y", "findings": found,
+             "verdict": {"status": "pass", "prediction": "", "measurement": "", "criterion": ""}},
+        ],
+    }  # fmt: skip
+    md = render_markdown(report)
+    section = md.split("## Where the theory holds")[1].split("| case |")[0]
+    assert "**Does not hold**" in section and "law (slope 0.02)" in section
+    assert "**Holds only qualitatively**" in section and "trend (ρ 0.7)" in section
+    assert "stated criterion" in section and "**Holds quantitatively**" not in section

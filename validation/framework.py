@@ -62,6 +62,7 @@ __all__ = [
     "STATUSES",
     "CaseResult",
     "Control",
+    "Finding",
     "Verdict",
     "case_jobs",
     "decide",
@@ -100,6 +101,26 @@ class Control:
         if not isinstance(self.held, (bool, np.bool_)):
             raise ValueError(f"control held must be True or False, got {self.held!r}")
         object.__setattr__(self, "held", bool(self.held))
+
+
+LEVELS = ("quantitatively", "qualitatively", "not", "undecided")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """How far one claim of a paper holds on effgrok's runs: ``holds`` is one of
+    :data:`LEVELS` (``quantitatively``: the stated law or number; ``qualitatively``: the
+    direction or ordering only; ``not``; ``undecided``), ``evidence`` the numbers."""
+
+    claim: str
+    holds: str
+    evidence: str = ""
+
+    def __post_init__(self):
+        if self.holds not in LEVELS:
+            raise ValueError(f"finding level must be one of {', '.join(LEVELS)}; got {self.holds!r}")
+        if not isinstance(self.claim, str) or not self.claim:
+            raise ValueError(f"finding claim must be a non-empty string, got {self.claim!r}")
 
 
 @dataclass(frozen=True)
@@ -176,6 +197,7 @@ class CaseResult:
     elapsed_s: float
     compute_s: float | None
     units: int
+    findings: tuple = ()
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -329,6 +351,9 @@ def run_case(
         path.parent.mkdir(parents=True, exist_ok=True)
         mod.plot(prediction, measurements, settings, verdict, path)
         figure = f"figures/{name}.png"
+    findings = tuple(mod.findings(verdict, settings)) if hasattr(mod, "findings") else ()
+    if not all(isinstance(f, Finding) for f in findings):
+        raise ValueError(f"validation case {name!r}: findings() must return Finding objects")
     return CaseResult(
         name=name,
         title=mod.TITLE,
@@ -341,6 +366,7 @@ def run_case(
         elapsed_s=time.time() - started,
         compute_s=compute_s,
         units=len(jobs),
+        findings=findings,
     )
 
 
@@ -449,6 +475,40 @@ def _seconds(t) -> str:
     return "not recorded" if t is None else f"{t:.0f} s"
 
 
+_LEVEL_HEADINGS = {
+    "quantitatively": "Holds quantitatively",
+    "criterion": "Holds by the case's stated criterion (the case does not grade its claims further)",
+    "qualitatively": "Holds only qualitatively",
+    "not": "Does not hold",
+    "undecided": "Undecided here",
+}
+_STATUS_LEVEL = {"pass": "criterion", "fail": "not", "inconclusive": "undecided", "error": "undecided"}
+
+
+def _where_it_holds(cases: list[dict]) -> list[str]:
+    """The report's "Where the theory holds" lines: every case's findings grouped by level (a
+    case without findings contributes its claim under its verdict: pass, fail or undecided;
+    reported cases, which judge nothing, are left out)."""
+    groups = {k: [] for k in _LEVEL_HEADINGS}
+    for r in cases:
+        found = r.get("findings") or []
+        if not found:
+            level = _STATUS_LEVEL.get(r["verdict"]["status"])
+            if level is None:
+                continue
+            by = {"criterion": "see its criterion", "not": "by its stated criterion"}.get(
+                level, "its positive control did not hold"
+            )
+            found = [{"claim": r["claim"], "holds": level, "evidence": by}]
+        for f in found:
+            groups[f["holds"]].append(f"- *{_cell(r['title'])}:* {f['claim']} ({f['evidence']})")
+    lines = ["## Where the theory holds", ""]
+    for level, items in groups.items():
+        if items:
+            lines += [f"**{_LEVEL_HEADINGS[level]}**", "", *items, ""]
+    return lines if len(lines) > 2 else []
+
+
 def _control(c: dict | None) -> str:
     if not c:
         return "none stated"
@@ -515,6 +575,7 @@ def render_markdown(report: dict, anchors: bool = True) -> str:
         "",
         "**Summary:** " + ", ".join(f"{s[k]} {k}" for k in STATUSES if s.get(k)),
         "",
+        *_where_it_holds(report["cases"]),
         "| case | prediction | measurement | criterion | verdict | figure |",
         "|---|---|---|---|---|---|",
     ]

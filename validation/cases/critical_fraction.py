@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import device_of
+from validation.framework import Finding, device_of
 
 from .._toy import concat, half_crossing, toy_cost, train_batch, upper_bound
 
@@ -198,6 +198,38 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 def _fmt(x, fmt="{:.3f}"):
     return "—" if x is None else fmt.format(x)
+
+
+def findings(verdict, settings: dict) -> list[Finding]:
+    """How far Liu et al.'s r_c claims hold on these runs (from the verdict's numbers)."""
+    n = verdict.numbers
+    if verdict.status == "inconclusive" or "p_learned_given_unpinned_upper95" not in n:
+        return [Finding(CLAIM, "undecided", "the positive control did not hold")]
+    bound, low = n["p_learned_given_unpinned_upper95"], n["runs_at_low_pinning"]
+    out = [
+        Finding(
+            "networks learn the representation only on training sets that pin it (learned ⇒ pinned)",
+            "quantitatively" if bound <= 0.05 else "not",
+            f"P(learned | unpinned) = {n['unpinned_runs_learned']}/{n['unpinned_runs']}, "
+            f"95 % bound {bound:.3f}",
+        ),
+        Finding(
+            "nothing learns below r_c (sizes with P(pinned) < 0.05)",
+            ("quantitatively" if n["learned_at_low_pinning"] == 0 else "not") if low else "undecided",
+            f"{n['learned_at_low_pinning']} of {low} runs learned there",
+        ),
+    ]
+    ratio = n.get("r_net_over_r_c_reported")
+    out.append(
+        Finding(
+            "the share of runs that learn crosses ½ at r_c (a reading of the paper, not its claim)",
+            "undecided"
+            if ratio is None
+            else ("quantitatively" if abs(ratio - 1) <= 0.1 else "qualitatively"),
+            "the share never reaches ½" if ratio is None else f"it crosses at {ratio:.2f} r_c",
+        )
+    )
+    return out
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import device_of
+from validation.framework import Finding, device_of
 
 from .._toy import concat, toy_cost, train_batch
 
@@ -274,6 +274,36 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         )
     ok = agree >= ORIENTATION and med <= THRESHOLD and med < frozen and (med < full or not resolvable)
     return decide(control, ok, prediction=pred, measurement=meas, criterion=crit, numbers=numbers)
+
+
+def findings(verdict, settings: dict) -> list[Finding]:
+    """How far the effective-dynamics claims hold (from the verdict's numbers)."""
+    n = verdict.numbers
+    if verdict.status == "inconclusive" or "orientation_agreement" not in n:
+        return [Finding(CLAIM, "undecided", "the positive control did not hold")]
+    split_better = n.get("share_split_beats_full_table")
+    return [
+        Finding(
+            "the network ends in the orientation the effective flow predicts from its start "
+            "(no fitted parameter)",
+            "quantitatively" if n["orientation_agreement"] >= 0.9 else "not",
+            f"{100 * n['orientation_agreement']:.0f} % of {n['learned']} runs that learned",
+        ),
+        Finding(
+            "the embedding follows the effective-loss flow up to one time constant",
+            "quantitatively" if verdict.status == "pass" else "not",
+            f"median error {n['median_rel_error']:.3f} vs {n['median_rel_error_frozen']:.3f} "
+            "for a frozen embedding",
+        ),
+        Finding(
+            "the split's own G predicts the trajectory better than the full table's",
+            "undecided"
+            if not n.get("full_table_null_resolvable")
+            else ("quantitatively" if split_better is not None and split_better >= 0.5 else "not"),
+            f"the two flows differ by {n['median_flow_gap']:.3f}, "
+            f"the fit's residual is {n['median_rel_error']:.3f}",
+        ),
+    ]
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import device_of
+from validation.framework import Finding, device_of
 
 from .._toy import capped_median, concat, toy_cost, train_batch
 
@@ -293,6 +293,35 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 def _f(v) -> str:
     return "∞" if not np.isfinite(v) else f"{v:.0f}"
+
+
+def findings(verdict, settings: dict) -> list[Finding]:
+    """How far the grokking-rate claims hold (from the verdict's numbers)."""
+    n = verdict.numbers
+    if verdict.status == "inconclusive":
+        return [Finding(CLAIM, "undecided", "the positive control did not hold")]
+
+    def law(key, target, name):
+        if key not in n:
+            return Finding(name, "undecided", "too few runs to fit")
+        lo, hi = n[f"{key}_ci95"] if f"{key}_ci95" in n else n["slope_ci95"]
+        ok = lo <= target <= hi
+        return Finding(
+            name, "quantitatively" if ok else "not", f"{n[key]:.2f} [{lo:.2f}, {hi:.2f}], predicted {target}"
+        )
+
+    return [
+        Finding(
+            "larger training sets (larger λ3, shorter n_h) are learned in fewer steps",
+            "qualitatively" if verdict.status == "pass" else "not",
+            f"Spearman ρ(median n_h, censored median steps) = {n['spearman_rho']:.2f} over sizes; "
+            "among runs that learn, steps hardly change",
+        ),
+        law("slope_log_steps_log_n_h", 1, "steps ∝ n_h = 1/(ηλ3) (slope of log steps on log n_h)"),
+        law("exponent_lr_emb", -1, "steps ∝ 1/η_emb (Adam on the embeddings)"),
+        law("exponent_lr_dec", 0, "steps do not depend on η_dec"),
+        law("sgd_exponent_lr_emb", -1, "steps ∝ 1/η_emb (gradient descent on the embeddings)"),
+    ]
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

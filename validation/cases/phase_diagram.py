@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import device_of
+from validation.framework import Finding, device_of
 
 from .._toy import outcomes, toy_config, toy_cost
 
@@ -305,6 +305,27 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 def _pct(x) -> str:
     return "—" if x is None else f"{x:.0%}"
+
+
+def findings(verdict, settings: dict) -> list[Finding]:
+    """How far the phase diagram holds (from the verdict's numbers)."""
+    n = verdict.numbers
+    if verdict.status == "inconclusive" or "phase_counts" not in n:
+        return [Finding(CLAIM, "undecided", "the positive control did not hold")]
+    c = n["phase_counts"]
+    return [
+        Finding(
+            "memorization at fast decoders with little weight decay, confusion with much, "
+            "comprehension or grokking at slow decoders",
+            "qualitatively" if verdict.status == "pass" else "not",
+            ", ".join(f"{k}: {100 * v['share']:.0f} % {v['expected']}" for k, v in n["regions"].items()),
+        ),
+        Finding(
+            "grokking (test accuracy lagging train accuracy) is a phase of its own",
+            "qualitatively" if c.get("grokking", 0) else "not",
+            f"{c.get('grokking', 0)} grokking runs of {sum(c.values())}",
+        ),
+    ]
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import device_of
+from validation.framework import Finding, device_of
 
 from .._toy import concat, toy_cost, train_batch
 
@@ -109,6 +109,20 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         criterion=crit,
         numbers=numbers,
     )
+
+
+def findings(verdict, settings: dict) -> list[Finding]:
+    """Whether Acc-hat predicts the measured test accuracy (from the verdict's numbers)."""
+    n = verdict.numbers
+    levels = {"pass": "quantitatively", "fail": "not"}
+    ev = (
+        f"Pearson r = {n['pearson_r']:.3f}, mean |Acc-hat − acc| = {n['mean_abs_difference']:.3f}"
+        if "pearson_r" in n
+        else "too few runs"
+    )
+    return [
+        Finding("test accuracy = Acc-hat of the final embedding", levels.get(verdict.status, "undecided"), ev)
+    ]
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
