@@ -147,3 +147,38 @@ def rate_rows(seconds: dict, flop: float, peak_gflops: float, digits: int = 3) -
         }
         for k, s in seconds.items()
     }
+
+
+def timing_options(ap, *, runs: int, short: int, long: int, loop_steps: int) -> None:
+    """The options every per-trainer benchmark takes (defaults sized per trainer)."""
+    ap.add_argument("--runs", type=int, default=runs, help="runs in the batched engine call")
+    ap.add_argument("--short", type=int, default=short, help="steps of the short engine call")
+    ap.add_argument("--long", type=int, default=long, help="steps of the long engine call")
+    ap.add_argument("--loop-steps", type=int, default=loop_steps, help="steps of the plain loop")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats (the minimum is kept)")
+    ap.add_argument("--baseline", default="17bbf6e", help="commit of 'today's' trainer")
+
+
+def time_engines(engine, old_trainer, new_trainer, loop, args, *, today_batched: bool = False) -> dict:
+    """Seconds per run-step of today's trainer, the engine with one and ``args.runs`` runs, and
+    the plain loop ``loop = (step, state)``; ``engine(trainer, seeds)`` returns ``call(steps)``.
+    ``today_batched`` adds today's trainer with ``args.runs`` runs (per run-step)."""
+    R, short, long = args.runs, args.short, args.long
+    engine_R = per_step_timer(engine(new_trainer, list(range(R))), short, long)
+    contenders = {"today": per_step_timer(engine(old_trainer, [0]), short, long)}
+    if today_batched:
+        today_R = per_step_timer(engine(old_trainer, list(range(R))), short, long)
+        contenders["today_R"] = lambda: today_R() / R
+    contenders.update(
+        engine_1=per_step_timer(engine(new_trainer, [0]), short, long),
+        engine_R=lambda: engine_R() / R,
+        loop=lambda: loop_seconds(*loop, args.loop_steps),
+    )
+    return interleaved_min(contenders, args.repeats)
+
+
+def max_abs_diff(old, new, names) -> dict:
+    """``{name: max |old.name − new.name|}``: the old and new trainers' curves on the same seeds."""
+    import numpy as np
+
+    return {k: float(np.max(np.abs(getattr(old, k) - getattr(new, k)))) for k in names}

@@ -18,15 +18,14 @@ import argparse
 import itertools
 import json
 
-import numpy as np
 from _throughput import (
     adam_loop_step,
     cpu_peak_gflops,
-    interleaved_min,
     load_old,
-    loop_seconds,
-    per_step_timer,
+    max_abs_diff,
     rate_rows,
+    time_engines,
+    timing_options,
 )
 
 from effgrok.nets.digits import digits_init, load_digits_split, train_digits
@@ -56,12 +55,7 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=1000)
     ap.add_argument("--width", type=int, default=200)
     ap.add_argument("--depth", type=int, default=3)
-    ap.add_argument("--runs", type=int, default=8)
-    ap.add_argument("--short", type=int, default=50)
-    ap.add_argument("--long", type=int, default=550)
-    ap.add_argument("--loop-steps", type=int, default=400)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--baseline", default="17bbf6e")
+    timing_options(ap, runs=8, short=50, long=550, loop_steps=400)
     args = ap.parse_args()
 
     old = load_old("effgrok/nets/digits.py", args.baseline, "digits")
@@ -72,17 +66,8 @@ def main() -> None:
     def engine(trainer, seeds):
         return lambda steps: trainer(data, seeds=seeds, steps=steps, stride=steps, **kw)
 
-    step, state = plain_loop(data, args.width, args.depth)
-    today_R = per_step_timer(engine(old.train_digits, list(range(R))), args.short, args.long)
-    engine_R = per_step_timer(engine(train_digits, list(range(R))), args.short, args.long)
-    contenders = {
-        "today": per_step_timer(engine(old.train_digits, [0]), args.short, args.long),
-        "today_R": lambda: today_R() / R,
-        "engine_1": per_step_timer(engine(train_digits, [0]), args.short, args.long),
-        "engine_R": lambda: engine_R() / R,
-        "loop": lambda: loop_seconds(step, state, args.loop_steps),
-    }
-    sec = interleaved_min(contenders, args.repeats)
+    loop = plain_loop(data, args.width, args.depth)
+    sec = time_engines(engine, old.train_digits, train_digits, loop, args, today_batched=True)
     sizes = [64] + [args.width] * (args.depth - 1) + [10]
     flop = 6 * args.n_train * sum(a * b for a, b in itertools.pairwise(sizes))
     peak = cpu_peak_gflops(4)
@@ -90,10 +75,7 @@ def main() -> None:
     small = load_digits_split(200, seed=1, n_test=300)
     ck = dict(seeds=[0, 1], init_scale=[1.0, 3.0], width=32, steps=200, stride=50)
     r_old, r_new = old.train_digits(small, **ck), train_digits(small, **ck)
-    diff = {
-        k: float(np.max(np.abs(getattr(r_old, k) - getattr(r_new, k))))
-        for k in ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm")
-    }
+    diff = max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
     out = {
         "n_train": args.n_train,
         "width": args.width,

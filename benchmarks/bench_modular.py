@@ -36,11 +36,11 @@ import numpy as np
 from _throughput import (
     adam_loop_step,
     cpu_peak_gflops,
-    interleaved_min,
     load_old,
-    loop_seconds,
-    per_step_timer,
+    max_abs_diff,
     rate_rows,
+    time_engines,
+    timing_options,
 )
 
 import effgrok as eg
@@ -81,12 +81,7 @@ def main() -> None:
     ap.add_argument("--p", type=int, default=97)
     ap.add_argument("--fraction", type=float, default=0.3)
     ap.add_argument("--hidden", type=int, default=256)
-    ap.add_argument("--runs", type=int, default=8)
-    ap.add_argument("--short", type=int, default=50, help="steps of the short engine call")
-    ap.add_argument("--long", type=int, default=550, help="steps of the long engine call")
-    ap.add_argument("--loop-steps", type=int, default=300)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--baseline", default="17bbf6e", help="commit of 'today's' trainer")
+    timing_options(ap, runs=8, short=50, long=550, loop_steps=300)
     args = ap.parse_args()
 
     old = load_old("effgrok/nets/modular.py", args.baseline, "modular")
@@ -101,15 +96,9 @@ def main() -> None:
 
         return call
 
-    step, state = plain_loop(task, args.fraction, args.hidden)
-    engine_R = per_step_timer(engine(train_modular, list(range(R))), args.short, args.long)
-    contenders = {
-        "today": per_step_timer(engine(old.train_modular, [0]), args.short, args.long),
-        "engine_1": per_step_timer(engine(train_modular, [0]), args.short, args.long),
-        "engine_R": lambda: engine_R() / R,
-        "loop": lambda: loop_seconds(step, state, args.loop_steps),
-    }
-    sec = interleaved_min(contenders, args.repeats)
+    sec = time_engines(
+        engine, old.train_modular, train_modular, plain_loop(task, args.fraction, args.hidden), args
+    )
 
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
     C, H = task.n_classes, args.hidden
@@ -120,10 +109,7 @@ def main() -> None:
     sub = eg.make_task("sub-mod", 13)
     ck = dict(train_fraction=0.5, seeds=[0, 1], hidden=32, steps=200, stride=50)
     r_old, r_new = old.train_modular(sub, **ck), train_modular(sub, **ck)
-    diff = {
-        k: float(np.max(np.abs(getattr(r_old, k) - getattr(r_new, k))))
-        for k in ("train_loss", "val_loss", "train_acc", "val_acc", "weight_norm")
-    }
+    diff = max_abs_diff(r_old, r_new, ("train_loss", "val_loss", "train_acc", "val_acc", "weight_norm"))
     out = {
         "task": task.name,
         "p": args.p,

@@ -27,11 +27,11 @@ import numpy as np
 from _throughput import (
     adam_loop_step,
     cpu_peak_gflops,
-    interleaved_min,
     load_old,
-    loop_seconds,
-    per_step_timer,
+    max_abs_diff,
     rate_rows,
+    time_engines,
+    timing_options,
 )
 
 import effgrok as eg
@@ -66,12 +66,7 @@ def main() -> None:
     ap.add_argument("--fraction", type=float, default=0.3)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--heads", type=int, default=4)
-    ap.add_argument("--runs", type=int, default=4)
-    ap.add_argument("--short", type=int, default=10)
-    ap.add_argument("--long", type=int, default=70)
-    ap.add_argument("--loop-steps", type=int, default=40)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--baseline", default="17bbf6e")
+    timing_options(ap, runs=4, short=10, long=70, loop_steps=40)
     args = ap.parse_args()
 
     old = load_old("effgrok/nets/transformer.py", args.baseline, "transformer")
@@ -82,15 +77,8 @@ def main() -> None:
     def engine(trainer, seeds):
         return lambda steps: trainer(task, seeds=seeds, steps=steps, stride=steps, **kw)
 
-    step, state = plain_loop(task, args.fraction, args.d_model, args.heads)
-    engine_R = per_step_timer(engine(train_transformer, list(range(R))), args.short, args.long)
-    contenders = {
-        "today": per_step_timer(engine(old.train_transformer, [0]), args.short, args.long),
-        "engine_1": per_step_timer(engine(train_transformer, [0]), args.short, args.long),
-        "engine_R": lambda: engine_R() / R,
-        "loop": lambda: loop_seconds(step, state, args.loop_steps),
-    }
-    sec = interleaved_min(contenders, args.repeats)
+    loop = plain_loop(task, args.fraction, args.d_model, args.heads)
+    sec = time_engines(engine, old.train_transformer, train_transformer, loop, args)
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
     d, C = args.d_model, task.n_classes
     flop = 3 * (36 * d * d + 2 * d * C) * n_train
@@ -99,10 +87,7 @@ def main() -> None:
     sub = eg.make_task("sub-mod", 7)
     ck = dict(train_fraction=0.5, seeds=[0, 1], d_model=16, n_heads=2, steps=100, stride=25)
     r_old, r_new = old.train_transformer(sub, **ck), train_transformer(sub, **ck)
-    diff = {
-        k: float(np.max(np.abs(getattr(r_old, k) - getattr(r_new, k))))
-        for k in ("train_loss", "val_loss", "train_acc", "val_acc", "weight_norm")
-    }
+    diff = max_abs_diff(r_old, r_new, ("train_loss", "val_loss", "train_acc", "val_acc", "weight_norm"))
     out = {
         "task": task.name,
         "p": args.p,
