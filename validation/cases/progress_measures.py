@@ -250,8 +250,13 @@ def _measure_modular(s: dict, fraction: float) -> dict:
         snapshot_stride=int(s["snapshot_stride"]),
     )
     prog = modular_progress(runs, task, k=int(s["k"]), activation=s.get("activation", "relu"))
+    return _progress_arrays(prog, seeds, toy=False)
+
+
+def _progress_arrays(prog, seeds, *, toy: bool) -> dict:
+    """A progress result as the unit's plain arrays (curves and every measure, float64)."""
     out = {
-        "model_is_toy": np.array([False]),
+        "model_is_toy": np.array([toy]),
         "seed": seeds,
         "steps": np.asarray(prog.steps, dtype=np.float64),
         "test_acc": prog.test_acc,
@@ -317,16 +322,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
 
     if unit["model"] == "toy":
         task, runs, seeds = train_sweep_unit(settings, unit)
-        prog = toy_progress(runs, task)
-        out = {
-            "model_is_toy": np.array([True]),
-            "seed": seeds,
-            "steps": np.asarray(prog.steps, dtype=np.float64),
-            "test_acc": prog.test_acc,
-            "train_acc": prog.train_acc,
-        }
-        out.update({k: np.asarray(v, dtype=np.float64) for k, v in prog.measures.items()})
-        return out
+        return _progress_arrays(toy_progress(runs, task), seeds, toy=True)
     if unit["model"] == "deep":
         return _measure_deep(settings["deep"])
     return _measure_modular(settings["modular"], float(unit["fraction"]))
