@@ -426,6 +426,23 @@ def _per_run(name: str, tree, shapes: dict, runs: int, *, binary: bool) -> dict:
     return out
 
 
+def _learning_rate(learning_rate, lr):
+    """The learning rate from ``learning_rate`` or its old name ``lr`` (default 1e-3)."""
+    if lr is not None and learning_rate is not None:
+        raise ValueError("give learning_rate or its old name lr, not both")
+    return 1e-3 if (lr is None and learning_rate is None) else (learning_rate if lr is None else lr)
+
+
+def _check_schedule(steps, stride, **sizes) -> None:
+    """``steps``, ``stride`` and every size in ``sizes`` are integers >= 1, and ``stride``
+    divides ``steps``."""
+    for name, v in {"steps": steps, "stride": stride, **sizes}.items():
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if steps % stride:
+        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
+
+
 def _check_adam(beta1, beta2, eps) -> None:
     for name, b in (("beta1", beta1), ("beta2", beta2)):
         if isinstance(b, bool) or not isinstance(b, (int, float, np.floating, np.integer)) or not 0 <= b < 1:
@@ -686,19 +703,8 @@ def train_modular(
     import jax
     import jax.numpy as jnp
 
-    if lr is not None and learning_rate is not None:
-        raise ValueError("give learning_rate or its old name lr, not both")
-    rate = 1e-3 if (lr is None and learning_rate is None) else (learning_rate if lr is None else lr)
-    for name, v, lo in (
-        ("hidden", hidden, 1),
-        ("steps", steps, 1),
-        ("stride", stride, 1),
-        ("embed_dim", embed_dim, 1),
-    ):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    if steps % stride:
-        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
+    rate = _learning_rate(learning_rate, lr)
+    _check_schedule(steps, stride, hidden=hidden, embed_dim=embed_dim)
     lr_arr, wd_arr, alpha_arr = (
         _float_array(name, v)
         for name, v in (("learning_rate", rate), ("weight_decay", weight_decay), ("init_scale", init_scale))

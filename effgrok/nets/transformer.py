@@ -216,21 +216,10 @@ def train_transformer(
     import jax.numpy as jnp
     import optax
 
-    from .modular import _check_adam, _over_runs, _train_indices
+    from .modular import _check_adam, _check_schedule, _learning_rate, _over_runs, _train_indices
 
-    if lr is not None and learning_rate is not None:
-        raise ValueError("give learning_rate or its old name lr, not both")
-    rate = 1e-3 if (lr is None and learning_rate is None) else (learning_rate if lr is None else lr)
-    for name, v, lo in (
-        ("steps", steps, 1),
-        ("stride", stride, 1),
-        ("d_model", d_model, 1),
-        ("n_heads", n_heads, 1),
-    ):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    if steps % stride:
-        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
+    rate = _learning_rate(learning_rate, lr)
+    _check_schedule(steps, stride, d_model=d_model, n_heads=n_heads)
     if d_model % n_heads:
         raise ValueError(f"n_heads must divide d_model; got {n_heads} heads for d_model {d_model}")
     if not (math.isfinite(rate) and rate > 0) or not (math.isfinite(weight_decay) and weight_decay >= 0):
