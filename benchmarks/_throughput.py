@@ -182,3 +182,13 @@ def max_abs_diff(old, new, names) -> dict:
     import numpy as np
 
     return {k: float(np.max(np.abs(getattr(old, k) - getattr(new, k)))) for k in names}
+
+
+def engine_ratios(sec: dict) -> dict:
+    """The ratios the targets are stated in, from :func:`time_engines`' seconds per run-step."""
+    out = {"engine_1 / today": round(sec["today"] / sec["engine_1"], 2)}
+    if "today_R" in sec:
+        out["engine_R / today_R (per run-step)"] = round(sec["today_R"] / sec["engine_R"], 2)
+    out["engine_1 / loop"] = round(sec["loop"] / sec["engine_1"], 2)
+    out["engine_R per run-step / loop"] = round(sec["loop"] / sec["engine_R"], 2)
+    return out

@@ -21,6 +21,7 @@ import json
 from _throughput import (
     adam_loop_step,
     cpu_peak_gflops,
+    engine_ratios,
     load_old,
     max_abs_diff,
     rate_rows,
@@ -84,12 +85,7 @@ def main() -> None:
         "mflop_per_run_step": round(flop / 1e6, 1),
         "assumed_peak": peak,
         "contenders": rows,
-        "ratios": {
-            "engine_1 / today": round(sec["today"] / sec["engine_1"], 2),
-            "engine_R / today_R (per run-step)": round(sec["today_R"] / sec["engine_R"], 2),
-            "engine_1 / loop": round(sec["loop"] / sec["engine_1"], 2),
-            "engine_R per run-step / loop": round(sec["loop"] / sec["engine_R"], 2),
-        },
+        "ratios": engine_ratios(sec),
         "old_vs_new_max_abs_diff": diff,
     }
     print(json.dumps(out, indent=1))
