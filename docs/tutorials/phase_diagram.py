@@ -32,7 +32,6 @@ Run it::
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import replace
 from pathlib import Path
 
@@ -168,8 +167,6 @@ def main(out_dir, small: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/tutorials"), help="output folder")
-    parser.add_argument("--small", action="store_true", help="the quick version (under a minute)")
-    args = parser.parse_args()
-    main(args.out, small=args.small)
+    from _command_line import run  # docs/tutorials/_command_line.py: --out, --small
+
+    run(main, __doc__, small="the quick version (under a minute)")
