@@ -72,6 +72,7 @@ def test_a_package_exports_its_modules_objects(package):
         module = importlib.import_module(child)
         for name in set(module.__all__) & set(pkg.__all__):
             assert getattr(pkg, name) is getattr(module, name), f"{package}.{name} is not {child}.{name}"
+        assert getattr(pkg, child.rpartition(".")[2]) is module, f"an exported name hides the module {child}"
 
 
 # --------------------------------------------------------------------------- the lazy top level
