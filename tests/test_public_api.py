@@ -75,6 +75,18 @@ def test_a_package_exports_its_modules_objects(package):
         assert getattr(pkg, child.rpartition(".")[2]) is module, f"an exported name hides the module {child}"
 
 
+@pytest.mark.parametrize("package", [p for p in PACKAGES if p != "effgrok" and p not in GENERATE.SKIP])
+def test_a_package_exports_all_its_modules(package):
+    """Complete: each public module's names are in the package's ``__all__``, or the module is."""
+    exported = set(exports(package))
+    prefix = package + "."
+    for child in (m for m in MODULES if m.startswith(prefix) and "." not in m[len(prefix) :]):
+        missing = set(exports(child)) - exported
+        assert child.rpartition(".")[2] in exported or not missing, (
+            f"{package}.__all__ lacks {sorted(missing)} of {child} (export them, or the module itself)"
+        )
+
+
 # --------------------------------------------------------------------------- the lazy top level
 def test_top_level_names_are_the_subpackages_objects():
     for name in effgrok.__all__:
