@@ -17,6 +17,8 @@ import numpy as np
 
 from . import __version__
 
+__all__ = ["main"]
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -2033,7 +2035,7 @@ def _cmd_solvable_linear(args) -> dict:
         }
         if args.simulate:
             n_train = max(1, round(args.d_in / lam))
-            sim = linear.simulate(
+            sim = linear.simulate_linear(
                 args.d_in,
                 n_train,
                 d_out=args.d_out,

@@ -20,7 +20,9 @@ import numpy as np
 
 __all__ = ["NEVER", "RQI_THRESHOLD", "reached"]
 
+#: The one sentinel for "never reached within the budget" (NaN; ``null`` in JSON records).
 NEVER: float = float("nan")
+#: The representation counts as learned once RQI exceeds this (Liu et al. 2022, §3.3).
 RQI_THRESHOLD: float = 0.95
 
 

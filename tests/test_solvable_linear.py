@@ -30,7 +30,7 @@ from effgrok.solvable import (
     marchenko_pastur_edges,
     mp_losses,
     run_gradient_descent,
-    simulate,
+    simulate_linear,
     time_to_accuracy,
     train_loss,
 )
@@ -260,9 +260,9 @@ def test_gradient_descent_matches_numpy_loop_on_raw_data():
 
 
 def test_simulation_seeding_is_explicit_and_prefix_stable():
-    a = simulate(10, 20, steps=5, seeds=2, seed=4)
-    b = simulate(10, 20, steps=5, seeds=3, seed=4)
-    c = simulate(10, 20, steps=5, seeds=2, seed=5)
+    a = simulate_linear(10, 20, steps=5, seeds=2, seed=4)
+    b = simulate_linear(10, 20, steps=5, seeds=3, seed=4)
+    c = simulate_linear(10, 20, steps=5, seeds=2, seed=5)
     np.testing.assert_array_equal(a.train_loss, b.train_loss[:2])
     assert not np.allclose(a.train_loss, c.train_loss)
     assert a.train_loss.dtype == np.float64 and a.lam == 0.5
@@ -284,7 +284,7 @@ def test_simulated_curves_follow_theory_at_paper_setting():
     # to ≈ 6.5 % (train) and 9 % (generalization) at t_gen (it scales as 1/d_in).
     lam, d_in = 0.5, 200
     g = grokking_gap(lam, **PAPER)
-    sim = simulate(d_in, int(d_in / lam), **PAPER, steps=math.ceil(g.t_gen), seeds=32, seed=0)
+    sim = simulate_linear(d_in, int(d_in / lam), **PAPER, steps=math.ceil(g.t_gen), seeds=32, seed=0)
     tr, gen = mp_losses(sim.time, lam, PAPER["eta0"])
     assert _agree(sim.train_loss, tr) < 1.0
     assert _agree(sim.generalization_loss, gen) < 1.0
@@ -299,17 +299,17 @@ def test_simulated_curves_follow_theory_at_paper_setting():
 
 def test_simulated_curves_d_out_weight_decay_and_lambda_above_1():
     # d_out = 4 with η₀ = 0.04: the theory's η = η₀/d_out = 0.01 and L(0) = 1/4
-    sim = simulate(100, 200, d_out=4, eta0=0.04, steps=800, seeds=16, seed=1)
+    sim = simulate_linear(100, 200, d_out=4, eta0=0.04, steps=800, seeds=16, seed=1)
     tr, gen = mp_losses(sim.time, 0.5, 0.04, d_out=4, discrete=True)
     assert _agree(sim.train_loss, tr) < 1.0 and _agree(sim.generalization_loss, gen) < 1.0
     tr1 = mp_losses(sim.time, 0.5, 0.04, d_out=1, discrete=True)[0] / 4  # without η₀ → η₀/d_out
     assert _agree(sim.train_loss, tr1) > 1.0
     # weight decay γ on (γ/d_out)‖S‖²
-    sim = simulate(100, 200, eta0=0.1, steps=300, seeds=16, seed=2, weight_decay=0.01)
+    sim = simulate_linear(100, 200, eta0=0.1, steps=300, seeds=16, seed=2, weight_decay=0.01)
     tr, gen = mp_losses(sim.time, 0.5, 0.1, weight_decay=0.01, discrete=True)
     assert _agree(sim.train_loss, tr) < 1.0 and _agree(sim.generalization_loss, gen) < 1.0
     # λ = 2: the generalization loss plateaus at 1 − 1/λ
-    sim = simulate(100, 50, eta0=0.05, steps=600, seeds=16, seed=3)
+    sim = simulate_linear(100, 50, eta0=0.05, steps=600, seeds=16, seed=3)
     tr, gen = mp_losses(sim.time, 2.0, 0.05, discrete=True)
     assert _agree(sim.generalization_loss, gen) < 1.0
     end = sim.generalization_loss[:, -1]
@@ -329,7 +329,7 @@ def test_measured_grokking_gap_matches_exact_gap(lam, d_in, eta0):
     # −1 to −3 % here.  Steps run to 2× the theoretical t_gen (the slowest of 256 seeds crosses at ≤ 1.4×).
     n = round(d_in / lam)
     g = grokking_gap(d_in / n, eta0, 1e-3, discrete=True)
-    sim = simulate(d_in, n, eta0=eta0, epsilon=1e-3, steps=math.ceil(2 * g.t_gen), seeds=256, seed=0)
+    sim = simulate_linear(d_in, n, eta0=eta0, epsilon=1e-3, steps=math.ceil(2 * g.t_gen), seeds=256, seed=0)
     assert np.all(np.isfinite(sim.gap))
     assert sim.mean_gap == pytest.approx(g.gap, rel=0.05)
     assert np.mean(sim.t_train) == pytest.approx(g.t_train, rel=0.03)
@@ -341,7 +341,7 @@ def test_measured_grokking_gap_at_lambda_0_9():
     lam, d_in, eta0 = 0.9, 400, 0.1
     n = round(d_in / lam)
     g = grokking_gap(d_in / n, eta0, 1e-3, discrete=True)
-    sim = simulate(d_in, n, eta0=eta0, steps=math.ceil(4 * g.t_gen), seeds=256, seed=0)
+    sim = simulate_linear(d_in, n, eta0=eta0, steps=math.ceil(4 * g.t_gen), seeds=256, seed=0)
     assert sim.mean_gap == pytest.approx(g.gap, rel=0.05)
 
 
@@ -363,14 +363,14 @@ def test_measured_grokking_gap_at_lambda_0_9():
             lambda: time_to_accuracy(0.5, which="test"),
             "which must be 'train' or 'generalization', got 'test'",
         ),
-        (lambda: simulate(0, 10), "d_in must be an integer >= 1, got 0"),
-        (lambda: simulate(10, 2.5), "n_train must be an integer >= 1, got 2.5"),
-        (lambda: simulate(10, 10, steps=0), "steps must be an integer >= 1, got 0"),
-        (lambda: simulate(10, 10, seeds=True), "seeds must be an integer >= 1, got True"),
-        (lambda: simulate(10, 10, seed=-3), "seed must be an integer >= 0, got -3"),
-        (lambda: simulate(10, 10, eta0="fast"), "eta0 must be a positive finite number, got 'fast'"),
+        (lambda: simulate_linear(0, 10), "d_in must be an integer >= 1, got 0"),
+        (lambda: simulate_linear(10, 2.5), "n_train must be an integer >= 1, got 2.5"),
+        (lambda: simulate_linear(10, 10, steps=0), "steps must be an integer >= 1, got 0"),
+        (lambda: simulate_linear(10, 10, seeds=True), "seeds must be an integer >= 1, got True"),
+        (lambda: simulate_linear(10, 10, seed=-3), "seed must be an integer >= 0, got -3"),
+        (lambda: simulate_linear(10, 10, eta0="fast"), "eta0 must be a positive finite number, got 'fast'"),
         (
-            lambda: simulate(10, 10, level=0.0),
+            lambda: simulate_linear(10, 10, level=0.0),
             "accuracy level must be a number strictly between 0 and 1, got 0.0",
         ),
         (

@@ -17,103 +17,16 @@
 * :mod:`effgrok.diagnostics.tickets` -- grokking tickets (Minegishi, Iwasawa & Matsuo 2024):
   magnitude-pruned subnetworks against the dense and the norm-matched dense network.
 
-numpy only at import time (no JAX, no matplotlib).
+numpy only at import time (no JAX, no matplotlib).  The subpackage exports the public names of
+all its modules (each module's ``__all__``).
 """
 
-from .early import (
-    EarlyPrediction,
-    LossLog,
-    auc,
-    early_prediction_curve,
-    read_loss_csv,
-    spectral_score,
-    spectral_scores,
-)
-from .inspection import (
-    FlowOverlay,
-    Inspection,
-    InspectionSeries,
-    inspect_embedding,
-    inspect_series,
-    key_frequencies,
-    training_split,
-)
-from .loaders import (
-    LoadedEmbedding,
-    checkpoint_files,
-    load_checkpoints,
-    load_embedding,
-    load_pairs,
-    load_table,
-    read_tensors,
-)
-from .progress import (
-    effective_rank,
-    fourier_concentration,
-    fourier_power,
-    participation_ratio,
-    rqi_curve,
-)
-from .tickets import (
-    TicketStudy,
-    grokking_tickets,
-    magnitude_mask,
-    norm_matched_init,
-    power_match,
-    time_to_generalize,
-)
-from .weight_norm import (
-    AlphaSweep,
-    LUShape,
-    ReducedLandscape,
-    alpha_sweep,
-    decay_time,
-    global_norm,
-    lu_shape,
-    norm_trajectory,
-    reduced_landscape,
-)
+from . import early, inspection, loaders, progress, tickets, weight_norm
+from .early import *  # noqa: F403
+from .inspection import *  # noqa: F403
+from .loaders import *  # noqa: F403
+from .progress import *  # noqa: F403
+from .tickets import *  # noqa: F403
+from .weight_norm import *  # noqa: F403
 
-__all__ = [
-    "AlphaSweep",
-    "EarlyPrediction",
-    "FlowOverlay",
-    "Inspection",
-    "InspectionSeries",
-    "LUShape",
-    "LoadedEmbedding",
-    "LossLog",
-    "ReducedLandscape",
-    "TicketStudy",
-    "alpha_sweep",
-    "auc",
-    "checkpoint_files",
-    "decay_time",
-    "early_prediction_curve",
-    "effective_rank",
-    "fourier_concentration",
-    "fourier_power",
-    "global_norm",
-    "grokking_tickets",
-    "inspect_embedding",
-    "inspect_series",
-    "key_frequencies",
-    "load_checkpoints",
-    "load_embedding",
-    "load_pairs",
-    "load_table",
-    "lu_shape",
-    "magnitude_mask",
-    "norm_matched_init",
-    "norm_trajectory",
-    "participation_ratio",
-    "power_match",
-    "read_loss_csv",
-    "read_tensors",
-    "reduced_landscape",
-    "rqi_curve",
-    "spectral_score",
-    "spectral_scores",
-    "time_to_generalize",
-    "training_split",
-]
+__all__ = [n for m in (early, inspection, loaders, progress, tickets, weight_norm) for n in m.__all__]

@@ -1,89 +1,14 @@
-"""Effective theory of representation learning (Liu et al. 2022): numpy/scipy/numba only."""
+"""Effective theory of representation learning (Liu et al. 2022): numpy/scipy/numba only.
 
-from .constraints import (
-    constraint_rows,
-    gram_matrix,
-    n_training_parallelograms,
-    parallelograms,
-    training_parallelograms,
-)
-from .critical import (
-    CriticalResult,
-    critical_fraction,
-    critical_scan,
-    median_interval,
-    pinned_fraction,
-    pinning_sizes,
-    random_ordering,
-    summarize_pinning_sizes,
-)
-from .dynamics import DOPRI5, EULER, RK4, TABLEAUS, ButcherTableau, EffectiveLoss, exact_flow
-from .metrics import (
-    DEFAULT_DELTA,
-    Accuracy,
-    ideal_accuracy,
-    induced_parallelograms,
-    predicted_accuracy,
-    realised_parallelograms,
-    rqi,
-    standardize,
-)
-from .simulation import Ensemble, Trajectory, initial_embedding, simulate, simulate_ensemble
-from .spectrum import (
-    Z0_CONVENTION,
-    GrokkingRate,
-    default_z0,
-    full_table_null_space,
-    full_table_nullity,
-    grokking_rate,
-    null_space,
-    nullity,
-    structure_pinned,
-    training_nullity,
-)
+The subpackage exports the public names of all its modules (each module's ``__all__``).
+"""
 
-__all__ = [
-    "DEFAULT_DELTA",
-    "DOPRI5",
-    "EULER",
-    "RK4",
-    "TABLEAUS",
-    "Z0_CONVENTION",
-    "Accuracy",
-    "ButcherTableau",
-    "CriticalResult",
-    "EffectiveLoss",
-    "Ensemble",
-    "GrokkingRate",
-    "Trajectory",
-    "constraint_rows",
-    "critical_fraction",
-    "critical_scan",
-    "default_z0",
-    "exact_flow",
-    "full_table_null_space",
-    "full_table_nullity",
-    "gram_matrix",
-    "grokking_rate",
-    "ideal_accuracy",
-    "induced_parallelograms",
-    "initial_embedding",
-    "median_interval",
-    "n_training_parallelograms",
-    "null_space",
-    "nullity",
-    "parallelograms",
-    "pinned_fraction",
-    "pinning_sizes",
-    "predicted_accuracy",
-    "random_ordering",
-    "realised_parallelograms",
-    "rqi",
-    "simulate",
-    "simulate_ensemble",
-    "standardize",
-    "structure_pinned",
-    "summarize_pinning_sizes",
-    "training_nullity",
-    "training_parallelograms",
-]
+from . import constraints, critical, dynamics, metrics, simulation, spectrum
+from .constraints import *  # noqa: F403
+from .critical import *  # noqa: F403
+from .dynamics import *  # noqa: F403
+from .metrics import *  # noqa: F403
+from .simulation import *  # noqa: F403
+from .spectrum import *  # noqa: F403
+
+__all__ = [n for m in (constraints, critical, dynamics, metrics, simulation, spectrum) for n in m.__all__]

@@ -56,6 +56,8 @@ __all__ = [
     "median_interval",
     "pinned_fraction",
     "pinning_sizes",
+    "random_ordering",
+    "summarize_pinning_sizes",
 ]
 
 _PRIME = np.int64(2147483647)  # 2**31 - 1

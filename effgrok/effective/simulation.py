@@ -36,6 +36,7 @@ __all__ = [
     "simulate_ensemble",
 ]
 
+#: Integrators of :func:`simulate`: the Runge–Kutta tableaus by name, or ``"exact"`` (:func:`exact_flow`).
 METHODS = ("euler", "rk4", "dopri5", "exact")
 INITS = ("uniform", "standardized")
 #: "Representation learned" threshold of Liu et al. (2022).

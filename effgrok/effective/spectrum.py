@@ -41,6 +41,7 @@ __all__ = [
     "DEFAULT_RTOL",
     "Z0_CONVENTION",
     "GrokkingRate",
+    "default_z0",
     "full_table_null_space",
     "full_table_nullity",
     "grokking_rate",

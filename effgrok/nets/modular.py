@@ -109,7 +109,9 @@ __all__ = [
     "train_modular",
 ]
 
+#: Training losses by name: softmax cross-entropy, StableMax cross-entropy (Prieto et al. 2025), MSE.
 LOSSES = ("cross_entropy", "stablemax", "mse")
+#: Optimizers by name: AdamW, plain SGD, and AdamW on the ⊥Grad-projected gradient (Prieto et al.).
 OPTIMIZERS = ("adamw", "sgd", "orthograd_adamw")
 #: Hidden-layer nonlinearities by name (``relu`` is positively 1-homogeneous).
 ACTIVATIONS = ("relu", "gelu", "tanh", "silu", "quadratic")

@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = ["PHASES", "classify_phases", "phase_fractions"]
 
+#: The phase names; :func:`classify_phases` returns indices into this tuple.
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
 
 

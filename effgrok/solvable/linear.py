@@ -86,7 +86,7 @@ __all__ = [
     "marchenko_pastur_edges",
     "mp_losses",
     "run_gradient_descent",
-    "simulate",
+    "simulate_linear",
     "time_to_accuracy",
     "train_loss",
 ]
@@ -806,7 +806,7 @@ def run_gradient_descent(X, T, S0, eta0: float, steps: int, *, weight_decay: flo
 
 @dataclass(frozen=True)
 class LinearSimulation:
-    """Loss curves of simulated gradient descent, one row per seed (see :func:`simulate`).
+    """Loss curves of simulated gradient descent, one row per seed (see :func:`simulate_linear`).
 
     Attributes
     ----------
@@ -859,7 +859,7 @@ class LinearSimulation:
         return t_gen - t_tr if math.isfinite(t_gen) else math.inf
 
 
-def simulate(
+def simulate_linear(
     d_in: int,
     n_train: int,
     *,
@@ -882,7 +882,7 @@ def simulate(
 
     Examples
     --------
-    >>> sim = simulate(20, 40, steps=50, seeds=2, seed=1)
+    >>> sim = simulate_linear(20, 40, steps=50, seeds=2, seed=1)
     >>> sim.train_loss.shape, bool(np.all(np.diff(sim.train_loss, axis=1) < 0))
     ((2, 51), True)
     """

@@ -7,7 +7,7 @@ from them with no fitted parameter.  The prediction uses the gradient-descent fa
 ``(1 − 2η₀ν)^t`` (``discrete=True``), the exact form of the simulated dynamics; the
 gradient-flow and long-time forms are reported beside it.
 
-Measurement: :func:`effgrok.solvable.linear.simulate` (JAX, float64) at the paper's setting
+Measurement: :func:`effgrok.solvable.linear.simulate_linear` (JAX, float64) at the paper's setting
 (``d_in = 1000``, ``d_out = 1``, ``η₀ = 0.01``, ``ε = 1e-3``), several seeds per ``λ``; the gap is
 read off the seed-averaged curves (the quantity the MP average describes), and the per-seed
 gaps are reported beside it.  Criterion (issue 11): the simulated gap is within 5 % of the
@@ -107,13 +107,13 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.solvable.linear import simulate
+    from effgrok.solvable.linear import simulate_linear
 
     lam = float(unit["lam"])
     d_in = int(settings["d_in"])
     n_train = max(1, round(d_in / lam))
     steps = math.ceil(1.3 * _gap(lam, settings, True).t_gen) + 10
-    sim = simulate(
+    sim = simulate_linear(
         d_in,
         n_train,
         eta0=float(settings["eta0"]),
