@@ -517,8 +517,8 @@ def _progress_bar(args, total: int, desc: str, unit: str):
 
 
 def _cmd_critical(args) -> dict:
+    from .effective.critical import critical_scan
     from .results import critical_record
-    from .scan import run_critical
 
     if args.splits < 1:
         raise UsageError(f"--splits must be >= 1, got {args.splits}")
@@ -532,14 +532,14 @@ def _cmd_critical(args) -> dict:
     tasks = _tasks(args)  # validates every p before any work
     ps = [t.p for t in tasks]
     with _progress_bar(args, args.splits * len(tasks), "critical", "split") as bar:
-        results = run_critical(
+        results = critical_scan(
             args.task,
             ps,
             args.splits,
             seed=args.seed,
             method=args.method,
             confidence=args.confidence,
-            workers=args.workers,
+            workers=args.workers or "auto",
             scheduler=args.scheduler,
             out=args.out,
             progress=bar.update,
@@ -550,9 +550,8 @@ def _cmd_critical(args) -> dict:
 def _cmd_simulate(args) -> dict:
     from .effective.dynamics import EffectiveLoss
     from .effective.metrics import DEFAULT_DELTA
-    from .effective.simulation import _records, check_options, simulate
+    from .effective.simulation import _records, check_options, simulate, simulate_ensemble
     from .results import ensemble_record, trajectory_record
-    from .scan import run_ensemble
 
     _apply_preset(args)
     _check_split_args(args)
@@ -599,19 +598,13 @@ def _cmd_simulate(args) -> dict:
         split_kw = {"size": args.train_size}
     steps, stride = _records(args.steps, args.stride, 100)
     check_options(args.method, args.lr, args.step_size, DEFAULT_DELTA, args.rtol, args.atol, steps, stride)
-    options = dict(
-        kw,
-        stride=stride,
-        loss={"constraints": args.constraints, "normalization": args.normalization, "z": args.z},
-    )
     with _progress_bar(args, args.ensemble, "simulate", "member") as bar:
-        ens = run_ensemble(
-            task.name,
-            task.p,
+        ens = simulate_ensemble(
+            task,
             args.ensemble,
-            split=split_kw,
-            options=options,
-            workers=args.workers,
+            **split_kw,
+            **dict(kw, stride=stride),
+            workers=args.workers or "auto",
             scheduler=args.scheduler,
             out=args.out,
             progress=bar.update,
@@ -1066,7 +1059,7 @@ def _format_train(rec: dict) -> str:
 
 
 def _parse_axis(text: str, flag: str):
-    from .scan import PHASE_AXES
+    from .nets.phases import PHASE_AXES
 
     parts = text.split(":")
     if len(parts) not in (4, 5) or parts[0] not in PHASE_AXES:
@@ -1103,8 +1096,7 @@ def _parse_axis(text: str, flag: str):
 
 
 def _cmd_phase(args) -> dict:
-    from .nets.phases import PHASES
-    from .scan import run_phase_diagram
+    from .nets.phases import PHASES, phase_diagram
 
     task, cfg, size = _toy_setup(args)
     x = _parse_axis(args.x, "--x")
@@ -1119,7 +1111,7 @@ def _cmd_phase(args) -> dict:
     seeds = _seed_list(args.seeds)
     n_runs = x[1].size * y[1].size * len(seeds)
     with _progress_bar(args, n_runs, "phase diagram", "run") as bar:
-        res = run_phase_diagram(
+        res = phase_diagram(
             task.name,
             task.p,
             x,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..tasks import Task, random_split
+from ._ensemble_jobs import run_ensemble_scan
 from .constraints import training_mask
 from .dynamics import TABLEAUS, EffectiveLoss, _integrate_adaptive, _integrate_fixed, _record_many, exact_flow
 from .metrics import DEFAULT_DELTA
@@ -554,6 +555,9 @@ def simulate_ensemble(
     delta: float = DEFAULT_DELTA,
     record_embedding: bool = False,
     first_member: int = 0,
+    workers: int | str | None = None,
+    scheduler: str | None = None,
+    out=None,
     progress: Callable[[int], None] | None = None,
 ) -> Ensemble:
     """Integrate ``members`` trajectories in parallel (Numba ``prange`` over members).
@@ -565,6 +569,13 @@ def simulate_ensemble(
     (members ``first_member .. first_member + members − 1``), so an ensemble can be run in
     chunks with identical results.  Other parameters as in :func:`simulate` (default:
     about 100 records).
+
+    By default the members are integrated in this process (all Numba threads).  ``workers``
+    (an integer, or ``"auto"``: in process for short runs, one process per core for long
+    ones), ``scheduler`` (a Dask address) or ``out`` (a folder to stream chunks of members to
+    and resume from) run chunks of members through :func:`effgrok.scan.run_scan`, with the
+    same numbers (no ``embedding`` is kept then; ``task`` must come from
+    :func:`~effgrok.tasks.make_task` and ``init`` be a name).
 
     Examples
     --------
@@ -582,6 +593,30 @@ def simulate_ensemble(
     given = sum(x is not None for x in (fraction, size, train))
     if given != 1:
         raise ValueError("give exactly one of fraction, size and train")
+    if workers is not None or scheduler is not None or out is not None:
+        if record_embedding:
+            raise ValueError(
+                "record_embedding needs the ensemble in this process (no workers, scheduler or out)"
+            )
+        check_options(method, learning_rate, step_size, delta, rtol, atol, steps, stride)
+        options = dict(loss=loss, dim=dim, steps=steps, learning_rate=learning_rate, method=method)
+        options.update(step_size=step_size, stride=stride, init=init, seed=seed, rtol=rtol, atol=atol)
+        if delta != DEFAULT_DELTA:
+            options["delta"] = delta
+        split = {"fraction": fraction} if fraction is not None else {"size": size} if size is not None else {}
+        if train is not None:
+            split = {"train": np.flatnonzero(training_mask(task, train)).tolist()}
+        return run_ensemble_scan(
+            task,
+            members,
+            split=split,
+            options=options,
+            first_member=first_member,
+            workers=workers,
+            scheduler=scheduler,
+            out=out,
+            progress=progress,
+        )
     rngs = [
         np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(m,)))
         for m in range(first_member, first_member + members)
