@@ -201,7 +201,7 @@ def test_measured_accuracy_comparison():
     rec = res.record()
     assert rec["measured_test_accuracy"] == 0.5
     assert rec["measured_minus_predicted"] == pytest.approx(0.5 - res.predicted_test_accuracy)
-    with pytest.raises(ValueError, match=r"accuracy must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"accuracy must be a number in \[0, 1\]"):
         inspect_embedding(task, split, np.arange(10.0), accuracy=1.5)
 
 
@@ -416,7 +416,10 @@ def _bad(tmp_path):
             "pair (2,12) is out of range",
         ),
         ([*base, "--embedding", str(good), "--steps", "1"], "--steps belongs to a series"),
-        ([*base, "--embedding", str(good), "--accuracy", "2"], "accuracy must be in [0, 1], got 2.0"),
+        (
+            [*base, "--embedding", str(good), "--accuracy", "2"],
+            "accuracy must be a number in [0, 1], got 2.0",
+        ),
         (
             [
                 "inspect",

@@ -73,6 +73,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import choice, integer, nonnegative, positive, real
+from .._checks import fraction as check_fraction
+
 __all__ = [
     "DEFAULT_CUTOFF",
     "DEFAULT_DEGREE",
@@ -104,15 +107,7 @@ METHODS = ("detrended", "raw_energy", "loss_level")
 
 # --------------------------------------------------------------------------- input checks
 def _check_options(cutoff, degree, floor) -> tuple[float, int, float]:
-    c = float(cutoff) if not isinstance(cutoff, bool) else math.nan
-    if not (math.isfinite(c) and c > 0):
-        raise ValueError(f"cutoff must be a positive number of cycles per window, got {cutoff!r}")
-    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or not 0 <= degree <= 10:
-        raise ValueError(f"degree must be an integer in 0..10, got {degree!r}")
-    f = float(floor) if not isinstance(floor, bool) else math.nan
-    if not (math.isfinite(f) and f > 0):
-        raise ValueError(f"floor must be a positive finite number, got {floor!r}")
-    return c, int(degree), f
+    return positive("cutoff", cutoff), integer("degree", degree, lo=0, hi=10), positive("floor", floor)
 
 
 def min_points(cutoff: float = DEFAULT_CUTOFF, degree: int = DEFAULT_DEGREE) -> int:
@@ -187,9 +182,10 @@ def _raw_energy(y: np.ndarray, s: np.ndarray, max_cycles: float | None) -> float
 def _check_max_cycles(max_cycles) -> float | None:
     if max_cycles is None:
         return None
-    m = float(max_cycles) if not isinstance(max_cycles, bool) else math.nan
-    if not (math.isfinite(m) and m >= 1):
-        raise ValueError(f"max_cycles must be None or a number >= 1 of cycles per window, got {max_cycles!r}")
+    allowed = "None or a number >= 1 of cycles per window"
+    m = real("max_cycles", max_cycles, allowed=allowed)
+    if m < 1:
+        raise ValueError(f"max_cycles must be {allowed}, got {max_cycles!r}")
     return m
 
 
@@ -231,9 +227,7 @@ def loss_rises(loss, *, rel_tol: float = 1e-3) -> int:
     1
     """
     y, _ = _curve(loss, None)
-    r = float(rel_tol) if not isinstance(rel_tol, bool) else math.nan
-    if not (math.isfinite(r) and r >= 0):
-        raise ValueError(f"rel_tol must be a finite number >= 0, got {rel_tol!r}")
+    r = nonnegative("rel_tol", rel_tol)
     return int(np.sum(y[1:] > (1 + r) * y[:-1]))
 
 
@@ -338,9 +332,7 @@ def spectral_scores(
     m = _check_max_cycles(max_cycles)
     runs = _runs(curves, steps)
     B = _budget(runs, budget)
-    fr = float(fraction) if not isinstance(fraction, bool) else math.nan
-    if not (0 < fr <= 1):
-        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    fr = check_fraction("fraction", fraction)
     need = min_points(c, d) if method == "detrended" else 2
     out = np.full(len(runs), np.nan)
     for i, (y, s) in enumerate(runs):
@@ -356,9 +348,7 @@ def spectral_scores(
 
 
 def _check_method(method) -> str:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    return method
+    return choice("method", method, METHODS)
 
 
 def _runs(curves, steps) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -394,10 +384,7 @@ def _runs(curves, steps) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def _budget(runs, budget) -> float:
     B = max(float(s[-1]) for _, s in runs) if budget is None else budget
-    B = float(B) if not isinstance(B, bool) else math.nan
-    if not (math.isfinite(B) and B > 0):
-        raise ValueError(f"budget must be a positive number of steps, got {budget!r}")
-    return B
+    return positive("budget", B)
 
 
 # --------------------------------------------------------------------------- AUC

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import choice, fraction, integer
 from ..effective.metrics import DEFAULT_DELTA, ideal_accuracy, predicted_accuracy, rqi
 from ..effective.spectrum import GrokkingRate, grokking_rate
 from ..tasks import Split, Task, split_from_indices, split_from_pairs
@@ -339,25 +340,13 @@ def _num(v):
 
 
 def _check_key_power(key_power) -> float:
-    try:
-        kp = float(key_power)
-    except (TypeError, ValueError):
-        kp = float("nan")
-    if isinstance(key_power, bool) or not 0 < kp <= 1:
-        raise ValueError(f"key_power must be in (0, 1], got {key_power!r}")
-    return kp
+    return fraction("key_power", key_power)
 
 
 def _check_accuracy(accuracy) -> float | None:
     if accuracy is None:
         return None
-    try:
-        a = float(accuracy)
-    except (TypeError, ValueError):
-        raise ValueError(f"accuracy must be a number in [0, 1], got {accuracy!r}") from None
-    if not 0.0 <= a <= 1.0:
-        raise ValueError(f"accuracy must be in [0, 1], got {accuracy!r}")
-    return a
+    return fraction("accuracy", accuracy, closed="both")
 
 
 def _split_numbers(task, train, learning_rate, z0, normalization):
@@ -384,8 +373,7 @@ def _embedding_numbers(task, split, E, k, delta, key_power) -> dict:
         M, m = F
         if k is None:
             k = min(DEFAULT_TOP_K, m // 2)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= m // 2:
-            raise ValueError(f"k must be an integer in 1..{m // 2} for task {task.name!r}, got {k!r}")
+        integer("k", k, lo=1, hi=m // 2)
         out["k"] = int(k)
         out["fourier_concentration"] = _num(fourier_concentration(M, m, k))
         out["key_frequencies"] = tuple(key_frequencies(M, m, key_power))
@@ -686,8 +674,7 @@ def inspect_series(
     >>> [round(c.rqi, 3) for c in res.checkpoints][-1]
     1.0
     """
-    if time not in FLOW_TIMES:
-        raise ValueError(f"time must be one of {', '.join(FLOW_TIMES)}, got {time!r}")
+    choice("time", time, FLOW_TIMES)
     st = np.asarray(steps)
     embs = list(embeddings)
     if st.ndim != 1 or st.size != len(embs) or st.size == 0 or not np.issubdtype(st.dtype, np.integer):

@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import integer
+
 __all__ = [
     "CHECKPOINT_SUFFIXES",
     "TORCH_HINT",
@@ -376,8 +378,7 @@ def load_embedding(path, rows, *, tensor: str | None = None, vocab: int | None =
     counts = _row_counts(rows)
     keep = None
     if vocab is not None:
-        if isinstance(vocab, bool) or not isinstance(vocab, (int, np.integer)) or vocab < min(counts):
-            raise ValueError(f"vocab must be an integer >= {min(counts)} (the task's symbols), got {vocab!r}")
+        integer("vocab", vocab, lo=min(counts))  # at least the task's symbols
         keep, counts = min(counts), (int(vocab),)
     tensors = read_tensors(path)
     where = f"{str(path)!r}"

@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import choice, fraction, integer
+
 __all__ = [
     "PRUNABLE",
     "TicketStudy",
@@ -97,16 +99,11 @@ def kept_fraction(pruned_fraction: float) -> float:
     return round(1.0 - _pruned(pruned_fraction), 12)
 
 
+_MATCHES = ("l1l2", "l1", "l2")
+
+
 def _pruned(pruned_fraction) -> float:
-    if isinstance(pruned_fraction, bool):
-        raise ValueError(f"pruned_fraction must be a number in [0, 1), got {pruned_fraction!r}")
-    try:
-        s = float(pruned_fraction)
-    except (TypeError, ValueError):
-        raise ValueError(f"pruned_fraction must be a number in [0, 1), got {pruned_fraction!r}") from None
-    if not 0.0 <= s < 1.0:
-        raise ValueError(f"pruned_fraction must be a number in [0, 1), got {pruned_fraction!r}")
-    return s
+    return fraction("pruned_fraction", pruned_fraction, closed="left")
 
 
 def _keys(params: dict, keys) -> tuple:
@@ -171,8 +168,7 @@ def random_mask(params: dict, pruned_fraction: float, *, seed: int = 0, keys=Non
     """
     s = _pruned(pruned_fraction)
     keys = _keys(params, weight_keys(params) if keys is None else keys)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    integer("seed", seed, lo=0)
     shapes = {k: np.shape(v) for k, v in params.items()}
     n = sum(math.prod(shapes[k]) for k in keys)
     keep = np.ones(n)
@@ -278,8 +274,7 @@ def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=No
     >>> np.allclose(layer_norms(ctrl)["total"], layer_norms(ticket)["total"], rtol=1e-9)
     True
     """
-    if match not in ("l1l2", "l1", "l2"):
-        raise ValueError(f"match must be one of l1l2, l1, l2; got {match!r}")
+    choice("match", match, _MATCHES)
     keys = _keys(dense, weight_keys(dense) if keys is None else keys)
     _keys(ticket, keys)
     out = {k: np.array(v, dtype=np.float64) for k, v in dense.items()}
@@ -307,8 +302,7 @@ def time_to_generalize(steps, val_acc, threshold: float = 0.99) -> np.ndarray:
     >>> time_to_generalize([0, 100, 200], [[0.1, 0.995, 1.0], [0.1, 0.5, 0.9]])
     array([100,  -1])
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    fraction("threshold", threshold)
     from ..nets.digits import first_step_at
 
     return first_step_at(val_acc, steps, threshold)
@@ -436,10 +430,8 @@ def ticket_sweep(
     fracs = [_pruned(f) for f in np.atleast_1d(np.asarray(pruned_fractions, dtype=object)).tolist()]
     if not fracs:
         raise ValueError("pruned_fractions must hold at least one fraction")
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
-    if match not in ("l1l2", "l1", "l2"):
-        raise ValueError(f"match must be one of l1l2, l1, l2; got {match!r}")
+    fraction("threshold", threshold)
+    choice("match", match, _MATCHES)
     sd = np.atleast_1d(np.asarray(seeds)).ravel()
     if sd.size == 0 or not np.issubdtype(sd.dtype, np.integer) or np.any(sd < 0):
         raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import positive_array
+
 __all__ = [
     "AlphaSweep",
     "LUShape",
@@ -206,10 +208,10 @@ class ReducedLandscape:
     runs: object
 
 
-def _positive_array(name, values) -> np.ndarray:
-    a = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
-    if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise ValueError(f"{name} must be positive finite numbers, got {values!r}")
+def _positive_values(name, values) -> np.ndarray:
+    a = positive_array(name, values).ravel()
+    if a.size == 0:
+        raise ValueError(f"{name} must hold at least one number > 0, got {values!r}")
     return a
 
 
@@ -252,7 +254,7 @@ def reduced_landscape(
     """
     from ..nets.digits import expected_init_norm, train_digits
 
-    rel = _positive_array("relative_norms", relative_norms)
+    rel = _positive_values("relative_norms", relative_norms)
     if np.any(np.diff(rel) <= 0):
         raise ValueError(f"relative_norms must be strictly increasing, got {relative_norms!r}")
     sd = _seed_array(seeds)
@@ -343,7 +345,7 @@ def alpha_sweep(
     """
     from ..nets.digits import train_digits
 
-    a = _positive_array("alphas", alphas)
+    a = _positive_values("alphas", alphas)
     sd = _seed_array(seeds)
     a_grid, s_grid = np.meshgrid(a, sd, indexing="ij")
     runs = train_digits(

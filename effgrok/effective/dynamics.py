@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from .._checks import choice
 from .._parallel import parallel_allowed
 from ..tasks import Task
 from .constraints import gram_matrix, parallelograms, training_mask
@@ -87,9 +88,7 @@ class EffectiveLoss:
             ("normalization", NORMALIZATIONS),
             ("z", Z_MODES),
         ):
-            value = getattr(self, name)
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+            choice(name, getattr(self, name), allowed)
 
     @classmethod
     def reference_code(cls) -> EffectiveLoss:
@@ -802,8 +801,7 @@ def exact_flow(
     ``N·ℓ0 = Σ_j λ_j |B_j(s)|²`` at each time, accurate to full relative precision
     (eigenvalues below the zero tolerance are treated as exactly zero).
     """
-    if z not in Z_MODES:
-        raise ValueError(f"z must be one of {', '.join(Z_MODES)}; got {z!r}")
+    choice("z", z, Z_MODES)
     E0 = np.asarray(E0, dtype=np.float64)
     squeeze = E0.ndim == 1
     if squeeze:

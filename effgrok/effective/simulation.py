@@ -14,12 +14,12 @@ Time is measured in gradient steps: Euler with ``step_size = 1`` *is* gradient d
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import choice, integer, positive, schedule
 from ..tasks import Task, random_split
 from ._ensemble_jobs import run_ensemble_scan
 from .constraints import training_mask
@@ -163,23 +163,6 @@ class Ensemble:
         }
 
 
-# --------------------------------------------------------------------------- input checks
-def _positive(name, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return v
-
-
-def _int_at_least(name, value, lo) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return int(value)
-
-
 def initial_embedding(task: Task, dim: int = 1, *, init: str = "uniform", rng=None) -> np.ndarray:
     """Initial embedding of shape (n_slots, dim).
 
@@ -217,15 +200,12 @@ def _check_init_array(task: Task, E, dim: int | None, members: int | None) -> np
 
 
 def _records(steps: int, stride: int | None, default_records: int) -> tuple[int, int]:
-    steps = _int_at_least("steps", steps, 1)
+    steps = integer("steps", steps, lo=1)
     if stride is None:
         stride = max(1, steps // default_records)
         while steps % stride:
             stride -= 1
-    stride = _int_at_least("stride", stride, 1)
-    if steps % stride:
-        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
-    return steps, stride
+    return schedule(steps, stride)
 
 
 # --------------------------------------------------------------------------- core runner
@@ -242,13 +222,12 @@ def _prediction(G: np.ndarray, f: int, normalizer: float, z0: np.ndarray, eta: f
 
 def check_options(method, learning_rate, step_size, delta, rtol, atol, steps, stride) -> tuple:
     """Validate integrator options (without integrating); returns the numbers as floats."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    eta = _positive("learning rate", learning_rate)
-    step_size = _positive("step size", step_size)
-    delta = _positive("delta", delta)
-    rtol = _positive("rtol", rtol)
-    atol = _positive("atol", atol)
+    choice("method", method, METHODS)
+    eta = positive("learning_rate", learning_rate)
+    step_size = positive("step_size", step_size)
+    delta = positive("delta", delta)
+    rtol = positive("rtol", rtol)
+    atol = positive("atol", atol)
     if method in ("euler", "rk4"):
         ratio = stride / step_size
         if round(ratio) < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio:
@@ -484,9 +463,9 @@ def simulate(
     (True, 1.0)
     """
     loss = EffectiveLoss() if loss is None else loss
-    dim = _int_at_least("dim", dim, 1)
+    dim = integer("dim", dim, lo=1)
     steps, stride = _records(steps, stride, 500)
-    seed = _int_at_least("seed", seed, 0)
+    seed = integer("seed", seed, lo=0)
     mask = training_mask(task, train)
     if isinstance(init, str):
         E0 = initial_embedding(task, dim, init=init, rng=np.random.default_rng(np.random.SeedSequence(seed)))
@@ -585,11 +564,11 @@ def simulate_ensemble(
     (64, 101)
     """
     loss = EffectiveLoss() if loss is None else loss
-    members = _int_at_least("ensemble size", members, 1)
-    dim = _int_at_least("dim", dim, 1)
+    members = integer("members", members, lo=1)
+    dim = integer("dim", dim, lo=1)
     steps, stride = _records(steps, stride, 100)
-    seed = _int_at_least("seed", seed, 0)
-    first_member = _int_at_least("first member", first_member, 0)
+    seed = integer("seed", seed, lo=0)
+    first_member = integer("first_member", first_member, lo=0)
     given = sum(x is not None for x in (fraction, size, train))
     if given != 1:
         raise ValueError("give exactly one of fraction, size and train")

@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from .._checks import integer
 from ..nets.modular import orthogonal_gradients  # the ⊥Grad transform, re-exported here
 
 __all__ = [
@@ -43,12 +44,6 @@ __all__ = [
     "stablemax_cross_entropy",
     "stablemax_s",
 ]
-
-
-def _n_classes(n_classes) -> int:
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    return int(n_classes)
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -77,7 +72,7 @@ def loss_absorption_gap(n_classes: int, dtype="float32", *, summed_first: bool =
     >>> round(loss_absorption_gap(97, "float32", summed_first=False), 3)
     16.636
     """
-    C = _n_classes(n_classes)
+    C = integer("n_classes", n_classes, lo=2)
     m = np.finfo(_float_dtype(dtype)).nmant
     return (math.log(C - 1) if summed_first else 0.0) + (m + 1) * math.log(2.0)
 
