@@ -629,7 +629,7 @@ def _format_simulate(rec: dict) -> str:
                 f"  steps to RQI>0.95  {f(rec['steps_to_rqi'])}",
                 f"  final RQI          {f(rec['final_rqi'], '{:.4f}')}   "
                 f"final loss {f(rec['final_loss'], '{:.3e}')}",
-                f"  Acc-hat (test)     {f(rec['predicted_test_accuracy'], '{:.4f}')}   "
+                f"  Acc-hat (test)     {f(rec['predicted_test_acc'], '{:.4f}')}   "
                 f"ideal {f(rec['ideal_test_accuracy'], '{:.4f}')}",
             ]
         )
@@ -645,7 +645,7 @@ def _format_simulate(rec: dict) -> str:
             f"  (steps to RQI)/n_h median {f(ratio['median'])}   (n_h median {f(sm['n_h']['median'])}, "
             f"Z0 = ‖E0‖² median {f(sm['z0']['median'])})",
             f"  final RQI mean {f(sm['final_rqi']['mean'], '{:.4f}')}   Acc-hat mean "
-            f"{f(sm['predicted_test_accuracy']['mean'], '{:.4f}')}",
+            f"{f(sm['predicted_test_acc']['mean'], '{:.4f}')}",
         ]
     )
 
@@ -1306,7 +1306,7 @@ def _write_simulation(out: Path, result, record: dict, prov: dict) -> None:
                 "steps_to_rqi": None if np.isnan(result.steps_to_rqi[m]) else float(result.steps_to_rqi[m]),
                 "final_rqi": float(result.rqi[m, -1]),
                 "final_loss": float(result.loss[m, -1]),
-                "predicted_test_accuracy": float(result.predicted_test_accuracy[m, -1]),
+                "predicted_test_acc": float(result.predicted_test_acc[m, -1]),
             }
             for m in range(n)
         ]
@@ -1316,7 +1316,7 @@ def _write_simulation(out: Path, result, record: dict, prov: dict) -> None:
             steps=result.steps,
             loss=result.loss,
             rqi=result.rqi,
-            predicted_test_accuracy=result.predicted_test_accuracy,
+            predicted_test_acc=result.predicted_test_acc,
             z=result.z,
         )
         write_json_atomic(out / "simulate.json", {"provenance": prov, "result": record})
@@ -1328,10 +1328,10 @@ def _write_simulation(out: Path, result, record: dict, prov: dict) -> None:
             "loss": float(lo),
             "z": float(z),
             "rqi": float(r),
-            "predicted_test_accuracy": float(a),
+            "predicted_test_acc": float(a),
         }
         for s, lo, z, r, a in zip(
-            result.steps, result.loss, result.z, result.rqi, result.predicted_test_accuracy, strict=True
+            result.steps, result.loss, result.z, result.rqi, result.predicted_test_acc, strict=True
         )
     ]
     write_csv_atomic(out / "trajectory.csv", rows, list(rows[0]))
@@ -1748,7 +1748,7 @@ def _cmd_weight_norm(args) -> dict:
         seeds=seeds,
         width=args.width,
         depth=args.depth,
-        lr=args.lr,
+        learning_rate=args.lr,
         steps=args.steps,
         stride=stride,
         float64=args.float64,
@@ -2105,7 +2105,7 @@ def _cmd_solvable_dichotomy(args) -> dict:
     ]
     rec = {
         "model": "dichotomy",
-        "lr": args.lr,
+        "learning_rate": args.lr,
         "c": args.c,
         "homogeneity": 2,
         "rows": rows,
@@ -2131,7 +2131,7 @@ def _cmd_solvable_dichotomy(args) -> dict:
             np.repeat(a, seeds.size),
             np.repeat(w, seeds.size),
             seeds=np.tile(seeds, a.size),
-            lr=args.lr,
+            learning_rate=args.lr,
             hidden=args.hidden,
             train_fraction=args.train_frac,
             steps=steps,
@@ -2182,7 +2182,7 @@ def _cmd_solvable_dichotomy(args) -> dict:
             "fits": fits,
         }
         fig["sim"] = {
-            "lr": runs.lr,
+            "learning_rate": runs.learning_rate,
             "steps": runs.steps,
             "alpha": runs.alpha,
             "weight_decay": runs.weight_decay,
@@ -2211,7 +2211,7 @@ def _format_solvable(rec: dict) -> str:
                 line += f"  simulated gap {num(r['sim_gap_mean'])} ({num(r['sim_rel_error'])} rel.)"
             lines.append(line)
         return "\n".join(lines)
-    lines = [f"kernel→rich dichotomy  η={rec['lr']:g}  c={rec['c']:g}  t* = log(α)/λ (t = η·step)"]
+    lines = [f"kernel→rich dichotomy  η={rec['learning_rate']:g}  c={rec['c']:g}  t* = log(α)/λ (t = η·step)"]
     for r in rec["rows"]:
         lines.append(
             f"  α={r['alpha']:<6g} λ={r['weight_decay']:<8g} t* {r['t_star']:.4g}  "
@@ -2386,7 +2386,7 @@ def _format_inspect(rec: dict) -> str:
             lines.append(f"                     ({src['how']}; {rec['rows']})")
         lines += [
             f"  RQI                {f(rec['rqi'])}",
-            f"  Acc-hat (test)     {f(rec['predicted_test_accuracy'])}",
+            f"  Acc-hat (test)     {f(rec['predicted_test_acc'])}",
             f"  effective rank     {f(rec['effective_rank'])}",
         ]
         if rec["fourier_concentration"] is not None or rec["key_frequencies"] is not None:
@@ -2411,7 +2411,7 @@ def _format_inspect(rec: dict) -> str:
     has_f = cps[0]["fourier_concentration"] is not None
     lines.append("  step        RQI   Acc-hat   eff.rank" + ("   Fourier  key frequencies" if has_f else ""))
     for c in cps:
-        line = f"  {c['step']:<8d}  {f(c['rqi'], '{:.4f}')}   {f(c['predicted_test_accuracy'], '{:.4f}')}" + (
+        line = f"  {c['step']:<8d}  {f(c['rqi'], '{:.4f}')}   {f(c['predicted_test_acc'], '{:.4f}')}" + (
             f"   {f(c['effective_rank'], '{:8.4g}')}"
         )
         if has_f:

@@ -107,7 +107,7 @@ def test_simulate_single_json_and_out(capsys, tmp_path):
     )
     assert code == 0, err
     rec = json.loads(out)
-    for key in ("final_rqi", "final_loss", "steps_to_rqi", "n_h", "predicted_test_accuracy"):
+    for key in ("final_rqi", "final_loss", "steps_to_rqi", "n_h", "predicted_test_acc"):
         assert key in rec
     assert rec["final_rqi"] == 1.0 and rec["steps_to_rqi"] > 0 and len(rec["trajectory"]["step"]) == 501
     names = {f.name for f in d.iterdir()}

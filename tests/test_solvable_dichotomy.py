@@ -138,7 +138,7 @@ def test_first_crossing_interpolates_and_reports_never():
         (lambda: transition_time(2.0, 0.0), "weight_decay must be > 0"),
         (lambda: transition_time(2.0, 1e-3, homogeneity=0), "homogeneity must be an integer"),
         (lambda: transition_window(2.0, 1e-3, c=1.0), r"c must be a number in \(0, 1\)"),
-        (lambda: transition_step(2.0, 0.5, 2.0), "lr \\* weight_decay < 1"),
+        (lambda: transition_step(2.0, 0.5, 2.0), "learning_rate \\* weight_decay < 1"),
     ],
 )
 def test_bad_input(call, match):

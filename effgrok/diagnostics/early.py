@@ -618,6 +618,25 @@ def read_loss_csv(
     ({'step': 'step', 'loss': 'train_loss', 'run': None, 'skipped_rows': 1}, [2.3, 1.1])
     """
     path = Path(path)
+    lines = _csv_lines(path)
+    cols, idx = _log_columns(path, lines[0], loss_column, step_column, run_column)
+    if len(lines) == 1:
+        raise ValueError(f"{path}: no data rows after the header")
+    data, grok, skipped = _log_rows(path, lines[1:], cols, idx)
+    if not data:
+        raise ValueError(f"{path}: no row has a value in the loss column {cols['loss']!r}")
+    runs = tuple(data)
+    return LossLog(
+        runs=runs,
+        steps=tuple(np.array([s for s, _ in data[r]]) for r in runs),
+        losses=tuple(np.array([v for _, v in data[r]]) for r in runs),
+        labels=np.array([grok[r][0] for r in runs]) if grok else None,
+        columns={**cols, "skipped_rows": skipped},
+    )
+
+
+def _csv_lines(path: Path) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file with their 1-based line numbers."""
     if not path.is_file():
         raise ValueError(f"loss log {str(path)!r} does not exist or is not a file")
     try:
@@ -628,7 +647,13 @@ def read_loss_csv(
     lines = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r)]
     if not lines:
         raise ValueError(f"{path}: the file is empty; expected a header with columns step,loss")
-    head_line, header = lines[0]
+    return lines
+
+
+def _log_columns(path: Path, head, loss_column, step_column, run_column) -> tuple[dict, dict]:
+    """The step, loss and run columns chosen from the header (names and indices, plus
+    ``grokked`` if present)."""
+    head_line, header = head
     names = [h.strip().lower() for h in header]
     cols = {
         "step": _pick_column(names, step_column, STEP_COLUMNS, "step", path, head_line, header),
@@ -653,31 +678,35 @@ def read_loss_csv(
     idx = {k: names.index(c) for k, c in cols.items() if c is not None}
     if "grokked" in names:
         idx["grokked"] = names.index("grokked")
-    if len(lines) == 1:
-        raise ValueError(f"{path}: no data rows after the header")
+    idx["fields"] = len(names)  # the header's width
+    return cols, idx
+
+
+def _log_number(path: Path, line: int, row: list[str], col: str, cols: dict, idx: dict) -> float:
+    text = row[idx[col]].strip()
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"{path}, line {line}, column {cols[col]!r}: not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{path}, line {line}, column {cols[col]!r}: not finite: {text!r}")
+    return v
+
+
+def _log_rows(path: Path, lines, cols: dict, idx: dict) -> tuple[dict, dict, int]:
+    """``(step, loss)`` records per run, the ``grokked`` label (and its line) per run and the
+    number of rows skipped for an empty loss cell."""
     data: dict[str, list] = {}
     grok: dict[str, tuple[bool, int]] = {}
     skipped = 0
-    for line, row in lines[1:]:
-        if len(row) < len(names):
-            raise ValueError(f"{path}, line {line}: {len(row)} fields, the header has {len(names)}")
+    for line, row in lines:
+        if len(row) < idx["fields"]:
+            raise ValueError(f"{path}, line {line}: {len(row)} fields, the header has {idx['fields']}")
         if not row[idx["loss"]].strip():
             skipped += 1
             continue
-
-        def number(col, line=line, row=row):
-            text = row[idx[col]].strip()
-            try:
-                v = float(text)
-            except ValueError:
-                raise ValueError(
-                    f"{path}, line {line}, column {cols[col]!r}: not a number: {text!r}"
-                ) from None
-            if not math.isfinite(v):
-                raise ValueError(f"{path}, line {line}, column {cols[col]!r}: not finite: {text!r}")
-            return v
-
-        step, loss = number("step"), number("loss")
+        step = _log_number(path, line, row, "step", cols, idx)
+        loss = _log_number(path, line, row, "loss", cols, idx)
         if loss < 0:
             raise ValueError(f"{path}, line {line}, column {cols['loss']!r}: negative loss {loss!r}")
         run = row[idx["run"]].strip() if "run" in idx else "0"
@@ -691,25 +720,19 @@ def read_loss_csv(
             )
         rec.append((step, loss))
         if "grokked" in idx:
-            text = row[idx["grokked"]].strip().lower()
-            if text not in _TRUE | _FALSE:
-                raise ValueError(
-                    f"{path}, line {line}, column 'grokked': expected 0/1 or true/false, got {text!r}"
-                )
-            g = text in _TRUE
-            if run in grok and grok[run][0] != g:
-                raise ValueError(
-                    f"{path}, line {line}, column 'grokked': run {run!r} was labelled {grok[run][0]} "
-                    f"on line {grok[run][1]}"
-                )
-            grok.setdefault(run, (g, line))
-    if not data:
-        raise ValueError(f"{path}: no row has a value in the loss column {cols['loss']!r}")
-    runs = tuple(data)
-    return LossLog(
-        runs=runs,
-        steps=tuple(np.array([s for s, _ in data[r]]) for r in runs),
-        losses=tuple(np.array([v for _, v in data[r]]) for r in runs),
-        labels=np.array([grok[r][0] for r in runs]) if grok else None,
-        columns={**cols, "skipped_rows": skipped},
-    )
+            _grokked_label(path, line, row[idx["grokked"]], run, grok)
+    return data, grok, skipped
+
+
+def _grokked_label(path: Path, line: int, cell: str, run: str, grok: dict) -> None:
+    """Record the ``grokked`` label of ``run`` (constant within a run)."""
+    text = cell.strip().lower()
+    if text not in _TRUE | _FALSE:
+        raise ValueError(f"{path}, line {line}, column 'grokked': expected 0/1 or true/false, got {text!r}")
+    g = text in _TRUE
+    if run in grok and grok[run][0] != g:
+        raise ValueError(
+            f"{path}, line {line}, column 'grokked': run {run!r} was labelled {grok[run][0]} "
+            f"on line {grok[run][1]}"
+        )
+    grok.setdefault(run, (g, line))

@@ -252,7 +252,7 @@ class Inspection:
         Acc-bar on the test examples.
     embedding_shape : tuple of int
         Shape of the embedding as given.
-    rqi, predicted_test_accuracy, effective_rank : float
+    rqi, predicted_test_acc, effective_rank : float
         RQI, Acc-hat (test), entropy effective rank of the embedding.
     fourier_concentration : float or None
         Share of the power in the ``k`` strongest frequencies (modular tasks).
@@ -276,7 +276,7 @@ class Inspection:
     ideal_test_accuracy: float
     embedding_shape: tuple
     rqi: float
-    predicted_test_accuracy: float
+    predicted_test_acc: float
     effective_rank: float
     fourier_concentration: float | None
     key_frequencies: tuple | None
@@ -313,7 +313,7 @@ class Inspection:
             "embedding_shape": list(self.embedding_shape),
             "rows": self.rows_how,
             "rqi": self.rqi,
-            "predicted_test_accuracy": _num(self.predicted_test_accuracy),
+            "predicted_test_acc": _num(self.predicted_test_acc),
             "effective_rank": self.effective_rank,
             "fourier_concentration": _num(self.fourier_concentration),
             "fourier_k": self.k,
@@ -322,7 +322,7 @@ class Inspection:
         if self.measured_test_accuracy is not None:
             m = self.measured_test_accuracy
             rec["measured_test_accuracy"] = m
-            rec["measured_minus_predicted"] = _num(m - self.predicted_test_accuracy)
+            rec["measured_minus_predicted"] = _num(m - self.predicted_test_acc)
             rec["measured_minus_ideal"] = _num(m - self.ideal_test_accuracy)
         return rec
 
@@ -363,7 +363,7 @@ def _embedding_numbers(task, split, E, k, delta, key_power) -> dict:
     out = {
         "rows_how": rows_how,
         "rqi": rqi(task, S, delta),
-        "predicted_test_accuracy": predicted_accuracy(task, split, S, delta).test,
+        "predicted_test_acc": predicted_accuracy(task, split, S, delta).test,
         "effective_rank": float(effective_rank(E)),
         "fourier_concentration": None,
         "key_frequencies": None,
@@ -425,7 +425,7 @@ def inspect_embedding(
     >>> t = eg.make_task("add", 10)
     >>> split = eg.random_split(t, fraction=0.8, seed=58)
     >>> res = eg.inspect_embedding(t, split, np.arange(10.0)[:, None])   # the linear structure
-    >>> res.rqi, res.predicted_test_accuracy == res.ideal_test_accuracy
+    >>> res.rqi, res.predicted_test_acc == res.ideal_test_accuracy
     (1.0, True)
     """
     accuracy = _check_accuracy(accuracy)
@@ -469,7 +469,7 @@ class FlowOverlay:
     ----------
     tau : ndarray
         Flow times of the theory grid (``0`` first, then log-spaced).
-    rqi, predicted_test_accuracy : ndarray
+    rqi, predicted_test_acc : ndarray
         RQI and Acc-hat (test) along the flow at ``tau``.
     step0 : int
         First checkpoint's step.
@@ -489,7 +489,7 @@ class FlowOverlay:
 
     tau: np.ndarray
     rqi: np.ndarray
-    predicted_test_accuracy: np.ndarray
+    predicted_test_acc: np.ndarray
     step0: int
     time_scale: float
     time: str
@@ -501,7 +501,7 @@ class FlowOverlay:
     def at_steps(self, steps) -> tuple[np.ndarray, np.ndarray]:
         """Flow RQI and Acc-hat at user steps (interpolated in log flow time)."""
         tau = self.time_scale * (np.asarray(steps, dtype=np.float64) - self.step0)
-        return _interp(self.tau, self.rqi, tau), _interp(self.tau, self.predicted_test_accuracy, tau)
+        return _interp(self.tau, self.rqi, tau), _interp(self.tau, self.predicted_test_acc, tau)
 
     def describe(self) -> str:
         if self.time == "lr":
@@ -566,7 +566,7 @@ def _flow_overlay(task, split, E0, steps, measured_rqi, *, pinned, normalization
     return FlowOverlay(
         tau=tau,
         rqi=r,
-        predicted_test_accuracy=acc,
+        predicted_test_acc=acc,
         step0=int(steps[0]),
         time_scale=c,
         time=time,
@@ -603,7 +603,7 @@ class InspectionSeries:
             row = {
                 "step": int(s),
                 "rqi": e["rqi"],
-                "predicted_test_accuracy": e["predicted_test_accuracy"],
+                "predicted_test_acc": e["predicted_test_acc"],
                 "effective_rank": e["effective_rank"],
                 "fourier_concentration": e["fourier_concentration"],
                 "key_frequencies": None
@@ -612,7 +612,7 @@ class InspectionSeries:
             }
             if flow is not None:
                 row["flow_rqi"] = float(flow[0][i])
-                row["flow_predicted_test_accuracy"] = _num(flow[1][i])
+                row["flow_predicted_test_acc"] = _num(flow[1][i])
             out.append(row)
         return out
 
@@ -686,27 +686,8 @@ def inspect_series(
     srcs = [None] * len(embs) if sources is None else list(sources)
     _check_key_power(key_power)
     split, how, rate, ideal = _split_numbers(task, train, learning_rate, z0, normalization)
-    cps = []
-    for E, src in zip(embs, srcs, strict=True):
-        nums = _embedding_numbers(task, split, E, k, delta, key_power)
-        shape = tuple(np.shape(E)) if np.ndim(E) == 2 else (np.shape(E)[0], 1)
-        cps.append(
-            Inspection(
-                task=task,
-                split=split,
-                split_how=how,
-                rate=rate,
-                ideal_test_accuracy=ideal,
-                embedding_shape=shape,
-                delta=delta,
-                key_power=key_power,
-                source=src,
-                **nums,
-            )
-        )
-    shapes = {c.embedding_shape for c in cps}
-    if len(shapes) > 1:
-        raise ValueError(f"the embeddings differ in shape: {sorted(shapes)}")
+    common = dict(task=task, split=split, split_how=how, rate=rate, ideal_test_accuracy=ideal)
+    cps = _checkpoints(embs, srcs, common, k=k, delta=delta, key_power=key_power)
     overlay = None
     if flow:
         overlay = _flow_overlay(
@@ -722,3 +703,19 @@ def inspect_series(
             delta=delta,
         )
     return InspectionSeries(steps=st.astype(np.int64), checkpoints=tuple(cps), flow=overlay)
+
+
+def _checkpoints(embs, srcs, common: dict, *, k, delta, key_power) -> list[Inspection]:
+    """One :class:`Inspection` per embedding of a series (all of one shape)."""
+    task, split = common["task"], common["split"]
+    cps = []
+    for E, src in zip(embs, srcs, strict=True):
+        nums = _embedding_numbers(task, split, E, k, delta, key_power)
+        shape = tuple(np.shape(E)) if np.ndim(E) == 2 else (np.shape(E)[0], 1)
+        cps.append(
+            Inspection(**common, embedding_shape=shape, delta=delta, key_power=key_power, source=src, **nums)
+        )
+    shapes = {c.embedding_shape for c in cps}
+    if len(shapes) > 1:
+        raise ValueError(f"the embeddings differ in shape: {sorted(shapes)}")
+    return cps

@@ -291,10 +291,10 @@ def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=No
     return out
 
 
-def time_to_generalize(steps, val_acc, threshold: float = 0.99) -> np.ndarray:
-    """First recorded step with validation accuracy ``≥ threshold``; −1 if never.
+def time_to_generalize(steps, test_acc, threshold: float = 0.99) -> np.ndarray:
+    """First recorded step with test accuracy ``≥ threshold``; −1 if never.
 
-    ``val_acc`` is ``[..., record]`` at ``steps``.  (:attr:`ModularRuns.step_val_99` is the same
+    ``test_acc`` is ``[..., record]`` at ``steps``.  (:attr:`ModularRuns.step_val_99` is the same
     quantity at ``threshold = 0.99`` with per-step resolution.)
 
     Examples
@@ -305,14 +305,14 @@ def time_to_generalize(steps, val_acc, threshold: float = 0.99) -> np.ndarray:
     fraction("threshold", threshold)
     from ..nets.digits import first_step_at
 
-    return first_step_at(val_acc, steps, threshold)
+    return first_step_at(test_acc, steps, threshold)
 
 
-def memorization_index(train_acc, val_acc, *, train_level: float = 0.99, val_below: float = 0.5) -> int:
+def memorization_index(train_acc, test_acc, *, train_level: float = 0.99, test_below: float = 0.5) -> int:
     """Index of the first snapshot with train accuracy ``≥ train_level`` (memorised).
 
-    Returns −1 if no snapshot memorised, or if the validation accuracy there is already
-    ``≥ val_below`` (the network generalised as it fitted, so there is no memorisation phase).
+    Returns −1 if no snapshot memorised, or if the test accuracy there is already
+    ``≥ test_below`` (the network generalised as it fitted, so there is no memorisation phase).
 
     Examples
     --------
@@ -321,11 +321,11 @@ def memorization_index(train_acc, val_acc, *, train_level: float = 0.99, val_bel
     >>> memorization_index([0.1, 1.0], [0.1, 0.9])
     -1
     """
-    tr, va = np.asarray(train_acc, float), np.asarray(val_acc, float)
-    if tr.shape != va.shape or tr.ndim != 1:
-        raise ValueError(f"train_acc and val_acc must be 1-D of one length, got {tr.shape} and {va.shape}")
+    tr, te = np.asarray(train_acc, float), np.asarray(test_acc, float)
+    if tr.shape != te.shape or tr.ndim != 1:
+        raise ValueError(f"train_acc and test_acc must be 1-D of one length, got {tr.shape} and {te.shape}")
     hit = np.flatnonzero(tr >= train_level)
-    if hit.size == 0 or va[hit[0]] >= val_below:
+    if hit.size == 0 or te[hit[0]] >= test_below:
         return -1
     return int(hit[0])
 
@@ -452,6 +452,23 @@ def ticket_sweep(
         common["embed_dim"] = embed_dim
     names = param_names(architecture)
     dense = train_modular(task, seeds=sd, snapshot_stride=snap, **common)
+    jobs, mem_steps, norms = _retrain_jobs(dense, sd, fracs, names, stride, match)
+    stack = {k: np.stack([job[3][k] for job in jobs]) for k in names}
+    mstack = {k: np.stack([job[4][k] for job in jobs]) for k in names}
+    runs = train_modular(
+        task, seeds=np.array([sd[job[2]] for job in jobs]), init_params=stack, weight_mask=mstack, **common
+    )
+    settings = dict(common, task=task.name, p=task.p, pairs=dense.pairs, encoding=dense.encoding, match=match)
+    settings.update(snapshot_stride=snap, pruned_fractions=fracs)
+    return [
+        _study(dense, runs, jobs, j, s, sd, threshold, norms[j], mem_steps, steps, settings)
+        for j, s in enumerate(fracs)
+    ]
+
+
+def _retrain_jobs(dense, sd, fracs, names, stride: int, match: str):
+    """The retrained variants of every seed and fraction as ``(fraction index, variant, seed
+    index, init, mask)``, the memorisation step of every dense run and the initial norms."""
     snap_idx = dense.snapshot_steps // stride  # record index of every snapshot
     jobs = []  # (fraction index, variant, seed index, init, mask)
     mem_steps = []
@@ -478,48 +495,34 @@ def ticket_sweep(
             for v, (init, mask) in variant_inits.items():
                 jobs.append((j, v, r, init, mask))
                 norms[j][v][r] = layer_norms({k: init[k] * mask[k] for k in keys})["total"]
-    stack = {k: np.stack([job[3][k] for job in jobs]) for k in names}
-    mstack = {k: np.stack([job[4][k] for job in jobs]) for k in names}
-    runs = train_modular(
-        task, seeds=np.array([sd[job[2]] for job in jobs]), init_params=stack, weight_mask=mstack, **common
-    )
+    return jobs, mem_steps, norms
+
+
+def _study(dense, runs, jobs, j, s, sd, threshold, norms, mem_steps, steps, settings) -> TicketStudy:
+    """The :class:`TicketStudy` of the ``j``-th pruned fraction ``s``."""
     every = np.arange(sd.size)
     t_dense = time_to_generalize(dense.steps, dense.val_acc, threshold)
-    out = []
-    for j, s in enumerate(fracs):
-        t_gen, curves, train_curves = {"dense": t_dense}, {"dense": dense.val_acc}, {"dense": dense.train_acc}
-        for v in VARIANTS[1:]:
-            idx = [n for n, job in enumerate(jobs) if job[0] == j and job[1] == v]
-            if not idx:
-                continue
-            order = np.asarray(idx)[np.argsort([jobs[n][2] for n in idx])]
-            t_gen[v] = time_to_generalize(runs.steps, runs.val_acc[order], threshold)
-            curves[v] = runs.val_acc[order]
-            train_curves[v] = runs.train_acc[order]
-        out.append(
-            TicketStudy(
-                steps=dense.steps,
-                seeds=sd,
-                pruned_fraction=s,
-                threshold=float(threshold),
-                t_gen={k: np.asarray(v, dtype=np.int64) for k, v in t_gen.items()},
-                curves=curves,
-                train_curves=train_curves,
-                norms={v: n for v, n in norms[j].items() if v in t_gen},
-                memorization_step=np.asarray(mem_steps),
-                dense_generalized=dense.val_acc[every, -1] >= threshold,
-                mask_step=int(steps),
-                dense_weight_norm=np.asarray(dense.weight_norm),
-                settings=dict(
-                    common,
-                    task=task.name,
-                    p=task.p,
-                    pairs=dense.pairs,
-                    encoding=dense.encoding,
-                    match=match,
-                    snapshot_stride=snap,
-                    pruned_fractions=fracs,
-                ),
-            )
-        )
-    return out
+    t_gen, curves, train_curves = {"dense": t_dense}, {"dense": dense.val_acc}, {"dense": dense.train_acc}
+    for v in VARIANTS[1:]:
+        idx = [n for n, job in enumerate(jobs) if job[0] == j and job[1] == v]
+        if not idx:
+            continue
+        order = np.asarray(idx)[np.argsort([jobs[n][2] for n in idx])]
+        t_gen[v] = time_to_generalize(runs.steps, runs.val_acc[order], threshold)
+        curves[v] = runs.val_acc[order]
+        train_curves[v] = runs.train_acc[order]
+    return TicketStudy(
+        steps=dense.steps,
+        seeds=sd,
+        pruned_fraction=s,
+        threshold=float(threshold),
+        t_gen={k: np.asarray(v, dtype=np.int64) for k, v in t_gen.items()},
+        curves=curves,
+        train_curves=train_curves,
+        norms={v: n for v, n in norms.items() if v in t_gen},
+        memorization_step=np.asarray(mem_steps),
+        dense_generalized=dense.val_acc[every, -1] >= threshold,
+        mask_step=int(steps),
+        dense_weight_norm=np.asarray(dense.weight_norm),
+        settings=dict(settings),
+    )

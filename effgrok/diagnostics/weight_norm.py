@@ -104,7 +104,7 @@ def norm_trajectory(runs=None, *, snapshots: dict | None = None, snapshot_steps=
     return st, np.sqrt(sq)
 
 
-def decay_time(alpha, *, lr: float, weight_decay: float, target: float = 1.0) -> np.ndarray:
+def decay_time(alpha, *, learning_rate: float, weight_decay: float, target: float = 1.0) -> np.ndarray:
     """Steps for decoupled weight decay alone to shrink ``‖θ‖`` from ``α w₀`` to ``target·w₀``.
 
     ``‖θ_t‖ = (1 − ηλ)^t ‖θ_0‖`` without gradients, so ``t = log(α/target) / (−log(1 − ηλ))``
@@ -113,17 +113,17 @@ def decay_time(alpha, *, lr: float, weight_decay: float, target: float = 1.0) ->
 
     Examples
     --------
-    >>> round(float(decay_time(8.0, lr=1e-3, weight_decay=1.0)))
+    >>> round(float(decay_time(8.0, learning_rate=1e-3, weight_decay=1.0)))
     2078
     """
     a = np.asarray(alpha, dtype=np.float64)
     if not (np.all(np.isfinite(a)) and np.all(a > 0)):
         raise ValueError(f"alpha must be positive and finite, got {alpha!r}")
-    rate = lr * weight_decay
+    rate = learning_rate * weight_decay
     if not (math.isfinite(rate) and 0 < rate < 1) or not (math.isfinite(target) and target > 0):
         raise ValueError(
-            f"need 0 < lr·weight_decay < 1 and target > 0, got lr={lr!r}, weight_decay={weight_decay!r}, "
-            f"target={target!r}"
+            f"need 0 < learning_rate·weight_decay < 1 and target > 0, got learning_rate={learning_rate!r}, "
+            f"weight_decay={weight_decay!r}, target={target!r}"
         )
     return np.maximum(np.log(a / target), 0.0) / -math.log1p(-rate)
 
@@ -229,7 +229,7 @@ def reduced_landscape(
     seeds=(0,),
     width: int = 200,
     depth: int = 3,
-    lr: float = 1e-3,
+    learning_rate: float = 1e-3,
     scale_lr: bool = True,
     steps: int = 2000,
     stride: int = 100,
@@ -265,7 +265,7 @@ def reduced_landscape(
         data,
         seeds=s_grid.ravel(),
         fixed_norm=r_flat * w0,
-        lr=lr * (r_flat if scale_lr else 1.0),
+        lr=learning_rate * (r_flat if scale_lr else 1.0),
         weight_decay=0.0,
         width=width,
         depth=depth,
@@ -326,7 +326,7 @@ def alpha_sweep(
     weight_decay: float = 1.0,
     width: int = 200,
     depth: int = 3,
-    lr: float = 1e-3,
+    learning_rate: float = 1e-3,
     steps: int = 3000,
     stride: int = 50,
     train_threshold: float = 0.99,
@@ -355,7 +355,7 @@ def alpha_sweep(
         weight_decay=weight_decay,
         width=width,
         depth=depth,
-        lr=lr,
+        lr=learning_rate,
         steps=steps,
         stride=stride,
         train_threshold=train_threshold,
@@ -364,7 +364,11 @@ def alpha_sweep(
     )
     shape = (a.size, sd.size)
     t_tr, t_te = runs.step_train.reshape(shape), runs.step_test.reshape(shape)
-    dt = decay_time(a, lr=lr, weight_decay=weight_decay) if weight_decay > 0 else np.full(a.size, np.inf)
+    dt = (
+        decay_time(a, learning_rate=learning_rate, weight_decay=weight_decay)
+        if weight_decay > 0
+        else np.full(a.size, np.inf)
+    )
     return AlphaSweep(
         alphas=a,
         seeds=sd,

@@ -26,7 +26,7 @@ _CHUNK_FIELDS = {
     "loss": "loss",
     "z": "z",
     "rqi": "rqi",
-    "predicted_test_accuracy": "predicted_test_accuracy",
+    "predicted_test_acc": "predicted_test_accuracy",
     "steps_to_rqi": "steps_to_rqi",
     "n_h": "n_h",
     "grokking_rate": "grokking_rate",
@@ -60,8 +60,8 @@ def run_ensemble_scan(
     members: int,
     *,
     split: dict,
-    options: dict,
-    first_member: int,
+    setup: dict,
+    integrator: dict,
     workers,
     scheduler,
     out,
@@ -69,23 +69,25 @@ def run_ensemble_scan(
 ):
     """The ensemble through :func:`effgrok.scan.run_scan` in chunks of members (resumable
     with ``out``).  ``split`` is one of ``{"fraction": r}``, ``{"size": n}``,
-    ``{"train": [example indices]}``; ``options`` are the other keyword arguments of
-    ``simulate_ensemble`` (checked), with ``loss`` an :class:`EffectiveLoss`."""
+    ``{"train": [example indices]}``; ``setup`` holds ``loss``, ``dim``, ``init``, ``seed`` and
+    ``first_member``, ``integrator`` the integration options (see ``simulate_ensemble``)."""
     from ..scan import ScanStore, auto_workers, chunk_jobs, chunk_size, gather, run_scan
-    from .simulation import Ensemble
+    from .metrics import DEFAULT_DELTA
+    from .simulation import Ensemble, check_options
 
     if task.name not in TASK_NAMES:
         raise ValueError(
             f"workers, scheduler and out need a task made by make_task (one of {', '.join(TASK_NAMES)}); "
             f"got {task.name!r}"
         )
-    if not isinstance(options["init"], str):
+    if not isinstance(setup["init"], str):
         raise ValueError("workers, scheduler and out need init given by name, not as an array")
-    loss = options["loss"]
-    options = dict(
-        options, loss={"constraints": loss.constraints, "normalization": loss.normalization, "z": loss.z}
-    )
-    split = {k: (list(map(int, v)) if k == "train" else v) for k, v in split.items()}
+    names = ("method", "learning_rate", "step_size", "delta", "rtol", "atol", "steps", "stride")
+    check_options(*(integrator[k] for k in names))
+    loss, first_member = setup["loss"], setup["first_member"]
+    options = {k: v for k, v in integrator.items() if k != "delta" or v != DEFAULT_DELTA}
+    options.update(dim=setup["dim"], init=setup["init"], seed=setup["seed"])
+    options["loss"] = {"constraints": loss.constraints, "normalization": loss.normalization, "z": loss.z}
 
     def params(start: int, n: int) -> dict:
         return {"task": task.name, "p": task.p, "members": n, "first_member": first_member + start}

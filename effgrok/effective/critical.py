@@ -648,18 +648,8 @@ def critical_fraction(
     if workers is None and scheduler is None and out is None:
         T = pinning_sizes(task, splits, seed=seed, coords=coords, method=method, progress=progress)
         return summarize_pinning_sizes(task, T, seed=seed, confidence=confidence, method=method)
-    (res,) = run_critical_tasks(
-        [task],
-        splits,
-        seed=seed,
-        method=method,
-        confidence=confidence,
-        coords=tuple(coords),
-        workers=workers,
-        scheduler=scheduler,
-        out=out,
-        progress=progress,
-    )
+    kw = dict(seed=seed, method=method, confidence=confidence, workers=workers, scheduler=scheduler, out=out)
+    (res,) = run_critical_tasks([task], splits, coords=tuple(coords), progress=progress, **kw)
     return res
 
 
@@ -699,17 +689,8 @@ def critical_scan(
             )
             for t in tasks
         ]
-    return run_critical_tasks(
-        tasks,
-        splits,
-        seed=seed,
-        method=method,
-        confidence=confidence,
-        workers=workers,
-        scheduler=scheduler,
-        out=out,
-        progress=progress,
-    )
+    kw = dict(seed=seed, method=method, confidence=confidence, workers=workers, scheduler=scheduler, out=out)
+    return run_critical_tasks(tasks, splits, progress=progress, **kw)
 
 
 def _scan_args(splits, seed, method: str, workers) -> tuple[int, int]:

@@ -133,9 +133,9 @@ class Committee:
         c = x1 @ x2.T
         return (self.alpha**2 / self.width) * (c + self.epsilon**2 * c * c)
 
-    def learning_rate(self, eta0: float = 1.0) -> float:
-        """``η = η₀ N / α²`` (mean-field scaling)."""
-        return eta0 * self.width / self.alpha**2
+    def learning_rate(self, base_learning_rate: float = 1.0) -> float:
+        """``η = η₀ N / α²`` (mean-field scaling of the base rate ``η₀ = base_learning_rate``)."""
+        return base_learning_rate * self.width / self.alpha**2
 
 
 def kernel_regression(K_train, K_test_train, y_train, *, ridge: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

@@ -117,8 +117,8 @@ def transition_window(alpha, weight_decay, c: float = 0.5, *, homogeneity: int =
     return _out((1 - c) * t), _out((1 + c) * t)
 
 
-def transition_step(alpha, weight_decay, lr, *, exact: bool = True, homogeneity: int = 2):
-    """Predicted transition in gradient-descent steps of size ``η = lr``.
+def transition_step(alpha, weight_decay, learning_rate, *, exact: bool = True, homogeneity: int = 2):
+    """Predicted transition in gradient-descent steps of size ``η = learning_rate``.
 
     ``exact=True``: ``k* = log(α)/(−log(1 − ηλ))``, the number of steps in which the decay
     factor ``(1 − ηλ)^k`` of ``θ ← (1 − ηλ)θ − η∇ℒ`` reaches ``1/α``; ``exact=False``: the
@@ -132,10 +132,13 @@ def transition_step(alpha, weight_decay, lr, *, exact: bool = True, homogeneity:
     1999.5
     """
     t = np.asarray(transition_time(alpha, weight_decay, homogeneity=homogeneity))
-    eta = _positive_array("lr", lr)
+    eta = _positive_array("learning_rate", learning_rate)
     lam = np.asarray(weight_decay, dtype=np.float64)
     if not np.all(eta * lam < 1):
-        raise ValueError(f"need lr * weight_decay < 1, got lr={lr!r}, weight_decay={weight_decay!r}")
+        raise ValueError(
+            f"need learning_rate * weight_decay < 1, got learning_rate={learning_rate!r}, "
+            f"weight_decay={weight_decay!r}"
+        )
     if not exact:
         return _out(t / eta)
     with np.errstate(divide="ignore"):  # ηλ below the float resolution: inf steps
@@ -454,7 +457,7 @@ class DichotomyRuns:
     Attributes
     ----------
     alpha, weight_decay, seeds : ndarray, shape (runs,)
-    lr : float
+    learning_rate : float
         Gradient-descent step ``η``; times are ``t = η · step``.
     steps : ndarray, shape (records,)
     train_acc, test_acc, weight_norm : ndarray, shape (runs, records)
@@ -469,7 +472,7 @@ class DichotomyRuns:
     alpha: np.ndarray
     weight_decay: np.ndarray
     seeds: np.ndarray
-    lr: float
+    learning_rate: float
     steps: np.ndarray
     train_acc: np.ndarray
     test_acc: np.ndarray
@@ -484,12 +487,28 @@ class DichotomyRuns:
     @property
     def transition_time(self) -> np.ndarray:
         """Measured transition in gradient-flow time, ``η × transition_step``."""
-        return self.lr * self.transition_step
+        return self.learning_rate * self.transition_step
 
     @property
     def predicted_time(self) -> np.ndarray:
         """``log(α)/λ`` per run."""
         return np.log(self.alpha) / self.weight_decay
+
+
+def _run_axis(alpha, weight_decay, seeds):
+    """``alpha`` (> 1), ``weight_decay`` (> 0) and ``seeds`` broadcast to one run axis."""
+    a = _positive_array("alpha", alpha, above_one=True)
+    lam = _positive_array("weight_decay", weight_decay)
+    if a.ndim > 1 or lam.ndim > 1 or np.ndim(seeds) > 1:
+        raise ValueError("alpha, weight_decay and seeds must be numbers or 1-D arrays")
+    try:
+        a, lam, sd = np.broadcast_arrays(np.atleast_1d(a), np.atleast_1d(lam), np.atleast_1d(seeds))
+    except ValueError:
+        raise ValueError(
+            f"alpha, weight_decay and seeds must broadcast to one run axis, got sizes {a.size}, {lam.size}, "
+            f"{np.size(seeds)}"
+        ) from None
+    return a, lam, sd
 
 
 def simulate(
@@ -498,7 +517,7 @@ def simulate(
     weight_decay,
     *,
     seeds=(0,),
-    lr: float = 0.002,
+    learning_rate: float = 0.002,
     hidden: int = 1024,
     train_fraction: float = 0.4,
     steps: int = 10_000,
@@ -519,30 +538,21 @@ def simulate(
     Examples
     --------
     >>> import effgrok as eg
-    >>> r = simulate(eg.make_task("add-mod", 5), [2.0, 4.0], 1e-2, lr=0.1, hidden=8, steps=20, stride=10)
+    >>> task = eg.make_task("add-mod", 5)
+    >>> r = simulate(task, [2.0, 4.0], 1e-2, learning_rate=0.1, hidden=8, steps=20, stride=10)
     >>> r.train_acc.shape, r.predicted_step.round(1).tolist()
     ((2, 3), [692.8, 1385.6])
     """
     from ..nets.modular import train_modular
 
-    a = _positive_array("alpha", alpha, above_one=True)
-    lam = _positive_array("weight_decay", weight_decay)
-    if a.ndim > 1 or lam.ndim > 1 or np.ndim(seeds) > 1:
-        raise ValueError("alpha, weight_decay and seeds must be numbers or 1-D arrays")
-    try:
-        a, lam, sd = np.broadcast_arrays(np.atleast_1d(a), np.atleast_1d(lam), np.atleast_1d(seeds))
-    except ValueError:
-        raise ValueError(
-            f"alpha, weight_decay and seeds must broadcast to one run axis, got sizes {a.size}, {lam.size}, "
-            f"{np.size(seeds)}"
-        ) from None
-    pred = np.asarray(transition_step(a, lam, lr))
+    a, lam, sd = _run_axis(alpha, weight_decay, seeds)
+    pred = np.asarray(transition_step(a, lam, learning_rate))
     runs = train_modular(
         task,
         train_fraction=train_fraction,
         seeds=sd,
         hidden=hidden,
-        lr=lr,
+        learning_rate=learning_rate,
         weight_decay=lam,
         steps=steps,
         stride=stride,
@@ -561,7 +571,7 @@ def simulate(
         alpha=a.astype(np.float64),
         weight_decay=lam.astype(np.float64),
         seeds=sd.astype(np.int64),
-        lr=float(lr),
+        learning_rate=float(learning_rate),
         steps=runs.steps,
         train_acc=runs.train_acc,
         test_acc=runs.val_acc,
