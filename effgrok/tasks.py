@@ -27,8 +27,8 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from ._checks import choice, integer
 from ._checks import fraction as check_fraction
-from ._checks import integer
 
 __all__ = [
     "TASK_NAMES",
@@ -188,8 +188,7 @@ def task_from_table(
     commutative = bool(np.array_equal(table, table.T))
     if encoding is None:
         encoding = "sum" if commutative else "concat"
-    if encoding not in ("sum", "concat"):
-        raise ValueError(f"encoding must be 'sum' or 'concat', got {encoding!r}")
+    choice("encoding", encoding, ("sum", "concat"))
     n_examples = n * (n + 1) // 2 if commutative else n * n
     if n_examples > MAX_EXAMPLES:
         raise ValueError(f"task would have {n_examples} examples; at most {MAX_EXAMPLES} are supported")

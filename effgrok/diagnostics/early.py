@@ -73,7 +73,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import choice, integer, nonnegative, positive, real
+from .._checks import choice, finite_array, integer, nonnegative, positive, real
 from .._checks import fraction as check_fraction
 
 __all__ = [
@@ -129,8 +129,7 @@ def _curve(loss, steps, name="loss") -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(loss, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"{name} must be a 1-D curve, got shape {y.shape}")
-    if not np.all(np.isfinite(y)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    finite_array(name, y)
     if steps is None:
         s = np.arange(y.size, dtype=np.float64)
     else:
@@ -414,8 +413,7 @@ def auc(scores, labels) -> float:
     lab = np.asarray(labels)
     if s.ndim != 1 or lab.shape != s.shape:
         raise ValueError(f"scores and labels must be 1-D of equal length, got {s.shape} and {lab.shape}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("scores contain NaN or infinite values")
+    finite_array("scores", s)
     if lab.dtype != bool:
         ok = np.isin(lab, (0, 1)) if np.issubdtype(lab.dtype, np.number) else np.zeros(lab.shape, bool)
         if not np.all(ok):

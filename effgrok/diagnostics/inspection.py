@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import choice, fraction, integer
+from .._checks import choice, finite_array, fraction, integer
 from ..effective.metrics import DEFAULT_DELTA, ideal_accuracy, predicted_accuracy, rqi
 from ..effective.spectrum import GrokkingRate, grokking_rate
 from ..tasks import Split, Task, split_from_indices, split_from_pairs
@@ -148,8 +148,7 @@ def slot_embedding(task: Task, E) -> tuple[np.ndarray, str]:
             f"embedding must have {' or '.join(map(str, allowed))} rows (symbols) for task "
             f"{task.name!r}, got shape {E.shape}"
         )
-    if not np.all(np.isfinite(E)):
-        raise ValueError("embedding contains NaN or infinite values")
+    finite_array("embedding", E)
     if E.shape[0] == task.n_slots:
         return E, "rows used as they are"
     return np.vstack([E, E]), "shared embedding: its rows serve as left and right operand rows"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import fraction, integer
+from .._checks import finite_array, fraction, integer
 from ..effective.metrics import DEFAULT_DELTA, rqi
 from ..tasks import Task
 
@@ -59,8 +59,7 @@ def _matrices(features, name="features") -> np.ndarray:
         raise ValueError(
             f"{name} must have shape (..., samples, dims) with samples, dims >= 1, got {X.shape}"
         )
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contain NaN or infinite values")
+    finite_array(name, X)
     return X
 
 

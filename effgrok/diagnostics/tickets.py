@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import choice, fraction, integer
+from .._checks import choice, finite_array, fraction, integer, nonnegative
 
 __all__ = [
     "PRUNABLE",
@@ -143,8 +143,7 @@ def magnitude_mask(params: dict, pruned_fraction: float, *, keys=None, run_axis:
         runs = [magnitude_mask({k: v[r] for k, v in arrs.items()}, s, keys=keys) for r in range(R.pop())]
         return {k: np.stack([m[k] for m in runs]) for k in arrs}
     flat = np.concatenate([np.abs(arrs[k]).ravel() for k in keys])
-    if not np.all(np.isfinite(flat)):
-        raise ValueError("params contain NaN or infinite values")
+    finite_array("params", flat)
     n_prune = round(s * flat.size)
     keep = np.ones(flat.size)
     keep[np.argsort(flat, kind="stable")[:n_prune]] = 0.0
@@ -222,11 +221,9 @@ def power_match(x, l1: float, l2: float, *, tol: float = 1e-12) -> tuple[np.ndar
     (4.0, 3.0, True)
     """
     a = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError("x contains NaN or infinite values")
-    for name, v in (("l1", l1), ("l2", l2)):
-        if not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    finite_array("x", a)
+    nonnegative("l1", l1)
+    nonnegative("l2", l2)
     if l1 == 0 and l2 == 0:
         return np.zeros_like(a), 1.0, 0.0
     nz = a != 0

@@ -116,9 +116,7 @@ def decay_time(alpha, *, learning_rate: float, weight_decay: float, target: floa
     >>> round(float(decay_time(8.0, learning_rate=1e-3, weight_decay=1.0)))
     2078
     """
-    a = np.asarray(alpha, dtype=np.float64)
-    if not (np.all(np.isfinite(a)) and np.all(a > 0)):
-        raise ValueError(f"alpha must be positive and finite, got {alpha!r}")
+    a = positive_array("alpha", alpha).reshape(np.shape(alpha))
     rate = learning_rate * weight_decay
     if not (math.isfinite(rate) and 0 < rate < 1) or not (math.isfinite(target) and target > 0):
         raise ValueError(

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from .._checks import choice
+from .._checks import choice, finite_array
 from .._parallel import parallel_allowed
 from ..tasks import Task
 from .constraints import gram_matrix, parallelograms, training_mask
@@ -148,8 +148,7 @@ def _as_embedding(task: Task, E) -> np.ndarray:
         E = E[:, None]
     if E.ndim != 2 or E.shape[0] != task.n_slots:
         raise ValueError(f"embedding must have shape ({task.n_slots}, d), got {np.shape(E)}")
-    if not np.all(np.isfinite(E)):
-        raise ValueError("embedding contains NaN or infinite values")
+    finite_array("embedding", E)
     return E
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
-from .._checks import positive
+from .._checks import finite_array, positive
 from ..tasks import Task
 from .constraints import gram_matrix, parallelograms, training_mask
 from .spectrum import DEFAULT_RTOL, null_space
@@ -136,8 +136,7 @@ def standardize(E) -> np.ndarray:
         E = E[:, None]
     if E.ndim != 2 or E.shape[0] < 2:
         raise ValueError(f"embedding must have shape (n_rows >= 2, d), got {E.shape}")
-    if not np.all(np.isfinite(E)):
-        raise ValueError("embedding contains NaN or infinite values")
+    finite_array("embedding", E)
     centred = E - E.mean(axis=0)
     std = centred.std(axis=0, ddof=1)
     scale = np.max(np.abs(E), axis=0)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import choice, integer, positive, schedule
+from .._checks import choice, finite_array, integer, positive, schedule
 from ..tasks import Task, random_split
 from ._ensemble_jobs import run_ensemble_scan
 from .constraints import training_mask
@@ -192,8 +192,7 @@ def _check_init_array(task: Task, E, dim: int | None, members: int | None) -> np
         expect = f"({members}, {task.n_slots}, {dim if dim is not None else 'd'})"
     if not ok:
         raise ValueError(f"initial embedding must have shape {expect}, got {np.shape(E)}")
-    if not np.all(np.isfinite(E)):
-        raise ValueError("initial embedding contains NaN or infinite values")
+    finite_array("initial embedding", E)
     if np.any(np.sum(E * E, axis=(-2, -1)) == 0):
         raise ValueError("initial embedding is all zeros (Z = 0): the effective loss is undefined")
     return np.ascontiguousarray(E)

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
-from .._checks import choice, integer, nonnegative, positive
+from .._checks import choice, finite_array, integer, nonnegative, positive
 
 __all__ = [
     "LazyLoss",
@@ -70,8 +70,7 @@ def _coeffs(name: str, coeffs) -> np.ndarray:
     c = np.atleast_1d(np.asarray(coeffs, dtype=np.float64))
     if c.ndim != 1 or c.size < 1:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {np.shape(coeffs)}")
-    if not np.all(np.isfinite(c)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    finite_array(name, c)
     return c
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._checks import choice, integer, positive
+from .._checks import choice, finite_array, integer, positive
 
 __all__ = [
     "ACTIVATIONS",
@@ -45,8 +45,7 @@ def _as_inputs(x, name: str = "x") -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"{name} must be a non-empty 2-D array (samples, features), got shape {np.shape(x)}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    finite_array(name, x)
     return x
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import choice
 from .alignment import centered_kernel_alignment, cumulative_target_power, effective_dimension
 from .lazy_rich import Committee, kernel_regression, lazy_time_course, make_problem
 from .ntk import TwoLayer, empirical_ntk, neural_tangents_kernels
@@ -40,8 +41,7 @@ def ntk_study(
     the NTK is reported); ``model="mlp"``: ``α ×`` :class:`~effgrok.kernels.ntk.TwoLayer`
     with both layers trained, infinite kernels from neural-tangents.
     """
-    if model not in ("committee", "mlp"):
-        raise ValueError(f"model must be 'committee' or 'mlp', got {model!r}")
+    choice("model", model, ("committee", "mlp"))
     prob = make_problem(dim, samples, test_samples, target=target, seed=seed)
     times = np.unique(np.concatenate([[0.0], np.logspace(-1, 7, 33)])) if times is None else np.asarray(times)
     mlp = _mlp_kernels(prob, activation, width, seed) if model == "mlp" else None

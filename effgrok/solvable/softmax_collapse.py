@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from .._checks import fraction as check_fraction
 from .._checks import integer
 from ..nets.modular import orthogonal_gradients  # the ⊥Grad transform, re-exported here
 
@@ -151,8 +152,7 @@ def collapse_step(steps, fraction, level: float = 0.5) -> float:
     f = np.asarray(fraction, dtype=np.float64)
     if s.ndim != 1 or f.shape != s.shape:
         raise ValueError(f"steps and fraction must be 1-D of one length, got {s.shape} and {f.shape}")
-    if not (isinstance(level, (int, float, np.floating)) and 0 < level <= 1):
-        raise ValueError(f"level must be a number in (0, 1], got {level!r}")
+    check_fraction("level", level)
     hit = np.flatnonzero(f >= level)
     return float(s[hit[0]]) if hit.size else math.nan
 
