@@ -7,6 +7,7 @@ cluster execute the very same code.  This module knows no model: the jobs of eac
 computation live beside it (``effgrok.effective._critical_jobs``,
 ``effgrok.effective._ensemble_jobs``, :mod:`effgrok.nets.phases`), built with the chunk-map
 helpers :func:`chunk_jobs` and :func:`gather`.
+
 Every random draw inside a job is keyed by the job's coordinates (see
 :func:`effgrok.effective.critical.pinning_sizes` and
 :func:`effgrok.effective.simulation.simulate_ensemble`), so the numbers do not depend on
