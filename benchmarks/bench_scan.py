@@ -7,7 +7,7 @@
 2. the same scan on a Dask LocalCluster (2 worker processes, 1 thread each) against the
    2-process local pool: target <= 1.3x the pool's wall time (scans of >= 10 s).
 All three must give identical pinning sizes.  Each local configuration runs in a fresh
-Python process (as a command-line scan does), timed from the call of ``run_critical``.
+Python process (as a command-line scan does), timed from the call of ``critical_scan``.
 """
 
 from __future__ import annotations
@@ -20,21 +20,21 @@ import time
 
 import numpy as np
 
-from effgrok.scan import run_critical
+from effgrok import critical_scan
 
 
 def timed(**kw):
     t0 = time.perf_counter()
-    res = run_critical("add", [kw.pop("p")], kw.pop("splits"), seed=0, **kw)
+    res = critical_scan("add", [kw.pop("p")], kw.pop("splits"), seed=0, **kw)
     return time.perf_counter() - t0, res[0]
 
 
 _FRESH = """
 import json, sys, time
 import numpy as np
-from effgrok.scan import run_critical
+from effgrok import critical_scan
 t0 = time.perf_counter()
-r = run_critical("add", [{p}], {splits}, seed=0, workers={workers})[0]
+r = critical_scan("add", [{p}], {splits}, seed=0, workers={workers})[0]
 dt = time.perf_counter() - t0
 np.save(sys.argv[1], r.pinning_sizes)
 print(json.dumps({{"seconds": dt}}))

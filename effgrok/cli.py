@@ -519,8 +519,8 @@ def _progress_bar(args, total: int, desc: str, unit: str):
 
 
 def _cmd_critical(args) -> dict:
+    from .effective.critical import critical_scan
     from .results import critical_record
-    from .scan import run_critical
 
     if args.splits < 1:
         raise UsageError(f"--splits must be >= 1, got {args.splits}")
@@ -534,14 +534,14 @@ def _cmd_critical(args) -> dict:
     tasks = _tasks(args)  # validates every p before any work
     ps = [t.p for t in tasks]
     with _progress_bar(args, args.splits * len(tasks), "critical", "split") as bar:
-        results = run_critical(
+        results = critical_scan(
             args.task,
             ps,
             args.splits,
             seed=args.seed,
             method=args.method,
             confidence=args.confidence,
-            workers=args.workers,
+            workers=args.workers or "auto",
             scheduler=args.scheduler,
             out=args.out,
             progress=bar.update,
@@ -552,9 +552,8 @@ def _cmd_critical(args) -> dict:
 def _cmd_simulate(args) -> dict:
     from .effective.dynamics import EffectiveLoss
     from .effective.metrics import DEFAULT_DELTA
-    from .effective.simulation import _records, check_options, simulate
+    from .effective.simulation import _records, check_options, simulate, simulate_ensemble
     from .results import ensemble_record, trajectory_record
-    from .scan import run_ensemble
 
     _apply_preset(args)
     _check_split_args(args)
@@ -601,19 +600,13 @@ def _cmd_simulate(args) -> dict:
         split_kw = {"size": args.train_size}
     steps, stride = _records(args.steps, args.stride, 100)
     check_options(args.method, args.lr, args.step_size, DEFAULT_DELTA, args.rtol, args.atol, steps, stride)
-    options = dict(
-        kw,
-        stride=stride,
-        loss={"constraints": args.constraints, "normalization": args.normalization, "z": args.z},
-    )
     with _progress_bar(args, args.ensemble, "simulate", "member") as bar:
-        ens = run_ensemble(
-            task.name,
-            task.p,
+        ens = simulate_ensemble(
+            task,
             args.ensemble,
-            split=split_kw,
-            options=options,
-            workers=args.workers,
+            **split_kw,
+            **dict(kw, stride=stride),
+            workers=args.workers or "auto",
             scheduler=args.scheduler,
             out=args.out,
             progress=bar.update,
@@ -638,7 +631,7 @@ def _format_simulate(rec: dict) -> str:
                 f"  steps to RQI>0.95  {f(rec['steps_to_rqi'])}",
                 f"  final RQI          {f(rec['final_rqi'], '{:.4f}')}   "
                 f"final loss {f(rec['final_loss'], '{:.3e}')}",
-                f"  Acc-hat (test)     {f(rec['predicted_test_accuracy'], '{:.4f}')}   "
+                f"  Acc-hat (test)     {f(rec['predicted_test_acc'], '{:.4f}')}   "
                 f"ideal {f(rec['ideal_test_accuracy'], '{:.4f}')}",
             ]
         )
@@ -654,7 +647,7 @@ def _format_simulate(rec: dict) -> str:
             f"  (steps to RQI)/n_h median {f(ratio['median'])}   (n_h median {f(sm['n_h']['median'])}, "
             f"Z0 = ‖E0‖² median {f(sm['z0']['median'])})",
             f"  final RQI mean {f(sm['final_rqi']['mean'], '{:.4f}')}   Acc-hat mean "
-            f"{f(sm['predicted_test_accuracy']['mean'], '{:.4f}')}",
+            f"{f(sm['predicted_test_acc']['mean'], '{:.4f}')}",
         ]
     )
 
@@ -1068,7 +1061,7 @@ def _format_train(rec: dict) -> str:
 
 
 def _parse_axis(text: str, flag: str):
-    from .scan import PHASE_AXES
+    from .nets.phases import PHASE_AXES
 
     parts = text.split(":")
     if len(parts) not in (4, 5) or parts[0] not in PHASE_AXES:
@@ -1105,8 +1098,7 @@ def _parse_axis(text: str, flag: str):
 
 
 def _cmd_phase(args) -> dict:
-    from .nets.phases import PHASES
-    from .scan import run_phase_diagram
+    from .nets.phases import PHASES, phase_diagram
 
     task, cfg, size = _toy_setup(args)
     x = _parse_axis(args.x, "--x")
@@ -1121,7 +1113,7 @@ def _cmd_phase(args) -> dict:
     seeds = _seed_list(args.seeds)
     n_runs = x[1].size * y[1].size * len(seeds)
     with _progress_bar(args, n_runs, "phase diagram", "run") as bar:
-        res = run_phase_diagram(
+        res = phase_diagram(
             task.name,
             task.p,
             x,
@@ -1316,7 +1308,7 @@ def _write_simulation(out: Path, result, record: dict, prov: dict) -> None:
                 "steps_to_rqi": None if np.isnan(result.steps_to_rqi[m]) else float(result.steps_to_rqi[m]),
                 "final_rqi": float(result.rqi[m, -1]),
                 "final_loss": float(result.loss[m, -1]),
-                "predicted_test_accuracy": float(result.predicted_test_accuracy[m, -1]),
+                "predicted_test_acc": float(result.predicted_test_acc[m, -1]),
             }
             for m in range(n)
         ]
@@ -1326,7 +1318,7 @@ def _write_simulation(out: Path, result, record: dict, prov: dict) -> None:
             steps=result.steps,
             loss=result.loss,
             rqi=result.rqi,
-            predicted_test_accuracy=result.predicted_test_accuracy,
+            predicted_test_acc=result.predicted_test_acc,
             z=result.z,
         )
         write_json_atomic(out / "simulate.json", {"provenance": prov, "result": record})
@@ -1338,10 +1330,10 @@ def _write_simulation(out: Path, result, record: dict, prov: dict) -> None:
             "loss": float(lo),
             "z": float(z),
             "rqi": float(r),
-            "predicted_test_accuracy": float(a),
+            "predicted_test_acc": float(a),
         }
         for s, lo, z, r, a in zip(
-            result.steps, result.loss, result.z, result.rqi, result.predicted_test_accuracy, strict=True
+            result.steps, result.loss, result.z, result.rqi, result.predicted_test_acc, strict=True
         )
     ]
     write_csv_atomic(out / "trajectory.csv", rows, list(rows[0]))
@@ -1758,7 +1750,7 @@ def _cmd_weight_norm(args) -> dict:
         seeds=seeds,
         width=args.width,
         depth=args.depth,
-        lr=args.lr,
+        learning_rate=args.lr,
         steps=args.steps,
         stride=stride,
         float64=args.float64,
@@ -2115,7 +2107,7 @@ def _cmd_solvable_dichotomy(args) -> dict:
     ]
     rec = {
         "model": "dichotomy",
-        "lr": args.lr,
+        "learning_rate": args.lr,
         "c": args.c,
         "homogeneity": 2,
         "rows": rows,
@@ -2141,7 +2133,7 @@ def _cmd_solvable_dichotomy(args) -> dict:
             np.repeat(a, seeds.size),
             np.repeat(w, seeds.size),
             seeds=np.tile(seeds, a.size),
-            lr=args.lr,
+            learning_rate=args.lr,
             hidden=args.hidden,
             train_fraction=args.train_frac,
             steps=steps,
@@ -2192,7 +2184,7 @@ def _cmd_solvable_dichotomy(args) -> dict:
             "fits": fits,
         }
         fig["sim"] = {
-            "lr": runs.lr,
+            "learning_rate": runs.learning_rate,
             "steps": runs.steps,
             "alpha": runs.alpha,
             "weight_decay": runs.weight_decay,
@@ -2221,7 +2213,7 @@ def _format_solvable(rec: dict) -> str:
                 line += f"  simulated gap {num(r['sim_gap_mean'])} ({num(r['sim_rel_error'])} rel.)"
             lines.append(line)
         return "\n".join(lines)
-    lines = [f"kernel→rich dichotomy  η={rec['lr']:g}  c={rec['c']:g}  t* = log(α)/λ (t = η·step)"]
+    lines = [f"kernel→rich dichotomy  η={rec['learning_rate']:g}  c={rec['c']:g}  t* = log(α)/λ (t = η·step)"]
     for r in rec["rows"]:
         lines.append(
             f"  α={r['alpha']:<6g} λ={r['weight_decay']:<8g} t* {r['t_star']:.4g}  "
@@ -2396,7 +2388,7 @@ def _format_inspect(rec: dict) -> str:
             lines.append(f"                     ({src['how']}; {rec['rows']})")
         lines += [
             f"  RQI                {f(rec['rqi'])}",
-            f"  Acc-hat (test)     {f(rec['predicted_test_accuracy'])}",
+            f"  Acc-hat (test)     {f(rec['predicted_test_acc'])}",
             f"  effective rank     {f(rec['effective_rank'])}",
         ]
         if rec["fourier_concentration"] is not None or rec["key_frequencies"] is not None:
@@ -2421,7 +2413,7 @@ def _format_inspect(rec: dict) -> str:
     has_f = cps[0]["fourier_concentration"] is not None
     lines.append("  step        RQI   Acc-hat   eff.rank" + ("   Fourier  key frequencies" if has_f else ""))
     for c in cps:
-        line = f"  {c['step']:<8d}  {f(c['rqi'], '{:.4f}')}   {f(c['predicted_test_accuracy'], '{:.4f}')}" + (
+        line = f"  {c['step']:<8d}  {f(c['rqi'], '{:.4f}')}   {f(c['predicted_test_acc'], '{:.4f}')}" + (
             f"   {f(c['effective_rank'], '{:8.4g}')}"
         )
         if has_f:

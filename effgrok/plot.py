@@ -80,7 +80,7 @@ def plot_trajectory(tr, path) -> Path:
     ax1.set_xlabel("step")
     ax1.set_ylabel("effective loss ℓ_eff")
     ax2.plot(tr.steps, tr.rqi, label="RQI", lw=1.5)
-    ax2.plot(tr.steps, tr.predicted_test_accuracy, label="predicted test accuracy (Acc-hat)", lw=1.2)
+    ax2.plot(tr.steps, tr.predicted_test_acc, label="predicted test accuracy (Acc-hat)", lw=1.2)
     ax2.axhline(0.95, color="0.5", ls=":", lw=0.8)
     ax2.set_ylim(-0.02, 1.02)
     ax2.set_xlabel("step")

@@ -67,7 +67,7 @@ def plot_inspection_series(series, path) -> Path:
     fig, axes = plt.subplots(1, 3 if has_f else 2, figsize=(15 if has_f else 10, 4))
     ax = axes[0]
     ax.plot(st, [c.rqi for c in cps], "o-", color="C0", label="RQI")
-    ax.plot(st, [c.predicted_test_accuracy for c in cps], "s-", color="C1", label="Acc-hat (test)")
+    ax.plot(st, [c.predicted_test_acc for c in cps], "s-", color="C1", label="Acc-hat (test)")
     ax.axhline(cps[0].ideal_test_accuracy, color="C1", ls=":", lw=1, label="ideal test accuracy")
     flow = series.flow
     if flow is not None:

@@ -93,7 +93,7 @@ def plot_dichotomy(result: dict, path) -> Path:
     a = np.asarray(sim["alpha"], dtype=float)
     ua = np.unique(a)
     colors = dict(zip(ua, plt.cm.plasma(np.linspace(0, 0.85, ua.size)), strict=True))
-    t = float(sim["lr"]) * np.asarray(sim["steps"], dtype=float)
+    t = float(sim["learning_rate"]) * np.asarray(sim["steps"], dtype=float)
     for k in range(a.size):
         ax.plot(t, np.asarray(sim["test_acc"][k]), color=colors[a[k]], lw=1)
         ax.axvline(sim["predicted_time"][k], color=colors[a[k]], ls=":", lw=0.8)

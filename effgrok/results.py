@@ -156,7 +156,7 @@ def trajectory_record(task, split, tr, args) -> dict:
             "steps_to_rqi": tr.steps_to_rqi,
             "final_rqi": tr.final_rqi,
             "final_loss": tr.final_loss,
-            "predicted_test_accuracy": tr.final_predicted_test_accuracy,
+            "predicted_test_acc": tr.final_predicted_test_acc,
             "ideal_test_accuracy": tr.ideal_test_accuracy,
             "integrator_steps": tr.n_steps,
             "trajectory": {
@@ -164,7 +164,7 @@ def trajectory_record(task, split, tr, args) -> dict:
                 "loss": tr.loss,
                 "z": tr.z,
                 "rqi": tr.rqi,
-                "predicted_test_accuracy": tr.predicted_test_accuracy,
+                "predicted_test_acc": tr.predicted_test_acc,
             },
         }
     )
@@ -185,7 +185,7 @@ def ensemble_record(task, ens, args) -> dict:
             "steps_to_rqi": ens.steps_to_rqi,
             "final_rqi": ens.rqi[:, -1],
             "final_loss": ens.loss[:, -1],
-            "predicted_test_accuracy": ens.predicted_test_accuracy[:, -1],
+            "predicted_test_acc": ens.predicted_test_acc[:, -1],
             "summary": ens.summary(),
         }
     )

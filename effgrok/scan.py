@@ -1,8 +1,13 @@
 """Run a grid of independent jobs: in process, on a local process pool, or on Dask.
 
-A scan is a list of :class:`Job` s.  Every job names a registered job *kind* and its
-parameters; :func:`run_job` -- one module-level function -- computes it wherever it runs,
-so the in-process loop, the process pool and a Dask cluster execute the very same code.
+A scan is a list of :class:`Job` s.  Every job names its job *kind* -- an importable
+``"package.module:function"`` -- and its parameters; :func:`run_job` -- one module-level
+function -- computes it wherever it runs, so the in-process loop, the process pool and a Dask
+cluster execute the very same code.  This module knows no model: the jobs of each
+computation live beside it (``effgrok.effective._critical_jobs``,
+``effgrok.effective._ensemble_jobs``, :mod:`effgrok.nets.phases`), built with the chunk-map
+helpers :func:`chunk_jobs` and :func:`gather`.
+
 Every random draw inside a job is keyed by the job's coordinates (see
 :func:`effgrok.effective.critical.pinning_sizes` and
 :func:`effgrok.effective.simulation.simulate_ensemble`), so the numbers do not depend on
@@ -30,18 +35,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import integer
+
 __all__ = [
     "Job",
     "ScanInterrupted",
     "ScanStore",
     "StoreMismatch",
+    "auto_workers",
     "check_scheduler_address",
-    "critical_jobs",
+    "chunk_jobs",
+    "chunk_size",
+    "gather",
     "job_function",
-    "run_critical",
-    "run_ensemble",
     "run_job",
-    "run_phase_diagram",
     "run_scan",
 ]
 
@@ -49,85 +56,15 @@ _SCHEDULER = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d{1,5})?/?$")
 _KEY = re.compile(r"^[A-Za-z0-9_.=-]+$")
 
 
-# --------------------------------------------------------------------------- job kinds
-def _critical_job(task: str, p, splits: int, start: int, seed: int, method: str) -> dict:
-    from .effective.critical import pinning_sizes
-    from .tasks import make_task
-
-    t = make_task(task, p)
-    coords = (t.p,) if t.p is not None else ()
-    return {"pinning_sizes": pinning_sizes(t, splits, seed=seed, coords=coords, method=method, start=start)}
-
-
-def _ensemble_job(task: str, p, members: int, first_member: int, split: dict, options: dict) -> dict:
-    from .effective.dynamics import EffectiveLoss
-    from .effective.simulation import simulate_ensemble
-    from .tasks import make_task
-
-    t = make_task(task, p)
-    opts = dict(options)
-    opts["loss"] = EffectiveLoss(**opts["loss"])
-    split = dict(split)
-    if "train" in split:
-        split["train"] = np.asarray(split["train"], dtype=np.int64)
-    ens = simulate_ensemble(t, members, first_member=first_member, **split, **opts)
-    out = {
-        "loss": ens.loss,
-        "z": ens.z,
-        "rqi": ens.rqi,
-        "predicted_test_accuracy": ens.predicted_test_accuracy,
-        "steps_to_rqi": ens.steps_to_rqi,
-        "n_h": ens.n_h,
-        "grokking_rate": ens.grokking_rate,
-        "pinned": ens.pinned,
-        "z0": ens.z0,
-        "n_train": ens.n_train,
-        "steps": ens.steps,
-    }
-    if ens.n_steps is not None:
-        out["n_steps"] = ens.n_steps
-    return out
-
-
-def _toy_job(task: str, p, config: dict, runs: dict, size_kind: str) -> dict:
-    from .nets.toy import ToyConfig, train_toy
-    from .tasks import make_task
-
-    runs = {k: np.asarray(v) for k, v in runs.items()}
-    sizes = {"n_train": runs.pop("size")} if size_kind == "n_train" else {"train_fraction": runs.pop("size")}
-    res = train_toy(make_task(task, p), ToyConfig(**config), **sizes, **runs)
-    return {
-        "step_train_acc": res.step_train_acc,
-        "step_test_acc": res.step_test_acc,
-        "step_rqi": res.step_rqi,
-        "final_train_acc": res.final_train_acc,
-        "final_test_acc": res.final_test_acc,
-        "final_rqi": res.final_rqi,
-        "n_train": res.n_train,
-    }
-
-
-JOB_KINDS: dict[str, Callable[..., dict]] = {
-    "critical": _critical_job,
-    "ensemble": _ensemble_job,
-    "toy": _toy_job,
-}
-
-
 _DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def job_function(kind: str) -> Callable[..., dict]:
-    """The function behind a job kind: a registered name (:data:`JOB_KINDS`) or an importable
-    ``"package.module:function"`` (how code outside the library, such as the validation suite,
-    runs its own jobs; the module is imported wherever the job runs, so pool and Dask workers
-    find it too)."""
-    if kind in JOB_KINDS:
-        return JOB_KINDS[kind]
+    """The function behind a job kind, an importable ``"package.module:function"`` (the
+    module is imported wherever the job runs, so pool and Dask workers find it too; the
+    library's own jobs and those of the validation suite are named the same way)."""
     if not isinstance(kind, str) or not _DOTTED.match(kind):
-        raise ValueError(
-            f"unknown job kind {kind!r}; known: {', '.join(JOB_KINDS)}, or 'package.module:function'"
-        )
+        raise ValueError(f"unknown job kind {kind!r}; a job kind is 'package.module:function'")
     import importlib
 
     module, name = kind.split(":")
@@ -327,10 +264,8 @@ def run_scan(
         raise ValueError("job keys must be unique")
     if scheduler is not None:
         check_scheduler_address(scheduler)
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1
-    ):
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if workers is not None:
+        integer("workers", workers, lo=1)
     results: dict[str, dict] = {}
     if store is not None:
         store.open(jobs)
@@ -486,13 +421,13 @@ def _run_dask(todo: list[Job], scheduler: str, finished, connect_timeout: float)
         client.close()
 
 
-# --------------------------------------------------------------------------- scans built on the runner
-def _chunk_size(total: int, target_chunks: int = 64, lo: int = 16, hi: int = 1000) -> int:
+# --------------------------------------------------------------------------- chunk-map helpers
+def chunk_size(total: int, target_chunks: int = 64, lo: int = 16, hi: int = 1000) -> int:
     """Chunk length: a function of the scan's own size only (so reruns find the same chunks)."""
     return max(1, min(total, max(lo, min(hi, -(-total // target_chunks)))))
 
 
-def _auto_workers(estimated_core_seconds: float) -> int | None:
+def auto_workers(estimated_core_seconds: float) -> int | None:
     """In process (all Numba threads) for short scans, where starting processes would cost
     more than the scan; else one worker process per core."""
     if estimated_core_seconds < 3.0:
@@ -500,271 +435,19 @@ def _auto_workers(estimated_core_seconds: float) -> int | None:
     return max(1, os.cpu_count() or 1)
 
 
-def critical_jobs(task: str, ps, splits: int, *, seed: int = 0, method: str = "auto") -> list[Job]:
-    """Jobs of a critical-size scan: chunks of orderings for each ``p``."""
-    from .tasks import make_task
-
+def chunk_jobs(
+    kind: str, total: int, chunk: int, params: Callable[[int, int], dict], *, prefix: str
+) -> list[Job]:
+    """Jobs covering items ``0 .. total − 1`` in chunks of ``chunk``: job ``c`` is keyed
+    ``f"{prefix}-{c:05d}"``, has ``params(start, n)`` and ``n`` work units."""
     jobs = []
-    chunk = _chunk_size(splits)
-    for p in ps:
-        t = make_task(task, p)  # validates
-        for c, start in enumerate(range(0, splits, chunk)):
-            n = min(chunk, splits - start)
-            jobs.append(
-                Job(
-                    key=f"{t.name}-p{t.p}-{c:05d}",
-                    kind="critical",
-                    params={
-                        "task": t.name,
-                        "p": t.p,
-                        "splits": n,
-                        "start": start,
-                        "seed": seed,
-                        "method": method,
-                    },
-                    units=n,
-                )
-            )
+    for c, start in enumerate(range(0, total, chunk)):
+        n = min(chunk, total - start)
+        jobs.append(Job(key=f"{prefix}-{c:05d}", kind=kind, params=params(start, n), units=n))
     return jobs
 
 
-def run_critical(
-    task: str,
-    ps,
-    splits: int = 10_000,
-    *,
-    seed: int = 0,
-    method: str = "auto",
-    confidence: float = 0.95,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    out=None,
-    progress: Callable[[int], None] | None = None,
-) -> list:
-    """:func:`~effgrok.effective.critical.critical_fraction` for every ``p``, run through
-    :func:`run_scan` (resumable with ``out``); identical numbers on any executor.
-
-    ``workers=None`` runs short scans in process and long ones on a pool of every core;
-    ``workers=1`` is one core in process (see :func:`run_scan`).
-    """
-    from .effective.critical import summarize_pinning_sizes
-    from .tasks import make_task
-
-    ps = list(ps)
-    tasks = [make_task(task, p) for p in ps]
-    jobs = critical_jobs(task, ps, splits, seed=seed, method=method)
-    if workers is None and scheduler is None:
-        cost = sum(splits * t.n_slots**2.5 * 3e-9 + 1e-6 * splits * t.n_examples for t in tasks)
-        workers = _auto_workers(cost)
-    store = None
-    if out is not None:
-        store = ScanStore(
-            out, "critical", {"task": task, "p": ps, "splits": splits, "seed": seed, "method": method}
-        )
-    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
-    results = []
-    for t in tasks:
-        T = np.concatenate([res[j.key]["pinning_sizes"] for j in jobs if j.params["p"] == t.p])
-        results.append(summarize_pinning_sizes(t, T, seed=seed, confidence=confidence, method=method))
-    return results
-
-
-def run_ensemble(
-    task: str,
-    p,
-    members: int,
-    *,
-    split: dict,
-    options: dict,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    out=None,
-    progress: Callable[[int], None] | None = None,
-):
-    """:func:`~effgrok.effective.simulation.simulate_ensemble` in chunks of members through
-    :func:`run_scan`.  ``split`` is one of ``{"fraction": r}``, ``{"size": n}``,
-    ``{"train": [example indices]}``; ``options`` are the keyword arguments of
-    ``simulate_ensemble`` with ``loss`` given as a dict of its fields."""
-    from .effective.dynamics import EffectiveLoss
-    from .effective.simulation import Ensemble, _records
-    from .tasks import make_task
-
-    t = make_task(task, p)
-    options = dict(options)
-    steps, stride = _records(options.get("steps", 5000), options.get("stride"), 100)
-    options["steps"], options["stride"] = steps, stride
-    loss = EffectiveLoss(**options.get("loss", {}))
-    options["loss"] = {"constraints": loss.constraints, "normalization": loss.normalization, "z": loss.z}
-    split = {k: (list(map(int, v)) if k == "train" else v) for k, v in split.items()}
-    chunk = _chunk_size(members, lo=64, hi=2048)
-    jobs = []
-    for c, start in enumerate(range(0, members, chunk)):
-        n = min(chunk, members - start)
-        jobs.append(
-            Job(
-                key=f"members-{c:05d}",
-                kind="ensemble",
-                params={
-                    "task": t.name,
-                    "p": t.p,
-                    "members": n,
-                    "first_member": start,
-                    "split": split,
-                    "options": options,
-                },
-                units=n,
-            )
-        )
-    if workers is None and scheduler is None:
-        d = options.get("dim", 1)
-        workers = _auto_workers(members * steps * t.n_slots * d * 3e-8)
-    store = None
-    if out is not None:
-        store = ScanStore(
-            out,
-            "simulate-ensemble",
-            {"task": t.name, "p": t.p, "members": members, "split": split, "options": options},
-        )
-    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
-    parts = [res[j.key] for j in jobs]
-
-    def cat(name):
-        return np.concatenate([r[name] for r in parts])
-
-    return Ensemble(
-        steps=parts[0]["steps"],
-        loss=cat("loss"),
-        z=cat("z"),
-        rqi=cat("rqi"),
-        predicted_test_accuracy=cat("predicted_test_accuracy"),
-        embedding=None,
-        steps_to_rqi=cat("steps_to_rqi"),
-        n_h=cat("n_h"),
-        grokking_rate=cat("grokking_rate"),
-        pinned=cat("pinned").astype(bool),
-        z0=cat("z0"),
-        n_train=cat("n_train"),
-        loss_convention=loss,
-        method=options.get("method", "rk4"),
-        learning_rate=float(options.get("learning_rate", 1e-3)),
-        n_steps=cat("n_steps") if "n_steps" in parts[0] else None,
-    )
-
-
-#: Grid axes of a phase diagram and the training argument each sets.
-PHASE_AXES = {
-    "lr_dec": "lr_dec",
-    "wd_dec": "wd_dec",
-    "lr_emb": "lr_emb",
-    "wd_emb": "wd_emb",
-    "train_frac": "size",
-}
-
-
-def run_phase_diagram(
-    task: str,
-    p,
-    x: tuple[str, np.ndarray],
-    y: tuple[str, np.ndarray],
-    *,
-    seeds=(0,),
-    n_train: int | None = None,
-    train_fraction: float | None = None,
-    config: dict | None = None,
-    fixed: dict | None = None,
-    gap: int = 1000,
-    batch: int = 64,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    out=None,
-    progress: Callable[[int], None] | None = None,
-) -> dict:
-    """Toy-model runs on a grid of two hyperparameters × seeds, classified into the four phases.
-
-    ``x`` and ``y`` are ``(axis name, values)`` with names from :data:`PHASE_AXES`; one chunk
-    of the scan is one vmapped batch of up to ``batch`` runs.  Returns the per-run first
-    steps, the phase of every run (``(len(y), len(x), len(seeds))`` indices into
-    :data:`effgrok.nets.phases.PHASES`) and the fraction of runs per phase and cell.
-    """
-    from .nets.phases import classify_phases, phase_fractions
-    from .nets.toy import ToyConfig
-    from .tasks import make_task
-
-    (xn, xv), (yn, yv) = x, y
-    for name in (xn, yn):
-        if name not in PHASE_AXES:
-            raise ValueError(f"phase-diagram axis must be one of {', '.join(PHASE_AXES)}; got {name!r}")
-    if xn == yn:
-        raise ValueError(f"the two axes must differ, got {xn!r} twice")
-    t = make_task(task, p)
-    cfg = ToyConfig(**(config or {}))
-    if "train_frac" in (xn, yn):
-        size_kind = "train_fraction"
-    else:
-        if (n_train is None) == (train_fraction is None):
-            raise ValueError("give exactly one of n_train and train_fraction")
-        size_kind = "n_train" if n_train is not None else "train_fraction"
-    base = {"lr_emb": 1e-3, "wd_emb": 0.0, "lr_dec": 1e-4, "wd_dec": 0.0}
-    base.update(fixed or {})
-    base["size"] = n_train if size_kind == "n_train" else train_fraction
-    xv, yv = np.asarray(xv, dtype=float), np.asarray(yv, dtype=float)
-    seeds = np.asarray(seeds, dtype=np.int64)
-    grid = [(j, i, s) for j in range(yv.size) for i in range(xv.size) for s in seeds]
-    runs = {k: [] for k in ("seeds", "lr_emb", "wd_emb", "lr_dec", "wd_dec", "size")}
-    for j, i, s in grid:
-        vals = dict(base)
-        vals[PHASE_AXES[xn]] = xv[i]
-        vals[PHASE_AXES[yn]] = yv[j]
-        runs["seeds"].append(int(s))
-        for k in ("lr_emb", "wd_emb", "lr_dec", "wd_dec", "size"):
-            runs[k].append(float(vals[k]) if not (k == "size" and size_kind == "n_train") else int(vals[k]))
-    jobs = []
-    for c, lo in enumerate(range(0, len(grid), batch)):
-        chunk = {k: v[lo : lo + batch] for k, v in runs.items()}
-        jobs.append(
-            Job(
-                key=f"toy-{c:05d}",
-                kind="toy",
-                params={
-                    "task": t.name,
-                    "p": t.p,
-                    "config": cfg.__dict__,
-                    "runs": chunk,
-                    "size_kind": size_kind,
-                },
-                units=len(chunk["seeds"]),
-            )
-        )
-    store = None
-    if out is not None:
-        store = ScanStore(
-            out,
-            "phase-diagram",
-            {
-                "task": t.name,
-                "p": t.p,
-                "x": [xn, xv.tolist()],
-                "y": [yn, yv.tolist()],
-                "seeds": seeds.tolist(),
-                "config": cfg.__dict__,
-                "fixed": base,
-                "batch": batch,
-            },
-        )
-    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
-    cat = {k: np.concatenate([res[j.key][k] for j in jobs]) for k in res[jobs[0].key]}
-    shape = (yv.size, xv.size, seeds.size)
-    cat = {k: v.reshape(shape) for k, v in cat.items()}
-    phases = classify_phases(cat["step_train_acc"], cat["step_test_acc"], cfg.steps, gap)
-    test_only = ((cat["step_test_acc"] >= 0) & (cat["step_train_acc"] < 0)).sum(axis=-1)
-    return {
-        "x": (xn, xv),
-        "y": (yn, yv),
-        "seeds": seeds,
-        "phases": phases,
-        "fractions": phase_fractions(phases),
-        "test_only": test_only,
-        "runs": cat,
-        "budget": cfg.steps,
-        "gap": gap,
-    }
+def gather(results: dict[str, dict], jobs: list[Job]) -> dict[str, np.ndarray]:
+    """The arrays of ``jobs`` (a result of :func:`run_scan`) joined in job order, by name."""
+    first = results[jobs[0].key]
+    return {name: np.concatenate([np.atleast_1d(results[j.key][name]) for j in jobs]) for name in first}

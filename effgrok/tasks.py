@@ -27,6 +27,9 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
+from ._checks import choice, integer
+from ._checks import fraction as check_fraction
+
 __all__ = [
     "TASK_NAMES",
     "Split",
@@ -185,8 +188,7 @@ def task_from_table(
     commutative = bool(np.array_equal(table, table.T))
     if encoding is None:
         encoding = "sum" if commutative else "concat"
-    if encoding not in ("sum", "concat"):
-        raise ValueError(f"encoding must be 'sum' or 'concat', got {encoding!r}")
+    choice("encoding", encoding, ("sum", "concat"))
     n_examples = n * (n + 1) // 2 if commutative else n * n
     if n_examples > MAX_EXAMPLES:
         raise ValueError(f"task would have {n_examples} examples; at most {MAX_EXAMPLES} are supported")
@@ -259,7 +261,7 @@ def symmetric_group_task(degree: int, *, encoding: str | None = None) -> Task:
     >>> t.n_symbols, t.n_examples, t.commutative, t.encoding
     (6, 36, False, 'concat')
     """
-    degree = _check_int("degree", degree, lo=1, hi=6)
+    degree = integer("degree", degree, lo=1, hi=6)
     perms = list(itertools.permutations(range(degree)))
     index = {q: k for k, q in enumerate(perms)}
     n = len(perms)
@@ -268,16 +270,6 @@ def symmetric_group_task(degree: int, *, encoding: str | None = None) -> Task:
         for j, b in enumerate(perms):
             table[i, j] = index[tuple(a[b[x]] for x in range(degree))]
     return group_task(table, name=f"s{degree}", encoding=encoding)
-
-
-def _check_int(name: str, value, *, lo: int | None = None, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        rng = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be {rng}, got {value}")
-    return value
 
 
 def _modular_task(name: str, p: int, op) -> Task:
@@ -329,7 +321,7 @@ def make_task(name: str, p: int | None = None) -> Task:
         return _cached_task(name, 6)
     if p is None:
         raise ValueError(f"task {name!r} needs p (the number of symbols)")
-    p = _check_int("p", p, lo=2, hi=_MAX_P)
+    p = integer("p", p, lo=2, hi=_MAX_P)
     if name == "mul-mod":
         if p < 3 or not is_prime(p):
             raise ValueError(f"mul-mod needs a prime p >= 3, got {p}")
@@ -428,16 +420,12 @@ def random_split(
         raise ValueError("give exactly one of fraction and size")
     n = task.n_examples
     if fraction is not None:
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating, np.integer)):
-            raise ValueError(f"training fraction must be a number in (0, 1], got {fraction!r}")
-        if not (0.0 < float(fraction) <= 1.0):
-            raise ValueError(f"training fraction must be in (0, 1], got {fraction}")
-        size = int(np.floor(float(fraction) * n + 0.5))
+        size = int(np.floor(check_fraction("training fraction", fraction) * n + 0.5))
         if size < 1:
             raise ValueError(
                 f"training fraction {fraction} gives no training example for a task with {n} examples"
             )
-    size = _check_int("training size", size, lo=1, hi=n)
-    seed = _check_int("seed", seed, lo=0)
+    size = integer("training size", size, lo=1, hi=n)
+    seed = integer("seed", seed, lo=0)
     rng = np.random.default_rng(seed)
     return split_from_indices(task, rng.choice(n, size=size, replace=False))

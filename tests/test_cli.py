@@ -107,7 +107,7 @@ def test_simulate_single_json_and_out(capsys, tmp_path):
     )
     assert code == 0, err
     rec = json.loads(out)
-    for key in ("final_rqi", "final_loss", "steps_to_rqi", "n_h", "predicted_test_accuracy"):
+    for key in ("final_rqi", "final_loss", "steps_to_rqi", "n_h", "predicted_test_acc"):
         assert key in rec
     assert rec["final_rqi"] == 1.0 and rec["steps_to_rqi"] > 0 and len(rec["trajectory"]["step"]) == 501
     names = {f.name for f in d.iterdir()}
@@ -174,7 +174,10 @@ def test_simulate_reference_code_preset(capsys):
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["rate", "--task", "add", "--p", "1", "--train-frac", "0.5"], "p must be 2..6000, got 1"),
+        (
+            ["rate", "--task", "add", "--p", "1", "--train-frac", "0.5"],
+            "p must be an integer in 2..6000, got 1",
+        ),
         (["rate", "--task", "add", "--p", "10", "--train-frac", "1.5"], "(0, 1], got 1.5"),
         (["rate", "--task", "add", "--p", "10", "--train-frac", "0"], "(0, 1], got 0.0"),
         (["rate", "--task", "sum", "--p", "10", "--train-frac", "0.5"], "invalid choice: 'sum'"),
@@ -185,7 +188,7 @@ def test_simulate_reference_code_preset(capsys):
         (["rate", "--task", "add", "--p", "x", "--train-frac", "0.5"], "invalid integer: 'x'"),
         (["rate", "--task", "add", "--p", "10"], "one of the arguments"),
         (["rate", "--task", "add", "--p", "10", "--train-size", "99"], "exceeds the 55 examples"),
-        (["rate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--lr", "-1"], "learning rate"),
+        (["rate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--lr", "-1"], "learning_rate"),
         (["critical", "--task", "add", "--p", "10", "--splits", "0"], "--splits must be >= 1, got 0"),
         (["critical", "--task", "add", "--p", "10", "--confidence", "1"], "--confidence must be in (0, 1)"),
         (["critical", "--task", "add", "--p", "10", "--seed", "-3"], "--seed must be >= 0, got -3"),
@@ -204,7 +207,7 @@ def test_simulate_reference_code_preset(capsys):
             ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--ensemble", "0"],
             "--ensemble must be",
         ),
-        (["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--lr", "0"], "learning rate"),
+        (["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--lr", "0"], "learning_rate"),
         (
             ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--method", "rk5"],
             "invalid choice",

@@ -36,11 +36,11 @@ def test_global_norm_and_trajectory_against_numpy():
 
 def test_decay_time_closed_form():
     # without gradients, AdamW's decoupled decay multiplies θ by (1 − ηλ) per step
-    t = decay_time(np.array([0.5, 1.0, 8.0]), lr=1e-3, weight_decay=0.5)
+    t = decay_time(np.array([0.5, 1.0, 8.0]), learning_rate=1e-3, weight_decay=0.5)
     assert t[0] == 0 and t[1] == 0
     assert (1 - 5e-4) ** t[2] == pytest.approx(1 / 8, rel=1e-12)
-    with pytest.raises(ValueError, match="lr"):
-        decay_time(2.0, lr=1.0, weight_decay=2.0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        decay_time(2.0, learning_rate=1.0, weight_decay=2.0)
 
 
 def test_lu_shape_recognises_shapes_and_rejects_others():
@@ -64,7 +64,7 @@ def small():
 
 
 def test_reduced_landscape_holds_each_norm(small):
-    rl = reduced_landscape(small, [0.3, 1.0, 3.0], width=8, steps=30, stride=15, lr=3e-3)
+    rl = reduced_landscape(small, [0.3, 1.0, 3.0], width=8, steps=30, stride=15, learning_rate=3e-3)
     assert np.allclose(rl.runs.weight_norm, rl.norms[:, None], rtol=1e-4)
     assert rl.relative.tolist() == [0.3, 1.0, 3.0]
     assert rl.runs.lr.tolist() == pytest.approx([0.3 * 3e-3, 3e-3, 3 * 3e-3])  # η·w/w₀

@@ -79,7 +79,7 @@ def test_tutorial_trajectory(tmp_path, capsys):
     assert n["steps_to_rqi"] is not None
     assert 1.5 < n["ratio"] < 5  # "trajectories take ≈ 3 n_h"
     assert n["final_rqi"] > 0.95
-    assert n["predicted_test_accuracy"] == pytest.approx(n["ideal_test_accuracy"])
+    assert n["predicted_test_acc"] == pytest.approx(n["ideal_test_accuracy"])
     assert n["decay_rate"] == pytest.approx(n["predicted_decay_rate"], rel=0.05)  # 2 η λ3
     assert n["rk4_vs_exact"] < 1e-4
     assert n["n_h"] == pytest.approx(1 / (1e-3 * n["grokking_rate"]), rel=1e-12)
@@ -161,6 +161,7 @@ def test_docs_build_without_warnings(tmp_path):
         "api/nets/lazy_rich.html",
         "api/nets/modular.html",
         "theory_notes.html",
+        "glossary.html",
         "validation/index.html",
         "api/effgrok.html",
         "api/scan.html",

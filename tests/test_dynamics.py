@@ -230,7 +230,7 @@ def test_metrics_along_trajectory_match_library_metrics(add10, split80):
     for r in (0, 3, 10):
         E = tr.embedding[r]
         assert tr.rqi[r] == pytest.approx(eg.rqi(add10, E))
-        assert tr.predicted_test_accuracy[r] == pytest.approx(eg.predicted_accuracy(add10, split80, E).test)
+        assert tr.predicted_test_acc[r] == pytest.approx(eg.predicted_accuracy(add10, split80, E).test)
         assert tr.loss[r] == pytest.approx(EffectiveLoss().value(add10, split80, E), rel=1e-10)
 
 
@@ -240,7 +240,7 @@ def test_metrics_along_trajectory_match_library_metrics(add10, split80):
         ({"steps": 0}, "steps must be an integer >= 1"),
         ({"steps": 100, "stride": 7}, "stride must divide steps"),
         ({"method": "rk5"}, "method must be one of"),
-        ({"learning_rate": -1}, "learning rate"),
+        ({"learning_rate": -1}, "learning_rate must be a positive"),
         ({"dim": 0}, "dim must be an integer >= 1"),
         ({"init": "normal"}, "init must be one of"),
         ({"init": np.zeros(10)}, "all zeros"),

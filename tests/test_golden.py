@@ -22,7 +22,11 @@ commands = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(commands)
 
 #: old key -> new key, for names unified by the naming glossary (docs/glossary.md)
-RENAMED: dict[str, str] = {}
+RENAMED: dict[str, str] = {
+    "predicted_test_accuracy": "predicted_test_acc",
+    "flow_predicted_test_accuracy": "flow_predicted_test_acc",
+    "lr": "learning_rate",
+}
 
 #: float tolerance: relative to the value's scale; float32 network runs are the loosest
 RTOL, ATOL = 1e-5, 1e-9

@@ -54,7 +54,7 @@ def test_linear_embedding_on_pinned_split_gives_rqi_1_and_ideal_accuracy(p, frac
     res = inspect_embedding(task, split, E)
     assert res.rate.pinned
     assert res.rqi == 1.0
-    assert res.predicted_test_accuracy == res.ideal_test_accuracy
+    assert res.predicted_test_acc == res.ideal_test_accuracy
     assert res.ideal_test_accuracy == eg.ideal_accuracy(task, split).test
 
 
@@ -126,7 +126,7 @@ def test_toy_trainer_files_in_every_format_give_the_trainers_rqi_and_acc_hat(tmp
             loaded = load_embedding(f, task.n_slots)
             res = inspect_embedding(task, mask, loaded.matrix, delta=cfg.delta)
             assert res.rqi == pytest.approx(runs.rqi[0, i], abs=1e-6), (fmt, i)
-            assert res.predicted_test_accuracy == pytest.approx(runs.predicted_test_acc[0, i], abs=1e-6)
+            assert res.predicted_test_acc == pytest.approx(runs.predicted_test_acc[0, i], abs=1e-6)
 
 
 # --------------------------------------------------------------------------- split and rows
@@ -176,7 +176,7 @@ def test_split_numbers_are_the_librarys():
     assert rec["nullity"] == rate.nullity and rec["pinned"] == rate.pinned
     assert rec["effective_rank"] == eg.diagnostics.effective_rank(E)
     assert rec["rqi"] == eg.rqi(task, E)
-    assert rec["predicted_test_accuracy"] == eg.predicted_accuracy(task, split, E).test
+    assert rec["predicted_test_acc"] == eg.predicted_accuracy(task, split, E).test
     for key in (
         "task",
         "p",
@@ -187,7 +187,7 @@ def test_split_numbers_are_the_librarys():
         "n_h",
         "ideal_test_accuracy",
         "rqi",
-        "predicted_test_accuracy",
+        "predicted_test_acc",
         "effective_rank",
         "embedding_shape",
     ):
@@ -200,8 +200,8 @@ def test_measured_accuracy_comparison():
     res = inspect_embedding(task, split, np.arange(10.0), accuracy=0.5)
     rec = res.record()
     assert rec["measured_test_accuracy"] == 0.5
-    assert rec["measured_minus_predicted"] == pytest.approx(0.5 - res.predicted_test_accuracy)
-    with pytest.raises(ValueError, match=r"accuracy must be in \[0, 1\]"):
+    assert rec["measured_minus_predicted"] == pytest.approx(0.5 - res.predicted_test_acc)
+    with pytest.raises(ValueError, match=r"accuracy must be a number in \[0, 1\]"):
         inspect_embedding(task, split, np.arange(10.0), accuracy=1.5)
 
 
@@ -228,7 +228,7 @@ def test_series_flow_starts_at_the_first_checkpoint_and_fit_recovers_the_time_sc
     assert lr.flow.time_scale == c_true and "user units" in lr.flow.describe()
     rec = res.record()
     assert [c["step"] for c in rec["checkpoints"]] == steps.tolist()
-    assert {"rqi", "predicted_test_accuracy", "effective_rank"} <= set(rec["checkpoints"][0])
+    assert {"rqi", "predicted_test_acc", "effective_rank"} <= set(rec["checkpoints"][0])
     assert rec["theory"]["time"] == "fit"
 
 
@@ -277,7 +277,7 @@ def test_cli_json_single_embedding(tmp_path, capsys):
         assert key in rec
     for key in (
         "rqi",
-        "predicted_test_accuracy",
+        "predicted_test_acc",
         "effective_rank",
         "embedding_shape",
         "fourier_concentration",
@@ -416,7 +416,10 @@ def _bad(tmp_path):
             "pair (2,12) is out of range",
         ),
         ([*base, "--embedding", str(good), "--steps", "1"], "--steps belongs to a series"),
-        ([*base, "--embedding", str(good), "--accuracy", "2"], "accuracy must be in [0, 1], got 2.0"),
+        (
+            [*base, "--embedding", str(good), "--accuracy", "2"],
+            "accuracy must be a number in [0, 1], got 2.0",
+        ),
         (
             [
                 "inspect",

@@ -10,9 +10,15 @@ import pytest
 
 import effgrok as eg
 from effgrok.cli import main
-from effgrok.scan import Job, ScanStore, StoreMismatch, critical_jobs, run_critical, run_ensemble, run_scan
+from effgrok.effective._critical_jobs import _jobs as _critical_chunks
+from effgrok.scan import Job, ScanStore, StoreMismatch, chunk_jobs, gather, run_scan
 
-ENSEMBLE = {"split": {"fraction": 0.6}, "options": {"steps": 400, "dim": 2, "seed": 3, "method": "rk4"}}
+ADD10 = eg.make_task("add", 10)
+ENSEMBLE = {"fraction": 0.6, "steps": 400, "dim": 2, "seed": 3, "method": "rk4"}
+
+
+def critical_jobs(task, ps, splits, seed=0, method="auto"):
+    return [j for p in ps for j in _critical_chunks(eg.make_task(task, p), splits, seed, method, None)]
 
 
 def _same_critical(a, b):
@@ -22,12 +28,17 @@ def _same_critical(a, b):
 
 
 def test_critical_identical_in_process_and_on_a_pool():
-    one = run_critical("add-mod", [7, 11], 700, seed=2, workers=1)
-    pool = run_critical("add-mod", [7, 11], 700, seed=2, workers=2)
+    one = eg.critical_scan("add-mod", [7, 11], 700, seed=2, workers=1)
+    pool = eg.critical_scan("add-mod", [7, 11], 700, seed=2, workers=2)
     _same_critical(one, pool)
     # and equal to the library call without the runner
     lib = eg.critical_fraction(eg.make_task("add-mod", 11), 700, seed=2, coords=(11,))
     np.testing.assert_array_equal(np.sort(lib.pinning_sizes), one[1].pinning_sizes)
+    # one entry for one task: the same numbers through the runner, whatever the workers
+    for workers in (1, 2):
+        alone = eg.critical_fraction(eg.make_task("add-mod", 11), 700, seed=2, coords=(11,), workers=workers)
+        np.testing.assert_array_equal(alone.pinning_sizes, lib.pinning_sizes)
+        assert alone.r_c == lib.r_c
 
 
 def test_identical_on_a_dask_cluster():
@@ -35,36 +46,36 @@ def test_identical_on_a_dask_cluster():
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cl:
-        dask_crit = run_critical("add", [8, 12], 600, seed=1, scheduler=cl.scheduler_address)
-        dask_ens = run_ensemble("add", 10, 150, scheduler=cl.scheduler_address, **ENSEMBLE)
-    _same_critical(dask_crit, run_critical("add", [8, 12], 600, seed=1, workers=1))
-    local = run_ensemble("add", 10, 150, workers=1, **ENSEMBLE)
+        dask_crit = eg.critical_scan("add", [8, 12], 600, seed=1, scheduler=cl.scheduler_address)
+        dask_ens = eg.simulate_ensemble(
+            eg.make_task("add", 10), 150, scheduler=cl.scheduler_address, **ENSEMBLE
+        )
+    _same_critical(dask_crit, eg.critical_scan("add", [8, 12], 600, seed=1, workers=1))
+    local = eg.simulate_ensemble(ADD10, 150, workers=1, **ENSEMBLE)
     for name in ("loss", "rqi", "z", "steps_to_rqi", "n_h"):
         np.testing.assert_array_equal(getattr(dask_ens, name), getattr(local, name))
 
 
 def test_ensemble_chunks_equal_one_call():
-    ens = run_ensemble("add", 10, 200, workers=1, **ENSEMBLE)  # several chunks of 64
-    ref = eg.simulate_ensemble(
-        eg.make_task("add", 10), 200, fraction=0.6, steps=400, dim=2, seed=3, method="rk4"
-    )
+    ens = eg.simulate_ensemble(ADD10, 200, workers=1, **ENSEMBLE)  # several chunks of 64
+    ref = eg.simulate_ensemble(ADD10, 200, **ENSEMBLE)
     np.testing.assert_array_equal(ens.loss, ref.loss)
     np.testing.assert_array_equal(ens.rqi, ref.rqi)
     np.testing.assert_array_equal(ens.pinned, ref.pinned)
-    pooled = run_ensemble("add", 10, 200, workers=2, **ENSEMBLE)
+    pooled = eg.simulate_ensemble(ADD10, 200, workers=2, **ENSEMBLE)
     np.testing.assert_array_equal(pooled.loss, ref.loss)
 
 
 def test_resume_skips_finished_chunks_and_gives_the_same_result(tmp_path):
     out = tmp_path / "scan"
-    first = run_critical("add", [10], 2000, seed=4, workers=1, out=out)
+    first = eg.critical_scan("add", [10], 2000, seed=4, workers=1, out=out)
     chunks = sorted((out / "chunks").glob("*.npz"))
     assert len(chunks) == len(critical_jobs("add", [10], 2000)) > 4
     for c in chunks[::3]:
         c.unlink()
     before = {c.name: c.stat().st_mtime_ns for c in (out / "chunks").glob("*.npz")}
     units = []
-    again = run_critical("add", [10], 2000, seed=4, workers=1, out=out, progress=units.append)
+    again = eg.critical_scan("add", [10], 2000, seed=4, workers=1, out=out, progress=units.append)
     _same_critical(first, again)
     assert sum(units) == 2000
     after = {c.name: c.stat().st_mtime_ns for c in (out / "chunks").glob("*.npz")}
@@ -74,9 +85,9 @@ def test_resume_skips_finished_chunks_and_gives_the_same_result(tmp_path):
 
 def test_changed_arguments_are_refused(tmp_path, capsys):
     out = tmp_path / "scan"
-    run_critical("add", [10], 300, seed=0, workers=1, out=out)
+    eg.critical_scan("add", [10], 300, seed=0, workers=1, out=out)
     with pytest.raises(StoreMismatch, match=r"splits: 300 ≠ 400"):
-        run_critical("add", [10], 400, seed=0, workers=1, out=out)
+        eg.critical_scan("add", [10], 400, seed=0, workers=1, out=out)
     code = main(
         ["critical", "--task", "add", "--p", "10", "--splits", "300", "--seed", "1", "--out", str(out)]
     )
@@ -86,7 +97,7 @@ def test_changed_arguments_are_refused(tmp_path, capsys):
 
 def test_store_never_unpickles(tmp_path):
     store = ScanStore(tmp_path, "critical", {})
-    job = Job("x", "critical", {})
+    job = Job("x", "_scan_jobs:square", {})
     store.chunks.mkdir(parents=True)
     np.savez(store.path(job), a=np.array([{"evil": 1}], dtype=object))
     with pytest.raises(ValueError, match="allow_pickle"):
@@ -102,7 +113,7 @@ def test_runner_rejects_bad_configuration():
     with pytest.raises(ValueError, match="unique"):
         run_scan(jobs + jobs[:1])
     with pytest.raises(ValueError, match="job key"):
-        Job("a/b", "critical", {})
+        Job("a/b", "_scan_jobs:square", {})
 
 
 def _cli(*args):
@@ -202,3 +213,11 @@ def test_dotted_job_kinds_run_in_process_and_on_a_pool():
 def test_bad_job_kinds_are_named(kind, message):
     with pytest.raises(ValueError, match=message):
         Job("k", kind, {})
+
+
+def test_chunk_jobs_cover_the_range_and_gather_in_order():
+    jobs = chunk_jobs("_scan_jobs:square", 10, 4, lambda start, n: {"x": start * 100 + n}, prefix="c")
+    assert [j.key for j in jobs] == ["c-00000", "c-00001", "c-00002"]
+    assert [j.units for j in jobs] == [4, 4, 2]
+    res = run_scan(jobs)
+    np.testing.assert_array_equal(gather(res, jobs)["x"], [4, 404, 802])

@@ -135,10 +135,10 @@ def test_first_crossing_interpolates_and_reports_never():
     "call,match",
     [
         (lambda: transition_time(1.0, 1e-3), "alpha must be a number > 1"),
-        (lambda: transition_time(2.0, 0.0), "weight_decay must be a positive"),
+        (lambda: transition_time(2.0, 0.0), "weight_decay must be > 0"),
         (lambda: transition_time(2.0, 1e-3, homogeneity=0), "homogeneity must be an integer"),
-        (lambda: transition_window(2.0, 1e-3, c=1.0), "c must be a number strictly between"),
-        (lambda: transition_step(2.0, 0.5, 2.0), "lr \\* weight_decay < 1"),
+        (lambda: transition_window(2.0, 1e-3, c=1.0), r"c must be a number in \(0, 1\)"),
+        (lambda: transition_step(2.0, 0.5, 2.0), "learning_rate \\* weight_decay < 1"),
     ],
 )
 def test_bad_input(call, match):

@@ -43,7 +43,7 @@ def test_unpinned_rate_is_zero(add10):
 @pytest.mark.parametrize(
     ("kw", "match"),
     [
-        ({"learning_rate": 0}, "learning rate"),
+        ({"learning_rate": 0}, "learning_rate must be a positive"),
         ({"z0": -1}, "z0"),
         ({"normalization": "avg"}, "normalization"),
     ],

@@ -67,7 +67,7 @@ def test_group_task_checks_group_axioms():
     ("args", "match"),
     [
         (("mult", 7), "unknown task 'mult'"),
-        (("add", 1), "p must be 2..6000, got 1"),
+        (("add", 1), "p must be an integer in 2..6000, got 1"),
         (("add", 2.5), "p must be an integer"),
         (("add", None), "needs p"),
         (("mul-mod", 9), "prime p >= 3, got 9"),
@@ -89,7 +89,7 @@ def test_random_split_sizes_and_determinism(add10):
     for bad in (0.0, -0.1, 1.5, float("nan")):
         with pytest.raises(ValueError, match="fraction"):
             eg.random_split(add10, fraction=bad, seed=0)
-    with pytest.raises(ValueError, match=r"training size must be 1\.\.55"):
+    with pytest.raises(ValueError, match=r"training size must be an integer in 1\.\.55"):
         eg.random_split(add10, size=56, seed=0)
     with pytest.raises(ValueError, match="no training example"):
         eg.random_split(add10, fraction=0.001, seed=0)

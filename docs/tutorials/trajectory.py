@@ -73,7 +73,7 @@ def main(out_dir, small: bool = False) -> dict:
     lx.legend(fontsize=8)
     for t, style, name in ((tr, "-", "paper (train, N=1, live Z)"), (ref, "--", "reference code")):
         rx.plot(t.steps, t.rqi, "C0" + style, label=f"RQI, {name}")
-        rx.plot(t.steps, t.predicted_test_accuracy, "C2" + style, lw=1, label=f"Acc-hat, {name}")
+        rx.plot(t.steps, t.predicted_test_acc, "C2" + style, lw=1, label=f"Acc-hat, {name}")
     for mult, ls in ((1, ":"), (3, "-.")):
         rx.axvline(mult * tr.n_h, color="C3", ls=ls, lw=1, label=f"{mult}·n_h = {mult * tr.n_h:.0f}")
     rx.axhline(0.95, color="0.6", lw=0.8)
@@ -95,14 +95,14 @@ def main(out_dir, small: bool = False) -> dict:
         "grokking_rate": tr.grokking_rate,
         "z0": tr.z0,
         "final_rqi": tr.final_rqi,
-        "predicted_test_accuracy": tr.final_predicted_test_accuracy,
+        "predicted_test_acc": tr.final_predicted_test_acc,
         "ideal_test_accuracy": tr.ideal_test_accuracy,
         "decay_rate": measured,
         "predicted_decay_rate": predicted,
         "rk4_vs_exact": rk4_vs_exact,
         "reference_n_h": ref.n_h,
         "reference_steps_to_rqi": ref.steps_to_rqi,
-        "reference_predicted_test_accuracy": ref.final_predicted_test_accuracy,
+        "reference_predicted_test_acc": ref.final_predicted_test_acc,
         "figure": path,
     }
     print(f"task add  p=10  n_train={tr.n_train}/55  pinned={tr.pinned}  η={LEARNING_RATE:g}  {steps} steps")
@@ -110,12 +110,12 @@ def main(out_dir, small: bool = False) -> dict:
     print(f"  predicted n_h = 1/(η λ3)  {tr.n_h:.1f} steps")
     print(f"  measured steps to RQI>0.95 {tr.steps_to_rqi:.0f}  (= {numbers['ratio']:.2f} n_h)")
     print(f"  late decay of ℓ_eff: measured {measured:.5f}/step, predicted 2ηλ3 = {predicted:.5f}/step")
-    print(f"  final RQI {tr.final_rqi:.4f}   Acc-hat (test) {tr.final_predicted_test_accuracy:.4f}", end="")
+    print(f"  final RQI {tr.final_rqi:.4f}   Acc-hat (test) {tr.final_predicted_test_acc:.4f}", end="")
     print(f"   Acc-bar (ideal) {tr.ideal_test_accuracy:.4f}")
     print(f"  RK4 vs exact flow: max |Δ ln ℓ_eff| = {rk4_vs_exact:.2e}")
     print(
         f"  reference code: n_h {ref.n_h:.1f}, steps to RQI>0.95 {ref.steps_to_rqi}, "
-        f"Acc-hat {ref.final_predicted_test_accuracy:.4f}"
+        f"Acc-hat {ref.final_predicted_test_acc:.4f}"
     )
     print(f"  figure: {path}")
     return numbers

@@ -73,6 +73,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import choice, finite_array, integer, nonnegative, positive, real
+from .._checks import fraction as check_fraction
+
 __all__ = [
     "DEFAULT_CUTOFF",
     "DEFAULT_DEGREE",
@@ -104,15 +107,7 @@ METHODS = ("detrended", "raw_energy", "loss_level")
 
 # --------------------------------------------------------------------------- input checks
 def _check_options(cutoff, degree, floor) -> tuple[float, int, float]:
-    c = float(cutoff) if not isinstance(cutoff, bool) else math.nan
-    if not (math.isfinite(c) and c > 0):
-        raise ValueError(f"cutoff must be a positive number of cycles per window, got {cutoff!r}")
-    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or not 0 <= degree <= 10:
-        raise ValueError(f"degree must be an integer in 0..10, got {degree!r}")
-    f = float(floor) if not isinstance(floor, bool) else math.nan
-    if not (math.isfinite(f) and f > 0):
-        raise ValueError(f"floor must be a positive finite number, got {floor!r}")
-    return c, int(degree), f
+    return positive("cutoff", cutoff), integer("degree", degree, lo=0, hi=10), positive("floor", floor)
 
 
 def min_points(cutoff: float = DEFAULT_CUTOFF, degree: int = DEFAULT_DEGREE) -> int:
@@ -134,8 +129,7 @@ def _curve(loss, steps, name="loss") -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(loss, dtype=np.float64)
     if y.ndim != 1:
         raise ValueError(f"{name} must be a 1-D curve, got shape {y.shape}")
-    if not np.all(np.isfinite(y)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    finite_array(name, y)
     if steps is None:
         s = np.arange(y.size, dtype=np.float64)
     else:
@@ -187,9 +181,10 @@ def _raw_energy(y: np.ndarray, s: np.ndarray, max_cycles: float | None) -> float
 def _check_max_cycles(max_cycles) -> float | None:
     if max_cycles is None:
         return None
-    m = float(max_cycles) if not isinstance(max_cycles, bool) else math.nan
-    if not (math.isfinite(m) and m >= 1):
-        raise ValueError(f"max_cycles must be None or a number >= 1 of cycles per window, got {max_cycles!r}")
+    allowed = "None or a number >= 1 of cycles per window"
+    m = real("max_cycles", max_cycles, allowed=allowed)
+    if m < 1:
+        raise ValueError(f"max_cycles must be {allowed}, got {max_cycles!r}")
     return m
 
 
@@ -231,9 +226,7 @@ def loss_rises(loss, *, rel_tol: float = 1e-3) -> int:
     1
     """
     y, _ = _curve(loss, None)
-    r = float(rel_tol) if not isinstance(rel_tol, bool) else math.nan
-    if not (math.isfinite(r) and r >= 0):
-        raise ValueError(f"rel_tol must be a finite number >= 0, got {rel_tol!r}")
+    r = nonnegative("rel_tol", rel_tol)
     return int(np.sum(y[1:] > (1 + r) * y[:-1]))
 
 
@@ -338,9 +331,7 @@ def spectral_scores(
     m = _check_max_cycles(max_cycles)
     runs = _runs(curves, steps)
     B = _budget(runs, budget)
-    fr = float(fraction) if not isinstance(fraction, bool) else math.nan
-    if not (0 < fr <= 1):
-        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    fr = check_fraction("fraction", fraction)
     need = min_points(c, d) if method == "detrended" else 2
     out = np.full(len(runs), np.nan)
     for i, (y, s) in enumerate(runs):
@@ -356,9 +347,7 @@ def spectral_scores(
 
 
 def _check_method(method) -> str:
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    return method
+    return choice("method", method, METHODS)
 
 
 def _runs(curves, steps) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -394,10 +383,7 @@ def _runs(curves, steps) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def _budget(runs, budget) -> float:
     B = max(float(s[-1]) for _, s in runs) if budget is None else budget
-    B = float(B) if not isinstance(B, bool) else math.nan
-    if not (math.isfinite(B) and B > 0):
-        raise ValueError(f"budget must be a positive number of steps, got {budget!r}")
-    return B
+    return positive("budget", B)
 
 
 # --------------------------------------------------------------------------- AUC
@@ -427,8 +413,7 @@ def auc(scores, labels) -> float:
     lab = np.asarray(labels)
     if s.ndim != 1 or lab.shape != s.shape:
         raise ValueError(f"scores and labels must be 1-D of equal length, got {s.shape} and {lab.shape}")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("scores contain NaN or infinite values")
+    finite_array("scores", s)
     if lab.dtype != bool:
         ok = np.isin(lab, (0, 1)) if np.issubdtype(lab.dtype, np.number) else np.zeros(lab.shape, bool)
         if not np.all(ok):
@@ -631,6 +616,25 @@ def read_loss_csv(
     ({'step': 'step', 'loss': 'train_loss', 'run': None, 'skipped_rows': 1}, [2.3, 1.1])
     """
     path = Path(path)
+    lines = _csv_lines(path)
+    cols, idx = _log_columns(path, lines[0], loss_column, step_column, run_column)
+    if len(lines) == 1:
+        raise ValueError(f"{path}: no data rows after the header")
+    data, grok, skipped = _log_rows(path, lines[1:], cols, idx)
+    if not data:
+        raise ValueError(f"{path}: no row has a value in the loss column {cols['loss']!r}")
+    runs = tuple(data)
+    return LossLog(
+        runs=runs,
+        steps=tuple(np.array([s for s, _ in data[r]]) for r in runs),
+        losses=tuple(np.array([v for _, v in data[r]]) for r in runs),
+        labels=np.array([grok[r][0] for r in runs]) if grok else None,
+        columns={**cols, "skipped_rows": skipped},
+    )
+
+
+def _csv_lines(path: Path) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file with their 1-based line numbers."""
     if not path.is_file():
         raise ValueError(f"loss log {str(path)!r} does not exist or is not a file")
     try:
@@ -641,7 +645,13 @@ def read_loss_csv(
     lines = [(i + 1, r) for i, r in enumerate(rows) if r and any(c.strip() for c in r)]
     if not lines:
         raise ValueError(f"{path}: the file is empty; expected a header with columns step,loss")
-    head_line, header = lines[0]
+    return lines
+
+
+def _log_columns(path: Path, head, loss_column, step_column, run_column) -> tuple[dict, dict]:
+    """The step, loss and run columns chosen from the header (names and indices, plus
+    ``grokked`` if present)."""
+    head_line, header = head
     names = [h.strip().lower() for h in header]
     cols = {
         "step": _pick_column(names, step_column, STEP_COLUMNS, "step", path, head_line, header),
@@ -666,31 +676,35 @@ def read_loss_csv(
     idx = {k: names.index(c) for k, c in cols.items() if c is not None}
     if "grokked" in names:
         idx["grokked"] = names.index("grokked")
-    if len(lines) == 1:
-        raise ValueError(f"{path}: no data rows after the header")
+    idx["fields"] = len(names)  # the header's width
+    return cols, idx
+
+
+def _log_number(path: Path, line: int, row: list[str], col: str, cols: dict, idx: dict) -> float:
+    text = row[idx[col]].strip()
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"{path}, line {line}, column {cols[col]!r}: not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{path}, line {line}, column {cols[col]!r}: not finite: {text!r}")
+    return v
+
+
+def _log_rows(path: Path, lines, cols: dict, idx: dict) -> tuple[dict, dict, int]:
+    """``(step, loss)`` records per run, the ``grokked`` label (and its line) per run and the
+    number of rows skipped for an empty loss cell."""
     data: dict[str, list] = {}
     grok: dict[str, tuple[bool, int]] = {}
     skipped = 0
-    for line, row in lines[1:]:
-        if len(row) < len(names):
-            raise ValueError(f"{path}, line {line}: {len(row)} fields, the header has {len(names)}")
+    for line, row in lines:
+        if len(row) < idx["fields"]:
+            raise ValueError(f"{path}, line {line}: {len(row)} fields, the header has {idx['fields']}")
         if not row[idx["loss"]].strip():
             skipped += 1
             continue
-
-        def number(col, line=line, row=row):
-            text = row[idx[col]].strip()
-            try:
-                v = float(text)
-            except ValueError:
-                raise ValueError(
-                    f"{path}, line {line}, column {cols[col]!r}: not a number: {text!r}"
-                ) from None
-            if not math.isfinite(v):
-                raise ValueError(f"{path}, line {line}, column {cols[col]!r}: not finite: {text!r}")
-            return v
-
-        step, loss = number("step"), number("loss")
+        step = _log_number(path, line, row, "step", cols, idx)
+        loss = _log_number(path, line, row, "loss", cols, idx)
         if loss < 0:
             raise ValueError(f"{path}, line {line}, column {cols['loss']!r}: negative loss {loss!r}")
         run = row[idx["run"]].strip() if "run" in idx else "0"
@@ -704,25 +718,19 @@ def read_loss_csv(
             )
         rec.append((step, loss))
         if "grokked" in idx:
-            text = row[idx["grokked"]].strip().lower()
-            if text not in _TRUE | _FALSE:
-                raise ValueError(
-                    f"{path}, line {line}, column 'grokked': expected 0/1 or true/false, got {text!r}"
-                )
-            g = text in _TRUE
-            if run in grok and grok[run][0] != g:
-                raise ValueError(
-                    f"{path}, line {line}, column 'grokked': run {run!r} was labelled {grok[run][0]} "
-                    f"on line {grok[run][1]}"
-                )
-            grok.setdefault(run, (g, line))
-    if not data:
-        raise ValueError(f"{path}: no row has a value in the loss column {cols['loss']!r}")
-    runs = tuple(data)
-    return LossLog(
-        runs=runs,
-        steps=tuple(np.array([s for s, _ in data[r]]) for r in runs),
-        losses=tuple(np.array([v for _, v in data[r]]) for r in runs),
-        labels=np.array([grok[r][0] for r in runs]) if grok else None,
-        columns={**cols, "skipped_rows": skipped},
-    )
+            _grokked_label(path, line, row[idx["grokked"]], run, grok)
+    return data, grok, skipped
+
+
+def _grokked_label(path: Path, line: int, cell: str, run: str, grok: dict) -> None:
+    """Record the ``grokked`` label of ``run`` (constant within a run)."""
+    text = cell.strip().lower()
+    if text not in _TRUE | _FALSE:
+        raise ValueError(f"{path}, line {line}, column 'grokked': expected 0/1 or true/false, got {text!r}")
+    g = text in _TRUE
+    if run in grok and grok[run][0] != g:
+        raise ValueError(
+            f"{path}, line {line}, column 'grokked': run {run!r} was labelled {grok[run][0]} "
+            f"on line {grok[run][1]}"
+        )
+    grok.setdefault(run, (g, line))

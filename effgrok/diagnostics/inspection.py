@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import choice, finite_array, fraction, integer
 from ..effective.metrics import DEFAULT_DELTA, ideal_accuracy, predicted_accuracy, rqi
 from ..effective.spectrum import GrokkingRate, grokking_rate
 from ..tasks import Split, Task, split_from_indices, split_from_pairs
@@ -147,8 +148,7 @@ def slot_embedding(task: Task, E) -> tuple[np.ndarray, str]:
             f"embedding must have {' or '.join(map(str, allowed))} rows (symbols) for task "
             f"{task.name!r}, got shape {E.shape}"
         )
-    if not np.all(np.isfinite(E)):
-        raise ValueError("embedding contains NaN or infinite values")
+    finite_array("embedding", E)
     if E.shape[0] == task.n_slots:
         return E, "rows used as they are"
     return np.vstack([E, E]), "shared embedding: its rows serve as left and right operand rows"
@@ -251,7 +251,7 @@ class Inspection:
         Acc-bar on the test examples.
     embedding_shape : tuple of int
         Shape of the embedding as given.
-    rqi, predicted_test_accuracy, effective_rank : float
+    rqi, predicted_test_acc, effective_rank : float
         RQI, Acc-hat (test), entropy effective rank of the embedding.
     fourier_concentration : float or None
         Share of the power in the ``k`` strongest frequencies (modular tasks).
@@ -275,7 +275,7 @@ class Inspection:
     ideal_test_accuracy: float
     embedding_shape: tuple
     rqi: float
-    predicted_test_accuracy: float
+    predicted_test_acc: float
     effective_rank: float
     fourier_concentration: float | None
     key_frequencies: tuple | None
@@ -312,7 +312,7 @@ class Inspection:
             "embedding_shape": list(self.embedding_shape),
             "rows": self.rows_how,
             "rqi": self.rqi,
-            "predicted_test_accuracy": _num(self.predicted_test_accuracy),
+            "predicted_test_acc": _num(self.predicted_test_acc),
             "effective_rank": self.effective_rank,
             "fourier_concentration": _num(self.fourier_concentration),
             "fourier_k": self.k,
@@ -321,7 +321,7 @@ class Inspection:
         if self.measured_test_accuracy is not None:
             m = self.measured_test_accuracy
             rec["measured_test_accuracy"] = m
-            rec["measured_minus_predicted"] = _num(m - self.predicted_test_accuracy)
+            rec["measured_minus_predicted"] = _num(m - self.predicted_test_acc)
             rec["measured_minus_ideal"] = _num(m - self.ideal_test_accuracy)
         return rec
 
@@ -339,25 +339,13 @@ def _num(v):
 
 
 def _check_key_power(key_power) -> float:
-    try:
-        kp = float(key_power)
-    except (TypeError, ValueError):
-        kp = float("nan")
-    if isinstance(key_power, bool) or not 0 < kp <= 1:
-        raise ValueError(f"key_power must be in (0, 1], got {key_power!r}")
-    return kp
+    return fraction("key_power", key_power)
 
 
 def _check_accuracy(accuracy) -> float | None:
     if accuracy is None:
         return None
-    try:
-        a = float(accuracy)
-    except (TypeError, ValueError):
-        raise ValueError(f"accuracy must be a number in [0, 1], got {accuracy!r}") from None
-    if not 0.0 <= a <= 1.0:
-        raise ValueError(f"accuracy must be in [0, 1], got {accuracy!r}")
-    return a
+    return fraction("accuracy", accuracy, closed="both")
 
 
 def _split_numbers(task, train, learning_rate, z0, normalization):
@@ -374,7 +362,7 @@ def _embedding_numbers(task, split, E, k, delta, key_power) -> dict:
     out = {
         "rows_how": rows_how,
         "rqi": rqi(task, S, delta),
-        "predicted_test_accuracy": predicted_accuracy(task, split, S, delta).test,
+        "predicted_test_acc": predicted_accuracy(task, split, S, delta).test,
         "effective_rank": float(effective_rank(E)),
         "fourier_concentration": None,
         "key_frequencies": None,
@@ -384,8 +372,7 @@ def _embedding_numbers(task, split, E, k, delta, key_power) -> dict:
         M, m = F
         if k is None:
             k = min(DEFAULT_TOP_K, m // 2)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= m // 2:
-            raise ValueError(f"k must be an integer in 1..{m // 2} for task {task.name!r}, got {k!r}")
+        integer("k", k, lo=1, hi=m // 2)
         out["k"] = int(k)
         out["fourier_concentration"] = _num(fourier_concentration(M, m, k))
         out["key_frequencies"] = tuple(key_frequencies(M, m, key_power))
@@ -437,7 +424,7 @@ def inspect_embedding(
     >>> t = eg.make_task("add", 10)
     >>> split = eg.random_split(t, fraction=0.8, seed=58)
     >>> res = eg.inspect_embedding(t, split, np.arange(10.0)[:, None])   # the linear structure
-    >>> res.rqi, res.predicted_test_accuracy == res.ideal_test_accuracy
+    >>> res.rqi, res.predicted_test_acc == res.ideal_test_accuracy
     (1.0, True)
     """
     accuracy = _check_accuracy(accuracy)
@@ -481,7 +468,7 @@ class FlowOverlay:
     ----------
     tau : ndarray
         Flow times of the theory grid (``0`` first, then log-spaced).
-    rqi, predicted_test_accuracy : ndarray
+    rqi, predicted_test_acc : ndarray
         RQI and Acc-hat (test) along the flow at ``tau``.
     step0 : int
         First checkpoint's step.
@@ -501,7 +488,7 @@ class FlowOverlay:
 
     tau: np.ndarray
     rqi: np.ndarray
-    predicted_test_accuracy: np.ndarray
+    predicted_test_acc: np.ndarray
     step0: int
     time_scale: float
     time: str
@@ -513,7 +500,7 @@ class FlowOverlay:
     def at_steps(self, steps) -> tuple[np.ndarray, np.ndarray]:
         """Flow RQI and Acc-hat at user steps (interpolated in log flow time)."""
         tau = self.time_scale * (np.asarray(steps, dtype=np.float64) - self.step0)
-        return _interp(self.tau, self.rqi, tau), _interp(self.tau, self.predicted_test_accuracy, tau)
+        return _interp(self.tau, self.rqi, tau), _interp(self.tau, self.predicted_test_acc, tau)
 
     def describe(self) -> str:
         if self.time == "lr":
@@ -578,7 +565,7 @@ def _flow_overlay(task, split, E0, steps, measured_rqi, *, pinned, normalization
     return FlowOverlay(
         tau=tau,
         rqi=r,
-        predicted_test_accuracy=acc,
+        predicted_test_acc=acc,
         step0=int(steps[0]),
         time_scale=c,
         time=time,
@@ -615,7 +602,7 @@ class InspectionSeries:
             row = {
                 "step": int(s),
                 "rqi": e["rqi"],
-                "predicted_test_accuracy": e["predicted_test_accuracy"],
+                "predicted_test_acc": e["predicted_test_acc"],
                 "effective_rank": e["effective_rank"],
                 "fourier_concentration": e["fourier_concentration"],
                 "key_frequencies": None
@@ -624,7 +611,7 @@ class InspectionSeries:
             }
             if flow is not None:
                 row["flow_rqi"] = float(flow[0][i])
-                row["flow_predicted_test_accuracy"] = _num(flow[1][i])
+                row["flow_predicted_test_acc"] = _num(flow[1][i])
             out.append(row)
         return out
 
@@ -686,8 +673,7 @@ def inspect_series(
     >>> [round(c.rqi, 3) for c in res.checkpoints][-1]
     1.0
     """
-    if time not in FLOW_TIMES:
-        raise ValueError(f"time must be one of {', '.join(FLOW_TIMES)}, got {time!r}")
+    choice("time", time, FLOW_TIMES)
     st = np.asarray(steps)
     embs = list(embeddings)
     if st.ndim != 1 or st.size != len(embs) or st.size == 0 or not np.issubdtype(st.dtype, np.integer):
@@ -699,27 +685,8 @@ def inspect_series(
     srcs = [None] * len(embs) if sources is None else list(sources)
     _check_key_power(key_power)
     split, how, rate, ideal = _split_numbers(task, train, learning_rate, z0, normalization)
-    cps = []
-    for E, src in zip(embs, srcs, strict=True):
-        nums = _embedding_numbers(task, split, E, k, delta, key_power)
-        shape = tuple(np.shape(E)) if np.ndim(E) == 2 else (np.shape(E)[0], 1)
-        cps.append(
-            Inspection(
-                task=task,
-                split=split,
-                split_how=how,
-                rate=rate,
-                ideal_test_accuracy=ideal,
-                embedding_shape=shape,
-                delta=delta,
-                key_power=key_power,
-                source=src,
-                **nums,
-            )
-        )
-    shapes = {c.embedding_shape for c in cps}
-    if len(shapes) > 1:
-        raise ValueError(f"the embeddings differ in shape: {sorted(shapes)}")
+    common = dict(task=task, split=split, split_how=how, rate=rate, ideal_test_accuracy=ideal)
+    cps = _checkpoints(embs, srcs, common, k=k, delta=delta, key_power=key_power)
     overlay = None
     if flow:
         overlay = _flow_overlay(
@@ -735,3 +702,19 @@ def inspect_series(
             delta=delta,
         )
     return InspectionSeries(steps=st.astype(np.int64), checkpoints=tuple(cps), flow=overlay)
+
+
+def _checkpoints(embs, srcs, common: dict, *, k, delta, key_power) -> list[Inspection]:
+    """One :class:`Inspection` per embedding of a series (all of one shape)."""
+    task, split = common["task"], common["split"]
+    cps = []
+    for E, src in zip(embs, srcs, strict=True):
+        nums = _embedding_numbers(task, split, E, k, delta, key_power)
+        shape = tuple(np.shape(E)) if np.ndim(E) == 2 else (np.shape(E)[0], 1)
+        cps.append(
+            Inspection(**common, embedding_shape=shape, delta=delta, key_power=key_power, source=src, **nums)
+        )
+    shapes = {c.embedding_shape for c in cps}
+    if len(shapes) > 1:
+        raise ValueError(f"the embeddings differ in shape: {sorted(shapes)}")
+    return cps

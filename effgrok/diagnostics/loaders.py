@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import integer
+
 __all__ = [
     "CHECKPOINT_SUFFIXES",
     "TORCH_HINT",
@@ -376,43 +378,15 @@ def load_embedding(path, rows, *, tensor: str | None = None, vocab: int | None =
     counts = _row_counts(rows)
     keep = None
     if vocab is not None:
-        if isinstance(vocab, bool) or not isinstance(vocab, (int, np.integer)) or vocab < min(counts):
-            raise ValueError(f"vocab must be an integer >= {min(counts)} (the task's symbols), got {vocab!r}")
+        integer("vocab", vocab, lo=min(counts))  # at least the task's symbols
         keep, counts = min(counts), (int(vocab),)
     tensors = read_tensors(path)
     where = f"{str(path)!r}"
     want = " or ".join(str(c) for c in counts)
     if tensor is not None:
-        if tensor not in tensors:
-            raise ValueError(f"{where}: no tensor named {tensor!r}; the file holds: {_names(tensors)}")
-        name, arr = tensor, np.asarray(tensors[tensor])
-        how = f"tensor {tensor!r} chosen by name"
-        if arr.ndim not in (1, 2):
-            raise ValueError(f"{where}: tensor {name!r} has shape {arr.shape}; an embedding must be 2-D")
-        axes = _symbol_axes(arr.shape, counts)
-        if not axes:
-            raise ValueError(
-                f"{where}: tensor {name!r} has shape {arr.shape}; no axis has the {want} symbols of the task"
-            )
+        name, arr, axes, how = _named_tensor(tensors, tensor, counts, where, want)
     else:
-        numeric = {k: np.asarray(v) for k, v in tensors.items() if np.asarray(v).dtype.kind in "fiub"}
-        cands = [k for k, v in numeric.items() if v.ndim == 2 and _symbol_axes(v.shape, counts)]
-        if not cands:
-            cands = [k for k, v in numeric.items() if v.ndim == 1 and v.shape[0] in counts]
-        if not cands:
-            raise ValueError(
-                f"{where}: no 2-D tensor has an axis of length {want} (the task's symbols); "
-                f"the file holds: {_names(tensors)}"
-            )
-        if len(cands) > 1:
-            raise ValueError(
-                f"{where}: {len(cands)} tensors have an axis of length {want}: "
-                f"{', '.join(sorted(cands))}; choose one by name (--tensor NAME)"
-            )
-        name = cands[0]
-        arr = numeric[name]
-        axes = _symbol_axes(arr.shape, counts)
-        how = f"the only {arr.ndim}-D tensor with an axis of length {want}"
+        name, arr, axes, how = _only_candidate(tensors, counts, where, want)
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{where}: tensor {name!r} has dtype {arr.dtype}, not numbers")
     axis = axes[0]
@@ -431,6 +405,42 @@ def load_embedding(path, rows, *, tensor: str | None = None, vocab: int | None =
     M = np.ascontiguousarray(M)
     M.setflags(write=False)
     return LoadedEmbedding(matrix=M, path=str(path), tensor=name, axis=axis, shape=tuple(arr.shape), how=how)
+
+
+def _named_tensor(tensors: dict, tensor: str, counts, where: str, want: str):
+    """The tensor chosen by name, its symbol axes and how it was chosen."""
+    if tensor not in tensors:
+        raise ValueError(f"{where}: no tensor named {tensor!r}; the file holds: {_names(tensors)}")
+    name, arr = tensor, np.asarray(tensors[tensor])
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"{where}: tensor {name!r} has shape {arr.shape}; an embedding must be 2-D")
+    axes = _symbol_axes(arr.shape, counts)
+    if not axes:
+        raise ValueError(
+            f"{where}: tensor {name!r} has shape {arr.shape}; no axis has the {want} symbols of the task"
+        )
+    return name, arr, axes, f"tensor {tensor!r} chosen by name"
+
+
+def _only_candidate(tensors: dict, counts, where: str, want: str):
+    """The one numeric tensor with an axis of a symbol count (2-D first, else 1-D)."""
+    numeric = {k: np.asarray(v) for k, v in tensors.items() if np.asarray(v).dtype.kind in "fiub"}
+    cands = [k for k, v in numeric.items() if v.ndim == 2 and _symbol_axes(v.shape, counts)]
+    if not cands:
+        cands = [k for k, v in numeric.items() if v.ndim == 1 and v.shape[0] in counts]
+    if not cands:
+        raise ValueError(
+            f"{where}: no 2-D tensor has an axis of length {want} (the task's symbols); "
+            f"the file holds: {_names(tensors)}"
+        )
+    if len(cands) > 1:
+        raise ValueError(
+            f"{where}: {len(cands)} tensors have an axis of length {want}: "
+            f"{', '.join(sorted(cands))}; choose one by name (--tensor NAME)"
+        )
+    arr = numeric[cands[0]]
+    how = f"the only {arr.ndim}-D tensor with an axis of length {want}"
+    return cands[0], arr, _symbol_axes(arr.shape, counts), how
 
 
 # --------------------------------------------------------------------------- checkpoint series

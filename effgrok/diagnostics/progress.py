@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import finite_array, fraction, integer
 from ..effective.metrics import DEFAULT_DELTA, rqi
 from ..tasks import Task
 
@@ -58,8 +59,7 @@ def _matrices(features, name="features") -> np.ndarray:
         raise ValueError(
             f"{name} must have shape (..., samples, dims) with samples, dims >= 1, got {X.shape}"
         )
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contain NaN or infinite values")
+    finite_array(name, X)
     return X
 
 
@@ -130,9 +130,7 @@ def thresholded_rank(
     >>> thresholded_rank(np.diag([1.0, 0.5, 0.001]), rel_threshold=1e-4, center=False)
     3
     """
-    t = float(rel_threshold) if not isinstance(rel_threshold, bool) else np.nan
-    if not 0 < t < 1:
-        raise ValueError(f"rel_threshold must be a number in (0, 1), got {rel_threshold!r}")
+    t = fraction("rel_threshold", rel_threshold, closed="neither")
     sv = _singular_values(features, center)
     top = sv[..., :1]
     out = np.sum((sv > t * top) & (top > 0), axis=-1)
@@ -211,8 +209,7 @@ def participation_ratio(features, *, center: bool = True) -> np.ndarray | float:
 
 
 def _blocks(embedding, p) -> np.ndarray:
-    if isinstance(p, bool) or not isinstance(p, (int, np.integer)) or p < 3:
-        raise ValueError(f"p must be an integer >= 3, got {p!r}")
+    integer("p", p, lo=3)
     E = _matrices(embedding, "embedding")
     rows = E.shape[-2]
     if rows % p:
@@ -300,8 +297,7 @@ def fourier_concentration(
     """
     P = fourier_power(embedding, p, per_column=per_column)
     m = P.shape[-1]
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= m:
-        raise ValueError(f"k must be an integer in 1..{m} (= ⌊p/2⌋ for p = {p}), got {k!r}")
+    integer("k", k, lo=1, hi=m)  # m = ⌊p/2⌋
     top = np.sort(P, axis=-1)[..., ::-1][..., :k].sum(axis=-1)
     tot = P.sum(axis=-1)
     if per_column:

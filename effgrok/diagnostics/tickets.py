@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import choice, finite_array, fraction, integer, nonnegative
+
 __all__ = [
     "PRUNABLE",
     "TicketStudy",
@@ -97,16 +99,11 @@ def kept_fraction(pruned_fraction: float) -> float:
     return round(1.0 - _pruned(pruned_fraction), 12)
 
 
+_MATCHES = ("l1l2", "l1", "l2")
+
+
 def _pruned(pruned_fraction) -> float:
-    if isinstance(pruned_fraction, bool):
-        raise ValueError(f"pruned_fraction must be a number in [0, 1), got {pruned_fraction!r}")
-    try:
-        s = float(pruned_fraction)
-    except (TypeError, ValueError):
-        raise ValueError(f"pruned_fraction must be a number in [0, 1), got {pruned_fraction!r}") from None
-    if not 0.0 <= s < 1.0:
-        raise ValueError(f"pruned_fraction must be a number in [0, 1), got {pruned_fraction!r}")
-    return s
+    return fraction("pruned_fraction", pruned_fraction, closed="left")
 
 
 def _keys(params: dict, keys) -> tuple:
@@ -146,8 +143,7 @@ def magnitude_mask(params: dict, pruned_fraction: float, *, keys=None, run_axis:
         runs = [magnitude_mask({k: v[r] for k, v in arrs.items()}, s, keys=keys) for r in range(R.pop())]
         return {k: np.stack([m[k] for m in runs]) for k in arrs}
     flat = np.concatenate([np.abs(arrs[k]).ravel() for k in keys])
-    if not np.all(np.isfinite(flat)):
-        raise ValueError("params contain NaN or infinite values")
+    finite_array("params", flat)
     n_prune = round(s * flat.size)
     keep = np.ones(flat.size)
     keep[np.argsort(flat, kind="stable")[:n_prune]] = 0.0
@@ -171,8 +167,7 @@ def random_mask(params: dict, pruned_fraction: float, *, seed: int = 0, keys=Non
     """
     s = _pruned(pruned_fraction)
     keys = _keys(params, weight_keys(params) if keys is None else keys)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    integer("seed", seed, lo=0)
     shapes = {k: np.shape(v) for k, v in params.items()}
     n = sum(math.prod(shapes[k]) for k in keys)
     keep = np.ones(n)
@@ -226,11 +221,9 @@ def power_match(x, l1: float, l2: float, *, tol: float = 1e-12) -> tuple[np.ndar
     (4.0, 3.0, True)
     """
     a = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(a)):
-        raise ValueError("x contains NaN or infinite values")
-    for name, v in (("l1", l1), ("l2", l2)):
-        if not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
+    finite_array("x", a)
+    nonnegative("l1", l1)
+    nonnegative("l2", l2)
     if l1 == 0 and l2 == 0:
         return np.zeros_like(a), 1.0, 0.0
     nz = a != 0
@@ -278,8 +271,7 @@ def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=No
     >>> np.allclose(layer_norms(ctrl)["total"], layer_norms(ticket)["total"], rtol=1e-9)
     True
     """
-    if match not in ("l1l2", "l1", "l2"):
-        raise ValueError(f"match must be one of l1l2, l1, l2; got {match!r}")
+    choice("match", match, _MATCHES)
     keys = _keys(dense, weight_keys(dense) if keys is None else keys)
     _keys(ticket, keys)
     out = {k: np.array(v, dtype=np.float64) for k, v in dense.items()}
@@ -296,10 +288,10 @@ def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=No
     return out
 
 
-def time_to_generalize(steps, val_acc, threshold: float = 0.99) -> np.ndarray:
-    """First recorded step with validation accuracy ``≥ threshold``; −1 if never.
+def time_to_generalize(steps, test_acc, threshold: float = 0.99) -> np.ndarray:
+    """First recorded step with test accuracy ``≥ threshold``; −1 if never.
 
-    ``val_acc`` is ``[..., record]`` at ``steps``.  (:attr:`ModularRuns.step_val_99` is the same
+    ``test_acc`` is ``[..., record]`` at ``steps``.  (:attr:`ModularRuns.step_val_99` is the same
     quantity at ``threshold = 0.99`` with per-step resolution.)
 
     Examples
@@ -307,18 +299,17 @@ def time_to_generalize(steps, val_acc, threshold: float = 0.99) -> np.ndarray:
     >>> time_to_generalize([0, 100, 200], [[0.1, 0.995, 1.0], [0.1, 0.5, 0.9]])
     array([100,  -1])
     """
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
+    fraction("threshold", threshold)
     from ..nets.digits import first_step_at
 
-    return first_step_at(val_acc, steps, threshold)
+    return first_step_at(test_acc, steps, threshold)
 
 
-def memorization_index(train_acc, val_acc, *, train_level: float = 0.99, val_below: float = 0.5) -> int:
+def memorization_index(train_acc, test_acc, *, train_level: float = 0.99, test_below: float = 0.5) -> int:
     """Index of the first snapshot with train accuracy ``≥ train_level`` (memorised).
 
-    Returns −1 if no snapshot memorised, or if the validation accuracy there is already
-    ``≥ val_below`` (the network generalised as it fitted, so there is no memorisation phase).
+    Returns −1 if no snapshot memorised, or if the test accuracy there is already
+    ``≥ test_below`` (the network generalised as it fitted, so there is no memorisation phase).
 
     Examples
     --------
@@ -327,11 +318,11 @@ def memorization_index(train_acc, val_acc, *, train_level: float = 0.99, val_bel
     >>> memorization_index([0.1, 1.0], [0.1, 0.9])
     -1
     """
-    tr, va = np.asarray(train_acc, float), np.asarray(val_acc, float)
-    if tr.shape != va.shape or tr.ndim != 1:
-        raise ValueError(f"train_acc and val_acc must be 1-D of one length, got {tr.shape} and {va.shape}")
+    tr, te = np.asarray(train_acc, float), np.asarray(test_acc, float)
+    if tr.shape != te.shape or tr.ndim != 1:
+        raise ValueError(f"train_acc and test_acc must be 1-D of one length, got {tr.shape} and {te.shape}")
     hit = np.flatnonzero(tr >= train_level)
-    if hit.size == 0 or va[hit[0]] >= val_below:
+    if hit.size == 0 or te[hit[0]] >= test_below:
         return -1
     return int(hit[0])
 
@@ -436,10 +427,8 @@ def ticket_sweep(
     fracs = [_pruned(f) for f in np.atleast_1d(np.asarray(pruned_fractions, dtype=object)).tolist()]
     if not fracs:
         raise ValueError("pruned_fractions must hold at least one fraction")
-    if not 0.0 < threshold <= 1.0:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
-    if match not in ("l1l2", "l1", "l2"):
-        raise ValueError(f"match must be one of l1l2, l1, l2; got {match!r}")
+    fraction("threshold", threshold)
+    choice("match", match, _MATCHES)
     sd = np.atleast_1d(np.asarray(seeds)).ravel()
     if sd.size == 0 or not np.issubdtype(sd.dtype, np.integer) or np.any(sd < 0):
         raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
@@ -460,6 +449,23 @@ def ticket_sweep(
         common["embed_dim"] = embed_dim
     names = param_names(architecture)
     dense = train_modular(task, seeds=sd, snapshot_stride=snap, **common)
+    jobs, mem_steps, norms = _retrain_jobs(dense, sd, fracs, names, stride, match)
+    stack = {k: np.stack([job[3][k] for job in jobs]) for k in names}
+    mstack = {k: np.stack([job[4][k] for job in jobs]) for k in names}
+    runs = train_modular(
+        task, seeds=np.array([sd[job[2]] for job in jobs]), init_params=stack, weight_mask=mstack, **common
+    )
+    settings = dict(common, task=task.name, p=task.p, pairs=dense.pairs, encoding=dense.encoding, match=match)
+    settings.update(snapshot_stride=snap, pruned_fractions=fracs)
+    return [
+        _study(dense, runs, jobs, j, s, sd, threshold, norms[j], mem_steps, steps, settings)
+        for j, s in enumerate(fracs)
+    ]
+
+
+def _retrain_jobs(dense, sd, fracs, names, stride: int, match: str):
+    """The retrained variants of every seed and fraction as ``(fraction index, variant, seed
+    index, init, mask)``, the memorisation step of every dense run and the initial norms."""
     snap_idx = dense.snapshot_steps // stride  # record index of every snapshot
     jobs = []  # (fraction index, variant, seed index, init, mask)
     mem_steps = []
@@ -486,48 +492,34 @@ def ticket_sweep(
             for v, (init, mask) in variant_inits.items():
                 jobs.append((j, v, r, init, mask))
                 norms[j][v][r] = layer_norms({k: init[k] * mask[k] for k in keys})["total"]
-    stack = {k: np.stack([job[3][k] for job in jobs]) for k in names}
-    mstack = {k: np.stack([job[4][k] for job in jobs]) for k in names}
-    runs = train_modular(
-        task, seeds=np.array([sd[job[2]] for job in jobs]), init_params=stack, weight_mask=mstack, **common
-    )
+    return jobs, mem_steps, norms
+
+
+def _study(dense, runs, jobs, j, s, sd, threshold, norms, mem_steps, steps, settings) -> TicketStudy:
+    """The :class:`TicketStudy` of the ``j``-th pruned fraction ``s``."""
     every = np.arange(sd.size)
     t_dense = time_to_generalize(dense.steps, dense.val_acc, threshold)
-    out = []
-    for j, s in enumerate(fracs):
-        t_gen, curves, train_curves = {"dense": t_dense}, {"dense": dense.val_acc}, {"dense": dense.train_acc}
-        for v in VARIANTS[1:]:
-            idx = [n for n, job in enumerate(jobs) if job[0] == j and job[1] == v]
-            if not idx:
-                continue
-            order = np.asarray(idx)[np.argsort([jobs[n][2] for n in idx])]
-            t_gen[v] = time_to_generalize(runs.steps, runs.val_acc[order], threshold)
-            curves[v] = runs.val_acc[order]
-            train_curves[v] = runs.train_acc[order]
-        out.append(
-            TicketStudy(
-                steps=dense.steps,
-                seeds=sd,
-                pruned_fraction=s,
-                threshold=float(threshold),
-                t_gen={k: np.asarray(v, dtype=np.int64) for k, v in t_gen.items()},
-                curves=curves,
-                train_curves=train_curves,
-                norms={v: n for v, n in norms[j].items() if v in t_gen},
-                memorization_step=np.asarray(mem_steps),
-                dense_generalized=dense.val_acc[every, -1] >= threshold,
-                mask_step=int(steps),
-                dense_weight_norm=np.asarray(dense.weight_norm),
-                settings=dict(
-                    common,
-                    task=task.name,
-                    p=task.p,
-                    pairs=dense.pairs,
-                    encoding=dense.encoding,
-                    match=match,
-                    snapshot_stride=snap,
-                    pruned_fractions=fracs,
-                ),
-            )
-        )
-    return out
+    t_gen, curves, train_curves = {"dense": t_dense}, {"dense": dense.val_acc}, {"dense": dense.train_acc}
+    for v in VARIANTS[1:]:
+        idx = [n for n, job in enumerate(jobs) if job[0] == j and job[1] == v]
+        if not idx:
+            continue
+        order = np.asarray(idx)[np.argsort([jobs[n][2] for n in idx])]
+        t_gen[v] = time_to_generalize(runs.steps, runs.val_acc[order], threshold)
+        curves[v] = runs.val_acc[order]
+        train_curves[v] = runs.train_acc[order]
+    return TicketStudy(
+        steps=dense.steps,
+        seeds=sd,
+        pruned_fraction=s,
+        threshold=float(threshold),
+        t_gen={k: np.asarray(v, dtype=np.int64) for k, v in t_gen.items()},
+        curves=curves,
+        train_curves=train_curves,
+        norms={v: n for v, n in norms.items() if v in t_gen},
+        memorization_step=np.asarray(mem_steps),
+        dense_generalized=dense.val_acc[every, -1] >= threshold,
+        mask_step=int(steps),
+        dense_weight_norm=np.asarray(dense.weight_norm),
+        settings=dict(settings),
+    )

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import positive_array
+
 __all__ = [
     "AlphaSweep",
     "LUShape",
@@ -102,7 +104,7 @@ def norm_trajectory(runs=None, *, snapshots: dict | None = None, snapshot_steps=
     return st, np.sqrt(sq)
 
 
-def decay_time(alpha, *, lr: float, weight_decay: float, target: float = 1.0) -> np.ndarray:
+def decay_time(alpha, *, learning_rate: float, weight_decay: float, target: float = 1.0) -> np.ndarray:
     """Steps for decoupled weight decay alone to shrink ``‖θ‖`` from ``α w₀`` to ``target·w₀``.
 
     ``‖θ_t‖ = (1 − ηλ)^t ‖θ_0‖`` without gradients, so ``t = log(α/target) / (−log(1 − ηλ))``
@@ -111,17 +113,15 @@ def decay_time(alpha, *, lr: float, weight_decay: float, target: float = 1.0) ->
 
     Examples
     --------
-    >>> round(float(decay_time(8.0, lr=1e-3, weight_decay=1.0)))
+    >>> round(float(decay_time(8.0, learning_rate=1e-3, weight_decay=1.0)))
     2078
     """
-    a = np.asarray(alpha, dtype=np.float64)
-    if not (np.all(np.isfinite(a)) and np.all(a > 0)):
-        raise ValueError(f"alpha must be positive and finite, got {alpha!r}")
-    rate = lr * weight_decay
+    a = positive_array("alpha", alpha).reshape(np.shape(alpha))
+    rate = learning_rate * weight_decay
     if not (math.isfinite(rate) and 0 < rate < 1) or not (math.isfinite(target) and target > 0):
         raise ValueError(
-            f"need 0 < lr·weight_decay < 1 and target > 0, got lr={lr!r}, weight_decay={weight_decay!r}, "
-            f"target={target!r}"
+            f"need 0 < learning_rate·weight_decay < 1 and target > 0, got learning_rate={learning_rate!r}, "
+            f"weight_decay={weight_decay!r}, target={target!r}"
         )
     return np.maximum(np.log(a / target), 0.0) / -math.log1p(-rate)
 
@@ -206,10 +206,10 @@ class ReducedLandscape:
     runs: object
 
 
-def _positive_array(name, values) -> np.ndarray:
-    a = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
-    if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0):
-        raise ValueError(f"{name} must be positive finite numbers, got {values!r}")
+def _positive_values(name, values) -> np.ndarray:
+    a = positive_array(name, values).ravel()
+    if a.size == 0:
+        raise ValueError(f"{name} must hold at least one number > 0, got {values!r}")
     return a
 
 
@@ -227,7 +227,7 @@ def reduced_landscape(
     seeds=(0,),
     width: int = 200,
     depth: int = 3,
-    lr: float = 1e-3,
+    learning_rate: float = 1e-3,
     scale_lr: bool = True,
     steps: int = 2000,
     stride: int = 100,
@@ -252,7 +252,7 @@ def reduced_landscape(
     """
     from ..nets.digits import expected_init_norm, train_digits
 
-    rel = _positive_array("relative_norms", relative_norms)
+    rel = _positive_values("relative_norms", relative_norms)
     if np.any(np.diff(rel) <= 0):
         raise ValueError(f"relative_norms must be strictly increasing, got {relative_norms!r}")
     sd = _seed_array(seeds)
@@ -263,7 +263,7 @@ def reduced_landscape(
         data,
         seeds=s_grid.ravel(),
         fixed_norm=r_flat * w0,
-        lr=lr * (r_flat if scale_lr else 1.0),
+        lr=learning_rate * (r_flat if scale_lr else 1.0),
         weight_decay=0.0,
         width=width,
         depth=depth,
@@ -324,7 +324,7 @@ def alpha_sweep(
     weight_decay: float = 1.0,
     width: int = 200,
     depth: int = 3,
-    lr: float = 1e-3,
+    learning_rate: float = 1e-3,
     steps: int = 3000,
     stride: int = 50,
     train_threshold: float = 0.99,
@@ -343,7 +343,7 @@ def alpha_sweep(
     """
     from ..nets.digits import train_digits
 
-    a = _positive_array("alphas", alphas)
+    a = _positive_values("alphas", alphas)
     sd = _seed_array(seeds)
     a_grid, s_grid = np.meshgrid(a, sd, indexing="ij")
     runs = train_digits(
@@ -353,7 +353,7 @@ def alpha_sweep(
         weight_decay=weight_decay,
         width=width,
         depth=depth,
-        lr=lr,
+        lr=learning_rate,
         steps=steps,
         stride=stride,
         train_threshold=train_threshold,
@@ -362,7 +362,11 @@ def alpha_sweep(
     )
     shape = (a.size, sd.size)
     t_tr, t_te = runs.step_train.reshape(shape), runs.step_test.reshape(shape)
-    dt = decay_time(a, lr=lr, weight_decay=weight_decay) if weight_decay > 0 else np.full(a.size, np.inf)
+    dt = (
+        decay_time(a, learning_rate=learning_rate, weight_decay=weight_decay)
+        if weight_decay > 0
+        else np.full(a.size, np.inf)
+    )
     return AlphaSweep(
         alphas=a,
         seeds=sd,

@@ -44,8 +44,10 @@ import numba as nb
 import numpy as np
 from scipy.linalg import lapack
 
+from .._checks import choice, fraction, integer
 from .._parallel import parallel_allowed, thread_count
 from ..tasks import Task
+from ._critical_jobs import run_critical_tasks
 from .constraints import _gram_grouped, _group_by_class
 from .spectrum import full_table_null_space, full_table_nullity
 
@@ -350,15 +352,11 @@ def _n_blocks(count: int, n_slots: int) -> int:
     return max(1, min(count, per_thread * thread_count()))
 
 
-def _check_count(name: str, value, lo: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return int(value)
+_METHODS = ("auto", "incremental", "bisect")
 
 
 def _choose_method(task: Task, method: str) -> str:
-    if method not in ("auto", "incremental", "bisect"):
-        raise ValueError(f"method must be 'auto', 'incremental' or 'bisect', got {method!r}")
+    choice("method", method, _METHODS)
     if method == "auto":
         return "incremental" if task.n_slots <= _INCREMENTAL_MAX_SLOTS else "bisect"
     return method
@@ -402,9 +400,9 @@ def pinning_sizes(
     -------
     ndarray of int64, shape (n_orderings,)
     """
-    n_orderings = _check_count("number of splits", n_orderings)
-    seed = _check_count("seed", seed, lo=0)
-    start = _check_count("start", start, lo=0)
+    n_orderings = integer("n_orderings", n_orderings, lo=1)
+    seed = integer("seed", seed, lo=0)
+    start = integer("start", start, lo=0)
     method = _choose_method(task, method)
     target = task.n_slots - full_table_nullity(task)
     key = _key(seed, coords)
@@ -443,12 +441,10 @@ def pinned_fraction(
     """Fraction of ``splits`` independent uniformly random training sets of size ``n_train``
     that pin the structure (exact GF(q) rank).  Orderings are keyed by ``coords + (n_train,)``,
     so different sizes use independent draws."""
-    n_train = _check_count("training size", n_train)
-    if n_train > task.n_examples:
-        raise ValueError(f"training size must be at most {task.n_examples}, got {n_train}")
-    splits = _check_count("number of splits", splits)
+    n_train = integer("n_train", n_train, lo=1, hi=task.n_examples)
+    splits = integer("splits", splits, lo=1)
     target = task.n_slots - full_table_nullity(task)
-    key = _key(_check_count("seed", seed, lo=0), (*coords, n_train))
+    key = _key(integer("seed", seed, lo=0), (*coords, n_train))
     t = _pinning_sizes_incremental(
         task.slots,
         task.results,
@@ -622,6 +618,9 @@ def critical_fraction(
     confidence: float = 0.95,
     method: str = "auto",
     coords: tuple[int, ...] = (),
+    workers: int | str | None = None,
+    scheduler: str | None = None,
+    out=None,
     progress: Callable[[int], None] | None = None,
 ) -> CriticalResult:
     """Critical training fraction ``r_c``: where P(structure pinned) crosses ½.
@@ -632,6 +631,13 @@ def critical_fraction(
     lower edges cross ½), and ``median_size_ci`` is the exact order-statistic interval of
     the median pinning size.  Liu et al. (2022) report ``r_c ≈ 0.4`` for ``add`` with ``p = 10``.
 
+    By default the orderings are computed in this process (all Numba threads).  ``workers``
+    (an integer, or ``"auto"``: in process for short scans, one process per core for long
+    ones), ``scheduler`` (a Dask address) or ``out`` (a folder to stream chunks to and
+    resume from) run them as chunks through :func:`effgrok.scan.run_scan`; the numbers are
+    the same on every executor and any number of workers.  Those need a task made by
+    :func:`~effgrok.tasks.make_task`.
+
     Examples
     --------
     >>> from effgrok.tasks import make_task
@@ -639,10 +645,14 @@ def critical_fraction(
     >>> 0.35 < res.r_c < 0.45
     True
     """
-    if not (isinstance(confidence, float | int) and 0.0 < float(confidence) < 1.0):
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
-    T = pinning_sizes(task, splits, seed=seed, coords=coords, method=method, progress=progress)
-    return summarize_pinning_sizes(task, T, seed=seed, confidence=float(confidence), method=method)
+    confidence = fraction("confidence", confidence, closed="neither")
+    splits, seed = _scan_args(splits, seed, method, workers)
+    if workers is None and scheduler is None and out is None:
+        T = pinning_sizes(task, splits, seed=seed, coords=coords, method=method, progress=progress)
+        return summarize_pinning_sizes(task, T, seed=seed, confidence=confidence, method=method)
+    kw = dict(seed=seed, method=method, confidence=confidence, workers=workers, scheduler=scheduler, out=out)
+    (res,) = run_critical_tasks([task], splits, coords=tuple(coords), progress=progress, **kw)
+    return res
 
 
 def critical_scan(
@@ -653,18 +663,41 @@ def critical_scan(
     seed: int = 0,
     confidence: float = 0.95,
     method: str = "auto",
+    workers: int | str | None = None,
+    scheduler: str | None = None,
+    out=None,
     progress: Callable[[int], None] | None = None,
 ) -> list[CriticalResult]:
-    """:func:`critical_fraction` for task ``name`` at every ``p`` in ``ps``.
+    """:func:`critical_fraction` for task ``name`` at every ``p`` in ``ps``, as one scan.
 
-    Each ``p`` is its own job keyed by the coordinate ``(p,)``.
+    Each ``p`` is keyed by the coordinate ``(p,)``.  ``workers``, ``scheduler`` and ``out``
+    as in :func:`critical_fraction` (one store holds every ``p``); the command
+    ``effgrok critical`` calls this with ``workers="auto"``.
+
+    Examples
+    --------
+    >>> [r.p for r in critical_scan("add", [6, 8], 200)]
+    [6, 8]
     """
     from ..tasks import make_task
 
-    tasks = [make_task(name, p) for p in ps]
-    return [
-        critical_fraction(
-            t, splits, seed=seed, confidence=confidence, method=method, coords=(t.p,), progress=progress
-        )
-        for t in tasks
-    ]
+    tasks = [make_task(name, p) for p in ps]  # validates every p before any work
+    confidence = fraction("confidence", confidence, closed="neither")
+    splits, seed = _scan_args(splits, seed, method, workers)
+    if workers is None and scheduler is None and out is None:
+        return [
+            critical_fraction(
+                t, splits, seed=seed, confidence=confidence, method=method, coords=(t.p,), progress=progress
+            )
+            for t in tasks
+        ]
+    kw = dict(seed=seed, method=method, confidence=confidence, workers=workers, scheduler=scheduler, out=out)
+    return run_critical_tasks(tasks, splits, progress=progress, **kw)
+
+
+def _scan_args(splits, seed, method: str, workers) -> tuple[int, int]:
+    """Check the arguments of a scan before any job is built."""
+    choice("method", method, _METHODS)
+    if workers is not None and workers != "auto":
+        integer("workers", workers, lo=1)
+    return integer("splits", splits, lo=1), integer("seed", seed, lo=0)

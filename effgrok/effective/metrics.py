@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from .._checks import finite_array, positive
 from ..tasks import Task
 from .constraints import gram_matrix, parallelograms, training_mask
 from .spectrum import DEFAULT_RTOL, null_space
@@ -135,8 +136,7 @@ def standardize(E) -> np.ndarray:
         E = E[:, None]
     if E.ndim != 2 or E.shape[0] < 2:
         raise ValueError(f"embedding must have shape (n_rows >= 2, d), got {E.shape}")
-    if not np.all(np.isfinite(E)):
-        raise ValueError("embedding contains NaN or infinite values")
+    finite_array("embedding", E)
     centred = E - E.mean(axis=0)
     std = centred.std(axis=0, ddof=1)
     scale = np.max(np.abs(E), axis=0)
@@ -154,13 +154,6 @@ def _check_embedding(task: Task, E) -> np.ndarray:
             f"{task.name!r}, got {np.shape(E)}"
         )
     return E
-
-
-def _check_delta(delta) -> float:
-    d = float(delta)
-    if not (d > 0 and np.isfinite(d)):
-        raise ValueError(f"delta must be a positive finite number, got {delta!r}")
-    return d
 
 
 @nb.njit(cache=True, nogil=True)
@@ -209,7 +202,7 @@ def rqi(task: Task, E, delta: float = DEFAULT_DELTA) -> float:
     >>> rqi(make_task("add", 10), 3.0 + 0.5 * np.arange(10))   # any affine embedding
     1.0
     """
-    delta = _check_delta(delta)
+    delta = positive("delta", delta)
     order, offsets = task.class_order
     sizes = np.diff(offsets)
     total = int(np.sum(sizes * (sizes - 1) // 2))
@@ -224,7 +217,7 @@ def rqi(task: Task, E, delta: float = DEFAULT_DELTA) -> float:
 
 def realised_parallelograms(task: Task, E, delta: float = DEFAULT_DELTA) -> np.ndarray:
     """Mask over :func:`~effgrok.effective.constraints.parallelograms` of realised ones."""
-    delta = _check_delta(delta)
+    delta = positive("delta", delta)
     pars = parallelograms(task)
     h = _pair_sums(task, E)
     if h is None:
@@ -235,7 +228,7 @@ def realised_parallelograms(task: Task, E, delta: float = DEFAULT_DELTA) -> np.n
 def predicted_accuracy(task: Task, train, E, delta: float = DEFAULT_DELTA) -> Accuracy:
     """Predicted accuracy Acc-hat: training examples plus test examples forming a realised
     parallelogram with a training example of their class (Liu et al. 2022, §3.3)."""
-    delta = _check_delta(delta)
+    delta = positive("delta", delta)
     mask = training_mask(task, train)
     h = _pair_sums(task, E)
     if h is None:

@@ -14,16 +14,17 @@ Time is measured in gradient steps: Euler with ``step_size = 1`` *is* gradient d
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import choice, finite_array, integer, positive, schedule
 from ..tasks import Task, random_split
+from ._ensemble_jobs import run_ensemble_scan
 from .constraints import training_mask
 from .dynamics import TABLEAUS, EffectiveLoss, _integrate_adaptive, _integrate_fixed, _record_many, exact_flow
-from .metrics import DEFAULT_DELTA
+from .metrics import DEFAULT_DELTA, ideal_accuracy
 from .spectrum import full_table_nullity, zero_tolerance
 
 __all__ = [
@@ -52,7 +53,7 @@ class Trajectory:
     ----------
     steps : ndarray (R,)
         Recorded times, in gradient steps.
-    loss, z, rqi, predicted_test_accuracy : ndarray (R,)
+    loss, z, rqi, predicted_test_acc : ndarray (R,)
         ``ℓ_eff``, ``Z``, RQI and Acc-hat (test) at ``steps``.
     embedding : ndarray (R, n_slots, d) or None
     steps_to_rqi : float or None
@@ -70,7 +71,7 @@ class Trajectory:
     loss: np.ndarray
     z: np.ndarray
     rqi: np.ndarray
-    predicted_test_accuracy: np.ndarray
+    predicted_test_acc: np.ndarray
     embedding: np.ndarray | None
     steps_to_rqi: float | None
     n_h: float
@@ -94,8 +95,8 @@ class Trajectory:
         return float(self.rqi[-1])
 
     @property
-    def final_predicted_test_accuracy(self) -> float:
-        return float(self.predicted_test_accuracy[-1])
+    def final_predicted_test_acc(self) -> float:
+        return float(self.predicted_test_acc[-1])
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class Ensemble:
     loss: np.ndarray
     z: np.ndarray
     rqi: np.ndarray
-    predicted_test_accuracy: np.ndarray
+    predicted_test_acc: np.ndarray
     embedding: np.ndarray | None
     steps_to_rqi: np.ndarray  # NaN where never reached
     n_h: np.ndarray
@@ -155,29 +156,12 @@ class Ensemble:
             else None,
             "final_rqi": stats(self.rqi[:, -1]),
             "final_loss": stats(self.loss[:, -1]),
-            "predicted_test_accuracy": stats(self.predicted_test_accuracy[:, -1]),
+            "predicted_test_acc": stats(self.predicted_test_acc[:, -1]),
             "steps_to_rqi": stats(self.steps_to_rqi),
             "n_h": stats(self.n_h),
             "z0": stats(self.z0),
             "steps_to_rqi_over_n_h": stats(ratio),
         }
-
-
-# --------------------------------------------------------------------------- input checks
-def _positive(name, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (v > 0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return v
-
-
-def _int_at_least(name, value, lo) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return int(value)
 
 
 def initial_embedding(task: Task, dim: int = 1, *, init: str = "uniform", rng=None) -> np.ndarray:
@@ -209,23 +193,19 @@ def _check_init_array(task: Task, E, dim: int | None, members: int | None) -> np
         expect = f"({members}, {task.n_slots}, {dim if dim is not None else 'd'})"
     if not ok:
         raise ValueError(f"initial embedding must have shape {expect}, got {np.shape(E)}")
-    if not np.all(np.isfinite(E)):
-        raise ValueError("initial embedding contains NaN or infinite values")
+    finite_array("initial embedding", E)
     if np.any(np.sum(E * E, axis=(-2, -1)) == 0):
         raise ValueError("initial embedding is all zeros (Z = 0): the effective loss is undefined")
     return np.ascontiguousarray(E)
 
 
 def _records(steps: int, stride: int | None, default_records: int) -> tuple[int, int]:
-    steps = _int_at_least("steps", steps, 1)
+    steps = integer("steps", steps, lo=1)
     if stride is None:
         stride = max(1, steps // default_records)
         while steps % stride:
             stride -= 1
-    stride = _int_at_least("stride", stride, 1)
-    if steps % stride:
-        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
-    return steps, stride
+    return schedule(steps, stride)
 
 
 # --------------------------------------------------------------------------- core runner
@@ -242,13 +222,12 @@ def _prediction(G: np.ndarray, f: int, normalizer: float, z0: np.ndarray, eta: f
 
 def check_options(method, learning_rate, step_size, delta, rtol, atol, steps, stride) -> tuple:
     """Validate integrator options (without integrating); returns the numbers as floats."""
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    eta = _positive("learning rate", learning_rate)
-    step_size = _positive("step size", step_size)
-    delta = _positive("delta", delta)
-    rtol = _positive("rtol", rtol)
-    atol = _positive("atol", atol)
+    choice("method", method, METHODS)
+    eta = positive("learning_rate", learning_rate)
+    step_size = positive("step_size", step_size)
+    delta = positive("delta", delta)
+    rtol = positive("rtol", rtol)
+    atol = positive("atol", atol)
     if method in ("euler", "rk4"):
         ratio = stride / step_size
         if round(ratio) < 1 or abs(ratio - round(ratio)) > 1e-9 * ratio:
@@ -260,30 +239,10 @@ def check_options(method, learning_rate, step_size, delta, rtol, atol, steps, st
     return eta, step_size, delta, rtol, atol
 
 
-def _run(
-    task,
-    loss: EffectiveLoss,
-    train_masks: np.ndarray,
-    g_index: np.ndarray,
-    E0: np.ndarray,
-    *,
-    eta,
-    steps,
-    stride,
-    method,
-    step_size,
-    rtol,
-    atol,
-    delta,
-    record_embedding,
-    progress,
-):
-    eta, step_size, delta, rtol, atol = check_options(
-        method, eta, step_size, delta, rtol, atol, steps, stride
-    )
-    S = train_masks.shape[0]
-    M, n, d = E0.shape
-    R = steps // stride + 1
+def _constraint_system(task, loss: EffectiveLoss, train_masks: np.ndarray):
+    """Per training set: the Gram matrix, the normalizer ``N``, the constraint pairs (all sets
+    packed in one index array with offsets) and the number of test examples."""
+    S, n = train_masks.shape[0], task.n_slots
     grams = np.empty((S, n, n))
     norms = np.empty(S)
     pair_lists = []
@@ -294,109 +253,130 @@ def _run(
     pair_off = np.concatenate([[0], np.cumsum([len(p) for p in pair_lists])]).astype(np.int64)
     pair_idx = np.concatenate(pair_lists).astype(np.int64).reshape(-1, 2)
     n_test = (~train_masks).sum(axis=1).astype(np.int64)
+    return grams, norms, pair_idx, pair_off, n_test
+
+
+def _exact_null_modes(grams: np.ndarray):
+    """Eigen-decomposition of every Gram matrix with its null modes set exactly to zero (so they
+    stay still, and ``ℓ0`` is free of round-off eigenvalues)."""
+    eig_vals, eig_vecs = np.linalg.eigh(grams)
+    for ev in eig_vals:
+        ev[ev <= zero_tolerance(ev)] = 0.0
+    return eig_vals, eig_vecs
+
+
+def _integrate_members(task, loss, method, E0, g_index, system, records, *, options, nsteps, exact_out):
+    """Integrate members ``E0`` (one chunk) with ``method`` into the record arrays ``records``
+    (loss, z, rqi, acc, embedding slices); ``exact_out`` receives the exact flow's embeddings."""
+    grams, norms, pair_idx, pair_off, n_test, train_masks, eig = system
+    eta, step_size, stride, steps, R = (options[k] for k in ("eta", "step_size", "stride", "steps", "R"))
     order, offsets = task.class_order
     live = loss.z == "live"
+    d2 = options["delta"] * options["delta"]
+    tail = (task.slots, order, offsets, d2)
+    common = (g_index, norms, pair_idx, pair_off, train_masks, n_test)
+    if method in ("euler", "rk4"):
+        tab = TABLEAUS[method]
+        substeps = round(stride / step_size)
+        _integrate_fixed(E0, *eig, *common, eta, step_size, R, substeps, tab.a, tab.b, *tail, *records, live)
+    elif method == "dopri5":
+        tab = TABLEAUS["dopri5"]
+        max_steps = int(max(10_000, 100 * steps / step_size))
+        _integrate_adaptive(
+            E0,
+            grams,
+            *common,
+            eta,
+            step_size,
+            R,
+            float(stride),
+            tab.a,
+            tab.b,
+            tab.b_error,
+            float(tab.error_order),
+            options["rtol"],
+            options["atol"],
+            max_steps,
+            *tail,
+            *records,
+            nsteps,
+            live,
+        )
+    else:
+        times = np.arange(R) * float(stride)
+        cnt, n, d = E0.shape
+        E_all = np.empty((cnt, R, n, d))
+        l0_all = np.empty((cnt, R))
+        for j in range(cnt):
+            g = g_index[j]
+            E_all[j], l0_all[j] = exact_flow(
+                grams[g], E0[j], times, learning_rate=eta, normalizer=norms[g], z=loss.z, return_l0=True
+            )
+        z0 = np.sum(E0 * E0, axis=(1, 2))
+        _record_many(E_all, l0_all, *common, *tail, live, z0, *records[:4])
+        if exact_out is not None:
+            exact_out[...] = E_all
+
+
+def _integrator(learning_rate, method, step_size, rtol, atol, delta, steps, stride, default_records) -> dict:
+    """The integration options of :func:`_run` (``steps``, and ``stride`` defaulting to about
+    ``default_records`` records, checked)."""
+    steps, stride = _records(steps, stride, default_records)
+    options = dict(learning_rate=learning_rate, method=method, step_size=step_size, rtol=rtol, atol=atol)
+    return options | {"delta": delta, "steps": steps, "stride": stride}
+
+
+def _run(
+    task,
+    loss: EffectiveLoss,
+    train_masks: np.ndarray,
+    g_index: np.ndarray,
+    E0: np.ndarray,
+    record_embedding: bool,
+    progress,
+    *,
+    learning_rate,
+    steps,
+    stride,
+    method,
+    step_size,
+    rtol,
+    atol,
+    delta,
+):
+    eta, step_size, delta, rtol, atol = check_options(
+        method, learning_rate, step_size, delta, rtol, atol, steps, stride
+    )
+    S = train_masks.shape[0]
+    M, n, d = E0.shape
+    R = steps // stride + 1
+    grams, norms, pair_idx, pair_off, n_test = _constraint_system(task, loss, train_masks)
+    eig = _exact_null_modes(grams) if method in ("euler", "rk4") else None
+    system = (grams, norms, pair_idx, pair_off, n_test, train_masks, eig)
+    options = dict(
+        eta=eta, step_size=step_size, stride=stride, steps=steps, R=R, rtol=rtol, atol=atol, delta=delta
+    )
     out = {k: np.empty((M, R)) for k in ("loss", "z", "rqi", "acc")}
     emb = np.empty((M, R if record_embedding else 0, n, d))
     nsteps = np.zeros((M, 2), dtype=np.int64) if method == "dopri5" else None
     z0 = np.sum(E0 * E0, axis=(1, 2))
-    if method in ("euler", "rk4"):
-        substeps = round(stride / step_size)
-        tab = TABLEAUS[method]
-        eig_vals, eig_vecs = np.linalg.eigh(grams)
-        for g in range(S):  # null modes exactly still (and ℓ0 free of round-off eigenvalues)
-            ev = eig_vals[g]
-            ev[ev <= zero_tolerance(ev)] = 0.0
     for lo in range(0, M, _CHUNK):
-        hi = min(M, lo + _CHUNK)
-        sl = slice(lo, hi)
-        cnt = hi - lo
-        args_out = (out["loss"][sl], out["z"][sl], out["rqi"][sl], out["acc"][sl], emb[sl])
-        if method in ("euler", "rk4"):
-            _integrate_fixed(
-                E0[sl],
-                eig_vals,
-                eig_vecs,
-                g_index[sl],
-                norms,
-                pair_idx,
-                pair_off,
-                train_masks,
-                n_test,
-                eta,
-                step_size,
-                R,
-                substeps,
-                tab.a,
-                tab.b,
-                task.slots,
-                order,
-                offsets,
-                delta * delta,
-                *args_out,
-                live,
-            )
-        elif method == "dopri5":
-            tab = TABLEAUS["dopri5"]
-            max_steps = int(max(10_000, 100 * steps / step_size))
-            _integrate_adaptive(
-                E0[sl],
-                grams,
-                g_index[sl],
-                norms,
-                pair_idx,
-                pair_off,
-                train_masks,
-                n_test,
-                eta,
-                step_size,
-                R,
-                float(stride),
-                tab.a,
-                tab.b,
-                tab.b_error,
-                float(tab.error_order),
-                rtol,
-                atol,
-                max_steps,
-                task.slots,
-                order,
-                offsets,
-                delta * delta,
-                *args_out,
-                nsteps[sl],
-                live,
-            )
-        else:
-            times = np.arange(R) * float(stride)
-            E_all = np.empty((cnt, R, n, d))
-            l0_all = np.empty((cnt, R))
-            for j, m in enumerate(range(lo, hi)):
-                g = g_index[m]
-                E_all[j], l0_all[j] = exact_flow(
-                    grams[g], E0[m], times, learning_rate=eta, normalizer=norms[g], z=loss.z, return_l0=True
-                )
-            _record_many(
-                E_all,
-                l0_all,
-                g_index[sl],
-                norms,
-                pair_idx,
-                pair_off,
-                train_masks,
-                n_test,
-                task.slots,
-                order,
-                offsets,
-                delta * delta,
-                live,
-                z0[sl],
-                *args_out[:4],
-            )
-            if record_embedding:
-                emb[sl] = E_all
+        sl = slice(lo, min(M, lo + _CHUNK))
+        records = (out["loss"][sl], out["z"][sl], out["rqi"][sl], out["acc"][sl], emb[sl])
+        _integrate_members(
+            task,
+            loss,
+            method,
+            E0[sl],
+            g_index[sl],
+            system,
+            records,
+            options=options,
+            nsteps=None if nsteps is None else nsteps[sl],
+            exact_out=emb[sl] if record_embedding else None,
+        )
         if progress is not None:
-            progress(cnt)
+            progress(sl.stop - lo)
     f = full_table_nullity(task)
     preds = [_prediction(grams[s], f, norms[s], z0[g_index == s], eta) for s in range(S)]
     pinned = np.array([preds[g][0] for g in g_index])
@@ -484,40 +464,16 @@ def simulate(
     (True, 1.0)
     """
     loss = EffectiveLoss() if loss is None else loss
-    dim = _int_at_least("dim", dim, 1)
-    steps, stride = _records(steps, stride, 500)
-    seed = _int_at_least("seed", seed, 0)
-    mask = training_mask(task, train)
-    if isinstance(init, str):
-        E0 = initial_embedding(task, dim, init=init, rng=np.random.default_rng(np.random.SeedSequence(seed)))
-    else:
-        E0 = _check_init_array(task, init, dim, None)
-    r = _run(
-        task,
-        loss,
-        mask[None, :].copy(),
-        np.zeros(1, dtype=np.int64),
-        E0[None].copy(),
-        eta=learning_rate,
-        steps=steps,
-        stride=stride,
-        method=method,
-        step_size=step_size,
-        rtol=rtol,
-        atol=atol,
-        delta=delta,
-        record_embedding=record_embedding,
-        progress=None,
-    )
-    from .metrics import ideal_accuracy
-
+    integrator = _integrator(learning_rate, method, step_size, rtol, atol, delta, steps, stride, 500)
+    masks, E0 = _one_start(task, train, dim, init, seed)
+    r = _run(task, loss, masks, np.zeros(1, dtype=np.int64), E0, record_embedding, None, **integrator)
     st = r["steps_to_rqi"][0]
     return Trajectory(
         steps=r["steps"],
         loss=r["loss"][0],
         z=r["z"][0],
         rqi=r["rqi"][0],
-        predicted_test_accuracy=r["acc"][0],
+        predicted_test_acc=r["acc"][0],
         embedding=None if r["embedding"] is None else r["embedding"][0],
         steps_to_rqi=None if np.isnan(st) else float(st),
         n_h=float(r["n_h"][0]),
@@ -525,11 +481,11 @@ def simulate(
         gram_eigenvalue=float(r["lam"][0]),
         pinned=bool(r["pinned"][0]),
         z0=float(r["z0"][0]),
-        ideal_test_accuracy=ideal_accuracy(task, mask).test,
+        ideal_test_accuracy=ideal_accuracy(task, masks[0]).test,
         loss_convention=loss,
         method=method,
         learning_rate=float(learning_rate),
-        n_train=int(mask.sum()),
+        n_train=int(masks[0].sum()),
         n_steps=None if r["n_steps"] is None else tuple(int(v) for v in r["n_steps"][0]),
     )
 
@@ -555,6 +511,9 @@ def simulate_ensemble(
     delta: float = DEFAULT_DELTA,
     record_embedding: bool = False,
     first_member: int = 0,
+    workers: int | str | None = None,
+    scheduler: str | None = None,
+    out=None,
     progress: Callable[[int], None] | None = None,
 ) -> Ensemble:
     """Integrate ``members`` trajectories in parallel (Numba ``prange`` over members).
@@ -567,6 +526,13 @@ def simulate_ensemble(
     chunks with identical results.  Other parameters as in :func:`simulate` (default:
     about 100 records).
 
+    By default the members are integrated in this process (all Numba threads).  ``workers``
+    (an integer, or ``"auto"``: in process for short runs, one process per core for long
+    ones), ``scheduler`` (a Dask address) or ``out`` (a folder to stream chunks of members to
+    and resume from) run chunks of members through :func:`effgrok.scan.run_scan`, with the
+    same numbers (no ``embedding`` is kept then; ``task`` must come from
+    :func:`~effgrok.tasks.make_task` and ``init`` be a name).
+
     Examples
     --------
     >>> import effgrok as eg
@@ -575,14 +541,50 @@ def simulate_ensemble(
     (64, 101)
     """
     loss = EffectiveLoss() if loss is None else loss
-    members = _int_at_least("ensemble size", members, 1)
-    dim = _int_at_least("dim", dim, 1)
-    steps, stride = _records(steps, stride, 100)
-    seed = _int_at_least("seed", seed, 0)
-    first_member = _int_at_least("first member", first_member, 0)
-    given = sum(x is not None for x in (fraction, size, train))
-    if given != 1:
+    members = integer("members", members, lo=1)
+    first_member = integer("first_member", first_member, lo=0)
+    dim, seed = integer("dim", dim, lo=1), integer("seed", seed, lo=0)
+    integrator = _integrator(learning_rate, method, step_size, rtol, atol, delta, steps, stride, 100)
+    if sum(x is not None for x in (fraction, size, train)) != 1:
         raise ValueError("give exactly one of fraction, size and train")
+    if workers is not None or scheduler is not None or out is not None:
+        if record_embedding:
+            raise ValueError(
+                "record_embedding needs the ensemble in this process (no workers, scheduler, out)"
+            )
+        setup = dict(loss=loss, dim=dim, init=init, seed=seed, first_member=first_member)
+        split = _split_argument(task, fraction, size, train)
+        executors = dict(workers=workers, scheduler=scheduler, out=out, progress=progress)
+        return run_ensemble_scan(task, members, split=split, setup=setup, integrator=integrator, **executors)
+    masks, g_index, E0 = _ensemble_start(
+        task, members, first_member, (fraction, size, train), dim, init, seed
+    )
+    r = _run(task, loss, masks, g_index, E0, record_embedding, progress, **integrator)
+    return _ensemble(r, masks.sum(axis=1)[g_index], loss, method, learning_rate)
+
+
+def _split_argument(task: Task, fraction, size, train) -> dict:
+    """The training-set argument of an ensemble as a JSON-ready dict (for scan jobs)."""
+    if train is not None:
+        return {"train": np.flatnonzero(training_mask(task, train)).tolist()}
+    return {"fraction": fraction} if fraction is not None else {"size": size}
+
+
+def _one_start(task: Task, train, dim, init, seed):
+    """Training mask (as a batch of one) and initial embedding of :func:`simulate`."""
+    dim, seed = integer("dim", dim, lo=1), integer("seed", seed, lo=0)
+    mask = training_mask(task, train)
+    if isinstance(init, str):
+        E0 = initial_embedding(task, dim, init=init, rng=np.random.default_rng(np.random.SeedSequence(seed)))
+    else:
+        E0 = _check_init_array(task, init, dim, None)
+    return mask[None, :].copy(), E0[None].copy()
+
+
+def _ensemble_start(task: Task, members: int, first_member: int, split, dim: int, init, seed: int):
+    """Training masks, the mask index of each member and the initial embeddings of members
+    ``first_member ..``: member ``m`` draws from ``SeedSequence(seed, spawn_key=(m,))``."""
+    fraction, size, train = split
     rngs = [
         np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(m,)))
         for m in range(first_member, first_member + members)
@@ -598,36 +600,24 @@ def simulate_ensemble(
         E0 = np.stack([initial_embedding(task, dim, init=init, rng=r) for r in rngs])
     else:
         E0 = _check_init_array(task, init, dim, members)
-    r = _run(
-        task,
-        loss,
-        masks,
-        g_index,
-        E0,
-        eta=learning_rate,
-        steps=steps,
-        stride=stride,
-        method=method,
-        step_size=step_size,
-        rtol=rtol,
-        atol=atol,
-        delta=delta,
-        record_embedding=record_embedding,
-        progress=progress,
-    )
+    return masks, g_index, E0
+
+
+def _ensemble(r: dict, n_train: np.ndarray, loss: EffectiveLoss, method: str, learning_rate) -> Ensemble:
+    """The :class:`Ensemble` of a :func:`_run` result."""
     return Ensemble(
         steps=r["steps"],
         loss=r["loss"],
         z=r["z"],
         rqi=r["rqi"],
-        predicted_test_accuracy=r["acc"],
+        predicted_test_acc=r["acc"],
         embedding=r["embedding"],
         steps_to_rqi=r["steps_to_rqi"],
         n_h=r["n_h"],
         grokking_rate=r["rate"],
         pinned=r["pinned"],
         z0=r["z0"],
-        n_train=masks.sum(axis=1)[g_index],
+        n_train=n_train,
         loss_convention=loss,
         method=method,
         learning_rate=float(learning_rate),

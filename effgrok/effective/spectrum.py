@@ -34,6 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .._checks import choice, integer, positive
 from ..tasks import Task
 from .constraints import gram_matrix, n_training_parallelograms, training_mask
 
@@ -160,16 +161,6 @@ class GrokkingRate:
     n_parallelograms: int
 
 
-def _positive_float(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
-    if not (v > 0.0 and math.isfinite(v)):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return v
-
-
 #: The one statement of effgrok's ``n_h`` convention (see the module docstring).
 Z0_CONVENTION = (
     "Z0 = ‖E0‖² of the initial embedding (conserved by the effective flow); "
@@ -186,8 +177,7 @@ def default_z0(task: Task, dim: int = 1) -> float:
     >>> round(default_z0(make_task("add", 10)), 6)   # 10 symbols / 12
     0.833333
     """
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    dim = integer("dim", dim, lo=1)
     return float(dim * task.n_slots) / 12.0
 
 
@@ -227,10 +217,9 @@ def grokking_rate(
     >>> round(r.gram_eigenvalue, 9), round(r.grokking_rate, 6)   # λ3(G) = 30, λ3(H) = 2·30/(10/12)
     (30.0, 72.0)
     """
-    learning_rate = _positive_float("learning rate", learning_rate)
-    z0 = default_z0(task) if z0 is None else _positive_float("z0", z0)
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+    learning_rate = positive("learning_rate", learning_rate)
+    z0 = default_z0(task) if z0 is None else positive("z0", z0)
+    choice("normalization", normalization, NORMALIZATIONS)
     mask = training_mask(task, train)
     G = gram_matrix(task, mask)
     ev = np.linalg.eigvalsh(G)

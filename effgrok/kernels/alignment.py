@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import finite_array, integer
+
 __all__ = ["centered_kernel_alignment", "cumulative_target_power", "effective_dimension"]
 
 
@@ -23,8 +25,7 @@ def _kernel(K) -> np.ndarray:
     K = np.asarray(K, dtype=np.float64)
     if K.ndim != 2 or K.shape[0] != K.shape[1] or K.shape[0] < 2:
         raise ValueError(f"kernel must be a square matrix with at least 2 rows, got shape {np.shape(K)}")
-    if not np.all(np.isfinite(K)):
-        raise ValueError("kernel contains NaN or infinite values")
+    finite_array("kernel", K)
     return K
 
 
@@ -34,8 +35,7 @@ def _targets(y, n: int) -> np.ndarray:
         y = y[:, None]
     if y.ndim != 2 or y.shape[0] != n:
         raise ValueError(f"targets must have {n} rows, got shape {np.shape(y)}")
-    if not np.all(np.isfinite(y)):
-        raise ValueError("targets contain NaN or infinite values")
+    finite_array("targets", y)
     return y
 
 
@@ -73,9 +73,7 @@ def cumulative_target_power(K, y, k: int | None = None) -> np.ndarray:
     K = _kernel(K)
     Y = _targets(y, K.shape[0])
     n = K.shape[0]
-    k = n if k is None else int(k)
-    if not 1 <= k <= n:
-        raise ValueError(f"k must be in 1..{n}, got {k}")
+    k = n if k is None else integer("k", k, lo=1, hi=n)
     _, V = np.linalg.eigh(0.5 * (K + K.T))
     proj = V[:, ::-1][:, :k].T @ Y  # descending eigenvalues
     total = float(np.sum(Y * Y))

@@ -52,6 +52,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from .._checks import choice, finite_array, integer, nonnegative, positive
+
 __all__ = [
     "LazyLoss",
     "dot_product_kernel_eigenvalues",
@@ -64,27 +66,11 @@ __all__ = [
 _TAIL = 12.0  # |z| beyond which the Gaussian weight (< 1e-31) is dropped in piecewise quadrature
 
 
-def _check_int(name: str, value, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return int(value)
-
-
-def _check_float(name: str, value, lo: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a finite number >= {lo}, got {value!r}")
-    v = float(value)
-    if not (math.isfinite(v) and v >= lo):
-        raise ValueError(f"{name} must be a finite number >= {lo}, got {value!r}")
-    return v
-
-
 def _coeffs(name: str, coeffs) -> np.ndarray:
     c = np.atleast_1d(np.asarray(coeffs, dtype=np.float64))
     if c.ndim != 1 or c.size < 1:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {np.shape(coeffs)}")
-    if not np.all(np.isfinite(c)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    finite_array(name, c)
     return c
 
 
@@ -153,13 +139,9 @@ def hermite_coefficients(
     """
     if not callable(fn):
         raise ValueError(f"fn must be callable, got {type(fn).__name__}")
-    degree = _check_int("degree", degree, 0)
-    if degree > 150:
-        raise ValueError(f"degree must be at most 150, got {degree}")
-    nodes = _check_int("nodes", nodes, 2)
-    q = _check_float("variance", variance)
-    if q <= 0:
-        raise ValueError(f"variance must be positive, got {variance!r}")
+    degree = integer("degree", degree, lo=0, hi=150)
+    nodes = integer("nodes", nodes, lo=2)
+    q = positive("variance", variance)
     try:
         bps = tuple(float(b) for b in np.atleast_1d(np.asarray(breakpoints, dtype=np.float64)))
     except (TypeError, ValueError):
@@ -194,9 +176,8 @@ def kernel_series(coeffs, kind: str = "nngp") -> np.ndarray:
     c = _coeffs("coeffs", coeffs)
     k = np.arange(c.size, dtype=np.float64)
     fact = np.exp(np.array([math.lgamma(j + 1) for j in range(c.size)]))
-    weight = {"nngp": np.ones_like(k), "ntk": k + 1.0, "ntk_first_layer": k}.get(kind)
-    if weight is None:
-        raise ValueError(f"kind must be 'nngp', 'ntk' or 'ntk_first_layer', got {kind!r}")
+    weights = {"nngp": np.ones_like(k), "ntk": k + 1.0, "ntk_first_layer": k}
+    weight = weights[choice("kind", kind, weights)]
     return weight * fact * c * c
 
 
@@ -209,8 +190,8 @@ def harmonic_multiplicities(degree: int, dim: int) -> np.ndarray:
     >>> harmonic_multiplicities(3, 3)          # 1, 3, 5, 7 on the 2-sphere
     array([1., 3., 5., 7.])
     """
-    degree = _check_int("degree", degree, 0)
-    dim = _check_int("dim", dim, 2)
+    degree = integer("degree", degree, lo=0)
+    dim = integer("dim", dim, lo=2)
     out = np.ones(degree + 1)
     for ell in range(1, degree + 1):
         exact = math.comb(dim + ell - 1, ell) - (math.comb(dim + ell - 3, ell - 2) if ell >= 2 else 0)
@@ -250,8 +231,8 @@ def dot_product_kernel_eigenvalues(coeffs, dim: int, degree: int | None = None) 
     True
     """
     a = _coeffs("coeffs", coeffs)
-    dim = _check_int("dim", dim, 2)
-    degree = a.size - 1 if degree is None else _check_int("degree", degree, 0)
+    dim = integer("dim", dim, lo=2)
+    degree = a.size - 1 if degree is None else integer("degree", degree, lo=0)
     mu = np.zeros(degree + 1)
     for ell in range(degree + 1):
         for k in range(ell, a.size, 2):
@@ -353,12 +334,10 @@ def lazy_test_loss(
             f"kernel_coeffs must be >= 0 (a positive-definite dot-product kernel), got {a.tolist()}"
         )
     c = _coeffs("target_coeffs", target_coeffs)
-    P = _check_float("samples", samples)
-    if P <= 0:
-        raise ValueError(f"samples must be positive, got {samples!r}")
-    dim = _check_int("dim", dim, 2)
-    ridge = _check_float("ridge", ridge)
-    noise = _check_float("noise", noise)
+    P = positive("samples", samples)
+    dim = integer("dim", dim, lo=2)
+    ridge = nonnegative("ridge", ridge)
+    noise = nonnegative("noise", noise)
     degree = max(a.size, c.size) - 1
     mu = dot_product_kernel_eigenvalues(a, dim, degree)
     n = harmonic_multiplicities(degree, dim)

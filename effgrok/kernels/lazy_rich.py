@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import eval_hermitenorm
 
+from .._checks import integer, nonnegative, positive
+
 __all__ = [
     "Committee",
     "LazyRichProblem",
@@ -80,14 +82,9 @@ def make_problem(
     >>> prob.x_train.shape, prob.y_test.shape
     ((50, 20), (30,))
     """
-    for name, v, lo in (
-        ("dim", dim, 1),
-        ("samples", samples, 1),
-        ("test samples", test_samples, 1),
-        ("seed", seed, 0),
-    ):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+    for name, v, lo in (("dim", dim, 1), ("samples", samples, 1), ("test_samples", test_samples, 1)):
+        integer(name, v, lo=lo)
+    integer("seed", seed, lo=0)
     fn = _target_fn(target)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     beta = rng.standard_normal(dim)
@@ -107,12 +104,9 @@ class Committee:
     alpha: float = 1.0
 
     def __post_init__(self):
-        if isinstance(self.width, bool) or not isinstance(self.width, (int, np.integer)) or self.width < 1:
-            raise ValueError(f"width must be an integer >= 1, got {self.width!r}")
-        if not (isinstance(self.epsilon, (int, float)) and math.isfinite(self.epsilon) and self.epsilon >= 0):
-            raise ValueError(f"epsilon must be a finite number >= 0, got {self.epsilon!r}")
-        if not (isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha) and self.alpha > 0):
-            raise ValueError(f"alpha must be a positive finite number, got {self.alpha!r}")
+        integer("width", self.width, lo=1)
+        nonnegative("epsilon", self.epsilon)
+        positive("alpha", self.alpha)
 
     def init(self, dim: int, seed: int = 0) -> np.ndarray:
         """``W ~ N(0, 1)``, shape (N, D), from ``default_rng(seed)``."""
@@ -139,9 +133,9 @@ class Committee:
         c = x1 @ x2.T
         return (self.alpha**2 / self.width) * (c + self.epsilon**2 * c * c)
 
-    def learning_rate(self, eta0: float = 1.0) -> float:
-        """``η = η₀ N / α²`` (mean-field scaling)."""
-        return eta0 * self.width / self.alpha**2
+    def learning_rate(self, base_learning_rate: float = 1.0) -> float:
+        """``η = η₀ N / α²`` (mean-field scaling of the base rate ``η₀ = base_learning_rate``)."""
+        return base_learning_rate * self.width / self.alpha**2
 
 
 def kernel_regression(K_train, K_test_train, y_train, *, ridge: float = 0.0) -> tuple[np.ndarray, np.ndarray]:

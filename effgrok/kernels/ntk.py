@@ -21,11 +21,12 @@ erf (Williams 1997) and monomials (Isserlis); ``theory/kernels.py`` derives them
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from .._checks import choice, finite_array, integer, positive
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,8 +45,7 @@ def _as_inputs(x, name: str = "x") -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 1:
         raise ValueError(f"{name} must be a non-empty 2-D array (samples, features), got shape {np.shape(x)}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    finite_array(name, x)
     return x
 
 
@@ -84,8 +84,7 @@ def empirical_ntk(
     import jax.numpy as jnp
     from jax.flatten_util import ravel_pytree
 
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    integer("batch_size", batch_size, lo=1)
     x1 = np.asarray(x1, dtype=np.float64)
     same = x2 is None
     x2 = x1 if same else np.asarray(x2, dtype=np.float64)
@@ -178,14 +177,10 @@ class TwoLayer:
     v_std: float = 1.0
 
     def __post_init__(self):
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {self.activation!r}")
-        if isinstance(self.width, bool) or not isinstance(self.width, (int, np.integer)) or self.width < 1:
-            raise ValueError(f"width must be an integer >= 1, got {self.width!r}")
+        choice("activation", self.activation, ACTIVATIONS)
+        integer("width", self.width, lo=1)
         for name in ("w_std", "v_std"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a positive number, got {v!r}")
+            positive(name, getattr(self, name))
 
     def init(self, dim: int, seed: int = 0) -> dict:
         """Standard-normal ``W (N, D)`` and ``v (N,)`` from ``numpy.random.default_rng(seed)``."""
@@ -231,8 +226,7 @@ def neural_tangents_kernels(
     """
     x1 = _as_inputs(x1, "x1")
     x2 = x1 if x2 is None else _as_inputs(x2, "x2")
-    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
-        raise ValueError(f"depth must be an integer >= 1, got {depth!r}")
+    integer("depth", depth, lo=1)
     import jax
 
     from ._neural_tangents import load
@@ -246,8 +240,7 @@ def neural_tangents_kernels(
         "quadratic": lambda: stax.Monomial(2),
         "cubic": lambda: stax.Monomial(3),
     }
-    if activation not in act:
-        raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+    choice("activation", activation, ACTIVATIONS)
     layers = []
     for _ in range(depth):
         layers += [stax.Dense(512, W_std=w_std, b_std=None), act[activation]()]

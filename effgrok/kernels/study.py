@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import choice
 from .alignment import centered_kernel_alignment, cumulative_target_power, effective_dimension
 from .lazy_rich import Committee, kernel_regression, lazy_time_course, make_problem
 from .ntk import TwoLayer, empirical_ntk, neural_tangents_kernels
@@ -40,58 +41,21 @@ def ntk_study(
     the NTK is reported); ``model="mlp"``: ``α ×`` :class:`~effgrok.kernels.ntk.TwoLayer`
     with both layers trained, infinite kernels from neural-tangents.
     """
-    if model not in ("committee", "mlp"):
-        raise ValueError(f"model must be 'committee' or 'mlp', got {model!r}")
+    choice("model", model, ("committee", "mlp"))
     prob = make_problem(dim, samples, test_samples, target=target, seed=seed)
     times = np.unique(np.concatenate([[0.0], np.logspace(-1, 7, 33)])) if times is None else np.asarray(times)
+    mlp = _mlp_kernels(prob, activation, width, seed) if model == "mlp" else None
     rows, curves = [], []
-    Xtr, Xte = prob.x_train, prob.x_test
-    if model == "mlp":
-        net = TwoLayer(activation=activation, width=width)
-        params = net.init(dim, seed=seed)
-        X = np.concatenate([Xtr, Xte])
-        base = empirical_ntk(net.apply, params, X)
-        inf = neural_tangents_kernels(activation, X)
-        base_inf, nngp = inf["ntk"], inf["nngp"]
     for alpha in alphas:
         if model == "committee":
-            net = Committee(width=width, epsilon=epsilon, alpha=float(alpha))
-            W = net.init(dim, seed=seed)
-            K_tr, K_te_tr, K_te = net.ntk(W, Xtr), net.ntk(W, Xte, Xtr), net.ntk(W, Xte)
-            I_tr, I_te_tr, I_te = net.infinite_ntk(Xtr), net.infinite_ntk(Xte, Xtr), net.infinite_ntk(Xte)
-            lr = net.learning_rate(1.0)
-            nngp_test_loss = None
+            kernels = _committee_kernels(
+                prob, Committee(width=width, epsilon=epsilon, alpha=float(alpha)), seed
+            )
         else:
-            a2 = float(alpha) ** 2
-            P = samples
-            K_tr, K_te_tr, K_te = a2 * base[:P, :P], a2 * base[P:, :P], a2 * base[P:, P:]
-            I_tr, I_te_tr, I_te = a2 * base_inf[:P, :P], a2 * base_inf[P:, :P], a2 * base_inf[P:, P:]
-            lr = 1.0 / a2
-            _, f_nngp = kernel_regression(nngp[:P, :P], nngp[P:, :P], prob.y_train)
-            nngp_test_loss = _mse(f_nngp, prob.y_test)
-        f_tr, f_te = kernel_regression(K_tr, K_te_tr, prob.y_train)
-        _, g_te = kernel_regression(I_tr, I_te_tr, prob.y_train)
-        power = cumulative_target_power(K_te, prob.y_test - prob.y_test.mean(), top_k)
-        power_inf = cumulative_target_power(I_te, prob.y_test - prob.y_test.mean(), top_k)
-        course = lazy_time_course(K_tr, K_te_tr, prob.y_train, prob.y_test, times, lr)
-        rows.append(
-            {
-                "alpha": float(alpha),
-                "cka": centered_kernel_alignment(K_te, prob.y_test),
-                "top_k_target_power": float(power[-1]),
-                "effective_dimension": effective_dimension(K_te),
-                "lazy_train_loss": _mse(f_tr, prob.y_train),
-                "lazy_test_loss": _mse(f_te, prob.y_test),
-                "lazy_test_loss_peak": float(course["test_loss"].max()),
-                "kernel_scale": float(np.mean(np.diag(K_te))),
-                "infinite_cka": centered_kernel_alignment(I_te, prob.y_test),
-                "infinite_top_k_target_power": float(power_inf[-1]),
-                "infinite_lazy_test_loss": _mse(g_te, prob.y_test),
-                "nngp_lazy_test_loss": nngp_test_loss,
-                "finite_vs_infinite_rel_error": float(np.linalg.norm(K_te - I_te) / np.linalg.norm(I_te)),
-            }
-        )
-        curves.append({"alpha": float(alpha), "power": power, "power_infinite": power_inf, "course": course})
+            kernels = _scaled_mlp_kernels(prob, mlp, float(alpha))
+        row, curve = _alpha_row(float(alpha), prob, kernels, times, top_k)
+        rows.append(row)
+        curves.append(curve)
     record = {
         "model": model,
         "target": target,
@@ -109,3 +73,59 @@ def ntk_study(
     from ..results import to_jsonable
 
     return {"record": to_jsonable(record), "curves": curves, "problem": prob}
+
+
+def _mlp_kernels(prob, activation: str, width: int, seed: int):
+    """Empirical NTK of a :class:`TwoLayer` at initialisation and its infinite-width NTK and
+    NNGP, on the training and test inputs together (α scales them afterwards)."""
+    net = TwoLayer(activation=activation, width=width)
+    params = net.init(prob.x_train.shape[1], seed=seed)
+    X = np.concatenate([prob.x_train, prob.x_test])
+    inf = neural_tangents_kernels(activation, X)
+    return empirical_ntk(net.apply, params, X), inf["ntk"], inf["nngp"]
+
+
+def _committee_kernels(prob, net: Committee, seed: int):
+    """Finite and infinite NTK blocks (train, test×train, test), learning rate and (no) NNGP
+    loss of the committee."""
+    Xtr, Xte = prob.x_train, prob.x_test
+    W = net.init(Xtr.shape[1], seed=seed)
+    finite = (net.ntk(W, Xtr), net.ntk(W, Xte, Xtr), net.ntk(W, Xte))
+    infinite = (net.infinite_ntk(Xtr), net.infinite_ntk(Xte, Xtr), net.infinite_ntk(Xte))
+    return finite, infinite, net.learning_rate(1.0), None
+
+
+def _scaled_mlp_kernels(prob, mlp, alpha: float):
+    """The blocks of :func:`_committee_kernels` for ``α ×`` the two-layer network."""
+    base, base_inf, nngp = mlp
+    a2, P = alpha**2, prob.x_train.shape[0]
+    finite = (a2 * base[:P, :P], a2 * base[P:, :P], a2 * base[P:, P:])
+    infinite = (a2 * base_inf[:P, :P], a2 * base_inf[P:, :P], a2 * base_inf[P:, P:])
+    _, f_nngp = kernel_regression(nngp[:P, :P], nngp[P:, :P], prob.y_train)
+    return finite, infinite, 1.0 / a2, _mse(f_nngp, prob.y_test)
+
+
+def _alpha_row(alpha: float, prob, kernels, times, top_k: int):
+    """The result row and the curves of one output scale ``α``."""
+    (K_tr, K_te_tr, K_te), (I_tr, I_te_tr, I_te), learning_rate, nngp_test_loss = kernels
+    f_tr, f_te = kernel_regression(K_tr, K_te_tr, prob.y_train)
+    _, g_te = kernel_regression(I_tr, I_te_tr, prob.y_train)
+    power = cumulative_target_power(K_te, prob.y_test - prob.y_test.mean(), top_k)
+    power_inf = cumulative_target_power(I_te, prob.y_test - prob.y_test.mean(), top_k)
+    course = lazy_time_course(K_tr, K_te_tr, prob.y_train, prob.y_test, times, learning_rate)
+    row = {
+        "alpha": alpha,
+        "cka": centered_kernel_alignment(K_te, prob.y_test),
+        "top_k_target_power": float(power[-1]),
+        "effective_dimension": effective_dimension(K_te),
+        "lazy_train_loss": _mse(f_tr, prob.y_train),
+        "lazy_test_loss": _mse(f_te, prob.y_test),
+        "lazy_test_loss_peak": float(course["test_loss"].max()),
+        "kernel_scale": float(np.mean(np.diag(K_te))),
+        "infinite_cka": centered_kernel_alignment(I_te, prob.y_test),
+        "infinite_top_k_target_power": float(power_inf[-1]),
+        "infinite_lazy_test_loss": _mse(g_te, prob.y_test),
+        "nngp_lazy_test_loss": nngp_test_loss,
+        "finite_vs_infinite_rel_error": float(np.linalg.norm(K_te - I_te) / np.linalg.norm(I_te)),
+    }
+    return row, {"alpha": alpha, "power": power, "power_infinite": power_inf, "course": course}

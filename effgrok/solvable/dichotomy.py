@@ -49,6 +49,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import fraction, integer, positive_array, real
+
 __all__ = [
     "DichotomyRuns",
     "GridFit",
@@ -67,23 +69,11 @@ __all__ = [
 
 
 def _positive_array(name: str, value, *, above_one: bool = False) -> np.ndarray:
-    what = "a number > 1 (or array of them)" if above_one else "a positive finite number (or array of them)"
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {what}, got {value!r}") from None
-    lo = 1.0 if above_one else 0.0
-    if arr.size == 0 or not np.all(np.isfinite(arr) & (arr > lo)):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
+    """:func:`~effgrok._checks.positive_array` keeping the shape of ``value`` (a number stays 0-d)."""
+    arr = positive_array(name, value).reshape(np.shape(value))
+    if above_one and np.any(arr <= 1):
+        raise ValueError(f"{name} must be a number > 1 (or an array of them), got {arr[arr <= 1].flat[0]}")
     return arr
-
-
-def _homogeneity(L) -> int:
-    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
-        raise ValueError(f"homogeneity must be an integer >= 1, got {L!r}")
-    return int(L)
 
 
 def _out(arr: np.ndarray):
@@ -104,7 +94,7 @@ def transition_time(alpha, weight_decay, *, homogeneity: int = 2):
     >>> transition_time([10.0, 100.0], 0.01).round(2).tolist()
     [230.26, 460.52]
     """
-    _homogeneity(homogeneity)
+    integer("homogeneity", homogeneity, lo=1)
     a = _positive_array("alpha", alpha, above_one=True)
     lam = _positive_array("weight_decay", weight_decay)
     return _out(np.log(a) / lam)
@@ -122,14 +112,13 @@ def transition_window(alpha, weight_decay, c: float = 0.5, *, homogeneity: int =
     >>> round(lo, 6), round(hi, 6)
     (8.0, 12.0)
     """
-    if isinstance(c, bool) or not isinstance(c, (int, float, np.integer, np.floating)) or not 0 < c < 1:
-        raise ValueError(f"c must be a number strictly between 0 and 1, got {c!r}")
+    fraction("c", c, closed="neither")
     t = np.asarray(transition_time(alpha, weight_decay, homogeneity=homogeneity))
     return _out((1 - c) * t), _out((1 + c) * t)
 
 
-def transition_step(alpha, weight_decay, lr, *, exact: bool = True, homogeneity: int = 2):
-    """Predicted transition in gradient-descent steps of size ``η = lr``.
+def transition_step(alpha, weight_decay, learning_rate, *, exact: bool = True, homogeneity: int = 2):
+    """Predicted transition in gradient-descent steps of size ``η = learning_rate``.
 
     ``exact=True``: ``k* = log(α)/(−log(1 − ηλ))``, the number of steps in which the decay
     factor ``(1 − ηλ)^k`` of ``θ ← (1 − ηλ)θ − η∇ℒ`` reaches ``1/α``; ``exact=False``: the
@@ -143,10 +132,13 @@ def transition_step(alpha, weight_decay, lr, *, exact: bool = True, homogeneity:
     1999.5
     """
     t = np.asarray(transition_time(alpha, weight_decay, homogeneity=homogeneity))
-    eta = _positive_array("lr", lr)
+    eta = _positive_array("learning_rate", learning_rate)
     lam = np.asarray(weight_decay, dtype=np.float64)
     if not np.all(eta * lam < 1):
-        raise ValueError(f"need lr * weight_decay < 1, got lr={lr!r}, weight_decay={weight_decay!r}")
+        raise ValueError(
+            f"need learning_rate * weight_decay < 1, got learning_rate={learning_rate!r}, "
+            f"weight_decay={weight_decay!r}"
+        )
     if not exact:
         return _out(t / eta)
     with np.errstate(divide="ignore"):  # ηλ below the float resolution: inf steps
@@ -201,9 +193,8 @@ def transition_from_curve(
         )
     if not np.all(np.diff(s) > 0):
         raise ValueError("steps must be strictly increasing")
-    for name, v in (("train_level", train_level), ("min_rise", min_rise)):
-        if not (isinstance(v, (int, float, np.floating)) and 0 < v <= 1):
-            raise ValueError(f"{name} must be a number in (0, 1], got {v!r}")
+    fraction("train_level", train_level)
+    fraction("min_rise", min_rise)
     mem = np.flatnonzero(tr >= train_level)
     final = float(te[-1])
     if mem.size == 0:
@@ -242,7 +233,7 @@ def kernel_exit_from_norm(steps, weight_norm, *, factor: float = 1.2) -> float:
     w = np.asarray(weight_norm, dtype=np.float64)
     if s.ndim != 1 or w.shape != s.shape or s.size < 2:
         raise ValueError(f"steps and weight_norm must be 1-D of one length >= 2, got {s.shape} and {w.shape}")
-    if not (isinstance(factor, (int, float, np.floating)) and factor > 1):
+    if real("factor", factor, allowed="a number > 1") <= 1:
         raise ValueError(f"factor must be a number > 1, got {factor!r}")
     level = factor * w[-1]
     if w[0] <= level:
@@ -299,8 +290,7 @@ def fit_line(x, y, *, confidence: float = 0.95) -> LinearFit:
     ya = np.asarray(y, dtype=np.float64).ravel()
     if xa.shape != ya.shape:
         raise ValueError(f"x and y must have the same length, got {xa.size} and {ya.size}")
-    if not (isinstance(confidence, (int, float, np.floating)) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be a number strictly between 0 and 1, got {confidence!r}")
+    fraction("confidence", confidence, closed="neither")
     ok = np.isfinite(xa) & np.isfinite(ya)
     xa, ya = xa[ok], ya[ok]
     n = int(xa.size)
@@ -391,8 +381,7 @@ def fit_transition_grid(alpha, weight_decay, t, *, confidence: float = 0.95) -> 
     y = np.asarray(t, dtype=np.float64).ravel()
     if not la.size == lam.size == y.size:
         raise ValueError(f"alpha, weight_decay and t must have one size, got {la.size}, {lam.size}, {y.size}")
-    if not (isinstance(confidence, (int, float, np.floating)) and 0 < confidence < 1):
-        raise ValueError(f"confidence must be a number strictly between 0 and 1, got {confidence!r}")
+    fraction("confidence", confidence, closed="neither")
     ok = np.isfinite(y)
     la, lam, y = la[ok], lam[ok], y[ok]
     n = int(y.size)
@@ -446,8 +435,7 @@ def first_crossing(steps, curve, level: float) -> float:
     c = np.asarray(curve, dtype=np.float64)
     if s.ndim != 1 or c.shape != s.shape or s.size < 2:
         raise ValueError(f"steps and curve must be 1-D of one length >= 2, got {s.shape} and {c.shape}")
-    if not (isinstance(level, (int, float, np.floating)) and math.isfinite(level)):
-        raise ValueError(f"level must be a finite number, got {level!r}")
+    real("level", level)
     hit = np.flatnonzero(c >= level)
     if hit.size == 0:
         return math.nan
@@ -469,7 +457,7 @@ class DichotomyRuns:
     Attributes
     ----------
     alpha, weight_decay, seeds : ndarray, shape (runs,)
-    lr : float
+    learning_rate : float
         Gradient-descent step ``η``; times are ``t = η · step``.
     steps : ndarray, shape (records,)
     train_acc, test_acc, weight_norm : ndarray, shape (runs, records)
@@ -484,7 +472,7 @@ class DichotomyRuns:
     alpha: np.ndarray
     weight_decay: np.ndarray
     seeds: np.ndarray
-    lr: float
+    learning_rate: float
     steps: np.ndarray
     train_acc: np.ndarray
     test_acc: np.ndarray
@@ -499,12 +487,28 @@ class DichotomyRuns:
     @property
     def transition_time(self) -> np.ndarray:
         """Measured transition in gradient-flow time, ``η × transition_step``."""
-        return self.lr * self.transition_step
+        return self.learning_rate * self.transition_step
 
     @property
     def predicted_time(self) -> np.ndarray:
         """``log(α)/λ`` per run."""
         return np.log(self.alpha) / self.weight_decay
+
+
+def _run_axis(alpha, weight_decay, seeds):
+    """``alpha`` (> 1), ``weight_decay`` (> 0) and ``seeds`` broadcast to one run axis."""
+    a = _positive_array("alpha", alpha, above_one=True)
+    lam = _positive_array("weight_decay", weight_decay)
+    if a.ndim > 1 or lam.ndim > 1 or np.ndim(seeds) > 1:
+        raise ValueError("alpha, weight_decay and seeds must be numbers or 1-D arrays")
+    try:
+        a, lam, sd = np.broadcast_arrays(np.atleast_1d(a), np.atleast_1d(lam), np.atleast_1d(seeds))
+    except ValueError:
+        raise ValueError(
+            f"alpha, weight_decay and seeds must broadcast to one run axis, got sizes {a.size}, {lam.size}, "
+            f"{np.size(seeds)}"
+        ) from None
+    return a, lam, sd
 
 
 def simulate(
@@ -513,7 +517,7 @@ def simulate(
     weight_decay,
     *,
     seeds=(0,),
-    lr: float = 0.002,
+    learning_rate: float = 0.002,
     hidden: int = 1024,
     train_fraction: float = 0.4,
     steps: int = 10_000,
@@ -534,30 +538,21 @@ def simulate(
     Examples
     --------
     >>> import effgrok as eg
-    >>> r = simulate(eg.make_task("add-mod", 5), [2.0, 4.0], 1e-2, lr=0.1, hidden=8, steps=20, stride=10)
+    >>> task = eg.make_task("add-mod", 5)
+    >>> r = simulate(task, [2.0, 4.0], 1e-2, learning_rate=0.1, hidden=8, steps=20, stride=10)
     >>> r.train_acc.shape, r.predicted_step.round(1).tolist()
     ((2, 3), [692.8, 1385.6])
     """
     from ..nets.modular import train_modular
 
-    a = _positive_array("alpha", alpha, above_one=True)
-    lam = _positive_array("weight_decay", weight_decay)
-    if a.ndim > 1 or lam.ndim > 1 or np.ndim(seeds) > 1:
-        raise ValueError("alpha, weight_decay and seeds must be numbers or 1-D arrays")
-    try:
-        a, lam, sd = np.broadcast_arrays(np.atleast_1d(a), np.atleast_1d(lam), np.atleast_1d(seeds))
-    except ValueError:
-        raise ValueError(
-            f"alpha, weight_decay and seeds must broadcast to one run axis, got sizes {a.size}, {lam.size}, "
-            f"{np.size(seeds)}"
-        ) from None
-    pred = np.asarray(transition_step(a, lam, lr))
+    a, lam, sd = _run_axis(alpha, weight_decay, seeds)
+    pred = np.asarray(transition_step(a, lam, learning_rate))
     runs = train_modular(
         task,
         train_fraction=train_fraction,
         seeds=sd,
         hidden=hidden,
-        lr=lr,
+        learning_rate=learning_rate,
         weight_decay=lam,
         steps=steps,
         stride=stride,
@@ -576,7 +571,7 @@ def simulate(
         alpha=a.astype(np.float64),
         weight_decay=lam.astype(np.float64),
         seeds=sd.astype(np.int64),
-        lr=float(lr),
+        learning_rate=float(learning_rate),
         steps=runs.steps,
         train_acc=runs.train_acc,
         test_acc=runs.val_acc,

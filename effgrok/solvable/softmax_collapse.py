@@ -32,6 +32,8 @@ import math
 
 import numpy as np
 
+from .._checks import fraction as check_fraction
+from .._checks import integer
 from ..nets.modular import orthogonal_gradients  # the ⊥Grad transform, re-exported here
 
 __all__ = [
@@ -43,12 +45,6 @@ __all__ = [
     "stablemax_cross_entropy",
     "stablemax_s",
 ]
-
-
-def _n_classes(n_classes) -> int:
-    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) or n_classes < 2:
-        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    return int(n_classes)
 
 
 def _float_dtype(dtype) -> np.dtype:
@@ -77,7 +73,7 @@ def loss_absorption_gap(n_classes: int, dtype="float32", *, summed_first: bool =
     >>> round(loss_absorption_gap(97, "float32", summed_first=False), 3)
     16.636
     """
-    C = _n_classes(n_classes)
+    C = integer("n_classes", n_classes, lo=2)
     m = np.finfo(_float_dtype(dtype)).nmant
     return (math.log(C - 1) if summed_first else 0.0) + (m + 1) * math.log(2.0)
 
@@ -156,8 +152,7 @@ def collapse_step(steps, fraction, level: float = 0.5) -> float:
     f = np.asarray(fraction, dtype=np.float64)
     if s.ndim != 1 or f.shape != s.shape:
         raise ValueError(f"steps and fraction must be 1-D of one length, got {s.shape} and {f.shape}")
-    if not (isinstance(level, (int, float, np.floating)) and 0 < level <= 1):
-        raise ValueError(f"level must be a number in (0, 1], got {level!r}")
+    check_fraction("level", level)
     hit = np.flatnonzero(f >= level)
     return float(s[hit[0]]) if hit.size else math.nan
 

@@ -168,7 +168,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         np.repeat(a, seeds.size),
         float(unit["weight_decay"]),
         seeds=np.tile(seeds, a.size),
-        lr=lr,
+        learning_rate=lr,
         hidden=int(settings["hidden"]),
         train_fraction=float(settings["train_fraction"]),
         steps=int(settings["steps"]),

@@ -130,7 +130,9 @@ def predict(settings: dict) -> dict:
     from effgrok.diagnostics.weight_norm import decay_time
     from effgrok.nets.digits import expected_init_norm
 
-    dt = decay_time(settings["alphas"], lr=settings["alpha_lr"], weight_decay=settings["alpha_weight_decay"])
+    dt = decay_time(
+        settings["alphas"], learning_rate=settings["alpha_lr"], weight_decay=settings["alpha_weight_decay"]
+    )
     return {
         "train_shape": "L",
         "test_shape": "U",
@@ -149,7 +151,11 @@ def measure_unit(settings: dict, unit: dict) -> dict:
 
     s = settings
     common = dict(
-        seeds=list(range(s["seeds"])), width=s["width"], depth=s["depth"], lr=s["lr"], stride=s["stride"]
+        seeds=list(range(s["seeds"])),
+        width=s["width"],
+        depth=s["depth"],
+        learning_rate=s["lr"],
+        stride=s["stride"],
     )
     if unit["part"] == "landscape":
         rl = reduced_landscape(_data(s), s["norms"], steps=s["landscape_steps"], **common)
@@ -162,7 +168,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
             "test_acc": rl.test_acc,
             "final_norm": rl.runs.weight_norm[:, -1],
         }
-    common["lr"] = s["alpha_lr"]
+    common["learning_rate"] = s["alpha_lr"]
     sw = alpha_sweep(
         _data(s, s["alpha_n_train"]),
         s["alphas"],
