@@ -45,8 +45,6 @@ MATPLOTLIB_GROUPS = {"plot"}
 #: Known breaks of the rules, with the reason; each fails loudly once fixed (strict xfail), and
 #: its entry must then go.
 KNOWN = {
-    "effgrok.scan": "scan.py still holds the domain jobs (critical, ensemble, toy phase diagram), "
-    "importing effective and nets; issue 17 item 5 moves them beside their domain",
     "effgrok.results": "results.py still builds records from effective's result types; issue 17 "
     "item 4 leaves it I/O only",
 }
