@@ -8,64 +8,74 @@
 
 __version__ = "0.1.0"
 
-from .diagnostics.inspection import Inspection, InspectionSeries, inspect_embedding, inspect_series
-from .diagnostics.loaders import load_checkpoints, load_embedding
-from .effective import (
-    DEFAULT_DELTA,
-    DOPRI5,
-    EULER,
-    RK4,
-    TABLEAUS,
-    Accuracy,
-    ButcherTableau,
-    CriticalResult,
-    EffectiveLoss,
-    Ensemble,
-    GrokkingRate,
-    Trajectory,
-    constraint_rows,
-    critical_fraction,
-    critical_scan,
-    default_z0,
-    exact_flow,
-    full_table_null_space,
-    full_table_nullity,
-    gram_matrix,
-    grokking_rate,
-    ideal_accuracy,
-    induced_parallelograms,
-    initial_embedding,
-    median_interval,
-    n_training_parallelograms,
-    null_space,
-    nullity,
-    parallelograms,
-    pinned_fraction,
-    pinning_sizes,
-    predicted_accuracy,
-    random_ordering,
-    realised_parallelograms,
-    rqi,
-    simulate,
-    simulate_ensemble,
-    standardize,
-    structure_pinned,
-    summarize_pinning_sizes,
-    training_nullity,
-    training_parallelograms,
-)
-from .tasks import (
-    TASK_NAMES,
-    Split,
-    Task,
-    group_task,
-    make_task,
-    random_split,
-    split_from_indices,
-    split_from_pairs,
-    symmetric_group_task,
-    task_from_table,
-)
+_LAZY = {  # public name -> module it lives in (imported on first use)
+    **dict.fromkeys(
+        ("Inspection", "InspectionSeries", "inspect_embedding", "inspect_series"), ".diagnostics.inspection"
+    ),
+    **dict.fromkeys(("load_checkpoints", "load_embedding"), ".diagnostics.loaders"),
+    **dict.fromkeys(
+        (
+            "DEFAULT_DELTA",
+            "DOPRI5",
+            "EULER",
+            "RK4",
+            "TABLEAUS",
+            "Accuracy",
+            "ButcherTableau",
+            "CriticalResult",
+            "EffectiveLoss",
+            "Ensemble",
+            "GrokkingRate",
+            "Trajectory",
+            "constraint_rows",
+            "critical_fraction",
+            "critical_scan",
+            "default_z0",
+            "exact_flow",
+            "full_table_null_space",
+            "full_table_nullity",
+            "gram_matrix",
+            "grokking_rate",
+            "ideal_accuracy",
+            "induced_parallelograms",
+            "initial_embedding",
+            "median_interval",
+            "n_training_parallelograms",
+            "null_space",
+            "nullity",
+            "parallelograms",
+            "pinned_fraction",
+            "pinning_sizes",
+            "predicted_accuracy",
+            "random_ordering",
+            "realised_parallelograms",
+            "rqi",
+            "simulate",
+            "simulate_ensemble",
+            "standardize",
+            "structure_pinned",
+            "summarize_pinning_sizes",
+            "training_nullity",
+            "training_parallelograms",
+        ),
+        ".effective",
+    ),
+    **dict.fromkeys(
+        (
+            "TASK_NAMES",
+            "Split",
+            "Task",
+            "group_task",
+            "make_task",
+            "random_split",
+            "split_from_indices",
+            "split_from_pairs",
+            "symmetric_group_task",
+            "task_from_table",
+        ),
+        ".tasks",
+    ),
+}
 
 __all__ = [
     "DEFAULT_DELTA",
@@ -130,9 +140,20 @@ __all__ = [
 ]
 
 
-def __getattr__(name):  # submodules with heavy dependencies load on first use
-    if name in ("kernels", "nets", "scan", "plot", "solvable", "diagnostics"):
-        import importlib
+_SUBPACKAGES = ("kernels", "nets", "scan", "plot", "solvable", "diagnostics", "effective", "tasks", "results")
 
+
+def __getattr__(name):  # PEP 562: everything loads on first use, so `effgrok --help` stays light
+    import importlib
+
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    if name in _SUBPACKAGES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'effgrok' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -60,6 +60,7 @@ __all__ = [
     "kernel_exit_from_norm",
     "simulate",
     "transition_from_curve",
+    "transition_line_fits",
     "transition_step",
     "transition_time",
     "transition_window",
@@ -428,6 +429,45 @@ def fit_transition_grid(alpha, weight_decay, t, *, confidence: float = 0.95) -> 
         n=n,
         confidence=float(confidence),
     )
+
+
+def transition_line_fits(alpha, weight_decay, t, *, confidence: float = 0.95) -> dict[str, dict]:
+    """The two one-variable checks of ``t* = log(α)/λ`` on measured transition times: at each
+    weight decay, ``t`` against ``log α`` (predicted slope ``1/λ``, key ``"log_alpha@λ"``); at
+    each ``α``, ``t`` against ``1/λ`` (predicted slope ``log α``, key ``"inv_wd@α"``).  Each
+    value holds ``slope``, ``slope_ci``, ``predicted_slope``, ``r2`` and ``n`` of
+    :func:`fit_line`; a group with too few finite points for a line is left out.
+
+    Examples
+    --------
+    >>> a = np.array([2.0, 4.0, 8.0, 2.0, 4.0, 8.0])
+    >>> lam = np.array([0.1, 0.1, 0.1, 0.2, 0.2, 0.2])
+    >>> fits = transition_line_fits(a, lam, np.log(a) / lam)
+    >>> sorted(fits), round(fits["log_alpha@0.1"]["slope"], 6)
+    (['log_alpha@0.1', 'log_alpha@0.2'], 10.0)
+    """
+    alpha = np.asarray(alpha, dtype=np.float64)
+    weight_decay = np.asarray(weight_decay, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    fits = {}
+    for name, x, group in (
+        ("log_alpha", np.log(alpha), weight_decay),
+        ("inv_wd", 1 / weight_decay, alpha),
+    ):
+        for gval in np.unique(group):
+            m = group == gval
+            try:
+                f = fit_line(x[m], t[m], confidence=confidence)
+            except ValueError:
+                continue
+            fits[f"{name}@{gval:g}"] = {
+                "slope": f.slope,
+                "slope_ci": list(f.slope_ci),
+                "predicted_slope": 1 / gval if name == "log_alpha" else math.log(gval),
+                "r2": f.r2,
+                "n": f.n,
+            }
+    return fits
 
 
 def first_crossing(steps, curve, level: float) -> float:
