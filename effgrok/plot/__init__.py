@@ -2,8 +2,12 @@
 
 Imported lazily by the CLI and the validation suite; the core never imports it (``effgrok --help``
 leaves matplotlib unimported).  The backend is chosen once, in :mod:`effgrok.plot._backend`;
-:func:`save` is the one way a figure is written.  Every ``plot_*`` function takes result objects of
-the library and a path, draws one figure, saves it as a PNG and returns the path.
+:func:`save` is the one way a figure is written.  Every ``plot_*`` function takes the library's
+result objects (``CriticalResult``, ``Trajectory``, ``Ensemble``, ``ToyRuns``, ``EarlyPrediction``,
+``Progress``, ``ReducedLandscape``, ``AlphaSweep``, ``TicketStudy``, ``Inspection``,
+``InspectionSeries``, ``GrokkingGap``, ``LinearSimulation``, ``DichotomyRuns``; the dicts of
+``ntk_study`` and ``run_phase_diagram``, which have no result class yet) and a path, draws one
+figure, saves it as a PNG and returns the path.
 
 =========================  ====================================================================
 module                     figures
