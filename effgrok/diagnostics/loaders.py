@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._record import Result
+
 __all__ = [
     "CHECKPOINT_SUFFIXES",
     "TORCH_HINT",
@@ -273,7 +275,7 @@ def _plain(arr):
 
 # --------------------------------------------------------------------------- embeddings
 @dataclass(frozen=True)
-class LoadedEmbedding:
+class LoadedEmbedding(Result):
     """An embedding matrix read from a file (see :func:`load_embedding`).
 
     Attributes

@@ -49,6 +49,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._record import Result, jsonable
+
 __all__ = [
     "DichotomyRuns",
     "GridFit",
@@ -155,7 +157,7 @@ def transition_step(alpha, weight_decay, lr, *, exact: bool = True, homogeneity:
 
 
 @dataclass(frozen=True)
-class Transition:
+class Transition(Result):
     """Transition of one run (see :func:`transition_from_curve`); steps are ``nan`` when absent.
 
     Attributes
@@ -253,7 +255,7 @@ def kernel_exit_from_norm(steps, weight_norm, *, factor: float = 1.2) -> float:
 
 
 @dataclass(frozen=True)
-class LinearFit:
+class LinearFit(Result):
     """Least-squares line ``y = intercept + slope·x`` with Student-t confidence intervals.
 
     Attributes
@@ -330,7 +332,7 @@ def fit_line(x, y, *, confidence: float = 0.95) -> LinearFit:
 
 
 @dataclass(frozen=True)
-class GridFit:
+class GridFit(Result):
     """Fit of ``t = b·(log α − c₀)/λ + d`` over an ``α × λ`` grid (:func:`fit_transition_grid`).
 
     Attributes
@@ -503,7 +505,7 @@ def first_crossing(steps, curve, level: float) -> float:
 
 
 @dataclass(frozen=True)
-class DichotomyRuns:
+class DichotomyRuns(Result):
     """Runs of a bias-free ReLU MLP at initialisation scales ``α`` and weight decays ``λ``.
 
     Attributes
@@ -545,6 +547,35 @@ class DichotomyRuns:
     def predicted_time(self) -> np.ndarray:
         """``log(α)/λ`` per run."""
         return np.log(self.alpha) / self.weight_decay
+
+    def rows(self) -> list[dict]:
+        """One row per run: settings, predicted and measured transition, plateau, final accuracy."""
+        exit_step = (
+            np.full(self.alpha.size, np.nan) if self.kernel_exit_step is None else self.kernel_exit_step
+        )
+        return jsonable(
+            [
+                {
+                    "alpha": float(self.alpha[k]),
+                    "weight_decay": float(self.weight_decay[k]),
+                    "seed": int(self.seeds[k]),
+                    "predicted_step": float(self.predicted_step[k]),
+                    "transition_step": self.transition_step[k],
+                    "plateau": self.plateau[k],
+                    "kernel_exit_step": exit_step[k],
+                    "final_test_acc": float(self.final[k]),
+                }
+                for k in range(self.alpha.size)
+            ]
+        )
+
+    def record(self) -> dict:
+        """JSON-ready: ``lr``, the last step and :meth:`rows` (the curves are left out)."""
+        return jsonable({"lr": self.lr, "steps": self.steps[-1], "runs": self.rows()})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``simulation``: :meth:`rows`."""
+        return {"simulation": self.rows()}
 
 
 def simulate(
