@@ -8,74 +8,9 @@
 
 __version__ = "0.1.0"
 
-_LAZY = {  # public name -> module it lives in (imported on first use)
-    **dict.fromkeys(
-        ("Inspection", "InspectionSeries", "inspect_embedding", "inspect_series"), ".diagnostics.inspection"
-    ),
-    **dict.fromkeys(("load_checkpoints", "load_embedding"), ".diagnostics.loaders"),
-    **dict.fromkeys(
-        (
-            "DEFAULT_DELTA",
-            "DOPRI5",
-            "EULER",
-            "RK4",
-            "TABLEAUS",
-            "Accuracy",
-            "ButcherTableau",
-            "CriticalResult",
-            "EffectiveLoss",
-            "Ensemble",
-            "GrokkingRate",
-            "Trajectory",
-            "constraint_rows",
-            "critical_fraction",
-            "critical_scan",
-            "default_z0",
-            "exact_flow",
-            "full_table_null_space",
-            "full_table_nullity",
-            "gram_matrix",
-            "grokking_rate",
-            "ideal_accuracy",
-            "induced_parallelograms",
-            "initial_embedding",
-            "median_interval",
-            "n_training_parallelograms",
-            "null_space",
-            "nullity",
-            "parallelograms",
-            "pinned_fraction",
-            "pinning_sizes",
-            "predicted_accuracy",
-            "random_ordering",
-            "realised_parallelograms",
-            "rqi",
-            "simulate",
-            "simulate_ensemble",
-            "standardize",
-            "structure_pinned",
-            "summarize_pinning_sizes",
-            "training_nullity",
-            "training_parallelograms",
-        ),
-        ".effective",
-    ),
-    **dict.fromkeys(
-        (
-            "TASK_NAMES",
-            "Split",
-            "Task",
-            "group_task",
-            "make_task",
-            "random_split",
-            "split_from_indices",
-            "split_from_pairs",
-            "symmetric_group_task",
-            "task_from_table",
-        ),
-        ".tasks",
-    ),
-}
+#: where the public names live, lightest first; each is imported on first use (PEP 562), so
+#: ``import effgrok`` and ``effgrok --help`` import neither numba, JAX nor matplotlib
+_SOURCES = (".tasks", ".effective", ".diagnostics.inspection", ".diagnostics.loaders")
 
 __all__ = [
     "DEFAULT_DELTA",
@@ -143,13 +78,15 @@ __all__ = [
 _SUBPACKAGES = ("kernels", "nets", "scan", "plot", "solvable", "diagnostics", "effective", "tasks", "results")
 
 
-def __getattr__(name):  # PEP 562: everything loads on first use, so `effgrok --help` stays light
+def __getattr__(name):
     import importlib
 
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
+    if name in __all__:
+        for source in _SOURCES:
+            module = importlib.import_module(source, __name__)
+            if name in module.__all__:
+                value = globals()[name] = getattr(module, name)
+                return value
     if name in _SUBPACKAGES:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'effgrok' has no attribute {name!r}")

@@ -39,6 +39,27 @@ class Outcome:
         return self.records[0] if len(self.records) == 1 else {"results": self.records}
 
 
+def figure(name: str, *args, **kwargs) -> Callable[[Path], object]:
+    """The figure ``effgrok.plot.<name>(*args, path, **kwargs)``, drawn (and matplotlib imported)
+    only when the outcome is saved."""
+
+    def draw(path: Path):
+        from .. import plot
+
+        return getattr(plot, name)(*args, path, **kwargs)
+
+    return draw
+
+
+def merged_tables(results) -> dict[str, list[dict]]:
+    """The ``tables()`` of several results, each table's rows one after the other."""
+    merged: dict[str, list[dict]] = {}
+    for result in results:
+        for name, rows in result.tables().items():
+            merged.setdefault(name, []).extend(rows)
+    return merged
+
+
 def arguments(args) -> dict:
     """The parsed options as JSON-ready values (paths as strings)."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "run"}

@@ -4,26 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._options import (
-    Parser,
-    UsageError,
-    finite,
-    finite_or_none,
-    float64_option,
-    fraction,
-    integer,
-    io_options,
-    mlp_options,
-    modular_task_options,
-    nonnegative,
-    positive,
-    schedule_options,
-    seed_list,
-    seeds_option,
-    stride,
-    toy_options,
-)
-from ._output import Outcome
+from . import _options as o
+from ._output import Outcome, figure
 from .train import format_columns, toy_setup
 
 _DEFAULT_FRACTIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
@@ -48,38 +30,40 @@ def register(sub) -> None:
     pg.add_argument("--run-column", default=None, help="run column (default: run, run_id, run_name or seed)")
     pg.add_argument(
         "--fractions",
-        type=fraction(),
+        type=o.fraction(),
         nargs="+",
         default=None,
         help="fractions of the budget observed, in (0, 1] (default 0.1 0.2 ... 1.0)",
     )
-    pg.add_argument("--budget", type=positive, default=None, help="budget in steps (default: last step)")
+    pg.add_argument("--budget", type=o.positive, default=None, help="budget in steps (default: last step)")
     pg.add_argument(
-        "--cutoff", type=finite, default=4.0, help="lowest frequency, cycles per window (default 4)"
+        "--cutoff", type=o.finite, default=4.0, help="lowest frequency, cycles per window (default 4)"
     )
     pg.add_argument(
-        "--degree", type=integer(), default=2, help="degree of the detrending polynomial (default 2)"
+        "--degree", type=o.integer(), default=2, help="degree of the detrending polynomial (default 2)"
     )
     pg.add_argument("--linear", action="store_true", help="score the loss itself, not its logarithm")
-    pg.add_argument("--floor", type=finite, default=1e-8, help="floor under the loss (default 1e-8)")
-    pg.add_argument("--threshold", type=fraction(), default=0.8, help="AUC threshold reported (default 0.8)")
-    io_options(pg)
+    pg.add_argument("--floor", type=o.finite, default=1e-8, help="floor under the loss (default 1e-8)")
+    pg.add_argument(
+        "--threshold", type=o.fraction(), default=0.8, help="AUC threshold reported (default 0.8)"
+    )
+    o.io_options(pg)
     pg.set_defaults(run=run_predict_grok)
 
     pr = sub.add_parser("progress", help="representation progress measures of a fresh toy or modular run")
-    psub = pr.add_subparsers(dest="model", required=True, parser_class=Parser)
+    psub = pr.add_subparsers(dest="model", required=True, parser_class=o.Parser)
     toy = psub.add_parser("toy", help="RQI and embedding effective rank of toy-model runs")
-    toy_options(toy)
-    seeds_option(toy, 4)
-    toy.add_argument("--lr-emb", type=positive, default=1e-3, help="embedding learning rate")
-    toy.add_argument("--lr-dec", type=positive, default=1e-4, help="decoder learning rate")
-    toy.add_argument("--wd-dec", type=nonnegative, default=0.0, help="decoder weight decay")
+    o.toy_options(toy)
+    o.seeds_option(toy, 4)
+    toy.add_argument("--lr-emb", type=o.positive, default=1e-3, help="embedding learning rate")
+    toy.add_argument("--lr-dec", type=o.positive, default=1e-4, help="decoder learning rate")
+    toy.add_argument("--wd-dec", type=o.nonnegative, default=0.0, help="decoder weight decay")
     toy.set_defaults(run=run_progress)
     mod = psub.add_parser("modular", help="Fourier concentration and feature effective rank of MLP runs")
-    modular_task_options(mod, 23)
-    mod.add_argument("--train-frac", type=fraction(), default=0.9, help="training fraction (default 0.9)")
-    seeds_option(mod, 2)
-    mlp_options(mod, hidden=128, lr=1e-3, wd=1.0)
+    o.modular_task_options(mod, 23)
+    mod.add_argument("--train-frac", type=o.fraction(), default=0.9, help="training fraction (default 0.9)")
+    o.seeds_option(mod, 2)
+    o.mlp_options(mod, hidden=128, lr=1e-3, wd=1.0)
     mod.add_argument(
         "--loss",
         choices=("cross_entropy", "stablemax", "mse"),
@@ -92,13 +76,13 @@ def register(sub) -> None:
         default="quadratic",
         help="hidden nonlinearity (default quadratic)",
     )
-    schedule_options(mod, 3000)
+    o.schedule_options(mod, 3000)
     mod.add_argument(
-        "--snapshot-stride", type=integer(), default=None, help="snapshot stride (default: stride)"
+        "--snapshot-stride", type=o.integer(), default=None, help="snapshot stride (default: stride)"
     )
-    mod.add_argument("--k", type=integer(), default=5, help="key frequencies counted (default 5)")
-    float64_option(mod)
-    io_options(mod)
+    mod.add_argument("--k", type=o.integer(), default=5, help="key frequencies counted (default 5)")
+    o.float64_option(mod)
+    o.io_options(mod)
     mod.set_defaults(run=run_progress)
 
 
@@ -113,7 +97,9 @@ def _scores(args, log, fractions):
     opts = dict(cutoff=args.cutoff, degree=args.degree, log=not args.linear, floor=args.floor)
     need = min_points(args.cutoff, args.degree)
     if all(y.size < need for y in log.losses):
-        raise UsageError(f"every run has fewer than {need} records; the spectral score needs at least {need}")
+        raise o.UsageError(
+            f"every run has fewer than {need} records; the spectral score needs at least {need}"
+        )
     if log.labels is not None and log.labels.any() and not log.labels.all():
         res = early_prediction_curve(
             list(log.losses), log.labels, fractions, list(log.steps), budget=args.budget, **opts
@@ -143,7 +129,7 @@ def run_predict_grok(args) -> Outcome:
             "records": int(log.losses[k].size),
             "last_step": float(log.steps[k][-1]),
             "grokked": None if log.labels is None else bool(log.labels[k]),
-            "scores": [finite_or_none(v) for v in scores[:, k]],
+            "scores": [o.finite_or_none(v) for v in scores[:, k]],
         }
         for k, run in enumerate(log.runs)
     ]
@@ -154,7 +140,7 @@ def run_predict_grok(args) -> Outcome:
         "fractions": [float(f) for f in fractions],
     }
     rec.update(cutoff=args.cutoff, degree=args.degree, log=not args.linear, runs=rows)
-    rec["auc"] = None if res is None else [finite_or_none(v) for v in res.auc]
+    rec["auc"] = None if res is None else [o.finite_or_none(v) for v in res.auc]
     rec["earliest_fraction"] = None if res is None else res.earliest(args.threshold)
     rec["threshold"] = args.threshold
     if log.labels is not None and res is None:
@@ -169,18 +155,18 @@ def run_predict_grok(args) -> Outcome:
         auc = [{"fraction": f, "auc": a} for f, a in zip(rec["fractions"], rec["auc"], strict=True)]
         tables["auc"] = (auc, ["fraction", "auc"])
 
-    def figure(path):
-        from ..plot_diagnostics import plot_early_prediction, plot_scores
-
-        if res is not None:
-            plot_early_prediction(
-                res, path, curves=list(log.losses), steps=list(log.steps), threshold=args.threshold
-            )
-        else:
-            plot_scores(rec["fractions"], scores, list(log.runs), path)
-
+    if res is not None:
+        fig = figure(
+            "plot_early_prediction",
+            res,
+            curves=list(log.losses),
+            steps=list(log.steps),
+            threshold=args.threshold,
+        )
+    else:
+        fig = figure("plot_scores", rec["fractions"], scores, list(log.runs))
     return Outcome(
-        "predict_grok", [rec], format_predict_grok(rec), tables=tables, figures={"predict_grok": figure}
+        "predict_grok", [rec], format_predict_grok(rec), tables=tables, figures={"predict_grok": fig}
     )
 
 
@@ -218,18 +204,18 @@ def format_predict_grok(rec: dict) -> str:
 
 
 def _modular_progress(args, seeds):
-    steps_stride = stride(args)
+    steps_stride = o.stride(args)
     from ..tasks import make_task
 
     task = make_task(args.task, args.p)
     snap = steps_stride if args.snapshot_stride is None else args.snapshot_stride
     if snap < 1 or snap % steps_stride or args.steps % snap:
-        raise UsageError(
+        raise o.UsageError(
             f"--snapshot-stride must be a multiple of the stride {steps_stride} that divides "
             f"--steps {args.steps}, got {snap}"
         )
     if not 1 <= args.k <= task.n_symbols // 2:
-        raise UsageError(f"--k must be 1..{task.n_symbols // 2} for p={task.n_symbols}, got {args.k}")
+        raise o.UsageError(f"--k must be 1..{task.n_symbols // 2} for p={task.n_symbols}, got {args.k}")
     from ..diagnostics.progress import modular_progress
     from ..nets.modular import train_modular
 
@@ -251,7 +237,7 @@ def _modular_progress(args, seeds):
 
 
 def run_progress(args) -> Outcome:
-    seeds = seed_list(args.seeds)
+    seeds = o.seed_list(args.seeds)
     if args.model == "toy":
         task, cfg, size = toy_setup(args)
         from ..diagnostics.progress import toy_progress
@@ -283,15 +269,10 @@ def run_progress(args) -> Outcome:
     rec = {"model": prog.model, "task": task.name, "p": task.p, "steps": args.steps, "runs": rows}
     head = f"progress measures  {rec['model']}  task {rec['task']}  p={rec['p']}  steps={rec['steps']}"
 
-    def figure(path):
-        from ..plot_diagnostics import plot_progress
-
-        plot_progress(prog, path)
-
     return Outcome(
         "progress",
         [rec],
         format_columns(head, rows),
-        tables={"progress": prog.rows()},
-        figures={"progress": figure},
+        tables=prog.tables(),
+        figures={"progress": figure("plot_progress", prog)},
     )

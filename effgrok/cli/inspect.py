@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._options import UsageError, finite, integer, io_options, parse_pairs
-from ._output import Outcome
+from . import _options as o
+from ._output import Outcome, figure
 
 
 def register(sub, task_names) -> None:
@@ -15,7 +15,7 @@ def register(sub, task_names) -> None:
     tg = ins.add_mutually_exclusive_group(required=True)
     tg.add_argument("--task", choices=task_names, help="binary operation (with --p)")
     tg.add_argument("--table", type=Path, help="operation table table[a,b] = result (.npy/.npz/.csv)")
-    ins.add_argument("--p", type=integer(), default=None, help="number of symbols (modulus) of --task")
+    ins.add_argument("--p", type=o.integer(), default=None, help="number of symbols (modulus) of --task")
     ins.add_argument(
         "--embedding",
         required=True,
@@ -24,7 +24,7 @@ def register(sub, task_names) -> None:
     ins.add_argument("--tensor", default=None, help="tensor name in the file (default: the only fitting one)")
     ins.add_argument(
         "--vocab",
-        type=integer(),
+        type=o.integer(),
         default=None,
         help="the symbol axis has this many entries (extra tokens); its first p are the symbols",
     )
@@ -34,22 +34,22 @@ def register(sub, task_names) -> None:
         "--train-file", type=Path, help="training pairs (CSV a,b or .npy (n,2)) or a 0/1 mask (.npy/.csv)"
     )
     ins.add_argument(
-        "--steps", type=integer(), nargs="+", default=None, help="checkpoint steps (default: file names)"
+        "--steps", type=o.integer(), nargs="+", default=None, help="checkpoint steps (default: file names)"
     )
-    ins.add_argument("--lr", type=finite, default=1e-3, help="learning rate η for n_h (default 1e-3)")
-    ins.add_argument("--z0", type=finite, default=None, help="Z0 for n_h (default: the rate command's)")
+    ins.add_argument("--lr", type=o.finite, default=1e-3, help="learning rate η for n_h (default 1e-3)")
+    ins.add_argument("--z0", type=o.finite, default=None, help="Z0 for n_h (default: the rate command's)")
     ins.add_argument(
         "--normalization", choices=("sum", "mean"), default="sum", help="effective-loss N (default sum)"
     )
-    ins.add_argument("--accuracy", type=finite, default=None, help="your measured test accuracy")
+    ins.add_argument("--accuracy", type=o.finite, default=None, help="your measured test accuracy")
     ins.add_argument(
         "--k",
-        type=integer(),
+        type=o.integer(),
         default=None,
         help="frequencies in the Fourier concentration (default 5, or p//2)",
     )
     ins.add_argument(
-        "--key-power", type=finite, default=0.9, help="power share of the key frequencies (default 0.9)"
+        "--key-power", type=o.finite, default=0.9, help="power share of the key frequencies (default 0.9)"
     )
     ins.add_argument(
         "--flow-time",
@@ -58,7 +58,7 @@ def register(sub, task_names) -> None:
         help="series: time axis of the effective-loss flow, fitted (default) or --lr per step",
     )
     ins.add_argument("--no-flow", action="store_true", help="series: no effective-loss flow overlay")
-    io_options(ins)
+    o.io_options(ins)
     ins.set_defaults(run=run)
 
 
@@ -68,7 +68,7 @@ def _task(args):
 
     if args.table is not None:
         if args.p is not None:
-            raise UsageError("--p belongs to --task; an operation table (--table) sets the symbols itself")
+            raise o.UsageError("--p belongs to --task; an operation table (--table) sets the symbols itself")
         return task_from_table(load_table(args.table), name=args.table.stem)
     return make_task(args.task, args.p)
 
@@ -78,15 +78,15 @@ def run(args) -> Outcome:
 
     series = Path(args.embedding).is_dir() or glob.has_magic(args.embedding)
     if not series and args.steps is not None:
-        raise UsageError("--steps belongs to a series of checkpoints (a folder or a glob as --embedding)")
+        raise o.UsageError("--steps belongs to a series of checkpoints (a folder or a glob as --embedding)")
     if series and args.accuracy is not None:
-        raise UsageError("--accuracy belongs to one embedding, not a series of checkpoints")
+        raise o.UsageError("--accuracy belongs to one embedding, not a series of checkpoints")
     task = _task(args)  # option values are checked by the library functions
     import numpy as np
 
     from ..diagnostics.loaders import load_pairs
 
-    train = np.asarray(parse_pairs(args.train)) if args.train is not None else load_pairs(args.train_file)
+    train = np.asarray(o.parse_pairs(args.train)) if args.train is not None else load_pairs(args.train_file)
     rows = (task.n_slots, task.n_symbols)
     opts = dict(learning_rate=args.lr, z0=args.z0, normalization=args.normalization, k=args.k)
     opts["key_power"] = args.key_power
@@ -102,18 +102,12 @@ def _one(args, task, train, rows, opts) -> Outcome:
         task, train, loaded.matrix, accuracy=args.accuracy, source=loaded.record(), **opts
     )
     rec = res.record()
-    flat = {k: v for k, v in rec.items() if k != "source"}
-    keys = flat["key_frequencies"]
-    flat["key_frequencies"] = None if keys is None else " ".join(map(str, keys))
-    flat["embedding_shape"] = "x".join(map(str, flat["embedding_shape"]))
-
-    def figure(path):
-        from ..plot_inspect import plot_inspection
-
-        plot_inspection(res, loaded.matrix, path)
-
     return Outcome(
-        "inspect", [rec], format_inspect(rec), tables={"inspect": [flat]}, figures={"inspect": figure}
+        "inspect",
+        [rec],
+        format_inspect(rec),
+        tables=res.tables(),
+        figures={"inspect": figure("plot_inspection", res, loaded.matrix)},
     )
 
 
@@ -136,13 +130,12 @@ def _series(args, task, train, rows, opts) -> Outcome:
     )
     rec = res.record()
 
-    def figure(path):
-        from ..plot_inspect import plot_inspection_series
-
-        plot_inspection_series(res, path)
-
     return Outcome(
-        "inspect", [rec], format_inspect(rec), tables={"inspect": res.rows()}, figures={"inspect": figure}
+        "inspect",
+        [rec],
+        format_inspect(rec),
+        tables=res.tables(),
+        figures={"inspect": figure("plot_inspection_series", res)},
     )
 
 

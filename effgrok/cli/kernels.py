@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._options import UsageError, committee_options, integer, io_options
-from ._output import Outcome
+from . import _options as o
+from ._output import Outcome, figure
 
 
 def register(sub) -> None:
@@ -16,25 +16,28 @@ def register(sub) -> None:
         default="committee",
         help="committee: the lazy→rich paper's network (default); mlp: two-layer NTK-parameterised MLP",
     )
-    committee_options(ntk, samples_hi=20_000)
+    o.committee_options(ntk, samples_hi=20_000)
     ntk.add_argument("--activation", default="relu", help="activation of --model mlp: relu, erf, linear, ...")
     ntk.add_argument(
-        "--top-k", type=integer(1, 100_000), default=10, help="eigenvectors for the target power (default 10)"
+        "--top-k",
+        type=o.integer(1, 100_000),
+        default=10,
+        help="eigenvectors for the target power (default 10)",
     )
-    ntk.add_argument("--seed", type=integer(0, 2**63 - 1), default=0, help="random seed (default 0)")
-    io_options(ntk)
+    ntk.add_argument("--seed", type=o.integer(0, 2**63 - 1), default=0, help="random seed (default 0)")
+    o.io_options(ntk)
     ntk.set_defaults(run=run)
 
 
 def run(args) -> Outcome:
     if args.width * args.dim > 50_000_000:
-        raise UsageError(f"--width {args.width} × --dim {args.dim} is too large (at most 5e7 weights)")
+        raise o.UsageError(f"--width {args.width} × --dim {args.dim} is too large (at most 5e7 weights)")
     if args.top_k > args.test_samples:
-        raise UsageError(f"--top-k {args.top_k} exceeds --test-samples {args.test_samples}")
+        raise o.UsageError(f"--top-k {args.top_k} exceeds --test-samples {args.test_samples}")
     from ..kernels.ntk import ACTIVATIONS
 
     if args.model == "mlp" and args.activation not in ACTIVATIONS:
-        raise UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}; got {args.activation!r}")
+        raise o.UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}; got {args.activation!r}")
     from ..kernels.study import ntk_study
 
     study = ntk_study(
@@ -52,12 +55,13 @@ def run(args) -> Outcome:
     )
     rec = study["record"]
 
-    def figure(path):
-        from ..plot import plot_ntk
-
-        plot_ntk(study, path)
-
-    return Outcome("ntk", [rec], format_ntk(rec), tables={"ntk": rec["results"]}, figures={"ntk": figure})
+    return Outcome(
+        "ntk",
+        [rec],
+        format_ntk(rec),
+        tables={"ntk": rec["results"]},
+        figures={"ntk": figure("plot_ntk", study)},
+    )
 
 
 def format_ntk(rec: dict) -> str:

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import math
 
-from ._options import (
-    UsageError,
-    check_scale,
-    integer,
-    progress_bar,
-    progress_option,
-    scale_options,
-    seed_list,
-    seeds_option,
-    toy_options,
-)
-from ._output import Outcome
+from . import _options as o
+from ._output import Outcome, figure
 from .train import toy_setup
 
 
 def register(sub) -> None:
     phase = sub.add_parser("phase-diagram", help="four-phase map of the toy model over two hyperparameters")
-    toy_options(phase)
+    o.toy_options(phase)
     phase.add_argument(
         "--x",
         type=str,
@@ -32,18 +22,18 @@ def register(sub) -> None:
     phase.add_argument(
         "--y", type=str, default="wd_dec:0:10:11:lin", help="second axis (default wd_dec:0:10:11:lin)"
     )
-    seeds_option(phase, 1)
+    o.seeds_option(phase, 1)
     phase.add_argument(
-        "--gap", type=integer(lo=0), default=1000, help="grokking gap G in steps (default 1000)"
+        "--gap", type=o.integer(lo=0), default=1000, help="grokking gap G in steps (default 1000)"
     )
     phase.add_argument(
         "--batch",
-        type=integer(1, 4096),
+        type=o.integer(1, 4096),
         default=16,
         help="runs per vmapped chunk (default 16: on CPUs larger chunks run slower per run-step)",
     )
-    progress_option(phase, "progress bar on stderr")
-    scale_options(phase)
+    o.progress_option(phase, "progress bar on stderr")
+    o.scale_options(phase)
     phase.set_defaults(run=run)
 
 
@@ -53,34 +43,34 @@ def parse_axis(text: str, flag: str):
 
     parts = text.split(":")
     if len(parts) not in (4, 5) or parts[0] not in _AXES:
-        raise UsageError(
+        raise o.UsageError(
             f"{flag} {text!r}: expected NAME:START:STOP:NUM[:log|lin] with NAME one of {', '.join(_AXES)}"
         )
     name, scale = parts[0], (parts[4] if len(parts) == 5 else "lin")
     try:
         start, stop, num = float(parts[1]), float(parts[2]), int(parts[3])
     except ValueError:
-        raise UsageError(f"{flag} {text!r}: START and STOP must be numbers and NUM an integer") from None
+        raise o.UsageError(f"{flag} {text!r}: START and STOP must be numbers and NUM an integer") from None
     if (
         not (math.isfinite(start) and math.isfinite(stop))
         or not 1 <= num <= 256
         or scale not in ("log", "lin")
     ):
-        raise UsageError(f"{flag} {text!r}: need finite START/STOP, NUM in 1..256 and scale log or lin")
+        raise o.UsageError(f"{flag} {text!r}: need finite START/STOP, NUM in 1..256 and scale log or lin")
     import numpy as np
 
     if scale == "log":
         if start <= 0 or stop <= 0:
-            raise UsageError(f"{flag} {text!r}: a log axis needs START and STOP > 0")
+            raise o.UsageError(f"{flag} {text!r}: a log axis needs START and STOP > 0")
         values = np.logspace(math.log10(start), math.log10(stop), num)
     else:
         values = np.linspace(start, stop, num)
     if name.startswith("lr") and np.any(values <= 0):
-        raise UsageError(f"{flag} {text!r}: learning rates must be > 0")
+        raise o.UsageError(f"{flag} {text!r}: learning rates must be > 0")
     if name.startswith("wd") and np.any(values < 0):
-        raise UsageError(f"{flag} {text!r}: weight decays must be >= 0")
+        raise o.UsageError(f"{flag} {text!r}: weight decays must be >= 0")
     if name == "train_frac" and np.any((values <= 0) | (values > 1)):
-        raise UsageError(f"{flag} {text!r}: training fractions must be in (0, 1]")
+        raise o.UsageError(f"{flag} {text!r}: training fractions must be in (0, 1]")
     return name, values
 
 
@@ -88,14 +78,14 @@ def run(args) -> Outcome:
     x = parse_axis(args.x, "--x")
     y = parse_axis(args.y, "--y")
     if x[0] == y[0]:
-        raise UsageError(f"--x and --y must name different axes, got {x[0]!r} twice")
-    seeds = seed_list(args.seeds)
-    check_scale(args)
+        raise o.UsageError(f"--x and --y must name different axes, got {x[0]!r} twice")
+    seeds = o.seed_list(args.seeds)
+    o.check_scale(args)
     task, cfg, size = toy_setup(args)
     from ..nets.phases import phase_cells
     from ..scan import run_phase_diagram
 
-    with progress_bar(args, x[1].size * y[1].size * len(seeds), "phase diagram", "run") as bar:
+    with o.progress_bar(args, x[1].size * y[1].size * len(seeds), "phase diagram", "run") as bar:
         res = run_phase_diagram(
             task.name,
             task.p,
@@ -115,13 +105,12 @@ def run(args) -> Outcome:
     rec = {"task": task.name, "p": task.p, "x": x[0], "y": y[0], "seeds": seeds, "steps": cfg.steps}
     rec.update(gap=args.gap, cells=cells)
 
-    def figure(path):
-        from ..plot import plot_phase_diagram
-
-        plot_phase_diagram(res, path)
-
     return Outcome(
-        "phase_diagram", [rec], format_phase(rec), tables={"phases": cells}, figures={"phase_diagram": figure}
+        "phase_diagram",
+        [rec],
+        format_phase(rec),
+        tables={"phases": cells},
+        figures={"phase_diagram": figure("plot_phase_diagram", res)},
     )
 
 

@@ -2,43 +2,32 @@
 
 from __future__ import annotations
 
-from ._options import (
-    UsageError,
-    check_scale,
-    finite,
-    integer,
-    io_options,
-    parse_pairs,
-    progress_bar,
-    progress_option,
-    scale_options,
-    task_options,
-)
-from ._output import Outcome
+from . import _options as o
+from ._output import Outcome, figure
 from .theory import split, split_options, tasks
 
 
 def register(sub, task_names) -> None:
     sim = sub.add_parser("simulate", help="integrate the effective-loss flow over embeddings")
-    task_options(sim, task_names)
-    io_options(sim)
+    o.task_options(sim, task_names)
+    o.io_options(sim)
     split_options(sim)
     sim.add_argument(
         "--steps",
-        type=integer(1, 10_000_000),
+        type=o.integer(1, 10_000_000),
         default=5000,
         help="time horizon in gradient steps (default 5000)",
     )
-    sim.add_argument("--lr", type=finite, default=1e-3, help="learning rate η (default 1e-3)")
-    sim.add_argument("--dim", type=integer(1, 64), default=None, help="embedding dimension d (default 1)")
+    sim.add_argument("--lr", type=o.finite, default=1e-3, help="learning rate η (default 1e-3)")
+    sim.add_argument("--dim", type=o.integer(1, 64), default=None, help="embedding dimension d (default 1)")
     sim.add_argument(
         "--method",
         choices=("euler", "rk4", "dopri5", "exact"),
         default=None,
         help="integrator (default rk4; euler with step 1 is gradient descent)",
     )
-    sim.add_argument("--step-size", type=finite, default=1.0, help="integration step in gradient steps")
-    sim.add_argument("--stride", type=integer(), default=None, help="record every this many steps")
+    sim.add_argument("--step-size", type=o.finite, default=1.0, help="integration step in gradient steps")
+    sim.add_argument("--stride", type=o.integer(), default=None, help="record every this many steps")
     sim.add_argument(
         "--constraints",
         choices=("train", "all"),
@@ -65,14 +54,14 @@ def register(sub, task_names) -> None:
     )
     sim.add_argument(
         "--ensemble",
-        type=integer(lo=1),
+        type=o.integer(lo=1),
         default=None,
         help="run this many members, each with its own random split and initialisation",
     )
-    sim.add_argument("--rtol", type=finite, default=1e-8, help="dopri5 relative tolerance")
-    sim.add_argument("--atol", type=finite, default=1e-12, help="dopri5 absolute tolerance")
-    progress_option(sim, "progress bar on stderr for ensembles (auto: only on a terminal)")
-    scale_options(sim)
+    sim.add_argument("--rtol", type=o.finite, default=1e-8, help="dopri5 relative tolerance")
+    sim.add_argument("--atol", type=o.finite, default=1e-12, help="dopri5 absolute tolerance")
+    o.progress_option(sim, "progress bar on stderr for ensembles (auto: only on a terminal)")
+    o.scale_options(sim)
     sim.set_defaults(run=run)
 
 
@@ -86,16 +75,16 @@ def apply_preset(args) -> None:
             setattr(args, key, value)
         elif args.preset == "reference_code" and given != value:
             flag = "--" + key.replace("_", "-")
-            raise UsageError(f"--preset reference_code fixes {flag} {value}; got {flag} {given}")
+            raise o.UsageError(f"--preset reference_code fixes {flag} {value}; got {flag} {given}")
 
 
 def run(args) -> Outcome:
     if args.p is not None and len(args.p) > 1:
-        raise UsageError(f"simulate takes one --p, got {len(args.p)}")
+        raise o.UsageError(f"simulate takes one --p, got {len(args.p)}")
     (task,) = tasks(args)
-    pairs = parse_pairs(args.train) if args.train is not None else None
+    pairs = o.parse_pairs(args.train) if args.train is not None else None
     if args.ensemble is not None and args.ensemble * task.n_examples > 200_000_000:
-        raise UsageError(f"--ensemble {args.ensemble} is too large for task {task.name!r} (p={task.p})")
+        raise o.UsageError(f"--ensemble {args.ensemble} is too large for task {task.name!r} (p={task.p})")
     one = split(args, task, pairs)[0]  # validates the split
     apply_preset(args)
     from ..effective.dynamics import EffectiveLoss
@@ -118,7 +107,7 @@ def run(args) -> Outcome:
         from ..effective.simulation import simulate
 
         return trajectory_outcome(task, one, simulate(task, one, **kw), args)
-    check_scale(args)
+    o.check_scale(args)
     return ensemble_outcome(task, run_ensemble(args, task, one, pairs, kw), args)
 
 
@@ -140,7 +129,7 @@ def run_ensemble(args, task, one, pairs, kw):
         stride=stride,
         loss={"constraints": args.constraints, "normalization": args.normalization, "z": args.z},
     )
-    with progress_bar(args, args.ensemble, "simulate", "member") as bar:
+    with o.progress_bar(args, args.ensemble, "simulate", "member") as bar:
         return scan_ensemble(
             task.name,
             task.p,
@@ -158,131 +147,35 @@ def run_ensemble(args, task, one, pairs, kw):
 # records
 
 
-def _loss_dict(loss) -> dict:
-    return {"constraints": loss.constraints, "normalization": loss.normalization, "z": loss.z}
-
-
 def _common(task, args) -> dict:
-    return {
-        "task": task.name,
-        "p": task.p,
-        "seed": args.seed,
-        "method": args.method,
-        "learning_rate": args.lr,
-        "steps": args.steps,
-        "dim": args.dim,
-        "init": args.init,
-        "preset": args.preset,
-    }
-
-
-def trajectory_record(task, split, tr, args) -> dict:
-    """JSON-ready record of ``effgrok simulate`` for one trajectory."""
-    from ..results import to_jsonable
-
-    curves = ("loss", "z", "rqi", "predicted_test_accuracy")
-    return to_jsonable(
-        {
-            **_common(task, args),
-            "loss": _loss_dict(tr.loss_convention),
-            "n_train": split.n_train,
-            "train_fraction": split.fraction,
-            "stride": int(tr.steps[1] - tr.steps[0]) if tr.steps.size > 1 else None,
-            "pinned": tr.pinned,
-            "z0": tr.z0,
-            "gram_lambda3": tr.gram_eigenvalue,
-            "grokking_rate": tr.grokking_rate,
-            "n_h": tr.n_h,
-            "steps_to_rqi": tr.steps_to_rqi,
-            "final_rqi": tr.final_rqi,
-            "final_loss": tr.final_loss,
-            "predicted_test_accuracy": tr.final_predicted_test_accuracy,
-            "ideal_test_accuracy": tr.ideal_test_accuracy,
-            "integrator_steps": tr.n_steps,
-            "trajectory": {"step": tr.steps, **{k: getattr(tr, k) for k in curves}},
-        }
-    )
-
-
-def ensemble_record(task, ens, args) -> dict:
-    """JSON-ready record of ``effgrok simulate --ensemble``: per-member arrays and summary statistics."""
-    from ..results import to_jsonable
-
-    return to_jsonable(
-        {
-            **_common(task, args),
-            "loss": _loss_dict(ens.loss_convention),
-            "members": ens.size,
-            "n_train": ens.n_train,
-            "pinned": ens.pinned,
-            "z0": ens.z0,
-            "n_h": ens.n_h,
-            "steps_to_rqi": ens.steps_to_rqi,
-            "final_rqi": ens.rqi[:, -1],
-            "final_loss": ens.loss[:, -1],
-            "predicted_test_accuracy": ens.predicted_test_accuracy[:, -1],
-            "summary": ens.summary(),
-        }
-    )
+    """The settings every ``simulate`` record starts with."""
+    keys = ("seed", "method", "steps", "dim", "init", "preset")
+    return {"task": task.name, "p": task.p, "learning_rate": args.lr, **{k: getattr(args, k) for k in keys}}
 
 
 def trajectory_outcome(task, split, tr, args) -> Outcome:
-    rec = trajectory_record(task, split, tr, args)
-    names = ("loss", "z", "rqi", "predicted_test_accuracy")
-    rows = [{"step": int(s), **{k: float(getattr(tr, k)[i]) for k in names}} for i, s in enumerate(tr.steps)]
-
-    def trajectory(path):
-        from ..plot import plot_trajectory
-
-        plot_trajectory(tr, path)
-
-    def embedding(path):
-        from ..plot import plot_embedding
-
-        plot_embedding(tr, path)
-
+    rec = {**_common(task, args), "train_fraction": split.fraction, **tr.record()}
     return Outcome(
         "simulate",
         [rec],
         format_simulate(rec),
-        tables={"trajectory": rows},
+        tables=tr.tables(),
         arrays={"embedding": {"steps": tr.steps, "embedding": tr.embedding}},
-        figures={"trajectory": trajectory, "embedding": embedding},
+        figures={"trajectory": figure("plot_trajectory", tr), "embedding": figure("plot_embedding", tr)},
     )
 
 
 def ensemble_outcome(task, ens, args) -> Outcome:
-    from ..constants import reached
-
-    rec = ensemble_record(task, ens, args)
-    rows = [
-        {
-            "member": m,
-            "n_train": int(ens.n_train[m]),
-            "pinned": bool(ens.pinned[m]),
-            "z0": float(ens.z0[m]),
-            "n_h": float(ens.n_h[m]),
-            "steps_to_rqi": float(ens.steps_to_rqi[m]) if reached(ens.steps_to_rqi[m]) else None,
-            "final_rqi": float(ens.rqi[m, -1]),
-            "final_loss": float(ens.loss[m, -1]),
-            "predicted_test_accuracy": float(ens.predicted_test_accuracy[m, -1]),
-        }
-        for m in range(ens.size)
-    ]
+    rec = {**_common(task, args), **ens.record()}
     curves = {k: getattr(ens, k) for k in ("steps", "loss", "rqi", "predicted_test_accuracy", "z")}
-
-    def figure(path):
-        from ..plot import plot_ensemble
-
-        plot_ensemble(ens, path)
 
     return Outcome(
         "simulate",
         [rec],
         format_simulate(rec),
-        tables={"members": rows},
+        tables=ens.tables(),
         arrays={"curves": curves},
-        figures={"ensemble": figure},
+        figures={"ensemble": figure("plot_ensemble", ens)},
     )
 
 

@@ -4,75 +4,54 @@ from __future__ import annotations
 
 import math
 
-from ._options import (
-    MAX_STEPS,
-    Parser,
-    UsageError,
-    finite,
-    finite_or_none,
-    float64_option,
-    fraction,
-    integer,
-    io_options,
-    joined,
-    positive,
-    seed_list,
-    seeds_option,
-    stride,
-)
-from ._output import Outcome
+from . import _options as o
+from ._output import Outcome, figure
 
 
 def _common(p) -> None:
     p.add_argument("--simulate", action="store_true", help="also run the simulation beside the theory")
-    seeds_option(p, None, "4 for linear, 1 for dichotomy")
+    o.seeds_option(p, None, "4 for linear, 1 for dichotomy")
     p.add_argument(
-        "--steps", type=integer(1, MAX_STEPS), default=None, help="simulated steps (default: from the theory)"
+        "--steps",
+        type=o.integer(1, o.MAX_STEPS),
+        default=None,
+        help="simulated steps (default: from the theory)",
     )
-    io_options(p)
+    o.io_options(p)
 
 
 def register(sub) -> None:
     sp = sub.add_parser(
         "solvable", help="closed-form grokking times of solvable models, optionally simulated"
     )
-    ssub = sp.add_subparsers(dest="model", required=True, parser_class=Parser)
+    ssub = sp.add_subparsers(dest="model", required=True, parser_class=o.Parser)
     lin = ssub.add_parser("linear", help="linear teacher–student (Levi, Beck & Bar-Sinai): grokking gap vs λ")
     lin.add_argument(
-        "--lam", type=finite, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9], help="λ = d_in/N_train"
+        "--lam", type=o.finite, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9], help="λ = d_in/N_train"
     )
-    lin.add_argument("--eta0", type=finite, default=0.01, help="GD step η₀ (default 0.01)")
-    lin.add_argument("--epsilon", type=finite, default=1e-3, help="accuracy tolerance ε (default 1e-3)")
-    lin.add_argument("--level", type=finite, default=0.95, help="accuracy level (default 0.95)")
-    lin.add_argument("--d-out", type=integer(), default=1, help="output dimension (default 1)")
+    lin.add_argument("--eta0", type=o.finite, default=0.01, help="GD step η₀ (default 0.01)")
+    lin.add_argument("--epsilon", type=o.finite, default=1e-3, help="accuracy tolerance ε (default 1e-3)")
+    lin.add_argument("--level", type=o.finite, default=0.95, help="accuracy level (default 0.95)")
+    lin.add_argument("--d-out", type=o.integer(), default=1, help="output dimension (default 1)")
     lin.add_argument(
-        "--d-in", type=integer(1, 20000), default=1000, help="simulated input dimension (default 1000)"
+        "--d-in", type=o.integer(1, 20000), default=1000, help="simulated input dimension (default 1000)"
     )
     _common(lin)
     lin.set_defaults(run=run_linear)
     dic = ssub.add_parser("dichotomy", help="kernel→rich transition t* = log(α)/λ (Lyu et al.)")
-    dic.add_argument("--alpha", type=finite, nargs="+", default=[2.0, 4.0, 8.0], help="init scales > 1")
-    dic.add_argument("--wd", type=positive, nargs="+", default=[1e-4], help="weight decays λ > 0")
-    dic.add_argument("--lr", type=positive, default=0.002, help="GD step η (default 0.002)")
-    dic.add_argument("--c", type=fraction("neither"), default=0.5, help="window half-width c in (0, 1)")
-    dic.add_argument("--p", type=integer(3, 257), default=97, help="simulated modulus (default 97)")
-    dic.add_argument("--hidden", type=integer(1, 8192), default=1024, help="simulated width (default 1024)")
+    dic.add_argument("--alpha", type=o.finite, nargs="+", default=[2.0, 4.0, 8.0], help="init scales > 1")
+    dic.add_argument("--wd", type=o.positive, nargs="+", default=[1e-4], help="weight decays λ > 0")
+    dic.add_argument("--lr", type=o.positive, default=0.002, help="GD step η (default 0.002)")
+    dic.add_argument("--c", type=o.fraction("neither"), default=0.5, help="window half-width c in (0, 1)")
+    dic.add_argument("--p", type=o.integer(3, 257), default=97, help="simulated modulus (default 97)")
+    dic.add_argument("--hidden", type=o.integer(1, 8192), default=1024, help="simulated width (default 1024)")
     dic.add_argument(
-        "--train-frac", type=fraction("neither"), default=0.4, help="training fraction (default 0.4)"
+        "--train-frac", type=o.fraction("neither"), default=0.4, help="training fraction (default 0.4)"
     )
-    dic.add_argument("--stride", type=integer(), default=None, help="record every this many steps")
-    float64_option(dic, "simulate")
+    dic.add_argument("--stride", type=o.integer(), default=None, help="record every this many steps")
+    o.float64_option(dic, "simulate")
     _common(dic)
     dic.set_defaults(run=run_dichotomy)
-
-
-def _figure(plot_name: str, data):
-    def draw(path):
-        from .. import plot_solvable
-
-        getattr(plot_solvable, plot_name)(data, path)
-
-    return draw
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,8 +76,8 @@ def _simulate_linear(args, lam, steps, seeds):
 
 def run_linear(args) -> Outcome:
     if any(not 0 < v < 1 for v in args.lam):
-        raise UsageError(f"--lam values must be in (0, 1) (the gap diverges at 1), got {args.lam}")
-    seeds = seed_list(args.seeds or [4])
+        raise o.UsageError(f"--lam values must be in (0, 1) (the gap diverges at 1), got {args.lam}")
+    seeds = o.seed_list(args.seeds or [4])
     import numpy as np
 
     from ..solvable import linear
@@ -108,11 +87,11 @@ def run_linear(args) -> Outcome:
         for lam in args.lam
     ]
     horizon = max(g.t_gen for g in gaps)
-    if args.steps is None and not 0 < 1.5 * horizon < MAX_STEPS:
-        raise UsageError(f"the theory's horizon of {horizon:.4g} steps is out of range; give --steps")
+    if args.steps is None and not 0 < 1.5 * horizon < o.MAX_STEPS:
+        raise o.UsageError(f"the theory's horizon of {horizon:.4g} steps is out of range; give --steps")
     steps = args.steps if args.steps is not None else math.ceil(1.5 * horizon) + 1
-    if not 1 <= steps <= MAX_STEPS:
-        raise UsageError(f"--steps must be 1..{MAX_STEPS}, got {steps}")
+    if not 1 <= steps <= o.MAX_STEPS:
+        raise o.UsageError(f"--steps must be 1..{o.MAX_STEPS}, got {steps}")
     rows, sims = [], []
     for lam, g in zip(args.lam, gaps, strict=True):
         row = {
@@ -144,41 +123,8 @@ def run_linear(args) -> Outcome:
     rec.update(
         d_in=args.d_in if args.simulate else None, steps=steps, loss_level=gaps[0].loss_level, rows=rows
     )
-    fig = _linear_figure(args, gaps, sims, steps)
-    return Outcome(
-        "linear",
-        [rec],
-        format_solvable(rec),
-        tables={"linear": rows},
-        figures={"linear": _figure("plot_linear", fig)},
-    )
-
-
-def _linear_figure(args, gaps, sims, steps) -> dict:
-    """The curves ``plot_linear`` draws: the theory's losses on a log time grid, and the simulations."""
-    import numpy as np
-
-    from ..solvable import linear
-
-    t = np.unique(np.concatenate([[0.0], np.geomspace(1.0, steps, 200)]))
-    curves = [linear.mp_losses(t, lam, args.eta0, d_out=args.d_out) for lam in args.lam]
-    fig = {
-        "lam": list(args.lam),
-        "time": t,
-        "train_loss": [c[0] for c in curves],
-        "generalization_loss": [c[1] for c in curves],
-        "gap": [g.gap for g in gaps],
-        "gap_asymptotic": [g.gap_asymptotic for g in gaps],
-        "loss_level": gaps[0].loss_level,
-    }
-    if sims:
-        fig.update(
-            sim_time=[s.time for s in sims],
-            sim_train_loss=[s.train_loss.mean(axis=0) for s in sims],
-            sim_generalization_loss=[s.generalization_loss.mean(axis=0) for s in sims],
-            sim_gap=[s.gap[np.isfinite(s.gap)] for s in sims],
-        )
-    return fig
+    fig = figure("plot_linear", gaps, steps=steps, simulations=sims or None)
+    return Outcome("linear", [rec], format_solvable(rec), tables={"linear": rows}, figures={"linear": fig})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,13 +133,13 @@ def _linear_figure(args, gaps, sims, steps) -> dict:
 
 def run_dichotomy(args) -> Outcome:
     if any(not a > 1 for a in args.alpha):
-        raise UsageError(
+        raise o.UsageError(
             "--alpha values must be > 1 and --wd values > 0, got "
-            f"--alpha {joined(args.alpha)} --wd {joined(args.wd)}"
+            f"--alpha {o.joined(args.alpha)} --wd {o.joined(args.wd)}"
         )
     if any(args.lr * w >= 1 for w in args.wd):
-        raise UsageError("need --lr × --wd < 1 for every --wd")
-    seeds = seed_list(args.seeds or [1])
+        raise o.UsageError("need --lr × --wd < 1 for every --wd")
+    seeds = o.seed_list(args.seeds or [1])
     import numpy as np
 
     from ..solvable import dichotomy
@@ -221,20 +167,17 @@ def run_dichotomy(args) -> Outcome:
         "rows": rows,
         "simulation": None,
     }
-    fig = {"alpha": a, "weight_decay": w, "t_star": t_star}
-    tables = {"dichotomy": rows}
+    tables, runs = {"dichotomy": rows}, None
     if args.simulate:
         runs = _simulate_dichotomy(args, a, w, k_star, seeds)
         rec["simulation"] = simulation_record(args, runs)
         tables["simulation"] = rec["simulation"]["runs"]
-        keys = ("lr", "steps", "alpha", "weight_decay", "test_acc", "transition_time", "predicted_time")
-        fig["sim"] = {k: getattr(runs, k) for k in keys}
     return Outcome(
         "dichotomy",
         [rec],
         format_solvable(rec),
         tables=tables,
-        figures={"dichotomy": _figure("plot_dichotomy", fig)},
+        figures={"dichotomy": figure("plot_dichotomy", a, w, runs=runs)},
     )
 
 
@@ -245,8 +188,10 @@ def _simulate_dichotomy(args, a, w, k_star, seeds):
     from ..tasks import make_task
 
     horizon = 2.0 * float(np.max(k_star))
-    if args.steps is None and not 0 < horizon < MAX_STEPS:
-        raise UsageError(f"twice the predicted transition is {horizon:.4g} steps, out of range; give --steps")
+    if args.steps is None and not 0 < horizon < o.MAX_STEPS:
+        raise o.UsageError(
+            f"twice the predicted transition is {horizon:.4g} steps, out of range; give --steps"
+        )
     args.steps = args.steps if args.steps is not None else math.ceil(horizon)
     seeds = np.asarray(seeds)
     return dichotomy.simulate(
@@ -258,7 +203,7 @@ def _simulate_dichotomy(args, a, w, k_star, seeds):
         hidden=args.hidden,
         train_fraction=args.train_frac,
         steps=args.steps,
-        stride=stride(args),
+        stride=o.stride(args),
         float64=args.float64,
     )
 
@@ -266,26 +211,9 @@ def _simulate_dichotomy(args, a, w, k_star, seeds):
 def simulation_record(args, runs) -> dict:
     from ..solvable.dichotomy import transition_line_fits
 
-    return {
-        "p": args.p,
-        "hidden": args.hidden,
-        "train_frac": args.train_frac,
-        "steps": args.steps,
-        "runs": [
-            {
-                "alpha": float(runs.alpha[k]),
-                "weight_decay": float(runs.weight_decay[k]),
-                "seed": int(runs.seeds[k]),
-                "predicted_step": float(runs.predicted_step[k]),
-                "transition_step": finite_or_none(runs.transition_step[k]),
-                "plateau": finite_or_none(runs.plateau[k]),
-                "kernel_exit_step": finite_or_none(runs.kernel_exit_step[k]),
-                "final_test_acc": float(runs.final[k]),
-            }
-            for k in range(runs.alpha.size)
-        ],
-        "fits": transition_line_fits(runs.alpha, runs.weight_decay, runs.transition_time),
-    }
+    rec = {"p": args.p, "hidden": args.hidden, "train_frac": args.train_frac, "steps": args.steps}
+    fits = transition_line_fits(runs.alpha, runs.weight_decay, runs.transition_time)
+    return {**rec, "runs": runs.rows(), "fits": fits}
 
 
 def _num(v):

@@ -2,39 +2,27 @@
 
 from __future__ import annotations
 
-from ._options import (
-    UsageError,
-    check_scale,
-    finite,
-    fraction,
-    integer,
-    io_options,
-    parse_pairs,
-    progress_bar,
-    progress_option,
-    scale_options,
-    task_options,
-)
-from ._output import Outcome
+from . import _options as o
+from ._output import Outcome, figure, merged_tables
 
 
 def split_options(p) -> None:
     """``--train-frac`` | ``--train-size`` | ``--train`` (one of them)."""
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--train-frac", type=fraction(), help="random training set of this fraction, in (0, 1]")
-    g.add_argument("--train-size", type=integer(lo=1), help="random training set of this many examples")
+    g.add_argument("--train-frac", type=o.fraction(), help="random training set of this fraction, in (0, 1]")
+    g.add_argument("--train-size", type=o.integer(lo=1), help="random training set of this many examples")
     g.add_argument("--train", type=str, help="explicit training pairs of symbols, e.g. '0,1 2,3'")
 
 
 def register(sub, task_names) -> None:
     rate = sub.add_parser("rate", help="nullity, grokking rate, n_h and ideal accuracy of one training set")
-    task_options(rate, task_names)
-    io_options(rate)
+    o.task_options(rate, task_names)
+    o.io_options(rate)
     split_options(rate)
-    rate.add_argument("--lr", type=finite, default=1e-3, help="learning rate η for n_h (default 1e-3)")
+    rate.add_argument("--lr", type=o.finite, default=1e-3, help="learning rate η for n_h (default 1e-3)")
     rate.add_argument(
         "--z0",
-        type=finite,
+        type=o.finite,
         default=None,
         help="Z0 = ‖E0‖² of the start (default: rows/12, the mean for a U(−½, ½) start)",
     )
@@ -47,16 +35,16 @@ def register(sub, task_names) -> None:
     rate.set_defaults(run=run_rate)
 
     crit = sub.add_parser("critical", help="P(structure pinned) curve and critical training fraction r_c")
-    task_options(crit, task_names)
-    io_options(crit)
+    o.task_options(crit, task_names)
+    o.io_options(crit)
     crit.add_argument(
         "--splits",
-        type=integer(1, 10_000_000),
+        type=o.integer(1, 10_000_000),
         default=10_000,
         help="random training sets per size (default 10000)",
     )
     crit.add_argument(
-        "--confidence", type=fraction("neither"), default=0.95, help="confidence level (default 0.95)"
+        "--confidence", type=o.fraction("neither"), default=0.95, help="confidence level (default 0.95)"
     )
     crit.add_argument(
         "--method",
@@ -64,8 +52,8 @@ def register(sub, task_names) -> None:
         default="auto",
         help="how pinning sizes are found (default auto)",
     )
-    progress_option(crit)
-    scale_options(crit)
+    o.progress_option(crit)
+    o.scale_options(crit)
     crit.set_defaults(run=run_critical)
 
 
@@ -86,7 +74,7 @@ def split(args, task, pairs):
     if args.train_frac is not None:
         return random_split(task, fraction=args.train_frac, seed=args.seed), args.seed
     if args.train_size > task.n_examples:
-        raise UsageError(
+        raise o.UsageError(
             f"--train-size {args.train_size} exceeds the {task.n_examples} examples of "
             f"task {task.name!r} (p={task.p})"
         )
@@ -126,7 +114,7 @@ def rate_record(task, split, rate, ideal, seed: int | None) -> dict:
 
 
 def run_rate(args) -> Outcome:
-    pairs = parse_pairs(args.train) if args.train is not None else None
+    pairs = o.parse_pairs(args.train) if args.train is not None else None
     work = [(task, split(args, task, pairs)) for task in tasks(args)]
     from ..effective.metrics import ideal_accuracy
     from ..effective.spectrum import grokking_rate
@@ -164,64 +152,12 @@ def format_rate(rec: dict) -> str:
 # critical
 
 
-def curve_rows(res) -> list[dict]:
-    """One row per training size of the P(pinned) curve."""
-    return [
-        {
-            "n_train": int(n),
-            "fraction": float(n) / res.n_examples,
-            "p_pinned": float(pp),
-            "p_pinned_ci": [float(lo), float(hi)],
-            "splits": res.splits,
-        }
-        for n, pp, (lo, hi) in zip(res.sizes, res.p_pinned, res.p_pinned_ci, strict=True)
-    ]
-
-
-def critical_record(res) -> dict:
-    """JSON-ready record of ``effgrok critical`` for one task."""
-    from ..results import to_jsonable
-
-    keys = ("task", "p", "n_examples", "splits", "seed", "method", "confidence", "r_c", "r_c_ci", "n_c")
-    keys += ("n_c_ci", "median_size", "median_size_ci", "median_ci_coverage")
-    return to_jsonable({**{k: getattr(res, k) for k in keys}, "curve": curve_rows(res)})
-
-
-_CRITICAL_COLUMNS = ["task", "p", "n_examples", "splits", "seed", "r_c", "r_c_ci_low", "r_c_ci_high", "n_c"]
-_CRITICAL_COLUMNS += ["median_size", "method"]
-_CURVE_COLUMNS = ["task", "p", "n_train", "fraction", "p_pinned", "ci_low", "ci_high", "splits"]
-
-
-def critical_tables(records: list[dict]) -> dict:
-    """``curve.csv`` (one row per task and size) and ``critical.csv`` (one row per task)."""
-    curve = [
-        {
-            "task": rec["task"],
-            "p": rec["p"],
-            **row,
-            "ci_low": row["p_pinned_ci"][0],
-            "ci_high": row["p_pinned_ci"][1],
-        }
-        for rec in records
-        for row in rec["curve"]
-    ]
-    summary = [
-        {
-            **{k: v for k, v in rec.items() if k != "curve"},
-            "r_c_ci_low": rec["r_c_ci"][0],
-            "r_c_ci_high": rec["r_c_ci"][1],
-        }
-        for rec in records
-    ]
-    return {"curve": (curve, _CURVE_COLUMNS), "critical": (summary, _CRITICAL_COLUMNS)}
-
-
 def run_critical(args) -> Outcome:
-    check_scale(args)
+    o.check_scale(args)
     ps = [t.p for t in tasks(args)]  # validates every p before any work
     from ..scan import run_critical as scan_critical
 
-    with progress_bar(args, args.splits * len(ps), "critical", "split") as bar:
+    with o.progress_bar(args, args.splits * len(ps), "critical", "split") as bar:
         results = scan_critical(
             args.task,
             ps,
@@ -234,19 +170,14 @@ def run_critical(args) -> Outcome:
             out=args.out,
             progress=bar.update,
         )
-    records = [critical_record(r) for r in results]
-
-    def figure(path):
-        from ..plot import plot_critical
-
-        plot_critical(results, path)
+    records = [r.record() for r in results]
 
     return Outcome(
         "critical",
         records,
         "\n".join(map(format_critical, records)),
-        tables=critical_tables(records),
-        figures={"critical": figure},
+        tables=merged_tables(results),
+        figures={"critical": figure("plot_critical", results)},
         many=True,
     )
 

@@ -4,40 +4,20 @@ from __future__ import annotations
 
 import argparse
 
-from ._options import (
-    Parser,
-    UsageError,
-    committee_options,
-    finite,
-    float64_option,
-    fraction,
-    integer,
-    io_options,
-    mlp_options,
-    modular_task_options,
-    nonnegative,
-    parse_pairs,
-    positive,
-    schedule_options,
-    seed_list,
-    seeds_option,
-    step_or_none,
-    stride,
-    toy_options,
-)
-from ._output import Outcome
+from . import _options as o
+from ._output import Outcome, figure
 
 
 def register(sub) -> None:
     train = sub.add_parser("train", help="train real networks (JAX) with the papers' protocols")
-    tsub = train.add_subparsers(dest="model", required=True, parser_class=Parser)
+    tsub = train.add_subparsers(dest="model", required=True, parser_class=o.Parser)
     toy = tsub.add_parser("toy", help="Liu et al.'s toy model: embeddings + tanh MLP decoder")
-    toy_options(toy)
-    seeds_option(toy, 8)
-    toy.add_argument("--lr-emb", type=finite, default=1e-3, help="embedding learning rate (default 1e-3)")
-    toy.add_argument("--wd-emb", type=finite, default=0.0, help="embedding weight decay (default 0)")
-    toy.add_argument("--lr-dec", type=finite, default=1e-4, help="decoder learning rate (default 1e-4)")
-    toy.add_argument("--wd-dec", type=finite, default=0.0, help="decoder weight decay (default 0)")
+    o.toy_options(toy)
+    o.seeds_option(toy, 8)
+    toy.add_argument("--lr-emb", type=o.finite, default=1e-3, help="embedding learning rate (default 1e-3)")
+    toy.add_argument("--wd-emb", type=o.finite, default=0.0, help="embedding weight decay (default 0)")
+    toy.add_argument("--lr-dec", type=o.finite, default=1e-4, help="decoder learning rate (default 1e-4)")
+    toy.add_argument("--wd-dec", type=o.finite, default=0.0, help="decoder weight decay (default 0)")
     toy.add_argument(
         "--train",
         default=None,
@@ -47,13 +27,13 @@ def register(sub) -> None:
     toy.set_defaults(run=run_toy)
 
     lr_p = tsub.add_parser("lazy-rich", help="the lazy→rich committee network, full-batch GD (Kumar et al.)")
-    committee_options(lr_p, samples_hi=100_000)
-    lr_p.add_argument("--eta0", type=positive, default=1.0, help="η₀ in η = η₀ N/α² (default 1)")
-    lr_p.add_argument("--theta", type=positive, default=0.1, help="loss threshold of t(θ) (default 0.1)")
-    seeds_option(lr_p, 1)
-    schedule_options(lr_p, 10_000, "GD steps")
-    float64_option(lr_p)
-    io_options(lr_p, "CSV + JSON")
+    o.committee_options(lr_p, samples_hi=100_000)
+    lr_p.add_argument("--eta0", type=o.positive, default=1.0, help="η₀ in η = η₀ N/α² (default 1)")
+    lr_p.add_argument("--theta", type=o.positive, default=0.1, help="loss threshold of t(θ) (default 0.1)")
+    o.seeds_option(lr_p, 1)
+    o.schedule_options(lr_p, 10_000, "GD steps")
+    o.float64_option(lr_p)
+    o.io_options(lr_p, "CSV + JSON")
     lr_p.set_defaults(run=run_lazy_rich)
     _register_modular(tsub)
 
@@ -68,11 +48,11 @@ def _register_modular(tsub) -> None:
         "inputs. The defaults (p 23, fraction 0.6, MSE loss, quadratic activation, 3000 steps) show "
         "grokking: training accuracy reaches 1 within ~100 steps, validation accuracy ~2000 steps later.",
     )
-    modular_task_options(mod, 23)
+    o.modular_task_options(mod, 23)
     mod.add_argument(
-        "--train-frac", type=fraction(), nargs="+", default=[0.6], help="training fraction(s) (default 0.6)"
+        "--train-frac", type=o.fraction(), nargs="+", default=[0.6], help="training fraction(s) (default 0.6)"
     )
-    seeds_option(mod, 1)
+    o.seeds_option(mod, 1)
     mod.add_argument(
         "--model",
         dest="net",
@@ -82,7 +62,7 @@ def _register_modular(tsub) -> None:
         "(shared embedding, projection, sum, activation, output projection, unembedding, no biases; "
         "Minegishi et al.); transformer: one layer on 'a ∘ b =' (width 128, 4 heads, cross-entropy)",
     )
-    mlp_options(
+    o.mlp_options(
         mod,
         hidden=None,
         lr=1e-3,
@@ -90,7 +70,7 @@ def _register_modular(tsub) -> None:
         hidden_help="hidden width (default 256; embed-sum: 48, the paper's)",
     )
     mod.add_argument(
-        "--embed-dim", type=integer(1, 65536), default=None, help="embed-sum embedding width (default 500)"
+        "--embed-dim", type=o.integer(1, 65536), default=None, help="embed-sum embedding width (default 500)"
     )
     mod.add_argument(
         "--loss",
@@ -110,14 +90,14 @@ def _register_modular(tsub) -> None:
         default=None,
         help="biases in the mlp model (default --bias; embed-sum has none)",
     )
-    mod.add_argument("--beta1", type=fraction("left"), default=0.9, help="AdamW β₁ (default 0.9)")
+    mod.add_argument("--beta1", type=o.fraction("left"), default=0.9, help="AdamW β₁ (default 0.9)")
     mod.add_argument(
-        "--beta2", type=fraction("left"), default=None, help="AdamW β₂ (default 0.999; transformer 0.98)"
+        "--beta2", type=o.fraction("left"), default=None, help="AdamW β₂ (default 0.999; transformer 0.98)"
     )
-    mod.add_argument("--eps", type=nonnegative, default=1e-8, help="AdamW ε >= 0 (default 1e-8)")
-    schedule_options(mod, 3000)
-    float64_option(mod)
-    io_options(mod, "CSV + JSON")
+    mod.add_argument("--eps", type=o.nonnegative, default=1e-8, help="AdamW ε >= 0 (default 1e-8)")
+    o.schedule_options(mod, 3000)
+    o.float64_option(mod)
+    o.io_options(mod, "CSV + JSON")
     mod.set_defaults(run=run_modular)
 
 
@@ -130,24 +110,24 @@ def toy_setup(args):
     from ..tasks import make_task
 
     task = make_task(args.task, args.p)
-    steps_stride = stride(args)
+    steps_stride = o.stride(args)
     if args.batch_size < 0:
-        raise UsageError(f"--batch-size must be >= 1, or 0 for full batch; got {args.batch_size}")
+        raise o.UsageError(f"--batch-size must be >= 1, or 0 for full batch; got {args.batch_size}")
     if getattr(args, "train", None) is not None:  # `train toy --train PAIRS`
         from ..tasks import split_from_pairs
 
         if args.n_train is not None or args.train_frac is not None:
-            raise UsageError("give --train or one of --n-train/--train-frac, not both")
+            raise o.UsageError("give --train or one of --n-train/--train-frac, not both")
         try:
-            size = {"train": split_from_pairs(task, parse_pairs(args.train))}
+            size = {"train": split_from_pairs(task, o.parse_pairs(args.train))}
         except ValueError as exc:
-            raise UsageError(f"--train: {exc}") from None
+            raise o.UsageError(f"--train: {exc}") from None
     elif args.train_frac is not None:
         size = {"train_fraction": args.train_frac}
     else:
         n = 45 if args.n_train is None else args.n_train
         if not 1 <= n <= task.n_examples:
-            raise UsageError(
+            raise o.UsageError(
                 f"--n-train must be 1..{task.n_examples} for task {task.name!r} (p={task.p}), got {n}"
             )
         size = {"n_train": n}
@@ -171,7 +151,7 @@ def toy_curves(runs) -> dict:
 
 
 def run_toy(args) -> Outcome:
-    seeds = seed_list(args.seeds)
+    seeds = o.seed_list(args.seeds)
     task, cfg, size = toy_setup(args)
     from ..nets.toy import train_toy
 
@@ -189,9 +169,9 @@ def run_toy(args) -> Outcome:
         {
             "seed": int(s),
             "n_train": int(runs.n_train[k]),
-            "step_train_acc": step_or_none(runs.step_train_acc[k]),
-            "step_test_acc": step_or_none(runs.step_test_acc[k]),
-            "step_rqi": step_or_none(runs.step_rqi[k]),
+            "step_train_acc": o.step_or_none(runs.step_train_acc[k]),
+            "step_test_acc": o.step_or_none(runs.step_test_acc[k]),
+            "step_rqi": o.step_or_none(runs.step_rqi[k]),
             "final_train_acc": float(runs.final_train_acc[k]),
             "final_test_acc": float(runs.final_test_acc[k]),
             "final_rqi": float(runs.final_rqi[k]),
@@ -201,18 +181,13 @@ def run_toy(args) -> Outcome:
     rec = {"model": "toy", "task": task.name, "p": task.p, "variant": cfg.variant, "dim": cfg.dim}
     rec.update(steps=cfg.steps, runs=rows)
 
-    def figure(path):
-        from ..plot import plot_toy_runs
-
-        plot_toy_runs(runs, path)
-
     return Outcome(
         "train",
         [rec],
         format_toy(rec),
         tables={"runs": rows},
         arrays={"curves": toy_curves(runs)},
-        figures={"train": figure},
+        figures={"train": figure("plot_toy_runs", runs)},
     )
 
 
@@ -251,8 +226,8 @@ def format_columns(head: str, rows: list[dict]) -> str:
 
 
 def run_lazy_rich(args) -> Outcome:
-    steps_stride = stride(args)
-    seeds = seed_list(args.seeds)
+    steps_stride = o.stride(args)
+    seeds = o.seed_list(args.seeds)
     import numpy as np
 
     from ..kernels.lazy_rich import make_problem
@@ -276,9 +251,9 @@ def run_lazy_rich(args) -> Outcome:
         {
             "alpha": float(runs.alpha[k]),
             "seed": int(runs.seeds[k]),
-            "t_train": step_or_none(runs.t_train[k]),
-            "t_test": step_or_none(runs.t_test[k]),
-            "grokking_amount": step_or_none(runs.grokking_amount[k]),
+            "t_train": o.step_or_none(runs.t_train[k]),
+            "t_test": o.step_or_none(runs.t_test[k]),
+            "grokking_amount": o.step_or_none(runs.grokking_amount[k]),
             "final_train_loss": float(runs.train_loss[k, -1]),
             "final_test_loss": float(runs.test_loss[k, -1]),
             "initial_weight_norm": float(runs.weight_norm[k, 0]),
@@ -312,14 +287,14 @@ def _check_modular(args) -> None:
             if v is not None
         ]
         if given:
-            raise UsageError(
+            raise o.UsageError(
                 f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to --model mlp and "
                 "embed-sum only (the transformer has width 128, cross-entropy and ReLU)"
             )
     if args.net != "embed-sum" and args.embed_dim is not None:
-        raise UsageError("--embed-dim applies to --model embed-sum only")
+        raise o.UsageError("--embed-dim applies to --model embed-sum only")
     if args.net == "embed-sum" and args.bias:
-        raise UsageError("--bias: the embed-sum model has no biases (the paper's network)")
+        raise o.UsageError("--bias: the embed-sum model has no biases (the paper's network)")
     args.hidden = args.hidden if args.hidden is not None else (48 if args.net == "embed-sum" else 256)
 
 
@@ -357,12 +332,12 @@ def _train_modular(args, task, seeds, steps_stride):
 
 
 def run_modular(args) -> Outcome:
-    steps_stride = stride(args)
+    steps_stride = o.stride(args)
     from ..tasks import make_task
 
     task = make_task(args.task, args.p)
     _check_modular(args)
-    seeds = seed_list(args.seeds)
+    seeds = o.seed_list(args.seeds)
     runs, config = _train_modular(args, task, seeds, steps_stride)
     import numpy as np
 
@@ -374,8 +349,8 @@ def run_modular(args) -> Outcome:
             "train_fraction": float(runs.train_fraction[k]),
             "n_train": int(runs.train_mask[k].sum()),
             "seed": int(runs.seeds[k]),
-            "step_train_99": step_or_none(step_train[k]),
-            "step_val_99": step_or_none(runs.step_val_99[k]),
+            "step_train_99": o.step_or_none(step_train[k]),
+            "step_val_99": o.step_or_none(runs.step_val_99[k]),
             "final_train_acc": float(runs.train_acc[k, -1]),
             "final_val_acc": float(val_acc[k, -1]),
         }

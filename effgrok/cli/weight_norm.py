@@ -2,81 +2,63 @@
 
 from __future__ import annotations
 
-from ._options import (
-    Parser,
-    UsageError,
-    digits_options,
-    finite_or_none,
-    float64_option,
-    fraction,
-    integer,
-    io_options,
-    mlp_options,
-    modular_task_options,
-    nonnegative,
-    positive,
-    schedule_options,
-    seed_list,
-    seeds_option,
-    step_or_none,
-    stride,
-)
-from ._output import Outcome
+from . import _options as o
+from ._output import Outcome, figure
 
 
 def register(sub) -> None:
     wn = sub.add_parser("weight-norm", help="Omnigrok on the digits: reduced landscape (L/U) and α sweep")
-    wsub = wn.add_subparsers(dest="mode", required=True, parser_class=Parser)
+    wsub = wn.add_subparsers(dest="mode", required=True, parser_class=o.Parser)
     rl = wsub.add_parser("reduced-landscape", help="train at fixed weight norms: final losses vs norm")
     rl.add_argument(
         "--norms",
-        type=positive,
+        type=o.positive,
         nargs="+",
         default=[0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0],
         help="fixed norms in units of the standard init norm w0 (increasing)",
     )
     rl.add_argument("--fixed-lr", action="store_true", help="same lr at every norm (default: lr·w/w0)")
     al = wsub.add_parser("alpha-sweep", help="time to generalise against the initialisation scale α")
-    al.add_argument("--alpha", type=positive, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0], help="α values")
-    al.add_argument("--wd", type=nonnegative, default=1.0, help="AdamW weight decay (default 1)")
-    al.add_argument("--test-threshold", type=fraction(), default=0.9, help="test accuracy level (0.9)")
+    al.add_argument("--alpha", type=o.positive, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0], help="α values")
+    al.add_argument("--wd", type=o.nonnegative, default=1.0, help="AdamW weight decay (default 1)")
+    al.add_argument("--test-threshold", type=o.fraction(), default=0.9, help="test accuracy level (0.9)")
     for p in (rl, al):
-        digits_options(p)
+        o.digits_options(p)
         p.set_defaults(run=run_weight_norm)
 
     tk = sub.add_parser("tickets", help="grokking tickets: pruned subnetworks vs dense and norm-matched nets")
-    modular_task_options(tk, 47, "modulus p (the paper: 67)")
+    o.modular_task_options(tk, 47, "modulus p (the paper: 67)")
     tk.add_argument(
         "--train-frac",
-        type=fraction("neither"),
+        type=o.fraction("neither"),
         default=0.4,
         help="training fraction of the task's examples (unordered pairs for add-mod; default 0.4)",
     )
     tk.add_argument(
         "--pruned-fraction",
-        type=fraction("left"),
+        type=o.fraction("left"),
         default=0.6,
         help="fraction of weights pruned (default 0.6 = the paper's sparsity 0.4, the fraction kept)",
     )
-    seeds_option(tk, 2)
+    o.seeds_option(tk, 2)
     tk.add_argument(
         "--architecture",
         choices=("embed_sum", "one_hot_mlp"),
         default="embed_sum",
         help="the paper's embedding-sum MLP (default) or the one-hot MLP",
     )
-    mlp_options(tk, hidden=48, lr=1e-2, wd=1.0, hidden_help="hidden (projection) width (default 48)")
+    o.mlp_options(tk, hidden=48, lr=1e-2, wd=1.0, hidden_help="hidden (projection) width (default 48)")
     tk.add_argument(
-        "--embed-dim", type=integer(1, 65536), default=128, help="embedding width, embed_sum (default 128)"
+        "--embed-dim", type=o.integer(1, 65536), default=128, help="embedding width, embed_sum (default 128)"
     )
-    tk.add_argument("--beta2", type=fraction("left"), default=0.98, help="AdamW beta2 (default 0.98)")
-    schedule_options(tk, 6000, "steps of every run")
-    tk.add_argument("--threshold", type=fraction(), default=0.99, help="val accuracy level (default 0.99)")
+    tk.add_argument("--beta2", type=o.fraction("left"), default=0.98, help="AdamW beta2 (default 0.98)")
+    o.schedule_options(tk, 6000, "steps of every run")
+    tk.add_argument("--threshold", type=o.fraction(), default=0.99, help="val accuracy level (default 0.99)")
     tk.add_argument(
         "--match", choices=("l1l2", "l2", "l1"), default="l1l2", help="norms of the dense control"
     )
-    float64_option(tk)
-    io_options(tk)
+    o.float64_option(tk)
+    o.io_options(tk)
     tk.set_defaults(run=run_tickets)
 
 
@@ -89,9 +71,9 @@ def _digits(args):
     from ..nets.digits import N_IMAGES
 
     if not 1 <= args.n_train < N_IMAGES:
-        raise UsageError(f"--n-train must be 1..{N_IMAGES - 1}, got {args.n_train}")
-    steps_stride = stride(args)
-    seeds = seed_list(args.seeds)
+        raise o.UsageError(f"--n-train must be 1..{N_IMAGES - 1}, got {args.n_train}")
+    steps_stride = o.stride(args)
+    seeds = o.seed_list(args.seeds)
     from ..nets.digits import load_digits_split
 
     data = load_digits_split(args.n_train, seed=args.data_seed)
@@ -99,87 +81,33 @@ def _digits(args):
     return data, dict(common, stride=steps_stride, float64=args.float64)
 
 
-def _figure(plot_name: str, result):
-    def draw(path):
-        from .. import plot_diagnostics
-
-        getattr(plot_diagnostics, plot_name)(result, path)
-
-    return draw
-
-
 def run_weight_norm(args) -> Outcome:
     if args.mode == "reduced-landscape":
         if any(b <= a for a, b in zip(args.norms, args.norms[1:], strict=False)):
-            raise UsageError("--norms must be positive and strictly increasing")
+            raise o.UsageError("--norms must be positive and strictly increasing")
     elif args.wd > 0 and args.lr * args.wd >= 1:
-        raise UsageError(f"need --lr × --wd < 1, got {args.lr * args.wd:g}")
+        raise o.UsageError(f"need --lr × --wd < 1, got {args.lr * args.wd:g}")
     data, common = _digits(args)
     if args.mode == "reduced-landscape":
         from ..diagnostics.weight_norm import reduced_landscape
 
         rl = reduced_landscape(data, args.norms, scale_lr=not args.fixed_lr, **common)
-        rec = landscape_record(args, rl)
+        rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, **rl.record()}
         name, result, plot = "reduced_landscape", rl, "plot_reduced_landscape"
     else:
         from ..diagnostics.weight_norm import alpha_sweep
 
         sw = alpha_sweep(data, args.alpha, weight_decay=args.wd, test_threshold=args.test_threshold, **common)
-        rec = sweep_record(args, sw, common["seeds"])
+        rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, "weight_decay": args.wd}
+        rec.update(sw.record())
         name, result, plot = "alpha_sweep", sw, "plot_alpha_sweep"
     return Outcome(
         name,
         [rec],
         format_weight_norm(rec),
-        tables={name: rec["rows"]},
-        figures={name: _figure(plot, result)},
+        tables=result.tables(),
+        figures={name: figure(plot, result)},
     )
-
-
-def landscape_record(args, rl) -> dict:
-    names = ("train_loss", "test_loss", "train_acc", "test_acc")
-    rows = [
-        {
-            "relative_norm": float(rl.relative[i]),
-            "norm": float(rl.norms[i]),
-            **{k: float(getattr(rl, k)[i]) for k in names},
-        }
-        for i in range(rl.norms.size)
-    ]
-    sh = rl.shape
-    rec = {
-        "mode": args.mode,
-        "n_train": args.n_train,
-        "steps": args.steps,
-        "w0": rl.w0,
-        "w_test_min": sh.w_test_min,
-    }
-    rec.update(
-        l_ratio=finite_or_none(sh.l_ratio), u_left=sh.u_left, u_right=sh.u_right, is_l=sh.is_l, is_u=sh.is_u
-    )
-    rec["rows"] = rows
-    return rec
-
-
-def sweep_record(args, sw, seeds) -> dict:
-    n = len(seeds)
-    rows = [
-        {
-            "alpha": float(a),
-            "seed": int(s),
-            "t_train": step_or_none(sw.t_train[i, j]),
-            "t_test": step_or_none(sw.t_test[i, j]),
-            "initial_norm": float(sw.runs.weight_norm[i * n + j, 0]),
-            "final_norm": float(sw.runs.weight_norm[i * n + j, -1]),
-            "final_test_acc": float(sw.final_test_acc[i, j]),
-            "decay_time": finite_or_none(sw.decay_time[i]),
-        }
-        for i, a in enumerate(sw.alphas)
-        for j, s in enumerate(seeds)
-    ]
-    rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, "weight_decay": args.wd}
-    rec.update(median_t_test=[finite_or_none(v) for v in sw.median_t_test], rows=rows)
-    return rec
 
 
 def _never(v) -> str:
@@ -220,11 +148,11 @@ def format_weight_norm(rec: dict) -> str:
 
 
 def run_tickets(args) -> Outcome:
-    steps_stride = stride(args)
+    steps_stride = o.stride(args)
     from ..tasks import make_task
 
     task = make_task(args.task, args.p)
-    seeds = seed_list(args.seeds)
+    seeds = o.seed_list(args.seeds)
     from ..diagnostics.tickets import grokking_tickets
 
     st = grokking_tickets(
@@ -244,30 +172,10 @@ def run_tickets(args) -> Outcome:
         match=args.match,
         float64=args.float64,
     )
-    rows = [
-        {
-            "variant": v,
-            "seed": int(s),
-            "t_gen": step_or_none(st.t_gen[v][j]),
-            "init_l1": float(st.norms[v][j, 0]),
-            "init_l2": float(st.norms[v][j, 1]),
-            "final_val_acc": float(st.curves[v][j, -1]),
-        }
-        for v in st.t_gen
-        for j, s in enumerate(seeds)
-    ]
-    rec = {
-        "task": task.name,
-        "p": task.p,
-        "pruned_fraction": args.pruned_fraction,
-        "kept_fraction": st.kept_fraction,
-    }
-    rec.update(
-        architecture=args.architecture, pairs=st.settings["pairs"], threshold=args.threshold, steps=args.steps
-    )
-    rec.update(memorization_step=[step_or_none(v) for v in st.memorization_step], rows=rows)
-    figures = {"tickets": _figure("plot_tickets", st)}
-    return Outcome("tickets", [rec], format_tickets(rec), tables={"tickets": rows}, figures=figures)
+    rec = {"task": task.name, "p": task.p, **st.record(), "architecture": args.architecture}
+    rec.update(pairs=st.settings["pairs"], steps=args.steps)
+    figures = {"tickets": figure("plot_tickets", st)}
+    return Outcome("tickets", [rec], format_tickets(rec), tables=st.tables(), figures=figures)
 
 
 def format_tickets(rec: dict) -> str:
