@@ -101,14 +101,7 @@ def _one(args, task, train, rows, opts) -> Outcome:
     res = inspect_embedding(
         task, train, loaded.matrix, accuracy=args.accuracy, source=loaded.record(), **opts
     )
-    rec = res.record()
-    return Outcome(
-        "inspect",
-        [rec],
-        format_inspect(rec),
-        tables=res.tables(),
-        figures={"inspect": figure("plot_inspection", res, loaded.matrix)},
-    )
+    return _outcome(res, figure("plot_inspection", res, loaded.matrix))
 
 
 def _series(args, task, train, rows, opts) -> Outcome:
@@ -128,15 +121,12 @@ def _series(args, task, train, rows, opts) -> Outcome:
         sources=[e.record() for e in loaded],
         **opts,
     )
-    rec = res.record()
+    return _outcome(res, figure("plot_inspection_series", res))
 
-    return Outcome(
-        "inspect",
-        [rec],
-        format_inspect(rec),
-        tables=res.tables(),
-        figures={"inspect": figure("plot_inspection_series", res)},
-    )
+
+def _outcome(res, fig) -> Outcome:
+    rec = res.record()
+    return Outcome("inspect", [rec], format_inspect(rec), tables=res.tables(), figures={"inspect": fig})
 
 
 def _f(v, fmt="{:.4g}"):
