@@ -191,10 +191,6 @@ def run_toy(args) -> Outcome:
     )
 
 
-def _never(v) -> str:
-    return "never" if v is None else str(v)
-
-
 def format_toy(rec: dict) -> str:
     lines = [
         f"toy model  task {rec['task']}  p={rec['p']}  {rec['variant']}  d={rec['dim']}  "
@@ -203,9 +199,9 @@ def format_toy(rec: dict) -> str:
     ]
     for r in rec["runs"]:
         lines.append(
-            f"  {r['seed']:>4}  {r['n_train']:>7}  {_never(r['step_train_acc']):>15}  "
-            f"{_never(r['step_test_acc']):>14}  "
-            f"{_never(r['step_rqi']):>14}  {r['final_test_acc']:>14.3f}  {r['final_rqi']:>9.3f}"
+            f"  {r['seed']:>4}  {r['n_train']:>7}  {o.never(r['step_train_acc']):>15}  "
+            f"{o.never(r['step_test_acc']):>14}  "
+            f"{o.never(r['step_rqi']):>14}  {r['final_test_acc']:>14.3f}  {r['final_rqi']:>9.3f}"
         )
     return "\n".join(lines)
 
@@ -215,7 +211,7 @@ def format_columns(head: str, rows: list[dict]) -> str:
     keys = list(rows[0])
     lines = [head, "  " + "  ".join(keys)]
     lines += [
-        "  " + "  ".join(f"{r[k]:.4g}" if isinstance(r[k], float) else _never(r[k]) for k in keys)
+        "  " + "  ".join(f"{r[k]:.4g}" if isinstance(r[k], float) else o.never(r[k]) for k in keys)
         for r in rows
     ]
     return "\n".join(lines)
@@ -388,7 +384,7 @@ def format_modular(rec: dict) -> str:
     for r in rec["runs"]:
         lines.append(
             f"  {r['train_fraction']:>10.3g}  {r['n_train']:>7}  {r['seed']:>4}  "
-            f"{_never(r['step_train_99']):>16}  {_never(r['step_val_99']):>14}  "
+            f"{o.never(r['step_train_99']):>16}  {o.never(r['step_val_99']):>14}  "
             f"{r['final_train_acc']:>15.3f}  {r['final_val_acc']:>13.3f}"
         )
     return "\n".join(lines)

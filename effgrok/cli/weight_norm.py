@@ -110,10 +110,6 @@ def run_weight_norm(args) -> Outcome:
     )
 
 
-def _never(v) -> str:
-    return "never" if v is None else str(v)
-
-
 def format_weight_norm(rec: dict) -> str:
     if rec["mode"] == "reduced-landscape":
         lines = [
@@ -136,7 +132,7 @@ def format_weight_norm(rec: dict) -> str:
         "  alpha  seed  t_train  t_test  initial norm  final norm  final test acc",
     ]
     lines += [
-        f"  {r['alpha']:<5g}  {r['seed']:>4}  {_never(r['t_train']):>7}  {_never(r['t_test']):>6}  "
+        f"  {r['alpha']:<5g}  {r['seed']:>4}  {o.never(r['t_train']):>7}  {o.never(r['t_test']):>6}  "
         f"{r['initial_norm']:>12.4g}  {r['final_norm']:>10.4g}  {r['final_test_acc']:>14.3f}"
         for r in rec["rows"]
     ]
@@ -186,7 +182,7 @@ def format_tickets(rec: dict) -> str:
         "  variant               seed  t_gen   init L1     init L2   final val acc",
     ]
     lines += [
-        f"  {r['variant']:<20}  {r['seed']:>4}  {_never(r['t_gen']):>5}  {r['init_l1']:>9.4g}  "
+        f"  {r['variant']:<20}  {r['seed']:>4}  {o.never(r['t_gen']):>5}  {r['init_l1']:>9.4g}  "
         f"{r['init_l2']:>9.4g}  {r['final_val_acc']:.3f}"
         for r in rec["rows"]
     ]
