@@ -242,7 +242,7 @@ def test_phase_diagram_cli(capsys, tmp_path):
         (["train", "toy", "--n-train", "0"], "--n-train must be 1..55"),
         (["train", "toy", "--seeds", "-1", "2"], "--seeds must be an integer >= 0, got -1"),
         (["train", "toy", "--steps", "100", "--stride", "7"], "--stride must be >= 1 and divide --steps 100"),
-        (["train", "toy", "--lr-dec", "0"], "decoder learning rate must be > 0"),
+        (["train", "toy", "--lr-dec", "0"], "--lr-dec must be a positive finite number, got 0.0"),
         (["train", "toy", "--train-frac", "1.5"], "--train-frac must be a number in (0, 1], got 1.5"),
         (["phase-diagram", "--x", "lr:1:2:3"], "expected NAME:START:STOP:NUM"),
         (["phase-diagram", "--x", "lr_dec:0:1:3:log"], "a log axis needs START and STOP > 0"),

@@ -194,6 +194,15 @@ def toy_options(p) -> None:
     io_options(p)
 
 
+def toy_optimizer_options(p, *, wd_emb: bool = True) -> None:
+    """Learning rates and weight decays of the toy model's embedding and decoder."""
+    p.add_argument("--lr-emb", type=positive, default=1e-3, help="embedding learning rate (default 1e-3)")
+    if wd_emb:
+        p.add_argument("--wd-emb", type=nonnegative, default=0.0, help="embedding weight decay (default 0)")
+    p.add_argument("--lr-dec", type=positive, default=1e-4, help="decoder learning rate (default 1e-4)")
+    p.add_argument("--wd-dec", type=nonnegative, default=0.0, help="decoder weight decay (default 0)")
+
+
 def mlp_options(p, *, hidden: int | None, lr: float, wd: float, hidden_help: str | None = None) -> None:
     """``--hidden``, ``--lr`` and ``--wd`` of the MLP trainers (AdamW)."""
     p.add_argument(

@@ -14,10 +14,7 @@ def register(sub) -> None:
     toy = tsub.add_parser("toy", help="Liu et al.'s toy model: embeddings + tanh MLP decoder")
     o.toy_options(toy)
     o.seeds_option(toy, 8)
-    toy.add_argument("--lr-emb", type=o.finite, default=1e-3, help="embedding learning rate (default 1e-3)")
-    toy.add_argument("--wd-emb", type=o.finite, default=0.0, help="embedding weight decay (default 0)")
-    toy.add_argument("--lr-dec", type=o.finite, default=1e-4, help="decoder learning rate (default 1e-4)")
-    toy.add_argument("--wd-dec", type=o.finite, default=0.0, help="decoder weight decay (default 0)")
+    o.toy_optimizer_options(toy)
     toy.add_argument(
         "--train",
         default=None,
