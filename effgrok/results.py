@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import platform
 import sys
@@ -20,6 +19,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+
+from ._record import jsonable
 
 __all__ = [
     "provenance",
@@ -34,21 +35,9 @@ __all__ = [
 
 
 def to_jsonable(obj):
-    """Convert numpy scalars/arrays and non-finite floats (→ ``None``) for strict JSON."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.bool_, bool)):
-        return bool(obj)
-    if isinstance(obj, (np.integer, int)):
-        return int(obj)
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    return obj
+    """Numpy scalars/arrays to Python values and non-finite floats to ``None``, for strict JSON
+    (:func:`effgrok._record.jsonable`)."""
+    return jsonable(obj)
 
 
 def provenance(arguments: dict, elapsed: float, started: float) -> dict:

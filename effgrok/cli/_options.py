@@ -9,7 +9,6 @@ numba, JAX or matplotlib.
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import sys
 from pathlib import Path
@@ -282,20 +281,16 @@ def joined(values) -> str:
 
 def finite_or_none(v):
     """``v`` as a float, or ``None`` (JSON null, "never") where it is NaN, infinite or ``None``."""
-    if v is None:
-        return None
-    v = float(v)
-    return v if math.isfinite(v) else None
+    from .._record import never_to_none
+
+    return never_to_none(v)
 
 
 def step_or_none(v):
     """A step as an ``int``, or ``None`` where it was never reached (NaN/None, or the old −1)."""
-    if v is None:
-        return None
-    from ..constants import reached
+    from .._record import step_or_none as step
 
-    v = float(v)
-    return int(v) if reached(v) and v >= 0 else None
+    return step(v)
 
 
 def never(v, fmt: str = "{}") -> str:
