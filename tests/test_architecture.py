@@ -44,10 +44,7 @@ MATPLOTLIB_GROUPS = {"plot"}
 
 #: Known breaks of the rules, with the reason; each fails loudly once fixed (strict xfail), and
 #: its entry must then go.
-KNOWN = {
-    "effgrok.results": "results.py still builds records from effective's result types; issue 17 "
-    "item 4 leaves it I/O only",
-}
+KNOWN = {}
 
 
 def layer(group: str) -> int | None:

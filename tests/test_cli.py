@@ -185,23 +185,35 @@ def test_simulate_reference_code_preset(capsys):
         (["rate", "--task", "add", "--p", "10", "--train", "0,1 a,b"], "malformed --train entry 'a,b'"),
         (["rate", "--task", "add", "--p", "10", "--train", "0,1 2,12"], "pair (2,12) is out of range"),
         (["rate", "--task", "mul-mod", "--p", "10", "--train-frac", "0.5"], "prime p >= 3, got 10"),
-        (["rate", "--task", "add", "--p", "x", "--train-frac", "0.5"], "invalid integer: 'x'"),
+        (["rate", "--task", "add", "--p", "x", "--train-frac", "0.5"], "--p must be an integer, got 'x'"),
         (["rate", "--task", "add", "--p", "10"], "one of the arguments"),
         (["rate", "--task", "add", "--p", "10", "--train-size", "99"], "exceeds the 55 examples"),
         (["rate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--lr", "-1"], "learning_rate"),
-        (["critical", "--task", "add", "--p", "10", "--splits", "0"], "--splits must be >= 1, got 0"),
-        (["critical", "--task", "add", "--p", "10", "--confidence", "1"], "--confidence must be in (0, 1)"),
-        (["critical", "--task", "add", "--p", "10", "--seed", "-3"], "--seed must be >= 0, got -3"),
-        (["critical", "--task", "add", "--p", "10", "--splits", "nan"], "invalid integer: 'nan'"),
+        (
+            ["critical", "--task", "add", "--p", "10", "--splits", "0"],
+            "--splits must be an integer in 1..10000000, got 0",
+        ),
+        (
+            ["critical", "--task", "add", "--p", "10", "--confidence", "1"],
+            "--confidence must be a number in (0, 1), got 1.0",
+        ),
+        (
+            ["critical", "--task", "add", "--p", "10", "--seed", "-3"],
+            "--seed must be an integer >= 0, got -3",
+        ),
+        (
+            ["critical", "--task", "add", "--p", "10", "--splits", "nan"],
+            "--splits must be an integer, got 'nan'",
+        ),
         (["critical", "--task", "s3", "--p", "5"], "p must be omitted or 6"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (
             ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--steps", "0"],
-            "--steps must be >= 1",
+            "--steps must be an integer in 1..10000000, got 0",
         ),
         (
             ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--dim", "0"],
-            "--dim must be 1..64",
+            "--dim must be an integer in 1..64, got 0",
         ),
         (
             ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--ensemble", "0"],
@@ -354,8 +366,8 @@ def test_train_modular_prints_its_configuration(capsys, tmp_path):
 @pytest.mark.parametrize(
     "extra,needle",
     [
-        (["--beta2", "1"], "--beta2 must be in [0, 1)"),
-        (["--eps=-1e-8"], "--eps must be >= 0"),
+        (["--beta2", "1"], "--beta2 must be a number in [0, 1), got 1.0"),
+        (["--eps=-1e-8"], "--eps must be a finite number >= 0, got -1e-08"),
         (["--model", "transformer", "--loss", "mse"], "--loss applies to --model mlp and embed-sum only"),
         (["--embed-dim", "8"], "--embed-dim applies to --model embed-sum only"),
         (["--model", "embed-sum", "--bias"], "the embed-sum model has no biases"),
@@ -378,3 +390,78 @@ def test_train_modular_issue_command_groks(capsys):
     runs = json.loads(out)["runs"]
     assert sum(r["final_val_acc"] >= 0.9 for r in runs) >= 2
     assert all(r["final_train_acc"] == 1.0 for r in runs)
+
+
+LIGHT_CHECK = """
+import sys
+from effgrok.cli import main
+for argv in {argvs!r}:
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # --help
+        code = exc.code
+    assert code in (0, 2), (argv, code)
+heavy = {{"numba", "jax", "matplotlib"}} & set(sys.modules)
+assert not heavy, heavy
+"""
+
+
+def test_help_and_bad_input_import_no_heavy_library():
+    """`effgrok --help`, `effgrok <cmd> --help` and bad-input errors leave numba, JAX and
+    matplotlib unimported (issue 17): the commands import the library inside `run`."""
+    argvs = [
+        ["--help"],
+        *(
+            [cmd, "--help"]
+            for cmd in ("rate", "critical", "simulate", "ntk", "phase-diagram", "predict-grok")
+        ),
+        ["train", "modular", "--help"],
+        ["solvable", "dichotomy", "--help"],
+        ["weight-norm", "alpha-sweep", "--help"],
+        ["rate", "--task", "add", "--p", "10", "--train-frac", "2"],
+        ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--dim", "0"],
+        ["train", "toy", "--steps", "0"],
+        ["train", "modular", "--seeds", "0"],
+        ["tickets", "--beta2", "1"],
+        ["rate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--out", "/proc/x"],
+    ]
+    code = LIGHT_CHECK.format(argvs=argvs)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("argv", "seeds"),
+    [
+        (["--seeds", "3"], [0, 1, 2]),  # one value K: seeds 0..K-1
+        (["--seeds", "4", "1"], [4, 1]),  # two or more: exactly those
+    ],
+)
+def test_seeds_mean_the_same_everywhere(capsys, argv, seeds):
+    code, out, err = run(
+        capsys, "solvable", "dichotomy", "--alpha", "2", "--wd", "0.05", "--lr", "0.1", "--simulate",
+        "--p", "5", "--hidden", "4", "--steps", "20", "--stride", "10", *argv, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert [r["seed"] for r in json.loads(out)["simulation"]["runs"]] == seeds
+
+
+def test_every_command_refuses_an_unwritable_out_in_one_line(tmp_path, capsys):
+    """Issue 17, item 8: an --out under /proc, under a file or in a read-only place is one line
+    and exit 2 for every command, before any work."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "golden_commands", Path(__file__).parent / "golden" / "commands.py"
+    )
+    commands = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(commands)
+    (tmp_path / "file").write_text("x")
+    for name, argv in commands.COMMANDS.items():
+        argv = [a.replace("{inputs}", str(tmp_path)) for a in argv]
+        for out in ("/proc/effgrok-x", str(tmp_path / "file" / "sub")):
+            code, stdout, err = run(capsys, *argv, "--out", out)
+            assert code == 2 and stdout == "", (name, out, err)
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and lines[0].startswith("effgrok: error: --out"), (name, err)

@@ -70,7 +70,10 @@ def test_predict_grok_text_and_out(capsys, tmp_path):
     [
         (["predict-grok", "{missing}"], "does not exist"),
         (["predict-grok", "{bad}"], "line 3, column 'loss': not a number"),
-        (["predict-grok", "{good}", "--fractions", "0", "1"], "--fractions must be in (0, 1]"),
+        (
+            ["predict-grok", "{good}", "--fractions", "0", "1"],
+            "--fractions must be a number in (0, 1], got 0.0",
+        ),
         (["predict-grok", "{good}", "--cutoff", "-1"], "cutoff must be a positive finite number"),
         (["predict-grok", "{short}"], "fewer than 10 records"),
         (["progress", "modular", "--p", "7", "--k", "4", "--steps", "10"], "--k must be 1..3"),

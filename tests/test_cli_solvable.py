@@ -68,9 +68,9 @@ def test_dichotomy_theory_and_tiny_simulation(tmp_path, capsys):
     [
         (["solvable", "linear", "--lam", "1.2"], "--lam values must be in (0, 1)"),
         (["solvable", "dichotomy", "--alpha", "0.5"], "--alpha values must be > 1"),
-        (["solvable", "dichotomy", "--c", "2"], "--c in (0, 1)"),
+        (["solvable", "dichotomy", "--c", "2"], "--c must be a number in (0, 1), got 2.0"),
         (["solvable", "dichotomy", "--lr", "10", "--wd", "0.5"], "--lr × --wd < 1"),
-        (["solvable", "linear", "--seeds", "0"], "--seeds must be 1..4096"),
+        (["solvable", "linear", "--seeds", "0"], "--seeds K must be an integer in 1..4096, got 0"),
         (["solvable", "nonsense"], "invalid choice"),
     ],
 )

@@ -252,3 +252,17 @@ def test_metrics_along_trajectory_match_library_metrics(add10, split80):
 def test_simulate_rejects_bad_input(add10, split80, kw, match):
     with pytest.raises(ValueError, match=match):
         eg.simulate(add10, split80, **kw)
+
+
+def test_simulation_presets_are_the_loss_conventions_plus_integrator():
+    from effgrok.effective.dynamics import simulation_preset
+
+    ref = simulation_preset("reference_code")
+    loss = EffectiveLoss(**{k: ref[k] for k in ("constraints", "normalization", "z")})
+    assert loss == EffectiveLoss.reference_code() == EffectiveLoss.preset("reference_code")
+    assert (ref["method"], ref["init"], ref["dim"]) == ("euler", "standardized", 1)
+    paper = simulation_preset("paper")
+    assert EffectiveLoss(**{k: paper[k] for k in ("constraints", "normalization", "z")}) == EffectiveLoss()
+    assert paper["method"] == "rk4" and paper["init"] == "uniform"
+    with pytest.raises(ValueError, match="preset must be one of paper, reference_code"):
+        simulation_preset("other")

@@ -239,10 +239,10 @@ def test_ntk_cli(capsys, tmp_path):
     assert rows[0]["cka"] == pytest.approx(rows[1]["cka"])  # α only rescales the kernel
     assert {p.name for p in (tmp_path / "ntk").iterdir()} == {"ntk.json", "ntk.csv", "ntk.png"}
     for argv, needle in (
-        (["ntk", "--alpha", "0"], "--alpha values must be > 0"),
+        (["ntk", "--alpha", "0"], "--alpha must be a positive finite number, got 0.0"),
         (["ntk", "--target", "cubic"], "hermite:k"),
         (["ntk", "--model", "mlp", "--activation", "tanh"], "--activation must be one of"),
-        (["ntk", "--dim", "0"], "--dim must be 1..4096"),
+        (["ntk", "--dim", "0"], "--dim must be an integer in 1..4096, got 0"),
     ):
         code = main(argv)
         err = capsys.readouterr().err

@@ -240,14 +240,14 @@ def test_phase_diagram_cli(capsys, tmp_path):
     ("argv", "needle"),
     [
         (["train", "toy", "--n-train", "0"], "--n-train must be 1..55"),
-        (["train", "toy", "--seeds", "-1", "2"], "--seeds must be >= 0"),
+        (["train", "toy", "--seeds", "-1", "2"], "--seeds must be an integer >= 0, got -1"),
         (["train", "toy", "--steps", "100", "--stride", "7"], "--stride must be >= 1 and divide --steps 100"),
-        (["train", "toy", "--lr-dec", "0"], "decoder learning rate must be > 0"),
-        (["train", "toy", "--train-frac", "1.5"], "--train-frac must be in (0, 1]"),
+        (["train", "toy", "--lr-dec", "0"], "--lr-dec must be a positive finite number, got 0.0"),
+        (["train", "toy", "--train-frac", "1.5"], "--train-frac must be a number in (0, 1], got 1.5"),
         (["phase-diagram", "--x", "lr:1:2:3"], "expected NAME:START:STOP:NUM"),
         (["phase-diagram", "--x", "lr_dec:0:1:3:log"], "a log axis needs START and STOP > 0"),
         (["phase-diagram", "--x", "wd_dec:0:1:3", "--y", "wd_dec:0:1:2"], "must name different axes"),
-        (["phase-diagram", "--batch", "0"], "--batch must be 1..4096"),
+        (["phase-diagram", "--batch", "0"], "--batch must be an integer in 1..4096, got 0"),
         (["train", "toy", "--batch-size", "-1"], "--batch-size must be >= 1, or 0 for full batch"),
     ],
 )
@@ -323,7 +323,7 @@ def test_train_lazy_rich_and_modular_cli(capsys):
     assert code == 0, err
     assert len(json.loads(out)["runs"]) == 2
     assert main(["train", "modular", "--p", "7", "--train-frac", "0"]) == 2
-    assert "--train-frac values must be in (0, 1]" in capsys.readouterr().err
+    assert "--train-frac must be a number in (0, 1], got" in capsys.readouterr().err
 
 
 def test_explicit_split_and_initial_parameters_anchor_a_run():
@@ -389,3 +389,25 @@ def test_sgd_embedding_optimizer_takes_gradient_steps():
     assert np.ptp(np.abs(first["sgd", 1e-2][moved])) > 1e-4
     with pytest.raises(ValueError, match="emb_optimizer"):
         ToyConfig(emb_optimizer="adam")
+
+
+def test_phase_cells_rows_run_over_x_fastest():
+    from effgrok.nets.phases import phase_cells
+
+    fr = np.zeros((2, 3, 4))
+    fr[..., PHASES.index("grokking")] = 0.75
+    fr[..., PHASES.index("confusion")] = 0.25
+    fr[1, 2] = [0.0, 0.0, 1.0, 0.0]
+    test_only = np.arange(6).reshape(2, 3)
+    cells = phase_cells(
+        ("lr_dec", np.array([1e-3, 1e-2, 1e-1])), ("wd_dec", np.array([0.0, 1.0])), fr, test_only
+    )
+    assert [(c["lr_dec"], c["wd_dec"]) for c in cells][:4] == [
+        (1e-3, 0.0),
+        (1e-2, 0.0),
+        (1e-1, 0.0),
+        (1e-3, 1.0),
+    ]
+    assert [c["phase"] for c in cells] == ["grokking"] * 5 + ["memorization"]
+    assert [c["test_only_runs"] for c in cells] == list(range(6))
+    assert cells[0]["fraction_grokking"] == 0.75 and cells[0]["fraction_confusion"] == 0.25

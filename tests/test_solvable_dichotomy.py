@@ -144,3 +144,29 @@ def test_first_crossing_interpolates_and_reports_never():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_transition_line_fits_check_both_laws():
+    """At each λ, t vs log α has slope 1/λ; at each α, t vs 1/λ has slope log α; groups with
+    fewer than three finite points are left out (no fit is invented)."""
+    from effgrok.solvable.dichotomy import transition_line_fits
+
+    a, lam = (g.ravel() for g in np.meshgrid([2.0, 4.0, 8.0], [0.05, 0.1, 0.2], indexing="ij"))
+    t = np.log(a) / lam + 3.0
+    fits = transition_line_fits(a, lam, t)
+    assert set(fits) == {
+        "log_alpha@0.05",
+        "log_alpha@0.1",
+        "log_alpha@0.2",
+        "inv_wd@2",
+        "inv_wd@4",
+        "inv_wd@8",
+    }
+    for f in fits.values():
+        assert (
+            f["slope"] == pytest.approx(f["predicted_slope"])
+            and f["r2"] == pytest.approx(1.0)
+            and f["n"] == 3
+        )
+    t[0] = np.nan  # α = 2, λ = 0.05 never transitioned: both of its groups drop to two points
+    assert set(transition_line_fits(a, lam, t)) == set(fits) - {"log_alpha@0.05", "inv_wd@2"}

@@ -41,12 +41,18 @@ def packages() -> list[str]:
 
 
 def modules() -> list[str]:
-    """Every public module and package under ``effgrok`` (no part of the name starts with ``_``)."""
+    """Every public module and package under ``effgrok`` (no part of the name starts with ``_``).
+
+    The modules inside ``effgrok/cli/`` are the command line's implementation: their interface
+    is the command line itself (``effgrok --help``), and the package's Python API is
+    ``effgrok.cli.main`` alone, so only the package is listed."""
     found = []
     for path in sorted((ROOT / "effgrok").rglob("*.py")):
         parts = list(path.relative_to(ROOT).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
+        if parts[:2] == ["effgrok", "cli"] and len(parts) > 2:
+            continue
         if not any(part.startswith("_") for part in parts):
             found.append(".".join(parts))
     return found

@@ -75,6 +75,7 @@ import numpy as np
 
 from .._checks import choice, finite_array, integer, nonnegative, positive, real
 from .._checks import fraction as check_fraction
+from .._record import Result, jsonable
 
 __all__ = [
     "DEFAULT_CUTOFF",
@@ -437,7 +438,7 @@ def auc(scores, labels) -> float:
 
 
 @dataclass(frozen=True)
-class EarlyPrediction:
+class EarlyPrediction(Result):
     """AUC of the spectral score against the fraction of the budget observed.
 
     Attributes
@@ -460,6 +461,24 @@ class EarlyPrediction:
     scores: np.ndarray
     labels: np.ndarray
     budget: float
+
+    def record(self) -> dict:
+        """JSON-ready: ``budget``, ``fractions``, ``auc`` and per run its label and ``scores``."""
+        runs = [
+            {"run": k, "grokked": bool(g), "scores": self.scores[:, k]} for k, g in enumerate(self.labels)
+        ]
+        return jsonable({"budget": self.budget, "fractions": self.fractions, "auc": self.auc, "runs": runs})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``scores``: one row per (run, fraction); ``auc``: one row per fraction."""
+        rec = self.record()
+        scores = [
+            {"run": r["run"], "grokked": r["grokked"], "fraction": f, "score": s}
+            for r in rec["runs"]
+            for f, s in zip(rec["fractions"], r["scores"], strict=True)
+        ]
+        auc = [{"fraction": f, "auc": a} for f, a in zip(rec["fractions"], rec["auc"], strict=True)]
+        return {"scores": scores, "auc": auc}
 
     def earliest(self, threshold: float = 0.8) -> float | None:
         """Smallest observed fraction with ``AUC ≥ threshold`` (None if never)."""
@@ -544,7 +563,7 @@ def early_prediction_curve(
 
 # --------------------------------------------------------------------------- CSV logs
 @dataclass(frozen=True)
-class LossLog:
+class LossLog(Result):
     """Loss curves read from a user's CSV log (see :func:`read_loss_csv`).
 
     Attributes
@@ -565,6 +584,24 @@ class LossLog:
     losses: tuple
     labels: np.ndarray | None
     columns: dict | None = None
+
+    def record(self) -> dict:
+        """JSON-ready: the ``columns`` used and, per run, its record count, last step and label
+        (the curves are left out)."""
+        return jsonable({"columns": self.columns, "runs": self.tables()["runs"]})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``runs``: one row per run."""
+        rows = [
+            {
+                "run": run,
+                "records": int(y.size),
+                "last_step": float(s[-1]),
+                "grokked": None if self.labels is None else bool(self.labels[k]),
+            }
+            for k, (run, s, y) in enumerate(zip(self.runs, self.steps, self.losses, strict=True))
+        ]
+        return {"runs": rows}
 
 
 _TRUE = {"1", "true", "yes", "t", "y", "1.0"}

@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import choice, finite_array, fraction, integer
+from .._record import Result, column_rows, flat_row, jsonable
+from .._record import never_to_none as _num
 from ..effective.metrics import DEFAULT_DELTA, ideal_accuracy, predicted_accuracy, rqi
 from ..effective.spectrum import GrokkingRate, grokking_rate
 from ..tasks import Split, Task, split_from_indices, split_from_pairs
@@ -236,7 +238,7 @@ def key_frequencies(embedding, p: int, key_power: float = DEFAULT_KEY_POWER) -> 
 
 # --------------------------------------------------------------------------- one embedding
 @dataclass(frozen=True)
-class Inspection:
+class Inspection(Result):
     """effgrok's numbers on one embedding of a user's network (see :func:`inspect_embedding`).
 
     Attributes
@@ -331,11 +333,13 @@ class Inspection:
         rec.update(self.embedding_record())
         if self.source is not None:
             rec["source"] = self.source
-        return rec
+        return jsonable(rec)
 
-
-def _num(v):
-    return None if v is None or not np.isfinite(v) else float(v)
+    def tables(self) -> dict[str, list[dict]]:
+        """``inspect``: the record as one row (``source`` left out, the shape written ``AxB``)."""
+        rec = {k: v for k, v in self.record().items() if k != "source"}
+        rec["embedding_shape"] = "x".join(map(str, rec["embedding_shape"]))
+        return {"inspect": [flat_row(rec)]}
 
 
 def _check_key_power(key_power) -> float:
@@ -455,7 +459,7 @@ FLOW_TIMES = ("fit", "lr")
 
 
 @dataclass(frozen=True)
-class FlowOverlay:
+class FlowOverlay(Result):
     """The effective-loss flow from the first checkpoint's embedding, on the user's step axis.
 
     The flow is the exact solution (:func:`~effgrok.effective.dynamics.exact_flow`) of
@@ -522,6 +526,14 @@ class FlowOverlay:
             "step0": self.step0,
         }
 
+    def tables(self) -> dict[str, list[dict]]:
+        """``flow``: RQI and Acc-hat along the flow, one row per flow time."""
+        return {
+            "flow": column_rows(
+                {"tau": self.tau, "rqi": self.rqi, "predicted_test_acc": self.predicted_test_acc}
+            )
+        }
+
 
 def _interp(tau_grid, values, tau):
     """Piecewise-linear in ``log τ`` on ``tau_grid`` (``tau_grid[0] = 0``, rest log-spaced)."""
@@ -577,7 +589,7 @@ def _flow_overlay(task, split, E0, steps, measured_rqi, *, pinned, normalization
 
 
 @dataclass(frozen=True)
-class InspectionSeries:
+class InspectionSeries(Result):
     """effgrok's numbers on a series of checkpoints (see :func:`inspect_series`).
 
     Attributes
@@ -629,7 +641,11 @@ class InspectionSeries:
             cps.append(e)
         rec["checkpoints"] = cps
         rec["theory"] = None if self.flow is None else self.flow.record()
-        return rec
+        return jsonable(rec)
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``inspect``: one row per checkpoint (:meth:`rows`)."""
+        return {"inspect": self.rows()}
 
 
 def inspect_series(

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import integer
+from .._record import Result
 
 __all__ = [
     "CHECKPOINT_SUFFIXES",
@@ -275,7 +276,7 @@ def _plain(arr):
 
 # --------------------------------------------------------------------------- embeddings
 @dataclass(frozen=True)
-class LoadedEmbedding:
+class LoadedEmbedding(Result):
     """An embedding matrix read from a file (see :func:`load_embedding`).
 
     Attributes

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import finite_array, fraction, integer
+from .._record import Result, jsonable, step_or_none
 from ..effective.metrics import DEFAULT_DELTA, rqi
 from ..tasks import Task
 
@@ -350,7 +351,7 @@ def rqi_curve(task: Task, embeddings, delta: float = DEFAULT_DELTA) -> np.ndarra
 
 # --------------------------------------------------------------------------- on trained runs
 @dataclass(frozen=True)
-class Progress:
+class Progress(Result):
     """Progress measures of a batch of runs (leading axis: run).
 
     Attributes
@@ -381,6 +382,32 @@ class Progress:
                 row.update({k: float(v[r, i]) for k, v in self.measures.items()})
                 out.append(row)
         return out
+
+    def run_summaries(self, level: float = 0.9) -> list[dict]:
+        """One row per run: first step with test accuracy ``≥ level``, final test accuracy, and
+        every measure at the first and the last snapshot."""
+        out = []
+        for r in range(self.test_acc.shape[0]):
+            hit = np.flatnonzero(self.test_acc[r] >= level)
+            row = {
+                "run": r,
+                f"step_test_acc_{level:g}": step_or_none(self.steps[hit[0]]) if hit.size else None,
+                "final_test_acc": float(self.test_acc[r, -1]),
+            }
+            for name, v in self.measures.items():
+                row[f"initial_{name}"] = float(v[r, 0])
+                row[f"final_{name}"] = float(v[r, -1])
+            out.append(row)
+        return jsonable(out)
+
+    def record(self) -> dict:
+        """JSON-ready: ``model``, the measure names, ``steps`` and :meth:`run_summaries`."""
+        rec = {"model": self.model, "measures": list(self.measures), "steps": self.steps}
+        return jsonable(rec | {"runs": self.run_summaries()})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``progress``: one row per (run, snapshot) (:meth:`rows`); ``runs``: :meth:`run_summaries`."""
+        return {"progress": jsonable(self.rows()), "runs": self.run_summaries()}
 
 
 def toy_progress(runs, task: Task, delta: float | None = None) -> Progress:

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._checks import choice, finite_array, fraction, integer, nonnegative
+from .._record import Result, jsonable, step_or_none
 
 __all__ = [
     "PRUNABLE",
@@ -328,7 +329,7 @@ def memorization_index(train_acc, test_acc, *, train_level: float = 0.99, test_b
 
 
 @dataclass(frozen=True)
-class TicketStudy:
+class TicketStudy(Result):
     """Result of :func:`grokking_tickets` for one pruned fraction (leading axis of the arrays: seed).
 
     ``t_gen`` maps each variant (``dense``, ``ticket``, ``random_ticket``, and -- for the first
@@ -359,6 +360,39 @@ class TicketStudy:
     def kept_fraction(self) -> float:
         """The paper's ``sparsity``: the fraction of weights kept."""
         return kept_fraction(self.pruned_fraction)
+
+    def rows(self) -> list[dict]:
+        """One row per (variant, seed): time to generalise, initial L1/L2 norm, final accuracy."""
+        return [
+            {
+                "variant": v,
+                "seed": int(s),
+                "t_gen": step_or_none(self.t_gen[v][j]),
+                "init_l1": float(self.norms[v][j, 0]),
+                "init_l2": float(self.norms[v][j, 1]),
+                "final_val_acc": float(self.curves[v][j, -1]),
+            }
+            for v in self.t_gen
+            for j, s in enumerate(self.seeds)
+        ]
+
+    def record(self) -> dict:
+        """JSON-ready: the fractions, threshold, mask and memorisation steps, the ``settings``
+        and :meth:`rows` (the curves are left out)."""
+        rec = {
+            "pruned_fraction": self.pruned_fraction,
+            "kept_fraction": self.kept_fraction,
+            "threshold": self.threshold,
+            "mask_step": self.mask_step,
+            "memorization_step": [step_or_none(v) for v in self.memorization_step],
+            "dense_generalized": self.dense_generalized,
+            "settings": self.settings,
+        }
+        return jsonable(rec | {"rows": self.rows()})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``tickets``: :meth:`rows`."""
+        return {"tickets": jsonable(self.rows())}
 
     def speedup(self, variant: str, over: str = "dense") -> np.ndarray:
         """``t_gen[over] / t_gen[variant]`` per seed (NaN where either did not generalise)."""

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import positive_array
+from .._record import Result, jsonable, step_or_none
 
 __all__ = [
     "AlphaSweep",
@@ -127,7 +128,7 @@ def decay_time(alpha, *, learning_rate: float, weight_decay: float, target: floa
 
 
 @dataclass(frozen=True)
-class LUShape:
+class LUShape(Result):
     """Shape numbers of a reduced landscape (:func:`lu_shape`).
 
     ``l_ratio``: train loss at the smallest norm over the largest train loss at norms
@@ -189,7 +190,7 @@ def lu_shape(norms, train_loss, test_loss, *, l_min: float = 10.0, u_min: float 
 
 
 @dataclass(frozen=True)
-class ReducedLandscape:
+class ReducedLandscape(Result):
     """Final losses/accuracies at fixed weight norm (``[norm]``, median over seeds) and the runs.
 
     ``w0`` is the expected norm of the standard (α = 1) initialisation; ``relative = norms/w0``.
@@ -204,6 +205,23 @@ class ReducedLandscape:
     test_acc: np.ndarray
     shape: LUShape
     runs: object
+
+    def rows(self) -> list[dict]:
+        """One row per fixed norm: the median final losses and accuracies."""
+        cols = {"relative_norm": self.relative, "norm": self.norms, "train_loss": self.train_loss}
+        cols |= {"test_loss": self.test_loss, "train_acc": self.train_acc, "test_acc": self.test_acc}
+        return [{k: float(v[i]) for k, v in cols.items()} for i in range(self.norms.size)]
+
+    def record(self) -> dict:
+        """JSON-ready: ``w0``, the L/U shape numbers and :meth:`rows` (the runs are left out)."""
+        sh = self.shape
+        rec = {"w0": self.w0, "w_test_min": sh.w_test_min, "l_ratio": sh.l_ratio}
+        rec |= {"u_left": sh.u_left, "u_right": sh.u_right, "is_l": sh.is_l, "is_u": sh.is_u}
+        return jsonable(rec | {"rows": self.rows()})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``reduced_landscape``: :meth:`rows`."""
+        return {"reduced_landscape": jsonable(self.rows())}
 
 
 def _positive_values(name, values) -> np.ndarray:
@@ -291,7 +309,7 @@ def reduced_landscape(
 
 
 @dataclass(frozen=True)
-class AlphaSweep:
+class AlphaSweep(Result):
     """Times to fit and to generalise against the initialisation scale α.
 
     ``t_train``/``t_test`` are ``[alpha, seed]`` first steps with train accuracy
@@ -309,6 +327,37 @@ class AlphaSweep:
     decay_time: np.ndarray
     final_test_acc: np.ndarray
     runs: object
+
+    def rows(self) -> list[dict]:
+        """One row per (α, seed): first steps, initial and final weight norm, final accuracy."""
+        n_s = self.seeds.size
+        return [
+            {
+                "alpha": float(a),
+                "seed": int(s),
+                "t_train": step_or_none(self.t_train[i, j]),
+                "t_test": step_or_none(self.t_test[i, j]),
+                "initial_norm": float(self.runs.weight_norm[i * n_s + j, 0]),
+                "final_norm": float(self.runs.weight_norm[i * n_s + j, -1]),
+                "final_test_acc": float(self.final_test_acc[i, j]),
+                "decay_time": self.decay_time[i],
+            }
+            for i, a in enumerate(self.alphas)
+            for j, s in enumerate(self.seeds)
+        ]
+
+    def record(self) -> dict:
+        """JSON-ready: median times over seeds per α and :meth:`rows` (the runs are left out)."""
+        rec = {
+            "alphas": self.alphas,
+            "median_t_train": self.median_t_train,
+            "median_t_test": self.median_t_test,
+        }
+        return jsonable(rec | {"rows": self.rows()})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``alpha_sweep``: :meth:`rows`."""
+        return {"alpha_sweep": jsonable(self.rows())}
 
 
 def _median_or_nan(t: np.ndarray) -> np.ndarray:

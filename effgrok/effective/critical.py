@@ -46,6 +46,7 @@ from scipy.linalg import lapack
 
 from .._checks import choice, fraction, integer
 from .._parallel import parallel_allowed, thread_count
+from .._record import Result, jsonable
 from ..tasks import Task
 from ._critical_jobs import run_critical_tasks
 from .constraints import _gram_grouped, _group_by_class
@@ -488,7 +489,7 @@ def _clopper_pearson(successes: np.ndarray, n: int, confidence: float) -> np.nda
 
 
 @dataclass(frozen=True)
-class CriticalResult:
+class CriticalResult(Result):
     """P(structure pinned) curve and the critical training size of one task.
 
     Attributes
@@ -546,6 +547,41 @@ class CriticalResult:
     @property
     def fractions(self) -> np.ndarray:
         return self.sizes / self.n_examples
+
+    def curve_rows(self) -> list[dict]:
+        """One row per training size of the P(pinned) curve."""
+        return [
+            {
+                "n_train": int(n),
+                "fraction": float(n) / self.n_examples,
+                "p_pinned": float(pp),
+                "p_pinned_ci": [float(lo), float(hi)],
+                "splits": self.splits,
+            }
+            for n, pp, (lo, hi) in zip(self.sizes, self.p_pinned, self.p_pinned_ci, strict=True)
+        ]
+
+    def record(self) -> dict:
+        """JSON-ready: the settings, ``r_c``/``n_c``/median size with their intervals and the
+        ``curve`` (one entry per size; the per-ordering pinning sizes are left out)."""
+        keys = ("task", "p", "n_examples", "splits", "seed", "method", "confidence", "r_c", "r_c_ci")
+        keys += ("n_c", "n_c_ci", "median_size", "median_size_ci", "median_ci_coverage")
+        return jsonable({**{k: getattr(self, k) for k in keys}, "curve": self.curve_rows()})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``curve``: P(pinned) per size with its interval; ``critical``: one summary row."""
+        rec = self.record()
+        curve = []
+        for row in rec["curve"]:
+            lo, hi = row["p_pinned_ci"]
+            head = {"task": self.task, "p": self.p, "n_train": row["n_train"], "fraction": row["fraction"]}
+            curve.append(
+                head | {"p_pinned": row["p_pinned"], "ci_low": lo, "ci_high": hi, "splits": self.splits}
+            )
+        summary = {k: rec[k] for k in ("task", "p", "n_examples", "splits", "seed", "r_c")}
+        summary["r_c_ci_low"], summary["r_c_ci_high"] = rec["r_c_ci"]
+        summary.update({k: rec[k] for k in ("n_c", "median_size", "method")})
+        return {"curve": curve, "critical": [summary]}
 
 
 def _curve_sizes(T: np.ndarray, n_examples: int, full_below: int = 500, points: int = 120) -> np.ndarray:

@@ -51,6 +51,7 @@ __all__ = [
     "ButcherTableau",
     "EffectiveLoss",
     "exact_flow",
+    "simulation_preset",
 ]
 
 CONSTRAINT_SETS = ("train", "all")
@@ -94,6 +95,13 @@ class EffectiveLoss:
     def reference_code(cls) -> EffectiveLoss:
         """The reference implementation's choices: all parallelograms, ``N = 1``, frozen ``Z``."""
         return cls(constraints="all", normalization="sum", z="frozen")
+
+    @classmethod
+    def preset(cls, name: str) -> EffectiveLoss:
+        """The loss of a named convention: ``"paper"`` (the defaults) or ``"reference_code"``."""
+        if name not in SIMULATION_PRESETS:
+            raise ValueError(f"preset must be one of {', '.join(SIMULATION_PRESETS)}; got {name!r}")
+        return cls() if name == "paper" else cls.reference_code()
 
     def constraint_mask(self, task: Task, train) -> np.ndarray:
         """Examples whose parallelograms enter ``ℓ0`` (the training set, or all)."""
@@ -827,3 +835,23 @@ def exact_flow(
         l0 = l0 * factor
     F = F[..., 0] if squeeze else F
     return (F, l0) if return_l0 else F
+
+
+#: the integrator, initial embedding and dimension of each named convention (the loss comes from
+#: :meth:`EffectiveLoss.preset`)
+SIMULATION_PRESETS = {
+    "paper": {"method": "rk4", "init": "uniform", "dim": 1},
+    "reference_code": {"method": "euler", "init": "standardized", "dim": 1},
+}
+
+
+def simulation_preset(name: str) -> dict:
+    """Every setting a named convention fixes: the loss (``constraints``, ``normalization``,
+    ``z``), the integrator ``method``, the initial embedding ``init`` and ``dim``.
+
+    >>> simulation_preset("reference_code")["method"], simulation_preset("reference_code")["z"]
+    ('euler', 'frozen')
+    """
+    loss = EffectiveLoss.preset(name)
+    settings = {"constraints": loss.constraints, "normalization": loss.normalization, "z": loss.z}
+    return {**settings, **SIMULATION_PRESETS[name]}

@@ -27,6 +27,7 @@ import numba as nb
 import numpy as np
 
 from .._checks import finite_array, positive
+from .._record import Result, never_to_none
 from ..tasks import Task
 from .constraints import gram_matrix, parallelograms, training_mask
 from .spectrum import DEFAULT_RTOL, null_space
@@ -50,7 +51,7 @@ _ROWSPACE_TOL = 1e-7
 
 
 @dataclass(frozen=True)
-class Accuracy:
+class Accuracy(Result):
     """Accuracy of a predictor over a training split.
 
     Attributes
@@ -66,6 +67,20 @@ class Accuracy:
     test: float
     overall: float
     correct: np.ndarray
+
+    def record(self) -> dict:
+        """``test``, ``overall`` (``None`` where undefined) and ``n_correct`` of ``n_examples``."""
+        return {
+            "test": never_to_none(self.test),
+            "overall": never_to_none(self.overall),
+            "n_correct": int(np.sum(self.correct)),
+            "n_examples": int(np.size(self.correct)),
+        }
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``accuracy``: the record as one row; ``examples``: correctness per example."""
+        rows = [{"example": k, "correct": bool(c)} for k, c in enumerate(np.ravel(self.correct))]
+        return {"accuracy": [self.record()], "examples": rows}
 
 
 def _accuracy(mask: np.ndarray, predictable: np.ndarray) -> Accuracy:

@@ -15,11 +15,12 @@ Time is measured in gradient steps: Euler with ``step_size = 1`` *is* gradient d
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .._checks import choice, finite_array, integer, positive, schedule
+from .._record import Result, column_rows, jsonable
 from ..tasks import Task, random_split
 from ._ensemble_jobs import run_ensemble_scan
 from .constraints import training_mask
@@ -46,7 +47,7 @@ _CHUNK = 512
 
 
 @dataclass(frozen=True)
-class Trajectory:
+class Trajectory(Result):
     """One simulated trajectory (see :func:`simulate`).
 
     Attributes
@@ -98,9 +99,46 @@ class Trajectory:
     def final_predicted_test_acc(self) -> float:
         return float(self.predicted_test_acc[-1])
 
+    def record(self) -> dict:
+        """JSON-ready: the prediction, the final values and the recorded ``trajectory`` (the
+        embedding is left out)."""
+        return jsonable(
+            {
+                "method": self.method,
+                "learning_rate": self.learning_rate,
+                "loss": asdict(self.loss_convention),
+                "n_train": self.n_train,
+                "stride": int(self.steps[1] - self.steps[0]) if self.steps.size > 1 else None,
+                "pinned": self.pinned,
+                "z0": self.z0,
+                "gram_lambda3": self.gram_eigenvalue,
+                "grokking_rate": self.grokking_rate,
+                "n_h": self.n_h,
+                "steps_to_rqi": self.steps_to_rqi,
+                "final_rqi": self.final_rqi,
+                "final_loss": self.final_loss,
+                "predicted_test_acc": self.final_predicted_test_acc,
+                "ideal_test_accuracy": self.ideal_test_accuracy,
+                "integrator_steps": self.n_steps,
+                "trajectory": {"step": self.steps, **self._curves()},
+            }
+        )
+
+    def _curves(self) -> dict:
+        return {
+            "loss": self.loss,
+            "z": self.z,
+            "rqi": self.rqi,
+            "predicted_test_acc": self.predicted_test_acc,
+        }
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``trajectory``: one row per recorded step."""
+        return {"trajectory": column_rows({"step": self.steps, **self._curves()})}
+
 
 @dataclass(frozen=True)
-class Ensemble:
+class Ensemble(Result):
     """Many simulated members (see :func:`simulate_ensemble`); arrays have a leading member axis."""
 
     steps: np.ndarray
@@ -123,6 +161,31 @@ class Ensemble:
     @property
     def size(self) -> int:
         return int(self.loss.shape[0])
+
+    def _members(self) -> dict:
+        return {
+            "n_train": self.n_train,
+            "pinned": self.pinned,
+            "z0": self.z0,
+            "n_h": self.n_h,
+            "steps_to_rqi": self.steps_to_rqi,
+            "final_rqi": self.rqi[:, -1],
+            "final_loss": self.loss[:, -1],
+            "predicted_test_acc": self.predicted_test_acc[:, -1],
+        }
+
+    def record(self) -> dict:
+        """JSON-ready: per-member arrays (final values, ``n_h``, steps to RQI) and :meth:`summary`."""
+        head = {
+            "method": self.method,
+            "learning_rate": self.learning_rate,
+            "loss": asdict(self.loss_convention),
+        }
+        return jsonable({**head, "members": self.size, **self._members(), "summary": self.summary()})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``members``: one row per member."""
+        return {"members": column_rows(self._members(), index="member")}
 
     def summary(self) -> dict:
         """Summary statistics of the final values and of the times."""

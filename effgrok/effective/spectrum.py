@@ -35,6 +35,7 @@ from functools import lru_cache
 import numpy as np
 
 from .._checks import choice, integer, positive
+from .._record import Result
 from ..tasks import Task
 from .constraints import gram_matrix, n_training_parallelograms, training_mask
 
@@ -124,7 +125,7 @@ def structure_pinned(task: Task, train) -> bool:
 
 
 @dataclass(frozen=True)
-class GrokkingRate:
+class GrokkingRate(Result):
     """Spectral prediction for one training set (see :func:`grokking_rate`).
 
     Attributes

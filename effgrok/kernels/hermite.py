@@ -53,6 +53,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from .._checks import choice, finite_array, integer, nonnegative, positive
+from .._record import Result, column_rows
 
 __all__ = [
     "LazyLoss",
@@ -251,7 +252,7 @@ def dot_product_kernel_eigenvalues(coeffs, dim: int, degree: int | None = None) 
 
 
 @dataclass(frozen=True)
-class LazyLoss:
+class LazyLoss(Result):
     """Result of :func:`lazy_test_loss`; arrays are indexed by the degree ``ℓ``."""
 
     test_loss: float  #: eigenlearning prediction of the test MSE
@@ -264,6 +265,15 @@ class LazyLoss:
     target_power: np.ndarray  #: ``p_ℓ = ℓ! c_ℓ²``
     kappa: float  #: effective ridge ``κ``
     overfitting: float  #: ``E₀ = P/(P − Σ N_ℓ L_ℓ²)``
+
+    _PER_DEGREE = ("fitted", "learnability", "eigenvalues", "multiplicities", "thresholds", "target_power")
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``lazy_loss``: the scalars as one row; ``degrees``: one row per degree ``ℓ``."""
+        rec = self.record()
+        scalars = {k: v for k, v in rec.items() if k not in self._PER_DEGREE}
+        degrees = column_rows({k: rec[k] for k in self._PER_DEGREE}, index="degree")
+        return {"lazy_loss": [scalars], "degrees": degrees}
 
 
 def _solve_kappa(n: np.ndarray, mu: np.ndarray, samples: float, ridge: float) -> float:

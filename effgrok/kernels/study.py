@@ -70,9 +70,9 @@ def ntk_study(
         "target_variance": float(np.var(prob.y_test)),
         "results": rows,
     }
-    from ..results import to_jsonable
+    from .._record import jsonable
 
-    return {"record": to_jsonable(record), "curves": curves, "problem": prob}
+    return {"record": jsonable(record), "curves": curves, "problem": prob}
 
 
 def _mlp_kernels(prob, activation: str, width: int, seed: int):

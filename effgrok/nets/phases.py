@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["PHASES", "PHASE_AXES", "classify_phases", "phase_diagram", "phase_fractions"]
+__all__ = ["PHASES", "PHASE_AXES", "classify_phases", "phase_cells", "phase_diagram", "phase_fractions"]
 
 #: The phase names; :func:`classify_phases` returns indices into this tuple.
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
@@ -180,3 +180,34 @@ def phase_diagram(
         "budget": cfg.steps,
         "gap": gap,
     }
+
+
+def phase_cells(x, y, fractions, test_only) -> list[dict]:
+    """One row per cell of a phase diagram over the axes ``x = (name, values)`` and
+    ``y = (name, values)``: the two coordinates, the majority phase, the fraction of runs in each
+    phase and the number of test-only runs.  ``fractions`` has shape ``(len(y), len(x), 4)``
+    (last axis indexes :data:`PHASES`), ``test_only`` shape ``(len(y), len(x))``; rows run over
+    ``x`` fastest.
+
+    Examples
+    --------
+    >>> fr = np.zeros((1, 2, 4)); fr[0, 0, 1] = fr[0, 1, 3] = 1.0
+    >>> [c["phase"] for c in phase_cells(("lr", [0.1, 0.2]), ("wd", [0.0]), fr, np.zeros((1, 2)))]
+    ['grokking', 'confusion']
+    """
+    (xn, xv), (yn, yv) = x, y
+    fractions = np.asarray(fractions)
+    cells = []
+    for j, yval in enumerate(yv):
+        for i, xval in enumerate(xv):
+            fr = fractions[j, i]
+            cells.append(
+                {
+                    xn: float(xval),
+                    yn: float(yval),
+                    "phase": PHASES[int(fr.argmax())],
+                    **{f"fraction_{name}": float(fr[k]) for k, name in enumerate(PHASES)},
+                    "test_only_runs": int(np.asarray(test_only)[j, i]),
+                }
+            )
+    return cells

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import fraction, integer, positive_array, real
+from .._record import Result, jsonable
 
 __all__ = [
     "DichotomyRuns",
@@ -62,6 +63,7 @@ __all__ = [
     "kernel_exit_from_norm",
     "simulate",
     "transition_from_curve",
+    "transition_line_fits",
     "transition_step",
     "transition_time",
     "transition_window",
@@ -146,7 +148,7 @@ def transition_step(alpha, weight_decay, learning_rate, *, exact: bool = True, h
 
 
 @dataclass(frozen=True)
-class Transition:
+class Transition(Result):
     """Transition of one run (see :func:`transition_from_curve`); steps are ``nan`` when absent.
 
     Attributes
@@ -243,7 +245,7 @@ def kernel_exit_from_norm(steps, weight_norm, *, factor: float = 1.2) -> float:
 
 
 @dataclass(frozen=True)
-class LinearFit:
+class LinearFit(Result):
     """Least-squares line ``y = intercept + slope·x`` with Student-t confidence intervals.
 
     Attributes
@@ -319,7 +321,7 @@ def fit_line(x, y, *, confidence: float = 0.95) -> LinearFit:
 
 
 @dataclass(frozen=True)
-class GridFit:
+class GridFit(Result):
     """Fit of ``t = b·(log α − c₀)/λ + d`` over an ``α × λ`` grid (:func:`fit_transition_grid`).
 
     Attributes
@@ -419,6 +421,45 @@ def fit_transition_grid(alpha, weight_decay, t, *, confidence: float = 0.95) -> 
     )
 
 
+def transition_line_fits(alpha, weight_decay, t, *, confidence: float = 0.95) -> dict[str, dict]:
+    """The two one-variable checks of ``t* = log(α)/λ`` on measured transition times: at each
+    weight decay, ``t`` against ``log α`` (predicted slope ``1/λ``, key ``"log_alpha@λ"``); at
+    each ``α``, ``t`` against ``1/λ`` (predicted slope ``log α``, key ``"inv_wd@α"``).  Each
+    value holds ``slope``, ``slope_ci``, ``predicted_slope``, ``r2`` and ``n`` of
+    :func:`fit_line`; a group with too few finite points for a line is left out.
+
+    Examples
+    --------
+    >>> a = np.array([2.0, 4.0, 8.0, 2.0, 4.0, 8.0])
+    >>> lam = np.array([0.1, 0.1, 0.1, 0.2, 0.2, 0.2])
+    >>> fits = transition_line_fits(a, lam, np.log(a) / lam)
+    >>> sorted(fits), round(fits["log_alpha@0.1"]["slope"], 6)
+    (['log_alpha@0.1', 'log_alpha@0.2'], 10.0)
+    """
+    alpha = np.asarray(alpha, dtype=np.float64)
+    weight_decay = np.asarray(weight_decay, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    fits = {}
+    for name, x, group in (
+        ("log_alpha", np.log(alpha), weight_decay),
+        ("inv_wd", 1 / weight_decay, alpha),
+    ):
+        for gval in np.unique(group):
+            m = group == gval
+            try:
+                f = fit_line(x[m], t[m], confidence=confidence)
+            except ValueError:
+                continue
+            fits[f"{name}@{gval:g}"] = {
+                "slope": f.slope,
+                "slope_ci": list(f.slope_ci),
+                "predicted_slope": 1 / gval if name == "log_alpha" else math.log(gval),
+                "r2": f.r2,
+                "n": f.n,
+            }
+    return fits
+
+
 def first_crossing(steps, curve, level: float) -> float:
     """First step at which ``curve ≥ level``, linearly interpolated between the bracketing
     records (``nan``: never within the records; the first record if it already starts there).
@@ -451,7 +492,7 @@ def first_crossing(steps, curve, level: float) -> float:
 
 
 @dataclass(frozen=True)
-class DichotomyRuns:
+class DichotomyRuns(Result):
     """Runs of a bias-free ReLU MLP at initialisation scales ``α`` and weight decays ``λ``.
 
     Attributes
@@ -493,6 +534,35 @@ class DichotomyRuns:
     def predicted_time(self) -> np.ndarray:
         """``log(α)/λ`` per run."""
         return np.log(self.alpha) / self.weight_decay
+
+    def rows(self) -> list[dict]:
+        """One row per run: settings, predicted and measured transition, plateau, final accuracy."""
+        exit_step = (
+            np.full(self.alpha.size, np.nan) if self.kernel_exit_step is None else self.kernel_exit_step
+        )
+        return jsonable(
+            [
+                {
+                    "alpha": float(self.alpha[k]),
+                    "weight_decay": float(self.weight_decay[k]),
+                    "seed": int(self.seeds[k]),
+                    "predicted_step": float(self.predicted_step[k]),
+                    "transition_step": self.transition_step[k],
+                    "plateau": self.plateau[k],
+                    "kernel_exit_step": exit_step[k],
+                    "final_test_acc": float(self.final[k]),
+                }
+                for k in range(self.alpha.size)
+            ]
+        )
+
+    def record(self) -> dict:
+        """JSON-ready: ``learning_rate``, the last step and :meth:`rows` (the curves are left out)."""
+        return jsonable({"learning_rate": self.learning_rate, "steps": self.steps[-1], "runs": self.rows()})
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``simulation``: :meth:`rows`."""
+        return {"simulation": self.rows()}
 
 
 def _run_axis(alpha, weight_decay, seeds):

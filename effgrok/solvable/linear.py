@@ -67,6 +67,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import erf, erfinv, ive, j1
 
+from .._record import Result, column_rows, jsonable
+
 __all__ = [
     "GrokkingGap",
     "LinearSimulation",
@@ -602,7 +604,7 @@ def grokking_gap_asymptotic(lam: float, eta0: float = 0.01, *, d_out: int = 1, w
 
 
 @dataclass(frozen=True)
-class GrokkingGap:
+class GrokkingGap(Result):
     """Times at which train and generalization accuracy reach a level (see :func:`grokking_gap`).
 
     Attributes
@@ -805,7 +807,7 @@ def run_gradient_descent(X, T, S0, eta0: float, steps: int, *, weight_decay: flo
 
 
 @dataclass(frozen=True)
-class LinearSimulation:
+class LinearSimulation(Result):
     """Loss curves of simulated gradient descent, one row per seed (see :func:`simulate_linear`).
 
     Attributes
@@ -857,6 +859,24 @@ class LinearSimulation:
         t_tr = crossing_time(self.train_loss.mean(axis=0), self.loss_level)
         t_gen = crossing_time(self.generalization_loss.mean(axis=0), self.loss_level)
         return t_gen - t_tr if math.isfinite(t_gen) else math.inf
+
+    def record(self) -> dict:
+        """JSON-ready: the settings, ``lam``, per-seed ``t_train``/``t_gen``/``gap`` (``None``:
+        not reached) and the gaps of the mean; the loss curves are left out (see :meth:`tables`)."""
+        rec = {k: v for k, v in vars(self).items() if k not in ("train_loss", "generalization_loss")}
+        return jsonable(
+            rec | {"lam": self.lam, "mean_gap": self.mean_gap, "mean_curve_gap": self.mean_curve_gap()}
+        )
+
+    def tables(self) -> dict[str, list[dict]]:
+        """``seeds``: crossing times per seed; ``curves``: the seed-mean losses per step."""
+        seeds = column_rows({"t_train": self.t_train, "t_gen": self.t_gen, "gap": self.gap}, index="seed")
+        mean = {
+            "train_loss": self.train_loss.mean(axis=0),
+            "generalization_loss": self.generalization_loss.mean(axis=0),
+        }
+        curves = column_rows(mean, index="step")
+        return {"seeds": seeds, "curves": curves}
 
 
 def simulate_linear(

@@ -233,10 +233,7 @@ def findings(verdict, settings: dict) -> list[Finding]:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     n_ex = prediction["n_examples"]
     sizes, learned, general, pinned = _curves(measurements)
@@ -260,5 +257,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.set_title(f"{TITLE}: {verdict.status}", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)

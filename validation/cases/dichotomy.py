@@ -303,10 +303,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     lr = float(settings["lr"])
@@ -334,5 +331,4 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
         bx.legend(fontsize=7)
     fig.suptitle(f"{TITLE}: {verdict.status}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)

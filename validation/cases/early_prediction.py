@@ -295,10 +295,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     r = _runs(measurements)
     res = verdict.numbers
@@ -325,5 +322,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     bx.set_ylabel("training loss, early window (red: grokked later)")
     fig.suptitle(f"early prediction of grokking -- {verdict.status}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)

@@ -307,10 +307,7 @@ def findings(verdict, settings: dict) -> list[Finding]:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     r = concat(measurements)
     keep = r["pinned"].astype(bool) & np.isfinite(r["rel_error"])
@@ -334,5 +331,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     axes[1].set_ylabel("error of the effective flow")
     axes[1].set_title(f"effective dynamics: {verdict.status}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)

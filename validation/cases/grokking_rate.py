@@ -325,10 +325,7 @@ def findings(verdict, settings: dict) -> list[Finding]:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     rows = _by_size(measurements, settings, prediction)
     base = concat(measurements[: len(settings["sizes"])])
@@ -373,8 +370,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.legend(fontsize=7)
     ax.set_title("(b) learning-rate sweep", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def _log(ax, axes: str) -> None:

@@ -288,10 +288,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     (m,) = measurements
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -312,5 +309,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax2.set_title(f"pruned {f0:g} (paper's sparsity {1 - f0:g}) -- verdict: {verdict.status}", fontsize=10)
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)

@@ -406,10 +406,7 @@ def _fmt(x, spec: str = ".4f") -> str:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     budget = int(settings["steps"])
     am = measurements[0]
@@ -455,5 +452,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     )
     fig.suptitle(f"{TITLE}: {verdict.status}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)

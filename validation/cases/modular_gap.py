@@ -238,10 +238,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     measurements = _by_fraction(measurements)
     fr, share, _ = _ladder(measurements)
@@ -272,5 +269,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     bx.legend(fontsize=7)
     fig.suptitle(f"{TITLE} (p = {settings['p']}): {verdict.status}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)

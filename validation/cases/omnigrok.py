@@ -306,10 +306,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict) -> Verdi
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     land, al = measurements
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -335,5 +332,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     axes[2].set_ylabel("weight norm")
     axes[2].set_title(f"verdict: {verdict.status}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)

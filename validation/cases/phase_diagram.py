@@ -329,13 +329,10 @@ def findings(verdict, settings: dict) -> list[Finding]:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
     from effgrok.nets.phases import PHASES
+    from effgrok.plot import plt, save
 
     r = _runs(measurements, settings)
     lr = np.asarray(settings["lr_dec"], float)
@@ -363,5 +360,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_title(f"{TITLE}\n{verdict.status} (majority phase per cell)", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)

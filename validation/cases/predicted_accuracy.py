@@ -126,10 +126,7 @@ def findings(verdict, settings: dict) -> list[Finding]:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     r = concat(measurements)
     fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -140,5 +137,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.set_ylabel("measured test accuracy")
     ax.set_title(f"Acc-hat: {verdict.status}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)

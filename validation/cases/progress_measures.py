@@ -536,10 +536,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     toy = [m for m in measurements if bool(m["model_is_toy"][0])]
     deep = [m for m in measurements if _is_deep(m)]
@@ -584,5 +581,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
         ax.set_title(label)
     fig.suptitle(f"progress measures -- {verdict.status}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)

@@ -271,10 +271,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from effgrok.plot import plt, save
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
     og = measurements[3]
@@ -297,5 +294,4 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
     bx.set(xlabel="step", ylabel="accuracy (train --)", title=verdict.status)
     bx.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)

@@ -194,11 +194,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    from effgrok.plot import plt, save
     from effgrok.solvable.linear import mp_losses
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -225,5 +221,4 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
     bx.set(yscale="log", xlabel="λ = d_in / N_train", ylabel="grokking gap Δt (steps)", title=verdict.status)
     bx.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path, dpi=110)

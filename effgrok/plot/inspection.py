@@ -7,13 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
-from .plot import _save
+from ._backend import plt, save
 
 __all__ = ["plot_inspection", "plot_inspection_series"]
 
@@ -24,8 +20,8 @@ def plot_inspection(res, E, path) -> Path:
 
     ``res`` is an :class:`effgrok.diagnostics.inspection.Inspection`, ``E`` the embedding.
     """
-    from .diagnostics.inspection import _fourier_matrix
-    from .diagnostics.progress import fourier_power
+    from ..diagnostics.inspection import _fourier_matrix
+    from ..diagnostics.progress import fourier_power
 
     E = np.asarray(E, dtype=np.float64).reshape(np.shape(E)[0], -1)
     F = _fourier_matrix(res.task, E)
@@ -52,7 +48,7 @@ def plot_inspection(res, E, path) -> Path:
         conc = res.fourier_concentration
         ax.set_title(f"Fourier concentration (k={res.k}) {'—' if conc is None else f'{conc:.3f}'}")
     fig.suptitle(f"{res.task.name} p={res.task.p}: n_train={res.split.n_train}, pinned={res.rate.pinned}")
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_inspection_series(series, path) -> Path:
@@ -98,4 +94,4 @@ def plot_inspection_series(series, path) -> Path:
         ax.set_ylim(0, 1.03)
     t = cps[0].task
     fig.suptitle(f"{t.name} p={t.p}: n_train={cps[0].split.n_train}, pinned={cps[0].rate.pinned}")
-    return _save(fig, path)
+    return save(fig, path)

@@ -1,26 +1,16 @@
-"""Matplotlib figures (Agg backend).  Imported lazily by the CLI; the core never imports it."""
+"""Figures of the effective theory (:mod:`effgrok.effective`): critical fraction, trajectory, ensemble."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
-from .effective.critical import CriticalResult
+from ..constants import RQI_THRESHOLD, reached
+from ..effective.critical import CriticalResult
+from ._backend import plt, save
 
-__all__ = [
-    "plot_critical",
-    "plot_embedding",
-    "plot_ensemble",
-    "plot_ntk",
-    "plot_phase_diagram",
-    "plot_toy_runs",
-    "plot_trajectory",
-]
+__all__ = ["plot_critical", "plot_embedding", "plot_ensemble", "plot_trajectory"]
 
 
 def plot_critical(results: list[CriticalResult], path) -> Path:
@@ -58,17 +48,7 @@ def plot_critical(results: list[CriticalResult], path) -> Path:
         ax2.set_ylabel("critical fraction r_c")
         ax2.set_title(results[0].task)
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return save(fig, path)
 
 
 def plot_trajectory(tr, path) -> Path:
@@ -81,18 +61,18 @@ def plot_trajectory(tr, path) -> Path:
     ax1.set_ylabel("effective loss ℓ_eff")
     ax2.plot(tr.steps, tr.rqi, label="RQI", lw=1.5)
     ax2.plot(tr.steps, tr.predicted_test_acc, label="predicted test accuracy (Acc-hat)", lw=1.2)
-    ax2.axhline(0.95, color="0.5", ls=":", lw=0.8)
+    ax2.axhline(RQI_THRESHOLD, color="0.5", ls=":", lw=0.8)
     ax2.set_ylim(-0.02, 1.02)
     ax2.set_xlabel("step")
     for ax in (ax1, ax2):
         if np.isfinite(tr.n_h):
             ax.axvline(tr.n_h, color="C3", ls="--", lw=1, label="n_h = 1/(ηλ3)")
-        if tr.steps_to_rqi is not None:
+        if reached(tr.steps_to_rqi):
             ax.axvline(tr.steps_to_rqi, color="C2", ls=":", lw=1, label="RQI > 0.95")
     ax2.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"effective dynamics ({tr.method}, η={tr.learning_rate:g}; pinned={tr.pinned})")
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_embedding(tr, path) -> Path:
@@ -116,7 +96,7 @@ def plot_embedding(tr, path) -> Path:
         ax.set_aspect("equal", adjustable="datalim")
     ax.set_title("embedding trajectory")
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_ensemble(ens, path) -> Path:
@@ -143,92 +123,4 @@ def plot_ensemble(ens, path) -> Path:
     ax2.legend(fontsize=8)
     fig.suptitle(f"ensemble of {ens.size} ({ens.method}, η={ens.learning_rate:g})")
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def plot_ntk(study: dict, path) -> Path:
-    """Cumulative target power on the NTK's top eigenvectors (finite and infinite width) and the
-    lazy (kernel) train/test loss under gradient flow, for each α."""
-    rec = study["record"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for c in study["curves"]:
-        k = np.arange(1, c["power"].size + 1)
-        (line,) = ax1.plot(k, c["power"], marker="o", ms=3, label=f"Θ₀, α={c['alpha']:g}")
-        ax1.plot(k, c["power_infinite"], ls="--", color=line.get_color(), label=f"Θ∞, α={c['alpha']:g}")
-        t = c["course"]["time"]
-        pos = t > 0
-        ax2.semilogx(
-            t[pos],
-            c["course"]["train_loss"][pos],
-            color=line.get_color(),
-            ls="--",
-            label=f"train, α={c['alpha']:g}",
-        )
-        ax2.semilogx(
-            t[pos], c["course"]["test_loss"][pos], color=line.get_color(), label=f"test, α={c['alpha']:g}"
-        )
-    ax1.set_xlabel("top-k eigenvectors of the kernel (test set)")
-    ax1.set_ylabel("fraction of target power")
-    ax1.set_ylim(0, 1.02)
-    ax1.legend(fontsize=7)
-    ax2.axhline(rec["target_variance"], color="0.5", ls=":", lw=0.8, label="target variance")
-    ax2.set_xlabel("gradient-flow time (steps)")
-    ax2.set_ylabel("MSE of the lazy (linearised) model")
-    ax2.legend(fontsize=7)
-    fig.suptitle(
-        f"{rec['model']}: D={rec['dim']}, P={rec['samples']}, N={rec['width']}, target {rec['target']}"
-    )
-    fig.tight_layout()
-    return _save(fig, path)
-
-
-def plot_toy_runs(runs, path) -> Path:
-    """Train/test accuracy and RQI of every toy-model run against steps."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharex=True)
-    for k in range(runs.train_acc.shape[0]):
-        for ax, y in zip(axes, (runs.train_acc[k], runs.test_acc[k], runs.rqi[k]), strict=True):
-            ax.plot(runs.steps, y, lw=1, alpha=0.8)
-    for ax, title in zip(axes, ("train accuracy", "test accuracy", "RQI"), strict=True):
-        ax.set_title(title)
-        ax.set_xlabel("step")
-        ax.set_ylim(-0.02, 1.02)
-        ax.axhline(0.95 if title == "RQI" else 0.9, color="0.5", ls=":", lw=0.8)
-    fig.tight_layout()
-    return _save(fig, path)
-
-
-def plot_phase_diagram(res: dict, path) -> Path:
-    """The majority phase of every grid cell as a colour map (no interpolation), with the
-    fraction of runs in it written in each cell."""
-    from matplotlib.colors import ListedColormap
-
-    from .nets.phases import PHASES
-
-    (xn, xv), (yn, yv) = res["x"], res["y"]
-    frac = res["fractions"]
-    major = frac.argmax(axis=-1)
-    colours = ListedColormap(["#4c9a2a", "#3b6fb6", "#d9822b", "#b23a48"])
-    fig, ax = plt.subplots(figsize=(1.0 + 0.45 * xv.size, 1.5 + 0.4 * yv.size))
-    ax.imshow(
-        major, origin="lower", cmap=colours, vmin=-0.5, vmax=3.5, interpolation="nearest", aspect="auto"
-    )
-    for j in range(yv.size):
-        for i in range(xv.size):
-            ax.text(
-                i,
-                j,
-                f"{frac[j, i].max():.0%}" if res["seeds"].size > 1 else "",
-                ha="center",
-                va="center",
-                fontsize=6,
-                color="white",
-            )
-    ax.set_xticks(range(xv.size), [f"{v:.2g}" for v in xv], rotation=90, fontsize=7)
-    ax.set_yticks(range(yv.size), [f"{v:.2g}" for v in yv], fontsize=7)
-    ax.set_xlabel(xn)
-    ax.set_ylabel(yn)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=colours(k)) for k in range(len(PHASES))]
-    ax.legend(handles, PHASES, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(f"phases after {res['budget']} steps (gap {res['gap']})", fontsize=9)
-    fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)

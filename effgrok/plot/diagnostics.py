@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
-from .plot import _save
+from ..constants import reached
+from ._backend import plt, save
 
 __all__ = [
     "plot_alpha_sweep",
@@ -77,7 +74,14 @@ def plot_early_prediction(res, path, curves=None, steps=None, threshold: float =
         cx.set_ylabel("training loss")
         cx.set_title("loss curves (red: grokked)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
+
+
+def _reached(t) -> np.ndarray:
+    """Where a first step was reached: finite (``NEVER`` is NaN) and, for results stored before
+    the NaN sentinel, not the old ``-1``."""
+    t = np.asarray(t, dtype=float)
+    return reached(t) & (np.nan_to_num(t, nan=-1.0) >= 0)
 
 
 _LABELS = {
@@ -110,7 +114,7 @@ def plot_progress(progress, path, runs=None) -> Path:
         tw.set_ylim(-0.02, 1.02)
         ax.set_title(_LABELS.get(name, name), fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_scores(fractions, scores, runs, path) -> Path:
@@ -125,7 +129,7 @@ def plot_scores(fractions, scores, runs, path) -> Path:
     if len(runs) <= 12:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 # --------------------------------------------------------------------------- issue 10, parts 2 and 3
@@ -142,7 +146,7 @@ def plot_reduced_landscape(rl, path) -> Path:
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_alpha_sweep(sw, path) -> Path:
@@ -161,7 +165,7 @@ def plot_alpha_sweep(sw, path) -> Path:
     axes[0].legend(fontsize=7)
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("weight norm ‖θ‖")
-    t = np.where(sw.t_test >= 0, sw.t_test, np.nan).astype(float)
+    t = np.where(_reached(sw.t_test), sw.t_test, np.nan).astype(float)
     for j in range(n_s):
         axes[2].plot(sw.alphas, t[:, j], "o", color="C0", alpha=0.5)
     axes[2].plot(sw.alphas, sw.median_t_test, "-", color="C0", label=f"test acc ≥ {runs.test_threshold:g}")
@@ -172,7 +176,7 @@ def plot_alpha_sweep(sw, path) -> Path:
     axes[2].set_ylabel("first step")
     axes[2].legend(fontsize=8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)
 
 
 def plot_tickets(st, path) -> Path:
@@ -189,12 +193,13 @@ def plot_tickets(st, path) -> Path:
     budget = float(st.steps[-1])
     for i, v in enumerate(names):
         t = np.asarray(st.t_gen[v], float)
-        shown = np.where(t >= 0, t, budget)
+        never = ~_reached(t)
+        shown = np.where(never, budget, t)
         ax2.scatter(np.full(t.size, i), shown, color=f"C{i}", marker="o")
-        ax2.scatter(np.full((t < 0).sum(), i), shown[t < 0], color=f"C{i}", marker="^", s=60)
+        ax2.scatter(np.full(never.sum(), i), shown[never], color=f"C{i}", marker="^", s=60)
     ax2.axhline(budget, color="0.5", ls="--", lw=1)
     ax2.set_xticks(range(len(names)), [v.replace("_", "\n") for v in names], fontsize=8)
     ax2.set_ylabel(f"steps to val acc ≥ {st.threshold:g} (▲: not within budget)")
     ax2.set_title(f"pruned {st.pruned_fraction:g} (kept {st.kept_fraction:g})", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save(fig, path)

@@ -1,0 +1,93 @@
+"""The ``effgrok`` command.
+
+One module per command group (:mod:`.theory`, :mod:`.simulate`, :mod:`.kernels`, :mod:`.train`,
+:mod:`.phase`, :mod:`.diagnostics`, :mod:`.weight_norm`, :mod:`.solvable`, :mod:`.inspect`);
+each registers its options and returns an :class:`~._output.Outcome` that :mod:`._output`
+writes.  The library is imported inside the commands, so ``effgrok --help`` and bad input
+import neither numba, JAX nor matplotlib.
+
+Bad input ends with one line on stderr (``effgrok: error: ...``) and exit code 2;
+Ctrl-C with ``effgrok: interrupted`` and exit code 130.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ._options import Parser, UsageError, parse_pairs
+from ._output import Outcome, emit
+
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "Outcome", "UsageError", "build_parser", "main", "parse_pairs"]
+
+#: exit code of bad input (one line on stderr)
+EXIT_USAGE = 2
+#: exit code after Ctrl-C (what is computed so far is kept)
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> Parser:
+    """The ``effgrok`` argument parser with every command."""
+    from .. import __version__
+    from ..tasks import TASK_NAMES
+    from . import diagnostics, inspect, kernels, phase, simulate, solvable, theory, train, weight_norm
+
+    parser = Parser(prog="effgrok", description="Effective theory of grokking: fast, checkable numbers.")
+    parser.add_argument("--version", action="version", version=f"effgrok {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    theory.register(sub, TASK_NAMES)
+    simulate.register(sub, TASK_NAMES)
+    kernels.register(sub)
+    train.register(sub)
+    phase.register(sub)
+    diagnostics.register(sub)  # issue 10: predict-grok, progress
+    solvable.register(sub)  # issue 11: solvable linear|dichotomy
+    weight_norm.register(sub)  # issue 10: weight-norm, tickets
+    inspect.register(sub, TASK_NAMES)  # issue 18: inspect
+    return parser
+
+
+def _check_out(out) -> None:
+    """Refuse an ``--out`` folder that cannot be created or written before any work is done."""
+    if out is not None:
+        from ..results import writable_folder
+
+        try:
+            writable_folder(out, "--out")
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``effgrok`` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    started = time.time()
+    try:
+        args = build_parser().parse_args(argv)
+        _check_out(args.out)
+        outcome = args.run(args)
+        emit(outcome, args, started, time.time() - started)
+        return 0
+    except ValueError as exc:  # UsageError, and the library's checks
+        msg = " ".join(str(exc).split())
+        print(f"effgrok: error: {msg}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt as exc:
+        from ..scan import ScanInterrupted
+
+        if isinstance(exc, ScanInterrupted) and exc.out is not None:
+            print(
+                f"effgrok: {exc}; finished chunks are kept: rerun the same command to resume", file=sys.stderr
+            )
+        else:
+            print("effgrok: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `effgrok ... --json | head`: the reader left, nothing to report
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

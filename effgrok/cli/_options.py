@@ -1,0 +1,298 @@
+"""Option types and option groups of the ``effgrok`` command, each written once.
+
+The types check a value as it is parsed, with the library's own checks (:mod:`effgrok._checks`),
+so ``effgrok`` and a library function say the same thing about the same bad value; the parser
+turns argparse's ``argument --x: must be ...`` into ``--x must be ...``.  Nothing here imports
+numba, JAX or matplotlib.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from .. import _checks
+
+MAX_STEPS = 10_000_000
+MAX_SEEDS = 4096
+
+
+class UsageError(ValueError):
+    """Bad command-line input (reported in one line, exit code 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, without the usage dump."""
+
+    def error(self, message):
+        m = re.match(r"argument (\S+?)(?:/\S+)?: (must .*)$", message, flags=re.S)
+        raise UsageError(f"{m.group(1)} {m.group(2)}" if m else message)
+
+
+def _checked(check, convert):
+    """An argparse type: ``convert`` the text, then ``check("", value)``; the name is filled in by
+    :meth:`Parser.error` from the option's flag."""
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            kind = "an integer" if convert is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}") from None
+        try:
+            return check("", value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).strip()) from None
+
+    return parse
+
+
+def integer(lo: int | None = None, hi: int | None = None):
+    """An integer in ``lo..hi`` (either bound optional)."""
+    return _checked(lambda n, v: _checks.integer(n, v, lo=lo, hi=hi), int)
+
+
+def finite(text: str) -> float:
+    """A finite number."""
+    return _checked(_checks.real, float)(text)
+
+
+def positive(text: str) -> float:
+    """A finite number > 0."""
+    return _checked(_checks.positive, float)(text)
+
+
+def nonnegative(text: str) -> float:
+    """A finite number >= 0."""
+    return _checked(_checks.nonnegative, float)(text)
+
+
+def fraction(closed: str = "right"):
+    """A number in (0, 1] (``closed="right"``), [0, 1], [0, 1) or (0, 1)."""
+    return _checked(lambda n, v: _checks.fraction(n, v, closed=closed), float)
+
+
+# ---------------------------------------------------------------------------------------------
+# option groups
+
+
+def io_options(p, what: str = "CSV + JSON + PNG") -> None:
+    """``--json`` and ``--out``."""
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    p.add_argument("--out", type=Path, default=None, help=f"folder for {what} results")
+
+
+def seeds_option(p, default: int | None, help_default: str | None = None) -> None:
+    """``--seeds``: one value K means seeds 0..K-1; two or more values are exactly those seeds."""
+    shown = help_default if help_default is not None else str(default)
+    p.add_argument(
+        "--seeds",
+        type=integer(lo=0),
+        nargs="+",
+        default=None if default is None else [default],
+        help=f"one number K: seeds 0..K-1; several: those seeds (default {shown})",
+    )
+
+
+def seed_list(values: list[int]) -> list[int]:
+    """The seeds of ``--seeds`` (see :func:`seeds_option`)."""
+    if len(values) == 1:
+        return list(range(_usage(_checks.integer, "--seeds K", values[0], lo=1, hi=MAX_SEEDS)))
+    return [int(v) for v in values]
+
+
+def schedule_options(p, steps: int | None, what: str = "steps") -> None:
+    """``--steps`` and ``--stride``."""
+    shown = "" if steps is None else f" (default {steps})"
+    p.add_argument("--steps", type=integer(1, MAX_STEPS), default=steps, help=f"{what}{shown}")
+    p.add_argument("--stride", type=integer(lo=1), default=None, help="record every this many steps")
+
+
+def stride(args) -> int:
+    """The recording stride: ``--stride``, or the largest divisor of ``--steps`` up to steps/100."""
+    _usage(_checks.integer, "--steps", args.steps, lo=1, hi=MAX_STEPS)
+    value = args.stride if args.stride is not None else max(1, args.steps // 100)
+    while args.stride is None and args.steps % value:
+        value -= 1
+    if value < 1 or args.steps % value:
+        raise UsageError(f"--stride must be >= 1 and divide --steps {args.steps}, got {value}")
+    return value
+
+
+def float64_option(p, what: str = "train") -> None:
+    p.add_argument("--float64", action="store_true", help=f"{what} in float64 (default float32)")
+
+
+def progress_option(p, what: str = "progress bar on stderr (auto: only on a terminal)") -> None:
+    p.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help=what)
+
+
+def scale_options(p) -> None:
+    """``--workers`` and ``--scheduler`` of the scans."""
+    p.add_argument(
+        "--workers",
+        type=integer(lo=1),
+        default=None,
+        help="local worker processes (default: all cores for long scans, in-process for short ones)",
+    )
+    p.add_argument(
+        "--scheduler", type=str, default=None, help="Dask distributed scheduler address, e.g. tcp://host:8786"
+    )
+
+
+def check_scale(args) -> None:
+    if args.scheduler is not None:
+        from ..scan import check_scheduler_address
+
+        check_scheduler_address(args.scheduler)
+
+
+def progress_bar(args, total: int, desc: str, unit: str):
+    from tqdm import tqdm
+
+    disable = {"auto": None, "on": False, "off": True}[args.progress]
+    return tqdm(total=total, desc=desc, unit=unit, disable=disable, file=sys.stderr, dynamic_ncols=True)
+
+
+def task_options(p, task_names) -> None:
+    """``--task`` (required) and ``--p`` (several allowed) of the theory commands, with ``--seed``."""
+    p.add_argument("--task", required=True, choices=task_names, help="binary operation")
+    p.add_argument("--p", type=integer(), nargs="+", default=None, help="number of symbols (several allowed)")
+    p.add_argument("--seed", type=integer(lo=0), default=0, help="random seed (default 0)")
+
+
+def modular_task_options(p, p_default: int, p_help: str = "modulus p") -> None:
+    p.add_argument("--task", default="add-mod", help="add-mod, sub-mod, mul-mod, ... (default add-mod)")
+    p.add_argument("--p", type=integer(), default=p_default, help=f"{p_help} (default {p_default})")
+
+
+def toy_options(p) -> None:
+    """The toy model's task, training set size, schedule and model options."""
+    p.add_argument("--task", default="add", help="binary operation (default add)")
+    p.add_argument("--p", type=integer(), default=10, help="number of symbols (default 10)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--n-train", type=integer(), default=None, help="training pairs (default 45)")
+    g.add_argument("--train-frac", type=fraction(), default=None, help="training fraction in (0, 1]")
+    schedule_options(p, 5000, "training steps")
+    p.add_argument("--dim", type=integer(1, 256), default=1, help="embedding dimension (default 1)")
+    p.add_argument(
+        "--batch-size",
+        type=integer(),
+        default=45,
+        help="training examples per step, drawn without replacement (reference code: 45); 0: full batch",
+    )
+    p.add_argument(
+        "--variant",
+        choices=("regression", "classification"),
+        default="regression",
+        help="regression onto random templates (default) or classification",
+    )
+    float64_option(p)
+    io_options(p)
+
+
+def toy_optimizer_options(p, *, wd_emb: bool = True) -> None:
+    """Learning rates and weight decays of the toy model's embedding and decoder."""
+    p.add_argument("--lr-emb", type=positive, default=1e-3, help="embedding learning rate (default 1e-3)")
+    if wd_emb:
+        p.add_argument("--wd-emb", type=nonnegative, default=0.0, help="embedding weight decay (default 0)")
+    p.add_argument("--lr-dec", type=positive, default=1e-4, help="decoder learning rate (default 1e-4)")
+    p.add_argument("--wd-dec", type=nonnegative, default=0.0, help="decoder weight decay (default 0)")
+
+
+def mlp_options(p, *, hidden: int | None, lr: float, wd: float, hidden_help: str | None = None) -> None:
+    """``--hidden``, ``--lr`` and ``--wd`` of the MLP trainers (AdamW)."""
+    p.add_argument(
+        "--hidden",
+        type=integer(1, 65536),
+        default=hidden,
+        help=hidden_help or f"hidden width (default {hidden})",
+    )
+    p.add_argument("--lr", type=positive, default=lr, help=f"AdamW learning rate (default {lr:g})")
+    p.add_argument("--wd", type=nonnegative, default=wd, help=f"AdamW weight decay (default {wd:g})")
+
+
+def digits_options(p) -> None:
+    """The digits MLP of ``weight-norm``: data, seeds, network, schedule."""
+    p.add_argument("--n-train", type=integer(), default=500, help="training images (default 500)")
+    p.add_argument(
+        "--data-seed", type=integer(lo=0), default=0, help="seed of the train/test split (default 0)"
+    )
+    seeds_option(p, 1)
+    p.add_argument("--width", type=integer(1, 4096), default=200, help="hidden width (default 200)")
+    p.add_argument("--depth", type=integer(1, 16), default=3, help="weight layers (default 3)")
+    p.add_argument("--lr", type=positive, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    schedule_options(p, 2000)
+    float64_option(p)
+    io_options(p)
+
+
+def committee_options(p, samples_hi: int) -> None:
+    """The lazy→rich problem and committee network (``ntk``, ``train lazy-rich``)."""
+    p.add_argument("--target", default="paper", help="'paper' (½(β·x)²) or 'hermite:k' (default paper)")
+    p.add_argument("--dim", type=integer(1, 4096), default=100, help="input dimension D (default 100)")
+    p.add_argument(
+        "--samples", type=integer(2, samples_hi), default=550, help="training samples P (default 550)"
+    )
+    p.add_argument(
+        "--test-samples", type=integer(2, samples_hi), default=1000, help="test samples (default 1000)"
+    )
+    p.add_argument("--width", type=integer(1, 100_000), default=500, help="hidden width N (default 500)")
+    p.add_argument("--epsilon", type=nonnegative, default=0.02, help="quadratic part ε of φ (default 0.02)")
+    p.add_argument("--alpha", type=positive, nargs="+", default=[1.0], help="output scale(s) α")
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers of the commands
+
+
+def _usage(check, *args, **kwargs):
+    """``check(*args, **kwargs)`` with its ``ValueError`` as a :class:`UsageError`."""
+    try:
+        return check(*args, **kwargs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parse_pairs(text: str) -> list[tuple[int, int]]:
+    """Parse ``"a,b c,d ..."`` (whitespace- or semicolon-separated) into symbol pairs."""
+    tokens = text.replace(";", " ").split()
+    if not tokens:
+        raise UsageError("--train is empty; expected pairs like '0,1 2,3'")
+    pairs = []
+    for tok in tokens:
+        parts = tok.split(",")
+        try:
+            if len(parts) != 2:
+                raise ValueError
+            pairs.append((int(parts[0]), int(parts[1])))
+        except ValueError:
+            raise UsageError(
+                f"malformed --train entry {tok!r}: expected 'a,b' with integer symbols"
+            ) from None
+    return pairs
+
+
+def joined(values) -> str:
+    return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def finite_or_none(v):
+    """``v`` as a float, or ``None`` (JSON null, "never") where it is NaN, infinite or ``None``."""
+    from .._record import never_to_none
+
+    return never_to_none(v)
+
+
+def step_or_none(v):
+    """A step as an ``int``, or ``None`` where it was never reached (NaN/None, or the old −1)."""
+    from .._record import step_or_none as step
+
+    return step(v)
+
+
+def never(v, fmt: str = "{}") -> str:
+    """``v`` formatted, or "never" where it is ``None``."""
+    return "never" if v is None else fmt.format(v)

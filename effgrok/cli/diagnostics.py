@@ -1,0 +1,276 @@
+"""``effgrok predict-grok`` and ``effgrok progress``: measures on loss logs and fresh runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import _options as o
+from ._output import Outcome, figure
+from .train import format_columns, toy_setup
+
+_DEFAULT_FRACTIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+
+
+def register(sub) -> None:
+    pg = sub.add_parser(
+        "predict-grok",
+        help="early prediction of grokking from loss logs: spectral score per run, AUC vs observed fraction",
+    )
+    pg.add_argument("csv", type=Path, help="CSV with columns step,loss (optional run, grokked)")
+    pg.add_argument(
+        "--loss-column",
+        default=None,
+        help="loss column (default: the first of loss, train_loss, training_loss, train/loss, ...)",
+    )
+    pg.add_argument(
+        "--step-column",
+        default=None,
+        help="step column (default: the first of step, global_step, iteration, iter, _step, epoch)",
+    )
+    pg.add_argument("--run-column", default=None, help="run column (default: run, run_id, run_name or seed)")
+    pg.add_argument(
+        "--fractions",
+        type=o.fraction(),
+        nargs="+",
+        default=None,
+        help="fractions of the budget observed, in (0, 1] (default 0.1 0.2 ... 1.0)",
+    )
+    pg.add_argument("--budget", type=o.positive, default=None, help="budget in steps (default: last step)")
+    pg.add_argument(
+        "--cutoff", type=o.finite, default=4.0, help="lowest frequency, cycles per window (default 4)"
+    )
+    pg.add_argument(
+        "--degree", type=o.integer(), default=2, help="degree of the detrending polynomial (default 2)"
+    )
+    pg.add_argument("--linear", action="store_true", help="score the loss itself, not its logarithm")
+    pg.add_argument("--floor", type=o.finite, default=1e-8, help="floor under the loss (default 1e-8)")
+    pg.add_argument(
+        "--threshold", type=o.fraction(), default=0.8, help="AUC threshold reported (default 0.8)"
+    )
+    o.io_options(pg)
+    pg.set_defaults(run=run_predict_grok)
+
+    pr = sub.add_parser("progress", help="representation progress measures of a fresh toy or modular run")
+    psub = pr.add_subparsers(dest="model", required=True, parser_class=o.Parser)
+    toy = psub.add_parser("toy", help="RQI and embedding effective rank of toy-model runs")
+    o.toy_options(toy)
+    o.seeds_option(toy, 4)
+    o.toy_optimizer_options(toy, wd_emb=False)
+    toy.set_defaults(run=run_progress)
+    mod = psub.add_parser("modular", help="Fourier concentration and feature effective rank of MLP runs")
+    o.modular_task_options(mod, 23)
+    mod.add_argument("--train-frac", type=o.fraction(), default=0.9, help="training fraction (default 0.9)")
+    o.seeds_option(mod, 2)
+    o.mlp_options(mod, hidden=128, lr=1e-3, wd=1.0)
+    mod.add_argument(
+        "--loss",
+        choices=("cross_entropy", "stablemax", "mse"),
+        default="mse",
+        help="loss (default mse: with quadratic units p=23 generalises at fraction 0.9 within ~1000 steps)",
+    )
+    mod.add_argument(
+        "--activation",
+        choices=("relu", "gelu", "tanh", "silu", "quadratic"),
+        default="quadratic",
+        help="hidden nonlinearity (default quadratic)",
+    )
+    o.schedule_options(mod, 3000)
+    mod.add_argument(
+        "--snapshot-stride", type=o.integer(), default=None, help="snapshot stride (default: stride)"
+    )
+    mod.add_argument("--k", type=o.integer(), default=5, help="key frequencies counted (default 5)")
+    o.float64_option(mod)
+    o.io_options(mod)
+    mod.set_defaults(run=run_progress)
+
+
+# ---------------------------------------------------------------------------------------------
+# predict-grok
+
+
+def _scores(args, log, fractions):
+    """(early-prediction result or None, scores of shape (fractions, runs), budget)."""
+    from ..diagnostics.early import early_prediction_curve, min_points, spectral_scores
+
+    opts = dict(cutoff=args.cutoff, degree=args.degree, log=not args.linear, floor=args.floor)
+    need = min_points(args.cutoff, args.degree)
+    if all(y.size < need for y in log.losses):
+        raise o.UsageError(
+            f"every run has fewer than {need} records; the spectral score needs at least {need}"
+        )
+    if log.labels is not None and log.labels.any() and not log.labels.all():
+        res = early_prediction_curve(
+            list(log.losses), log.labels, fractions, list(log.steps), budget=args.budget, **opts
+        )
+        return res, res.scores, res.budget
+    import numpy as np
+
+    budget = args.budget if args.budget is not None else max(float(s[-1]) for s in log.steps)
+    scores = [
+        spectral_scores(list(log.losses), list(log.steps), fraction=f, budget=budget, **opts)
+        for f in fractions
+    ]
+    return None, np.stack(scores), budget
+
+
+def run_predict_grok(args) -> Outcome:
+    from ..diagnostics.early import read_loss_csv
+
+    fractions = _DEFAULT_FRACTIONS if args.fractions is None else args.fractions
+    log = read_loss_csv(
+        args.csv, loss_column=args.loss_column, step_column=args.step_column, run_column=args.run_column
+    )
+    res, scores, budget = _scores(args, log, fractions)
+    rows = [
+        {
+            "run": run,
+            "records": int(log.losses[k].size),
+            "last_step": float(log.steps[k][-1]),
+            "grokked": None if log.labels is None else bool(log.labels[k]),
+            "scores": [o.finite_or_none(v) for v in scores[:, k]],
+        }
+        for k, run in enumerate(log.runs)
+    ]
+    rec = {
+        "file": str(args.csv),
+        "columns": log.columns,
+        "budget": budget,
+        "fractions": [float(f) for f in fractions],
+    }
+    rec.update(cutoff=args.cutoff, degree=args.degree, log=not args.linear, runs=rows)
+    rec["auc"] = None if res is None else [o.finite_or_none(v) for v in res.auc]
+    rec["earliest_fraction"] = None if res is None else res.earliest(args.threshold)
+    rec["threshold"] = args.threshold
+    if log.labels is not None and res is None:
+        rec["note"] = "AUC needs runs of both labels; every run has the same grokked label"
+    score_rows = [
+        {"run": r["run"], "grokked": r["grokked"], "fraction": f, "score": s}
+        for r in rows
+        for f, s in zip(rec["fractions"], r["scores"], strict=True)
+    ]
+    tables = {"scores": (score_rows, ["run", "grokked", "fraction", "score"])}
+    if res is not None:
+        auc = [{"fraction": f, "auc": a} for f, a in zip(rec["fractions"], rec["auc"], strict=True)]
+        tables["auc"] = (auc, ["fraction", "auc"])
+
+    if res is not None:
+        fig = figure(
+            "plot_early_prediction",
+            res,
+            curves=list(log.losses),
+            steps=list(log.steps),
+            threshold=args.threshold,
+        )
+    else:
+        fig = figure("plot_scores", rec["fractions"], scores, list(log.runs))
+    return Outcome(
+        "predict_grok", [rec], format_predict_grok(rec), tables=tables, figures={"predict_grok": fig}
+    )
+
+
+def format_predict_grok(rec: dict) -> str:
+    def f(v, fmt="{:.3g}"):
+        return "—" if v is None else fmt.format(v)
+
+    lines = [
+        f"{rec['file']}: {len(rec['runs'])} runs, budget {rec['budget']:g} steps, spectral score "
+        f"(cutoff {rec['cutoff']:g} cycles/window, detrend degree {rec['degree']}, "
+        f"{'log-loss' if rec['log'] else 'loss'})",
+        "  run  grokked  " + "  ".join(f"{x:>8g}" for x in rec["fractions"]),
+    ]
+    c = rec.get("columns")
+    if c is not None:
+        skipped = f"; {c['skipped_rows']} rows without a loss skipped" if c["skipped_rows"] else ""
+        run = "—" if c["run"] is None else repr(c["run"])
+        lines.insert(1, f"  columns: step {c['step']!r}, loss {c['loss']!r}, run {run}{skipped}")
+    for r in rec["runs"]:
+        g = "—" if r["grokked"] is None else ("yes" if r["grokked"] else "no")
+        lines.append(f"  {r['run']}  {g:>7}  " + "  ".join(f"{f(v):>8}" for v in r["scores"]))
+    if rec["auc"] is not None:
+        lines.append("  AUC       " + "  ".join(f"{f(v, '{:.3f}'):>8}" for v in rec["auc"]))
+        e = rec["earliest_fraction"]
+        lines.append(
+            f"  earliest fraction with AUC ≥ {rec['threshold']:g}: {'never' if e is None else f'{e:g}'}"
+        )
+    elif rec.get("note"):
+        lines.append(f"  {rec['note']}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# progress
+
+
+def _modular_progress(args, seeds):
+    steps_stride = o.stride(args)
+    from ..tasks import make_task
+
+    task = make_task(args.task, args.p)
+    snap = steps_stride if args.snapshot_stride is None else args.snapshot_stride
+    if snap < 1 or snap % steps_stride or args.steps % snap:
+        raise o.UsageError(
+            f"--snapshot-stride must be a multiple of the stride {steps_stride} that divides "
+            f"--steps {args.steps}, got {snap}"
+        )
+    if not 1 <= args.k <= task.n_symbols // 2:
+        raise o.UsageError(f"--k must be 1..{task.n_symbols // 2} for p={task.n_symbols}, got {args.k}")
+    from ..diagnostics.progress import modular_progress
+    from ..nets.modular import train_modular
+
+    runs = train_modular(
+        task,
+        train_fraction=args.train_frac,
+        seeds=seeds,
+        hidden=args.hidden,
+        learning_rate=args.lr,
+        weight_decay=args.wd,
+        steps=args.steps,
+        stride=steps_stride,
+        snapshot_stride=snap,
+        float64=args.float64,
+        loss=args.loss,
+        activation=args.activation,
+    )
+    return task, modular_progress(runs, task, k=args.k, activation=args.activation)
+
+
+def run_progress(args) -> Outcome:
+    seeds = o.seed_list(args.seeds)
+    if args.model == "toy":
+        task, cfg, size = toy_setup(args)
+        from ..diagnostics.progress import toy_progress
+        from ..nets.toy import train_toy
+
+        runs = train_toy(
+            task, cfg, seeds=seeds, lr_emb=args.lr_emb, lr_dec=args.lr_dec, wd_dec=args.wd_dec, **size
+        )
+        prog = toy_progress(runs, task)
+    else:
+        task, prog = _modular_progress(args, seeds)
+    import numpy as np
+
+    def first(curve):
+        hit = np.flatnonzero(curve >= 0.9)
+        return None if hit.size == 0 else int(prog.steps[hit[0]])
+
+    rows = []
+    for r, s in enumerate(seeds):
+        row = {
+            "seed": int(s),
+            "step_test_acc_0.9": first(prog.test_acc[r]),
+            "final_test_acc": float(prog.test_acc[r, -1]),
+        }
+        for name, v in prog.measures.items():
+            row[f"initial_{name}"] = float(v[r, 0])
+            row[f"final_{name}"] = float(v[r, -1])
+        rows.append(row)
+    rec = {"model": prog.model, "task": task.name, "p": task.p, "steps": args.steps, "runs": rows}
+    head = f"progress measures  {rec['model']}  task {rec['task']}  p={rec['p']}  steps={rec['steps']}"
+
+    return Outcome(
+        "progress",
+        [rec],
+        format_columns(head, rows),
+        tables=prog.tables(),
+        figures={"progress": figure("plot_progress", prog)},
+    )

@@ -1,0 +1,210 @@
+"""``effgrok simulate``: the effective-loss flow over embeddings, one run or an ensemble."""
+
+from __future__ import annotations
+
+from . import _options as o
+from ._output import Outcome, figure
+from .theory import split, split_options, tasks
+
+
+def register(sub, task_names) -> None:
+    sim = sub.add_parser("simulate", help="integrate the effective-loss flow over embeddings")
+    o.task_options(sim, task_names)
+    o.io_options(sim)
+    split_options(sim)
+    sim.add_argument(
+        "--steps",
+        type=o.integer(1, 10_000_000),
+        default=5000,
+        help="time horizon in gradient steps (default 5000)",
+    )
+    sim.add_argument("--lr", type=o.finite, default=1e-3, help="learning rate η (default 1e-3)")
+    sim.add_argument("--dim", type=o.integer(1, 64), default=None, help="embedding dimension d (default 1)")
+    sim.add_argument(
+        "--method",
+        choices=("euler", "rk4", "dopri5", "exact"),
+        default=None,
+        help="integrator (default rk4; euler with step 1 is gradient descent)",
+    )
+    sim.add_argument("--step-size", type=o.finite, default=1.0, help="integration step in gradient steps")
+    sim.add_argument("--stride", type=o.integer(), default=None, help="record every this many steps")
+    sim.add_argument(
+        "--constraints",
+        choices=("train", "all"),
+        default=None,
+        help="parallelograms in the loss: training ones (default) or all permissible",
+    )
+    sim.add_argument(
+        "--normalization", choices=("sum", "mean"), default=None, help="N = 1 (sum) or |P| (mean)"
+    )
+    sim.add_argument(
+        "--z", choices=("live", "frozen"), default=None, help="Z live (default) or frozen at start"
+    )
+    sim.add_argument(
+        "--init",
+        choices=("uniform", "standardized"),
+        default=None,
+        help="initial embedding: U(-1/2, 1/2) (default) or that standardised per dimension",
+    )
+    sim.add_argument(
+        "--preset",
+        choices=("paper", "reference_code"),
+        default="paper",
+        help="reference_code: all parallelograms, frozen Z, Euler, standardised 1-D start",
+    )
+    sim.add_argument(
+        "--ensemble",
+        type=o.integer(lo=1),
+        default=None,
+        help="run this many members, each with its own random split and initialisation",
+    )
+    sim.add_argument("--rtol", type=o.finite, default=1e-8, help="dopri5 relative tolerance")
+    sim.add_argument("--atol", type=o.finite, default=1e-12, help="dopri5 absolute tolerance")
+    o.progress_option(sim, "progress bar on stderr for ensembles (auto: only on a terminal)")
+    o.scale_options(sim)
+    sim.set_defaults(run=run)
+
+
+def apply_preset(args) -> None:
+    """Fill the options ``--preset`` fixes; ``reference_code`` refuses a different value."""
+    from ..effective.dynamics import simulation_preset
+
+    for key, value in simulation_preset(args.preset).items():
+        given = getattr(args, key)
+        if given is None:
+            setattr(args, key, value)
+        elif args.preset == "reference_code" and given != value:
+            flag = "--" + key.replace("_", "-")
+            raise o.UsageError(f"--preset reference_code fixes {flag} {value}; got {flag} {given}")
+
+
+def run(args) -> Outcome:
+    if args.p is not None and len(args.p) > 1:
+        raise o.UsageError(f"simulate takes one --p, got {len(args.p)}")
+    (task,) = tasks(args)
+    pairs = o.parse_pairs(args.train) if args.train is not None else None
+    if args.ensemble is not None and args.ensemble * task.n_examples > 200_000_000:
+        raise o.UsageError(f"--ensemble {args.ensemble} is too large for task {task.name!r} (p={task.p})")
+    one = split(args, task, pairs)[0]  # validates the split
+    apply_preset(args)
+    from ..effective.dynamics import EffectiveLoss
+
+    loss = EffectiveLoss(constraints=args.constraints, normalization=args.normalization, z=args.z)
+    kw = dict(
+        loss=loss,
+        dim=args.dim,
+        steps=args.steps,
+        learning_rate=args.lr,
+        method=args.method,
+        step_size=args.step_size,
+        stride=args.stride,
+        init=args.init,
+        seed=args.seed,
+        rtol=args.rtol,
+        atol=args.atol,
+    )
+    if args.ensemble is None:
+        from ..effective.simulation import simulate
+
+        return trajectory_outcome(task, one, simulate(task, one, **kw), args)
+    o.check_scale(args)
+    return ensemble_outcome(task, run_ensemble(args, task, one, pairs, kw), args)
+
+
+def run_ensemble(args, task, one, pairs, kw):
+    from ..effective.metrics import DEFAULT_DELTA
+    from ..effective.simulation import _records, check_options, simulate_ensemble
+
+    if pairs is not None:
+        split_kw = {"train": one.train.tolist()}
+    elif args.train_frac is not None:
+        split_kw = {"fraction": args.train_frac}
+    else:
+        split_kw = {"size": args.train_size}
+    steps, stride = _records(args.steps, args.stride, 100)
+    check_options(args.method, args.lr, args.step_size, DEFAULT_DELTA, args.rtol, args.atol, steps, stride)
+    with o.progress_bar(args, args.ensemble, "simulate", "member") as bar:
+        return simulate_ensemble(
+            task,
+            args.ensemble,
+            **split_kw,
+            **dict(kw, stride=stride),
+            workers=args.workers or "auto",
+            scheduler=args.scheduler,
+            out=args.out,
+            progress=bar.update,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# records
+
+
+def _common(task, args) -> dict:
+    """The settings every ``simulate`` record starts with."""
+    keys = ("seed", "method", "steps", "dim", "init", "preset")
+    return {"task": task.name, "p": task.p, "learning_rate": args.lr, **{k: getattr(args, k) for k in keys}}
+
+
+def trajectory_outcome(task, split, tr, args) -> Outcome:
+    rec = {**_common(task, args), "train_fraction": split.fraction, **tr.record()}
+    return Outcome(
+        "simulate",
+        [rec],
+        format_simulate(rec),
+        tables=tr.tables(),
+        arrays={"embedding": {"steps": tr.steps, "embedding": tr.embedding}},
+        figures={"trajectory": figure("plot_trajectory", tr), "embedding": figure("plot_embedding", tr)},
+    )
+
+
+def ensemble_outcome(task, ens, args) -> Outcome:
+    rec = {**_common(task, args), **ens.record()}
+    curves = {k: getattr(ens, k) for k in ("steps", "loss", "rqi", "predicted_test_acc", "z")}
+
+    return Outcome(
+        "simulate",
+        [rec],
+        format_simulate(rec),
+        tables=ens.tables(),
+        arrays={"curves": curves},
+        figures={"ensemble": figure("plot_ensemble", ens)},
+    )
+
+
+def format_simulate(rec: dict) -> str:
+    def f(v, fmt="{:.6g}"):
+        return "—" if v is None else fmt.format(v)
+
+    head = (
+        f"task {rec['task']}  p={rec['p']}  method {rec['method']}  η={rec['learning_rate']:g}  "
+        f"steps={rec['steps']}  loss: {rec['loss']}"
+    )
+    if "members" not in rec:
+        return "\n".join(
+            [
+                head,
+                f"  n_train {rec['n_train']}   pinned {rec['pinned']}   Z0 {rec['z0']:.6g}",
+                f"  predicted n_h      {f(rec['n_h'])}   (Z0 = ‖E0‖² = {rec['z0']:.6g})",
+                f"  steps to RQI>0.95  {'never' if rec['steps_to_rqi'] is None else f(rec['steps_to_rqi'])}",
+                f"  final RQI          {f(rec['final_rqi'], '{:.4f}')}   "
+                f"final loss {f(rec['final_loss'], '{:.3e}')}",
+                f"  Acc-hat (test)     {f(rec['predicted_test_acc'], '{:.4f}')}   "
+                f"ideal {f(rec['ideal_test_accuracy'], '{:.4f}')}",
+            ]
+        )
+    sm = rec["summary"]
+    st = sm["steps_to_rqi"]
+    ratio = sm["steps_to_rqi_over_n_h"]
+    return "\n".join(
+        [
+            head,
+            f"  members {sm['members']}   pinned {sm['fraction_pinned']:.3f}   reached RQI>0.95 "
+            f"{sm['fraction_reaching_rqi']:.3f}",
+            f"  steps to RQI>0.95  median {f(st['median'])}  [5%: {f(st['q05'])}, 95%: {f(st['q95'])}]",
+            f"  (steps to RQI)/n_h median {f(ratio['median'])}   (n_h median {f(sm['n_h']['median'])}, "
+            f"Z0 = ‖E0‖² median {f(sm['z0']['median'])})",
+            f"  final RQI mean {f(sm['final_rqi']['mean'], '{:.4f}')}   Acc-hat mean "
+            f"{f(sm['predicted_test_acc']['mean'], '{:.4f}')}",
+        ]
+    )

@@ -1,0 +1,189 @@
+"""``effgrok weight-norm`` (Omnigrok on the digits) and ``effgrok tickets`` (grokking tickets)."""
+
+from __future__ import annotations
+
+from . import _options as o
+from ._output import Outcome, figure
+
+
+def register(sub) -> None:
+    wn = sub.add_parser("weight-norm", help="Omnigrok on the digits: reduced landscape (L/U) and α sweep")
+    wsub = wn.add_subparsers(dest="mode", required=True, parser_class=o.Parser)
+    rl = wsub.add_parser("reduced-landscape", help="train at fixed weight norms: final losses vs norm")
+    rl.add_argument(
+        "--norms",
+        type=o.positive,
+        nargs="+",
+        default=[0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0],
+        help="fixed norms in units of the standard init norm w0 (increasing)",
+    )
+    rl.add_argument("--fixed-lr", action="store_true", help="same lr at every norm (default: lr·w/w0)")
+    al = wsub.add_parser("alpha-sweep", help="time to generalise against the initialisation scale α")
+    al.add_argument("--alpha", type=o.positive, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0], help="α values")
+    al.add_argument("--wd", type=o.nonnegative, default=1.0, help="AdamW weight decay (default 1)")
+    al.add_argument("--test-threshold", type=o.fraction(), default=0.9, help="test accuracy level (0.9)")
+    for p in (rl, al):
+        o.digits_options(p)
+        p.set_defaults(run=run_weight_norm)
+
+    tk = sub.add_parser("tickets", help="grokking tickets: pruned subnetworks vs dense and norm-matched nets")
+    o.modular_task_options(tk, 47, "modulus p (the paper: 67)")
+    tk.add_argument(
+        "--train-frac",
+        type=o.fraction("neither"),
+        default=0.4,
+        help="training fraction of the task's examples (unordered pairs for add-mod; default 0.4)",
+    )
+    tk.add_argument(
+        "--pruned-fraction",
+        type=o.fraction("left"),
+        default=0.6,
+        help="fraction of weights pruned (default 0.6 = the paper's sparsity 0.4, the fraction kept)",
+    )
+    o.seeds_option(tk, 2)
+    tk.add_argument(
+        "--architecture",
+        choices=("embed_sum", "one_hot_mlp"),
+        default="embed_sum",
+        help="the paper's embedding-sum MLP (default) or the one-hot MLP",
+    )
+    o.mlp_options(tk, hidden=48, lr=1e-2, wd=1.0, hidden_help="hidden (projection) width (default 48)")
+    tk.add_argument(
+        "--embed-dim", type=o.integer(1, 65536), default=128, help="embedding width, embed_sum (default 128)"
+    )
+    tk.add_argument("--beta2", type=o.fraction("left"), default=0.98, help="AdamW beta2 (default 0.98)")
+    o.schedule_options(tk, 6000, "steps of every run")
+    tk.add_argument("--threshold", type=o.fraction(), default=0.99, help="val accuracy level (default 0.99)")
+    tk.add_argument(
+        "--match", choices=("l1l2", "l2", "l1"), default="l1l2", help="norms of the dense control"
+    )
+    o.float64_option(tk)
+    o.io_options(tk)
+    tk.set_defaults(run=run_tickets)
+
+
+# ---------------------------------------------------------------------------------------------
+# weight-norm
+
+
+def _digits(args):
+    """(data, common keyword arguments) of the digits runs."""
+    from ..nets.digits import N_IMAGES
+
+    if not 1 <= args.n_train < N_IMAGES:
+        raise o.UsageError(f"--n-train must be 1..{N_IMAGES - 1}, got {args.n_train}")
+    steps_stride = o.stride(args)
+    seeds = o.seed_list(args.seeds)
+    from ..nets.digits import load_digits_split
+
+    data = load_digits_split(args.n_train, seed=args.data_seed)
+    common = dict(seeds=seeds, width=args.width, depth=args.depth, learning_rate=args.lr, steps=args.steps)
+    return data, dict(common, stride=steps_stride, float64=args.float64)
+
+
+def run_weight_norm(args) -> Outcome:
+    if args.mode == "reduced-landscape":
+        if any(b <= a for a, b in zip(args.norms, args.norms[1:], strict=False)):
+            raise o.UsageError("--norms must be positive and strictly increasing")
+    elif args.wd > 0 and args.lr * args.wd >= 1:
+        raise o.UsageError(f"need --lr × --wd < 1, got {args.lr * args.wd:g}")
+    data, common = _digits(args)
+    if args.mode == "reduced-landscape":
+        from ..diagnostics.weight_norm import reduced_landscape
+
+        rl = reduced_landscape(data, args.norms, scale_lr=not args.fixed_lr, **common)
+        rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, **rl.record()}
+        name, result, plot = "reduced_landscape", rl, "plot_reduced_landscape"
+    else:
+        from ..diagnostics.weight_norm import alpha_sweep
+
+        sw = alpha_sweep(data, args.alpha, weight_decay=args.wd, test_threshold=args.test_threshold, **common)
+        rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, "weight_decay": args.wd}
+        rec.update(sw.record())
+        name, result, plot = "alpha_sweep", sw, "plot_alpha_sweep"
+    return Outcome(
+        name,
+        [rec],
+        format_weight_norm(rec),
+        tables=result.tables(),
+        figures={name: figure(plot, result)},
+    )
+
+
+def format_weight_norm(rec: dict) -> str:
+    if rec["mode"] == "reduced-landscape":
+        lines = [
+            f"reduced landscape  digits n_train={rec['n_train']}  steps={rec['steps']}  w0={rec['w0']:.4g}",
+            "  w/w0      train loss   test loss   train acc  test acc",
+        ]
+        lines += [
+            f"  {r['relative_norm']:<8.3g}  {r['train_loss']:.3e}    {r['test_loss']:.3e}   "
+            f"{r['train_acc']:.3f}      {r['test_acc']:.3f}"
+            for r in rec["rows"]
+        ]
+        lines.append(
+            f"  L ratio {'inf' if rec['l_ratio'] is None else format(rec['l_ratio'], '.3g')} "
+            f"({'L' if rec['is_l'] else 'not L'})   U {rec['u_left']:.3g} / "
+            f"{rec['u_right']:.3g} ({'U' if rec['is_u'] else 'not U'})"
+        )
+        return "\n".join(lines)
+    lines = [
+        f"alpha sweep  digits n_train={rec['n_train']}  steps={rec['steps']}  wd={rec['weight_decay']:g}",
+        "  alpha  seed  t_train  t_test  initial norm  final norm  final test acc",
+    ]
+    lines += [
+        f"  {r['alpha']:<5g}  {r['seed']:>4}  {o.never(r['t_train']):>7}  {o.never(r['t_test']):>6}  "
+        f"{r['initial_norm']:>12.4g}  {r['final_norm']:>10.4g}  {r['final_test_acc']:>14.3f}"
+        for r in rec["rows"]
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# tickets
+
+
+def run_tickets(args) -> Outcome:
+    steps_stride = o.stride(args)
+    from ..tasks import make_task
+
+    task = make_task(args.task, args.p)
+    seeds = o.seed_list(args.seeds)
+    from ..diagnostics.tickets import grokking_tickets
+
+    st = grokking_tickets(
+        task,
+        seeds=seeds,
+        train_fraction=args.train_frac,
+        pruned_fraction=args.pruned_fraction,
+        architecture=args.architecture,
+        hidden=args.hidden,
+        embed_dim=args.embed_dim,
+        learning_rate=args.lr,
+        weight_decay=args.wd,
+        beta2=args.beta2,
+        steps=args.steps,
+        stride=steps_stride,
+        threshold=args.threshold,
+        match=args.match,
+        float64=args.float64,
+    )
+    rec = {"task": task.name, "p": task.p, **st.record(), "architecture": args.architecture}
+    rec.update(pairs=st.settings["pairs"], steps=args.steps)
+    figures = {"tickets": figure("plot_tickets", st)}
+    return Outcome("tickets", [rec], format_tickets(rec), tables=st.tables(), figures=figures)
+
+
+def format_tickets(rec: dict) -> str:
+    lines = [
+        f"grokking tickets  task {rec['task']} ({rec['pairs']} pairs)  p={rec['p']}  {rec['architecture']}  "
+        f"pruned {rec['pruned_fraction']:g} (kept {rec['kept_fraction']:g})  "
+        f"steps={rec['steps']}  t_gen: val acc ≥ {rec['threshold']:g}",
+        "  variant               seed  t_gen   init L1     init L2   final val acc",
+    ]
+    lines += [
+        f"  {r['variant']:<20}  {r['seed']:>4}  {o.never(r['t_gen']):>5}  {r['init_l1']:>9.4g}  "
+        f"{r['init_l2']:>9.4g}  {r['final_val_acc']:.3f}"
+        for r in rec["rows"]
+    ]
+    return "\n".join(lines)
