@@ -75,8 +75,8 @@ def test_kernel_figure(drawn, tmp_path):
 
 
 def test_network_figures(drawn, tmp_path, add10):
-    from effgrok.nets.toy import ToyConfig, train_toy
     from effgrok.nets.phases import phase_diagram
+    from effgrok.nets.toy import ToyConfig, train_toy
 
     runs = train_toy(
         eg.make_task("add", 6), ToyConfig(steps=40, stride=10, hidden=8, depth=1), seeds=[0, 1], n_train=15
