@@ -777,7 +777,9 @@ def _stride(args) -> int:
 
 
 def _step_or_none(v) -> int | None:
-    return None if v < 0 else int(v)
+    from .constants import reached
+
+    return int(v) if reached(v) else None
 
 
 def _cmd_train_lazy_rich(args) -> dict:
@@ -920,17 +922,16 @@ def _cmd_train_modular(args) -> dict:
         eps=args.eps,
         float64=bool(args.float64),
     )
-    train_hit = runs.train_acc >= 0.99
-    step_train = np.where(train_hit.any(axis=1), runs.steps[np.argmax(train_hit, axis=1)], -1)
+    step_train = runs.first_crossing("train_acc", 0.99)
     rows = [
         {
             "train_fraction": float(runs.train_fraction[k]),
             "n_train": int(runs.train_mask[k].sum()),
             "seed": int(runs.seeds[k]),
             "step_train_99": _step_or_none(step_train[k]),
-            "step_val_99": _step_or_none(runs.step_val_99[k]),
+            "step_test_99": _step_or_none(runs.step_test_99[k]),
             "final_train_acc": float(runs.train_acc[k, -1]),
-            "final_val_acc": float(runs.val_acc[k, -1]),
+            "final_test_acc": float(runs.test_acc[k, -1]),
         }
         for k in range(runs.seeds.size)
     ]
@@ -973,7 +974,7 @@ def _format_train_modular(rec: dict) -> str:
         f"  {net}",
         f"  AdamW lr {c['learning_rate']:g}  wd {c['weight_decay']:g}  β1 {c['beta1']:g}  β2 {c['beta2']:g}  "
         f"ε {c['eps']:g}  {'float64' if c['float64'] else 'float32'}",
-        "  train_frac  n_train  seed  step(train≥0.99)  step(val≥0.99)  final train acc  final val acc",
+        "  train_frac  n_train  seed  step(train≥0.99)  step(test≥0.99)  final train acc  final test acc",
     ]
 
     def f(v):
@@ -982,8 +983,8 @@ def _format_train_modular(rec: dict) -> str:
     for r in rec["runs"]:
         lines.append(
             f"  {r['train_fraction']:>10.3g}  {r['n_train']:>7}  {r['seed']:>4}  "
-            f"{f(r['step_train_99']):>16}  {f(r['step_val_99']):>14}  "
-            f"{r['final_train_acc']:>15.3f}  {r['final_val_acc']:>13.3f}"
+            f"{f(r['step_train_99']):>16}  {f(r['step_test_99']):>15}  "
+            f"{r['final_train_acc']:>15.3f}  {r['final_test_acc']:>14.3f}"
         )
     return "\n".join(lines)
 
@@ -1008,16 +1009,13 @@ def _cmd_train(args) -> dict:
         **size,
     )
 
-    def step(v):
-        return None if v < 0 else int(v)
-
     rows = [
         {
             "seed": int(s),
             "n_train": int(runs.n_train[k]),
-            "step_train_acc": step(runs.step_train_acc[k]),
-            "step_test_acc": step(runs.step_test_acc[k]),
-            "step_rqi": step(runs.step_rqi[k]),
+            "step_train_acc": _step_or_none(runs.step_train_acc[k]),
+            "step_test_acc": _step_or_none(runs.step_test_acc[k]),
+            "step_rqi": _step_or_none(runs.step_rqi[k]),
             "final_train_acc": float(runs.final_train_acc[k]),
             "final_test_acc": float(runs.final_test_acc[k]),
             "final_rqi": float(runs.final_rqi[k]),
@@ -1869,7 +1867,7 @@ def _cmd_tickets(args) -> dict:
             "t_gen": _step_or_none(st.t_gen[v][j]),
             "init_l1": float(st.norms[v][j, 0]),
             "init_l2": float(st.norms[v][j, 1]),
-            "final_val_acc": float(st.curves[v][j, -1]),
+            "final_test_acc": float(st.curves[v][j, -1]),
         }
         for v in st.t_gen
         for j, s in enumerate(seeds)
@@ -1928,12 +1926,12 @@ def _format_tickets(rec: dict) -> str:
     lines = [
         f"grokking tickets  task {rec['task']} ({rec['pairs']} pairs)  p={rec['p']}  {rec['architecture']}  "
         f"pruned {rec['pruned_fraction']:g} (kept {rec['kept_fraction']:g})  "
-        f"steps={rec['steps']}  t_gen: val acc ≥ {rec['threshold']:g}",
-        "  variant               seed  t_gen   init L1     init L2   final val acc",
+        f"steps={rec['steps']}  t_gen: test acc ≥ {rec['threshold']:g}",
+        "  variant               seed  t_gen   init L1     init L2   final test acc",
     ]
     lines += [
         f"  {r['variant']:<20}  {r['seed']:>4}  {f(r['t_gen']):>5}  {r['init_l1']:>9.4g}  "
-        f"{r['init_l2']:>9.4g}  {r['final_val_acc']:.3f}"
+        f"{r['init_l2']:>9.4g}  {r['final_test_acc']:.3f}"
         for r in rec["rows"]
     ]
     return "\n".join(lines)

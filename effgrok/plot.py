@@ -87,7 +87,7 @@ def plot_trajectory(tr, path) -> Path:
     for ax in (ax1, ax2):
         if np.isfinite(tr.n_h):
             ax.axvline(tr.n_h, color="C3", ls="--", lw=1, label="n_h = 1/(ηλ3)")
-        if tr.steps_to_rqi is not None:
+        if np.isfinite(tr.steps_to_rqi):  # NaN (NEVER): not reached
             ax.axvline(tr.steps_to_rqi, color="C2", ls=":", lw=1, label="RQI > 0.95")
     ax2.legend(fontsize=8, loc="lower right")
     fig.suptitle(f"effective dynamics ({tr.method}, η={tr.learning_rate:g}; pinned={tr.pinned})")

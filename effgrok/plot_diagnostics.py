@@ -161,7 +161,7 @@ def plot_alpha_sweep(sw, path) -> Path:
     axes[0].legend(fontsize=7)
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("weight norm ‖θ‖")
-    t = np.where(sw.t_test >= 0, sw.t_test, np.nan).astype(float)
+    t = np.asarray(sw.t_test, float)  # NaN (NEVER) where not reached
     for j in range(n_s):
         axes[2].plot(sw.alphas, t[:, j], "o", color="C0", alpha=0.5)
     axes[2].plot(sw.alphas, sw.median_t_test, "-", color="C0", label=f"test acc ≥ {runs.test_threshold:g}")
@@ -189,9 +189,10 @@ def plot_tickets(st, path) -> Path:
     budget = float(st.steps[-1])
     for i, v in enumerate(names):
         t = np.asarray(st.t_gen[v], float)
-        shown = np.where(t >= 0, t, budget)
+        never = ~np.isfinite(t)  # NaN (NEVER): censored at the budget
+        shown = np.where(never, budget, t)
         ax2.scatter(np.full(t.size, i), shown, color=f"C{i}", marker="o")
-        ax2.scatter(np.full((t < 0).sum(), i), shown[t < 0], color=f"C{i}", marker="^", s=60)
+        ax2.scatter(np.full(never.sum(), i), shown[never], color=f"C{i}", marker="^", s=60)
     ax2.axhline(budget, color="0.5", ls="--", lw=1)
     ax2.set_xticks(range(len(names)), [v.replace("_", "\n") for v in names], fontsize=8)
     ax2.set_ylabel(f"steps to val acc ≥ {st.threshold:g} (▲: not within budget)")

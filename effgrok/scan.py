@@ -686,6 +686,7 @@ def run_phase_diagram(
     steps, the phase of every run (``(len(y), len(x), len(seeds))`` indices into
     :data:`effgrok.nets.phases.PHASES`) and the fraction of runs per phase and cell.
     """
+    from .constants import never_from_legacy, reached
     from .nets.phases import classify_phases, phase_fractions
     from .nets.toy import ToyConfig
     from .tasks import make_task
@@ -755,8 +756,10 @@ def run_phase_diagram(
     cat = {k: np.concatenate([res[j.key][k] for j in jobs]) for k in res[jobs[0].key]}
     shape = (yv.size, xv.size, seeds.size)
     cat = {k: v.reshape(shape) for k, v in cat.items()}
+    for k in ("step_train_acc", "step_test_acc", "step_rqi"):  # chunks stored with −1 stay valid
+        cat[k] = never_from_legacy(cat[k])
     phases = classify_phases(cat["step_train_acc"], cat["step_test_acc"], cfg.steps, gap)
-    test_only = ((cat["step_test_acc"] >= 0) & (cat["step_train_acc"] < 0)).sum(axis=-1)
+    test_only = (reached(cat["step_test_acc"]) & ~reached(cat["step_train_acc"])).sum(axis=-1)
     return {
         "x": (xn, xv),
         "y": (yn, yv),

@@ -22,7 +22,7 @@ commands = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(commands)
 
 #: old key -> new key, for names unified by the naming glossary (docs/glossary.md)
-RENAMED: dict[str, str] = {}
+RENAMED: dict[str, str] = {"step_val_99": "step_test_99", "final_val_acc": "final_test_acc"}
 
 #: float tolerance: relative to the value's scale; float32 network runs are the loosest
 RTOL, ATOL = 1e-5, 1e-9

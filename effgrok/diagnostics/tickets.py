@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..constants import NEVER, first_crossing
+
 __all__ = [
     "PRUNABLE",
     "TicketStudy",
@@ -297,21 +299,20 @@ def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=No
 
 
 def time_to_generalize(steps, val_acc, threshold: float = 0.99) -> np.ndarray:
-    """First recorded step with validation accuracy ``≥ threshold``; −1 if never.
+    """First recorded step with validation accuracy ``≥ threshold``; ``NaN``
+    (:data:`effgrok.constants.NEVER`) if never.
 
-    ``val_acc`` is ``[..., record]`` at ``steps``.  (:attr:`ModularRuns.step_val_99` is the same
-    quantity at ``threshold = 0.99`` with per-step resolution.)
+    ``val_acc`` is ``[..., record]`` at ``steps``.  (:attr:`ModularRuns.step_test_99` is the same
+    quantity at ``threshold = 0.99``.)
 
     Examples
     --------
     >>> time_to_generalize([0, 100, 200], [[0.1, 0.995, 1.0], [0.1, 0.5, 0.9]])
-    array([100,  -1])
+    array([100.,  nan])
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
-    from ..nets.digits import first_step_at
-
-    return first_step_at(val_acc, steps, threshold)
+    return first_crossing(val_acc, steps, threshold)
 
 
 def memorization_index(train_acc, val_acc, *, train_level: float = 0.99, val_below: float = 0.5) -> int:
@@ -342,10 +343,11 @@ class TicketStudy:
 
     ``t_gen`` maps each variant (``dense``, ``ticket``, ``random_ticket``, and -- for the first
     fraction of a sweep -- ``memorization_ticket`` and ``norm_matched_dense``) to its time to
-    generalise per seed (−1: not within budget); ``curves`` to its validation accuracy
+    generalise per seed (``NaN``, :data:`effgrok.constants.NEVER`: not within budget); ``curves``
+    to its validation accuracy
     ``[seed, record]`` at ``steps``.  ``norms`` holds the initial ``(L1, L2)`` of the weight
     matrices per variant and seed; ``memorization_step`` the step of the memorisation snapshot
-    (−1: none; the memorisation ticket then reuses the final mask).  The grokked mask is taken
+    (``NaN``: none; the memorisation ticket then reuses the final mask).  The grokked mask is taken
     at ``mask_step`` (the end of the dense run); ``dense_weight_norm`` is the dense run's
     ``‖θ‖`` at ``steps`` (its clean-up by weight decay).
     """
@@ -468,8 +470,8 @@ def ticket_sweep(
         theta0 = {k: dense.snapshots[k][r, 0].astype(np.float64) for k in names}
         final = {k: dense.params[k][r].astype(np.float64) for k in names}
         keys = weight_keys(theta0)
-        i_mem = memorization_index(dense.train_acc[r, snap_idx], dense.val_acc[r, snap_idx])
-        mem_steps.append(int(dense.snapshot_steps[i_mem]) if i_mem >= 0 else -1)
+        i_mem = memorization_index(dense.train_acc[r, snap_idx], dense.test_acc[r, snap_idx])
+        mem_steps.append(float(dense.snapshot_steps[i_mem]) if i_mem >= 0 else NEVER)
         at_mem = {k: dense.snapshots[k][r, i_mem if i_mem >= 0 else -1] for k in names}
         ones = {k: np.ones_like(theta0[k]) for k in names}
         for j, s in enumerate(fracs):
@@ -492,17 +494,21 @@ def ticket_sweep(
         task, seeds=np.array([sd[job[2]] for job in jobs]), init_params=stack, weight_mask=mstack, **common
     )
     every = np.arange(sd.size)
-    t_dense = time_to_generalize(dense.steps, dense.val_acc, threshold)
+    t_dense = time_to_generalize(dense.steps, dense.test_acc, threshold)
     out = []
     for j, s in enumerate(fracs):
-        t_gen, curves, train_curves = {"dense": t_dense}, {"dense": dense.val_acc}, {"dense": dense.train_acc}
+        t_gen, curves, train_curves = (
+            {"dense": t_dense},
+            {"dense": dense.test_acc},
+            {"dense": dense.train_acc},
+        )
         for v in VARIANTS[1:]:
             idx = [n for n, job in enumerate(jobs) if job[0] == j and job[1] == v]
             if not idx:
                 continue
             order = np.asarray(idx)[np.argsort([jobs[n][2] for n in idx])]
-            t_gen[v] = time_to_generalize(runs.steps, runs.val_acc[order], threshold)
-            curves[v] = runs.val_acc[order]
+            t_gen[v] = time_to_generalize(runs.steps, runs.test_acc[order], threshold)
+            curves[v] = runs.test_acc[order]
             train_curves[v] = runs.train_acc[order]
         out.append(
             TicketStudy(
@@ -510,12 +516,12 @@ def ticket_sweep(
                 seeds=sd,
                 pruned_fraction=s,
                 threshold=float(threshold),
-                t_gen={k: np.asarray(v, dtype=np.int64) for k, v in t_gen.items()},
+                t_gen={k: np.asarray(v, dtype=np.float64) for k, v in t_gen.items()},
                 curves=curves,
                 train_curves=train_curves,
                 norms={v: n for v, n in norms[j].items() if v in t_gen},
                 memorization_step=np.asarray(mem_steps),
-                dense_generalized=dense.val_acc[every, -1] >= threshold,
+                dense_generalized=dense.test_acc[every, -1] >= threshold,
                 mask_step=int(steps),
                 dense_weight_norm=np.asarray(dense.weight_norm),
                 settings=dict(

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..constants import reached
+
 __all__ = ["PHASES", "classify_phases", "phase_fractions"]
 
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
@@ -23,17 +25,18 @@ PHASES = ("comprehension", "grokking", "memorization", "confusion")
 
 def classify_phases(step_train, step_test, budget: int, gap: int = 1000) -> np.ndarray:
     """Phase index (into :data:`PHASES`) per run from the first steps reaching 90 % train and
-    test accuracy (``−1`` or ``> budget``: not reached).
+    test accuracy (``NaN`` -- :data:`effgrok.constants.NEVER` -- or ``> budget``: not reached).
 
     Examples
     --------
-    >>> [PHASES[i] for i in classify_phases([10, 10, 10, -1, -1], [500, 1010, -1, 40, -1], budget=10_000)]
+    >>> nan = float("nan")
+    >>> [PHASES[i] for i in classify_phases([10, 10, 10, nan, nan], [500, 1010, nan, 40, nan], budget=10_000)]
     ['comprehension', 'grokking', 'memorization', 'confusion', 'confusion']
     """
-    st = np.asarray(step_train)
-    se = np.asarray(step_test)
-    tr = (st >= 0) & (st <= budget)
-    te = (se >= 0) & (se <= budget)
+    st = np.asarray(step_train, dtype=np.float64)
+    se = np.asarray(step_test, dtype=np.float64)
+    tr = reached(st) & (st <= budget)
+    te = reached(se) & (se <= budget)
     out = np.full(np.broadcast(st, se).shape, PHASES.index("confusion"))
     both = tr & te
     out[both & (se - st < gap)] = PHASES.index("comprehension")
