@@ -177,11 +177,21 @@ def time_engines(engine, old_trainer, new_trainer, loop, args, *, today_batched:
     return interleaved_min(contenders, args.repeats)
 
 
+#: Curve names of trainers before issue 17 (the baseline commit may be older): old -> new.
+OLD_NAMES = {"val_acc": "test_acc", "val_loss": "test_loss"}
+
+
 def max_abs_diff(old, new, names) -> dict:
-    """``{name: max |old.name − new.name|}``: the old and new trainers' curves on the same seeds."""
+    """``{name: max |old.name − new.name|}``: the old and new trainers' curves on the same seeds
+    (an old trainer's curve may carry its earlier name, :data:`OLD_NAMES`)."""
     import numpy as np
 
-    return {k: float(np.max(np.abs(getattr(old, k) - getattr(new, k)))) for k in names}
+    def curve(r, k):
+        if hasattr(r, k):
+            return getattr(r, k)
+        return getattr(r, next(o for o, n in OLD_NAMES.items() if n == k))
+
+    return {k: float(np.max(np.abs(curve(old, k) - curve(new, k)))) for k in names}
 
 
 def engine_ratios(sec: dict) -> dict:

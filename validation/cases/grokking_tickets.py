@@ -231,7 +231,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     }
 
     def fmt(v):
-        return f"{med[v]:.0f}" if med[v] <= budget else f"> {budget} ({reached[v]}/{n} reached)"
+        return f"{med[v]:.0f}" if med[v] <= budget else f"> {budget} ({hits[v]}/{n} reached)"
 
     pred = (
         f"at pruned fraction {fr[0]:g} (the paper's sparsity {1 - fr[0]:g}): t_gen(ticket) < t_gen(dense), "
