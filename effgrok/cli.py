@@ -1571,15 +1571,14 @@ def _cmd_progress(args) -> dict:
         )
         prog = modular_progress(runs, task, k=args.k, activation=args.activation)
 
-    def first(curve):
-        hit = np.flatnonzero(curve >= 0.9)
-        return None if hit.size == 0 else int(prog.steps[hit[0]])
+    from .constants import first_crossing
 
+    first_hit = first_crossing(prog.test_acc, prog.steps, 0.9)
     rows = []
     for r, s in enumerate(seeds):
         row = {
             "seed": int(s),
-            "step_test_acc_0.9": first(prog.test_acc[r]),
+            "step_test_acc_0.9": _step_or_none(first_hit[r]),
             "final_test_acc": float(prog.test_acc[r, -1]),
         }
         for name, v in prog.measures.items():

@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from ..constants import first_crossing
 from ..nets.modular import orthogonal_gradients  # the ⊥Grad transform, re-exported here
 
 __all__ = [
@@ -158,8 +159,7 @@ def collapse_step(steps, fraction, level: float = 0.5) -> float:
         raise ValueError(f"steps and fraction must be 1-D of one length, got {s.shape} and {f.shape}")
     if not (isinstance(level, (int, float, np.floating)) and 0 < level <= 1):
         raise ValueError(f"level must be a number in (0, 1], got {level!r}")
-    hit = np.flatnonzero(f >= level)
-    return float(s[hit[0]]) if hit.size else math.nan
+    return float(first_crossing(f, s, level))  # NaN (NEVER) if never
 
 
 # ---------------------------------------------------------------------------------------------
