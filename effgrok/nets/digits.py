@@ -256,13 +256,10 @@ def train_digits(
 
     recs, final = map_chunks(chunk, len(inits), size)
     st = np.arange(steps // stride + 1) * stride
+    curves = dict(zip(("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"), recs, strict=True))
     return DigitsRuns(
         steps=st,
-        train_loss=recs[0],
-        test_loss=recs[1],
-        train_acc=recs[2],
-        test_acc=recs[3],
-        weight_norm=recs[4],
+        **curves,
         step_train=first_crossing(recs[2], st, train_threshold),
         step_test=first_crossing(recs[3], st, test_threshold),
         init_scale=grid["init_scale"],
