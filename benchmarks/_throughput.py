@@ -47,10 +47,13 @@ def load_old(relpath: str, commit: str, name: str):
     src = subprocess.run(
         ["git", "-C", str(ROOT), "show", f"{commit}:{relpath}"], check=True, capture_output=True, text=True
     ).stdout
-    src = src.replace("from ..tasks import", "from effgrok.tasks import")
     if "from .modular import" in src:  # the modular module of the same commit (its result type changed since)
         load_old("effgrok/nets/modular.py", commit, f"{name}_modular")
         src = src.replace("from .modular import", f"from _effgrok_old_{name}_modular import")
+    src = re.sub(r"from \.\.(\w*) import", lambda m: f"from effgrok{'.' + m[1] if m[1] else ''} import", src)
+    src = re.sub(
+        r"from \.(\w*) import", lambda m: f"from effgrok.nets{'.' + m[1] if m[1] else ''} import", src
+    )
     path = Path(f"/tmp/_effgrok_old_{name}_{os.getpid()}.py")
     path.write_text(src)
     spec = importlib.util.spec_from_file_location(f"_effgrok_old_{name}", path)
