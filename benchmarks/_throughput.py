@@ -47,8 +47,13 @@ def load_old(relpath: str, commit: str, name: str):
     src = subprocess.run(
         ["git", "-C", str(ROOT), "show", f"{commit}:{relpath}"], check=True, capture_output=True, text=True
     ).stdout
-    src = src.replace("from ..tasks import", "from effgrok.tasks import")
-    src = src.replace("from .modular import", "from effgrok.nets.modular import")
+    if "from .modular import" in src:  # the modular module of the same commit (its result type changed since)
+        load_old("effgrok/nets/modular.py", commit, f"{name}_modular")
+        src = src.replace("from .modular import", f"from _effgrok_old_{name}_modular import")
+    src = re.sub(r"from \.\.(\w*) import", lambda m: f"from effgrok{'.' + m[1] if m[1] else ''} import", src)
+    src = re.sub(
+        r"from \.(\w*) import", lambda m: f"from effgrok.nets{'.' + m[1] if m[1] else ''} import", src
+    )
     path = Path(f"/tmp/_effgrok_old_{name}_{os.getpid()}.py")
     path.write_text(src)
     spec = importlib.util.spec_from_file_location(f"_effgrok_old_{name}", path)
@@ -177,11 +182,21 @@ def time_engines(engine, old_trainer, new_trainer, loop, args, *, today_batched:
     return interleaved_min(contenders, args.repeats)
 
 
+#: Curve names of trainers before issue 17 (the baseline commit may be older): old -> new.
+OLD_NAMES = {"val_acc": "test_acc", "val_loss": "test_loss"}
+
+
 def max_abs_diff(old, new, names) -> dict:
-    """``{name: max |old.name − new.name|}``: the old and new trainers' curves on the same seeds."""
+    """``{name: max |old.name − new.name|}``: the old and new trainers' curves on the same seeds
+    (an old trainer's curve may carry its earlier name, :data:`OLD_NAMES`)."""
     import numpy as np
 
-    return {k: float(np.max(np.abs(getattr(old, k) - getattr(new, k)))) for k in names}
+    def curve(r, k):
+        if hasattr(r, k):
+            return getattr(r, k)
+        return getattr(r, next(o for o, n in OLD_NAMES.items() if n == k))
+
+    return {k: float(np.max(np.abs(curve(old, k) - curve(new, k)))) for k in names}
 
 
 def engine_ratios(sec: dict) -> dict:

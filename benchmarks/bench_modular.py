@@ -110,7 +110,7 @@ def main() -> None:
     sub = eg.make_task("sub-mod", 13)
     ck = dict(train_fraction=0.5, seeds=[0, 1], hidden=32, steps=200, stride=50)
     r_old, r_new = old.train_modular(sub, **ck), train_modular(sub, **ck)
-    diff = max_abs_diff(r_old, r_new, ("train_loss", "val_loss", "train_acc", "val_acc", "weight_norm"))
+    diff = max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
     out = {
         "task": task.name,
         "p": args.p,

@@ -88,7 +88,7 @@ def main() -> None:
     sub = eg.make_task("sub-mod", 7)
     ck = dict(train_fraction=0.5, seeds=[0, 1], d_model=16, n_heads=2, steps=100, stride=25)
     r_old, r_new = old.train_transformer(sub, **ck), train_transformer(sub, **ck)
-    diff = max_abs_diff(r_old, r_new, ("train_loss", "val_loss", "train_acc", "val_acc", "weight_norm"))
+    diff = max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
     out = {
         "task": task.name,
         "p": args.p,

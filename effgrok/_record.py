@@ -66,9 +66,8 @@ def never_to_none(value) -> float | None:
 
 
 def step_or_none(value) -> int | None:
-    """A reached step as an int; ``None`` for ``NEVER`` (NaN) -- and for the ``-1`` that results
-    computed before ``NEVER`` became NaN still hold."""
-    if value is None or not math.isfinite(float(value)) or float(value) < 0:
+    """A reached step as an int; ``None`` for ``NEVER`` (NaN)."""
+    if value is None or not math.isfinite(float(value)):
         return None
     return int(value)
 

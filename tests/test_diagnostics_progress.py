@@ -173,7 +173,7 @@ def test_modular_progress_on_snapshots():
     np.testing.assert_allclose(prog.measures["fourier_concentration"], fourier_concentration(W1, 7, k=2))
     H = modular_features({"W1": W1[1, 2], "b1": runs.snapshots["b1"][1, 2]}, task)
     assert prog.measures["effective_rank"][1, 2] == pytest.approx(effective_rank(H), rel=1e-12)
-    np.testing.assert_array_equal(prog.test_acc, runs.val_acc[:, [0, 2, 4]])
+    np.testing.assert_array_equal(prog.test_acc, runs.test_acc[:, [0, 2, 4]])
     plain = train_modular(task, train_fraction=0.8, seeds=[0], hidden=8, steps=10, stride=5)
     with pytest.raises(ValueError, match="snapshot_stride"):
         modular_progress(plain, task)

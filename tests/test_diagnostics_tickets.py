@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from effgrok.constants import NEVER
 from effgrok.diagnostics.tickets import (
     grokking_tickets,
     kept_fraction,
@@ -117,8 +118,8 @@ def test_norm_matched_init_modes():
 def test_time_to_generalize_and_memorization_index():
     steps = [0, 10, 20, 30]
     acc = np.array([[0.0, 0.5, 0.99, 1.0], [0.0, 0.0, 0.0, 0.2]])
-    assert time_to_generalize(steps, acc).tolist() == [20, -1]
-    assert time_to_generalize(steps, acc, 0.5).tolist() == [10, -1]
+    np.testing.assert_array_equal(time_to_generalize(steps, acc), [20.0, NEVER])
+    np.testing.assert_array_equal(time_to_generalize(steps, acc, 0.5), [10.0, NEVER])
     assert memorization_index([0.2, 0.99, 1.0], [0.0, 0.1, 1.0]) == 1
     assert memorization_index([0.2, 0.5], [0.0, 0.1]) == -1
     with pytest.raises(ValueError, match="threshold"):
@@ -148,7 +149,7 @@ def test_protocol_wiring_small():
     opts = dict(train_fraction=0.6, hidden=6, embed_dim=5, steps=40, stride=20)
     st = grokking_tickets(task, seeds=[3], pruned_fraction=0.5, **opts)
     dense = train_modular(task, seeds=[3], architecture="embed_sum", beta2=0.98, **opts)
-    assert np.array_equal(st.curves["dense"], dense.val_acc)  # the same dense run
+    assert np.array_equal(st.curves["dense"], dense.test_acc)  # the same dense run
     theta0_l2 = st.norms["dense"][0, 1]
     assert st.norms["ticket"][0, 1] < theta0_l2
     assert np.allclose(st.norms["norm_matched_dense"], st.norms["ticket"], rtol=1e-9)

@@ -67,7 +67,7 @@ def test_reduced_landscape_holds_each_norm(small):
     rl = reduced_landscape(small, [0.3, 1.0, 3.0], width=8, steps=30, stride=15, learning_rate=3e-3)
     assert np.allclose(rl.runs.weight_norm, rl.norms[:, None], rtol=1e-4)
     assert rl.relative.tolist() == [0.3, 1.0, 3.0]
-    assert rl.runs.lr.tolist() == pytest.approx([0.3 * 3e-3, 3e-3, 3 * 3e-3])  # η·w/w₀
+    assert rl.runs.learning_rate.tolist() == pytest.approx([0.3 * 3e-3, 3e-3, 3 * 3e-3])  # η·w/w₀
     assert rl.train_loss[0] > rl.train_loss[1]  # the left wall of the L
     with pytest.raises(ValueError, match="increasing"):
         reduced_landscape(small, [1.0, 0.5])

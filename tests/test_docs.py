@@ -16,6 +16,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import effgrok
+from effgrok.constants import reached
 from effgrok.nets.phases import PHASES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +77,7 @@ def test_tutorial_rate_vs_fraction(tmp_path, capsys):
 
 def test_tutorial_trajectory(tmp_path, capsys):
     n, _ = run_tutorial("trajectory", tmp_path, capsys)
-    assert n["steps_to_rqi"] is not None
+    assert reached(n["steps_to_rqi"])
     assert 1.5 < n["ratio"] < 5  # "trajectories take ≈ 3 n_h"
     assert n["final_rqi"] > 0.95
     assert n["predicted_test_acc"] == pytest.approx(n["ideal_test_accuracy"])
@@ -84,7 +85,7 @@ def test_tutorial_trajectory(tmp_path, capsys):
     assert n["rk4_vs_exact"] < 1e-4
     assert n["n_h"] == pytest.approx(1 / (1e-3 * n["grokking_rate"]), rel=1e-12)
     assert n["reference_n_h"] == pytest.approx(150.0, rel=1e-9)  # λ3(G) = 30, Z0 = 9, η = 1e-3
-    assert n["reference_steps_to_rqi"] is not None and n["reference_steps_to_rqi"] > n["steps_to_rqi"]
+    assert reached(n["reference_steps_to_rqi"]) and n["reference_steps_to_rqi"] > n["steps_to_rqi"]
 
 
 def test_tutorial_lazy_rich(tmp_path, capsys):
@@ -132,7 +133,7 @@ def test_tutorial_phase_diagram(tmp_path, capsys):
     assert phases[0, -1] == memo and phases[0, -2] == memo
     assert phases[-1, -1] == conf
     # without weight decay, a faster decoder fits its training set sooner
-    fitted = n["step_train_acc"][0][n["step_train_acc"][0] >= 0]
+    fitted = n["step_train_acc"][0][reached(n["step_train_acc"][0])]
     assert fitted.size >= 2 and np.all(np.diff(fitted) < 0)
     assert "cells by phase:" in printed
 

@@ -11,10 +11,10 @@ from effgrok.nets.digits import (
     N_IMAGES,
     digits_init,
     expected_init_norm,
-    first_step_at,
     load_digits_split,
     train_digits,
 )
+from effgrok.nets.engine import first_crossing as first_step_at
 
 
 @pytest.fixture(scope="module")

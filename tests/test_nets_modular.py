@@ -139,7 +139,7 @@ def test_trainer_matches_naive_numpy_loop(loss, optimizer, bias, name, adam):
         task, init, runs.train_mask[0], loss, optimizer, lr, wd, steps, bias, betas, adam.get("eps", 1e-8)
     )
     np.testing.assert_allclose(runs.train_loss[0], hist[:, 0], rtol=1e-10)
-    np.testing.assert_allclose(runs.val_loss[0], hist[:, 1], rtol=1e-10)
+    np.testing.assert_allclose(runs.test_loss[0], hist[:, 1], rtol=1e-10)
     np.testing.assert_allclose(runs.weight_norm[0], hist[:, 2], rtol=1e-10)
     for k in final:
         np.testing.assert_allclose(runs.params[k][0], final[k], rtol=1e-9, atol=1e-12)
@@ -256,7 +256,7 @@ def test_init_scale_homogeneity_and_features(task):
         ({"loss": "hinge"}, "loss must be one of"),
         ({"optimizer": "adam"}, "optimizer must be one of"),
         ({"activation": "sigmoid"}, "activation must be one of"),
-        ({"init_scale": 0.0}, "init_scale must be a positive"),
+        ({"init_scale": 0.0}, "init_scale must be > 0"),
         ({"snapshot_stride": 3}, "snapshot_stride must be a multiple"),
         ({"bias": "no"}, "bias must be True or False"),
         ({"init_params": {"W1": np.zeros((5, 4))}}, "init_params must be a dict with keys"),
@@ -324,7 +324,7 @@ def test_add_mod_p23_fraction_06_generalises():
         activation="quadratic",
     )
     assert r.train_acc[0, -1] == 1.0
-    assert r.val_acc[0, -1] >= 0.9
+    assert r.test_acc[0, -1] >= 0.9
 
 
 def _embed_sum_oracle(task, params, train, lr, steps):
@@ -398,7 +398,7 @@ def test_mixed_fractions_in_one_batch_and_per_step_losses():
     alone = train_modular(task, train_fraction=0.3, seeds=[1], **kw)
     assert both.n_train.tolist() == [round(0.3 * 49), round(0.8 * 49)]
     np.testing.assert_allclose(both.train_loss[0], alone.train_loss[0], rtol=1e-12)
-    np.testing.assert_allclose(both.val_acc[0], alone.val_acc[0], rtol=1e-12)
+    np.testing.assert_allclose(both.test_acc[0], alone.test_acc[0], rtol=1e-12)
     np.testing.assert_allclose(both.train_loss_every_step[:, ::3], both.train_loss[:, :-1], rtol=1e-12)
     assert both.train_loss_every_step.shape == (2, 6)
     np.testing.assert_allclose(both.learning_rate, 1e-2)
@@ -411,7 +411,7 @@ def test_mixed_fractions_in_one_batch_and_per_step_losses():
         ({"eps": -1e-8}, "eps must be a finite number"),
         ({"architecture": "transformer"}, "architecture must be one of"),
         ({"lr": 1e-3, "learning_rate": 1e-3}, "not both"),
-        ({"learning_rate": 0.0}, "need learning_rate > 0"),
+        ({"learning_rate": 0.0}, "learning_rate must be > 0"),
     ],
 )
 def test_bad_new_options_raise(kw, match):
@@ -424,7 +424,7 @@ def test_over_runs_equals_vmap():
     import jax
     import jax.numpy as jnp
 
-    from effgrok.nets.modular import _over_runs
+    from effgrok.nets.engine import over_runs as _over_runs
 
     def f(p, x, shared):
         return {"y": p["w"] @ x + shared, "n": jnp.sum(p["w"] ** 2)}, x * 2

@@ -55,7 +55,7 @@ def tiny():
 def test_shapes_and_fields(tiny):
     task, r = tiny
     assert r.steps.tolist() == [0, 50, 100, 150, 200, 250, 300]
-    for a in (r.train_acc, r.val_acc, r.train_loss, r.val_loss, r.weight_norm):
+    for a in (r.train_acc, r.test_acc, r.train_loss, r.test_loss, r.weight_norm):
         assert a.shape == (2, 7) and np.all(np.isfinite(a))
     assert r.params["tok"].shape == (2, task.n_symbols + 2, 32) and r.params["Wu"].shape == (2, 32, 7)
     assert r.train_mask.shape == (2, task.n_examples) and r.train_mask.sum(axis=1).tolist() == [22, 22]
@@ -97,8 +97,8 @@ def test_deterministic_and_independent_of_the_batch():
     [
         ({"steps": 10, "stride": 3}, "stride must divide steps"),
         ({"d_model": 10, "n_heads": 4}, "n_heads must divide d_model"),
-        ({"train_fraction": 0.0}, "training fractions must be in"),
-        ({"beta2": 1.0}, "beta2 must be in"),
+        ({"train_fraction": 0.0}, "train_fraction must be in"),
+        ({"beta2": 1.0}, "beta2 must be a number in"),
         ({"seeds": [-1]}, "seeds must be non-negative"),
     ],
 )

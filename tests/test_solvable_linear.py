@@ -235,7 +235,7 @@ def test_crossing_time():
     c = np.exp(-0.3 * np.arange(30))
     assert crossing_time(c, math.exp(-0.3 * 7.25)) == pytest.approx(7.25, rel=1e-12)
     assert crossing_time(c, 2.0) == 0.0
-    assert crossing_time(c, 1e-9) == math.inf
+    assert math.isnan(crossing_time(c, 1e-9))  # NEVER within the samples
 
 
 # --------------------------------------------------------------------------------------------- simulation
@@ -356,7 +356,7 @@ def test_measured_grokking_gap_at_lambda_0_9():
         (lambda: train_loss(1.0, 0.5, eta0=-0.01), r"eta0 must be a positive finite number, got -0.01"),
         (lambda: train_loss(1.0, 0.5, d_out=0), "d_out must be an integer >= 1, got 0"),
         (lambda: accuracy(0.1, epsilon=float("nan")), "epsilon must be a positive finite number, got nan"),
-        (lambda: loss_at_accuracy(1.5), "accuracy level must be a number strictly between 0 and 1, got 1.5"),
+        (lambda: loss_at_accuracy(1.5), r"accuracy level must be a number in \(0, 1\), got 1.5"),
         (lambda: mp_losses(1.0, 0.5, weight_decay=-1), "weight decay must be a finite number >= 0, got -1"),
         (lambda: mp_losses(1.0, 0.5, eta0=0.2, discrete=True), "eta0 = 0.2 is too large"),
         (

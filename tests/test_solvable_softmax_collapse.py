@@ -129,6 +129,6 @@ def test_orthograd_optimizer_of_the_modular_trainer():
     u, _ = tx.update(jax.grad(loss)(w0), tx.init(w0), w0)
     for k in w0:
         np.testing.assert_allclose(og.snapshots[k][0, 1], w0[k] + u[k], rtol=1e-5, atol=1e-6)
-    assert og.val_acc.shape == (2, 3) and np.all(og.zero_loss_fraction >= 0)
+    assert og.test_acc.shape == (2, 3) and np.all(og.zero_loss_fraction >= 0)
     with pytest.raises(ValueError, match="optimizer"):
         train_modular(task, steps=2, stride=1, optimizer="orthograd")

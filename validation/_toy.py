@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import reached
+
 
 def toy_config(settings: dict):
     from effgrok.nets.toy import ToyConfig
@@ -49,12 +51,12 @@ def train_batch(settings: dict, n_train, seeds) -> dict[str, np.ndarray]:
 
 
 def outcomes(runs) -> dict[str, np.ndarray]:
-    """First steps reaching train/test accuracy ≥ 0.9 and RQI > 0.95 (−1: never) and the final
-    values of those metrics, one entry per run of a :class:`~effgrok.nets.toy.ToyRuns`."""
+    """First steps reaching train/test accuracy ≥ 0.9 and RQI > 0.95 (``NaN``: never) and the
+    final values of those metrics, one entry per run of a :class:`~effgrok.nets.toy.ToyRuns`."""
     return {
-        "step_train_acc": runs.step_train_acc.astype(np.int64),
-        "step_test_acc": runs.step_test_acc.astype(np.int64),
-        "step_rqi": runs.step_rqi.astype(np.int64),
+        "step_train_acc": runs.step_train_acc,
+        "step_test_acc": runs.step_test_acc,
+        "step_rqi": runs.step_rqi,
         "final_train_acc": runs.final_train_acc,
         "final_test_acc": runs.final_test_acc,
         "final_rqi": runs.final_rqi,
@@ -168,13 +170,13 @@ def upper_bound(k: int, n: int, confidence: float = 0.95) -> float:
 
 
 def capped_median(steps: np.ndarray, budget: int) -> float:
-    """Median first-hit step with never-reached runs (``steps < 0``) censored at ``budget``:
+    """Median first-hit step with never-reached runs (``NaN``) censored at ``budget``:
     the Kaplan–Meier median under administrative censoring (every run is followed to the same
     budget, so the KM curve is the empirical one).  ``inf`` when at most half the runs reached
     it (the median lies beyond the budget)."""
     s = np.asarray(steps, dtype=float)
     if s.size == 0:
         return float("nan")
-    t = np.sort(np.where(s >= 0, s, np.inf))
+    t = np.sort(np.where(reached(s), s, np.inf))
     k = (t.size + 1) // 2  # the ⌈n/2⌉-th order statistic: KM reaches ½ there
     return float(t[k - 1])

@@ -50,6 +50,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from types import ModuleType
 
@@ -74,6 +75,7 @@ __all__ = [
     "render_markdown",
     "run_case",
     "run_suite",
+    "upgrade_unit",
 ]
 
 PROFILES = ("tiny", "cpu", "gpu")
@@ -308,6 +310,28 @@ def case_jobs(name: str, profile: str) -> list:
     ]
 
 
+#: Measurement keys that hold first-crossing steps or times (``fnmatch`` patterns).  Units stored
+#: before effgrok used one "never reached" sentinel hold −1 there as integers; :func:`upgrade_unit`
+#: turns those into ``NaN`` (:data:`effgrok.constants.NEVER`), so earlier stores stay usable.
+STEP_KEYS = ("step_*", "t_*", "*_t_*", "memorization_step")
+
+
+def upgrade_unit(unit: dict) -> dict:
+    """A stored measurement unit in today's conventions: an *integer* array under a
+    :data:`STEP_KEYS` name (written before issue 17, −1 = never reached) becomes float64 with
+    ``NaN`` for −1; everything else (and every unit written since) passes unchanged.
+
+    >>> upgrade_unit({"step_rqi": np.array([40, -1]), "final_rqi": np.array([1.0, 0.2])})["step_rqi"]
+    array([40., nan])
+    """
+    from effgrok.constants import never_from_legacy
+
+    def legacy(k, v):
+        return np.issubdtype(np.asarray(v).dtype, np.integer) and any(fnmatch(k, p) for p in STEP_KEYS)
+
+    return {k: never_from_legacy(v) if legacy(k, v) else v for k, v in unit.items()}
+
+
 def measure_timed(case: str, settings: dict, unit: dict) -> dict:
     """One unit of ``case`` (the scan-runner job): its arrays plus ``_seconds``, the time the
     measurement took where it ran (kept with the stored unit, so resumed reports keep it)."""
@@ -339,7 +363,9 @@ def run_case(
         store = ScanStore(Path(out) / "cases" / name, f"validation {name}", {"profile": profile, **settings})
     prediction = to_jsonable(mod.predict(settings))
     results = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
-    measurements = [{k: np.asarray(v) for k, v in results[j.key].items() if k != "_seconds"} for j in jobs]
+    measurements = [
+        upgrade_unit({k: np.asarray(v) for k, v in results[j.key].items() if k != "_seconds"}) for j in jobs
+    ]
     seconds = [results[j.key].get("_seconds") for j in jobs]
     compute_s = None if any(t is None for t in seconds) else float(sum(float(t) for t in seconds))
     verdict = mod.verdict(prediction, measurements, settings)

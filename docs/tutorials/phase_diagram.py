@@ -40,6 +40,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure  # a Figure without pyplot renders with Agg
 
 import effgrok as eg
+from effgrok.constants import reached
 from effgrok.nets.phases import PHASES, classify_phases
 from effgrok.nets.toy import ToyConfig, train_toy
 
@@ -80,7 +81,7 @@ def main(out_dir, small: bool = False) -> dict:
     step_test = runs.step_test_acc.reshape(shape)
     phases = classify_phases(step_train, step_test, budget=steps, gap=gap)
     counts = {name: int(np.sum(phases == k)) for k, name in enumerate(PHASES)}
-    test_only = int(np.sum((step_test >= 0) & (step_train < 0)))
+    test_only = int(np.sum(reached(step_test) & ~reached(step_train)))  # never reached: NaN
     final_test = runs.final_test_acc.reshape(shape)
     final_rqi = runs.final_rqi.reshape(shape)
 
@@ -114,10 +115,10 @@ def main(out_dir, small: bool = False) -> dict:
     mx.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4, frameon=False)
     for j, w in enumerate(wd_dec):  # every weight decay: train (filled) and test (open) first hits
         for arr, marker, fill in ((step_train, "o-", None), (step_test, "s--", "none")):
-            reached = arr[j] >= 0
+            hit = reached(arr[j])
             sx.semilogx(
-                lr_dec[reached],
-                arr[j][reached],
+                lr_dec[hit],
+                arr[j][hit],
                 marker,
                 color=f"C{j}",
                 mfc=fill,
@@ -157,7 +158,7 @@ def main(out_dir, small: bool = False) -> dict:
     print(f"  runs with test ≥ 0.9 but train < 0.9 (counted as confusion): {test_only}")
     for j in (0, len(wd_dec) - 1):
         cells = "  ".join(
-            f"{s if s >= 0 else '—'}/{t if t >= 0 else '—'}"
+            f"{int(s) if reached(s) else '—'}/{int(t) if reached(t) else '—'}"
             for s, t in zip(step_train[j], step_test[j], strict=True)
         )
         print(f"  wd={wd_dec[j]:g}: first step train/test ≥ 0.9 by lr: {cells}")

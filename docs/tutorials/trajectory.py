@@ -91,7 +91,7 @@ def main(out_dir, small: bool = False) -> dict:
     numbers = {
         "n_h": tr.n_h,
         "steps_to_rqi": tr.steps_to_rqi,
-        "ratio": tr.steps_to_rqi / tr.n_h if tr.steps_to_rqi is not None else None,
+        "ratio": tr.steps_to_rqi / tr.n_h,  # NaN (effgrok.NEVER) if RQI > 0.95 was never reached
         "grokking_rate": tr.grokking_rate,
         "z0": tr.z0,
         "final_rqi": tr.final_rqi,

@@ -247,17 +247,14 @@ def run_progress(args) -> Outcome:
         prog = toy_progress(runs, task)
     else:
         task, prog = _modular_progress(args, seeds)
-    import numpy as np
+    from ..constants import first_crossing
 
-    def first(curve):
-        hit = np.flatnonzero(curve >= 0.9)
-        return None if hit.size == 0 else int(prog.steps[hit[0]])
-
+    first = first_crossing(prog.test_acc, prog.steps, 0.9)
     rows = []
     for r, s in enumerate(seeds):
         row = {
             "seed": int(s),
-            "step_test_acc_0.9": first(prog.test_acc[r]),
+            "step_test_acc_0.9": o.step_or_none(first[r]),
             "final_test_acc": float(prog.test_acc[r, -1]),
         }
         for name, v in prog.measures.items():

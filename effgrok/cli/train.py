@@ -332,20 +332,16 @@ def run_modular(args) -> Outcome:
     _check_modular(args)
     seeds = o.seed_list(args.seeds)
     runs, config = _train_modular(args, task, seeds, steps_stride)
-    import numpy as np
-
-    train_hit = runs.train_acc >= 0.99
-    step_train = np.where(train_hit.any(axis=1), runs.steps[np.argmax(train_hit, axis=1)], np.nan)
-    val_acc = runs.test_acc if hasattr(runs, "test_acc") else runs.val_acc
+    step_train = runs.first_crossing("train_acc", 0.99)
     rows = [
         {
             "train_fraction": float(runs.train_fraction[k]),
             "n_train": int(runs.train_mask[k].sum()),
             "seed": int(runs.seeds[k]),
             "step_train_99": o.step_or_none(step_train[k]),
-            "step_val_99": o.step_or_none(runs.step_val_99[k]),
+            "step_test_99": o.step_or_none(runs.step_test_99[k]),
             "final_train_acc": float(runs.train_acc[k, -1]),
-            "final_val_acc": float(val_acc[k, -1]),
+            "final_test_acc": float(runs.test_acc[k, -1]),
         }
         for k in range(runs.seeds.size)
     ]
@@ -376,12 +372,12 @@ def format_modular(rec: dict) -> str:
         f"  {net}",
         f"  AdamW lr {c['learning_rate']:g}  wd {c['weight_decay']:g}  β1 {c['beta1']:g}  β2 {c['beta2']:g}  "
         f"ε {c['eps']:g}  {'float64' if c['float64'] else 'float32'}",
-        "  train_frac  n_train  seed  step(train≥0.99)  step(val≥0.99)  final train acc  final val acc",
+        "  train_frac  n_train  seed  step(train≥0.99)  step(test≥0.99)  final train acc  final test acc",
     ]
     for r in rec["runs"]:
         lines.append(
             f"  {r['train_fraction']:>10.3g}  {r['n_train']:>7}  {r['seed']:>4}  "
-            f"{o.never(r['step_train_99']):>16}  {o.never(r['step_val_99']):>14}  "
-            f"{r['final_train_acc']:>15.3f}  {r['final_val_acc']:>13.3f}"
+            f"{o.never(r['step_train_99']):>16}  {o.never(r['step_test_99']):>15}  "
+            f"{r['final_train_acc']:>15.3f}  {r['final_test_acc']:>14.3f}"
         )
     return "\n".join(lines)

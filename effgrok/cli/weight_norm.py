@@ -53,7 +53,7 @@ def register(sub) -> None:
     )
     tk.add_argument("--beta2", type=o.fraction("left"), default=0.98, help="AdamW beta2 (default 0.98)")
     o.schedule_options(tk, 6000, "steps of every run")
-    tk.add_argument("--threshold", type=o.fraction(), default=0.99, help="val accuracy level (default 0.99)")
+    tk.add_argument("--threshold", type=o.fraction(), default=0.99, help="test accuracy level (default 0.99)")
     tk.add_argument(
         "--match", choices=("l1l2", "l2", "l1"), default="l1l2", help="norms of the dense control"
     )
@@ -178,12 +178,12 @@ def format_tickets(rec: dict) -> str:
     lines = [
         f"grokking tickets  task {rec['task']} ({rec['pairs']} pairs)  p={rec['p']}  {rec['architecture']}  "
         f"pruned {rec['pruned_fraction']:g} (kept {rec['kept_fraction']:g})  "
-        f"steps={rec['steps']}  t_gen: val acc ≥ {rec['threshold']:g}",
-        "  variant               seed  t_gen   init L1     init L2   final val acc",
+        f"steps={rec['steps']}  t_gen: test acc ≥ {rec['threshold']:g}",
+        "  variant               seed  t_gen   init L1     init L2   final test acc",
     ]
     lines += [
         f"  {r['variant']:<20}  {r['seed']:>4}  {o.never(r['t_gen']):>5}  {r['init_l1']:>9.4g}  "
-        f"{r['init_l2']:>9.4g}  {r['final_val_acc']:.3f}"
+        f"{r['init_l2']:>9.4g}  {r['final_test_acc']:.3f}"
         for r in rec["rows"]
     ]
     return "\n".join(lines)

@@ -461,7 +461,7 @@ def modular_progress(runs, task: Task, *, k: int = DEFAULT_TOP_K, activation: st
             "effective_rank": effective_rank(H),
             "participation_ratio": participation_ratio(H),
         },
-        test_acc=np.asarray(runs.val_acc)[:, idx],
+        test_acc=np.asarray(runs.test_acc)[:, idx],
         train_acc=np.asarray(runs.train_acc)[:, idx],
         model="modular",
     )

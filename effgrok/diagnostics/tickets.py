@@ -55,6 +55,7 @@ import numpy as np
 
 from .._checks import choice, finite_array, fraction, integer, nonnegative
 from .._record import Result, jsonable, step_or_none
+from ..constants import NEVER, first_crossing
 
 __all__ = [
     "PRUNABLE",
@@ -290,20 +291,19 @@ def norm_matched_init(dense: dict, ticket: dict, *, match: str = "l1l2", keys=No
 
 
 def time_to_generalize(steps, test_acc, threshold: float = 0.99) -> np.ndarray:
-    """First recorded step with test accuracy ``≥ threshold``; −1 if never.
+    """First recorded step with test accuracy ``≥ threshold``; ``NaN``
+    (:data:`effgrok.constants.NEVER`) if never.
 
-    ``test_acc`` is ``[..., record]`` at ``steps``.  (:attr:`ModularRuns.step_val_99` is the same
-    quantity at ``threshold = 0.99`` with per-step resolution.)
+    ``test_acc`` is ``[..., record]`` at ``steps``.  (:attr:`ModularRuns.step_test_99` is the same
+    quantity at ``threshold = 0.99``.)
 
     Examples
     --------
     >>> time_to_generalize([0, 100, 200], [[0.1, 0.995, 1.0], [0.1, 0.5, 0.9]])
-    array([100,  -1])
+    array([100.,  nan])
     """
     fraction("threshold", threshold)
-    from ..nets.digits import first_step_at
-
-    return first_step_at(test_acc, steps, threshold)
+    return first_crossing(test_acc, steps, threshold)
 
 
 def memorization_index(train_acc, test_acc, *, train_level: float = 0.99, test_below: float = 0.5) -> int:
@@ -334,10 +334,11 @@ class TicketStudy(Result):
 
     ``t_gen`` maps each variant (``dense``, ``ticket``, ``random_ticket``, and -- for the first
     fraction of a sweep -- ``memorization_ticket`` and ``norm_matched_dense``) to its time to
-    generalise per seed (−1: not within budget); ``curves`` to its validation accuracy
+    generalise per seed (``NaN``, :data:`effgrok.constants.NEVER`: not within budget); ``curves``
+    to its validation accuracy
     ``[seed, record]`` at ``steps``.  ``norms`` holds the initial ``(L1, L2)`` of the weight
     matrices per variant and seed; ``memorization_step`` the step of the memorisation snapshot
-    (−1: none; the memorisation ticket then reuses the final mask).  The grokked mask is taken
+    (``NaN``: none; the memorisation ticket then reuses the final mask).  The grokked mask is taken
     at ``mask_step`` (the end of the dense run); ``dense_weight_norm`` is the dense run's
     ``‖θ‖`` at ``steps`` (its clean-up by weight decay).
     """
@@ -370,7 +371,7 @@ class TicketStudy(Result):
                 "t_gen": step_or_none(self.t_gen[v][j]),
                 "init_l1": float(self.norms[v][j, 0]),
                 "init_l2": float(self.norms[v][j, 1]),
-                "final_val_acc": float(self.curves[v][j, -1]),
+                "final_test_acc": float(self.curves[v][j, -1]),
             }
             for v in self.t_gen
             for j, s in enumerate(self.seeds)
@@ -508,8 +509,8 @@ def _retrain_jobs(dense, sd, fracs, names, stride: int, match: str):
         theta0 = {k: dense.snapshots[k][r, 0].astype(np.float64) for k in names}
         final = {k: dense.params[k][r].astype(np.float64) for k in names}
         keys = weight_keys(theta0)
-        i_mem = memorization_index(dense.train_acc[r, snap_idx], dense.val_acc[r, snap_idx])
-        mem_steps.append(int(dense.snapshot_steps[i_mem]) if i_mem >= 0 else -1)
+        i_mem = memorization_index(dense.train_acc[r, snap_idx], dense.test_acc[r, snap_idx])
+        mem_steps.append(float(dense.snapshot_steps[i_mem]) if i_mem >= 0 else NEVER)
         at_mem = {k: dense.snapshots[k][r, i_mem if i_mem >= 0 else -1] for k in names}
         ones = {k: np.ones_like(theta0[k]) for k in names}
         for j, s in enumerate(fracs):
@@ -532,27 +533,27 @@ def _retrain_jobs(dense, sd, fracs, names, stride: int, match: str):
 def _study(dense, runs, jobs, j, s, sd, threshold, norms, mem_steps, steps, settings) -> TicketStudy:
     """The :class:`TicketStudy` of the ``j``-th pruned fraction ``s``."""
     every = np.arange(sd.size)
-    t_dense = time_to_generalize(dense.steps, dense.val_acc, threshold)
-    t_gen, curves, train_curves = {"dense": t_dense}, {"dense": dense.val_acc}, {"dense": dense.train_acc}
+    t_dense = time_to_generalize(dense.steps, dense.test_acc, threshold)
+    t_gen, curves, train_curves = {"dense": t_dense}, {"dense": dense.test_acc}, {"dense": dense.train_acc}
     for v in VARIANTS[1:]:
         idx = [n for n, job in enumerate(jobs) if job[0] == j and job[1] == v]
         if not idx:
             continue
         order = np.asarray(idx)[np.argsort([jobs[n][2] for n in idx])]
-        t_gen[v] = time_to_generalize(runs.steps, runs.val_acc[order], threshold)
-        curves[v] = runs.val_acc[order]
+        t_gen[v] = time_to_generalize(runs.steps, runs.test_acc[order], threshold)
+        curves[v] = runs.test_acc[order]
         train_curves[v] = runs.train_acc[order]
     return TicketStudy(
         steps=dense.steps,
         seeds=sd,
         pruned_fraction=s,
         threshold=float(threshold),
-        t_gen={k: np.asarray(v, dtype=np.int64) for k, v in t_gen.items()},
+        t_gen={k: np.asarray(v, dtype=np.float64) for k, v in t_gen.items()},
         curves=curves,
         train_curves=train_curves,
         norms={v: n for v, n in norms.items() if v in t_gen},
         memorization_step=np.asarray(mem_steps),
-        dense_generalized=dense.val_acc[every, -1] >= threshold,
+        dense_generalized=dense.test_acc[every, -1] >= threshold,
         mask_step=int(steps),
         dense_weight_norm=np.asarray(dense.weight_norm),
         settings=dict(settings),

@@ -38,6 +38,7 @@ import numpy as np
 
 from .._checks import positive_array
 from .._record import Result, jsonable, step_or_none
+from ..constants import reached
 
 __all__ = [
     "AlphaSweep",
@@ -313,7 +314,7 @@ class AlphaSweep(Result):
     """Times to fit and to generalise against the initialisation scale α.
 
     ``t_train``/``t_test`` are ``[alpha, seed]`` first steps with train accuracy
-    ``≥ train_threshold`` / test accuracy ``≥ test_threshold`` (−1: not within the budget);
+    ``≥ train_threshold`` / test accuracy ``≥ test_threshold`` (``NaN``: not within the budget);
     ``median_t_test`` over seeds (NaN if any seed did not generalise); ``decay_time`` the
     weight-decay-only estimate :func:`decay_time` (target ``w₀``).
     """
@@ -362,7 +363,7 @@ class AlphaSweep(Result):
 
 def _median_or_nan(t: np.ndarray) -> np.ndarray:
     t = np.asarray(t, dtype=np.float64)
-    return np.where(np.all(t >= 0, axis=1), np.median(t, axis=1), np.nan)
+    return np.where(np.all(reached(t), axis=1), np.median(t, axis=1), np.nan)
 
 
 def alpha_sweep(

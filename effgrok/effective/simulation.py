@@ -21,6 +21,7 @@ import numpy as np
 
 from .._checks import choice, finite_array, integer, positive, schedule
 from .._record import Result, column_rows, jsonable
+from ..constants import RQI_THRESHOLD, first_crossing  # RQI_THRESHOLD: re-exported here
 from ..tasks import Task, random_split
 from ._ensemble_jobs import run_ensemble_scan
 from .constraints import training_mask
@@ -41,8 +42,6 @@ __all__ = [
 #: Integrators of :func:`simulate`: the Runge–Kutta tableaus by name, or ``"exact"`` (:func:`exact_flow`).
 METHODS = ("euler", "rk4", "dopri5", "exact")
 INITS = ("uniform", "standardized")
-#: "Representation learned" threshold of Liu et al. (2022).
-RQI_THRESHOLD = 0.95
 _CHUNK = 512
 
 
@@ -57,8 +56,9 @@ class Trajectory(Result):
     loss, z, rqi, predicted_test_acc : ndarray (R,)
         ``ℓ_eff``, ``Z``, RQI and Acc-hat (test) at ``steps``.
     embedding : ndarray (R, n_slots, d) or None
-    steps_to_rqi : float or None
-        First recorded step with RQI > 0.95 (resolution: ``stride``); ``None`` if never.
+    steps_to_rqi : float
+        First recorded step with RQI > 0.95 (resolution: ``stride``); ``NaN``
+        (:data:`effgrok.constants.NEVER`) if never.
     n_h, grokking_rate, gram_eigenvalue : float
         Prediction of the same convention (``n_h = inf`` when not pinned).
     pinned : bool
@@ -74,7 +74,7 @@ class Trajectory(Result):
     rqi: np.ndarray
     predicted_test_acc: np.ndarray
     embedding: np.ndarray | None
-    steps_to_rqi: float | None
+    steps_to_rqi: float
     n_h: float
     grokking_rate: float
     gram_eigenvalue: float
@@ -451,9 +451,7 @@ def _run(
         rate[sel] = preds[s][2]
         n_h[sel] = preds[s][3]
     times = np.arange(R) * stride
-    above = out["rqi"] > RQI_THRESHOLD
-    first = np.argmax(above, axis=1)
-    steps_to = np.where(above.any(axis=1), times[first].astype(float), np.nan)
+    steps_to = first_crossing(out["rqi"], times, RQI_THRESHOLD, strict=True)
     return dict(
         steps=times,
         loss=out["loss"],
@@ -530,7 +528,6 @@ def simulate(
     integrator = _integrator(learning_rate, method, step_size, rtol, atol, delta, steps, stride, 500)
     masks, E0 = _one_start(task, train, dim, init, seed)
     r = _run(task, loss, masks, np.zeros(1, dtype=np.int64), E0, record_embedding, None, **integrator)
-    st = r["steps_to_rqi"][0]
     return Trajectory(
         steps=r["steps"],
         loss=r["loss"][0],
@@ -538,7 +535,7 @@ def simulate(
         rqi=r["rqi"][0],
         predicted_test_acc=r["acc"][0],
         embedding=None if r["embedding"] is None else r["embedding"][0],
-        steps_to_rqi=None if np.isnan(st) else float(st),
+        steps_to_rqi=float(r["steps_to_rqi"][0]),
         n_h=float(r["n_h"][0]),
         grokking_rate=float(r["rate"][0]),
         gram_eigenvalue=float(r["lam"][0]),

@@ -20,7 +20,7 @@ biases; every weight and bias starts ``U(±1/√fan_in)`` (PyTorch's default) ti
 Loss.  ``L = (1/(N·10)) Σ_n Σ_c (f_c(x_n) − onehot(y_n)_c)²`` (mean over examples *and*
 outputs, as ``torch.nn.MSELoss`` on one-hot targets); accuracy is ``argmax f = y``.
 
-Training.  AdamW (learning rate ``lr``, decoupled weight decay per run), full batch (the paper
+Training.  AdamW (``learning_rate``, decoupled weight decay per run), full batch (the paper
 uses batches of 200; full batch keeps runs deterministic and vmappable).  With a per-run
 ``fixed_norm`` ``w`` the parameters are projected back onto the sphere ``‖θ‖ = w`` after
 every update (all weights and biases together) -- Omnigrok's "reduced landscape" protocol;
@@ -29,14 +29,15 @@ every update (all weights and biases together) -- Omnigrok's "reduced landscape"
 Work per step (issue 19): the loss and gradient are over the training images only and the
 test metrics are computed only every ``stride`` steps (so this trainer already did only the
 work a step needs); the runs of a call are vmapped on an accelerator and mapped one after
-another on a CPU (:func:`effgrok.nets.modular._over_runs`).  float32 by default: the largest
+another on a CPU (:func:`effgrok.nets.engine.over_runs`).  float32 by default: the largest
 reduction is over ``width`` ≤ a few hundred inputs and ``n_train`` images in the weight
 gradients, well within float32's accuracy for the accuracy/loss curves studied here.
 
 Recorded every ``stride`` steps on the parameters *before* that step's update: train/test
 loss and accuracy and the global L2 norm ``‖θ‖``.  ``step_train``/``step_test``: the first
 recorded step whose train/test accuracy reaches ``train_threshold``/``test_threshold``
-(−1: not within the budget), so their resolution is ``stride``.
+(``NaN``, :data:`effgrok.constants.NEVER`: not within the budget), so their resolution is
+``stride``.
 """
 
 from __future__ import annotations
@@ -46,12 +47,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _checks
+from .engine import (
+    Runs,
+    first_crossing,
+    map_chunks,
+    over_runs,
+    run_bytes,
+    run_grid,
+    scan_schedule,
+    schedule,
+    seed_array,
+)
+
 __all__ = [
     "DigitsData",
     "DigitsRuns",
     "digits_init",
     "expected_init_norm",
-    "first_step_at",
     "load_digits_split",
     "train_digits",
 ]
@@ -81,8 +94,9 @@ class DigitsData:
 
 
 @dataclass(frozen=True)
-class DigitsRuns:
-    """Curves ``[run, record]`` and per-run settings of :func:`train_digits`."""
+class DigitsRuns(Runs):
+    """Curves ``[run, record]`` and per-run settings of :func:`train_digits`; ``step_train``,
+    ``step_test``: first recorded steps at the thresholds (``NaN``: never)."""
 
     steps: np.ndarray
     train_loss: np.ndarray
@@ -94,18 +108,12 @@ class DigitsRuns:
     step_test: np.ndarray
     init_scale: np.ndarray
     weight_decay: np.ndarray
-    lr: np.ndarray
+    learning_rate: np.ndarray
     fixed_norm: np.ndarray
     seeds: np.ndarray
     params: dict
     train_threshold: float
     test_threshold: float
-
-
-def _int(name: str, v, lo: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    return int(v)
 
 
 def load_digits_split(n_train: int = 1000, *, seed: int = 0, n_test: int | None = None) -> DigitsData:
@@ -120,16 +128,16 @@ def load_digits_split(n_train: int = 1000, *, seed: int = 0, n_test: int | None 
     >>> d.x_train.shape, d.n_test, float(d.x_train.max())
     ((500, 64), 1297, 1.0)
     """
-    n_train = _int("n_train", n_train, 1)
+    n_train = _checks.integer("n_train", n_train, lo=1)
     if n_train >= N_IMAGES:
         raise ValueError(
             f"n_train must be 1..{N_IMAGES - 1} (the digits have {N_IMAGES} images), got {n_train}"
         )
     rest = N_IMAGES - n_train
-    n_test = rest if n_test is None else _int("n_test", n_test, 1)
+    n_test = rest if n_test is None else _checks.integer("n_test", n_test, lo=1)
     if n_test > rest:
         raise ValueError(f"n_test must be 1..{rest} with n_train={n_train}, got {n_test}")
-    seed = _int("seed", seed, 0)
+    seed = _checks.integer("seed", seed, lo=0)
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -156,10 +164,9 @@ def digits_init(seed: int, *, width: int = 200, depth: int = 3, init_scale: floa
     >>> [p[k].shape for k in ("W0", "b0", "W1", "b1")]
     [(64, 20), (20,), (20, 10), (10,)]
     """
-    seed = _int("seed", seed, 0)
-    width, depth = _int("width", width, 1), _int("depth", depth, 1)
-    if not (math.isfinite(init_scale) and init_scale > 0):
-        raise ValueError(f"init_scale must be a positive finite number, got {init_scale!r}")
+    seed = _checks.integer("seed", seed, lo=0)
+    width, depth = _checks.integer("width", width, lo=1), _checks.integer("depth", depth, lo=1)
+    init_scale = _checks.positive("init_scale", init_scale)
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     out = {}
     sizes = _sizes(width, depth)
@@ -181,39 +188,9 @@ def expected_init_norm(*, width: int = 200, depth: int = 3, init_scale: float = 
     >>> round(expected_init_norm(), 3)      # 64 → 200 → 200 → 10
     11.75
     """
-    width, depth = _int("width", width, 1), _int("depth", depth, 1)
+    width, depth = _checks.integer("width", width, lo=1), _checks.integer("depth", depth, lo=1)
     s = _sizes(width, depth)
     return float(init_scale * math.sqrt(sum(s[i + 1] * (1 + 1 / s[i]) / 3 for i in range(depth))))
-
-
-def first_step_at(curve, steps, threshold: float, *, below: bool = False) -> np.ndarray:
-    """First recorded step where ``curve ≥ threshold`` (``≤`` when ``below``); −1 if never.
-
-    ``curve`` is ``[..., record]``; the result has the leading shape.
-
-    Examples
-    --------
-    >>> first_step_at([[0.1, 0.5, 0.95, 0.9]], [0, 10, 20, 30], 0.9)
-    array([20])
-    >>> first_step_at([0.5, 0.4], [0, 10], 0.1, below=True)
-    array(-1)
-    """
-    c = np.asarray(curve, dtype=np.float64)
-    s = np.asarray(steps)
-    if c.shape[-1:] != s.shape:
-        raise ValueError(f"curve's last axis ({c.shape[-1:]}) must match steps ({s.shape})")
-    hit = c <= threshold if below else c >= threshold
-    return np.where(hit.any(axis=-1), s[np.argmax(hit, axis=-1)], -1)
-
-
-def _per_run(name, values, *, lo=0.0, strict=True, allow_nan=False) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(values, dtype=np.float64)).ravel()
-    bad = ~np.isfinite(arr) if not allow_nan else np.isinf(arr)
-    bad |= (arr <= lo) if strict else (arr < lo)
-    if arr.size == 0 or np.any(bad):
-        what = f"{'>' if strict else '>='} {lo:g} and finite" + (" (or NaN)" if allow_nan else "")
-        raise ValueError(f"{name} must be {what}, got {values!r}")
-    return arr
 
 
 def train_digits(
@@ -225,17 +202,19 @@ def train_digits(
     fixed_norm=np.nan,
     width: int = 200,
     depth: int = 3,
-    lr=1e-3,
+    learning_rate=None,
     steps: int = 2000,
     stride: int = 50,
     train_threshold: float = 0.99,
     test_threshold: float = 0.9,
     float64: bool = False,
+    lr=None,
 ) -> DigitsRuns:
     """Train one digits MLP per run in one ``jax.vmap``-ed, ``lax.scan``-ned computation.
 
-    ``seeds``, ``init_scale`` (α), ``weight_decay``, ``lr`` and ``fixed_norm`` (``NaN``: free) are
-    scalars or sequences and broadcast to the number of runs.  Run ``k`` starts from
+    ``seeds``, ``init_scale`` (α), ``weight_decay``, ``learning_rate`` (default 1e-3; ``lr`` is its
+    old name) and ``fixed_norm`` (``NaN``: free) are scalars or sequences and broadcast to the
+    number of runs.  Run ``k`` starts from
     :func:`digits_init` ``(seed_k, init_scale=α_k)``; with a fixed norm ``w_k`` the parameters
     are rescaled to ``‖θ‖ = w_k`` at the start and after every AdamW update.
 
@@ -246,34 +225,60 @@ def train_digits(
     >>> r.test_acc.shape, r.weight_norm[1, 0] > r.weight_norm[0, 0]
     ((2, 3), np.True_)
     """
+    from .modular import _learning_rate
+
+    width, depth = _checks.integer("width", width, lo=1), _checks.integer("depth", depth, lo=1)
+    steps, stride, _ = schedule(steps, stride)
+    for name, t in (("train_threshold", train_threshold), ("test_threshold", test_threshold)):
+        _checks.fraction(name, t)
+    norm = np.atleast_1d(np.asarray(fixed_norm, dtype=np.float64))
+    if norm.size == 0 or np.any(np.isinf(norm) | (norm <= 0)):
+        raise ValueError(f"fixed_norm must be > 0 and finite (or NaN: free), got {fixed_norm!r}")
+    _, grid = run_grid(
+        seeds=seed_array(seeds),
+        init_scale=_checks.positive_array("init_scale", init_scale),
+        weight_decay=_checks.positive_array("weight_decay", weight_decay, allow_zero=True),
+        fixed_norm=norm,
+        learning_rate=_checks.positive_array("learning_rate", _learning_rate(learning_rate, lr)),
+    )
+    inits = [
+        digits_init(int(s), width=width, depth=depth, init_scale=float(a))
+        for s, a in zip(grid["seeds"], grid["init_scale"], strict=True)
+    ]
+    size = run_bytes(
+        {k: v[None] for k, v in inits[0].items()}, extra=4 * (data.n_train + data.n_test) * width
+    )
+
+    def chunk(sl):
+        return _run(
+            data, inits[sl], {k: v[sl] for k, v in grid.items()}, depth, stride, steps // stride, float64
+        )
+
+    recs, final = map_chunks(chunk, len(inits), size)
+    st = np.arange(steps // stride + 1) * stride
+    curves = dict(zip(("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"), recs, strict=True))
+    return DigitsRuns(
+        steps=st,
+        **curves,
+        step_train=first_crossing(recs[2], st, train_threshold),
+        step_test=first_crossing(recs[3], st, test_threshold),
+        init_scale=grid["init_scale"],
+        weight_decay=grid["weight_decay"],
+        learning_rate=grid["learning_rate"],
+        fixed_norm=grid["fixed_norm"],
+        seeds=grid["seeds"],
+        params=final,
+        train_threshold=float(train_threshold),
+        test_threshold=float(test_threshold),
+    )
+
+
+def _run(data: DigitsData, inits: list, grid: dict, depth: int, stride: int, records: int, float64: bool):
+    """Train every run (full-batch AdamW, optional norm projection); numpy ``(curves, final params)``."""
     import jax
     import jax.numpy as jnp
     import optax
 
-    from .modular import _over_runs
-
-    width, depth = _int("width", width, 1), _int("depth", depth, 1)
-    steps, stride = _int("steps", steps, 1), _int("stride", stride, 1)
-    if steps % stride:
-        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
-    for name, t in (("train_threshold", train_threshold), ("test_threshold", test_threshold)):
-        if not 0.0 < t <= 1.0:
-            raise ValueError(f"{name} must be in (0, 1], got {t!r}")
-    sd = np.atleast_1d(np.asarray(seeds)).ravel()
-    if sd.size == 0 or not np.issubdtype(sd.dtype, np.integer) or np.any(sd < 0):
-        raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
-    alpha = _per_run("init_scale", init_scale)
-    wd = _per_run("weight_decay", weight_decay, strict=False)
-    norm = _per_run("fixed_norm", fixed_norm, allow_nan=True)
-    lrs = _per_run("lr", lr)
-    try:
-        sd, alpha, wd, norm, lrs = np.broadcast_arrays(sd, alpha, wd, norm, lrs)
-    except ValueError:
-        raise ValueError("per-run arguments must be scalars or sequences of one common length") from None
-    inits = [
-        digits_init(int(s), width=width, depth=depth, init_scale=float(a))
-        for s, a in zip(sd, alpha, strict=True)
-    ]
     dtype = jnp.float64 if float64 else jnp.float32
     with jax.enable_x64(float64):
         xtr, xte = jnp.asarray(data.x_train, dtype), jnp.asarray(data.x_test, dtype)
@@ -302,47 +307,23 @@ def train_digits(
         def one(p, w, decay, rate):
             p = project(p, w)
             opt = optax.adamw(rate, weight_decay=decay)  # traced hyperparameters: one program
-            state = opt.init(p)
 
             def step(carry, _):
                 p, state = carry
                 u, state = opt.update(grad(p), state, p)
                 return (project(optax.apply_updates(p, u), w), state), None
 
-            def measure(p):
-                ltr, atr = loss_acc(p, xtr, otr, ytr)
-                lte, ate = loss_acc(p, xte, ote, yte)
-                return ltr, lte, atr, ate, gnorm(p)
+            def measure(carry):
+                ltr, atr = loss_acc(carry[0], xtr, otr, ytr)
+                lte, ate = loss_acc(carry[0], xte, ote, yte)
+                return ltr, lte, atr, ate, gnorm(carry[0])
 
-            def block(carry, _):
-                m = measure(carry[0])
-                carry, _ = jax.lax.scan(step, carry, None, length=stride)
-                return carry, m
+            carry, recs, _, _ = scan_schedule(step, measure, (p, opt.init(p)), stride=stride, records=records)
+            return recs, carry[0]
 
-            (p, _), recs = jax.lax.scan(block, (p, state), None, length=steps // stride)
-            last = measure(p)
-            return tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True)), p
-
-        run_all = jax.jit(_over_runs(one, (0, 0, 0, 0)))
-        recs, final = run_all(params, *(jnp.asarray(v, dtype) for v in (norm, wd, lrs)))
+        run_all = jax.jit(over_runs(one, (0, 0, 0, 0)))
+        hyper = (jnp.asarray(grid[k], dtype) for k in ("fixed_norm", "weight_decay", "learning_rate"))
+        recs, final = run_all(params, *hyper)
         recs = [np.asarray(r, np.float64) for r in recs]
         final = {k: np.asarray(v, np.float64) for k, v in final.items()}
-    st = np.arange(steps // stride + 1) * stride
-    return DigitsRuns(
-        steps=st,
-        train_loss=recs[0],
-        test_loss=recs[1],
-        train_acc=recs[2],
-        test_acc=recs[3],
-        weight_norm=recs[4],
-        step_train=first_step_at(recs[2], st, train_threshold),
-        step_test=first_step_at(recs[3], st, test_threshold),
-        init_scale=alpha.copy(),
-        weight_decay=wd.copy(),
-        lr=lrs.copy(),
-        fixed_norm=norm.copy(),
-        seeds=sd.copy(),
-        params=final,
-        train_threshold=float(train_threshold),
-        test_threshold=float(test_threshold),
-    )
+    return recs, final

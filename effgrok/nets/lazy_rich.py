@@ -9,8 +9,8 @@ alignment of ``ΔM = (WᵀW − W₀ᵀW₀)/N`` with ``β*β*ᵀ`` (Frobenius c
 
 *Grokking time*: ``t_test(θ)``, the first recorded step whose test loss is below ``θ``
 (default ``θ = 0.1``, the paper's), and the *amount of grokking*
-``max(0, t_test(θ) − t_train(θ))`` (their Fig. 3e); both are ``−1`` when the threshold is
-not reached within the budget.
+``max(0, t_test(θ) − t_train(θ))`` (their Fig. 3e); both are ``NaN``
+(:data:`effgrok.constants.NEVER`) when the threshold is not reached within the budget.
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _checks
 from ..kernels.lazy_rich import LazyRichProblem
+from .engine import Runs, first_crossing, run_grid, scan_schedule, schedule, seed_array
 
 __all__ = ["LazyRichRuns", "train_lazy_rich"]
 
 
 @dataclass(frozen=True)
-class LazyRichRuns:
+class LazyRichRuns(Runs):
     """Curves (leading axis: run) and the threshold-crossing steps of :func:`train_lazy_rich`."""
 
     steps: np.ndarray
@@ -38,11 +40,6 @@ class LazyRichRuns:
     grokking_amount: np.ndarray
     alpha: np.ndarray
     seeds: np.ndarray
-
-
-def _first_below(curve: np.ndarray, steps: np.ndarray, theta: float) -> np.ndarray:
-    below = curve < theta
-    return np.where(below.any(axis=-1), steps[np.argmax(below, axis=-1)], -1)
 
 
 def train_lazy_rich(
@@ -74,27 +71,14 @@ def train_lazy_rich(
     import jax
     import jax.numpy as jnp
 
-    for name, v, lo in (("width", width, 1), ("steps", steps, 1), ("stride", stride, 1)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    if steps % stride:
-        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
-    if not (np.isfinite(epsilon) and epsilon >= 0):
-        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
-    if not (np.isfinite(eta0) and eta0 > 0):
-        raise ValueError(f"eta0 must be a positive number, got {eta0!r}")
-    alpha = np.atleast_1d(np.asarray(alpha, dtype=np.float64))
-    seeds = np.atleast_1d(np.asarray(seeds))
-    if np.any(~np.isfinite(alpha) | (alpha <= 0)):
-        raise ValueError(f"alpha must be > 0, got {alpha.tolist()}")
-    if not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
-        raise ValueError(f"seeds must be non-negative integers, got {seeds.tolist()}")
-    alpha, seeds = np.broadcast_arrays(alpha, seeds)
-    alpha, seeds = alpha.ravel(), seeds.ravel()
+    steps, stride, _ = schedule(steps, stride, width=width)
+    epsilon = _checks.nonnegative("epsilon", epsilon)
+    eta0 = _checks.positive("eta0", eta0)
+    _, grid = run_grid(alpha=_checks.positive_array("alpha", alpha), seeds=seed_array(seeds))
+    alpha, seeds = grid["alpha"], grid["seeds"]
     D = problem.dim
     W0 = np.stack([np.random.default_rng(int(s)).standard_normal((width, D)) for s in seeds])
     dtype = jnp.float64 if float64 else jnp.float32
-    n_rec = steps // stride
     with jax.enable_x64(float64):
         Xtr, ytr = jnp.asarray(problem.x_train, dtype), jnp.asarray(problem.y_train, dtype)
         Xte, yte = jnp.asarray(problem.x_test, dtype), jnp.asarray(problem.y_test, dtype)
@@ -124,19 +108,15 @@ def train_lazy_rich(
                     cos,
                 )
 
-            def block(W, _):
-                out = measure(W)
-                W = jax.lax.fori_loop(0, stride, lambda i, W: W - lr * grad(W), W)
-                return W, out
-
-            W, recs = jax.lax.scan(block, W0_, None, length=n_rec)
-            last = measure(W)
-            return tuple(jnp.concatenate([r, jnp.asarray(x)[None]]) for r, x in zip(recs, last, strict=True))
+            _, recs, _, _ = scan_schedule(
+                lambda W, _: (W - lr * grad(W), None), measure, W0_, stride=stride, records=steps // stride
+            )
+            return recs
 
         recs = jax.jit(jax.vmap(one))(jnp.asarray(W0, dtype), jnp.asarray(alpha, dtype))
         recs = [np.asarray(r, dtype=np.float64) for r in recs]
-    steps_axis = np.arange(n_rec + 1) * stride
-    t_train = _first_below(recs[0], steps_axis, theta)
-    t_test = _first_below(recs[1], steps_axis, theta)
-    amount = np.where((t_train >= 0) & (t_test >= 0), np.maximum(0, t_test - t_train), -1)
+    steps_axis = np.arange(steps // stride + 1) * stride
+    t_train = first_crossing(recs[0], steps_axis, theta, below=True, strict=True)
+    t_test = first_crossing(recs[1], steps_axis, theta, below=True, strict=True)
+    amount = np.maximum(0.0, t_test - t_train)  # NaN (never) where either is never reached
     return LazyRichRuns(steps_axis, recs[0], recs[1], recs[2], recs[3], t_train, t_test, amount, alpha, seeds)

@@ -71,14 +71,14 @@ runs of a call are mapped one after another inside one compiled program rather t
 vmapped (measured faster there; on an accelerator they are vmapped).
 
 Recorded every ``stride`` steps (shape ``[run, record]``; record ``k`` is the state *before* the
-update of step ``k·stride``, the last one after the final step): train/validation accuracy and
+update of step ``k·stride``, the last one after the final step): train/test accuracy and
 loss, the global parameter norm, and two softmax-collapse diagnostics (Prieto et al.): the
 fraction of training examples whose per-example loss is exactly 0 in the working precision,
 and the fraction whose gradient with respect to the logits, ``∂ℓ/∂z``, is exactly 0 in every
-component.  Also the first recorded step at which the validation accuracy reaches 99 %
-(``−1``: not within budget) -- its resolution is ``stride`` (before issue 19 it was checked at
-every step, on a forward pass over all examples at every step); the final parameters; and,
-with ``snapshot_stride``, parameter snapshots.
+component.  Also the first recorded step at which the test accuracy reaches 99 %
+(``NaN``, :data:`effgrok.constants.NEVER`: not within budget) -- its resolution is ``stride``
+(before issue 19 it was checked at every step, on a forward pass over all examples at every
+step); the final parameters; and, with ``snapshot_stride``, parameter snapshots.
 
 Precision: float32 unless ``float64=True``.  The matrix products here are small (reductions
 over ``hidden`` ≤ a few hundred and over ``n_train`` in the weight gradients), so float32 is
@@ -95,7 +95,22 @@ from functools import lru_cache
 
 import numpy as np
 
+from .. import _checks
 from ..tasks import Task, random_split
+from .engine import (
+    Runs,
+    first_crossing,
+    map_chunks,
+    over_runs,
+    per_run_params,
+    run_bytes,
+    run_grid,
+    run_rng,
+    scan_schedule,
+    schedule,
+    seed_array,
+    train_indices,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -130,22 +145,23 @@ def param_names(architecture: str = "one_hot_mlp") -> tuple[str, ...]:
     >>> param_names("embed_sum")
     ('E', 'W_in', 'W_out', 'W_U')
     """
-    _check_choice("architecture", architecture, ARCHITECTURES)
+    _checks.choice("architecture", architecture, ARCHITECTURES)
     return PARAM_NAMES if architecture == "one_hot_mlp" else EMBED_SUM_NAMES
 
 
 @dataclass(frozen=True)
-class ModularRuns:
+class ModularRuns(Runs):
     """A batch of modular-arithmetic runs (leading axis: run = (training fraction, seed)).
 
     Attributes
     ----------
     steps : ndarray, shape (records,)
         Steps at which the curves are recorded, ``0, stride, …, steps``.
-    train_acc, val_acc, train_loss, val_loss : ndarray, shape (runs, records)
-        Accuracy and mean per-example loss on the training and validation examples.
-    step_val_99 : ndarray of int, shape (runs,)
-        First recorded step with validation accuracy ≥ 0.99 (−1: never); resolution ``stride``.
+    train_acc, test_acc, train_loss, test_loss : ndarray, shape (runs, records)
+        Accuracy and mean per-example loss on the training and test (held-out) examples.
+    step_test_99 : ndarray of float, shape (runs,)
+        First recorded step with test accuracy ≥ 0.99 (``NaN`` = :data:`~effgrok.constants.NEVER`:
+        never); resolution ``stride``.
     train_fraction, seeds : ndarray, shape (runs,)
         ``train_fraction`` is a fraction of ``task.n_examples`` (see ``pairs``).
     weight_norm : ndarray, shape (runs, records)
@@ -158,10 +174,9 @@ class ModularRuns:
         Parameters ``[run, snapshot, ...]`` at ``snapshot_steps``.
     snapshot_steps : ndarray or None
     train_mask : ndarray of bool, shape (runs, n_examples)
-        Which examples each run trained on (the rest are its validation set).
-    lr, weight_decay, init_scale : ndarray, shape (runs,)
-        Each run's optimiser settings and initialisation scale (``lr`` is the learning rate;
-        also available as ``learning_rate``).
+        Which examples each run trained on (the rest are its test set).
+    learning_rate, weight_decay, init_scale : ndarray, shape (runs,)
+        Each run's optimiser settings and initialisation scale.
     encoding : str
         ``"sum"`` (shared table, ``u = e_a + e_b``) or ``"concat"`` (``u = e_a ⊕ e_b``).
     pairs : str
@@ -170,7 +185,7 @@ class ModularRuns:
     n_train : ndarray of int, shape (runs,)
         Number of training examples of each run.
     architecture : str
-        ``"one_hot_mlp"`` or ``"embed_sum"`` (``""`` for other trainers).
+        ``"one_hot_mlp"`` or ``"embed_sum"`` (``"transformer"`` for :func:`train_transformer`).
     config : dict
         The remaining settings of the call (loss, optimizer and its β₁, β₂, ε, activation,
         bias, hidden, embed_dim, float64).
@@ -179,14 +194,16 @@ class ModularRuns:
         on the parameters before that step's update.
     """
 
+    NOT_CURVES = ("train_loss_every_step",)
+
     steps: np.ndarray
     train_acc: np.ndarray
-    val_acc: np.ndarray
+    test_acc: np.ndarray
     train_loss: np.ndarray
-    step_val_99: np.ndarray
+    step_test_99: np.ndarray
     train_fraction: np.ndarray
     seeds: np.ndarray
-    val_loss: np.ndarray = None
+    test_loss: np.ndarray = None
     weight_norm: np.ndarray = None
     zero_loss_fraction: np.ndarray = None
     zero_grad_fraction: np.ndarray = None
@@ -194,7 +211,7 @@ class ModularRuns:
     snapshots: dict | None = None
     snapshot_steps: np.ndarray | None = None
     train_mask: np.ndarray = None
-    lr: np.ndarray = None
+    learning_rate: np.ndarray = None
     weight_decay: np.ndarray = None
     init_scale: np.ndarray = None
     encoding: str = ""
@@ -203,11 +220,6 @@ class ModularRuns:
     architecture: str = ""
     config: dict = None
     train_loss_every_step: np.ndarray | None = None
-
-    @property
-    def learning_rate(self) -> np.ndarray:
-        """Each run's learning rate (the same array as ``lr``)."""
-        return self.lr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,24 +376,6 @@ def modular_features(params: dict, task: Task, run: int | None = None, *, activa
 # input checks
 
 
-def _float_array(name: str, value) -> np.ndarray:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number or a 1-D array of numbers, got {value!r}")
-    try:
-        arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number or a 1-D array of numbers, got {value!r}") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be a number or a 1-D array of numbers, got shape {arr.shape}")
-    return arr
-
-
-def _check_choice(name: str, value, allowed) -> str:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
-    return value
-
-
 def _param_shapes(task: Task, architecture: str, hidden: int, embed_dim: int) -> dict:
     n, C = task.n_slots, task.n_classes
     if architecture == "one_hot_mlp":
@@ -408,41 +402,11 @@ def _random_init(rng: np.random.Generator, shapes: dict) -> dict:
     return {k: rng.normal(0.0, 1 / math.sqrt(s[0]), s) for k, s in shapes.items()}
 
 
-def _per_run(name: str, tree, shapes: dict, runs: int, *, binary: bool) -> dict:
-    """Check a parameter dict (keys of ``shapes``) and broadcast it to a leading run axis."""
-    if not isinstance(tree, dict) or set(tree) != set(shapes):
-        got = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
-        raise ValueError(f"{name} must be a dict with keys {', '.join(shapes)}; got {got}")
-    out = {}
-    for k, shape in shapes.items():
-        a = np.asarray(tree[k], dtype=np.float64)
-        if a.shape == shape:
-            a = np.broadcast_to(a, (runs, *shape))
-        elif a.shape != (runs, *shape):
-            raise ValueError(f"{name}[{k!r}] must have shape {shape} or {(runs, *shape)}, got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name}[{k!r}] contains NaN or infinite values")
-        if binary and not np.all((a == 0) | (a == 1)):
-            raise ValueError(f"{name}[{k!r}] must contain only 0 and 1")
-        out[k] = a
-    return out
-
-
 def _learning_rate(learning_rate, lr):
     """The learning rate from ``learning_rate`` or its old name ``lr`` (default 1e-3)."""
     if lr is not None and learning_rate is not None:
         raise ValueError("give learning_rate or its old name lr, not both")
     return 1e-3 if (lr is None and learning_rate is None) else (learning_rate if lr is None else lr)
-
-
-def _check_schedule(steps, stride, **sizes) -> None:
-    """``steps``, ``stride`` and every size in ``sizes`` are integers >= 1, and ``stride``
-    divides ``steps``."""
-    for name, v in {"steps": steps, "stride": stride, **sizes}.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    if steps % stride:
-        raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
 
 
 def _check_adam(beta1, beta2, eps) -> None:
@@ -453,56 +417,6 @@ def _check_adam(beta1, beta2, eps) -> None:
         raise ValueError(f"eps must be a number >= 0, got {eps!r}")
     if not (math.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
-
-
-def _train_indices(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-run training-example indices padded to one length, with 1/0 weights.
-
-    Returns ``(index [runs, n_max], weight [runs, n_max], n_train [runs])``; padding repeats
-    example 0 with weight 0.
-
-    Examples
-    --------
-    >>> idx, w, n = _train_indices(np.array([[True, False, True], [False, True, False]]))
-    >>> idx.tolist(), w.tolist(), n.tolist()
-    ([[0, 2], [1, 0]], [[1.0, 1.0], [1.0, 0.0]], [2, 1])
-    """
-    n_train = masks.sum(axis=1)
-    n_max = max(int(n_train.max()), 1)
-    idx = np.zeros((masks.shape[0], n_max), dtype=np.int32)
-    w = np.zeros((masks.shape[0], n_max))
-    for r, m in enumerate(masks):
-        (where,) = np.nonzero(m)
-        idx[r, : where.size] = where
-        w[r, : where.size] = 1.0
-    return idx, w, n_train.astype(np.int64)
-
-
-def _over_runs(fn, in_axes: tuple):
-    """``fn`` applied to every run: ``jax.vmap`` on an accelerator; on a CPU a sequential
-    ``jax.lax.map`` over runs inside the same compiled program.
-
-    Why: on a CPU, XLA's batched gathers and batched matrix products (what ``vmap`` makes of
-    per-run parameters) measured about 2× slower per run-step than the same runs' 2-D
-    products one after another (benchmarks/README.md, issue 19); a CPU has no idle lanes for
-    a batch to fill.  Same results either way (each run's arithmetic is the same).
-    ``in_axes``: 0 for per-run arguments, ``None`` for shared ones.
-    """
-    import jax
-
-    if jax.default_backend() != "cpu":
-        return jax.vmap(fn, in_axes=in_axes)
-
-    def mapped(*args):
-        per_run = tuple(a for a, ax in zip(args, in_axes, strict=True) if ax == 0)
-
-        def body(xs):
-            it = iter(xs)
-            return fn(*(next(it) if ax == 0 else a for a, ax in zip(args, in_axes, strict=True)))
-
-        return jax.lax.map(body, per_run)
-
-    return mapped
 
 
 @dataclass(frozen=True)
@@ -559,7 +473,7 @@ def _compiled(prog: _Program):
         return jnp.sum(v * m) / jnp.maximum(m.sum(), 1)
 
     def record(p, m, sa, sb, y):
-        """Metrics on every example of the table (train: m = 1, validation: m = 0)."""
+        """Metrics on every example of the table (train: m = 1, test: m = 0)."""
         logits = logits_of(p, sa, sb)
         ell = _per_example_loss(logits, y, loss)
         correct = jnp.argmax(logits, axis=1) == y
@@ -578,7 +492,6 @@ def _compiled(prog: _Program):
 
     def one(p, mask, idx, w, pm, lr, wd, sa, sb, y):
         opt = make_opt(lr, wd)
-        state = opt.init(p)
         m = mask.astype(dtype)
         a, b, yt = sa[idx], sb[idx], y[idx]
 
@@ -591,26 +504,19 @@ def _compiled(prog: _Program):
                 p = {k: p[k] * pm[k] for k in names}
             return (p, state), value if prog.loss_every_step else None
 
-        def block(carry, _):
-            rec = record(carry[0], m, sa, sb, y)
-            carry, every = jax.lax.scan(step, carry, None, length=prog.stride)
-            return carry, (rec, every)
-
-        def chunk(carry, _):
-            snap = carry[0] if prog.snapshots else None
-            carry, out = jax.lax.scan(block, carry, None, length=prog.blocks)
-            return carry, (out, snap)
-
-        carry, ((recs, every), snaps) = jax.lax.scan(chunk, (p, state), None, length=prog.n_snap)
-        recs = tuple(r.reshape(-1) for r in recs)
-        last = record(carry[0], m, sa, sb, y)
-        if snaps is not None:
-            snaps = {k: jnp.concatenate([snaps[k], carry[0][k][None]]) for k in names}
-        curves = tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True))
-        return curves, carry[0], snaps, None if every is None else every.reshape(-1)
+        carry, curves, every, snaps = scan_schedule(
+            step,
+            lambda carry: record(carry[0], m, sa, sb, y),
+            (p, opt.init(p)),
+            stride=prog.stride,
+            records=prog.blocks * prog.n_snap,
+            snapshots=prog.n_snap,
+            snap=(lambda carry: carry[0]) if prog.snapshots else None,
+        )
+        return curves, carry[0], snaps, every
 
     in_axes = (0, 0, 0, 0, 0 if prog.masked else None, 0, 0, None, None, None)
-    return jax.jit(_over_runs(one, in_axes))
+    return jax.jit(over_runs(one, in_axes))
 
 
 def train_modular(
@@ -691,7 +597,7 @@ def train_modular(
     --------
     >>> import effgrok as eg
     >>> r = train_modular(eg.make_task("add-mod", 7), train_fraction=[0.5, 0.9], steps=20, stride=10)
-    >>> r.val_acc.shape, r.params["W1"].shape, r.encoding, r.pairs
+    >>> r.test_acc.shape, r.params["W1"].shape, r.encoding, r.pairs
     ((2, 3), (2, 7, 256), 'sum', 'unordered')
     >>> r = train_modular(eg.make_task("add-mod", 7), steps=4, stride=2, optimizer="sgd",
     ...                   bias=False, init_scale=3.0, snapshot_stride=2, hidden=8, loss_every_step=True)
@@ -702,122 +608,167 @@ def train_modular(
     >>> [r.params[k].shape for k in param_names("embed_sum")]
     [(1, 10, 6), (1, 6, 8), (1, 8, 6), (1, 6, 5)]
     """
-    import jax
-    import jax.numpy as jnp
-
     rate = _learning_rate(learning_rate, lr)
-    _check_schedule(steps, stride, hidden=hidden, embed_dim=embed_dim)
-    lr_arr, wd_arr, alpha_arr = (
-        _float_array(name, v)
-        for name, v in (("learning_rate", rate), ("weight_decay", weight_decay), ("init_scale", init_scale))
+    steps, stride, n_snap = schedule(
+        steps, stride, snapshot_stride=snapshot_stride, hidden=hidden, embed_dim=embed_dim
     )
-    if not (np.all(np.isfinite(lr_arr) & (lr_arr > 0)) and np.all(np.isfinite(wd_arr) & (wd_arr >= 0))):
-        raise ValueError(
-            f"need learning_rate > 0 and weight_decay >= 0, got learning_rate={rate!r}, "
-            f"weight_decay={weight_decay!r}"
-        )
-    _check_choice("loss", loss, LOSSES)
-    _check_choice("optimizer", optimizer, OPTIMIZERS)
-    _check_choice("activation", activation, ACTIVATIONS)
-    _check_choice("architecture", architecture, ARCHITECTURES)
+    for name, v, allowed in (
+        ("loss", loss, LOSSES),
+        ("optimizer", optimizer, OPTIMIZERS),
+        ("activation", activation, ACTIVATIONS),
+        ("architecture", architecture, ARCHITECTURES),
+    ):
+        _checks.choice(name, v, allowed)
     _check_adam(beta1, beta2, eps)
-    if bias is not None and not isinstance(bias, (bool, np.bool_)):
-        raise ValueError(f"bias must be True or False, got {bias!r}")
-    if architecture == "embed_sum" and bias:
-        raise ValueError(
-            "architecture 'embed_sum' has no biases (the paper's network); use bias=False or None"
-        )
-    bias = architecture == "one_hot_mlp" if bias is None else bool(bias)
+    bias = _check_bias(bias, architecture)
     if not isinstance(loss_every_step, (bool, np.bool_)):
         raise ValueError(f"loss_every_step must be True or False, got {loss_every_step!r}")
-    if not np.all(np.isfinite(alpha_arr) & (alpha_arr > 0)):
-        raise ValueError(f"init_scale must be a positive finite number, got {init_scale!r}")
-    if snapshot_stride is not None:
-        ss = snapshot_stride
-        if (
-            isinstance(ss, bool)
-            or not isinstance(ss, (int, np.integer))
-            or ss < 1
-            or ss % stride
-            or steps % ss
-        ):
-            raise ValueError(
-                f"snapshot_stride must be a multiple of stride ({stride}) that divides steps ({steps}), "
-                f"got {ss!r}"
-            )
-    try:
-        fr, seeds, lr_arr, wd_arr, alpha_arr = (
-            a.ravel()
-            for a in np.broadcast_arrays(
-                np.atleast_1d(np.asarray(train_fraction, float)),
-                np.atleast_1d(seeds),
-                lr_arr,
-                wd_arr,
-                alpha_arr,
-            )
-        )
-    except ValueError:
-        raise ValueError(
-            "train_fraction, seeds, learning_rate, weight_decay and init_scale must broadcast to one "
-            "run axis; got sizes "
-            f"{np.size(train_fraction)}, {np.size(seeds)}, {lr_arr.size}, {wd_arr.size}, {alpha_arr.size}"
-        ) from None
-    runs = fr.size
-    names = param_names(architecture)
+    _, grid = run_grid(
+        train_fraction=np.asarray(train_fraction, float),
+        seeds=seed_array(seeds),
+        learning_rate=_checks.positive_array("learning_rate", rate),
+        weight_decay=_checks.positive_array("weight_decay", weight_decay, allow_zero=True),
+        init_scale=_checks.positive_array("init_scale", init_scale),
+    )
     shapes = _param_shapes(task, architecture, hidden, embed_dim)
-    masks, inits = [], []
-    for f, s in zip(fr, seeds, strict=True):
-        rng = np.random.default_rng(np.random.SeedSequence(int(s)))
-        masks.append(random_split(task, fraction=float(f), seed=int(rng.integers(2**63 - 1))).mask)
-        inits.append(_random_init(rng, shapes))
-    masks = np.stack(masks).astype(bool)
-    if init_params is not None:
-        init = _per_run("init_params", init_params, shapes, runs, binary=False)
-    else:
-        init = {
-            k: alpha_arr.reshape((-1,) + (1,) * len(shapes[k])) * np.stack([p[k] for p in inits])
-            for k in names
-        }
-    wmask = None
-    if weight_mask is not None:
-        wmask = {
-            k: np.array(v) for k, v in _per_run("weight_mask", weight_mask, shapes, runs, binary=True).items()
-        }
-    if not bias and architecture == "one_hot_mlp":
-        wmask = wmask or {k: np.ones((runs, *shapes[k])) for k in names}
-        wmask["b1"] = np.zeros_like(wmask["b1"])
-        wmask["b2"] = np.zeros_like(wmask["b2"])
-    if wmask is not None:
-        init = {k: init[k] * wmask[k] for k in names}
-    tr_idx, tr_w, n_train = _train_indices(masks)
-
-    n_snap = steps // snapshot_stride if snapshot_stride is not None else 1
+    masks, init, wmask = _initial(
+        task, grid, shapes, init_params, weight_mask, bias and architecture == "one_hot_mlp"
+    )
+    config = {
+        "loss": loss,
+        "optimizer": optimizer,
+        "beta1": float(beta1),
+        "beta2": float(beta2),
+        "eps": float(eps),
+        "activation": activation,
+        "bias": bias,
+        "hidden": int(hidden),
+        "embed_dim": int(embed_dim) if architecture == "embed_sum" else None,
+        "float64": bool(float64),
+    }
     key = _Program(
-        names=names,
-        loss=loss,
-        optimizer=optimizer,
-        beta1=float(beta1),
-        beta2=float(beta2),
-        eps=float(eps),
-        activation=activation,
+        names=param_names(architecture),
+        **{k: config[k] for k in ("loss", "optimizer", "beta1", "beta2", "eps", "activation", "float64")},
         stride=stride,
         blocks=steps // stride // n_snap,
         n_snap=n_snap,
         snapshots=snapshot_stride is not None,
         loss_every_step=bool(loss_every_step),
         masked=wmask is not None,
-        float64=bool(float64),
     )
-    with jax.enable_x64(float64):
-        dtype = jnp.float64 if float64 else jnp.float32
+    return _train(key, task, grid, masks, init, wmask, config, architecture)
+
+
+def _train(key: _Program, task: Task, grid: dict, masks, init: dict, wmask, config: dict, architecture: str):
+    """Run the program of ``key`` on every run, in chunks that fit in memory; the result."""
+    tr_idx, tr_w, n_train = train_indices(masks)
+    width = max(config["hidden"], config["embed_dim"] or 0)
+    size = run_bytes(init, copies=6 + key.n_snap, extra=4 * masks.shape[1] * width, float64=key.float64)
+
+    def chunk(sl):
+        per = None if wmask is None else {k: v[sl] for k, v in wmask.items()}
+        sliced = {k: v[sl] for k, v in grid.items()}
+        return _run_program(
+            key, task, masks[sl], (tr_idx[sl], tr_w[sl]), {k: v[sl] for k, v in init.items()}, per, sliced
+        )
+
+    curves, final, snaps, every = map_chunks(chunk, masks.shape[0], size)
+    tr_loss, tr_acc, test_acc, test_loss, norm, zero_loss, zero_grad = curves
+    step_axis = np.arange(key.n_snap * key.blocks + 1) * key.stride
+    snap_stride = key.blocks * key.stride
+    return ModularRuns(
+        steps=step_axis,
+        train_acc=tr_acc,
+        test_acc=test_acc,
+        train_loss=tr_loss,
+        step_test_99=first_crossing(test_acc, step_axis, 0.99),
+        train_fraction=grid["train_fraction"],
+        seeds=grid["seeds"],
+        test_loss=test_loss,
+        weight_norm=norm,
+        zero_loss_fraction=zero_loss,
+        zero_grad_fraction=zero_grad,
+        params=final,
+        snapshots=snaps,
+        snapshot_steps=np.arange(key.n_snap + 1) * snap_stride if key.snapshots else None,
+        train_mask=masks,
+        learning_rate=grid["learning_rate"],
+        weight_decay=grid["weight_decay"],
+        init_scale=grid["init_scale"],
+        encoding=task.encoding,
+        pairs="unordered" if task.commutative else "ordered",
+        n_train=n_train,
+        architecture=architecture,
+        config=config,
+        train_loss_every_step=every,
+    )
+
+
+def _check_bias(bias, architecture: str) -> bool:
+    if bias is not None and not isinstance(bias, (bool, np.bool_)):
+        raise ValueError(f"bias must be True or False, got {bias!r}")
+    if architecture == "embed_sum" and bias:
+        raise ValueError(
+            "architecture 'embed_sum' has no biases (the paper's network); use bias=False or None"
+        )
+    return architecture == "one_hot_mlp" if bias is None else bool(bias)
+
+
+def _initial(task: Task, grid: dict, shapes: dict, init_params, weight_mask, biased: bool):
+    """Per-run training masks, initial parameters and weight masks (``None``: unmasked).
+
+    Run ``k`` draws its split, then its initial weights, from ``SeedSequence(seeds[k])``; the
+    random initial weights are scaled by ``init_scale[k]``.  One-hot MLPs without biases get a
+    weight mask that holds ``b1, b2`` at 0.
+    """
+    runs, names = grid["seeds"].size, tuple(shapes)
+    masks, inits = [], []
+    for f, s in zip(grid["train_fraction"], grid["seeds"], strict=True):
+        rng = run_rng(s)
+        masks.append(random_split(task, fraction=float(f), seed=int(rng.integers(2**63 - 1))).mask)
+        inits.append(_random_init(rng, shapes))
+    masks = np.stack(masks).astype(bool)
+    if init_params is not None:
+        init = per_run_params("init_params", init_params, shapes, runs)
+    else:
+        alpha = grid["init_scale"]
+        init = {
+            k: alpha.reshape((-1,) + (1,) * len(shapes[k])) * np.stack([p[k] for p in inits]) for k in names
+        }
+    wmask = None
+    if weight_mask is not None:
+        wmask = {
+            k: np.array(v)
+            for k, v in per_run_params("weight_mask", weight_mask, shapes, runs, binary=True).items()
+        }
+    if not biased and "b1" in shapes:
+        wmask = wmask or {k: np.ones((runs, *shapes[k])) for k in names}
+        wmask["b1"] = np.zeros_like(wmask["b1"])
+        wmask["b2"] = np.zeros_like(wmask["b2"])
+    if wmask is not None:
+        init = {k: init[k] * wmask[k] for k in names}
+    return masks, init, wmask
+
+
+def _run_program(key: _Program, task: Task, masks, train: tuple, init: dict, wmask, grid: dict):
+    """Run the compiled program of ``key`` on the runs given (``train``: their padded training
+    indices and weights, :func:`~effgrok.nets.engine.train_indices`); numpy outputs
+    ``(curves, final params, snapshots, loss every step)``."""
+    import jax
+    import jax.numpy as jnp
+
+    names = key.names
+    tr_idx, tr_w = train
+    with jax.enable_x64(key.float64):
+        dtype = jnp.float64 if key.float64 else jnp.float32
         curves, final, snaps, every = _compiled(key)(
             {k: jnp.asarray(init[k], dtype) for k in names},
             jnp.asarray(masks),
             jnp.asarray(tr_idx),
             jnp.asarray(tr_w, dtype),
             None if wmask is None else {k: jnp.asarray(wmask[k], dtype) for k in names},
-            jnp.asarray(lr_arr, dtype),
-            jnp.asarray(wd_arr, dtype),
+            jnp.asarray(grid["learning_rate"], dtype),
+            jnp.asarray(grid["weight_decay"], dtype),
             jnp.asarray(task.slots[:, 0]),
             jnp.asarray(task.slots[:, 1]),
             jnp.asarray(task.results),
@@ -826,43 +777,4 @@ def train_modular(
         final = {k: np.asarray(v) for k, v in final.items()}
         snaps = None if snaps is None else {k: np.asarray(v) for k, v in snaps.items()}
         every = None if every is None else np.asarray(every, np.float64)
-    tr_loss, tr_acc, val_acc, val_loss, norm, zero_loss, zero_grad = curves
-    step_axis = np.arange(steps // stride + 1) * stride
-    hit = val_acc >= 0.99
-    return ModularRuns(
-        steps=step_axis,
-        train_acc=tr_acc,
-        val_acc=val_acc,
-        train_loss=tr_loss,
-        step_val_99=np.where(hit.any(axis=1), step_axis[np.argmax(hit, axis=1)], -1),
-        train_fraction=fr,
-        seeds=seeds,
-        val_loss=val_loss,
-        weight_norm=norm,
-        zero_loss_fraction=zero_loss,
-        zero_grad_fraction=zero_grad,
-        params=final,
-        snapshots=snaps,
-        snapshot_steps=None if snapshot_stride is None else np.arange(n_snap + 1) * snapshot_stride,
-        train_mask=masks,
-        lr=lr_arr,
-        weight_decay=wd_arr,
-        init_scale=alpha_arr,
-        encoding=task.encoding,
-        pairs="unordered" if task.commutative else "ordered",
-        n_train=n_train,
-        architecture=architecture,
-        config={
-            "loss": loss,
-            "optimizer": optimizer,
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "eps": float(eps),
-            "activation": activation,
-            "bias": bias,
-            "hidden": int(hidden),
-            "embed_dim": int(embed_dim) if architecture == "embed_sum" else None,
-            "float64": bool(float64),
-        },
-        train_loss_every_step=every,
-    )
+    return curves, final, snaps, every

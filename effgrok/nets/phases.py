@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..constants import never_from_legacy, reached
+
 __all__ = ["PHASES", "PHASE_AXES", "classify_phases", "phase_cells", "phase_diagram", "phase_fractions"]
 
 #: The phase names; :func:`classify_phases` returns indices into this tuple.
@@ -26,17 +28,18 @@ PHASES = ("comprehension", "grokking", "memorization", "confusion")
 
 def classify_phases(step_train, step_test, budget: int, gap: int = 1000) -> np.ndarray:
     """Phase index (into :data:`PHASES`) per run from the first steps reaching 90 % train and
-    test accuracy (``−1`` or ``> budget``: not reached).
+    test accuracy (``NaN`` -- :data:`effgrok.constants.NEVER` -- or ``> budget``: not reached).
 
     Examples
     --------
-    >>> [PHASES[i] for i in classify_phases([10, 10, 10, -1, -1], [500, 1010, -1, 40, -1], budget=10_000)]
+    >>> nan = float("nan")
+    >>> [PHASES[i] for i in classify_phases([10, 10, 10, nan, nan], [500, 1010, nan, 40, nan], budget=10_000)]
     ['comprehension', 'grokking', 'memorization', 'confusion', 'confusion']
     """
-    st = np.asarray(step_train)
-    se = np.asarray(step_test)
-    tr = (st >= 0) & (st <= budget)
-    te = (se >= 0) & (se <= budget)
+    st = np.asarray(step_train, dtype=np.float64)
+    se = np.asarray(step_test, dtype=np.float64)
+    tr = reached(st) & (st <= budget)
+    te = reached(se) & (se <= budget)
     out = np.full(np.broadcast(st, se).shape, PHASES.index("confusion"))
     both = tr & te
     out[both & (se - st < gap)] = PHASES.index("comprehension")
@@ -166,9 +169,10 @@ def phase_diagram(
         store = ScanStore(out, "phase-diagram", arguments)
     res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
     cat = {k: v.reshape(yv.size, xv.size, seeds.size) for k, v in gather(res, jobs).items()}
+    for k in ("step_train_acc", "step_test_acc", "step_rqi"):  # chunks stored with −1 stay valid
+        cat[k] = never_from_legacy(cat[k])
     phases = classify_phases(cat["step_train_acc"], cat["step_test_acc"], cfg.steps, gap)
-    # a first step >= 0 is a reached level, whether "never" is written -1 or NaN
-    test_only = ((cat["step_test_acc"] >= 0) & ~(cat["step_train_acc"] >= 0)).sum(axis=-1)
+    test_only = (reached(cat["step_test_acc"]) & ~reached(cat["step_train_acc"])).sum(axis=-1)
     return {
         "x": (xn, xv),
         "y": (yn, yv),

@@ -17,8 +17,8 @@ computation is cached per (configuration, task), so repeated batches do not reco
 Every quantity at step ``t`` (accuracy, loss, RQI, Acc-hat) is measured on the parameters
 ``θ_t`` *before* the update of step ``t`` -- the same forward pass that gives the gradient --
 so "first step with train accuracy ≥ 0.9" and "first step with RQI > 0.95" refer to the very
-same parameters (steps are 0-based; a run that never gets there reports −1 here, ``None`` in
-JSON).
+same parameters (steps are 0-based; a run that never gets there reports ``NaN``,
+:data:`effgrok.constants.NEVER`, here and ``null`` in JSON).
 
 **Reference code versus SPEC §1.** The authors' reference implementation
 (``toy/train_add.py`` of ejmichaud/grokking-squared, MIT licence, function ``train_add``;
@@ -37,7 +37,7 @@ optimisers and RQI (unbiased standardisation, squared defect averaged over dimen
 * **measurement timing** -- the reference measures train accuracy and RQI *after* the
   update of its step ``t`` and test accuracy *before* it; its first-step counts are hence
   one lower than effgrok's for train accuracy and RQI, and equal for test accuracy;
-* **not reached** -- the reference reports ``steps − 1`` where effgrok reports −1;
+* **not reached** -- the reference reports ``steps − 1`` where effgrok reports ``NaN``;
 * **scales** -- ``init_scale_reprs``, ``init_scale_nn`` and ``label_scale`` (all 1 by
   default) multiply the initial embedding, the initial decoder and the templates:
   :attr:`ToyConfig.init_scale_emb`, :attr:`ToyConfig.init_scale_dec`,
@@ -63,15 +63,27 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from .. import _checks
+from ..constants import NEVER, RQI_THRESHOLD
 from ..effective.constraints import parallelograms
 from ..tasks import Task, random_split
+from .engine import (
+    Runs,
+    map_chunks,
+    per_run_array,
+    per_run_params,
+    run_bytes,
+    run_grid,
+    run_rng,
+    scan_schedule,
+    seed_array,
+)
 
 __all__ = ["ToyConfig", "ToyRuns", "train_toy"]
 
 VARIANTS = ("regression", "classification")
 EMB_OPTIMIZERS = ("adamw", "sgd")
 THRESHOLD_ACC = 0.9
-THRESHOLD_RQI = 0.95
 
 
 @dataclass(frozen=True)
@@ -123,44 +135,30 @@ class ToyConfig:
     emb_optimizer: str = "adamw"
 
     def __post_init__(self):
-        for name, lo in (
-            ("dim", 1),
-            ("hidden", 1),
-            ("depth", 1),
-            ("template_dim", 1),
-            ("steps", 1),
-            ("stride", 1),
-        ):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+        _checks.schedule(
+            self.steps,
+            self.stride,
+            dim=self.dim,
+            hidden=self.hidden,
+            depth=self.depth,
+            template_dim=self.template_dim,
+        )
         b = self.batch_size
         if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1):
             raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {b!r}")
-        if self.emb_optimizer not in EMB_OPTIMIZERS:
-            raise ValueError(
-                f"emb_optimizer must be one of {', '.join(EMB_OPTIMIZERS)}; got {self.emb_optimizer!r}"
-            )
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {', '.join(VARIANTS)}; got {self.variant!r}")
-        if self.steps % self.stride:
-            raise ValueError(f"stride must divide steps; got stride {self.stride} for {self.steps} steps")
-        if not (self.delta > 0 and math.isfinite(self.delta)):
-            raise ValueError(f"delta must be a positive number, got {self.delta!r}")
-        for name in ("init_scale_emb", "init_scale_dec", "template_scale"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-                raise ValueError(f"{name} must be a positive number, got {v!r}")
-            if not (math.isfinite(v) and v > 0):
-                raise ValueError(f"{name} must be a positive number, got {v!r}")
+        _checks.choice("emb_optimizer", self.emb_optimizer, EMB_OPTIMIZERS)
+        _checks.choice("variant", self.variant, VARIANTS)
+        for name in ("delta", "init_scale_emb", "init_scale_dec", "template_scale"):
+            _checks.positive(name, getattr(self, name))
 
 
 @dataclass(frozen=True)
-class ToyRuns:
+class ToyRuns(Runs):
     """Results of a batch of runs (leading axis: run).
 
-    ``step_*`` are the first steps reaching train accuracy ≥ 0.9, test accuracy ≥ 0.9 and
-    RQI > 0.95 (−1: never within the budget).  Curves are recorded at ``steps``.
+    ``step_*`` are the first steps (checked at every step, not only at the recorded ones)
+    reaching train accuracy ≥ 0.9, test accuracy ≥ 0.9 and RQI > 0.95 (float64; ``NaN``,
+    :data:`~effgrok.constants.NEVER`: never within the budget).  Curves are recorded at ``steps``.
     """
 
     steps: np.ndarray
@@ -194,15 +192,6 @@ class ToyRuns:
         return {k: (v if k != "config" else asdict(v)) for k, v in self.__dict__.items()}
 
 
-def _check_positive(name, values, allow_zero=False) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
-    ok = np.isfinite(arr) & ((arr >= 0) if allow_zero else (arr > 0))
-    if not np.all(ok):
-        bad = arr[~ok][0]
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} and finite, got {bad}")
-    return arr
-
-
 def _train_masks(task: Task, train) -> np.ndarray:
     """``(k, n_examples)`` boolean training masks from one or several splits/masks/index arrays."""
     from ..effective.constraints import training_mask
@@ -220,28 +209,12 @@ def _train_masks(task: Task, train) -> np.ndarray:
     return masks
 
 
-def _given_array(name: str, value, shape: tuple, runs: int) -> np.ndarray:
-    """One run's array (broadcast to ``runs``) or a stack with a leading run axis."""
-    a = np.asarray(value, dtype=np.float64)
-    if a.shape == shape:
-        a = np.broadcast_to(a, (runs, *shape))
-    elif a.shape != (runs, *shape):
-        raise ValueError(f"{name} must have shape {shape} or {(runs, *shape)}, got {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return a
-
-
 def _given_init(init, n_slots: int, cfg: ToyConfig, out_dim: int, runs: int) -> dict:
-    if not isinstance(init, dict):
-        raise ValueError(f"init must be a dict of parameter arrays, got {type(init).__name__}")
     sizes = [cfg.dim] + [cfg.hidden] * cfg.depth + [out_dim]
     shapes = {"emb": (n_slots, cfg.dim)}
     for i, (fi, fo) in enumerate(itertools.pairwise(sizes)):
         shapes[f"W{i}"], shapes[f"b{i}"] = (fi, fo), (fo,)
-    if set(init) != set(shapes):
-        raise ValueError(f"init must have exactly the keys {sorted(shapes)}, got {sorted(init)}")
-    return {k: _given_array(f"init[{k!r}]", init[k], shapes[k], runs) for k in shapes}
+    return per_run_params("init", init, shapes, runs)
 
 
 def _init_params(rng: np.random.Generator, n_slots: int, cfg: ToyConfig, out_dim: int) -> dict:
@@ -273,6 +246,74 @@ def _batch_mask(key, mask, size):
     return rank < size
 
 
+def _toy_optimizer(cfg: ToyConfig, labels: dict, lr_e, wd_e, lr_d, wd_d):
+    """Embedding optimiser (AdamW or SGD with decay) beside the decoder's AdamW, traced rates."""
+    import optax
+
+    if cfg.emb_optimizer == "sgd":  # E ← E − η (∇E + wd·E)
+        emb_opt = optax.chain(
+            optax.inject_hyperparams(optax.add_decayed_weights)(weight_decay=wd_e),
+            optax.inject_hyperparams(optax.sgd)(learning_rate=lr_e),
+        )
+    else:
+        emb_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_e, weight_decay=wd_e)
+    dec_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_d, weight_decay=wd_d)
+    return optax.multi_transform({"emb": emb_opt, "dec": dec_opt}, labels)
+
+
+def _toy_metrics(cfg: ToyConfig, C: int, slots, results, pars, dtype):
+    """``metrics(params, templates, mask, batch_mask) -> (batch loss, (train loss, test loss,
+    train acc, test acc, RQI, Acc-hat))`` of the toy model on one task (jax.numpy)."""
+    import jax
+    import jax.numpy as jnp
+
+    delta2 = cfg.delta**2
+    res_j = jnp.asarray(results)
+    s0, s1 = jnp.asarray(slots[:, 0]), jnp.asarray(slots[:, 1])
+    px, py = jnp.asarray(pars[:, 0]), jnp.asarray(pars[:, 1])
+    onehot = jax.nn.one_hot(res_j, C, dtype=dtype)
+
+    def forward(params, tm):
+        h = params["emb"][s0] + params["emb"][s1]
+        out = _decode(params, h, cfg.depth)
+        if cfg.variant == "regression":
+            per_ex = jnp.mean((out - tm[res_j]) ** 2, axis=-1)
+            dist = jnp.sum((out[:, None, :] - tm[None, :, :]) ** 2, axis=-1)
+            pred = jnp.argmin(dist, axis=-1)
+        else:
+            per_ex = -jnp.sum(onehot * jax.nn.log_softmax(out, axis=-1), axis=-1)
+            pred = jnp.argmax(out, axis=-1)
+        return per_ex, pred == res_j
+
+    def metrics(params, tm, mask, bmask):
+        per_ex, correct = forward(params, tm)
+        mf = mask.astype(dtype)
+        bf = bmask.astype(dtype)
+        n_tr = jnp.maximum(mf.sum(), 1.0)
+        n_te = jnp.maximum((1 - mf).sum(), 1.0)
+        batch_loss = jnp.sum(per_ex * bf) / jnp.maximum(bf.sum(), 1.0)
+        train_loss = jnp.sum(per_ex * mf) / n_tr
+        test_loss = jnp.sum(per_ex * (1 - mf)) / n_te
+        train_acc = jnp.sum(correct * mf) / n_tr
+        test_acc = jnp.sum(correct * (1 - mf)) / n_te
+        E = params["emb"]
+        Ec = E - E.mean(axis=0)
+        std = jnp.sqrt(jnp.sum(Ec**2, axis=0) / (E.shape[0] - 1))
+        keep = std > 1e-12 * jnp.maximum(jnp.max(jnp.abs(E), axis=0), 1e-30)
+        z = jnp.where(keep, Ec / jnp.where(keep, std, 1.0), 0.0)
+        hz = z[s0] + z[s1]
+        d2 = jnp.sum((hz[px] - hz[py]) ** 2, axis=-1) / jnp.maximum(keep.sum(), 1)
+        realised = (d2 < delta2) & keep.any()
+        rqi = jnp.mean(realised)
+        link_y = realised & mask[px] & ~mask[py]
+        link_x = realised & mask[py] & ~mask[px]
+        pred = jnp.zeros(mask.shape, bool).at[py].max(link_y).at[px].max(link_x)
+        acc_hat = jnp.sum(pred & ~mask) / n_te
+        return batch_loss, (train_loss, test_loss, train_acc, test_acc, rqi, acc_hat)
+
+    return metrics
+
+
 @functools.lru_cache(maxsize=16)
 def _runner(cfg: ToyConfig, n_classes: int, slots_b: bytes, results_b: bytes, pars_b: bytes, minibatch: bool):
     """The jitted, vmapped training function for one configuration and task (cached)."""
@@ -285,97 +326,42 @@ def _runner(cfg: ToyConfig, n_classes: int, slots_b: bytes, results_b: bytes, pa
     results = np.frombuffer(results_b, dtype=np.int64)
     pars = np.frombuffer(pars_b, dtype=np.int64).reshape(-1, 2)
     dtype = jnp.float64 if cfg.float64 else jnp.float32
-    delta2 = cfg.delta**2
     names = ["emb"] + [f"{w}{i}" for i in range(cfg.depth + 1) for w in ("W", "b")]
     labels = {k: ("emb" if k == "emb" else "dec") for k in names}
     n_records = cfg.steps // cfg.stride
 
-    def make_opt(lr_e, wd_e, lr_d, wd_d):
-        if cfg.emb_optimizer == "sgd":  # E ← E − η (∇E + wd·E)
-            emb_opt = optax.chain(
-                optax.inject_hyperparams(optax.add_decayed_weights)(weight_decay=wd_e),
-                optax.inject_hyperparams(optax.sgd)(learning_rate=lr_e),
-            )
-        else:
-            emb_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_e, weight_decay=wd_e)
-        dec_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_d, weight_decay=wd_d)
-        return optax.multi_transform({"emb": emb_opt, "dec": dec_opt}, labels)
-
     def build():
-        res_j = jnp.asarray(results)
-        s0, s1 = jnp.asarray(slots[:, 0]), jnp.asarray(slots[:, 1])
-        px, py = jnp.asarray(pars[:, 0]), jnp.asarray(pars[:, 1])
-        onehot = jax.nn.one_hot(res_j, C, dtype=dtype)
-
-        def forward(params, tm):
-            h = params["emb"][s0] + params["emb"][s1]
-            out = _decode(params, h, cfg.depth)
-            if cfg.variant == "regression":
-                per_ex = jnp.mean((out - tm[res_j]) ** 2, axis=-1)
-                dist = jnp.sum((out[:, None, :] - tm[None, :, :]) ** 2, axis=-1)
-                pred = jnp.argmin(dist, axis=-1)
-            else:
-                per_ex = -jnp.sum(onehot * jax.nn.log_softmax(out, axis=-1), axis=-1)
-                pred = jnp.argmax(out, axis=-1)
-            return per_ex, pred == res_j
-
-        def metrics(params, tm, mask, bmask):
-            per_ex, correct = forward(params, tm)
-            mf = mask.astype(dtype)
-            bf = bmask.astype(dtype)
-            n_tr = jnp.maximum(mf.sum(), 1.0)
-            n_te = jnp.maximum((1 - mf).sum(), 1.0)
-            batch_loss = jnp.sum(per_ex * bf) / jnp.maximum(bf.sum(), 1.0)
-            train_loss = jnp.sum(per_ex * mf) / n_tr
-            test_loss = jnp.sum(per_ex * (1 - mf)) / n_te
-            train_acc = jnp.sum(correct * mf) / n_tr
-            test_acc = jnp.sum(correct * (1 - mf)) / n_te
-            E = params["emb"]
-            Ec = E - E.mean(axis=0)
-            std = jnp.sqrt(jnp.sum(Ec**2, axis=0) / (E.shape[0] - 1))
-            keep = std > 1e-12 * jnp.maximum(jnp.max(jnp.abs(E), axis=0), 1e-30)
-            z = jnp.where(keep, Ec / jnp.where(keep, std, 1.0), 0.0)
-            hz = z[s0] + z[s1]
-            d2 = jnp.sum((hz[px] - hz[py]) ** 2, axis=-1) / jnp.maximum(keep.sum(), 1)
-            realised = (d2 < delta2) & keep.any()
-            rqi = jnp.mean(realised)
-            link_y = realised & mask[px] & ~mask[py]
-            link_x = realised & mask[py] & ~mask[px]
-            pred = jnp.zeros(mask.shape, bool).at[py].max(link_y).at[px].max(link_x)
-            acc_hat = jnp.sum(pred & ~mask) / n_te
-            return batch_loss, (train_loss, test_loss, train_acc, test_acc, rqi, acc_hat)
-
+        metrics = _toy_metrics(cfg, C, slots, results, pars, dtype)
         grad_fn = jax.value_and_grad(metrics, has_aux=True)
 
+        def hits_of(m):
+            return jnp.array([m[2] >= THRESHOLD_ACC, m[3] >= THRESHOLD_ACC, m[4] > RQI_THRESHOLD])
+
         def one_run(params, tm, mask, key, bsize, lr_e, wd_e, lr_d, wd_d):
-            opt = make_opt(lr_e, wd_e, lr_d, wd_d)
-            state = opt.init(params)
-            first = jnp.full(3, -1, dtype=jnp.int32)
+            opt = _toy_optimizer(cfg, labels, lr_e, wd_e, lr_d, wd_d)
 
             def step(carry, t):
                 params, state, first = carry
                 bmask = _batch_mask(jax.random.fold_in(key, t), mask, bsize) if minibatch else mask
                 (_, m), g = grad_fn(params, tm, mask, bmask)
-                hits = jnp.array([m[2] >= THRESHOLD_ACC, m[3] >= THRESHOLD_ACC, m[4] > THRESHOLD_RQI])
-                first = jnp.where((first < 0) & hits, t, first)
+                first = jnp.where((first < 0) & hits_of(m), t, first)  # −1 inside: not yet
                 upd, state = opt.update(g, state, params)
                 return (optax.apply_updates(params, upd), state, first), None
 
-            def record(carry, r):
-                _, m = metrics(carry[0], tm, mask, mask)
-                out = (*m, carry[0]["emb"])
-                carry, _ = jax.lax.scan(step, carry, r * cfg.stride + jnp.arange(cfg.stride, dtype=jnp.int32))
-                return carry, out
+            def measure(carry):
+                return (*metrics(carry[0], tm, mask, mask)[1], carry[0]["emb"])
 
-            carry, recs = jax.lax.scan(record, (params, state, first), jnp.arange(n_records, dtype=jnp.int32))
-            params, state, first = carry
-            _, last = metrics(params, tm, mask, mask)
-            # the final parameters count too (step = steps)
-            hits = jnp.array([last[2] >= THRESHOLD_ACC, last[3] >= THRESHOLD_ACC, last[4] > THRESHOLD_RQI])
-            first = jnp.where((first < 0) & hits, cfg.steps, first)
-            recs = tuple(
-                jnp.concatenate([a, b[None]]) for a, b in zip(recs, (*last, params["emb"]), strict=True)
+            first = jnp.full(3, -1, dtype=jnp.int32)
+            carry, recs, _, _ = scan_schedule(
+                step,
+                measure,
+                (params, opt.init(params), first),
+                stride=cfg.stride,
+                records=n_records,
+                indexed=True,
             )
+            # the final parameters count too (step = steps)
+            first = jnp.where((carry[2] < 0) & hits_of(tuple(r[-1] for r in recs)), cfg.steps, carry[2])
             return recs, first
 
         return jax.jit(jax.vmap(one_run))
@@ -438,88 +424,47 @@ def train_toy(
     >>> runs.train_acc.shape
     (2, 3)
     """
-    import jax
-    import jax.numpy as jnp
-
     cfg = ToyConfig() if config is None else config
     if sum(x is not None for x in (n_train, train_fraction, train)) != 1:
         raise ValueError("give exactly one of n_train, train_fraction and train")
-    seeds = np.atleast_1d(np.asarray(seeds))
-    if seeds.size == 0 or not np.issubdtype(seeds.dtype, np.integer) or np.any(seeds < 0):
-        raise ValueError(f"seeds must be non-negative integers, got {seeds.tolist()}")
-    lr_emb = _check_positive("embedding learning rate", lr_emb)
-    lr_dec = _check_positive("decoder learning rate", lr_dec)
-    wd_emb = _check_positive("embedding weight decay", wd_emb, allow_zero=True)
-    wd_dec = _check_positive("decoder weight decay", wd_dec, allow_zero=True)
     given_masks = None if train is None else _train_masks(task, train)
     if given_masks is not None:
         sizes = np.zeros(given_masks.shape[0]) if given_masks.shape[0] > 1 else np.zeros(())
     else:
-        sizes = (
-            np.atleast_1d(np.asarray(n_train))
-            if n_train is not None
-            else np.atleast_1d(np.asarray(train_fraction, dtype=float))
-        )
-    try:
-        shapes = np.broadcast_shapes(
-            seeds.shape, lr_emb.shape, lr_dec.shape, wd_emb.shape, wd_dec.shape, sizes.shape
-        )
-    except ValueError:
-        raise ValueError("per-run arguments must be scalars or sequences of one common length") from None
-    R = int(np.prod(shapes))
-    seeds, lr_emb, lr_dec, wd_emb, wd_dec, sizes = (
-        np.broadcast_to(v, shapes).reshape(R) for v in (seeds, lr_emb, lr_dec, wd_emb, wd_dec, sizes)
+        sizes = np.asarray(n_train) if n_train is not None else np.asarray(train_fraction, dtype=float)
+    R, grid = run_grid(
+        seeds=seed_array(seeds),
+        lr_emb=_checks.positive_array("embedding learning rate", lr_emb),
+        wd_emb=_checks.positive_array("embedding weight decay", wd_emb, allow_zero=True),
+        lr_dec=_checks.positive_array("decoder learning rate", lr_dec),
+        wd_dec=_checks.positive_array("decoder weight decay", wd_dec, allow_zero=True),
+        size=sizes,
     )
     C = task.n_classes
     out_dim = cfg.template_dim if cfg.variant == "regression" else C
-    tmpl_given = None if templates is None else _given_array("templates", templates, (C, cfg.template_dim), R)
-    masks, inits, templates, keys = [], [], [], []
+    tmpl_given = (
+        None if templates is None else per_run_array("templates", templates, (C, cfg.template_dim), R)
+    )
     if given_masks is not None and given_masks.shape[0] not in (1, R):
         raise ValueError(f"train gives {given_masks.shape[0]} training sets for {R} runs")
     init_given = None if init is None else _given_init(init, task.n_slots, cfg, out_dim, R)
-    for k in range(R):
-        rng = np.random.default_rng(np.random.SeedSequence(int(seeds[k])))
-        split_seed = int(rng.integers(2**63 - 1))
-        if given_masks is not None:
-            masks.append(given_masks[k if given_masks.shape[0] > 1 else 0])
-        elif n_train is not None:
-            masks.append(random_split(task, size=int(sizes[k]), seed=split_seed).mask)
-        else:
-            masks.append(random_split(task, fraction=float(sizes[k]), seed=split_seed).mask)
-        drawn = _init_params(rng, task.n_slots, cfg, out_dim)
-        inits.append(drawn if init_given is None else {key: v[k] for key, v in init_given.items()})
-        drawn_t = rng.standard_normal((C, cfg.template_dim)) * cfg.template_scale
-        templates.append(drawn_t if tmpl_given is None else tmpl_given[k])
-        keys.append(rng.integers(2**32, size=2, dtype=np.uint32))  # drawn last: earlier draws unchanged
-    n_tr = np.array([m.sum() for m in masks])
-    bsize = n_tr if cfg.batch_size is None else np.minimum(n_tr, cfg.batch_size)
-    minibatch = bool(np.any(bsize < n_tr))
-    pars = parallelograms(task)
-    run = _runner(
-        cfg,
-        C,
-        np.ascontiguousarray(task.slots, dtype=np.int64).tobytes(),
-        np.ascontiguousarray(task.results, dtype=np.int64).tobytes(),
-        np.ascontiguousarray(pars, dtype=np.int64).tobytes(),
-        minibatch,
+    masks, inits, tmpls, keys = _draw_runs(
+        task, cfg, grid, given_masks, n_train is not None, init_given, tmpl_given
     )
-    dtype = jnp.float64 if cfg.float64 else jnp.float32
-    with jax.enable_x64(cfg.float64):
-        stack = {k: jnp.asarray(np.stack([p[k] for p in inits]), dtype=dtype) for k in inits[0]}
-        hp = [jnp.asarray(v, dtype=dtype) for v in (lr_emb, wd_emb, lr_dec, wd_dec)]
-        recs, first = run(
-            stack,
-            jnp.asarray(np.stack(templates), dtype=dtype),
-            jnp.asarray(np.stack(masks)),
-            jax.random.wrap_key_data(jnp.asarray(np.stack(keys))),
-            jnp.asarray(bsize, dtype=jnp.int32),
-            *hp,
-        )
-        recs = [np.asarray(r, dtype=np.float64) for r in recs]
-        first = np.asarray(first)
-    n_records = cfg.steps // cfg.stride
+    n_emb = task.n_slots * cfg.dim * (cfg.steps // cfg.stride + 1)  # the recorded embeddings
+    size = run_bytes(
+        {k: v[None] for k, v in inits[0].items()}, extra=n_emb + 8 * task.n_examples * cfg.hidden
+    )
+    recs, first = map_chunks(
+        lambda sl: _run(
+            task, cfg, masks[sl], inits[sl], tmpls[sl], keys[sl], {k: v[sl] for k, v in grid.items()}
+        ),
+        R,
+        size,
+    )
+    first = np.where(first < 0, NEVER, first.astype(np.float64))
     return ToyRuns(
-        steps=np.arange(n_records + 1) * cfg.stride,
+        steps=np.arange(cfg.steps // cfg.stride + 1) * cfg.stride,
         train_loss=recs[0],
         test_loss=recs[1],
         train_acc=recs[2],
@@ -530,7 +475,63 @@ def train_toy(
         step_train_acc=first[:, 0],
         step_test_acc=first[:, 1],
         step_rqi=first[:, 2],
-        n_train=n_tr,
+        n_train=masks.sum(axis=1),
         config=replace(cfg),
-        train_mask=np.stack(masks),
+        train_mask=masks,
     )
+
+
+def _draw_runs(task: Task, cfg: ToyConfig, grid: dict, given_masks, by_size: bool, init_given, tmpl_given):
+    """Every run's training mask, initial parameters, templates and mini-batch key, drawn from
+    its own ``SeedSequence(seed)`` in a fixed order (split, parameters, templates, key), so giving
+    some of them explicitly changes nothing else."""
+    C, R = task.n_classes, grid["seeds"].size
+    out_dim = cfg.template_dim if cfg.variant == "regression" else C
+    masks, inits, tmpls, keys = [], [], [], []
+    for k in range(R):
+        rng = run_rng(grid["seeds"][k])
+        split_seed = int(rng.integers(2**63 - 1))
+        if given_masks is not None:
+            masks.append(given_masks[k if given_masks.shape[0] > 1 else 0])
+        elif by_size:
+            masks.append(random_split(task, size=int(grid["size"][k]), seed=split_seed).mask)
+        else:
+            masks.append(random_split(task, fraction=float(grid["size"][k]), seed=split_seed).mask)
+        drawn = _init_params(rng, task.n_slots, cfg, out_dim)
+        inits.append(drawn if init_given is None else {key: v[k] for key, v in init_given.items()})
+        drawn_t = rng.standard_normal((C, cfg.template_dim)) * cfg.template_scale
+        tmpls.append(drawn_t if tmpl_given is None else tmpl_given[k])
+        keys.append(rng.integers(2**32, size=2, dtype=np.uint32))  # drawn last: earlier draws unchanged
+    masks = np.stack(masks)
+    return np.stack(masks), inits, np.stack(tmpls), np.stack(keys)
+
+
+def _run(task: Task, cfg: ToyConfig, masks, inits: list, templates, keys, grid: dict):
+    """Run the cached program of :func:`_runner` on every run; numpy ``(curves, first hits)``
+    (first hits −1 where not reached)."""
+    import jax
+    import jax.numpy as jnp
+
+    n_tr = masks.sum(axis=1)
+    bsize = n_tr if cfg.batch_size is None else np.minimum(n_tr, cfg.batch_size)
+    run = _runner(
+        cfg,
+        task.n_classes,
+        np.ascontiguousarray(task.slots, dtype=np.int64).tobytes(),
+        np.ascontiguousarray(task.results, dtype=np.int64).tobytes(),
+        np.ascontiguousarray(parallelograms(task), dtype=np.int64).tobytes(),
+        bool(np.any(bsize < n_tr)),
+    )
+    dtype = jnp.float64 if cfg.float64 else jnp.float32
+    with jax.enable_x64(cfg.float64):
+        stack = {k: jnp.asarray(np.stack([p[k] for p in inits]), dtype=dtype) for k in inits[0]}
+        hp = [jnp.asarray(grid[k], dtype=dtype) for k in ("lr_emb", "wd_emb", "lr_dec", "wd_dec")]
+        recs, first = run(
+            stack,
+            jnp.asarray(templates, dtype=dtype),
+            jnp.asarray(masks),
+            jax.random.wrap_key_data(jnp.asarray(keys)),
+            jnp.asarray(bsize, dtype=jnp.int32),
+            *hp,
+        )
+        return [np.asarray(r, dtype=np.float64) for r in recs], np.asarray(first)

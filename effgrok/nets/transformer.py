@@ -25,7 +25,8 @@ not need float64).
 
 Returns the same :class:`effgrok.nets.modular.ModularRuns` as the MLP trainer: curves every
 ``stride`` steps, measured on the parameters before that step's update, and the first
-recorded step with validation accuracy ≥ 99 % (−1: not within budget; resolution ``stride``).
+recorded step with test accuracy ≥ 99 % (``NaN``, :data:`~effgrok.constants.NEVER`: not within
+budget; resolution ``stride``).
 Examples are the task's pairs (unordered ``a ≤ b`` for commutative tasks, recorded in
 ``ModularRuns.pairs``; the sequence ``a, ∘, b, =`` is read in that order).
 
@@ -46,12 +47,13 @@ claims tested with this network do not depend on the last bits); ``float64=True`
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
 
+from .. import _checks
 from ..tasks import Task, random_split
+from . import engine
 from .modular import ModularRuns
 
 __all__ = ["train_transformer", "transformer_logits"]
@@ -209,41 +211,92 @@ def train_transformer(
     >>> import effgrok as eg
     >>> r = train_transformer(eg.make_task("add-mod", 5), train_fraction=[0.5, 0.8], steps=4, stride=2,
     ...                       d_model=8, n_heads=2)
-    >>> r.val_acc.shape, r.params["tok"].shape, r.pairs
+    >>> r.test_acc.shape, r.params["tok"].shape, r.pairs
     ((2, 3), (2, 7, 8), 'unordered')
     """
+    from .modular import _check_adam, _learning_rate
+
+    rate = _checks.positive("learning_rate", _learning_rate(learning_rate, lr))
+    weight_decay = _checks.nonnegative("weight_decay", weight_decay)
+    steps, stride, _ = engine.schedule(steps, stride, d_model=d_model, n_heads=n_heads)
+    fr = _check_shape(d_model, n_heads, train_fraction)
+    _check_adam(beta1, beta2, eps)
+    runs, grid = engine.run_grid(train_fraction=fr, seeds=engine.seed_array(seeds))
+    n, C = task.n_symbols, task.n_classes
+    masks, inits = [], []
+    for f, s in zip(grid["train_fraction"], grid["seeds"], strict=True):
+        rng = engine.run_rng(s)
+        masks.append(random_split(task, fraction=float(f), seed=int(rng.integers(2**63 - 1))).mask)
+        inits.append(_init(rng, n + 2, C, d_model))
+    masks = np.stack(masks).astype(bool)
+    settings = (
+        n_heads,
+        stride,
+        steps // stride,
+        float(rate),
+        float(weight_decay),
+        beta1,
+        beta2,
+        eps,
+        float64,
+    )
+    size = engine.run_bytes(
+        {k: v[None] for k, v in inits[0].items()}, extra=16 * task.n_examples * d_model, float64=float64
+    )
+    recs, final = engine.map_chunks(lambda sl: _run(task, masks[sl], inits[sl], settings), runs, size)
+    n_train = masks.sum(axis=1).astype(np.int64)
+    step_axis = np.arange(steps // stride + 1) * stride
+    return ModularRuns(
+        steps=step_axis,
+        train_loss=recs[0],
+        train_acc=recs[1],
+        test_acc=recs[2],
+        test_loss=recs[3],
+        weight_norm=recs[4],
+        step_test_99=engine.first_crossing(recs[2], step_axis, 0.99),
+        train_fraction=grid["train_fraction"],
+        seeds=grid["seeds"],
+        params=final,
+        train_mask=masks,
+        learning_rate=np.full(runs, float(rate)),
+        weight_decay=np.full(runs, float(weight_decay)),
+        init_scale=np.ones(runs),
+        encoding="tokens",
+        pairs="unordered" if task.commutative else "ordered",
+        n_train=n_train,
+        architecture="transformer",
+        config={
+            "d_model": int(d_model),
+            "n_heads": int(n_heads),
+            "loss": "cross_entropy",
+            "optimizer": "adamw",
+            "beta1": float(beta1),
+            "beta2": float(beta2),
+            "eps": float(eps),
+            "float64": bool(float64),
+        },
+    )
+
+
+def _check_shape(d_model: int, n_heads: int, train_fraction) -> np.ndarray:
+    if d_model % n_heads:
+        raise ValueError(f"n_heads must divide d_model; got {n_heads} heads for d_model {d_model}")
+    fr = np.atleast_1d(np.asarray(train_fraction, float))
+    if np.any(~np.isfinite(fr) | (fr <= 0) | (fr > 1)):
+        raise ValueError(f"train_fraction must be in (0, 1], got {fr.tolist()}")
+    return fr
+
+
+def _run(task: Task, masks: np.ndarray, inits: list, settings: tuple):
+    """Train every run (full batch on its training examples, AdamW); numpy
+    ``(curves, final params)``."""
     import jax
     import jax.numpy as jnp
     import optax
 
-    from .modular import _check_adam, _check_schedule, _learning_rate, _over_runs, _train_indices
-
-    rate = _learning_rate(learning_rate, lr)
-    _check_schedule(steps, stride, d_model=d_model, n_heads=n_heads)
-    if d_model % n_heads:
-        raise ValueError(f"n_heads must divide d_model; got {n_heads} heads for d_model {d_model}")
-    if not (math.isfinite(rate) and rate > 0) or not (math.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(
-            f"need learning_rate > 0 and weight_decay >= 0, got learning_rate={rate!r}, "
-            f"weight_decay={weight_decay!r}"
-        )
-    if not (math.isfinite(beta2) and 0 <= beta2 < 1):
-        raise ValueError(f"beta2 must be in [0, 1), got {beta2!r}")
-    _check_adam(beta1, beta2, eps)
-    fr, sd = np.broadcast_arrays(np.atleast_1d(np.asarray(train_fraction, float)), np.atleast_1d(seeds))
-    fr, sd = fr.ravel(), sd.ravel()
-    if np.any(~np.isfinite(fr) | (fr <= 0) | (fr > 1)):
-        raise ValueError(f"training fractions must be in (0, 1], got {fr.tolist()}")
-    if not np.issubdtype(sd.dtype, np.integer) or np.any(sd < 0):
-        raise ValueError(f"seeds must be non-negative integers, got {sd.tolist()}")
-    n, C = task.n_symbols, task.n_classes
-    masks, inits = [], []
-    for f, s in zip(fr, sd, strict=True):
-        rng = np.random.default_rng(np.random.SeedSequence(int(s)))
-        masks.append(random_split(task, fraction=float(f), seed=int(rng.integers(2**63 - 1))).mask)
-        inits.append(_init(rng, n + 2, C, d_model))
-    masks = np.stack(masks).astype(bool)
-    tr_idx, tr_w, n_train = _train_indices(masks)
+    n_heads, stride, records, rate, weight_decay, beta1, beta2, eps, float64 = settings
+    n = task.n_symbols
+    tr_idx, tr_w, _ = engine.train_indices(masks)
     dtype = jnp.float64 if float64 else jnp.float32
     with jax.enable_x64(float64):
         A, B = jnp.asarray(task.pairs[:, 0]), jnp.asarray(task.pairs[:, 1])
@@ -275,7 +328,6 @@ def train_transformer(
             )
 
         def one(p, mask, idx, w):
-            state = opt.init(p)
             a, b, yy = A[idx], B[idx], y[idx]
 
             def step(carry, _):
@@ -283,53 +335,14 @@ def train_transformer(
                 u, state = opt.update(g(p, a, b, yy, w), state, p)
                 return (optax.apply_updates(p, u), state), None
 
-            def block(carry, _):
-                m = metrics(carry[0], mask)
-                carry, _ = jax.lax.scan(step, carry, None, length=stride)
-                return carry, m
-
-            carry, recs = jax.lax.scan(block, (p, state), None, length=steps // stride)
-            last = metrics(carry[0], mask)
-            recs = tuple(jnp.concatenate([r, x[None]]) for r, x in zip(recs, last, strict=True))
+            carry, recs, _, _ = engine.scan_schedule(
+                step, lambda c: metrics(c[0], mask), (p, opt.init(p)), stride=stride, records=records
+            )
             return recs, carry[0]
 
-        recs, final = jax.jit(_over_runs(one, (0, 0, 0, 0)))(
+        recs, final = jax.jit(engine.over_runs(one, (0, 0, 0, 0)))(
             params, jnp.asarray(masks), jnp.asarray(tr_idx), jnp.asarray(tr_w, dtype)
         )
         recs = [np.asarray(r, np.float64) for r in recs]
         final = {k: np.asarray(v) for k, v in final.items()}
-    step_axis = np.arange(steps // stride + 1) * stride
-    hit = recs[2] >= 0.99
-    values = {
-        "steps": step_axis,
-        "train_loss": recs[0],
-        "train_acc": recs[1],
-        "val_acc": recs[2],
-        "val_loss": recs[3],
-        "weight_norm": recs[4],
-        "step_val_99": np.where(hit.any(axis=1), step_axis[np.argmax(hit, axis=1)], -1),
-        "train_fraction": fr,
-        "seeds": sd,
-        "params": final,
-        "train_mask": masks,
-        "lr": np.full(fr.size, float(rate)),
-        "weight_decay": np.full(fr.size, float(weight_decay)),
-        "init_scale": np.ones(fr.size),
-        "encoding": "tokens",
-        "pairs": "unordered" if task.commutative else "ordered",
-        "n_train": n_train,
-        "architecture": "transformer",
-        "config": {
-            "d_model": int(d_model),
-            "n_heads": int(n_heads),
-            "loss": "cross_entropy",
-            "optimizer": "adamw",
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "eps": float(eps),
-            "float64": bool(float64),
-        },
-    }
-    # fields this version of ModularRuns has (it is shared with the MLP trainer and grows)
-    names = {f.name for f in dataclasses.fields(ModularRuns)}
-    return ModularRuns(**{k: v for k, v in values.items() if k in names})
+    return recs, final

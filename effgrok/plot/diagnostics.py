@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import reached
 from ._backend import plt, save
 
 __all__ = [
@@ -75,13 +74,6 @@ def plot_early_prediction(res, path, curves=None, steps=None, threshold: float =
         cx.set_title("loss curves (red: grokked)")
     fig.tight_layout()
     return save(fig, path)
-
-
-def _reached(t) -> np.ndarray:
-    """Where a first step was reached: finite (``NEVER`` is NaN) and, for results stored before
-    the NaN sentinel, not the old ``-1``."""
-    t = np.asarray(t, dtype=float)
-    return reached(t) & (np.nan_to_num(t, nan=-1.0) >= 0)
 
 
 _LABELS = {
@@ -165,7 +157,7 @@ def plot_alpha_sweep(sw, path) -> Path:
     axes[0].legend(fontsize=7)
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("weight norm ‖θ‖")
-    t = np.where(_reached(sw.t_test), sw.t_test, np.nan).astype(float)
+    t = np.asarray(sw.t_test, float)  # NaN (NEVER) where not reached
     for j in range(n_s):
         axes[2].plot(sw.alphas, t[:, j], "o", color="C0", alpha=0.5)
     axes[2].plot(sw.alphas, sw.median_t_test, "-", color="C0", label=f"test acc ≥ {runs.test_threshold:g}")
@@ -180,7 +172,7 @@ def plot_alpha_sweep(sw, path) -> Path:
 
 
 def plot_tickets(st, path) -> Path:
-    """Validation accuracy of the dense net, the tickets and the norm-matched control (mean over
+    """Test accuracy of the dense net, the tickets and the norm-matched control (mean over
     seeds), and the time to generalise of every variant."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
     names = list(st.t_gen)
@@ -188,18 +180,18 @@ def plot_tickets(st, path) -> Path:
         ax1.plot(st.steps, st.curves[v].mean(axis=0), color=f"C{i}", label=v.replace("_", " "))
     ax1.axhline(st.threshold, color="0.5", ls=":", lw=1)
     ax1.set_xlabel("step")
-    ax1.set_ylabel("validation accuracy (mean over seeds)")
+    ax1.set_ylabel("test accuracy (mean over seeds)")
     ax1.legend(fontsize=8)
     budget = float(st.steps[-1])
     for i, v in enumerate(names):
         t = np.asarray(st.t_gen[v], float)
-        never = ~_reached(t)
+        never = ~np.isfinite(t)  # NaN (NEVER): censored at the budget
         shown = np.where(never, budget, t)
         ax2.scatter(np.full(t.size, i), shown, color=f"C{i}", marker="o")
         ax2.scatter(np.full(never.sum(), i), shown[never], color=f"C{i}", marker="^", s=60)
     ax2.axhline(budget, color="0.5", ls="--", lw=1)
     ax2.set_xticks(range(len(names)), [v.replace("_", "\n") for v in names], fontsize=8)
-    ax2.set_ylabel(f"steps to val acc ≥ {st.threshold:g} (▲: not within budget)")
+    ax2.set_ylabel(f"steps to test acc ≥ {st.threshold:g} (▲: not within budget)")
     ax2.set_title(f"pruned {st.pruned_fraction:g} (kept {st.kept_fraction:g})", fontsize=10)
     fig.tight_layout()
     return save(fig, path)

@@ -633,7 +633,7 @@ def simulate(
     )
     tr = [
         transition_from_curve(
-            runs.steps, runs.train_acc[k], runs.val_acc[k], train_level=train_level, min_rise=min_rise
+            runs.steps, runs.train_acc[k], runs.test_acc[k], train_level=train_level, min_rise=min_rise
         )
         for k in range(a.size)
     ]
@@ -644,7 +644,7 @@ def simulate(
         learning_rate=float(learning_rate),
         steps=runs.steps,
         train_acc=runs.train_acc,
-        test_acc=runs.val_acc,
+        test_acc=runs.test_acc,
         weight_norm=runs.weight_norm,
         transition_step=np.array([t.step for t in tr]),
         memorized_step=np.array([t.memorized_step for t in tr]),

@@ -67,7 +67,9 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.special import erf, erfinv, ive, j1
 
+from .. import _checks
 from .._record import Result, column_rows, jsonable
+from ..constants import NEVER
 
 __all__ = [
     "GrokkingGap",
@@ -100,45 +102,6 @@ N_QUAD = 160
 # input checks
 
 
-def _real(name: str, value, what: str) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {what}, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return v
-
-
-def _positive(name: str, value) -> float:
-    v = _real(name, value, "a positive finite number")
-    if v <= 0.0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return v
-
-
-def _nonnegative(name: str, value) -> float:
-    v = _real(name, value, "a finite number >= 0")
-    if v < 0.0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
-
-
-def _probability(name: str, value) -> float:
-    v = _real(name, value, "a number strictly between 0 and 1")
-    if not 0.0 < v < 1.0:
-        raise ValueError(f"{name} must be a number strictly between 0 and 1, got {value!r}")
-    return v
-
-
-def _integer(name: str, value, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
-    return int(value)
-
-
 def _times(t) -> np.ndarray:
     try:
         arr = np.asarray(t, dtype=np.float64)
@@ -168,7 +131,7 @@ def accuracy(loss, epsilon: float = 1e-3) -> float | np.ndarray:
     >>> round(accuracy(1e-3 / 4, 1e-3), 4)        # L = ε/4 is erf(√2)
     0.9545
     """
-    epsilon = _positive("epsilon", epsilon)
+    epsilon = _checks.positive("epsilon", epsilon)
     L = np.asarray(loss, dtype=np.float64)
     if not np.all(L >= 0):
         raise ValueError(f"loss must be >= 0, got {loss!r}")
@@ -188,8 +151,8 @@ def loss_at_accuracy(level: float = 0.95, epsilon: float = 1e-3) -> float:
     >>> round(1e-3 / loss_at_accuracy(0.95, 1e-3), 4)
     3.8415
     """
-    level = _probability("accuracy level", level)
-    epsilon = _positive("epsilon", epsilon)
+    level = _checks.fraction("accuracy level", level, closed="neither")
+    epsilon = _checks.positive("epsilon", epsilon)
     return epsilon / (2.0 * float(erfinv(level)) ** 2)
 
 
@@ -201,7 +164,7 @@ def effective_learning_rate(eta0: float, d_out: int = 1) -> float:
     >>> effective_learning_rate(0.01, 4)
     0.0025
     """
-    return _positive("eta0", eta0) / _integer("d_out", d_out, 1)
+    return _checks.positive("eta0", eta0) / _checks.integer("d_out", d_out, lo=1)
 
 
 def initial_loss(d_out: int = 1) -> float:
@@ -216,7 +179,7 @@ def initial_loss(d_out: int = 1) -> float:
     >>> initial_loss(1), initial_loss(4)
     (1.0, 0.25)
     """
-    return 1.0 / _integer("d_out", d_out, 1)
+    return 1.0 / _checks.integer("d_out", d_out, lo=1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,7 +194,7 @@ def marchenko_pastur_edges(lam: float) -> tuple[float, float]:
     >>> marchenko_pastur_edges(0.25)
     (0.25, 2.25)
     """
-    lam = _positive("lam", lam)
+    lam = _checks.positive("lam", lam)
     r = math.sqrt(lam)
     return (1.0 - r) ** 2, (1.0 + r) ** 2
 
@@ -303,8 +266,8 @@ def marchenko_pastur_average(f: Callable, lam: float, *, n: int = 400) -> float:
     >>> round(marchenko_pastur_average(lambda v: np.ones_like(v), 3.0), 12)
     1.0
     """
-    lam = _positive("lam", lam)
-    n = _integer("n", n, 2)
+    lam = _checks.positive("lam", lam)
+    n = _checks.integer("n", n, lo=2)
     x, w = _gauss_legendre(n)
     theta = 0.5 * math.pi * (x + 1.0)
     nu = _nu_of_theta(theta, lam)
@@ -383,7 +346,7 @@ def train_loss(t, lam: float, eta0: float = 0.01, *, d_out: int = 1) -> float | 
     0.0391
     """
     tt = _times(t)
-    lam = _positive("lam", lam)
+    lam = _checks.positive("lam", lam)
     eta = effective_learning_rate(eta0, d_out)
     s = 4.0 * eta * tt
     r = math.sqrt(lam)
@@ -402,9 +365,9 @@ def generalization_plateau(lam: float, d_out: int = 1, *, weight_decay: float = 
     >>> generalization_plateau(0.5), generalization_plateau(2.0)
     (0.0, 0.5)
     """
-    lam = _positive("lam", lam)
-    d_out = _integer("d_out", d_out, 1)
-    gamma = _nonnegative("weight decay", weight_decay)
+    lam = _checks.positive("lam", lam)
+    d_out = _checks.integer("d_out", d_out, lo=1)
+    gamma = _checks.nonnegative("weight decay", weight_decay)
     atom = max(0.0, 1.0 - 1.0 / lam)
     if gamma == 0.0:
         return atom / d_out
@@ -437,10 +400,10 @@ def mp_losses(
     ([1.0, 0.0391], [1.0, 0.130313])
     """
     tt = _times(t)
-    lam = _positive("lam", lam)
+    lam = _checks.positive("lam", lam)
     eta = effective_learning_rate(eta0, d_out)
-    gamma = _nonnegative("weight decay", weight_decay)
-    n = _integer("n", n, 2)
+    gamma = _checks.nonnegative("weight decay", weight_decay)
+    n = _checks.integer("n", n, lo=2)
     nu_hi = marchenko_pastur_edges(lam)[1]
     if discrete and 2.0 * eta * (nu_hi + gamma) >= 1.0:
         raise ValueError(
@@ -494,7 +457,7 @@ def generalization_loss_asymptotic(t, lam: float, eta0: float = 0.01, *, d_out: 
     >>> [round(generalization_loss_asymptotic(t, 0.5) / generalization_loss(t, 0.5), 3) for t in (2e3, 2e5)]
     [1.196, 1.002]
     """
-    lam = _positive("lam", lam)
+    lam = _checks.positive("lam", lam)
     tr = np.asarray(train_loss(t, lam, eta0, d_out=d_out))
     edge = (1.0 - math.sqrt(lam)) ** 2
     with np.errstate(divide="ignore"):
@@ -539,10 +502,10 @@ def _first_time(curve: Callable[[float], float], level: float, t_scale: float, l
 
 
 def _gap_args(lam, eta0, epsilon, level, d_out, weight_decay):
-    lam = _positive("lam", lam)
-    eta0 = _positive("eta0", eta0)
-    d_out = _integer("d_out", d_out, 1)
-    gamma = _nonnegative("weight decay", weight_decay)
+    lam = _checks.positive("lam", lam)
+    eta0 = _checks.positive("eta0", eta0)
+    d_out = _checks.integer("d_out", d_out, lo=1)
+    gamma = _checks.nonnegative("weight decay", weight_decay)
     return lam, eta0, d_out, gamma, loss_at_accuracy(level, epsilon)
 
 
@@ -590,9 +553,9 @@ def grokking_gap_asymptotic(lam: float, eta0: float = 0.01, *, d_out: int = 1, w
     >>> round(grokking_gap_asymptotic(0.5, 0.01), 2)
     715.7
     """
-    lam = _positive("lam", lam)
+    lam = _checks.positive("lam", lam)
     eta = effective_learning_rate(eta0, d_out)
-    gamma = _nonnegative("weight decay", weight_decay)
+    gamma = _checks.nonnegative("weight decay", weight_decay)
     r = math.sqrt(lam)
     if r == 1.0:
         return math.inf
@@ -686,7 +649,8 @@ def grokking_gap(
 
 
 def crossing_time(curve, level: float) -> float:
-    """First time a curve sampled at ``t = 0, 1, 2, …`` falls to ``level``; ``inf`` if it never does.
+    """First time a curve sampled at ``t = 0, 1, 2, …`` falls to ``level``; ``NaN``
+    (:data:`effgrok.constants.NEVER`) if it does not within the samples.
 
     Between the samples ``k − 1`` and ``k`` that bracket the crossing, ``log L`` is interpolated
     linearly (exact for a single exponential mode).
@@ -699,10 +663,10 @@ def crossing_time(curve, level: float) -> float:
     c = np.asarray(curve, dtype=np.float64)
     if c.ndim != 1 or c.size == 0:
         raise ValueError(f"curve must be a non-empty 1-D array, got shape {c.shape}")
-    level = _positive("level", level)
+    level = _checks.positive("level", level)
     below = np.flatnonzero(c <= level)
     if below.size == 0:
-        return math.inf
+        return NEVER
     k = int(below[0])
     if k == 0:
         return 0.0
@@ -741,14 +705,18 @@ def _gd_core(sigma, T, S0, eta0, gamma, steps: int):
 
 @lru_cache(maxsize=32)
 def _gd_fn(steps: int, batched: bool):
-    """Jitted :func:`_gd_core` (``vmap`` over leading seed axes of ``Σ_tr, T, S₀`` when batched)."""
+    """Jitted :func:`_gd_core`; batched: over the leading seed axes of ``Σ_tr, T, S₀`` with the
+    nets engine's driver (:func:`effgrok.nets.engine.over_runs`: ``vmap`` on an accelerator,
+    runs one after another in one program on a CPU)."""
     import jax
+
+    from ..nets.engine import over_runs
 
     def core(sigma, T, S0, eta0, gamma):
         return _gd_core(sigma, T, S0, eta0, gamma, steps)
 
     if batched:
-        return jax.jit(jax.vmap(core, in_axes=(0, 0, 0, None, None)))
+        return jax.jit(over_runs(core, (0, 0, 0, None, None)))
     return jax.jit(lambda X, T, S0, eta0, gamma: core(X.T @ X / X.shape[0], T, S0, eta0, gamma))
 
 
@@ -798,9 +766,9 @@ def run_gradient_descent(X, T, S0, eta0: float, steps: int, *, weight_decay: flo
     for name, a in (("X", X), ("T", T), ("S0", S0)):
         if not np.all(np.isfinite(a)):
             raise ValueError(f"{name} contains NaN or infinite values")
-    eta0 = _positive("eta0", eta0)
-    steps = _integer("steps", steps, 1)
-    gamma = _nonnegative("weight decay", weight_decay)
+    eta0 = _checks.positive("eta0", eta0)
+    steps = _checks.integer("steps", steps, lo=1)
+    gamma = _checks.nonnegative("weight decay", weight_decay)
     with jax.enable_x64(True):
         tr, gen = _gd_fn(steps, False)(X, T, S0, eta0, gamma)
         return np.asarray(tr, dtype=np.float64), np.asarray(gen, dtype=np.float64)
@@ -819,8 +787,9 @@ class LinearSimulation(Result):
     train_loss, generalization_loss : ndarray, shape (seeds, steps + 1)
         After ``0, 1, …, steps`` steps.
     t_train, t_gen, gap : ndarray, shape (seeds,)
-        :func:`crossing_time` of each seed's curves at ``L*`` and ``t_gen − t_tr`` (``inf``
-        when a curve does not reach ``L*`` within ``steps``).
+        :func:`crossing_time` of each seed's curves at ``L*`` and ``t_gen − t_tr`` (``NaN``,
+        :data:`effgrok.constants.NEVER`, when a curve does not reach ``L*`` within ``steps``;
+        the closed forms' ``inf`` is a true infinity, this one a budget that ran out).
     """
 
     d_in: int
@@ -851,14 +820,14 @@ class LinearSimulation(Result):
 
     @property
     def mean_gap(self) -> float:
-        """Mean of the per-seed gaps (``inf`` if any seed did not reach ``L*``)."""
+        """Mean of the per-seed gaps (``NaN`` if any seed did not reach ``L*``)."""
         return float(np.mean(self.gap))
 
     def mean_curve_gap(self) -> float:
         """Gap between the seed-averaged curves reaching ``L*`` (what the MP average describes)."""
         t_tr = crossing_time(self.train_loss.mean(axis=0), self.loss_level)
         t_gen = crossing_time(self.generalization_loss.mean(axis=0), self.loss_level)
-        return t_gen - t_tr if math.isfinite(t_gen) else math.inf
+        return t_gen - t_tr if math.isfinite(t_gen) else NEVER
 
     def record(self) -> dict:
         """JSON-ready: the settings, ``lam``, per-seed ``t_train``/``t_gen``/``gap`` (``None``:
@@ -906,16 +875,16 @@ def simulate_linear(
     >>> sim.train_loss.shape, bool(np.all(np.diff(sim.train_loss, axis=1) < 0))
     ((2, 51), True)
     """
-    d_in = _integer("d_in", d_in, 1)
-    n_train = _integer("n_train", n_train, 1)
-    d_out = _integer("d_out", d_out, 1)
-    eta0 = _positive("eta0", eta0)
-    epsilon = _positive("epsilon", epsilon)
+    d_in = _checks.integer("d_in", d_in, lo=1)
+    n_train = _checks.integer("n_train", n_train, lo=1)
+    d_out = _checks.integer("d_out", d_out, lo=1)
+    eta0 = _checks.positive("eta0", eta0)
+    epsilon = _checks.positive("epsilon", epsilon)
     level_loss = loss_at_accuracy(level, epsilon)
-    steps = _integer("steps", steps, 1)
-    seeds = _integer("seeds", seeds, 1)
-    seed = _integer("seed", seed, 0)
-    gamma = _nonnegative("weight decay", weight_decay)
+    steps = _checks.integer("steps", steps, lo=1)
+    seeds = _checks.integer("seeds", seeds, lo=1)
+    seed = _checks.integer("seed", seed, lo=0)
+    gamma = _checks.nonnegative("weight decay", weight_decay)
 
     import jax
     import jax.numpy as jnp
@@ -932,7 +901,7 @@ def simulate_linear(
     t_tr = np.array([crossing_time(c, level_loss) for c in tr])
     t_gen = np.array([crossing_time(c, level_loss) for c in gen])
     with np.errstate(invalid="ignore"):
-        gap = np.where(np.isfinite(t_gen), t_gen - t_tr, np.inf)
+        gap = np.where(np.isfinite(t_gen), t_gen - t_tr, NEVER)
     return LinearSimulation(
         d_in=d_in,
         n_train=n_train,

@@ -34,6 +34,7 @@ import numpy as np
 
 from .._checks import fraction as check_fraction
 from .._checks import integer
+from ..constants import first_crossing
 from ..nets.modular import orthogonal_gradients  # the ⊥Grad transform, re-exported here
 
 __all__ = [
@@ -153,8 +154,7 @@ def collapse_step(steps, fraction, level: float = 0.5) -> float:
     if s.ndim != 1 or f.shape != s.shape:
         raise ValueError(f"steps and fraction must be 1-D of one length, got {s.shape} and {f.shape}")
     check_fraction("level", level)
-    hit = np.flatnonzero(f >= level)
-    return float(s[hit[0]]) if hit.size else math.nan
+    return float(first_crossing(f, s, level))  # NaN (NEVER) if never
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import reached
 from validation.framework import Finding, device_of
 
 from .._toy import concat, half_crossing, toy_cost, train_batch, upper_bound
@@ -107,8 +108,8 @@ def measure_unit(settings: dict, unit: dict) -> dict:
 
 def _curves(measurements: list[dict]):
     sizes = np.array([int(m["n_train"][0]) for m in measurements])
-    learned = np.array([np.mean(m["step_rqi"] >= 0) for m in measurements])
-    general = np.array([np.mean(m["step_test_acc"] >= 0) for m in measurements])
+    learned = np.array([np.mean(reached(m["step_rqi"])) for m in measurements])
+    general = np.array([np.mean(reached(m["step_test_acc"])) for m in measurements])
     pinned = np.array([np.mean(m["pinned"]) for m in measurements])
     return sizes, learned, general, pinned
 
@@ -118,7 +119,7 @@ def _monotone(measurements: list[dict]) -> tuple[bool, list]:
     Bonferroni over the pairs); returns (holds, the significant violations)."""
     from scipy.stats import fisher_exact
 
-    k = [int(np.sum(m["step_rqi"] >= 0)) for m in measurements]
+    k = [int(np.sum(reached(m["step_rqi"]))) for m in measurements]
     n = [int(m["step_rqi"].size) for m in measurements]
     sizes = [int(m["n_train"][0]) for m in measurements]
     pairs = [(i, j) for i in range(len(k)) for j in range(i + 1, len(k))]
@@ -138,12 +139,14 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     n_ex = prediction["n_examples"]
     sizes, learned, general, _ = _curves(measurements)
     r = concat(measurements)
-    ok = r["step_rqi"] >= 0
+    ok = reached(r["step_rqi"])
     pin = r["pinned"].astype(bool)
     n_unpinned, k_unpinned = int((~pin).sum()), int((ok & ~pin).sum())
     bound = upper_bound(k_unpinned, n_unpinned)
     low = np.asarray(prediction["p_pinned_at_sizes"]) < LOW_PINNING
-    learned_low = int(sum(np.sum(m["step_rqi"] >= 0) for m, lo in zip(measurements, low, strict=True) if lo))
+    learned_low = int(
+        sum(np.sum(reached(m["step_rqi"])) for m, lo in zip(measurements, low, strict=True) if lo)
+    )
     runs_low = int(sum(m["step_rqi"].size for m, lo in zip(measurements, low, strict=True) if lo))
     mono, violations = _monotone(measurements)
     r_th = prediction["r_c"]
@@ -238,7 +241,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     n_ex = prediction["n_examples"]
     sizes, learned, general, pinned = _curves(measurements)
     r = concat(measurements)
-    ok, pin = r["step_rqi"] >= 0, r["pinned"].astype(bool)
+    ok, pin = reached(r["step_rqi"]), r["pinned"].astype(bool)
     unp = np.array(
         [
             np.mean(ok[(r["n_train"] == n) & ~pin]) if np.any((r["n_train"] == n) & ~pin) else np.nan

@@ -162,9 +162,9 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         "n_train": np.asarray(runs.n_train, dtype=np.int64),
         "loss_every_step": np.asarray(runs.train_loss_every_step, dtype=np.float64),
         "record_steps": np.asarray(runs.steps, dtype=np.float64),
-        "val_acc": np.asarray(runs.val_acc, dtype=np.float64),
+        "val_acc": np.asarray(runs.test_acc, dtype=np.float64),
         "train_acc": np.asarray(runs.train_acc, dtype=np.float64),
-        "grokked": np.max(runs.val_acc, axis=1) >= THRESHOLD_ACC,
+        "grokked": np.max(runs.test_acc, axis=1) >= THRESHOLD_ACC,
     }
 
 

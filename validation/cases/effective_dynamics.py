@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import reached
 from validation.framework import Finding, device_of
 
 from .._toy import concat, toy_cost, train_batch
@@ -185,7 +186,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
     r = concat(measurements)
     pinned = r["pinned"].astype(bool) & np.isfinite(r["rel_error"])
-    learned = pinned & (r["step_rqi"] >= 0)
+    learned = pinned & reached(r["step_rqi"])
     stalled = pinned & ~learned
     n_l = int(learned.sum())
     edge = learned & ((r["c"] <= _C_GRID[0]) | (r["c"] >= _C_GRID[-1]))
@@ -311,7 +312,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
 
     r = concat(measurements)
     keep = r["pinned"].astype(bool) & np.isfinite(r["rel_error"])
-    learned = r["step_rqi"] >= 0
+    learned = reached(r["step_rqi"])
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
     for curve, ok in zip(r["error_curve"][keep], learned[keep], strict=True):
         axes[0].plot(r["steps"], curve, lw=0.8, alpha=0.7, color="C0" if ok else "C3")

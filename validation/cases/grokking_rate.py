@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import reached
 from validation.framework import Finding, device_of
 
 from .._toy import capped_median, concat, toy_cost, train_batch
@@ -160,7 +161,7 @@ def _by_size(measurements, settings, prediction):
                 n,
                 float(np.median(m["n_h"])),
                 capped_median(m["step_rqi"], int(settings["steps"])),
-                float(np.mean(m["step_rqi"] >= 0)),
+                float(np.mean(reached(m["step_rqi"]))),
             )
         )
     return rows

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import reached
 from validation.framework import device_of
 
 from .._modular import modular_cost, n_train
@@ -179,7 +180,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
 
 def _effective(t: np.ndarray, budget: int) -> np.ndarray:
     t = np.asarray(t, float)
-    return np.where(t >= 0, t, 2.0 * budget)  # not within budget: counted as twice the budget
+    return np.where(reached(t), t, 2.0 * budget)  # not within budget: counted as twice the budget
 
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
@@ -189,7 +190,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     budget = int(settings["steps"])
     t = {v: _effective(m[f"t_{v}"], budget) for v in VARIANTS}
     med = {v: float(np.median(t[v])) for v in VARIANTS}
-    reached = {v: int(np.sum(np.asarray(m[f"t_{v}"]) >= 0)) for v in VARIANTS}
+    hits = {v: int(np.sum(reached(m[f"t_{v}"]))) for v in VARIANTS}
     n = len(m["t_dense"])
     norm_err = float(
         np.max(np.abs(m["norms_norm_matched_dense"] - m["norms_ticket"]) / np.abs(m["norms_ticket"]))
@@ -205,14 +206,14 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             "kept_fraction": round(1 - f, 12),
             "median_t_ticket": float(np.median(_effective(m[f"sweep{j}_t_ticket"], budget))),
             "median_t_random_ticket": float(np.median(_effective(m[f"sweep{j}_t_random_ticket"], budget))),
-            "ticket_reached": int(np.sum(np.asarray(m[f"sweep{j}_t_ticket"]) >= 0)),
+            "ticket_reached": int(np.sum(reached(m[f"sweep{j}_t_ticket"]))),
         }
         for j, f in enumerate(fr)
     }
     wn = np.asarray(m["dense_weight_norm"])
     numbers = {
         "median_t_gen": med,
-        "reached_threshold": reached,
+        "reached_threshold": hits,
         "runs": n,
         "budget": budget,
         "threshold": settings["threshold"],
@@ -220,7 +221,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "paper_sparsity": round(1 - fr[0], 12),
         "dense_t_gen": t_dense.tolist(),
         "dense_weight_norm_peak_to_end": [float(wn[r].max() / wn[r, -1]) for r in range(n)],
-        "memorization_step": [int(v) for v in m["memorization_step"]],
+        "memorization_step": [int(v) if reached(v) else None for v in m["memorization_step"]],
         "norm_match_max_rel_error": norm_err,
         "ticket_faster_than_dense": faster_dense,
         "ticket_faster_than_norm_matched": faster_control,
@@ -230,7 +231,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     }
 
     def fmt(v):
-        return f"{med[v]:.0f}" if med[v] <= budget else f"> {budget} ({reached[v]}/{n} reached)"
+        return f"{med[v]:.0f}" if med[v] <= budget else f"> {budget} ({hits[v]}/{n} reached)"
 
     pred = (
         f"at pruned fraction {fr[0]:g} (the paper's sparsity {1 - fr[0]:g}): t_gen(ticket) < t_gen(dense), "
@@ -251,7 +252,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "the three orderings of the medians at the paper's pruned fraction (runs not generalising count as "
         "2× the budget); memorisation ticket and the other fractions reported"
     )
-    ok_dense = bool(np.all((t_dense >= 0) & (t_dense <= budget / 2)))
+    ok_dense = bool(np.all(reached(t_dense) & (t_dense <= budget / 2)))
     regime = (
         all(np.isclose(float(settings[k]), v, rtol=1e-9) for k, v in PAPER.items() if k != "embed_dim")
         and int(settings["embed_dim"]) >= PAPER["embed_dim"]
@@ -301,7 +302,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     budget = settings["steps"]
     for i, v in enumerate(VARIANTS):
         t = np.asarray(m[f"t_{v}"], float)
-        ax2.scatter(np.full(t.size, i), np.where(t >= 0, t, budget), color=f"C{i}", marker="o")
+        ax2.scatter(np.full(t.size, i), np.where(reached(t), t, budget), color=f"C{i}", marker="o")
     ax2.axhline(budget, color="0.5", ls="--", lw=1, label="budget (runs here did not generalise)")
     ax2.set_xticks(range(len(VARIANTS)), [v.replace("_", "\n") for v in VARIANTS], fontsize=8)
     ax2.set_ylabel(f"steps to val acc ≥ {settings['threshold']:g}")

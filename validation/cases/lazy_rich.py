@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import reached
 from validation.framework import device_of
 
 TITLE = "Lazy→rich grokking: K0 plateau, delay grows with α and shrinks with ε"
@@ -224,8 +225,8 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         "alpha": runs.alpha,
         "seed": runs.seeds.astype(np.int64),
         "epsilon": np.full(runs.alpha.size, eps),
-        "t_train": runs.t_train.astype(np.int64),
-        "t_test": runs.t_test.astype(np.int64),
+        "t_train": runs.t_train,
+        "t_test": runs.t_test,
         "steps": runs.steps,
         "train_loss": runs.train_loss,
         "test_loss": runs.test_loss,
@@ -254,10 +255,10 @@ def _delays(m: dict, budget: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     above θ is reported apart ("flat above θ"): its lower bound may be far from any finite
     delay.  ``nan`` where the train loss never fell below θ."""
     tr, te = m["t_train"], m["t_test"]
-    censored = (tr >= 0) & (te < 0)
+    censored = reached(tr) & ~reached(te)
     flat = censored & _converged(m)
-    d = np.where(te >= 0, np.maximum(te - tr, 0), budget - tr).astype(float)
-    d[tr < 0] = np.nan
+    d = np.where(reached(te), np.maximum(te - tr, 0), budget - tr).astype(float)
+    d[~reached(tr)] = np.nan
     return d, censored, flat
 
 
@@ -306,7 +307,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     e_delay = np.concatenate([d for d, _, _ in e_parts]) if em else np.array([])
     e_cens = np.concatenate([c for _, c, _ in e_parts]) if em else np.array([], bool)
     e_stuck = np.concatenate([st for _, _, st in e_parts]) if em else np.array([], bool)
-    e_gen = np.concatenate([m["t_test"] >= 0 for m in em]) if em else np.array([], bool)
+    e_gen = np.concatenate([reached(m["t_test"]) for m in em]) if em else np.array([], bool)
     e_cka = np.concatenate([cka[i][m["seed"]] for i, m in enumerate(em)]) if em else np.array([])
     e_eps = np.concatenate([m["epsilon"] for m in em]) if em else np.array([])
     rho_cka = _spearman(e_cka, e_delay)
@@ -318,7 +319,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "runs reach test loss < θ, and ≥ 3 ε-sweep runs at ≥ 2 distinct ε reach it",
         held=bool(
             all(t is not None for t in prediction["t_plateau"])
-            and bool(np.all(am["t_test"][least_lazy] >= 0))
+            and bool(np.all(reached(am["t_test"][least_lazy])))
             and int(e_gen.sum()) >= 3
             and np.unique(e_eps[e_gen]).size >= 2
             and rel_mean is not None
@@ -327,7 +328,8 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         ),
         detail=(
             f"t_p = {prediction['t_plateau']}; α = {alphas.min():g} runs below θ: "
-            f"{int(np.sum(am['t_test'][least_lazy] >= 0))}/{int(least_lazy.sum())}; ε-sweep runs below θ: "
+            f"{int(np.sum(reached(am['t_test'][least_lazy])))}/{int(least_lazy.sum())}; "
+            "ε-sweep runs below θ: "
             f"{int(e_gen.sum())}/{e_gen.size} at {np.unique(e_eps[e_gen]).size} ε"
         ),
     )

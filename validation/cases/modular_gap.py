@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import reached
 from validation.framework import device_of
 
 from .._modular import chunks, modular_cost, n_train
@@ -126,18 +127,16 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         loss=settings["loss"],
         activation=settings["activation"],
     )
-    hit = runs.train_acc >= 0.99
-    step_train_99 = np.where(hit.any(axis=1), runs.steps[np.argmax(hit, axis=1)], -1)
     return {
         "fraction": fr,
         "seed": seeds,
         "n_train": np.asarray(runs.n_train, dtype=np.int64),
-        "step_val_99": np.asarray(runs.step_val_99, dtype=np.int64),
-        "step_train_99": step_train_99.astype(np.int64),
+        "step_val_99": runs.step_test_99,
+        "step_train_99": runs.first_crossing("train_acc", 0.99),
         "final_train_acc": runs.train_acc[:, -1],
-        "final_val_acc": runs.val_acc[:, -1],
+        "final_val_acc": runs.test_acc[:, -1],
         "steps": runs.steps,
-        "val_acc": runs.val_acc,
+        "val_acc": runs.test_acc,
         "train_acc": runs.train_acc,
     }
 
@@ -158,7 +157,7 @@ def _ladder(measurements: list[dict]):
     and the median step at which they did (``nan`` where none did)."""
     fr = np.array([float(m["fraction"][0]) for m in measurements])
     order = np.argsort(fr)
-    ok = [m["step_val_99"] >= 0 for m in measurements]
+    ok = [reached(m["step_val_99"]) for m in measurements]
     share = np.array([np.mean(o) for o in ok])
     med = np.array(
         [np.median(m["step_val_99"][o]) if o.any() else np.nan for m, o in zip(measurements, ok, strict=True)]

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import first_crossing, reached
 from validation.framework import Control, Verdict, decide, device_of
 
 TITLE = "Omnigrok: L-shaped train / U-shaped test loss vs weight norm; large init delays generalisation"
@@ -192,14 +193,12 @@ def measure_unit(settings: dict, unit: dict) -> dict:
 def _delays(m: dict, budget: int) -> np.ndarray:
     """Median over seeds of the time to generalise; a run that never did counts as 2·budget."""
     t = np.asarray(m["t_test"], float)
-    return np.median(np.where(t >= 0, t, 2.0 * budget), axis=1)
+    return np.median(np.where(reached(t), t, 2.0 * budget), axis=1)
 
 
 def _first_at(m: dict, curve: str, level: float) -> np.ndarray:
-    """Per run ``[alpha, seed]``: first recorded step with ``curve ≥ level`` (−1: never)."""
-    c = np.asarray(m[curve])
-    hit = c >= level
-    first = np.where(hit.any(axis=1), np.asarray(m["steps"])[np.argmax(hit, axis=1)], -1)
+    """Per run ``[alpha, seed]``: first recorded step with ``curve ≥ level`` (``NaN``: never)."""
+    first = first_crossing(m[curve], m["steps"], level)
     return first.reshape(np.asarray(m["t_test"]).shape)
 
 
@@ -208,9 +207,9 @@ def _gaps(m: dict, budget: int, t_train=None) -> tuple[np.ndarray, np.ndarray]:
     lower bound ``budget − t_train`` where it fitted but never generalised) and whether censored."""
     tr = np.asarray(m["t_train"] if t_train is None else t_train, float)
     te = np.asarray(m["t_test"], float)
-    censored = (tr >= 0) & (te < 0)
-    gap = np.where(te >= 0, te - tr, budget - tr)
-    return np.where(tr >= 0, gap, np.nan), censored
+    censored = reached(tr) & ~reached(te)
+    gap = np.where(reached(te), te - tr, budget - tr)
+    return np.where(reached(tr), gap, np.nan), censored
 
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict) -> Verdict:
@@ -244,7 +243,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict) -> Verdi
     t_tr, t_te = np.asarray(al["t_train"]), np.asarray(al["t_test"])
     control = Control(
         "the α = 1 runs fit (train acc ≥ 0.99) and generalise within the budget, and the largest-α runs fit",
-        held=bool(np.all(t_tr[i1] >= 0) and np.all(t_te[i1] >= 0) and np.all(t_tr[-1] >= 0)),
+        held=bool(np.all(reached(t_tr[i1])) and np.all(reached(t_te[i1])) and np.all(reached(t_tr[-1]))),
         detail=(
             f"α = 1: t_train {t_tr[i1].tolist()}, t_test {t_te[i1].tolist()}; α = {alphas[-1]:g}: "
             f"t_train {t_tr[-1].tolist()} (budget {budget})"
@@ -262,7 +261,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict) -> Verdi
         "is_u": shape.is_u,
         "alphas": alphas.tolist(),
         "median_t_test": med.tolist(),
-        "median_t_train": np.median(np.where(t_tr >= 0, t_tr, 2.0 * budget), axis=1).tolist(),
+        "median_t_train": np.median(np.where(reached(t_tr), t_tr, 2.0 * budget), axis=1).tolist(),
         "t_train": t_tr.tolist(),
         "t_test": t_te.tolist(),
         "t_train_at_test_threshold": t_tr_level.tolist(),

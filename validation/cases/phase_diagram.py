@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import reached
 from validation.framework import Finding, device_of
 
 from .._toy import outcomes, toy_config, toy_cost
@@ -247,7 +248,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         parts.append(f"{name}: {_pct(share)} {'/'.join(phases)} ({int(sel.sum())} runs)")
         if sel.any():  # diagnostics: how close the region's runs came
             checks[name]["median_final_test_acc"] = float(np.median(r["final_test_acc"][sel]))
-            checks[name]["share_rqi_learned"] = float(np.mean(r["step_rqi"][sel] >= 0))
+            checks[name]["share_rqi_learned"] = float(np.mean(reached(r["step_rqi"][sel])))
     ok = [c["share"] is not None and c["share"] >= SHARE for c in checks.values()]
     usable = all(c["share"] is not None for c in checks.values())
     k_scale = float(settings["time_scale"])
@@ -257,7 +258,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         for v in np.unique(r["lr_dec"])
         for w in np.unique(r["wd_dec"])
     ]
-    generalised = int(np.sum(r["step_test_acc"] >= 0))
+    generalised = int(np.sum(reached(r["step_test_acc"])))
     feasible = bool(np.all(r["ideal_test_acc"] == 1.0))
     control = Control(
         f"every split has ideal test accuracy 1, ≥ {MIN_SEEDS} seeds per cell, every trained learning rate ≤ "

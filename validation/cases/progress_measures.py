@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from effgrok.constants import never_from_legacy, reached
 from validation.framework import device_of
 
 from .._modular import modular_cost, n_train
@@ -312,8 +313,8 @@ def _measure_deep(s: dict) -> dict:
         "steps": np.asarray(curves.steps, dtype=np.float64),
         "test_acc": curves.test_acc,
         "train_acc": curves.train_acc,
-        "step_train": np.asarray(curves.step_train, dtype=np.int64),
-        "step_test": np.asarray(curves.step_test, dtype=np.int64),
+        "step_train": np.asarray(curves.step_train, dtype=np.float64),
+        "step_test": np.asarray(curves.step_test, dtype=np.float64),
     }
 
 
@@ -350,15 +351,15 @@ def _analyse_deep(m: dict, settings: dict) -> dict:
     cps = m["checkpoints"]
     rows = []
     for r in range(m["seed"].size):
-        t_fit, t_gen = int(m["step_train"][r]), int(m["step_test"][r])
-        grokked = t_fit >= 0 and t_gen >= 0 and t_gen - t_fit >= int(s["min_delay"])
-        after = np.flatnonzero(cps >= t_fit) if t_fit >= 0 else np.array([], int)
+        t_fit, t_gen = never_from_legacy(m["step_train"][r]), never_from_legacy(m["step_test"][r])
+        grokked = reached(t_fit) and reached(t_gen) and t_gen - t_fit >= int(s["min_delay"])
+        after = np.flatnonzero(cps >= t_fit) if reached(t_fit) else np.array([], int)
         i_fit = int(after[0]) if after.size else -1
         total = m["rank"][:, r, :].sum(axis=0)
         rows.append(
             {
-                "step_fit": t_fit,
-                "step_gen": t_gen,
+                "step_fit": int(t_fit) if reached(t_fit) else None,
+                "step_gen": int(t_gen) if reached(t_gen) else None,
                 "grokked": bool(grokked),
                 "checkpoint_fit": None if i_fit < 0 else float(cps[i_fit]),
                 "rank_by_checkpoint": m["rank"][:, r, :].T.tolist(),  # [checkpoint][layer]

@@ -171,7 +171,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     return {
         "steps": runs.steps,
         "train_acc": runs.train_acc,
-        "val_acc": runs.val_acc,
+        "val_acc": runs.test_acc,
         "train_loss": runs.train_loss,
         "weight_norm": runs.weight_norm,
         "zero_loss_fraction": runs.zero_loss_fraction,
