@@ -180,3 +180,64 @@ def test_the_page_shows_every_layer():
         for name in groups:
             assert f"`{name}`" in page, f"docs/architecture.md does not mention {name}"
     assert "tests/test_architecture.py" in page
+
+
+# --------------------------------------------------------------------------- sizes (issue 17)
+#: The longest a function may be: its lines without its docstring (the docstring is the
+#: documentation -- the math, the parameters, the examples -- and is not limited).
+MAX_FUNCTION_LINES = 80
+#: The longest a module of the command-line package may be.
+MAX_CLI_MODULE_LINES = 600
+
+
+def _code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    lines = node.end_lineno - node.lineno + 1
+    first = node.body[0]
+    if (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        lines -= first.end_lineno - first.lineno + 1
+    return lines
+
+
+def _explained_numba_kernel(node, source: list[str]) -> bool:
+    """A ``numba`` kernel whose length is explained in a comment right above its decorators."""
+    decorators = [ast.unparse(d) for d in node.decorator_list]
+    if not any(d.startswith(("nb.njit", "njit", "numba.njit")) for d in decorators):
+        return False
+    top = min(d.lineno for d in node.decorator_list) - 2
+    return (
+        top >= 0
+        and source[top].lstrip().startswith("#")
+        and "80 lines" in " ".join(source[top - 3 : top + 1])
+    )
+
+
+def long_functions(root: Path = PACKAGE) -> list[str]:
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        source = text.splitlines()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = _code_lines(node)
+                if n > MAX_FUNCTION_LINES and not _explained_numba_kernel(node, source):
+                    found.append(f"{path.name}:{node.lineno} {node.name} ({n} lines)")
+    return found
+
+
+def test_no_function_is_longer_than_80_lines():
+    assert long_functions() == []
+
+
+def test_the_length_rule_can_fail(tmp_path):
+    body = "\n".join(f"    x{k} = {k}" for k in range(81))
+    (tmp_path / "m.py").write_text(f'def f():\n    """doc\n\n    more doc\n    """\n{body}\n')
+    assert long_functions(tmp_path) == ["m.py:1 f (82 lines)"]
+
+
+def test_no_cli_module_is_longer_than_600_lines():
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in (PACKAGE / "cli").glob("*.py")}
+    assert sizes and max(sizes.values()) <= MAX_CLI_MODULE_LINES, sizes
