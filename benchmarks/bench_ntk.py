@@ -14,6 +14,8 @@ import json
 import subprocess
 import sys
 
+from _report import report
+
 _CHILD = """
 import json, resource, sys, time
 import numpy as np
@@ -76,14 +78,16 @@ def main() -> None:
         "memory_ratio": ours["peak_rss_mib"] / theirs["peak_rss_mib"],
         "max_abs_difference": diff,
     }
-    print(
-        f"effgrok {ours['seconds']:.2f} s, {ours['peak_rss_mib']:.0f} MiB; neural-tangents impl 1 "
-        f"{theirs['seconds']:.2f} s, {theirs['peak_rss_mib']:.0f} MiB -> time ratio {res['time_ratio']:.2f}, "
-        f"memory ratio {res['memory_ratio']:.2f} (targets <= 1); max |ΔK| {diff:.1e}"
+    report(
+        res,
+        (
+            f"effgrok {ours['seconds']:.2f} s, {ours['peak_rss_mib']:.0f} MiB; neural-tangents impl 1 "
+            f"{theirs['seconds']:.2f} s, {theirs['peak_rss_mib']:.0f} MiB "
+            f"-> time ratio {res['time_ratio']:.2f}, "
+            f"memory ratio {res['memory_ratio']:.2f} (targets <= 1); max |ΔK| {diff:.1e}"
+        ),
+        args.json,
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=2)
 
 
 if __name__ == "__main__":

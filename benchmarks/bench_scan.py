@@ -19,6 +19,7 @@ import sys
 import time
 
 import numpy as np
+from _report import report
 
 from effgrok import critical_scan
 
@@ -84,14 +85,15 @@ def main() -> None:
         "identical_results": bool(same),
         "r_c": rd.r_c,
     }
-    print(
-        f"1 worker {t1:.1f} s, 2 workers {t2:.1f} s -> {t1 / t2:.2f}x (target >= 1.7x); "
-        f"Dask {td:.1f} s (+{t_start:.1f} s cluster start) -> {td / t2:.2f}x the pool (target <= 1.3x); "
-        f"identical results: {same}"
+    report(
+        out,
+        (
+            f"1 worker {t1:.1f} s, 2 workers {t2:.1f} s -> {t1 / t2:.2f}x (target >= 1.7x); "
+            f"Dask {td:.1f} s (+{t_start:.1f} s cluster start) -> {td / t2:.2f}x the pool (target <= 1.3x); "
+            f"identical results: {same}"
+        ),
+        args.json,
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=2)
 
 
 if __name__ == "__main__":
