@@ -1,8 +1,17 @@
-"""How a benchmark reports: one summary line on stdout and, with ``--json PATH``, its record."""
+"""How a benchmark talks: its command line (its docstring as help, ``--json PATH``), one
+summary line on stdout and, with ``--json``, its record."""
 
 from __future__ import annotations
 
+import argparse
 import json
+
+
+def parser(doc: str | None) -> argparse.ArgumentParser:
+    """A benchmark's argument parser, ``--json PATH`` already declared."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--json", type=str, default=None, help="also write the record to this JSON file")
+    return ap
 
 
 def report(record: dict, line: str, path: str | None) -> None:

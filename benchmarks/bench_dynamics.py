@@ -9,11 +9,10 @@ training split per member) in under 10 s on 2 cores, and at least 100× the thro
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
-from _report import report
+from _report import parser, report
 
 import effgrok as eg
 
@@ -36,10 +35,9 @@ def naive_rk4(G: np.ndarray, E: np.ndarray, steps: int, eta: float) -> np.ndarra
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--members", type=int, default=10_000)
     ap.add_argument("--steps", type=int, default=10_000)
-    ap.add_argument("--json", type=str, default=None)
     args = ap.parse_args()
     task = eg.make_task("add", 10)
     eg.simulate_ensemble(task, 16, fraction=0.6, steps=20, method="rk4")  # JIT warm-up

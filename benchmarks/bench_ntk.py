@@ -9,12 +9,11 @@ Targets: effgrok no slower than neural-tangents implementation 1, within its pea
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 
-from _report import report
+from _report import parser, report
 
 _CHILD = """
 import json, resource, sys, time
@@ -56,11 +55,10 @@ def measure(which: str, n: int, width: int, dim: int, path: str) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--width", type=int, default=1024)
     ap.add_argument("--dim", type=int, default=50)
-    ap.add_argument("--json", type=str, default=None)
     args = ap.parse_args()
     import tempfile
 

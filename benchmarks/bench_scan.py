@@ -12,14 +12,13 @@ Python process (as a command-line scan does), timed from the call of ``critical_
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 import time
 
 import numpy as np
-from _report import report
+from _report import parser, report
 
 from effgrok import critical_scan
 
@@ -53,10 +52,9 @@ def fresh(p: int, splits: int, workers: int, path: str) -> tuple[float, np.ndarr
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--p", type=int, default=300)
     ap.add_argument("--splits", type=int, default=8000)
-    ap.add_argument("--json", type=str, default=None)
     args = ap.parse_args()
     timed(p=args.p, splits=20, workers=1)  # compile once into the on-disk cache
     import tempfile
