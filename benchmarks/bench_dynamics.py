@@ -9,11 +9,10 @@ training split per member) in under 10 s on 2 cores, and at least 100× the thro
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 
 import numpy as np
+from _report import parser, report
 
 import effgrok as eg
 
@@ -36,10 +35,9 @@ def naive_rk4(G: np.ndarray, E: np.ndarray, steps: int, eta: float) -> np.ndarra
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--members", type=int, default=10_000)
     ap.add_argument("--steps", type=int, default=10_000)
-    ap.add_argument("--json", type=str, default=None)
     args = ap.parse_args()
     task = eg.make_task("add", 10)
     eg.simulate_ensemble(task, 16, fraction=0.6, steps=20, method="rk4")  # JIT warm-up
@@ -74,14 +72,15 @@ def main() -> None:
         "max_abs_difference_vs_naive_after_500_steps": float(np.max(np.abs(ours - ref))),
         "fraction_reaching_rqi": float(np.mean(np.isfinite(ens.steps_to_rqi))),
     }
-    print(
-        f"effgrok {fast:.2f} s ({fast_rate:.3g} steps/s); naive numpy loop {naive_rate:.3g} steps/s "
-        f"-> {result['throughput_ratio']:.0f}x (targets: < 10 s, >= 100x); "
-        f"|Δ| vs naive {result['max_abs_difference_vs_naive_after_500_steps']:.1e}"
+    report(
+        result,
+        (
+            f"effgrok {fast:.2f} s ({fast_rate:.3g} steps/s); naive numpy loop {naive_rate:.3g} steps/s "
+            f"-> {result['throughput_ratio']:.0f}x (targets: < 10 s, >= 100x); "
+            f"|Δ| vs naive {result['max_abs_difference_vs_naive_after_500_steps']:.1e}"
+        ),
+        args.json,
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(result, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,11 @@ Targets: effgrok no slower than neural-tangents implementation 1, within its pea
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
+
+from _report import parser, report
 
 _CHILD = """
 import json, resource, sys, time
@@ -54,11 +55,10 @@ def measure(which: str, n: int, width: int, dim: int, path: str) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--width", type=int, default=1024)
     ap.add_argument("--dim", type=int, default=50)
-    ap.add_argument("--json", type=str, default=None)
     args = ap.parse_args()
     import tempfile
 
@@ -76,14 +76,16 @@ def main() -> None:
         "memory_ratio": ours["peak_rss_mib"] / theirs["peak_rss_mib"],
         "max_abs_difference": diff,
     }
-    print(
-        f"effgrok {ours['seconds']:.2f} s, {ours['peak_rss_mib']:.0f} MiB; neural-tangents impl 1 "
-        f"{theirs['seconds']:.2f} s, {theirs['peak_rss_mib']:.0f} MiB -> time ratio {res['time_ratio']:.2f}, "
-        f"memory ratio {res['memory_ratio']:.2f} (targets <= 1); max |ΔK| {diff:.1e}"
+    report(
+        res,
+        (
+            f"effgrok {ours['seconds']:.2f} s, {ours['peak_rss_mib']:.0f} MiB; neural-tangents impl 1 "
+            f"{theirs['seconds']:.2f} s, {theirs['peak_rss_mib']:.0f} MiB "
+            f"-> time ratio {res['time_ratio']:.2f}, "
+            f"memory ratio {res['memory_ratio']:.2f} (targets <= 1); max |ΔK| {diff:.1e}"
+        ),
+        args.json,
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(res, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,13 @@ Python process (as a command-line scan does), timed from the call of ``critical_
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 import time
 
 import numpy as np
+from _report import parser, report
 
 from effgrok import critical_scan
 
@@ -52,10 +52,9 @@ def fresh(p: int, splits: int, workers: int, path: str) -> tuple[float, np.ndarr
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = parser(__doc__)
     ap.add_argument("--p", type=int, default=300)
     ap.add_argument("--splits", type=int, default=8000)
-    ap.add_argument("--json", type=str, default=None)
     args = ap.parse_args()
     timed(p=args.p, splits=20, workers=1)  # compile once into the on-disk cache
     import tempfile
@@ -84,14 +83,15 @@ def main() -> None:
         "identical_results": bool(same),
         "r_c": rd.r_c,
     }
-    print(
-        f"1 worker {t1:.1f} s, 2 workers {t2:.1f} s -> {t1 / t2:.2f}x (target >= 1.7x); "
-        f"Dask {td:.1f} s (+{t_start:.1f} s cluster start) -> {td / t2:.2f}x the pool (target <= 1.3x); "
-        f"identical results: {same}"
+    report(
+        out,
+        (
+            f"1 worker {t1:.1f} s, 2 workers {t2:.1f} s -> {t1 / t2:.2f}x (target >= 1.7x); "
+            f"Dask {td:.1f} s (+{t_start:.1f} s cluster start) -> {td / t2:.2f}x the pool (target <= 1.3x); "
+            f"identical results: {same}"
+        ),
+        args.json,
     )
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(out, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -13,21 +13,20 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def run_json(capsys, *argv):
+    """Run a command that must succeed; its ``--json`` record."""
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    return json.loads(out)
+
+
 def test_rate_json(capsys):
     code, out, err = run(
         capsys, "rate", "--task", "add", "--p", "10", "--train-frac", "0.8", "--seed", "58", "--json"
     )
     assert code == 0, err
     rec = json.loads(out)
-    for key in (
-        "nullity",
-        "full_nullity",
-        "pinned",
-        "gram_lambda3",
-        "grokking_rate",
-        "n_h",
-        "ideal_test_accuracy",
-    ):
+    for key in "nullity full_nullity pinned gram_lambda3 grokking_rate n_h ideal_test_accuracy".split():
         assert key in rec
     assert rec["n_train"] == 44 and rec["full_nullity"] == 2
 
@@ -52,30 +51,11 @@ def test_critical_json_and_out(capsys, tmp_path):
     assert len(rec["curve"]) == 55
     assert set(rec["curve"][0]) >= {"n_train", "fraction", "p_pinned", "splits"}
     d = tmp_path / "rc"
-    code, out, err = run(
-        capsys,
-        "critical",
-        "--task",
-        "add-mod",
-        "--p",
-        "10",
-        "20",
-        "--splits",
-        "300",
-        "--out",
-        str(d),
-        "--json",
+    rec = run_json(capsys, *"critical --task add-mod --p 10 20 --splits 300 --json --out".split(), str(d))
+    assert len(rec["results"]) == 2
+    assert {f.name for f in d.iterdir()} == set(
+        "curve.csv critical.csv critical.json critical.png manifest.json chunks".split()
     )
-    assert code == 0, err
-    assert len(json.loads(out)["results"]) == 2
-    assert {f.name for f in d.iterdir()} == {
-        "curve.csv",
-        "critical.csv",
-        "critical.json",
-        "critical.png",
-        "manifest.json",
-        "chunks",
-    }
     assert json.loads((d / "manifest.json").read_text())["complete"] is True
     meta = json.loads((d / "critical.json").read_text())
     prov = meta["provenance"]
@@ -86,27 +66,8 @@ def test_critical_json_and_out(capsys, tmp_path):
 
 def test_simulate_single_json_and_out(capsys, tmp_path):
     d = tmp_path / "sim"
-    code, out, err = run(
-        capsys,
-        "simulate",
-        "--task",
-        "add",
-        "--p",
-        "10",
-        "--train-frac",
-        "0.8",
-        "--seed",
-        "0",
-        "--steps",
-        "2000",
-        "--lr",
-        "1e-3",
-        "--out",
-        str(d),
-        "--json",
-    )
-    assert code == 0, err
-    rec = json.loads(out)
+    argv = "simulate --task add --p 10 --train-frac 0.8 --seed 0 --steps 2000 --lr 1e-3 --json --out"
+    rec = run_json(capsys, *argv.split(), str(d))
     for key in ("final_rqi", "final_loss", "steps_to_rqi", "n_h", "predicted_test_acc"):
         assert key in rec
     assert rec["final_rqi"] == 1.0 and rec["steps_to_rqi"] > 0 and len(rec["trajectory"]["step"]) == 501
@@ -119,27 +80,8 @@ def test_simulate_single_json_and_out(capsys, tmp_path):
 
 
 def test_simulate_ensemble_json(capsys, tmp_path):
-    code, out, err = run(
-        capsys,
-        "simulate",
-        "--task",
-        "add",
-        "--p",
-        "10",
-        "--train-frac",
-        "0.6",
-        "--ensemble",
-        "50",
-        "--dim",
-        "2",
-        "--steps",
-        "1000",
-        "--json",
-        "--out",
-        str(tmp_path / "ens"),
-    )
-    assert code == 0, err
-    rec = json.loads(out)
+    argv = "simulate --task add --p 10 --train-frac 0.6 --ensemble 50 --dim 2 --steps 1000 --json --out"
+    rec = run_json(capsys, *argv.split(), str(tmp_path / "ens"))
     assert len(rec["final_rqi"]) == 50 and len(rec["steps_to_rqi"]) == 50 and len(rec["n_h"]) == 50
     assert rec["summary"]["members"] == 50 and "median" in rec["summary"]["steps_to_rqi"]
     assert (tmp_path / "ens" / "members.csv").read_text().count("\n") == 51
@@ -149,18 +91,7 @@ def test_simulate_ensemble_json(capsys, tmp_path):
 def test_simulate_reference_code_preset(capsys):
     code, out, _ = run(
         capsys,
-        "simulate",
-        "--task",
-        "add",
-        "--p",
-        "10",
-        "--train-frac",
-        "0.5",
-        "--preset",
-        "reference_code",
-        "--steps",
-        "500",
-        "--json",
+        *"simulate --task add --p 10 --train-frac 0.5 --preset reference_code --steps 500 --json".split(),
     )
     rec = json.loads(out)
     assert (
@@ -225,35 +156,11 @@ def test_simulate_reference_code_preset(capsys):
             "invalid choice",
         ),
         (
-            [
-                "simulate",
-                "--task",
-                "add",
-                "--p",
-                "10",
-                "--train-frac",
-                "0.5",
-                "--steps",
-                "100",
-                "--stride",
-                "7",
-            ],
+            "simulate --task add --p 10 --train-frac 0.5 --steps 100 --stride 7".split(),
             "stride must divide steps",
         ),
         (
-            [
-                "simulate",
-                "--task",
-                "add",
-                "--p",
-                "10",
-                "--train-frac",
-                "0.5",
-                "--preset",
-                "reference_code",
-                "--method",
-                "rk4",
-            ],
+            "simulate --task add --p 10 --train-frac 0.5 --preset reference_code --method rk4".split(),
             "--preset reference_code fixes --method euler; got --method rk4",
         ),
         (["simulate", "--task", "add", "--p", "10", "20", "--train-frac", "0.5"], "simulate takes one --p"),
@@ -279,17 +186,7 @@ def test_console_script_runs():
     r = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "effgrok",
-            "rate",
-            "--task",
-            "add",
-            "--p",
-            "10",
-            "--train-frac",
-            "0.8",
-            "--seed",
-            "58",
+            *"-m effgrok rate --task add --p 10 --train-frac 0.8 --seed 58".split(),
         ],
         capture_output=True,
         text=True,

@@ -178,18 +178,8 @@ def test_split_numbers_are_the_librarys():
     assert rec["rqi"] == eg.rqi(task, E)
     assert rec["predicted_test_acc"] == eg.predicted_accuracy(task, split, E).test
     for key in (
-        "task",
-        "p",
-        "n_train",
-        "nullity",
-        "pinned",
-        "grokking_rate",
-        "n_h",
-        "ideal_test_accuracy",
-        "rqi",
-        "predicted_test_acc",
-        "effective_rank",
-        "embedding_shape",
+        *"task p n_train nullity pinned grokking_rate n_h ideal_test_accuracy".split(),
+        *"rqi predicted_test_acc effective_rank embedding_shape".split(),
     ):
         assert key in rec
 
@@ -258,12 +248,7 @@ def test_cli_json_single_embedding(tmp_path, capsys):
     np.savez(f, W_E=E.T, W_U=np.zeros((3, 4)))
     code, out, err = _run(
         [
-            "inspect",
-            "--task",
-            "add-mod",
-            "--p",
-            "13",
-            "--embedding",
+            *"inspect --task add-mod --p 13 --embedding".split(),
             str(f),
             "--train",
             "0,1 1,0 2,3 4,5 6,7",
@@ -275,13 +260,7 @@ def test_cli_json_single_embedding(tmp_path, capsys):
     rec = json.loads(out)
     for key in ("task", "p", "n_train", "nullity", "pinned", "grokking_rate", "n_h", "ideal_test_accuracy"):
         assert key in rec
-    for key in (
-        "rqi",
-        "predicted_test_acc",
-        "effective_rank",
-        "embedding_shape",
-        "fourier_concentration",
-    ):
+    for key in "rqi predicted_test_acc effective_rank embedding_shape fourier_concentration".split():
         assert key in rec
     assert sorted(rec["key_frequencies"]) == freqs
     assert rec["n_train"] == 4 and rec["embedding_shape"] == [13, 4]
@@ -298,12 +277,7 @@ def test_cli_text_out_and_accuracy(tmp_path, capsys):
     out_dir = tmp_path / "out"
     code, out, err = _run(
         [
-            "inspect",
-            "--task",
-            "add",
-            "--p",
-            "10",
-            "--embedding",
+            *"inspect --task add --p 10 --embedding".split(),
             str(f),
             "--train-file",
             str(pairs),
@@ -341,12 +315,7 @@ def test_cli_series_folder(tmp_path, capsys):
     np.save(mask, split.mask)
     code, out, err = _run(
         [
-            "inspect",
-            "--task",
-            "add",
-            "--p",
-            "8",
-            "--embedding",
+            *"inspect --task add --p 8 --embedding".split(),
             str(folder),
             "--train-file",
             str(mask),
@@ -363,19 +332,11 @@ def test_cli_series_folder(tmp_path, capsys):
     assert (tmp_path / "o" / "inspect.png").is_file() and (tmp_path / "o" / "inspect.csv").is_file()
     code, out, err = _run(
         [
-            "inspect",
-            "--task",
-            "add",
-            "--p",
-            "8",
-            "--embedding",
+            *"inspect --task add --p 8 --embedding".split(),
             str(folder / "step_*.safetensors"),
             "--train-file",
             str(mask),
-            "--flow-time",
-            "lr",
-            "--lr",
-            "0.02",
+            *"--flow-time lr --lr 0.02".split(),
         ],
         capsys,
     )
@@ -422,14 +383,7 @@ def _bad(tmp_path):
         ),
         (
             [
-                "inspect",
-                "--task",
-                "add-mod",
-                "--p",
-                "10",
-                "--train",
-                "0,1",
-                "--embedding",
+                *"inspect --task add-mod --p 10 --train 0,1 --embedding".split(),
                 str(good),
                 "--k",
                 "9",

@@ -30,10 +30,15 @@ def test_registry_is_complete_and_unique():
             json.dumps(mod.PROFILES[profile])  # JSON-able settings
 
 
+def _stored_case(report, name):
+    (rec,) = [r for r in report["cases"] if r["name"] == name]
+    return rec
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_case_runs_at_tiny_profile(tiny_report, name):
     out, report = tiny_report
-    (rec,) = [r for r in report["cases"] if r["name"] == name]
+    rec = _stored_case(report, name)
     v = rec["verdict"]
     assert v["status"] != "error", rec.get("traceback")
     assert v["status"] in framework.STATUSES
@@ -53,17 +58,21 @@ def test_report_files(tiny_report):
         assert f"figures/{r['name']}.png" in md
 
 
-def test_rerun_resumes_from_stored_units(tiny_report, monkeypatch):
-    out, report = tiny_report
-    name = CASES[0]
-    mod = load_case(name)
+def _refuse_to_recompute(monkeypatch, name):
+    """Make case ``name`` fail on any unit it would compute: all must come from the store."""
 
     def refuse(settings, unit):
         raise AssertionError("a stored unit was recomputed")
 
-    monkeypatch.setattr(mod, "measure_unit", refuse)
+    monkeypatch.setattr(load_case(name), "measure_unit", refuse)
+
+
+def test_rerun_resumes_from_stored_units(tiny_report, monkeypatch):
+    out, report = tiny_report
+    name = CASES[0]
+    _refuse_to_recompute(monkeypatch, name)
     res = framework.run_case(name, "tiny", out)
-    (old,) = [r for r in report["cases"] if r["name"] == name]
+    old = _stored_case(report, name)
     assert res.verdict.status == old["verdict"]["status"]
     assert res.verdict.measurement == old["verdict"]["measurement"]
 
@@ -169,14 +178,9 @@ def test_copied_results_folder_resumes(tiny_report, tmp_path, monkeypatch):
     name = "predicted_accuracy"
     copy = tmp_path / "copied"
     shutil.copytree(out, copy)
-    mod = load_case(name)
-
-    def refuse(settings, unit):
-        raise AssertionError("a stored unit was recomputed")
-
-    monkeypatch.setattr(mod, "measure_unit", refuse)
+    _refuse_to_recompute(monkeypatch, name)
     res = framework.run_case(name, "tiny", copy)
-    (old,) = [r for r in report["cases"] if r["name"] == name]
+    old = _stored_case(report, name)
     assert res.verdict.measurement == old["verdict"]["measurement"]
     assert framework.estimate([name], "tiny", copy)["stored_units"] == res.units
 

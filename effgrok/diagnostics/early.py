@@ -493,20 +493,18 @@ def early_prediction_curve(
     steps=None,
     *,
     budget: float | None = None,
-    cutoff: float = DEFAULT_CUTOFF,
-    degree: int = DEFAULT_DEGREE,
-    log: bool = True,
-    floor: float = DEFAULT_FLOOR,
-    method: str = "detrended",
-    max_cycles: float | None = None,
+    **options,
 ) -> EarlyPrediction:
     """AUC of :func:`spectral_scores` (windows ``step ≤ f·budget``) against the labels, per fraction ``f``.
 
     Parameters
     ----------
-    curves, steps, budget, cutoff, degree, log, floor, method, max_cycles
-        As in :func:`spectral_scores` (``method="raw_energy"``: the paper's score;
-        ``"loss_level"``: the loss-magnitude baseline).
+    curves, steps, budget
+        As in :func:`spectral_scores`.
+    **options
+        ``cutoff``, ``degree``, ``log``, ``floor``, ``method``, ``max_cycles``, passed to
+        :func:`spectral_scores` (``method="raw_energy"``: the paper's score; ``"loss_level"``:
+        the loss-magnitude baseline).
     labels : array_like of bool or 0/1, shape (runs,)
         Whether each run grokked (e.g. test accuracy ≥ 0.9 within the budget).
     fractions : array_like
@@ -523,7 +521,6 @@ def early_prediction_curve(
     >>> res.auc.tolist()
     [1.0, 1.0]
     """
-    c, d, f = _check_options(cutoff, degree, floor)
     runs = _runs(curves, steps)
     lab = np.asarray(labels)
     if lab.shape != (len(runs),):
@@ -543,12 +540,7 @@ def early_prediction_curve(
                 [s for _, s in runs],
                 fraction=x,
                 budget=B,
-                cutoff=c,
-                degree=d,
-                log=log,
-                floor=f,
-                method=method,
-                max_cycles=max_cycles,
+                **options,
             )
             for x in fr
         ]

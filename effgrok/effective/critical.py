@@ -94,6 +94,17 @@ def _below(state, n):  # pragma: no cover - compiled
             return state, np.int64(r % n64)
 
 
+@nb.njit(cache=True, inline="always")
+def _swap_in(perm, t, state):  # pragma: no cover - compiled
+    """Fisher–Yates step ``t``: swap a uniform pick of ``perm[t:]`` into ``perm[t]``; the new state."""
+    state, j = _below(state, perm.shape[0] - t)
+    j += t
+    x = perm[j]
+    perm[j] = perm[t]
+    perm[t] = x
+    return state
+
+
 @nb.njit(cache=True, nogil=True)
 def _shuffle_prefix(perm, m, key, index):  # pragma: no cover - compiled
     """Fisher–Yates on the first ``m`` positions of ``perm = 0..N-1`` with stream ``index``."""
@@ -102,11 +113,7 @@ def _shuffle_prefix(perm, m, key, index):  # pragma: no cover - compiled
         perm[i] = i
     state = _stream_start(key, index)
     for t in range(m):
-        state, j = _below(state, n - t)
-        j += t
-        tmp = perm[t]
-        perm[t] = perm[j]
-        perm[j] = tmp
+        state = _swap_in(perm, t, state)
 
 
 def _key(seed: int, coords: tuple[int, ...]) -> np.uint64:
@@ -149,11 +156,8 @@ def _pinning_size_one(
     if target_rank == 0:
         return 1
     for t in range(max_size):
-        state, j = _below(state, n - t)
-        j += t
-        x = perm[j]
-        perm[j] = perm[t]
-        perm[t] = x
+        state = _swap_in(perm, t, state)
+        x = perm[t]
         s = results[x]
         y = first[s]
         if y < 0:
@@ -256,36 +260,20 @@ def _blocks_serial(n_blocks, *args):  # pragma: no cover - compiled
         _pinning_block(b, n_blocks, *args)
 
 
-def _pinning_sizes_incremental(
-    slots, results, n_classes, n_slots, target_rank, key, start, count, max_size, n_blocks
-):
+def _pinning_sizes_incremental(task: Task, target_rank: int, key, start: int, count: int, max_size: int):
     """Pinning sizes of orderings ``start .. start + count − 1`` (one exact basis per block)."""
+    n_blocks = _n_blocks(count, task.n_slots)
+    n_slots, n_classes = task.n_slots, task.n_classes
     out = np.empty(count, dtype=np.int64)
-    n = slots.shape[0]
-    perm = np.empty((n_blocks, n), dtype=np.int64)
+    perm = np.empty((n_blocks, task.slots.shape[0]), dtype=np.int64)
     basis = np.zeros((n_blocks, max(target_rank, 1), n_slots), dtype=np.int64)
     pivot_row = np.empty((n_blocks, n_slots), dtype=np.int64)
     first = np.empty((n_blocks, n_classes), dtype=np.int64)
     row = np.zeros((n_blocks, n_slots), dtype=np.int64)
     driver = _blocks_parallel if parallel_allowed() else _blocks_serial
-    driver(
-        n_blocks,
-        out,
-        slots,
-        results,
-        n_classes,
-        n_slots,
-        target_rank,
-        key,
-        np.int64(start),
-        np.int64(count),
-        np.int64(max_size),
-        perm,
-        basis,
-        pivot_row,
-        first,
-        row,
-    )
+    problem = (task.slots, task.results, n_classes, n_slots, target_rank)
+    work = (perm, basis, pivot_row, first, row)
+    driver(n_blocks, out, *problem, key, np.int64(start), np.int64(count), np.int64(max_size), *work)
     return out
 
 
@@ -412,16 +400,7 @@ def pinning_sizes(
         for lo in range(0, n_orderings, _CHUNK):
             count = min(_CHUNK, n_orderings - lo)
             out[lo : lo + count] = _pinning_sizes_incremental(
-                task.slots,
-                task.results,
-                task.n_classes,
-                task.n_slots,
-                target,
-                key,
-                start + lo,
-                count,
-                task.n_examples,
-                _n_blocks(count, task.n_slots),
+                task, target, key, start + lo, count, task.n_examples
             )
             if progress is not None:
                 progress(count)
@@ -446,18 +425,7 @@ def pinned_fraction(
     splits = integer("splits", splits, lo=1)
     target = task.n_slots - full_table_nullity(task)
     key = _key(integer("seed", seed, lo=0), (*coords, n_train))
-    t = _pinning_sizes_incremental(
-        task.slots,
-        task.results,
-        task.n_classes,
-        task.n_slots,
-        target,
-        key,
-        0,
-        splits,
-        n_train,
-        _n_blocks(splits, task.n_slots),
-    )
+    t = _pinning_sizes_incremental(task, target, key, 0, splits, n_train)
     return float(np.mean(t <= n_train))
 
 

@@ -127,6 +127,7 @@ def hermite_coefficients(
     Returns
     -------
     ndarray (float64), shape ``(degree + 1,)``
+        ``a_0, …, a_degree``.
 
     Examples
     --------
@@ -223,6 +224,7 @@ def dot_product_kernel_eigenvalues(coeffs, dim: int, degree: int | None = None) 
     Returns
     -------
     ndarray (float64), shape ``(degree + 1,)``
+        ``μ_0, …, μ_degree``.
 
     Examples
     --------
