@@ -154,6 +154,13 @@ def rate_rows(seconds: dict, flop: float, peak_gflops: float, digits: int = 3) -
     }
 
 
+def task_options(ap) -> None:
+    """The task the modular benchmarks train on: ``--task``, ``--p``, ``--fraction``."""
+    ap.add_argument("--task", default="add-mod")
+    ap.add_argument("--p", type=int, default=97)
+    ap.add_argument("--fraction", type=float, default=0.3)
+
+
 def timing_options(ap, *, runs: int, short: int, long: int, loop_steps: int) -> None:
     """The options every per-trainer benchmark takes (defaults sized per trainer)."""
     ap.add_argument("--runs", type=int, default=runs, help="runs in the batched engine call")

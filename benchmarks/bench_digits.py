@@ -18,16 +18,7 @@ import argparse
 import itertools
 import json
 
-from _throughput import (
-    adam_loop_step,
-    cpu_peak_gflops,
-    engine_ratios,
-    load_old,
-    max_abs_diff,
-    rate_rows,
-    time_engines,
-    timing_options,
-)
+import _throughput as tp
 
 from effgrok.nets.digits import digits_init, load_digits_split, train_digits
 
@@ -48,7 +39,7 @@ def plain_loop(data, width: int, depth: int):
             h = jax.nn.relu(h @ p[f"W{i}"] + p[f"b{i}"])
         return jnp.mean((h @ p[f"W{depth - 1}"] + p[f"b{depth - 1}"] - onehot) ** 2)
 
-    return adam_loop_step(loss, params, opt)
+    return tp.adam_loop_step(loss, params, opt)
 
 
 def main() -> None:
@@ -56,10 +47,10 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=1000)
     ap.add_argument("--width", type=int, default=200)
     ap.add_argument("--depth", type=int, default=3)
-    timing_options(ap, runs=8, short=50, long=550, loop_steps=400)
+    tp.timing_options(ap, runs=8, short=50, long=550, loop_steps=400)
     args = ap.parse_args()
 
-    old = load_old("effgrok/nets/digits.py", args.baseline, "digits")
+    old = tp.load_old("effgrok/nets/digits.py", args.baseline, "digits")
     data = load_digits_split(args.n_train, seed=0)
     kw = dict(width=args.width, depth=args.depth)
     R = args.runs
@@ -68,15 +59,15 @@ def main() -> None:
         return lambda steps: trainer(data, seeds=seeds, steps=steps, stride=steps, **kw)
 
     loop = plain_loop(data, args.width, args.depth)
-    sec = time_engines(engine, old.train_digits, train_digits, loop, args, today_batched=True)
+    sec = tp.time_engines(engine, old.train_digits, train_digits, loop, args, today_batched=True)
     sizes = [64] + [args.width] * (args.depth - 1) + [10]
     flop = 6 * args.n_train * sum(a * b for a, b in itertools.pairwise(sizes))
-    peak = cpu_peak_gflops(4)
-    rows = rate_rows(sec, flop, peak["gflops"], 3)
+    peak = tp.cpu_peak_gflops(4)
+    rows = tp.rate_rows(sec, flop, peak["gflops"], 3)
     small = load_digits_split(200, seed=1, n_test=300)
     ck = dict(seeds=[0, 1], init_scale=[1.0, 3.0], width=32, steps=200, stride=50)
     r_old, r_new = old.train_digits(small, **ck), train_digits(small, **ck)
-    diff = max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
+    diff = tp.max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
     out = {
         "n_train": args.n_train,
         "width": args.width,
@@ -85,7 +76,7 @@ def main() -> None:
         "mflop_per_run_step": round(flop / 1e6, 1),
         "assumed_peak": peak,
         "contenders": rows,
-        "ratios": engine_ratios(sec),
+        "ratios": tp.engine_ratios(sec),
         "old_vs_new_max_abs_diff": diff,
     }
     print(json.dumps(out, indent=1))

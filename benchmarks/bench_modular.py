@@ -32,17 +32,8 @@ import argparse
 import json
 import math
 
+import _throughput as tp
 import numpy as np
-from _throughput import (
-    adam_loop_step,
-    cpu_peak_gflops,
-    engine_ratios,
-    load_old,
-    max_abs_diff,
-    rate_rows,
-    time_engines,
-    timing_options,
-)
 
 import effgrok as eg
 from effgrok.nets.modular import _compiled, train_modular
@@ -73,19 +64,17 @@ def plain_loop(task, fraction: float, hidden: int, seed: int = 0):
         z = h @ p["W2"] + p["b2"]
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))
 
-    return adam_loop_step(loss, params, opt)
+    return tp.adam_loop_step(loss, params, opt)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--task", default="add-mod")
-    ap.add_argument("--p", type=int, default=97)
-    ap.add_argument("--fraction", type=float, default=0.3)
+    tp.task_options(ap)
     ap.add_argument("--hidden", type=int, default=256)
-    timing_options(ap, runs=8, short=50, long=550, loop_steps=300)
+    tp.timing_options(ap, runs=8, short=50, long=550, loop_steps=300)
     args = ap.parse_args()
 
-    old = load_old("effgrok/nets/modular.py", args.baseline, "modular")
+    old = tp.load_old("effgrok/nets/modular.py", args.baseline, "modular")
     task = eg.make_task(args.task, args.p)
     kw = dict(train_fraction=args.fraction, hidden=args.hidden)
     R = args.runs
@@ -97,20 +86,20 @@ def main() -> None:
 
         return call
 
-    sec = time_engines(
+    sec = tp.time_engines(
         engine, old.train_modular, train_modular, plain_loop(task, args.fraction, args.hidden), args
     )
 
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
     C, H = task.n_classes, args.hidden
     flop = 6 * n_train * H * C + 4 * n_train * H
-    peak = cpu_peak_gflops(4)
-    rows = rate_rows(sec, flop, peak["gflops"], 3)
+    peak = tp.cpu_peak_gflops(4)
+    rows = tp.rate_rows(sec, flop, peak["gflops"], 3)
     # the same curves as the old trainer where the encoding did not change (non-commutative task)
     sub = eg.make_task("sub-mod", 13)
     ck = dict(train_fraction=0.5, seeds=[0, 1], hidden=32, steps=200, stride=50)
     r_old, r_new = old.train_modular(sub, **ck), train_modular(sub, **ck)
-    diff = max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
+    diff = tp.max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
     out = {
         "task": task.name,
         "p": args.p,
@@ -122,7 +111,7 @@ def main() -> None:
         "mflop_per_run_step": round(flop / 1e6, 2),
         "assumed_peak": peak,
         "contenders": rows,
-        "ratios": engine_ratios(sec),
+        "ratios": tp.engine_ratios(sec),
         "targets_met": {
             "engine_1 >= 1.5 x today": sec["today"] / sec["engine_1"] >= 1.5,
             "engine_1 >= 1.0 x loop": sec["loop"] / sec["engine_1"] >= 1.0,

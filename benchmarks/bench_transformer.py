@@ -23,17 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 
+import _throughput as tp
 import numpy as np
-from _throughput import (
-    adam_loop_step,
-    cpu_peak_gflops,
-    engine_ratios,
-    load_old,
-    max_abs_diff,
-    rate_rows,
-    time_engines,
-    timing_options,
-)
 
 import effgrok as eg
 from effgrok.nets.transformer import _init, _logits, _tokens, train_transformer
@@ -57,20 +48,18 @@ def plain_loop(task, fraction: float, d: int, heads: int, seed: int = 0):
         z = _logits(p, X, heads, jnp)
         return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))
 
-    return adam_loop_step(loss, params, opt)
+    return tp.adam_loop_step(loss, params, opt)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--task", default="add-mod")
-    ap.add_argument("--p", type=int, default=97)
-    ap.add_argument("--fraction", type=float, default=0.3)
+    tp.task_options(ap)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--heads", type=int, default=4)
-    timing_options(ap, runs=4, short=10, long=70, loop_steps=40)
+    tp.timing_options(ap, runs=4, short=10, long=70, loop_steps=40)
     args = ap.parse_args()
 
-    old = load_old("effgrok/nets/transformer.py", args.baseline, "transformer")
+    old = tp.load_old("effgrok/nets/transformer.py", args.baseline, "transformer")
     task = eg.make_task(args.task, args.p)
     kw = dict(train_fraction=args.fraction, d_model=args.d_model, n_heads=args.heads)
     R = args.runs
@@ -79,16 +68,16 @@ def main() -> None:
         return lambda steps: trainer(task, seeds=seeds, steps=steps, stride=steps, **kw)
 
     loop = plain_loop(task, args.fraction, args.d_model, args.heads)
-    sec = time_engines(engine, old.train_transformer, train_transformer, loop, args)
+    sec = tp.time_engines(engine, old.train_transformer, train_transformer, loop, args)
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
     d, C = args.d_model, task.n_classes
     flop = 3 * (36 * d * d + 2 * d * C) * n_train
-    peak = cpu_peak_gflops(4)
-    rows = rate_rows(sec, flop, peak["gflops"], 2)
+    peak = tp.cpu_peak_gflops(4)
+    rows = tp.rate_rows(sec, flop, peak["gflops"], 2)
     sub = eg.make_task("sub-mod", 7)
     ck = dict(train_fraction=0.5, seeds=[0, 1], d_model=16, n_heads=2, steps=100, stride=25)
     r_old, r_new = old.train_transformer(sub, **ck), train_transformer(sub, **ck)
-    diff = max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
+    diff = tp.max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
     out = {
         "task": task.name,
         "p": args.p,
@@ -100,7 +89,7 @@ def main() -> None:
         "direct_form_mflop_per_run_step": round(flop / 1e6, 1),
         "assumed_peak": peak,
         "contenders": rows,
-        "ratios": engine_ratios(sec),
+        "ratios": tp.engine_ratios(sec),
         "targets_met": {"engine_1 >= 2 x today": sec["today"] / sec["engine_1"] >= 2},
         "old_vs_new_max_abs_diff_sub_mod_7": diff,
     }

@@ -239,6 +239,11 @@ def _seed_array(seeds) -> np.ndarray:
     return s
 
 
+def _net(width: int, depth: int, steps: int, stride: int, float64: bool) -> dict:
+    """The digits MLP and its schedule, as :func:`~effgrok.nets.digits.train_digits` takes them."""
+    return {"width": width, "depth": depth, "steps": steps, "stride": stride, "float64": float64}
+
+
 def reduced_landscape(
     data,
     relative_norms=(0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0),
@@ -282,13 +287,9 @@ def reduced_landscape(
         data,
         seeds=s_grid.ravel(),
         fixed_norm=r_flat * w0,
-        lr=learning_rate * (r_flat if scale_lr else 1.0),
+        learning_rate=learning_rate * (r_flat if scale_lr else 1.0),
         weight_decay=0.0,
-        width=width,
-        depth=depth,
-        steps=steps,
-        stride=stride,
-        float64=float64,
+        **_net(width, depth, steps, stride, float64),
     )
     shape = (rel.size, sd.size)
 
@@ -401,14 +402,10 @@ def alpha_sweep(
         seeds=s_grid.ravel(),
         init_scale=a_grid.ravel(),
         weight_decay=weight_decay,
-        width=width,
-        depth=depth,
-        lr=learning_rate,
-        steps=steps,
-        stride=stride,
+        learning_rate=learning_rate,
         train_threshold=train_threshold,
         test_threshold=test_threshold,
-        float64=float64,
+        **_net(width, depth, steps, stride, float64),
     )
     shape = (a.size, sd.size)
     t_tr, t_te = runs.step_train.reshape(shape), runs.step_test.reshape(shape)
