@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import device_of
+from validation.framework import by_profile, device_of
 
 from .._modular import modular_cost, n_train
 
@@ -67,52 +67,23 @@ CLAIM = (
     "network with the same initial L1 and L2 norms, and than a random subnetwork of the same size."
 )
 
-_BASE = {
-    "task": "add-mod",
-    "train_fraction": 0.4,
-    "architecture": "embed_sum",
-    "hidden": 48,
-    "beta2": 0.98,
-    "threshold": 0.99,
-}
-PROFILES = {
-    "tiny": dict(
-        _BASE,
-        p=7,
-        train_fraction=0.6,
-        hidden=6,
-        embed_dim=5,
-        lr=1e-3,
-        weight_decay=1.0,
-        steps=40,
-        stride=20,
-        pruned_fractions=[0.6, 0.8],
-        seeds=1,
-    ),
-    "cpu": dict(
-        _BASE,
-        p=47,
-        embed_dim=128,
-        lr=1e-2,
-        weight_decay=1.0,
-        steps=5000,
-        stride=100,
-        pruned_fractions=[0.6, 0.3],
-        seeds=1,
-    ),
-    "gpu": dict(
-        _BASE,
-        device="gpu",
-        p=67,
-        embed_dim=500,
-        lr=1e-3,
-        weight_decay=1.0,
-        steps=40_000,
-        stride=500,
-        pruned_fractions=[0.6, 0.3, 0.8],
-        seeds=3,
-    ),
-}
+PROFILES = by_profile(
+    task="add-mod",
+    train_fraction=(0.6, 0.4, 0.4),
+    architecture="embed_sum",
+    hidden=(6, 48, 48),
+    beta2=0.98,
+    threshold=0.99,
+    device=(None, None, "gpu"),
+    p=(7, 47, 67),
+    embed_dim=(5, 128, 500),
+    lr=(1e-3, 1e-2, 1e-3),
+    weight_decay=1.0,
+    steps=(40, 5000, 40_000),
+    stride=(20, 100, 500),
+    pruned_fractions=([0.6, 0.8], [0.6, 0.3], [0.6, 0.3, 0.8]),
+    seeds=(1, 1, 3),
+)
 VARIANTS = ("dense", "ticket", "memorization_ticket", "norm_matched_dense", "random_ticket")
 #: The paper's optimiser (AdamW) and smallest embedding width: its regime.
 PAPER = {"lr": 1e-3, "weight_decay": 1.0, "beta2": 0.98, "embed_dim": 500}

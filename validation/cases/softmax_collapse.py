@@ -48,7 +48,7 @@ import math
 
 import numpy as np
 
-from validation.framework import device_of
+from validation.framework import by_profile, device_of
 
 TITLE = "Softmax collapse: float32 vs float64 cross-entropy vs StableMax, no weight decay"
 CLAIM = (
@@ -56,43 +56,21 @@ CLAIM = (
     "collapse) and stalls generalisation; float64 postpones the collapse; StableMax avoids it and "
     "generalises better."
 )
-_PAPER = {"lr": 0.01, "beta2": 0.99, "eps": 1e-25, "margin": 0.05}
-PROFILES = {
-    "tiny": dict(
-        _PAPER,
-        task="sub-mod",
-        p=7,
-        train_fraction=0.6,
-        hidden=16,
-        steps=40,
-        stride=10,
-        seeds=1,
-        orthograd_steps=20,
-    ),
-    "cpu": dict(
-        _PAPER,
-        task="sub-mod",
-        p=31,
-        train_fraction=0.7,
-        hidden=200,
-        steps=15000,
-        stride=250,
-        seeds=2,
-        orthograd_steps=600,
-    ),
-    "gpu": dict(
-        _PAPER,
-        device="gpu",
-        task="sub-mod",
-        p=113,
-        train_fraction=0.4,
-        hidden=200,
-        steps=80000,
-        stride=1000,
-        seeds=2,
-        orthograd_steps=600,
-    ),
-}
+PROFILES = by_profile(
+    task="sub-mod",
+    p=(7, 31, 113),
+    train_fraction=(0.6, 0.7, 0.4),
+    hidden=(16, 200, 200),
+    lr=0.01,
+    beta2=0.99,
+    eps=1e-25,
+    steps=(40, 15000, 80000),
+    stride=(10, 250, 1000),
+    orthograd_steps=(20, 600, 600),
+    seeds=(1, 2, 2),
+    margin=0.05,
+    device=(None, None, "gpu"),
+)
 VARIANTS = {
     "float32": {"loss": "cross_entropy", "float64": False},
     "float64": {"loss": "cross_entropy", "float64": True},
