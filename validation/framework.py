@@ -238,12 +238,13 @@ def _settings(mod: ModuleType, profile: str) -> dict:
 
 def by_profile(**table) -> dict[str, dict]:
     """A case's ``PROFILES`` from one table of settings, in the order given: a value written as
-    a tuple ``(tiny, cpu, gpu)`` differs by profile (``None`` there: the setting is absent from
-    that profile); any other value (a number, a string, a list) is the same in all three.
+    a tuple ``(tiny, cpu, gpu)`` differs by profile (``...`` there: the setting is absent from
+    that profile; ``None`` is a value, JSON's null); any other value (a number, a string, a
+    list) is the same in all three.
 
-    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(None, None, "gpu"))["gpu"]
+    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(..., ..., "gpu"))["gpu"]
     {'p': 113, 'lr': 0.01, 'device': 'gpu'}
-    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(None, None, "gpu"))["tiny"]
+    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(..., ..., "gpu"))["tiny"]
     {'p': 7, 'lr': 0.01}
     """
     out = {name: {} for name in PROFILES}
@@ -252,7 +253,7 @@ def by_profile(**table) -> dict[str, dict]:
             raise ValueError(f"setting {key!r}: a tuple is one value per profile {PROFILES}, got {value!r}")
         values = value if isinstance(value, tuple) else (value,) * len(PROFILES)
         for name, v in zip(PROFILES, values, strict=True):
-            if v is not None:
+            if v is not Ellipsis:
                 out[name][key] = v
     return out
 

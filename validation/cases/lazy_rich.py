@@ -65,7 +65,7 @@ CLAIM = (
     "scale α and shrinks with the feature alignment ε (Kumar et al. 2024)."
 )
 PROFILES = by_profile(
-    device=(None, None, "gpu"),
+    device=(..., ..., "gpu"),
     dim=(8, 20, 100),
     samples=(36, 90, 450),
     test_samples=(100, 1000, 1000),

@@ -69,7 +69,7 @@ PROFILES = by_profile(
     orthograd_steps=(20, 600, 600),
     seeds=(1, 2, 2),
     margin=0.05,
-    device=(None, None, "gpu"),
+    device=(..., ..., "gpu"),
 )
 VARIANTS = {
     "float32": {"loss": "cross_entropy", "float64": False},
