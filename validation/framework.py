@@ -389,14 +389,14 @@ def run_case(
     findings = tuple(mod.findings(verdict, settings)) if hasattr(mod, "findings") else ()
     if not all(isinstance(f, Finding) for f in findings):
         raise ValueError(f"validation case {name!r}: findings() must return Finding objects")
-    return CaseResult(
-        name=name,
-        title=mod.TITLE,
-        claim=mod.CLAIM,
-        profile=profile,
-        settings=settings,
-        prediction=prediction,
-        verdict=verdict,
+    return CaseResult(  # the case and what it found, in the field order
+        name,
+        mod.TITLE,
+        mod.CLAIM,
+        profile,
+        settings,
+        prediction,
+        verdict,
         figure=figure,
         elapsed_s=time.time() - started,
         compute_s=compute_s,

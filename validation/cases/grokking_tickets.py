@@ -111,6 +111,21 @@ def units(settings: dict) -> list[dict]:
     return [{"seeds": list(range(settings["seeds"]))}]
 
 
+#: Settings passed to :func:`effgrok.diagnostics.tickets.ticket_sweep` under their own names.
+_SWEEP_KEYS = (
+    "pruned_fractions",
+    "train_fraction",
+    "architecture",
+    "hidden",
+    "embed_dim",
+    "weight_decay",
+    "beta2",
+    "steps",
+    "stride",
+    "threshold",
+)
+
+
 def measure_unit(settings: dict, unit: dict) -> dict:
     import effgrok as eg
     from effgrok.diagnostics.tickets import ticket_sweep
@@ -119,17 +134,8 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     studies = ticket_sweep(
         eg.make_task(s["task"], s["p"]),
         seeds=unit["seeds"],
-        pruned_fractions=s["pruned_fractions"],
-        train_fraction=s["train_fraction"],
-        architecture=s["architecture"],
-        hidden=s["hidden"],
-        embed_dim=s["embed_dim"],
         learning_rate=s["lr"],
-        weight_decay=s["weight_decay"],
-        beta2=s["beta2"],
-        steps=s["steps"],
-        stride=s["stride"],
-        threshold=s["threshold"],
+        **{k: s[k] for k in _SWEEP_KEYS},
     )
     main = studies[0]
     out = {

@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import by_profile, device_of
+from validation.framework import by_profile, device_of, schedule
 
 TITLE = "Lazy→rich grokking: K0 plateau, delay grows with α and shrinks with ε"
 CLAIM = (
@@ -65,7 +65,6 @@ CLAIM = (
     "scale α and shrinks with the feature alignment ε (Kumar et al. 2024)."
 )
 PROFILES = by_profile(
-    device=(..., ..., "gpu"),
     dim=(8, 20, 100),
     samples=(36, 90, 450),
     test_samples=(100, 1000, 1000),
@@ -79,6 +78,7 @@ PROFILES = by_profile(
     steps=(40, 20000, 100000),
     stride=(20, 50, 100),
     theta=0.1,
+    device=(..., ..., "gpu"),
 )
 #: Criterion 1: relative deviation of the lazy plateau from ridgeless K0 regression.
 PLATEAU_TOLERANCE = 0.10
@@ -184,9 +184,8 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         alpha=alpha,
         seeds=seed,
         eta0=float(settings["eta0"]),
-        steps=int(settings["steps"]),
-        stride=int(settings["stride"]),
         theta=float(settings["theta"]),
+        **schedule(settings),
     )
     return {
         "alpha": runs.alpha,

@@ -36,7 +36,7 @@ import numpy as np
 
 from validation.framework import by_profile, device_of
 
-from .._modular import chunks, modular_cost, n_train
+from .._modular import chunks, modular_cost, n_train, train
 
 TITLE = "Modular addition: constraint-theory r_c vs the MLP's smallest grokking fraction"
 CLAIM = (
@@ -98,23 +98,11 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.nets.modular import train_modular
     from effgrok.tasks import make_task
 
     seeds = np.tile(np.arange(int(settings["seeds"]), dtype=np.int64), len(unit["fractions"]))
     fr = np.repeat(np.asarray(unit["fractions"], float), int(settings["seeds"]))
-    runs = train_modular(
-        make_task("add-mod", int(settings["p"])),
-        train_fraction=fr,
-        seeds=seeds,
-        hidden=int(settings["hidden"]),
-        learning_rate=float(settings["lr"]),
-        weight_decay=float(settings["weight_decay"]),
-        steps=int(settings["steps"]),
-        stride=int(settings["stride"]),
-        loss=settings["loss"],
-        activation=settings["activation"],
-    )
+    runs = train(make_task("add-mod", int(settings["p"])), settings, train_fraction=fr, seeds=seeds)
     hit = runs.train_acc >= 0.99
     step_train_99 = np.where(hit.any(axis=1), runs.steps[np.argmax(hit, axis=1)], -1)
     return {

@@ -50,6 +50,8 @@ import numpy as np
 
 from validation.framework import by_profile, device_of
 
+from .._modular import train
+
 TITLE = "Softmax collapse: float32 vs float64 cross-entropy vs StableMax, no weight decay"
 CLAIM = (
     "Without weight decay, float32 cross-entropy drives most training losses to exactly 0 (softmax "
@@ -119,7 +121,6 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.nets.modular import train_modular
     from effgrok.solvable.softmax_collapse import collapse_step
     from effgrok.tasks import make_task
 
@@ -127,25 +128,10 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     task = make_task(settings["task"], int(settings["p"]))
     if unit["variant"] == "orthograd":
         steps = int(settings["orthograd_steps"])
-        stride = max(1, steps // 30)
-        options = {"optimizer": "orthograd_adamw"}
+        options = {"optimizer": "orthograd_adamw", "steps": steps, "stride": max(1, steps // 30)}
     else:
-        steps, stride = int(settings["steps"]), int(settings["stride"])
-        options = VARIANTS[unit["variant"]]
-    runs = train_modular(
-        task,
-        train_fraction=float(settings["train_fraction"]),
-        seeds=seeds,
-        hidden=int(settings["hidden"]),
-        learning_rate=float(settings["lr"]),
-        weight_decay=0.0,
-        steps=steps,
-        stride=stride,
-        bias=False,
-        beta2=float(settings["beta2"]),
-        eps=float(settings["eps"]),
-        **options,
-    )
+        options = VARIANTS[unit["variant"]]  # at the settings' steps and stride
+    runs = train(task, settings, seeds=seeds, weight_decay=0.0, bias=False, **options)
     return {
         "steps": runs.steps,
         "train_acc": runs.train_acc,
