@@ -3,7 +3,7 @@ the compute estimate."""
 
 from __future__ import annotations
 
-from validation.framework import schedule
+from ._common import schedule
 
 #: Seconds per (run · step · training example · hidden unit) of :func:`train_modular` on the
 #: 2-core CPU (measured: 12 float64 runs of p = 31, 248 training pairs, width 128, 2000 steps

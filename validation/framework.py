@@ -9,7 +9,7 @@ theory and checks it against trained networks.  It defines
     ``{"tiny": settings, "cpu": settings, "gpu": settings}`` -- JSON-able dicts.  ``tiny``
     runs in seconds in the test suite (the pipeline, not the science), ``cpu`` is the real
     check on two cores, ``gpu`` the papers' scale; written as one table with
-    :func:`by_profile` (each setting once, its three values side by side);
+    :func:`validation._common.by_profile` (each setting once, its three values side by side);
 ``predict(settings) -> dict``
     the theory side (JSON-able);
 ``units(settings) -> list[dict]``
@@ -65,7 +65,6 @@ __all__ = [
     "Control",
     "Finding",
     "Verdict",
-    "by_profile",
     "case_jobs",
     "decide",
     "device_of",
@@ -76,7 +75,6 @@ __all__ = [
     "render_markdown",
     "run_case",
     "run_suite",
-    "schedule",
 ]
 
 PROFILES = ("tiny", "cpu", "gpu")
@@ -234,38 +232,6 @@ def _settings(mod: ModuleType, profile: str) -> dict:
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
     return json.loads(json.dumps(mod.PROFILES[profile]))
-
-
-def by_profile(**table) -> dict[str, dict]:
-    """A case's ``PROFILES`` from one table of settings, in the order given: a value written as
-    a tuple ``(tiny, cpu, gpu)`` differs by profile (``...`` there: the setting is absent from
-    that profile; ``None`` is a value, JSON's null); any other value (a number, a string, a
-    list) is the same in all three.
-
-    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(..., ..., "gpu"))["gpu"]
-    {'p': 113, 'lr': 0.01, 'device': 'gpu'}
-    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(..., ..., "gpu"))["tiny"]
-    {'p': 7, 'lr': 0.01}
-    """
-    out = {name: {} for name in PROFILES}
-    for key, value in table.items():
-        if isinstance(value, tuple) and len(value) != len(PROFILES):
-            raise ValueError(f"setting {key!r}: a tuple is one value per profile {PROFILES}, got {value!r}")
-        values = value if isinstance(value, tuple) else (value,) * len(PROFILES)
-        for name, v in zip(PROFILES, values, strict=True):
-            if v is not Ellipsis:
-                out[name][key] = v
-    return out
-
-
-def schedule(settings: dict) -> dict[str, int]:
-    """The training schedule of a case's settings, as the trainers' keyword arguments:
-    ``{"steps": ..., "stride": ...}`` (integers).
-
-    >>> schedule({"steps": 40.0, "stride": 10, "p": 7})
-    {'steps': 40, 'stride': 10}
-    """
-    return {"steps": int(settings["steps"]), "stride": int(settings["stride"])}
 
 
 def device_of(settings: dict) -> str:

@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import Finding, by_profile, device_of
+from validation.framework import Finding, device_of
 
+from .._common import by_profile
 from .._toy import concat, half_crossing, toy_cost, train_batch, upper_bound
 
 TITLE = "Critical training fraction of addition: no learning without pinning"

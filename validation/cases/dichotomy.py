@@ -62,7 +62,9 @@ import math
 
 import numpy as np
 
-from validation.framework import Control, by_profile, decide, device_of
+from validation.framework import Control, decide, device_of
+
+from .._common import by_profile
 
 TITLE = "Kernel→rich dichotomy: transition time vs log(α)/λ in a 2-homogeneous ReLU net"
 CLAIM = (

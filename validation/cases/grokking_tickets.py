@@ -56,8 +56,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import by_profile, device_of
+from validation.framework import device_of
 
+from .._common import by_profile
 from .._modular import modular_cost, n_train
 
 TITLE = "Grokking tickets: a pruned subnetwork generalises faster than the dense and norm-matched nets"

@@ -56,7 +56,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import by_profile, device_of, schedule
+from validation.framework import device_of
+
+from .._common import by_profile, schedule
 
 TITLE = "Lazy→rich grokking: K0 plateau, delay grows with α and shrinks with ε"
 CLAIM = (

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import by_profile, device_of
+from validation.framework import device_of
 
+from .._common import by_profile
 from .._modular import chunks, modular_cost, n_train, train
 
 TITLE = "Modular addition: constraint-theory r_c vs the MLP's smallest grokking fraction"

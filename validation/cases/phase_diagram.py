@@ -55,8 +55,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import Finding, by_profile, device_of
+from validation.framework import Finding, device_of
 
+from .._common import by_profile
 from .._toy import outcomes, toy_config, toy_cost
 
 TITLE = "Phase diagram: decoder learning rate × decoder weight decay (toy addition, p = 10)"

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.framework import Finding, by_profile, device_of
+from validation.framework import Finding, device_of
 
+from .._common import by_profile
 from .._toy import concat, toy_cost, train_batch
 
 TITLE = "Predicted accuracy Acc-hat vs measured test accuracy (addition)"

@@ -48,8 +48,9 @@ import math
 
 import numpy as np
 
-from validation.framework import by_profile, device_of
+from validation.framework import device_of
 
+from .._common import by_profile
 from .._modular import train
 
 TITLE = "Softmax collapse: float32 vs float64 cross-entropy vs StableMax, no weight decay"
