@@ -103,7 +103,12 @@ def measure_unit(settings: dict, unit: dict) -> dict:
 
     seeds = np.tile(np.arange(int(settings["seeds"]), dtype=np.int64), len(unit["fractions"]))
     fr = np.repeat(np.asarray(unit["fractions"], float), int(settings["seeds"]))
-    runs = train(make_task("add-mod", int(settings["p"])), settings, train_fraction=fr, seeds=seeds)
+    runs = train(
+        make_task("add-mod", int(settings["p"])),
+        settings,
+        train_fraction=fr,
+        seeds=seeds,
+    )
     hit = runs.train_acc >= 0.99
     step_train_99 = np.where(hit.any(axis=1), runs.steps[np.argmax(hit, axis=1)], -1)
     return {
