@@ -1,6 +1,9 @@
-"""Shared pieces of the modular-arithmetic cases: the target device and the compute estimate."""
+"""Shared pieces of the modular-arithmetic cases: training from settings, the target device and
+the compute estimate."""
 
 from __future__ import annotations
+
+from ._common import schedule
 
 #: Seconds per (run · step · training example · hidden unit) of :func:`train_modular` on the
 #: 2-core CPU (measured: 12 float64 runs of p = 31, 248 training pairs, width 128, 2000 steps
@@ -33,6 +36,31 @@ def modular_cost(calls: list[tuple[int, int, int, int]], device: str) -> float:
             )
         )
     return float(sum(CPU_COMPILE_S + CPU_UNIT_S * runs * steps * n * w for runs, steps, n, w in calls))
+
+
+#: Optional real-valued settings and the :func:`~effgrok.nets.modular.train_modular` keyword
+#: each one sets (see :func:`train`).
+REAL_SETTINGS = {
+    "lr": "learning_rate",
+    "weight_decay": "weight_decay",
+    "train_fraction": "train_fraction",
+    "beta2": "beta2",
+    "eps": "eps",
+}
+
+
+def train(task, settings: dict, **options):
+    """:func:`effgrok.nets.modular.train_modular` on ``task`` with the keywords every case reads
+    from its settings the same way: ``hidden``, the schedule (``steps``, ``stride``), ``loss``
+    and ``activation`` (default cross-entropy and ReLU), and each of :data:`REAL_SETTINGS` the
+    settings have (``lr`` as ``learning_rate``); ``options`` add to or override these."""
+    from effgrok.nets.modular import train_modular
+
+    s = settings
+    kw = {"hidden": int(s["hidden"]), **schedule(s)}
+    kw.update(loss=s.get("loss", "cross_entropy"), activation=s.get("activation", "relu"))
+    kw.update({arg: float(s[k]) for k, arg in REAL_SETTINGS.items() if k in s})
+    return train_modular(task, **{**kw, **options})
 
 
 def chunks(values: list, per: int | None) -> list[list]:

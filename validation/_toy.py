@@ -118,24 +118,12 @@ def train_sweep_unit(settings: dict, unit: dict, **modular_options):
             lr_dec=float(s["lr_dec"]),
         )
         return task, runs, seeds
-    from effgrok.nets.modular import train_modular
+    from ._modular import train
 
     s = settings["modular"]
     task = make_task("add-mod", int(s["p"]))
     seeds = np.arange(int(s["seeds"]), dtype=np.int64)
-    runs = train_modular(
-        task,
-        train_fraction=float(unit["fraction"]),
-        seeds=seeds,
-        hidden=int(s["hidden"]),
-        lr=float(s["lr"]),
-        weight_decay=float(s["weight_decay"]),
-        steps=int(s["steps"]),
-        stride=int(s["stride"]),
-        loss=s.get("loss", "cross_entropy"),
-        activation=s.get("activation", "relu"),
-        **modular_options,
-    )
+    runs = train(task, s, train_fraction=float(unit["fraction"]), seeds=seeds, **modular_options)
     return task, runs, seeds
 
 

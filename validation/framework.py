@@ -8,7 +8,8 @@ theory and checks it against trained networks.  It defines
 ``PROFILES``
     ``{"tiny": settings, "cpu": settings, "gpu": settings}`` -- JSON-able dicts.  ``tiny``
     runs in seconds in the test suite (the pipeline, not the science), ``cpu`` is the real
-    check on two cores, ``gpu`` the papers' scale;
+    check on two cores, ``gpu`` the papers' scale; written as one table with
+    :func:`validation._common.by_profile` (each setting once, its three values side by side);
 ``predict(settings) -> dict``
     the theory side (JSON-able);
 ``units(settings) -> list[dict]``
@@ -380,14 +381,14 @@ def run_case(
     findings = tuple(mod.findings(verdict, settings)) if hasattr(mod, "findings") else ()
     if not all(isinstance(f, Finding) for f in findings):
         raise ValueError(f"validation case {name!r}: findings() must return Finding objects")
-    return CaseResult(
-        name=name,
-        title=mod.TITLE,
-        claim=mod.CLAIM,
-        profile=profile,
-        settings=settings,
-        prediction=prediction,
-        verdict=verdict,
+    return CaseResult(  # the case and what it found, in the field order
+        name,
+        mod.TITLE,
+        mod.CLAIM,
+        profile,
+        settings,
+        prediction,
+        verdict,
         figure=figure,
         elapsed_s=time.time() - started,
         compute_s=compute_s,

@@ -40,6 +40,7 @@ import numpy as np
 from effgrok.constants import reached
 from validation.framework import Finding, device_of
 
+from .._common import by_profile
 from .._toy import concat, half_crossing, toy_cost, train_batch, upper_bound
 
 TITLE = "Critical training fraction of addition: no learning without pinning"
@@ -47,27 +48,15 @@ CLAIM = (
     "A network learns the linear representation (RQI > 0.95) only on a training set that pins it: "
     "P(learned | not pinned) ≈ 0, no learning where P(pinned) is small, and P(learned | n) grows with n."
 )
-PROFILES = {
-    "tiny": {"p": 6, "sizes": [6, 14], "seeds": 2, "steps": 40, "stride": 20, "splits": 500, "device": "cpu"},
-    "cpu": {
-        "p": 10,
-        "sizes": [12, 15, 18, 20, 22, 24, 27, 30, 36, 45, 54],
-        "seeds": 16,
-        "steps": 2500,
-        "stride": 500,
-        "splits": 10000,
-        "device": "cpu",
-    },
-    "gpu": {
-        "p": 10,
-        "sizes": list(range(12, 55, 3)),
-        "seeds": 96,
-        "steps": 3000,
-        "stride": 500,
-        "splits": 10000,
-        "device": "gpu",
-    },
-}
+PROFILES = by_profile(
+    p=(6, 10, 10),
+    sizes=([6, 14], [12, 15, 18, 20, 22, 24, 27, 30, 36, 45, 54], list(range(12, 55, 3))),
+    seeds=(2, 16, 96),
+    steps=(40, 2500, 3000),
+    stride=(20, 500, 500),
+    splits=(500, 10000, 10000),
+    device=("cpu", "cpu", "gpu"),
+)
 BOUND = 0.05  # P(learned | not pinned) upper bound
 ALPHA = 0.05
 MIN_UNPINNED = 59  # 1 − 0.05^(1/59) < 0.05: the bound can reach 0.05 with 0 successes

@@ -64,60 +64,30 @@ import numpy as np
 
 from validation.framework import Control, decide, device_of
 
+from .._common import by_profile
+
 TITLE = "Kernel→rich dichotomy: transition time vs log(α)/λ in a 2-homogeneous ReLU net"
 CLAIM = (
     "With initialisation scale α and weight decay λ, a homogeneous network leaves the kernel regime at "
     "t ≈ log(α/α_c)/λ (t = η·steps, α_c set by the norm of the rich solution): over an α × λ grid the "
     "transition times fit t = b(log α − c₀)/λ + d with b = 1."
 )
-PROFILES = {
-    "tiny": {
-        "task": "sub-mod",
-        "p": 7,
-        "hidden": 16,
-        "train_fraction": 0.8,
-        "lr": 0.5,
-        "alphas": [2.0, 4.0],
-        "wds": [0.01, 0.02],
-        "seeds": 1,
-        "steps": 40,
-        "stride": 10,
-        "level": 0.3,
-        "gen_min": 0.3,
-        "slope_factor": 1.25,
-    },
-    "cpu": {
-        "task": "sub-mod",
-        "p": 23,
-        "hidden": 128,
-        "train_fraction": 0.7,
-        "lr": 2.0,
-        "alphas": [30.0, 100.0, 300.0, 1000.0],
-        "wds": [0.0025, 0.005],
-        "seeds": 2,
-        "steps": 4200,
-        "stride": 25,
-        "level": 0.1,
-        "gen_min": 0.3,
-        "slope_factor": 1.25,
-    },
-    "gpu": {
-        "device": "gpu",
-        "task": "sub-mod",
-        "p": 59,
-        "hidden": 512,
-        "train_fraction": 0.5,
-        "lr": 2.0,
-        "alphas": [30.0, 100.0, 300.0, 1000.0, 3000.0],
-        "wds": [0.00125, 0.0025, 0.005],
-        "seeds": 4,
-        "steps": 10000,
-        "stride": 50,
-        "level": 0.1,
-        "gen_min": 0.3,
-        "slope_factor": 1.25,
-    },
-}
+PROFILES = by_profile(
+    device=(..., ..., "gpu"),
+    task="sub-mod",
+    p=(7, 23, 59),
+    hidden=(16, 128, 512),
+    train_fraction=(0.8, 0.7, 0.5),
+    lr=(0.5, 2.0, 2.0),
+    alphas=([2.0, 4.0], [30.0, 100.0, 300.0, 1000.0], [30.0, 100.0, 300.0, 1000.0, 3000.0]),
+    wds=([0.01, 0.02], [0.0025, 0.005], [0.00125, 0.0025, 0.005]),
+    seeds=(1, 2, 4),
+    steps=(40, 4200, 10000),
+    stride=(10, 25, 50),
+    level=(0.3, 0.1, 0.1),
+    gen_min=0.3,
+    slope_factor=1.25,
+)
 MIN_R2 = 0.9
 MIN_RUNS_PER_WD = 3
 BUDGET_FACTOR = 3.0

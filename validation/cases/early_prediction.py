@@ -51,7 +51,7 @@ import numpy as np
 
 from validation.framework import device_of
 
-from .._modular import chunks, modular_cost, n_train
+from .._modular import chunks, modular_cost, n_train, train
 
 TITLE = "Early prediction: the energy of the early training-loss spectrum separates grokking runs"
 CLAIM = (
@@ -132,7 +132,6 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.nets.modular import train_modular
     from effgrok.tasks import make_task
 
     s = settings
@@ -141,17 +140,13 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     lr = np.repeat(lrs, per_lr)
     wd = np.tile(np.repeat(np.asarray(s["weight_decays"], float), int(s["seeds"])), lrs.size)
     seeds = np.tile(np.arange(int(s["seeds"]), dtype=np.int64), len(s["weight_decays"]) * lrs.size)
-    runs = train_modular(
+    runs = train(
         make_task(s["task"], int(s["p"])),
+        s,
         train_fraction=float(s["fraction"]),
         seeds=seeds,
         learning_rate=lr,
         weight_decay=wd,
-        hidden=int(s["hidden"]),
-        steps=int(s["steps"]),
-        stride=int(s["stride"]),
-        loss=s["loss"],
-        activation=s["activation"],
         float64=True,
         loss_every_step=True,
     )
@@ -264,18 +259,10 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         def f(a):
             return "—" if a is None else f"{a:.2f}"
 
+        columns = (res[k] for k in ("window_steps", "auc_paper", "auc_effgrok", "auc_baseline"))
         parts.append(
             "AUC by window (paper / effgrok / baseline): "
-            + "; ".join(
-                f"{w:g} steps {f(a)} / {f(b)} / {f(c)}"
-                for w, a, b, c in zip(
-                    res["window_steps"],
-                    res["auc_paper"],
-                    res["auc_effgrok"],
-                    res["auc_baseline"],
-                    strict=True,
-                )
-            )
+            + "; ".join(f"{w:g} steps {f(a)} / {f(b)} / {f(c)}" for w, a, b, c in zip(*columns, strict=True))
         )
         best = _best_window(res)
         passed = best is not None

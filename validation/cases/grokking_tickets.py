@@ -59,6 +59,7 @@ import numpy as np
 from effgrok.constants import reached
 from validation.framework import device_of
 
+from .._common import by_profile
 from .._modular import modular_cost, n_train
 
 TITLE = "Grokking tickets: a pruned subnetwork generalises faster than the dense and norm-matched nets"
@@ -68,52 +69,23 @@ CLAIM = (
     "network with the same initial L1 and L2 norms, and than a random subnetwork of the same size."
 )
 
-_BASE = {
-    "task": "add-mod",
-    "train_fraction": 0.4,
-    "architecture": "embed_sum",
-    "hidden": 48,
-    "beta2": 0.98,
-    "threshold": 0.99,
-}
-PROFILES = {
-    "tiny": dict(
-        _BASE,
-        p=7,
-        train_fraction=0.6,
-        hidden=6,
-        embed_dim=5,
-        lr=1e-3,
-        weight_decay=1.0,
-        steps=40,
-        stride=20,
-        pruned_fractions=[0.6, 0.8],
-        seeds=1,
-    ),
-    "cpu": dict(
-        _BASE,
-        p=47,
-        embed_dim=128,
-        lr=1e-2,
-        weight_decay=1.0,
-        steps=5000,
-        stride=100,
-        pruned_fractions=[0.6, 0.3],
-        seeds=1,
-    ),
-    "gpu": dict(
-        _BASE,
-        device="gpu",
-        p=67,
-        embed_dim=500,
-        lr=1e-3,
-        weight_decay=1.0,
-        steps=40_000,
-        stride=500,
-        pruned_fractions=[0.6, 0.3, 0.8],
-        seeds=3,
-    ),
-}
+PROFILES = by_profile(
+    task="add-mod",
+    train_fraction=(0.6, 0.4, 0.4),
+    architecture="embed_sum",
+    hidden=(6, 48, 48),
+    beta2=0.98,
+    threshold=0.99,
+    device=(..., ..., "gpu"),
+    p=(7, 47, 67),
+    embed_dim=(5, 128, 500),
+    lr=(1e-3, 1e-2, 1e-3),
+    weight_decay=1.0,
+    steps=(40, 5000, 40_000),
+    stride=(20, 100, 500),
+    pruned_fractions=([0.6, 0.8], [0.6, 0.3], [0.6, 0.3, 0.8]),
+    seeds=(1, 1, 3),
+)
 VARIANTS = ("dense", "ticket", "memorization_ticket", "norm_matched_dense", "random_ticket")
 #: The paper's optimiser (AdamW) and smallest embedding width: its regime.
 PAPER = {"lr": 1e-3, "weight_decay": 1.0, "beta2": 0.98, "embed_dim": 500}
@@ -141,6 +113,21 @@ def units(settings: dict) -> list[dict]:
     return [{"seeds": list(range(settings["seeds"]))}]
 
 
+#: Settings passed to :func:`effgrok.diagnostics.tickets.ticket_sweep` under their own names.
+_SWEEP_KEYS = (
+    "pruned_fractions",
+    "train_fraction",
+    "architecture",
+    "hidden",
+    "embed_dim",
+    "weight_decay",
+    "beta2",
+    "steps",
+    "stride",
+    "threshold",
+)
+
+
 def measure_unit(settings: dict, unit: dict) -> dict:
     import effgrok as eg
     from effgrok.diagnostics.tickets import ticket_sweep
@@ -149,17 +136,8 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     studies = ticket_sweep(
         eg.make_task(s["task"], s["p"]),
         seeds=unit["seeds"],
-        pruned_fractions=s["pruned_fractions"],
-        train_fraction=s["train_fraction"],
-        architecture=s["architecture"],
-        hidden=s["hidden"],
-        embed_dim=s["embed_dim"],
         learning_rate=s["lr"],
-        weight_decay=s["weight_decay"],
-        beta2=s["beta2"],
-        steps=s["steps"],
-        stride=s["stride"],
-        threshold=s["threshold"],
+        **{k: s[k] for k in _SWEEP_KEYS},
     )
     main = studies[0]
     out = {

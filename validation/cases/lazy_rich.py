@@ -59,60 +59,30 @@ import numpy as np
 from effgrok.constants import reached
 from validation.framework import device_of
 
+from .._common import by_profile, schedule
+
 TITLE = "Lazy→rich grokking: K0 plateau, delay grows with α and shrinks with ε"
 CLAIM = (
     "A lazy network first fits kernel regression with its initial NTK, so its test loss plateaus at the "
     "K0-regression test MSE, and generalizes only once features move; the delay grows with the output "
     "scale α and shrinks with the feature alignment ε (Kumar et al. 2024)."
 )
-PROFILES = {
-    "tiny": {
-        "dim": 8,
-        "samples": 36,
-        "test_samples": 100,
-        "width": 30,
-        "epsilon": 0.25,
-        "alphas": [1.0, 8.0],
-        "epsilons": [0.25, 0.5],
-        "epsilon_alpha": 1.0,
-        "seeds": 1,
-        "eta0": 1.0,
-        "steps": 40,
-        "stride": 20,
-        "theta": 0.1,
-    },
-    "cpu": {
-        "dim": 20,
-        "samples": 90,
-        "test_samples": 1000,
-        "width": 100,
-        "epsilon": 0.25,
-        "alphas": [1.0, 2.0, 4.0, 8.0, 32.0, 128.0],
-        "epsilons": [0.05, 0.1, 0.15, 0.2, 0.25],
-        "epsilon_alpha": 1.0,
-        "seeds": 2,
-        "eta0": 1.0,
-        "steps": 20000,
-        "stride": 50,
-        "theta": 0.1,
-    },
-    "gpu": {
-        "device": "gpu",
-        "dim": 100,
-        "samples": 450,
-        "test_samples": 1000,
-        "width": 500,
-        "epsilon": 0.25,
-        "alphas": [2.0**k for k in range(-5, 6)],
-        "epsilons": [0.02, 0.06, 0.1, 0.14, 0.2, 0.28],
-        "epsilon_alpha": 1.0,
-        "seeds": 2,
-        "eta0": 1.0,
-        "steps": 100000,
-        "stride": 100,
-        "theta": 0.1,
-    },
-}
+PROFILES = by_profile(
+    dim=(8, 20, 100),
+    samples=(36, 90, 450),
+    test_samples=(100, 1000, 1000),
+    width=(30, 100, 500),
+    epsilon=0.25,
+    alphas=([1.0, 8.0], [1.0, 2.0, 4.0, 8.0, 32.0, 128.0], [2.0**k for k in range(-5, 6)]),
+    epsilons=([0.25, 0.5], [0.05, 0.1, 0.15, 0.2, 0.25], [0.02, 0.06, 0.1, 0.14, 0.2, 0.28]),
+    epsilon_alpha=1.0,
+    seeds=(1, 2, 2),
+    eta0=1.0,
+    steps=(40, 20000, 100000),
+    stride=(20, 50, 100),
+    theta=0.1,
+    device=(..., ..., "gpu"),
+)
 #: Criterion 1: relative deviation of the lazy plateau from ridgeless K0 regression.
 PLATEAU_TOLERANCE = 0.10
 #: ``t_p``: the linearised model's test loss is within this relative distance of its limit.
@@ -217,9 +187,8 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         alpha=alpha,
         seeds=seed,
         eta0=float(settings["eta0"]),
-        steps=int(settings["steps"]),
-        stride=int(settings["stride"]),
         theta=float(settings["theta"]),
+        **schedule(settings),
     )
     return {
         "alpha": runs.alpha,

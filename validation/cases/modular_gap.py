@@ -37,7 +37,8 @@ import numpy as np
 from effgrok.constants import reached
 from validation.framework import device_of
 
-from .._modular import chunks, modular_cost, n_train
+from .._common import by_profile
+from .._modular import chunks, modular_cost, n_train, train
 
 TITLE = "Modular addition: constraint-theory r_c vs the MLP's smallest grokking fraction"
 CLAIM = (
@@ -45,32 +46,21 @@ CLAIM = (
     "learner can be forced onto the structure; an MLP needs a larger fraction to reach 99 % validation "
     "accuracy within budget. The gap is reported as the ratio r_net / r_c, not judged."
 )
-_BASE = {"loss": "mse", "activation": "quadratic", "lr": 1e-3, "weight_decay": 1.0}
-PROFILES = {
-    "tiny": dict(_BASE, p=11, fractions=[0.5, 0.9], seeds=1, steps=20, stride=10, hidden=32, splits=200),
-    "cpu": dict(
-        _BASE,
-        p=97,
-        fractions=[0.1, 0.15, 0.2, 0.3],
-        seeds=2,
-        steps=3000,
-        stride=100,
-        hidden=128,
-        splits=2000,
-    ),
-    "gpu": dict(
-        _BASE,
-        device="gpu",
-        p=97,
-        fractions=[0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25, 0.3],
-        fractions_per_unit=5,
-        seeds=8,
-        steps=10000,
-        stride=100,
-        hidden=256,
-        splits=10000,
-    ),
-}
+PROFILES = by_profile(
+    loss="mse",
+    activation="quadratic",
+    lr=1e-3,
+    weight_decay=1.0,
+    device=(..., ..., "gpu"),
+    p=(11, 97, 97),
+    fractions=([0.5, 0.9], [0.1, 0.15, 0.2, 0.3], [0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25, 0.3]),
+    fractions_per_unit=(..., ..., 5),
+    seeds=(1, 2, 8),
+    steps=(20, 3000, 10000),
+    stride=(10, 100, 100),
+    hidden=(32, 128, 256),
+    splits=(200, 2000, 10000),
+)
 #: A fraction generalizes when at least this share of its runs reaches 99 % validation accuracy.
 MAJORITY = 0.5
 
@@ -110,22 +100,15 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.nets.modular import train_modular
     from effgrok.tasks import make_task
 
     seeds = np.tile(np.arange(int(settings["seeds"]), dtype=np.int64), len(unit["fractions"]))
     fr = np.repeat(np.asarray(unit["fractions"], float), int(settings["seeds"]))
-    runs = train_modular(
+    runs = train(
         make_task("add-mod", int(settings["p"])),
+        settings,
         train_fraction=fr,
         seeds=seeds,
-        hidden=int(settings["hidden"]),
-        learning_rate=float(settings["lr"]),
-        weight_decay=float(settings["weight_decay"]),
-        steps=int(settings["steps"]),
-        stride=int(settings["stride"]),
-        loss=settings["loss"],
-        activation=settings["activation"],
     )
     return {
         "fraction": fr,

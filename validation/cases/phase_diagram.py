@@ -58,6 +58,7 @@ import numpy as np
 from effgrok.constants import reached
 from validation.framework import Finding, device_of
 
+from .._common import by_profile
 from .._toy import outcomes, toy_config, toy_cost
 
 TITLE = "Phase diagram: decoder learning rate × decoder weight decay (toy addition, p = 10)"
@@ -66,65 +67,25 @@ CLAIM = (
     "with little weight decay memorize, fast decoders with large weight decay stay confused "
     "(Liu et al. 2022, Fig. 6b)."
 )
-PROFILES = {
-    "tiny": {
-        "p": 10,
-        "n_train": 45,
-        "lr_dec": [1e-4, 1e-2],
-        "wd_dec": [0.0, 10.0],
-        "time_scale": 1.0,
-        "seeds": 1,
-        "steps": 40,
-        "stride": 20,
-        "gap": 10,
-        "rows_per_unit": 1,
-        "device": "cpu",
-        "lr_emb": 1e-3,
-        "fast_lr": 1e-3,
-        "slow_lr": 1e-4,
-        "low_wd": 1.0,
-        "high_wd": 5.0,
-        "max_trained_lr": 1e-2,
-    },
-    "cpu": {
-        "p": 10,
-        "n_train": 45,
-        "lr_dec": [1e-5, 1e-4, 1e-3],
-        "wd_dec": [0.0, 1.0, 5.0, 10.0],
-        "time_scale": 10.0,
-        "seeds": 3,
-        "steps": 10000,
-        "stride": 500,
-        "gap": 100,
-        "rows_per_unit": 1,
-        "device": "cpu",
-        "lr_emb": 1e-3,
-        "fast_lr": 1e-3,
-        "slow_lr": 1e-4,
-        "low_wd": 1.0,
-        "high_wd": 5.0,
-        "max_trained_lr": 1e-2,
-    },
-    "gpu": {
-        "p": 10,
-        "n_train": 45,
-        "lr_dec": np.logspace(-5, -2, 13).tolist(),
-        "wd_dec": np.linspace(0.0, 10.0, 11).tolist(),
-        "time_scale": 1.0,
-        "seeds": 3,
-        "steps": 100000,
-        "stride": 1000,
-        "gap": 1000,
-        "rows_per_unit": 4,
-        "device": "gpu",
-        "lr_emb": 1e-3,
-        "fast_lr": 1e-3,
-        "slow_lr": 1e-4,
-        "low_wd": 1.0,
-        "high_wd": 5.0,
-        "max_trained_lr": 1e-2,
-    },
-}
+PROFILES = by_profile(
+    p=10,
+    n_train=45,
+    lr_dec=([1e-4, 1e-2], [1e-5, 1e-4, 1e-3], np.logspace(-5, -2, 13).tolist()),
+    wd_dec=([0.0, 10.0], [0.0, 1.0, 5.0, 10.0], np.linspace(0.0, 10.0, 11).tolist()),
+    time_scale=(1.0, 10.0, 1.0),
+    seeds=(1, 3, 3),
+    steps=(40, 10000, 100000),
+    stride=(20, 500, 1000),
+    gap=(10, 100, 1000),
+    rows_per_unit=(1, 1, 4),
+    device=("cpu", "cpu", "gpu"),
+    lr_emb=1e-3,
+    fast_lr=1e-3,
+    slow_lr=1e-4,
+    low_wd=1.0,
+    high_wd=5.0,
+    max_trained_lr=1e-2,
+)
 #: Each region's expected phase must hold at least this share of its runs.
 SHARE = 0.5
 MIN_SEEDS = 3

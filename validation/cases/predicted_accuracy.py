@@ -18,6 +18,7 @@ import numpy as np
 
 from validation.framework import Finding, device_of
 
+from .._common import by_profile
 from .._toy import concat, toy_cost, train_batch
 
 TITLE = "Predicted accuracy Acc-hat vs measured test accuracy (addition)"
@@ -25,27 +26,15 @@ CLAIM = (
     "The test accuracy a network reaches is what its embedding's realised parallelograms predict "
     "(Acc-hat), across training sizes below and above r_c."
 )
-PROFILES = {
-    "tiny": {"p": 6, "sizes": [8, 14], "seeds": 2, "steps": 40, "stride": 20, "min_runs": 4, "device": "cpu"},
-    "cpu": {
-        "p": 10,
-        "sizes": [14, 18, 22, 26, 30, 35, 40, 45],
-        "seeds": 5,
-        "steps": 5000,
-        "stride": 100,
-        "min_runs": 30,
-        "device": "cpu",
-    },
-    "gpu": {
-        "p": 10,
-        "sizes": list(range(10, 55, 4)),
-        "seeds": 64,
-        "steps": 5000,
-        "stride": 500,
-        "min_runs": 100,
-        "device": "gpu",
-    },
-}
+PROFILES = by_profile(
+    p=(6, 10, 10),
+    sizes=([8, 14], [14, 18, 22, 26, 30, 35, 40, 45], list(range(10, 55, 4))),
+    seeds=(2, 5, 64),
+    steps=(40, 5000, 5000),
+    stride=(20, 100, 500),
+    min_runs=(4, 30, 100),
+    device=("cpu", "cpu", "gpu"),
+)
 THRESHOLD = 0.95
 MIN_SPAN = 0.3
 

@@ -230,26 +230,11 @@ def units(settings: dict) -> list[dict]:
     return out
 
 
-def _measure_modular(s: dict, fraction: float) -> dict:
+def _measure_modular(settings: dict, unit: dict) -> dict:
     from effgrok.diagnostics.progress import modular_progress
-    from effgrok.nets.modular import train_modular
-    from effgrok.tasks import make_task
 
-    task = make_task("add-mod", int(s["p"]))
-    seeds = np.arange(int(s["seeds"]), dtype=np.int64)
-    runs = train_modular(
-        task,
-        train_fraction=fraction,
-        seeds=seeds,
-        hidden=int(s["hidden"]),
-        learning_rate=float(s["lr"]),
-        weight_decay=float(s["weight_decay"]),
-        steps=int(s["steps"]),
-        stride=int(s["stride"]),
-        loss=s.get("loss", "cross_entropy"),
-        activation=s.get("activation", "relu"),
-        snapshot_stride=int(s["snapshot_stride"]),
-    )
+    s = settings["modular"]
+    task, runs, seeds = train_sweep_unit(settings, unit, snapshot_stride=int(s["snapshot_stride"]))
     prog = modular_progress(runs, task, k=int(s["k"]), activation=s.get("activation", "relu"))
     return _progress_arrays(prog, seeds, toy=False)
 
@@ -326,7 +311,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         return _progress_arrays(toy_progress(runs, task), seeds, toy=True)
     if unit["model"] == "deep":
         return _measure_deep(settings["deep"])
-    return _measure_modular(settings["modular"], float(unit["fraction"]))
+    return _measure_modular(settings, unit)
 
 
 def _first(curve, thr) -> int:

@@ -50,49 +50,30 @@ import numpy as np
 
 from validation.framework import device_of
 
+from .._common import by_profile
+from .._modular import train
+
 TITLE = "Softmax collapse: float32 vs float64 cross-entropy vs StableMax, no weight decay"
 CLAIM = (
     "Without weight decay, float32 cross-entropy drives most training losses to exactly 0 (softmax "
     "collapse) and stalls generalisation; float64 postpones the collapse; StableMax avoids it and "
     "generalises better."
 )
-_PAPER = {"lr": 0.01, "beta2": 0.99, "eps": 1e-25, "margin": 0.05}
-PROFILES = {
-    "tiny": dict(
-        _PAPER,
-        task="sub-mod",
-        p=7,
-        train_fraction=0.6,
-        hidden=16,
-        steps=40,
-        stride=10,
-        seeds=1,
-        orthograd_steps=20,
-    ),
-    "cpu": dict(
-        _PAPER,
-        task="sub-mod",
-        p=31,
-        train_fraction=0.7,
-        hidden=200,
-        steps=15000,
-        stride=250,
-        seeds=2,
-        orthograd_steps=600,
-    ),
-    "gpu": dict(
-        _PAPER,
-        device="gpu",
-        task="sub-mod",
-        p=113,
-        train_fraction=0.4,
-        hidden=200,
-        steps=80000,
-        stride=1000,
-        seeds=2,
-        orthograd_steps=600,
-    ),
-}
+PROFILES = by_profile(
+    task="sub-mod",
+    p=(7, 31, 113),
+    train_fraction=(0.6, 0.7, 0.4),
+    hidden=(16, 200, 200),
+    lr=0.01,
+    beta2=0.99,
+    eps=1e-25,
+    steps=(40, 15000, 80000),
+    stride=(10, 250, 1000),
+    orthograd_steps=(20, 600, 600),
+    seeds=(1, 2, 2),
+    margin=0.05,
+    device=(..., ..., "gpu"),
+)
 VARIANTS = {
     "float32": {"loss": "cross_entropy", "float64": False},
     "float64": {"loss": "cross_entropy", "float64": True},
@@ -141,7 +122,6 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.nets.modular import train_modular
     from effgrok.solvable.softmax_collapse import collapse_step
     from effgrok.tasks import make_task
 
@@ -149,25 +129,10 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     task = make_task(settings["task"], int(settings["p"]))
     if unit["variant"] == "orthograd":
         steps = int(settings["orthograd_steps"])
-        stride = max(1, steps // 30)
-        options = {"optimizer": "orthograd_adamw"}
+        options = {"optimizer": "orthograd_adamw", "steps": steps, "stride": max(1, steps // 30)}
     else:
-        steps, stride = int(settings["steps"]), int(settings["stride"])
-        options = VARIANTS[unit["variant"]]
-    runs = train_modular(
-        task,
-        train_fraction=float(settings["train_fraction"]),
-        seeds=seeds,
-        hidden=int(settings["hidden"]),
-        learning_rate=float(settings["lr"]),
-        weight_decay=0.0,
-        steps=steps,
-        stride=stride,
-        bias=False,
-        beta2=float(settings["beta2"]),
-        eps=float(settings["eps"]),
-        **options,
-    )
+        options = VARIANTS[unit["variant"]]  # at the settings' steps and stride
+    runs = train(task, settings, seeds=seeds, weight_decay=0.0, bias=False, **options)
     return {
         "steps": runs.steps,
         "train_acc": runs.train_acc,

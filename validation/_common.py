@@ -1,0 +1,37 @@
+"""Shared pieces of every case's settings: the ``PROFILES`` table and the training schedule."""
+
+from __future__ import annotations
+
+from validation.framework import PROFILES
+
+
+def by_profile(**table) -> dict[str, dict]:
+    """A case's ``PROFILES`` from one table of settings, in the order given: a value written as
+    a tuple ``(tiny, cpu, gpu)`` differs by profile (``...`` there: the setting is absent from
+    that profile; ``None`` is a value, JSON's null); any other value (a number, a string, a
+    list) is the same in all three.
+
+    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(..., ..., "gpu"))["gpu"]
+    {'p': 113, 'lr': 0.01, 'device': 'gpu'}
+    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(..., ..., "gpu"))["tiny"]
+    {'p': 7, 'lr': 0.01}
+    """
+    out = {name: {} for name in PROFILES}
+    for key, value in table.items():
+        if isinstance(value, tuple) and len(value) != len(PROFILES):
+            raise ValueError(f"setting {key!r}: a tuple is one value per profile {PROFILES}, got {value!r}")
+        values = value if isinstance(value, tuple) else (value,) * len(PROFILES)
+        for name, v in zip(PROFILES, values, strict=True):
+            if v is not Ellipsis:
+                out[name][key] = v
+    return out
+
+
+def schedule(settings: dict) -> dict[str, int]:
+    """The training schedule of a case's settings, as the trainers' keyword arguments:
+    ``{"steps": ..., "stride": ...}`` (integers).
+
+    >>> schedule({"steps": 40.0, "stride": 10, "p": 7})
+    {'steps': 40, 'stride': 10}
+    """
+    return {"steps": int(settings["steps"]), "stride": int(settings["stride"])}
