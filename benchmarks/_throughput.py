@@ -214,3 +214,20 @@ def engine_ratios(sec: dict) -> dict:
     out["engine_1 / loop"] = round(sec["loop"] / sec["engine_1"], 2)
     out["engine_R per run-step / loop"] = round(sec["loop"] / sec["engine_R"], 2)
     return out
+
+
+def cross_entropy(z, y):
+    """Mean cross-entropy of logits ``z`` against integer labels ``y`` (the plain loops' loss)."""
+    import jax
+    import jax.numpy as jnp
+
+    return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))
+
+
+def rates_and_agreement(sec: dict, flop: float, digits: int, old, new, *args, **kwargs):
+    """The contenders' rates against the CPU's peak, and the largest difference between the old
+    and the new trainer's curves on one small problem (``old(*args, **kwargs)`` vs ``new(...)``)."""
+    peak = cpu_peak_gflops(4)
+    rows = rate_rows(sec, flop, peak["gflops"], digits)
+    curves = ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm")
+    return peak, rows, max_abs_diff(old(*args, **kwargs), new(*args, **kwargs), curves)

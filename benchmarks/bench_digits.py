@@ -62,12 +62,9 @@ def main() -> None:
     sec = tp.time_engines(engine, old.train_digits, train_digits, loop, args, today_batched=True)
     sizes = [64] + [args.width] * (args.depth - 1) + [10]
     flop = 6 * args.n_train * sum(a * b for a, b in itertools.pairwise(sizes))
-    peak = tp.cpu_peak_gflops(4)
-    rows = tp.rate_rows(sec, flop, peak["gflops"], 3)
     small = load_digits_split(200, seed=1, n_test=300)
     ck = dict(seeds=[0, 1], init_scale=[1.0, 3.0], width=32, steps=200, stride=50)
-    r_old, r_new = old.train_digits(small, **ck), train_digits(small, **ck)
-    diff = tp.max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
+    peak, rows, diff = tp.rates_and_agreement(sec, flop, 3, old.train_digits, train_digits, small, **ck)
     out = {
         "n_train": args.n_train,
         "width": args.width,

@@ -62,7 +62,7 @@ def plain_loop(task, fraction: float, hidden: int, seed: int = 0):
     def loss(p):
         h = jax.nn.relu(p["W1"][a] + p["W1"][b] + p["b1"])
         z = h @ p["W2"] + p["b2"]
-        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))
+        return tp.cross_entropy(z, y)
 
     return tp.adam_loop_step(loss, params, opt)
 
@@ -93,13 +93,10 @@ def main() -> None:
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
     C, H = task.n_classes, args.hidden
     flop = 6 * n_train * H * C + 4 * n_train * H
-    peak = tp.cpu_peak_gflops(4)
-    rows = tp.rate_rows(sec, flop, peak["gflops"], 3)
     # the same curves as the old trainer where the encoding did not change (non-commutative task)
     sub = eg.make_task("sub-mod", 13)
     ck = dict(train_fraction=0.5, seeds=[0, 1], hidden=32, steps=200, stride=50)
-    r_old, r_new = old.train_modular(sub, **ck), train_modular(sub, **ck)
-    diff = tp.max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
+    peak, rows, diff = tp.rates_and_agreement(sec, flop, 3, old.train_modular, train_modular, sub, **ck)
     out = {
         "task": task.name,
         "p": args.p,

@@ -31,7 +31,6 @@ from effgrok.nets.transformer import _init, _logits, _tokens, train_transformer
 
 
 def plain_loop(task, fraction: float, d: int, heads: int, seed: int = 0):
-    import jax
     import jax.numpy as jnp
     import optax
 
@@ -46,7 +45,7 @@ def plain_loop(task, fraction: float, d: int, heads: int, seed: int = 0):
 
     def loss(p):
         z = _logits(p, X, heads, jnp)
-        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(z), y[:, None], axis=1))
+        return tp.cross_entropy(z, y)
 
     return tp.adam_loop_step(loss, params, opt)
 
@@ -72,12 +71,11 @@ def main() -> None:
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
     d, C = args.d_model, task.n_classes
     flop = 3 * (36 * d * d + 2 * d * C) * n_train
-    peak = tp.cpu_peak_gflops(4)
-    rows = tp.rate_rows(sec, flop, peak["gflops"], 2)
     sub = eg.make_task("sub-mod", 7)
     ck = dict(train_fraction=0.5, seeds=[0, 1], d_model=16, n_heads=2, steps=100, stride=25)
-    r_old, r_new = old.train_transformer(sub, **ck), train_transformer(sub, **ck)
-    diff = tp.max_abs_diff(r_old, r_new, ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"))
+    peak, rows, diff = tp.rates_and_agreement(
+        sec, flop, 2, old.train_transformer, train_transformer, sub, **ck
+    )
     out = {
         "task": task.name,
         "p": args.p,
