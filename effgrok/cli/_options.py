@@ -293,6 +293,13 @@ def step_or_none(v):
     return step(v)
 
 
+def table_text(head: list[str], row: str, rows) -> str:
+    """The lines ``head``, then ``row.format(**r)`` for each of ``rows`` ("never" for a value that
+    is ``None``), joined into one text."""
+    lines = [row.format(**{k: "never" if v is None else v for k, v in r.items()}) for r in rows]
+    return "\n".join([*head, *lines])
+
+
 def never(v, fmt: str = "{}") -> str:
     """``v`` formatted, or "never" where it is ``None``."""
     return "never" if v is None else fmt.format(v)

@@ -188,19 +188,18 @@ def run_toy(args) -> Outcome:
     )
 
 
+_TOY_COLUMNS = "  seed  n_train  step(train≥0.9)  step(test≥0.9)  step(RQI>0.95)  final test acc  final RQI"
+_TOY_ROW = (
+    "  {seed:>4}  {n_train:>7}  {step_train_acc:>15}  {step_test_acc:>14}  {step_rqi:>14}  "
+    "{final_test_acc:>14.3f}  {final_rqi:>9.3f}"
+)
+
+
 def format_toy(rec: dict) -> str:
-    lines = [
-        f"toy model  task {rec['task']}  p={rec['p']}  {rec['variant']}  d={rec['dim']}  "
-        f"steps={rec['steps']}",
-        "  seed  n_train  step(train≥0.9)  step(test≥0.9)  step(RQI>0.95)  final test acc  final RQI",
-    ]
-    for r in rec["runs"]:
-        lines.append(
-            f"  {r['seed']:>4}  {r['n_train']:>7}  {o.never(r['step_train_acc']):>15}  "
-            f"{o.never(r['step_test_acc']):>14}  "
-            f"{o.never(r['step_rqi']):>14}  {r['final_test_acc']:>14.3f}  {r['final_rqi']:>9.3f}"
-        )
-    return "\n".join(lines)
+    head = (
+        f"toy model  task {rec['task']}  p={rec['p']}  {rec['variant']}  d={rec['dim']}  steps={rec['steps']}"
+    )
+    return o.table_text([head, _TOY_COLUMNS], _TOY_ROW, rec["runs"])
 
 
 def format_columns(head: str, rows: list[dict]) -> str:
