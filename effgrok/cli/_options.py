@@ -275,6 +275,14 @@ def parse_pairs(text: str) -> list[tuple[int, int]]:
     return pairs
 
 
+def keywords(args, names: str = "", **renamed: str) -> dict:
+    """Options of ``args`` as a library function's keyword arguments: each of the space-separated
+    ``names`` under its own name, and ``keyword="option"`` for each of ``renamed`` (e.g.
+    ``learning_rate="lr"``)."""
+    same = {name: getattr(args, name) for name in names.split()}
+    return {**same, **{key: getattr(args, option) for key, option in renamed.items()}}
+
+
 def joined(values) -> str:
     return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 

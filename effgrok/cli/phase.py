@@ -92,11 +92,7 @@ def run(args) -> Outcome:
             y,
             seeds=seeds,
             config=cfg.__dict__,
-            gap=args.gap,
-            batch=args.batch,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            out=args.out,
+            **o.keywords(args, "gap batch workers scheduler out"),
             progress=bar.update,
             **size,
         )

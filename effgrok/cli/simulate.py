@@ -90,19 +90,8 @@ def run(args) -> Outcome:
     from ..effective.dynamics import EffectiveLoss
 
     loss = EffectiveLoss(constraints=args.constraints, normalization=args.normalization, z=args.z)
-    kw = dict(
-        loss=loss,
-        dim=args.dim,
-        steps=args.steps,
-        learning_rate=args.lr,
-        method=args.method,
-        step_size=args.step_size,
-        stride=args.stride,
-        init=args.init,
-        seed=args.seed,
-        rtol=args.rtol,
-        atol=args.atol,
-    )
+    options = "dim steps method step_size stride init seed rtol atol"
+    kw = dict(loss=loss, **o.keywords(args, options, learning_rate="lr"))
     if args.ensemble is None:
         from ..effective.simulation import simulate
 

@@ -152,16 +152,7 @@ def run_toy(args) -> Outcome:
     task, cfg, size = toy_setup(args)
     from ..nets.toy import train_toy
 
-    runs = train_toy(
-        task,
-        cfg,
-        seeds=seeds,
-        lr_emb=args.lr_emb,
-        wd_emb=args.wd_emb,
-        lr_dec=args.lr_dec,
-        wd_dec=args.wd_dec,
-        **size,
-    )
+    runs = train_toy(task, cfg, seeds=seeds, **o.keywords(args, "lr_emb wd_emb lr_dec wd_dec"), **size)
     rows = [
         {
             "seed": int(s),

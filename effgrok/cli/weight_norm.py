@@ -146,22 +146,12 @@ def run_tickets(args) -> Outcome:
     seeds = o.seed_list(args.seeds)
     from ..diagnostics.tickets import grokking_tickets
 
+    options = "pruned_fraction architecture hidden embed_dim beta2 steps threshold match float64"
     st = grokking_tickets(
         task,
         seeds=seeds,
-        train_fraction=args.train_frac,
-        pruned_fraction=args.pruned_fraction,
-        architecture=args.architecture,
-        hidden=args.hidden,
-        embed_dim=args.embed_dim,
-        learning_rate=args.lr,
-        weight_decay=args.wd,
-        beta2=args.beta2,
-        steps=args.steps,
         stride=steps_stride,
-        threshold=args.threshold,
-        match=args.match,
-        float64=args.float64,
+        **o.keywords(args, options, train_fraction="train_frac", learning_rate="lr", weight_decay="wd"),
     )
     rec = {"task": task.name, "p": task.p, **st.record(), "architecture": args.architecture}
     rec.update(pairs=st.settings["pairs"], steps=args.steps)
