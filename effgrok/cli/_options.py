@@ -78,6 +78,15 @@ def fraction(closed: str = "right"):
 # option groups
 
 
+def add_options(p, specs) -> None:
+    """Register options written as data: ``(flag, kind, default, help)`` each, where ``kind`` is
+    the type (a callable), the choices (a tuple) or ``None`` (text); a fifth item, a dict, adds
+    keywords of ``add_argument`` (``nargs``, ``required``, ...)."""
+    for flag, kind, default, text, *more in specs:
+        how = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
+        p.add_argument(flag, **how, default=default, help=text, **(more[0] if more else {}))
+
+
 def io_options(p, what: str = "CSV + JSON + PNG") -> None:
     """``--json`` and ``--out``."""
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -168,6 +177,15 @@ def modular_task_options(p, p_default: int, p_help: str = "modulus p") -> None:
     p.add_argument("--p", type=integer(), default=p_default, help=f"{p_help} (default {p_default})")
 
 
+_TOY_MODEL = (  # (flag, type or choices, default, help); see add_options
+    ("--dim", integer(1, 256), 1, "embedding dimension (default 1)"),
+    ("--batch-size", integer(), 45, "training examples per step, drawn without replacement "
+     "(reference code: 45); 0: full batch"),
+    ("--variant", ("regression", "classification"), "regression",
+     "regression onto random templates (default) or classification"),
+)  # fmt: skip
+
+
 def toy_options(p) -> None:
     """The toy model's task, training set size, schedule and model options."""
     p.add_argument("--task", default="add", help="binary operation (default add)")
@@ -176,19 +194,7 @@ def toy_options(p) -> None:
     g.add_argument("--n-train", type=integer(), default=None, help="training pairs (default 45)")
     g.add_argument("--train-frac", type=fraction(), default=None, help="training fraction in (0, 1]")
     schedule_options(p, 5000, "training steps")
-    p.add_argument("--dim", type=integer(1, 256), default=1, help="embedding dimension (default 1)")
-    p.add_argument(
-        "--batch-size",
-        type=integer(),
-        default=45,
-        help="training examples per step, drawn without replacement (reference code: 45); 0: full batch",
-    )
-    p.add_argument(
-        "--variant",
-        choices=("regression", "classification"),
-        default="regression",
-        help="regression onto random templates (default) or classification",
-    )
+    add_options(p, _TOY_MODEL)
     float64_option(p)
     io_options(p)
 
