@@ -80,10 +80,14 @@ def fraction(closed: str = "right"):
 
 def add_options(p, specs) -> None:
     """Register options written as data: ``(flag, kind, default, help)`` each, where ``kind`` is
-    the type (a callable), the choices (a tuple) or ``None`` (text); a fifth item, a dict, adds
-    keywords of ``add_argument`` (``nargs``, ``required``, ...)."""
+    the type (a callable), the choices (a tuple), ``None`` (text) or ``bool`` (a switch, default
+    ``False``); a fifth item, a dict, adds keywords of ``add_argument`` (``nargs``, ``required``,
+    ...)."""
     for flag, kind, default, text, *more in specs:
-        how = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
+        if kind is bool:
+            how = {"action": "store_true"}
+        else:
+            how = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
         p.add_argument(flag, **how, default=default, help=text, **(more[0] if more else {}))
 
 
