@@ -82,7 +82,17 @@ def add_options(p, specs) -> None:
     """Register options written as data: ``(flag, kind, default, help)`` each, where ``kind`` is
     the type (a callable), the choices (a tuple), ``None`` (text) or ``bool`` (a switch, default
     ``False``); a fifth item, a dict, adds keywords of ``add_argument`` (``nargs``, ``required``,
-    ...)."""
+    ...).
+
+    >>> p = Parser(prog="demo")
+    >>> add_options(p, [("--n", integer(lo=1), 2, "count"), ("--mode", ("a", "b"), "a", "mode"),
+    ...                 ("--v", bool, False, "verbose"), ("--xs", finite, None, "values", {"nargs": "+"})])
+    >>> p.parse_args(["--v", "--xs", "1", "2.5"])
+    Namespace(n=2, mode='a', v=True, xs=[1.0, 2.5])
+    >>> p.parse_args(["--n", "0"])
+    Traceback (most recent call last):
+    effgrok.cli._options.UsageError: --n must be an integer >= 1, got 0
+    """
     for flag, kind, default, text, *more in specs:
         if kind is bool:
             how = {"action": "store_true"}
@@ -288,7 +298,11 @@ def parse_pairs(text: str) -> list[tuple[int, int]]:
 def keywords(args, names: str = "", **renamed: str) -> dict:
     """Options of ``args`` as a library function's keyword arguments: each of the space-separated
     ``names`` under its own name, and ``keyword="option"`` for each of ``renamed`` (e.g.
-    ``learning_rate="lr"``)."""
+    ``learning_rate="lr"``).
+
+    >>> keywords(argparse.Namespace(steps=10, seed=0, lr=0.1), "steps seed", learning_rate="lr")
+    {'steps': 10, 'seed': 0, 'learning_rate': 0.1}
+    """
     same = {name: getattr(args, name) for name in names.split()}
     return {**same, **{key: getattr(args, option) for key, option in renamed.items()}}
 
@@ -313,7 +327,12 @@ def step_or_none(v):
 
 def table_text(head: list[str], row: str, rows) -> str:
     """The lines ``head``, then ``row.format(**r)`` for each of ``rows`` ("never" for a value that
-    is ``None``), joined into one text."""
+    is ``None``), joined into one text.
+
+    >>> print(table_text(["  seed   step"], "  {seed:>4}  {step:>5}", [{"seed": 0, "step": None}]))
+      seed   step
+         0  never
+    """
     lines = [row.format(**{k: "never" if v is None else v for k, v in r.items()}) for r in rows]
     return "\n".join([*head, *lines])
 
