@@ -87,14 +87,15 @@ def writable_folder(path, what: str = "--out") -> Path:
     return path
 
 
-def write_text_atomic(path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+def _write_atomic(path, mode: str, write, **open_kw) -> Path:
+    """Create ``path``'s folder, call ``write(fh)`` on a temporary file beside ``path`` opened
+    with ``mode``, then sync it and rename it onto ``path`` (removed again on any failure)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, mode, **open_kw) as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -103,6 +104,11 @@ def write_text_atomic(path, text: str) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+    return _write_atomic(path, "w", lambda fh: fh.write(text), encoding="utf-8", newline="")
 
 
 def write_json_atomic(path, obj) -> Path:
@@ -122,20 +128,8 @@ def write_csv_atomic(path, rows: list[dict], columns: list[str]) -> Path:
 
 def write_npz_atomic(path, /, **arrays) -> Path:
     """Uncompressed ``.npz`` of plain numeric arrays (loadable with ``allow_pickle=False``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    plain = {k: np.asarray(v) for k, v in arrays.items()}
+    return _write_atomic(path, "wb", lambda fh: np.savez(fh, **plain))
 
 
 def dataclass_dict(obj) -> dict:

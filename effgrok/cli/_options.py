@@ -78,6 +78,29 @@ def fraction(closed: str = "right"):
 # option groups
 
 
+def add_options(p, specs) -> None:
+    """Register options written as data: ``(flag, kind, default, help)`` each, where ``kind`` is
+    the type (a callable), the choices (a tuple), ``None`` (text) or ``bool`` (a switch, default
+    ``False``); a fifth item, a dict, adds keywords of ``add_argument`` (``nargs``, ``required``,
+    ...).
+
+    >>> p = Parser(prog="demo")
+    >>> add_options(p, [("--n", integer(lo=1), 2, "count"), ("--mode", ("a", "b"), "a", "mode"),
+    ...                 ("--v", bool, False, "verbose"), ("--xs", finite, None, "values", {"nargs": "+"})])
+    >>> p.parse_args(["--v", "--xs", "1", "2.5"])
+    Namespace(n=2, mode='a', v=True, xs=[1.0, 2.5])
+    >>> p.parse_args(["--n", "0"])
+    Traceback (most recent call last):
+    effgrok.cli._options.UsageError: --n must be an integer >= 1, got 0
+    """
+    for flag, kind, default, text, *more in specs:
+        if kind is bool:
+            how = {"action": "store_true"}
+        else:
+            how = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
+        p.add_argument(flag, **how, default=default, help=text, **(more[0] if more else {}))
+
+
 def io_options(p, what: str = "CSV + JSON + PNG") -> None:
     """``--json`` and ``--out``."""
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -168,6 +191,15 @@ def modular_task_options(p, p_default: int, p_help: str = "modulus p") -> None:
     p.add_argument("--p", type=integer(), default=p_default, help=f"{p_help} (default {p_default})")
 
 
+_TOY_MODEL = (  # (flag, type or choices, default, help); see add_options
+    ("--dim", integer(1, 256), 1, "embedding dimension (default 1)"),
+    ("--batch-size", integer(), 45, "training examples per step, drawn without replacement "
+     "(reference code: 45); 0: full batch"),
+    ("--variant", ("regression", "classification"), "regression",
+     "regression onto random templates (default) or classification"),
+)  # fmt: skip
+
+
 def toy_options(p) -> None:
     """The toy model's task, training set size, schedule and model options."""
     p.add_argument("--task", default="add", help="binary operation (default add)")
@@ -176,19 +208,7 @@ def toy_options(p) -> None:
     g.add_argument("--n-train", type=integer(), default=None, help="training pairs (default 45)")
     g.add_argument("--train-frac", type=fraction(), default=None, help="training fraction in (0, 1]")
     schedule_options(p, 5000, "training steps")
-    p.add_argument("--dim", type=integer(1, 256), default=1, help="embedding dimension (default 1)")
-    p.add_argument(
-        "--batch-size",
-        type=integer(),
-        default=45,
-        help="training examples per step, drawn without replacement (reference code: 45); 0: full batch",
-    )
-    p.add_argument(
-        "--variant",
-        choices=("regression", "classification"),
-        default="regression",
-        help="regression onto random templates (default) or classification",
-    )
+    add_options(p, _TOY_MODEL)
     float64_option(p)
     io_options(p)
 
@@ -275,6 +295,18 @@ def parse_pairs(text: str) -> list[tuple[int, int]]:
     return pairs
 
 
+def keywords(args, names: str = "", **renamed: str) -> dict:
+    """Options of ``args`` as a library function's keyword arguments: each of the space-separated
+    ``names`` under its own name, and ``keyword="option"`` for each of ``renamed`` (e.g.
+    ``learning_rate="lr"``).
+
+    >>> keywords(argparse.Namespace(steps=10, seed=0, lr=0.1), "steps seed", learning_rate="lr")
+    {'steps': 10, 'seed': 0, 'learning_rate': 0.1}
+    """
+    same = {name: getattr(args, name) for name in names.split()}
+    return {**same, **{key: getattr(args, option) for key, option in renamed.items()}}
+
+
 def joined(values) -> str:
     return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
@@ -291,6 +323,18 @@ def step_or_none(v):
     from .._record import step_or_none as step
 
     return step(v)
+
+
+def table_text(head: list[str], row: str, rows) -> str:
+    """The lines ``head``, then ``row.format(**r)`` for each of ``rows`` ("never" for a value that
+    is ``None``), joined into one text.
+
+    >>> print(table_text(["  seed   step"], "  {seed:>4}  {step:>5}", [{"seed": 0, "step": None}]))
+      seed   step
+         0  never
+    """
+    lines = [row.format(**{k: "never" if v is None else v for k, v in r.items()}) for r in rows]
+    return "\n".join([*head, *lines])
 
 
 def never(v, fmt: str = "{}") -> str:

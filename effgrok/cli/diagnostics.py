@@ -11,42 +11,30 @@ from .train import format_columns, toy_setup
 _DEFAULT_FRACTIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
 
+_SCORE_OPTIONS = (  # (flag, type or choices, default, help[, more add_argument keywords])
+    ("--loss-column", None, None,
+     "loss column (default: the first of loss, train_loss, training_loss, train/loss, ...)"),
+    ("--step-column", None, None,
+     "step column (default: the first of step, global_step, iteration, iter, _step, epoch)"),
+    ("--run-column", None, None, "run column (default: run, run_id, run_name or seed)"),
+    ("--fractions", o.fraction(), None,
+     "fractions of the budget observed, in (0, 1] (default 0.1 0.2 ... 1.0)", {"nargs": "+"}),
+    ("--budget", o.positive, None, "budget in steps (default: last step)"),
+    ("--cutoff", o.finite, 4.0, "lowest frequency, cycles per window (default 4)"),
+    ("--degree", o.integer(), 2, "degree of the detrending polynomial (default 2)"),
+    ("--linear", bool, False, "score the loss itself, not its logarithm"),
+    ("--floor", o.finite, 1e-8, "floor under the loss (default 1e-8)"),
+    ("--threshold", o.fraction(), 0.8, "AUC threshold reported (default 0.8)"),
+)  # fmt: skip
+
+
 def register(sub) -> None:
     pg = sub.add_parser(
         "predict-grok",
         help="early prediction of grokking from loss logs: spectral score per run, AUC vs observed fraction",
     )
     pg.add_argument("csv", type=Path, help="CSV with columns step,loss (optional run, grokked)")
-    pg.add_argument(
-        "--loss-column",
-        default=None,
-        help="loss column (default: the first of loss, train_loss, training_loss, train/loss, ...)",
-    )
-    pg.add_argument(
-        "--step-column",
-        default=None,
-        help="step column (default: the first of step, global_step, iteration, iter, _step, epoch)",
-    )
-    pg.add_argument("--run-column", default=None, help="run column (default: run, run_id, run_name or seed)")
-    pg.add_argument(
-        "--fractions",
-        type=o.fraction(),
-        nargs="+",
-        default=None,
-        help="fractions of the budget observed, in (0, 1] (default 0.1 0.2 ... 1.0)",
-    )
-    pg.add_argument("--budget", type=o.positive, default=None, help="budget in steps (default: last step)")
-    pg.add_argument(
-        "--cutoff", type=o.finite, default=4.0, help="lowest frequency, cycles per window (default 4)"
-    )
-    pg.add_argument(
-        "--degree", type=o.integer(), default=2, help="degree of the detrending polynomial (default 2)"
-    )
-    pg.add_argument("--linear", action="store_true", help="score the loss itself, not its logarithm")
-    pg.add_argument("--floor", type=o.finite, default=1e-8, help="floor under the loss (default 1e-8)")
-    pg.add_argument(
-        "--threshold", type=o.fraction(), default=0.8, help="AUC threshold reported (default 0.8)"
-    )
+    o.add_options(pg, _SCORE_OPTIONS)
     o.io_options(pg)
     pg.set_defaults(run=run_predict_grok)
 

@@ -7,6 +7,29 @@ from pathlib import Path
 from . import _options as o
 from ._output import Outcome, figure
 
+# (flag, type or choices, default, help[, more add_argument keywords]); see o.add_options
+_EMBEDDING_OPTIONS = (
+    ("--p", o.integer(), None, "number of symbols (modulus) of --task"),
+    ("--embedding", None, None,
+     "embedding file (.npy .npz .safetensors .csv .pt .pth), or a folder or glob of checkpoints",
+     {"required": True}),
+    ("--tensor", None, None, "tensor name in the file (default: the only fitting one)"),
+    ("--vocab", o.integer(), None,
+     "the symbol axis has this many entries (extra tokens); its first p are the symbols"),
+)  # fmt: skip
+_MEASURE_OPTIONS = (
+    ("--steps", o.integer(), None, "checkpoint steps (default: file names)", {"nargs": "+"}),
+    ("--lr", o.finite, 1e-3, "learning rate η for n_h (default 1e-3)"),
+    ("--z0", o.finite, None, "Z0 for n_h (default: the rate command's)"),
+    ("--normalization", ("sum", "mean"), "sum", "effective-loss N (default sum)"),
+    ("--accuracy", o.finite, None, "your measured test accuracy"),
+    ("--k", o.integer(), None, "frequencies in the Fourier concentration (default 5, or p//2)"),
+    ("--key-power", o.finite, 0.9, "power share of the key frequencies (default 0.9)"),
+    ("--flow-time", ("fit", "lr"), "fit",
+     "series: time axis of the effective-loss flow, fitted (default) or --lr per step"),
+    ("--no-flow", bool, False, "series: no effective-loss flow overlay"),
+)  # fmt: skip
+
 
 def register(sub, task_names) -> None:
     ins = sub.add_parser(
@@ -15,49 +38,13 @@ def register(sub, task_names) -> None:
     tg = ins.add_mutually_exclusive_group(required=True)
     tg.add_argument("--task", choices=task_names, help="binary operation (with --p)")
     tg.add_argument("--table", type=Path, help="operation table table[a,b] = result (.npy/.npz/.csv)")
-    ins.add_argument("--p", type=o.integer(), default=None, help="number of symbols (modulus) of --task")
-    ins.add_argument(
-        "--embedding",
-        required=True,
-        help="embedding file (.npy .npz .safetensors .csv .pt .pth), or a folder or glob of checkpoints",
-    )
-    ins.add_argument("--tensor", default=None, help="tensor name in the file (default: the only fitting one)")
-    ins.add_argument(
-        "--vocab",
-        type=o.integer(),
-        default=None,
-        help="the symbol axis has this many entries (extra tokens); its first p are the symbols",
-    )
+    o.add_options(ins, _EMBEDDING_OPTIONS)
     sg = ins.add_mutually_exclusive_group(required=True)
     sg.add_argument("--train", type=str, help="training pairs of symbols, e.g. '0,1 2,3'")
     sg.add_argument(
         "--train-file", type=Path, help="training pairs (CSV a,b or .npy (n,2)) or a 0/1 mask (.npy/.csv)"
     )
-    ins.add_argument(
-        "--steps", type=o.integer(), nargs="+", default=None, help="checkpoint steps (default: file names)"
-    )
-    ins.add_argument("--lr", type=o.finite, default=1e-3, help="learning rate η for n_h (default 1e-3)")
-    ins.add_argument("--z0", type=o.finite, default=None, help="Z0 for n_h (default: the rate command's)")
-    ins.add_argument(
-        "--normalization", choices=("sum", "mean"), default="sum", help="effective-loss N (default sum)"
-    )
-    ins.add_argument("--accuracy", type=o.finite, default=None, help="your measured test accuracy")
-    ins.add_argument(
-        "--k",
-        type=o.integer(),
-        default=None,
-        help="frequencies in the Fourier concentration (default 5, or p//2)",
-    )
-    ins.add_argument(
-        "--key-power", type=o.finite, default=0.9, help="power share of the key frequencies (default 0.9)"
-    )
-    ins.add_argument(
-        "--flow-time",
-        choices=("fit", "lr"),
-        default="fit",
-        help="series: time axis of the effective-loss flow, fitted (default) or --lr per step",
-    )
-    ins.add_argument("--no-flow", action="store_true", help="series: no effective-loss flow overlay")
+    o.add_options(ins, _MEASURE_OPTIONS)
     o.io_options(ins)
     ins.set_defaults(run=run)
 

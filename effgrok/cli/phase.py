@@ -92,25 +92,15 @@ def run(args) -> Outcome:
             y,
             seeds=seeds,
             config=cfg.__dict__,
-            gap=args.gap,
-            batch=args.batch,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            out=args.out,
+            **o.keywords(args, "gap batch workers scheduler out"),
             progress=bar.update,
             **size,
         )
     cells = phase_cells(x, y, res["fractions"], res["test_only"])
     rec = {"task": task.name, "p": task.p, "x": x[0], "y": y[0], "seeds": seeds, "steps": cfg.steps}
     rec.update(gap=args.gap, cells=cells)
-
-    return Outcome(
-        "phase_diagram",
-        [rec],
-        format_phase(rec),
-        tables={"phases": cells},
-        figures={"phase_diagram": figure("plot_phase_diagram", res)},
-    )
+    figures = {"phase_diagram": figure("plot_phase_diagram", res)}
+    return Outcome("phase_diagram", [rec], format_phase(rec), tables={"phases": cells}, figures=figures)
 
 
 def format_phase(rec: dict) -> str:

@@ -6,60 +6,35 @@ from . import _options as o
 from ._output import Outcome, figure
 from .theory import split, split_options, tasks
 
+_OPTIONS = (  # (flag, type or choices, default, help), registered in this order
+    ("--steps", o.integer(1, 10_000_000), 5000, "time horizon in gradient steps (default 5000)"),
+    ("--lr", o.finite, 1e-3, "learning rate η (default 1e-3)"),
+    ("--dim", o.integer(1, 64), None, "embedding dimension d (default 1)"),
+    ("--method", ("euler", "rk4", "dopri5", "exact"), None,
+     "integrator (default rk4; euler with step 1 is gradient descent)"),
+    ("--step-size", o.finite, 1.0, "integration step in gradient steps"),
+    ("--stride", o.integer(), None, "record every this many steps"),
+    ("--constraints", ("train", "all"), None,
+     "parallelograms in the loss: training ones (default) or all permissible"),
+    ("--normalization", ("sum", "mean"), None, "N = 1 (sum) or |P| (mean)"),
+    ("--z", ("live", "frozen"), None, "Z live (default) or frozen at start"),
+    ("--init", ("uniform", "standardized"), None,
+     "initial embedding: U(-1/2, 1/2) (default) or that standardised per dimension"),
+    ("--preset", ("paper", "reference_code"), "paper",
+     "reference_code: all parallelograms, frozen Z, Euler, standardised 1-D start"),
+    ("--ensemble", o.integer(lo=1), None, "run this many members, each with its own random split and "
+     "initialisation"),
+    ("--rtol", o.finite, 1e-8, "dopri5 relative tolerance"),
+    ("--atol", o.finite, 1e-12, "dopri5 absolute tolerance"),
+)  # fmt: skip
+
 
 def register(sub, task_names) -> None:
     sim = sub.add_parser("simulate", help="integrate the effective-loss flow over embeddings")
     o.task_options(sim, task_names)
     o.io_options(sim)
     split_options(sim)
-    sim.add_argument(
-        "--steps",
-        type=o.integer(1, 10_000_000),
-        default=5000,
-        help="time horizon in gradient steps (default 5000)",
-    )
-    sim.add_argument("--lr", type=o.finite, default=1e-3, help="learning rate η (default 1e-3)")
-    sim.add_argument("--dim", type=o.integer(1, 64), default=None, help="embedding dimension d (default 1)")
-    sim.add_argument(
-        "--method",
-        choices=("euler", "rk4", "dopri5", "exact"),
-        default=None,
-        help="integrator (default rk4; euler with step 1 is gradient descent)",
-    )
-    sim.add_argument("--step-size", type=o.finite, default=1.0, help="integration step in gradient steps")
-    sim.add_argument("--stride", type=o.integer(), default=None, help="record every this many steps")
-    sim.add_argument(
-        "--constraints",
-        choices=("train", "all"),
-        default=None,
-        help="parallelograms in the loss: training ones (default) or all permissible",
-    )
-    sim.add_argument(
-        "--normalization", choices=("sum", "mean"), default=None, help="N = 1 (sum) or |P| (mean)"
-    )
-    sim.add_argument(
-        "--z", choices=("live", "frozen"), default=None, help="Z live (default) or frozen at start"
-    )
-    sim.add_argument(
-        "--init",
-        choices=("uniform", "standardized"),
-        default=None,
-        help="initial embedding: U(-1/2, 1/2) (default) or that standardised per dimension",
-    )
-    sim.add_argument(
-        "--preset",
-        choices=("paper", "reference_code"),
-        default="paper",
-        help="reference_code: all parallelograms, frozen Z, Euler, standardised 1-D start",
-    )
-    sim.add_argument(
-        "--ensemble",
-        type=o.integer(lo=1),
-        default=None,
-        help="run this many members, each with its own random split and initialisation",
-    )
-    sim.add_argument("--rtol", type=o.finite, default=1e-8, help="dopri5 relative tolerance")
-    sim.add_argument("--atol", type=o.finite, default=1e-12, help="dopri5 absolute tolerance")
+    o.add_options(sim, _OPTIONS)
     o.progress_option(sim, "progress bar on stderr for ensembles (auto: only on a terminal)")
     o.scale_options(sim)
     sim.set_defaults(run=run)
@@ -90,19 +65,8 @@ def run(args) -> Outcome:
     from ..effective.dynamics import EffectiveLoss
 
     loss = EffectiveLoss(constraints=args.constraints, normalization=args.normalization, z=args.z)
-    kw = dict(
-        loss=loss,
-        dim=args.dim,
-        steps=args.steps,
-        learning_rate=args.lr,
-        method=args.method,
-        step_size=args.step_size,
-        stride=args.stride,
-        init=args.init,
-        seed=args.seed,
-        rtol=args.rtol,
-        atol=args.atol,
-    )
+    options = "dim steps method step_size stride init seed rtol atol"
+    kw = dict(loss=loss, **o.keywords(args, options, learning_rate="lr"))
     if args.ensemble is None:
         from ..effective.simulation import simulate
 

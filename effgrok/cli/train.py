@@ -152,16 +152,7 @@ def run_toy(args) -> Outcome:
     task, cfg, size = toy_setup(args)
     from ..nets.toy import train_toy
 
-    runs = train_toy(
-        task,
-        cfg,
-        seeds=seeds,
-        lr_emb=args.lr_emb,
-        wd_emb=args.wd_emb,
-        lr_dec=args.lr_dec,
-        wd_dec=args.wd_dec,
-        **size,
-    )
+    runs = train_toy(task, cfg, seeds=seeds, **o.keywords(args, "lr_emb wd_emb lr_dec wd_dec"), **size)
     rows = [
         {
             "seed": int(s),
@@ -188,19 +179,18 @@ def run_toy(args) -> Outcome:
     )
 
 
+_TOY_COLUMNS = "  seed  n_train  step(train≥0.9)  step(test≥0.9)  step(RQI>0.95)  final test acc  final RQI"
+_TOY_ROW = (
+    "  {seed:>4}  {n_train:>7}  {step_train_acc:>15}  {step_test_acc:>14}  {step_rqi:>14}  "
+    "{final_test_acc:>14.3f}  {final_rqi:>9.3f}"
+)
+
+
 def format_toy(rec: dict) -> str:
-    lines = [
-        f"toy model  task {rec['task']}  p={rec['p']}  {rec['variant']}  d={rec['dim']}  "
-        f"steps={rec['steps']}",
-        "  seed  n_train  step(train≥0.9)  step(test≥0.9)  step(RQI>0.95)  final test acc  final RQI",
-    ]
-    for r in rec["runs"]:
-        lines.append(
-            f"  {r['seed']:>4}  {r['n_train']:>7}  {o.never(r['step_train_acc']):>15}  "
-            f"{o.never(r['step_test_acc']):>14}  "
-            f"{o.never(r['step_rqi']):>14}  {r['final_test_acc']:>14.3f}  {r['final_rqi']:>9.3f}"
-        )
-    return "\n".join(lines)
+    head = (
+        f"toy model  task {rec['task']}  p={rec['p']}  {rec['variant']}  d={rec['dim']}  steps={rec['steps']}"
+    )
+    return o.table_text([head, _TOY_COLUMNS], _TOY_ROW, rec["runs"])
 
 
 def format_columns(head: str, rows: list[dict]) -> str:

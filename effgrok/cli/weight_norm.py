@@ -110,33 +110,28 @@ def run_weight_norm(args) -> Outcome:
     )
 
 
+_LANDSCAPE_COLUMNS = "  w/w0      train loss   test loss   train acc  test acc"
+_LANDSCAPE_ROW = (
+    "  {relative_norm:<8.3g}  {train_loss:.3e}    {test_loss:.3e}   {train_acc:.3f}      {test_acc:.3f}"
+)
+_SWEEP_COLUMNS = "  alpha  seed  t_train  t_test  initial norm  final norm  final test acc"
+_SWEEP_ROW = (
+    "  {alpha:<5g}  {seed:>4}  {t_train:>7}  {t_test:>6}  {initial_norm:>12.4g}  {final_norm:>10.4g}  "
+    "{final_test_acc:>14.3f}"
+)
+
+
 def format_weight_norm(rec: dict) -> str:
     if rec["mode"] == "reduced-landscape":
-        lines = [
-            f"reduced landscape  digits n_train={rec['n_train']}  steps={rec['steps']}  w0={rec['w0']:.4g}",
-            "  w/w0      train loss   test loss   train acc  test acc",
-        ]
-        lines += [
-            f"  {r['relative_norm']:<8.3g}  {r['train_loss']:.3e}    {r['test_loss']:.3e}   "
-            f"{r['train_acc']:.3f}      {r['test_acc']:.3f}"
-            for r in rec["rows"]
-        ]
-        lines.append(
-            f"  L ratio {'inf' if rec['l_ratio'] is None else format(rec['l_ratio'], '.3g')} "
+        head = f"reduced landscape  digits n_train={rec['n_train']}  steps={rec['steps']}  w0={rec['w0']:.4g}"
+        table = o.table_text([head, _LANDSCAPE_COLUMNS], _LANDSCAPE_ROW, rec["rows"])
+        return table + (
+            f"\n  L ratio {'inf' if rec['l_ratio'] is None else format(rec['l_ratio'], '.3g')} "
             f"({'L' if rec['is_l'] else 'not L'})   U {rec['u_left']:.3g} / "
             f"{rec['u_right']:.3g} ({'U' if rec['is_u'] else 'not U'})"
         )
-        return "\n".join(lines)
-    lines = [
-        f"alpha sweep  digits n_train={rec['n_train']}  steps={rec['steps']}  wd={rec['weight_decay']:g}",
-        "  alpha  seed  t_train  t_test  initial norm  final norm  final test acc",
-    ]
-    lines += [
-        f"  {r['alpha']:<5g}  {r['seed']:>4}  {o.never(r['t_train']):>7}  {o.never(r['t_test']):>6}  "
-        f"{r['initial_norm']:>12.4g}  {r['final_norm']:>10.4g}  {r['final_test_acc']:>14.3f}"
-        for r in rec["rows"]
-    ]
-    return "\n".join(lines)
+    head = f"alpha sweep  digits n_train={rec['n_train']}  steps={rec['steps']}  wd={rec['weight_decay']:g}"
+    return o.table_text([head, _SWEEP_COLUMNS], _SWEEP_ROW, rec["rows"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -151,22 +146,12 @@ def run_tickets(args) -> Outcome:
     seeds = o.seed_list(args.seeds)
     from ..diagnostics.tickets import grokking_tickets
 
+    options = "pruned_fraction architecture hidden embed_dim beta2 steps threshold match float64"
     st = grokking_tickets(
         task,
         seeds=seeds,
-        train_fraction=args.train_frac,
-        pruned_fraction=args.pruned_fraction,
-        architecture=args.architecture,
-        hidden=args.hidden,
-        embed_dim=args.embed_dim,
-        learning_rate=args.lr,
-        weight_decay=args.wd,
-        beta2=args.beta2,
-        steps=args.steps,
         stride=steps_stride,
-        threshold=args.threshold,
-        match=args.match,
-        float64=args.float64,
+        **o.keywords(args, options, train_fraction="train_frac", learning_rate="lr", weight_decay="wd"),
     )
     rec = {"task": task.name, "p": task.p, **st.record(), "architecture": args.architecture}
     rec.update(pairs=st.settings["pairs"], steps=args.steps)
@@ -174,16 +159,16 @@ def run_tickets(args) -> Outcome:
     return Outcome("tickets", [rec], format_tickets(rec), tables=st.tables(), figures=figures)
 
 
+_TICKETS_COLUMNS = "  variant               seed  t_gen   init L1     init L2   final test acc"
+_TICKETS_ROW = (
+    "  {variant:<20}  {seed:>4}  {t_gen:>5}  {init_l1:>9.4g}  {init_l2:>9.4g}  {final_test_acc:.3f}"
+)
+
+
 def format_tickets(rec: dict) -> str:
-    lines = [
+    head = (
         f"grokking tickets  task {rec['task']} ({rec['pairs']} pairs)  p={rec['p']}  {rec['architecture']}  "
         f"pruned {rec['pruned_fraction']:g} (kept {rec['kept_fraction']:g})  "
-        f"steps={rec['steps']}  t_gen: test acc ≥ {rec['threshold']:g}",
-        "  variant               seed  t_gen   init L1     init L2   final test acc",
-    ]
-    lines += [
-        f"  {r['variant']:<20}  {r['seed']:>4}  {o.never(r['t_gen']):>5}  {r['init_l1']:>9.4g}  "
-        f"{r['init_l2']:>9.4g}  {r['final_test_acc']:.3f}"
-        for r in rec["rows"]
-    ]
-    return "\n".join(lines)
+        f"steps={rec['steps']}  t_gen: test acc ≥ {rec['threshold']:g}"
+    )
+    return o.table_text([head, _TICKETS_COLUMNS], _TICKETS_ROW, rec["rows"])
