@@ -65,7 +65,7 @@ def test_jsonable_writes_never_as_null():
     rec = jsonable({"a": NEVER, "b": np.array([1.0, np.nan, np.inf]), "c": (np.int64(3), np.bool_(True))})
     assert rec == {"a": None, "b": [1.0, None, None], "c": [3, True]}
     assert json.loads(json.dumps(rec, allow_nan=False)) == rec
-    assert [step_or_none(v) for v in (NEVER, -1, 120.0, np.int64(7))] == [None, None, 120, 7]
+    assert [step_or_none(v) for v in (NEVER, None, 120.0, np.int64(7))] == [None, None, 120, 7]
     assert flat_row({"x": {"y": [1, None]}}) == {"x_y": "1 "}
 
 
@@ -121,7 +121,7 @@ def instances(tmp_path_factory):
     w = np.array([1.0, 2.0, 4.0])
     out["ReducedLandscape"] = ReducedLandscape(w, w / 2, 2.0, w, w, w / 8, w / 8, shape, runs=None)
     runs = SimpleNamespace(weight_norm=np.ones((4, 3)))
-    tt = np.array([[10.0, NEVER], [-1, 20]])  # NEVER, and the -1 of results stored before it
+    tt = np.array([[10.0, NEVER], [NEVER, 20]])  # NEVER: never reached
     out["AlphaSweep"] = AlphaSweep(
         np.array([1.0, 3.0]),
         np.array([0, 1]),
@@ -191,7 +191,7 @@ def test_record_is_json_and_tables_are_rows(instances, name):
 
 def test_never_reached_is_null_in_the_records(instances):
     assert instances["AlphaSweep"].record()["rows"][1]["t_test"] is None  # NEVER
-    assert instances["AlphaSweep"].record()["rows"][2]["t_test"] is None  # the stored -1
+    assert instances["AlphaSweep"].record()["rows"][2]["t_test"] is None
     assert instances["TicketStudy"].record()["rows"][1]["t_gen"] is None
     assert instances["DichotomyRuns"].record()["runs"][0]["transition_step"] is None
     gap = instances["GrokkingGap"]

@@ -371,7 +371,7 @@ def test_measured_grokking_gap_at_lambda_0_9():
         (lambda: simulate_linear(10, 10, eta0="fast"), "eta0 must be a positive finite number, got 'fast'"),
         (
             lambda: simulate_linear(10, 10, level=0.0),
-            "accuracy level must be a number strictly between 0 and 1, got 0.0",
+            r"accuracy level must be a number in \(0, 1\), got 0.0",
         ),
         (
             lambda: run_gradient_descent(np.ones((3, 2)), np.ones((3, 1)), np.ones((3, 1)), 0.1, 2),
