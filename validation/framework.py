@@ -311,6 +311,20 @@ def case_jobs(name: str, profile: str) -> list:
     ]
 
 
+def steps_text(steps) -> str:
+    """First-crossing steps for a report line: whole steps where reached, ``never`` where not
+    (``NEVER``/``None``); a list for an array.
+
+    >>> steps_text(np.array([2200.0, np.nan])), steps_text(None), steps_text(25.0)
+    ('[2200, never]', 'never', '25')
+    """
+    if steps is not None and np.ndim(steps) > 0:
+        return "[" + ", ".join(steps_text(v) for v in np.asarray(steps, dtype=float).tolist()) + "]"
+    if steps is None or not np.isfinite(steps):
+        return "never"
+    return str(int(steps)) if float(steps).is_integer() else f"{float(steps):g}"
+
+
 #: Measurement keys that hold first-crossing steps or times (``fnmatch`` patterns).  Units stored
 #: before effgrok used one "never reached" sentinel hold −1 there as integers; :func:`upgrade_unit`
 #: turns those into ``NaN`` (:data:`effgrok.constants.NEVER`), so earlier stores stay usable.

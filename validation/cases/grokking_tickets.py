@@ -57,7 +57,7 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.framework import device_of
+from validation.framework import device_of, steps_text
 
 from .._common import by_profile
 from .._modular import modular_cost, n_train
@@ -245,7 +245,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         ),
         held=ok_dense and regime and norm_err < 1e-6,
         detail=(
-            f"dense t_gen {t_dense.tolist()} of {budget} steps; "
+            f"dense t_gen {steps_text(t_dense)} of {budget} steps; "
             + (
                 "the paper's regime"
                 if regime

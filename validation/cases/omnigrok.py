@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import first_crossing, reached
-from validation.framework import Control, Verdict, decide, device_of
+from validation.framework import Control, Verdict, decide, device_of, steps_text
 
 TITLE = "Omnigrok: L-shaped train / U-shaped test loss vs weight norm; large init delays generalisation"
 CLAIM = (
@@ -245,8 +245,8 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict) -> Verdi
         "the α = 1 runs fit (train acc ≥ 0.99) and generalise within the budget, and the largest-α runs fit",
         held=bool(np.all(reached(t_tr[i1])) and np.all(reached(t_te[i1])) and np.all(reached(t_tr[-1]))),
         detail=(
-            f"α = 1: t_train {t_tr[i1].tolist()}, t_test {t_te[i1].tolist()}; α = {alphas[-1]:g}: "
-            f"t_train {t_tr[-1].tolist()} (budget {budget})"
+            f"α = 1: t_train {steps_text(t_tr[i1])}, t_test {steps_text(t_te[i1])}; α = {alphas[-1]:g}: "
+            f"t_train {steps_text(t_tr[-1])} (budget {budget})"
         ),
     )
     numbers = {

@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import never_from_legacy, reached
-from validation.framework import device_of
+from validation.framework import device_of, steps_text
 
 from .._modular import modular_cost, n_train
 from .._toy import sweep_units, train_sweep_unit
@@ -465,7 +465,8 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             return "—" if x["summed_rank_fit"] is None else f"{x['summed_rank_fit']:.0f}"
 
         desc = "; ".join(
-            f"seed {k}: fit {x['step_fit']}, test ≥ {THRESHOLD_ACC} at {x['step_gen']} (final test acc "
+            f"seed {k}: fit {x['step_fit']}, test ≥ {THRESHOLD_ACC} at {steps_text(x['step_gen'])} "
+            f"(final test acc "
             f"{x['final_test_acc']:.2f}), summed rank at init {x['summed_rank_init']:.0f}, at fitting "
             f"{rank_at_fit(x)}, at the end {x['summed_rank_end']:.0f}"
             for k, x in enumerate(deep["runs"])
