@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._record import jsonable
+from ._record import jsonable as to_jsonable  # the public name of the one JSON converter
 
 __all__ = [
     "provenance",
@@ -32,12 +32,6 @@ __all__ = [
     "write_npz_atomic",
     "write_text_atomic",
 ]
-
-
-def to_jsonable(obj):
-    """Numpy scalars/arrays to Python values and non-finite floats to ``None``, for strict JSON
-    (:func:`effgrok._record.jsonable`)."""
-    return jsonable(obj)
 
 
 def provenance(arguments: dict, elapsed: float, started: float) -> dict:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from .. import _checks
+from .._record import never_to_none, step_or_none  # noqa: F401  (the commands' record helpers)
 
 MAX_STEPS = 10_000_000
 MAX_SEEDS = 4096
@@ -309,20 +310,6 @@ def keywords(args, names: str = "", **renamed: str) -> dict:
 
 def joined(values) -> str:
     return " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
-
-
-def finite_or_none(v):
-    """``v`` as a float, or ``None`` (JSON null, "never") where it is NaN, infinite or ``None``."""
-    from .._record import never_to_none
-
-    return never_to_none(v)
-
-
-def step_or_none(v):
-    """A step as an ``int``, or ``None`` where it was never reached (NaN/None, or the old −1)."""
-    from .._record import step_or_none as step
-
-    return step(v)
 
 
 def table_text(head: list[str], row: str, rows) -> str:

@@ -115,7 +115,7 @@ def run_predict_grok(args) -> Outcome:
             "records": int(log.losses[k].size),
             "last_step": float(log.steps[k][-1]),
             "grokked": None if log.labels is None else bool(log.labels[k]),
-            "scores": [o.finite_or_none(v) for v in scores[:, k]],
+            "scores": [o.never_to_none(v) for v in scores[:, k]],
         }
         for k, run in enumerate(log.runs)
     ]
@@ -126,7 +126,7 @@ def run_predict_grok(args) -> Outcome:
         "fractions": [float(f) for f in fractions],
     }
     rec.update(cutoff=args.cutoff, degree=args.degree, log=not args.linear, runs=rows)
-    rec["auc"] = None if res is None else [o.finite_or_none(v) for v in res.auc]
+    rec["auc"] = None if res is None else [o.never_to_none(v) for v in res.auc]
     rec["earliest_fraction"] = None if res is None else res.earliest(args.threshold)
     rec["threshold"] = args.threshold
     if log.labels is not None and res is None:

@@ -371,14 +371,14 @@ class Runs:
     def record(self, *, curves: bool = True) -> dict:
         """JSON-ready dict: steps, per-run values, the final value of every curve and (with
         ``curves``) the curves themselves; ``NaN`` (never reached) becomes ``None``."""
-        from ..results import to_jsonable
+        from .._record import jsonable
 
         out = {"steps": self.steps, "runs": self.n_runs}
         out.update({k: getattr(self, k) for k in self.per_run_names()})
         out.update({f"final_{k}": self.final(k) for k in self.curve_names()})
         if curves:
             out["curves"] = {k: getattr(self, k) for k in self.curve_names()}
-        return to_jsonable(out)
+        return jsonable(out)
 
     def tables(self) -> dict[str, list[dict]]:
         """``{"runs": one row per run, "curves": one row per (run, recorded step)}``."""
