@@ -1,4 +1,7 @@
-"""``python -m validation --profile tiny|cpu|gpu [--cases ...] [--out DIR]``: run the suite.
+"""``python -m validation --profile tiny|cpu|gpu [--replicate K ...] [--cases ...]``: run the suite.
+
+Each case runs on every replicate K given (default 0 and 1, the published pair): a seed set
+and data draw disjoint from every other K; a claim passes only if it passes on all of them.
 
 Prints the estimated compute time first (the cases' ``cost()``, minus the units already
 stored).  Writes ``DIR/report.md``, ``DIR/report.json`` and ``DIR/figures/*.png``; finished
@@ -36,6 +39,16 @@ def _workers(text: str) -> int:
     return v
 
 
+def _replicate(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid replicate: {text!r} (an integer >= 0)") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"replicate must be >= 0, got {v}")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m validation", description=__doc__.splitlines()[0])
     ap.add_argument("--profile", choices=PROFILES, default="cpu", help="problem sizes (default: cpu)")
@@ -43,7 +56,21 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, help="output folder (default: runs/validation-PROFILE)")
     ap.add_argument("--workers", type=_workers, help="cores to use (default: this process only)")
     ap.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
+    ap.add_argument(
+        "--replicate",
+        type=_replicate,
+        nargs="+",
+        default=[0, 1],
+        metavar="K",
+        help="replicates to run: seed sets and data draws, disjoint across K (default: 0 1)",
+    )
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    ap.add_argument(
+        "--criteria",
+        type=Path,
+        metavar="FILE",
+        help="write the pre-registered criteria of every case (markdown) to FILE and exit",
+    )
     ap.add_argument(
         "--publish",
         type=Path,
@@ -64,6 +91,13 @@ def main(argv: list[str] | None = None) -> int:
             for n in known:
                 print(f"{n:24s} {load_case(n).TITLE}")
             return 0
+        if args.criteria is not None:
+            from effgrok.results import write_text_atomic
+
+            from .framework import render_criteria
+
+            print(f"criteria: {write_text_atomic(args.criteria, render_criteria())}")
+            return 0
         if args.cases:
             bad = [c for c in args.cases if c not in known]
             if bad:
@@ -80,11 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         from .framework import estimate, format_estimate
 
         names = args.cases or known
-        print(format_estimate(estimate(names, args.profile, out), args.profile), flush=True)
+        est = estimate(names, args.profile, out, args.replicate)
+        print(format_estimate(est, args.profile), flush=True)
         report = run_suite(
             args.profile,
             out,
             cases=args.cases,
+            replicates=args.replicate,
             workers=args.workers,
             scheduler=args.scheduler,
             progress=progress,
@@ -99,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     for r in report["cases"]:
-        v = r["verdict"]
-        print(f"{v['status']:>12s}  {r['name']:24s} {v['measurement']}")
+        claims = ", ".join(f"{c['name']} {c['verdict']}" for c in r["claims"]) or r.get("error", "")
+        print(f"{r['verdict']:>12s}  {r['name']:24s} {claims}")
     print(f"report: {out}/report.md")
     if args.publish is not None:
         from .framework import publish

@@ -59,6 +59,17 @@ import numpy as np
 
 from effgrok.results import to_jsonable
 
+from .claims import (
+    CASE_STATUSES,
+    Claim,
+    ClaimVerdict,
+    Control,
+    case_status,
+    check_claims,
+    replicate_of,
+    untested,
+)
+
 __all__ = [
     "PROFILES",
     "STATUSES",
@@ -80,30 +91,8 @@ __all__ = [
 ]
 
 PROFILES = ("tiny", "cpu", "gpu")
-STATUSES = ("pass", "fail", "inconclusive", "reported", "error")
+STATUSES = CASE_STATUSES
 _REQUIRED = ("TITLE", "CLAIM", "PROFILES", "predict", "units", "measure_unit", "verdict", "plot")
-
-
-@dataclass(frozen=True)
-class Control:
-    """A case's positive control: the precondition under which its measurement can see the
-    claimed effect.
-
-    ``requirement`` says what must hold (a sentence with the thresholds), ``held`` whether it
-    did, ``detail`` the numbers behind it.  A verdict whose control did not hold can only be
-    ``inconclusive`` (or ``reported``): a failed precondition says nothing about the theory.
-    """
-
-    requirement: str
-    held: bool
-    detail: str = ""
-
-    def __post_init__(self):
-        if not isinstance(self.requirement, str) or not self.requirement:
-            raise ValueError(f"control requirement must be a non-empty string, got {self.requirement!r}")
-        if not isinstance(self.held, (bool, np.bool_)):
-            raise ValueError(f"control held must be True or False, got {self.held!r}")
-        object.__setattr__(self, "held", bool(self.held))
 
 
 LEVELS = ("quantitatively", "qualitatively", "not", "undecided")
@@ -128,14 +117,14 @@ class Finding:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one case.
+    """The outcome of one case on one replicate.
 
-    ``status``: ``pass`` / ``fail`` (the stated criterion holds / does not), ``inconclusive``
-    (the positive control did not hold, or too few usable runs to decide), ``reported`` (the
-    case states a measured quantity, not a pass), ``error`` (the case crashed; set by the
-    framework only).  ``prediction``, ``measurement`` and ``criterion`` are short sentences
-    with the numbers; ``numbers`` holds them as JSON; ``control`` is the case's positive
-    control (required for ``pass`` and ``fail``, and it must have held).
+    ``claims``: one :class:`~validation.claims.ClaimVerdict` per declared claim (the case's
+    ``CLAIMS``), in their order.  ``status`` follows from them by
+    :func:`~validation.claims.case_status` (``error`` is set by the framework only).
+    ``prediction`` is the theory side in one sentence; ``measurement``, ``criterion`` and
+    ``control`` are the headline claim's; ``numbers`` holds the case's numbers as JSON.  Build
+    it with :func:`verdict_from_claims`.
     """
 
     status: str
@@ -144,6 +133,7 @@ class Verdict:
     criterion: str
     numbers: dict = field(default_factory=dict)
     control: Control | None = None
+    claims: tuple = ()
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -153,6 +143,9 @@ class Verdict:
                 raise ValueError(f"verdict {name} must be a string, got {type(getattr(self, name)).__name__}")
         if self.control is not None and not isinstance(self.control, Control):
             raise ValueError(f"verdict control must be a Control, got {type(self.control).__name__}")
+        if not all(isinstance(c, ClaimVerdict) for c in self.claims):
+            raise ValueError("verdict claims must be ClaimVerdict objects (validation.claims.judge)")
+        object.__setattr__(self, "claims", tuple(self.claims))
         if self.status in ("pass", "fail"):
             if self.control is None:
                 raise ValueError(f"a {self.status!r} verdict needs its positive control (a Control)")
@@ -161,6 +154,45 @@ class Verdict:
                     f"a {self.status!r} verdict needs a positive control that held; this one did not "
                     f"({self.control.requirement}: {self.control.detail}) -- the verdict is 'inconclusive'"
                 )
+
+    def claim(self, name: str) -> ClaimVerdict:
+        """The verdict of the claim called ``name``."""
+        for c in self.claims:
+            if c.name == name:
+                return c
+        raise KeyError(f"no claim {name!r} in this verdict; claims: {[c.name for c in self.claims]}")
+
+
+def verdict_from_claims(claims, judged, *, prediction: str, numbers: dict | None = None) -> Verdict:
+    """The case's :class:`Verdict` from its declared ``claims`` and one judged
+    :class:`~validation.claims.ClaimVerdict` per claim (any order; each claim exactly once).
+
+    >>> from validation.claims import Claim, judge
+    >>> h = Claim("law", "p", "m", "slope in [0.8, 1.2]", control="c", power="w", headline=True)
+    >>> v = verdict_from_claims([h], [judge(h, Control("c", True), False, measurement="0.02")],
+    ...                         prediction="steps ∝ n_h")
+    >>> v.status, v.criterion, v.claim("law").status
+    ('fail', 'slope in [0.8, 1.2]', 'fail')
+    """
+    claims = check_claims(claims)
+    by_name = {}
+    for j in judged:
+        if not isinstance(j, ClaimVerdict):
+            raise ValueError(f"judged claims must be ClaimVerdict objects, got {type(j).__name__}")
+        if j.name in by_name:
+            raise ValueError(f"claim {j.name!r} judged twice")
+        by_name[j.name] = j
+    unknown = sorted(set(by_name) - {c.name for c in claims})
+    missing = [c.name for c in claims if c.name not in by_name]
+    if unknown or missing:
+        raise ValueError(f"judged claims do not match CLAIMS: unknown {unknown}, missing {missing}")
+    head = next(c for c in claims if c.headline)
+    hv = by_name[head.name]
+    ordered = tuple(by_name[c.name] for c in claims)
+    status = case_status(claims, ordered)
+    return Verdict(
+        status, prediction, hv.measurement, head.criterion, dict(numbers or {}), hv.control, ordered
+    )
 
 
 def decide(
@@ -200,12 +232,7 @@ class CaseResult:
     elapsed_s: float
     compute_s: float | None
     units: int
-    findings: tuple = ()
-
-    def as_dict(self) -> dict:
-        d = asdict(self)
-        d["verdict"] = asdict(self.verdict)  # the control, if any, nested as a dict
-        return to_jsonable(d)
+    replicate: int = 0
 
 
 def list_cases() -> list[str]:
@@ -230,10 +257,18 @@ def load_case(name: str) -> ModuleType:
     return mod
 
 
-def _settings(mod: ModuleType, profile: str) -> dict:
+def _settings(mod: ModuleType, profile: str, replicate: int = 0) -> dict:
+    """The settings one run of a case measures: its profile's table plus ``replicate`` (the
+    seed set and data draw, read by :func:`validation.claims.replicate_seeds`)."""
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}; got {profile!r}")
-    return json.loads(json.dumps(mod.PROFILES[profile]))
+    if "replicate" in mod.PROFILES[profile]:
+        raise ValueError(
+            f"validation case {mod.__name__}: 'replicate' is set by the framework, not a profile"
+        )
+    settings = json.loads(json.dumps(mod.PROFILES[profile]))
+    settings["replicate"] = replicate_of({"replicate": replicate})
+    return settings
 
 
 def device_of(settings: dict) -> str:
@@ -246,9 +281,16 @@ def device_of(settings: dict) -> str:
     return str(settings.get("device", "cpu"))
 
 
-def estimate(names: Sequence[str], profile: str, out: Path | None = None) -> dict:
-    """Estimated compute seconds of running ``names`` at ``profile``: each case's
-    ``cost(settings)`` times the share of its units not already stored under ``out``.
+def case_dir(out: Path, name: str, replicate: int) -> Path:
+    """Where one replicate of a case keeps its stored units: ``out/cases/<name>/r<K>``."""
+    return Path(out) / "cases" / name / f"r{replicate_of({'replicate': replicate})}"
+
+
+def estimate(
+    names: Sequence[str], profile: str, out: Path | None = None, replicates: Sequence[int] = (0,)
+) -> dict:
+    """Estimated compute seconds of running ``names`` at ``profile`` on each of ``replicates``:
+    each case's ``cost(settings)`` times the share of its units not already stored under ``out``.
 
     Returns ``{"total_s": float, "per_case": {name: seconds}, "missing": [names without a
     cost()], "stored_units": int, "units": int}``.
@@ -256,20 +298,22 @@ def estimate(names: Sequence[str], profile: str, out: Path | None = None) -> dic
     per_case, missing, stored, total_units = {}, [], 0, 0
     for n in names:
         mod = load_case(n)
-        jobs = case_jobs(n, profile)
-        done = 0
-        if out is not None:
-            chunks = Path(out) / "cases" / n / "chunks"
-            done = sum((chunks / f"{j.key}.npz").exists() for j in jobs)
-        stored += done
-        total_units += len(jobs)
-        if not hasattr(mod, "cost"):
-            missing.append(n)
-            continue
-        c = float(mod.cost(_settings(mod, profile)))
-        if not (c >= 0 and np.isfinite(c)):
-            raise ValueError(f"validation case {n!r}: cost() must be a finite number >= 0, got {c!r}")
-        per_case[n] = c * (len(jobs) - done) / len(jobs)
+        for k in replicates:
+            jobs = case_jobs(n, profile, k)
+            done = 0
+            if out is not None:
+                chunks = case_dir(out, n, k) / "chunks"
+                done = sum((chunks / f"{j.key}.npz").exists() for j in jobs)
+            stored += done
+            total_units += len(jobs)
+            if not hasattr(mod, "cost"):
+                if n not in missing:
+                    missing.append(n)
+                continue
+            c = float(mod.cost(_settings(mod, profile, k)))
+            if not (c >= 0 and np.isfinite(c)):
+                raise ValueError(f"validation case {n!r}: cost() must be a finite number >= 0, got {c!r}")
+            per_case[n] = per_case.get(n, 0.0) + c * (len(jobs) - done) / len(jobs)
     return {
         "total_s": float(sum(per_case.values())),
         "per_case": per_case,
@@ -292,12 +336,12 @@ def format_estimate(est: dict, profile: str) -> str:
     return line
 
 
-def case_jobs(name: str, profile: str) -> list:
-    """The scan-runner jobs of one case: one per unit, keyed ``<name>-<index>``."""
+def case_jobs(name: str, profile: str, replicate: int = 0) -> list:
+    """The scan-runner jobs of one case on one replicate: one per unit, keyed ``<name>-<index>``."""
     from effgrok.scan import Job
 
     mod = load_case(name)
-    settings = _settings(mod, profile)
+    settings = _settings(mod, profile, replicate)
     units = mod.units(settings)
     if not units:
         raise ValueError(f"validation case {name!r} has no measurement units in profile {profile!r}")
@@ -357,25 +401,72 @@ def measure_timed(case: str, settings: dict, unit: dict) -> dict:
     return res
 
 
+def case_claims(mod: ModuleType) -> tuple[Claim, ...]:
+    """A case's declared claims (its ``CLAIMS``), checked."""
+    if not hasattr(mod, "CLAIMS"):
+        raise ValueError(f"validation case {mod.__name__} declares no CLAIMS (validation.claims.Claim)")
+    return check_claims(mod.CLAIMS, mod.__name__)
+
+
+def _criteria_guard(name: str, claims, folder: Path | None, replicate: int) -> dict:
+    """Record the claims' fingerprints with a replicate's stored units the first time; later,
+    refuse a criterion changed since (unless logged, :func:`validation.changelog.check_stored`).
+    Returns the claims not to judge on this replicate, with the reason."""
+    from effgrok.results import write_json_atomic
+
+    from .changelog import check_stored
+
+    current = {c.name: c.fingerprint() for c in claims}
+    if folder is None:
+        return {}
+    path = Path(folder) / "criteria.json"
+    if path.exists():
+        return check_stored(name, current, json.loads(path.read_text())["fingerprints"], replicate)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, {"case": name, "replicate": replicate, "fingerprints": current})
+    return {}
+
+
+def _judge(mod, claims, prediction, measurements, settings, blocked: dict) -> Verdict:
+    verdict = mod.verdict(prediction, measurements, settings)
+    if not isinstance(verdict, Verdict):
+        raise ValueError(f"validation case {mod.__name__} returned {type(verdict).__name__}, not a Verdict")
+    if [c.name for c in verdict.claims] != [c.name for c in claims]:
+        raise ValueError(
+            f"validation case {mod.__name__}: verdict claims differ from CLAIMS (verdict_from_claims)"
+        )
+    if not blocked:
+        return verdict
+    by_name = {c.name: c for c in claims}
+    judged = [untested(by_name[c.name], blocked[c.name]) if c.name in blocked else c for c in verdict.claims]
+    return verdict_from_claims(claims, judged, prediction=verdict.prediction, numbers=verdict.numbers)
+
+
 def run_case(
     name: str,
     profile: str,
     out: Path | None = None,
     *,
+    replicate: int = 0,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
+    figure: bool = True,
 ) -> CaseResult:
-    """Predict, measure (resumably, under ``out/cases/<name>/``), judge and plot one case."""
+    """Predict, measure (resumably, under ``out/cases/<name>/r<K>/``), judge and plot one case
+    on one replicate ``K`` (its seed set and data draw)."""
     from effgrok.scan import ScanStore, run_scan
 
     mod = load_case(name)
-    settings = _settings(mod, profile)
+    claims = case_claims(mod)
+    settings = _settings(mod, profile, replicate)
     started = time.time()
-    jobs = case_jobs(name, profile)
-    store = None
+    jobs = case_jobs(name, profile, replicate)
+    store, folder = None, None
     if out is not None:
-        store = ScanStore(Path(out) / "cases" / name, f"validation {name}", {"profile": profile, **settings})
+        folder = case_dir(out, name, replicate)
+        store = ScanStore(folder, f"validation {name}", {"profile": profile, **settings})
+    blocked = _criteria_guard(name, claims, folder, settings["replicate"])
     prediction = to_jsonable(mod.predict(settings))
     results = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
     measurements = [
@@ -383,18 +474,12 @@ def run_case(
     ]
     seconds = [results[j.key].get("_seconds") for j in jobs]
     compute_s = None if any(t is None for t in seconds) else float(sum(float(t) for t in seconds))
-    verdict = mod.verdict(prediction, measurements, settings)
-    if not isinstance(verdict, Verdict):
-        raise ValueError(f"validation case {name!r} returned {type(verdict).__name__}, not a Verdict")
-    figure = None
-    if out is not None:
+    verdict = _judge(mod, claims, prediction, measurements, settings, blocked)
+    path = None
+    if out is not None and figure:
         path = Path(out) / "figures" / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         mod.plot(prediction, measurements, settings, verdict, path)
-        figure = f"figures/{name}.png"
-    findings = tuple(mod.findings(verdict, settings)) if hasattr(mod, "findings") else ()
-    if not all(isinstance(f, Finding) for f in findings):
-        raise ValueError(f"validation case {name!r}: findings() must return Finding objects")
     return CaseResult(  # the case and what it found, in the field order
         name,
         mod.TITLE,
@@ -403,11 +488,11 @@ def run_case(
         settings,
         prediction,
         verdict,
-        figure=figure,
+        figure=None if path is None else f"figures/{name}.png",
         elapsed_s=time.time() - started,
         compute_s=compute_s,
         units=len(jobs),
-        findings=findings,
+        replicate=settings["replicate"],
     )
 
 
@@ -421,17 +506,79 @@ def _device() -> str:
         return f"unknown ({exc})"
 
 
+def case_record(name: str, runs: dict) -> dict:
+    """One case of the report from its runs on several replicates (``{K: CaseResult}``): each
+    claim with its verdict per replicate and combined (:func:`validation.claims.combine`), and
+    the case's verdict from the combined claims."""
+    from .claims import combine
+
+    first = runs[min(runs)]
+    claims = case_claims(load_case(name))
+    entries = []
+    for c in claims:
+        per = {k: r.verdict.claim(c.name) for k, r in runs.items()}
+        entries.append(
+            {
+                **c.record(),
+                "verdict": combine({k: v.status for k, v in per.items()}),
+                "replicates": {str(k): v.status for k, v in per.items()},
+                "measurements": {str(k): v.measurement for k, v in per.items()},
+                "numbers": {str(k): v.numbers for k, v in per.items()},
+                "controls": {
+                    str(k): None if v.control is None else asdict(v.control) for k, v in per.items()
+                },
+            }
+        )
+    status = case_status(claims, {e["name"]: e["verdict"] for e in entries})
+    compute = [r.compute_s for r in runs.values()]
+    return to_jsonable(
+        {
+            "name": name,
+            "title": first.title,
+            "claim": first.claim,
+            "profile": first.profile,
+            "settings": {k: v for k, v in first.settings.items() if k != "replicate"},
+            "prediction": first.prediction,
+            "verdict": status,
+            "claims": entries,
+            "replicates": sorted(runs),
+            "runs": {str(k): asdict(r.verdict) for k, r in runs.items()},
+            "figure": first.figure,
+            "elapsed_s": sum(r.elapsed_s for r in runs.values()),
+            "compute_s": None if any(t is None for t in compute) else float(sum(compute)),
+            "units": sum(r.units for r in runs.values()),
+        }
+    )
+
+
+def _error_record(name: str, profile: str, exc: BaseException) -> dict:
+    mod = sys.modules.get(f"validation.cases.{name}")
+    return {
+        "name": name,
+        "title": getattr(mod, "TITLE", name),
+        "claim": getattr(mod, "CLAIM", ""),
+        "profile": profile,
+        "verdict": "error",
+        "claims": [],
+        "error": f"{type(exc).__name__}: {exc}",
+        "traceback": traceback.format_exc(),
+        "figure": None,
+    }
+
+
 def run_suite(
     profile: str,
     out: Path,
     *,
     cases: Sequence[str] | None = None,
+    replicates: Sequence[int] = (0, 1),
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool = False,
     keep_going: bool = True,
 ) -> dict:
-    """Run ``cases`` (default: all) and write ``out/report.md`` and ``out/report.json``.
+    """Run ``cases`` (default: all) on each of ``replicates`` and write ``out/report.md`` and
+    ``out/report.json``.  A claim passes only if it passes on every replicate run.
 
     A case that raises is reported with status ``error`` and the suite goes on (unless
     ``keep_going=False``); Ctrl-C stops the suite and keeps every finished unit.
@@ -440,8 +587,11 @@ def run_suite(
     from effgrok.results import write_json_atomic, write_text_atomic
 
     names = list_cases() if cases is None else list(cases)
+    replicates = sorted({replicate_of({"replicate": k}) for k in replicates})
+    if not replicates:
+        raise ValueError("give at least one replicate")
     for n in names:
-        load_case(n)  # fail fast on a bad name
+        case_claims(load_case(n))  # fail fast on a bad name or a case without claims
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -449,7 +599,7 @@ def run_suite(
     if progress:
         from tqdm import tqdm
 
-        total = sum(len(case_jobs(n, profile)) for n in names)
+        total = sum(len(case_jobs(n, profile, k)) for n in names for k in replicates)
         bar = tqdm(total=total, desc=f"validation ({profile})", unit="unit", file=sys.stderr)
     records = []
     try:
@@ -457,43 +607,32 @@ def run_suite(
             if bar is not None:
                 bar.set_postfix_str(n)
             try:
-                res = run_case(
-                    n,
-                    profile,
-                    out,
-                    workers=workers,
-                    scheduler=scheduler,
-                    progress=None if bar is None else bar.update,
-                )
-                records.append(res.as_dict())
+                runs = {
+                    k: run_case(
+                        n,
+                        profile,
+                        out,
+                        replicate=k,
+                        workers=workers,
+                        scheduler=scheduler,
+                        progress=None if bar is None else bar.update,
+                        figure=k == replicates[0],
+                    )
+                    for k in replicates
+                }
+                records.append(case_record(n, runs))
             except KeyboardInterrupt:
                 raise
             except Exception as exc:
                 if not keep_going:
                     raise
-                mod = sys.modules.get(f"validation.cases.{n}")
-                records.append(
-                    {
-                        "name": n,
-                        "title": getattr(mod, "TITLE", n),
-                        "claim": getattr(mod, "CLAIM", ""),
-                        "profile": profile,
-                        "verdict": {
-                            "status": "error",
-                            "prediction": "",
-                            "measurement": f"{type(exc).__name__}: {exc}",
-                            "criterion": "",
-                            "numbers": {},
-                        },
-                        "traceback": traceback.format_exc(),
-                        "figure": None,
-                    }
-                )
+                records.append(_error_record(n, profile, exc))
     finally:
         if bar is not None:
             bar.close()
     report = {
         "profile": profile,
+        "replicates": replicates,
         "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)),
         "elapsed_s": time.time() - started,
         "compute_s": None
@@ -504,7 +643,8 @@ def run_suite(
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cases": records,
-        "summary": {s: sum(r["verdict"]["status"] == s for r in records) for s in STATUSES},
+        "summary": {s: sum(r["verdict"] == s for r in records) for s in STATUSES},
+        "changelog": [c.record() for c in _changes(names)],
     }
     report = to_jsonable(report)
     write_json_atomic(out / "report.json", report)
@@ -512,41 +652,55 @@ def run_suite(
     return report
 
 
+def _changes(names):
+    from .changelog import CHANGES
+
+    return [c for c in CHANGES if c.case in names]
+
+
 def _seconds(t) -> str:
     return "not recorded" if t is None else f"{t:.0f} s"
 
 
-_LEVEL_HEADINGS = {
-    "quantitatively": "Holds quantitatively",
-    "criterion": "Holds by the case's stated criterion (the case does not grade its claims further)",
-    "qualitatively": "Holds only qualitatively",
-    "not": "Does not hold",
-    "undecided": "Undecided here",
+_HOLDS = {
+    ("pass", "quantitative"): "Holds quantitatively",
+    ("pass", "qualitative"): "Holds only qualitatively",
+    ("fail", "quantitative"): "Does not hold",
+    ("fail", "qualitative"): "Does not hold",
 }
-_STATUS_LEVEL = {"pass": "criterion", "fail": "not", "inconclusive": "undecided", "error": "undecided"}
+_HOLDS_ORDER = (
+    "Holds quantitatively",
+    "Holds only qualitatively",
+    "Does not hold",
+    "Unstable across replicates",
+    "Undecided here",
+)
+
+
+def _holds(status: str, kind: str) -> str | None:
+    if kind == "reported":
+        return None
+    if status == "unstable":
+        return "Unstable across replicates"
+    return _HOLDS.get((status, kind), "Undecided here")
 
 
 def _where_it_holds(cases: list[dict]) -> list[str]:
-    """The report's "Where the theory holds" lines: every case's findings grouped by level (a
-    case without findings contributes its claim under its verdict: pass, fail or undecided;
-    reported cases, which judge nothing, are left out)."""
-    groups = {k: [] for k in _LEVEL_HEADINGS}
+    """The report's "Where the theory holds" lines: every judged claim of every case under its
+    combined verdict (pass → holds quantitatively or only qualitatively, as the claim is stated;
+    fail → does not hold; disagreeing replicates → unstable; inconclusive/untested → undecided)."""
+    groups = {k: [] for k in _HOLDS_ORDER}
     for r in cases:
-        found = r.get("findings") or []
-        if not found:
-            level = _STATUS_LEVEL.get(r["verdict"]["status"])
+        for c in r.get("claims", []):
+            level = _holds(c["verdict"], c["kind"])
             if level is None:
                 continue
-            by = {"criterion": "see its criterion", "not": "by its stated criterion"}.get(
-                level, "its positive control did not hold"
-            )
-            found = [{"claim": r["claim"], "holds": level, "evidence": by}]
-        for f in found:
-            groups[f["holds"]].append(f"- *{_cell(r['title'])}:* {f['claim']} ({f['evidence']})")
+            per = ", ".join(f"K={k}: {v}" for k, v in c["replicates"].items())
+            groups[level].append(f"- *{_cell(r['title'])}* — {_cell(c['paper'])} ({per})")
     lines = ["## Where the theory holds", ""]
     for level, items in groups.items():
         if items:
-            lines += [f"**{_LEVEL_HEADINGS[level]}**", "", *items, ""]
+            lines += [f"**{level}**", "", *items, ""]
     return lines if len(lines) > 2 else []
 
 
@@ -564,8 +718,11 @@ def _cell(text: str) -> str:
 
 _BADGE = {
     "pass": "✅ pass",
+    "partial": "◐ partial",
     "fail": "❌ fail",
+    "unstable": "↯ unstable",
     "inconclusive": "❔ inconclusive",
+    "untested": "— untested",
     "reported": "📏 reported",
     "error": "💥 error",
 }
@@ -598,56 +755,159 @@ def publish(run_dir: Path, docs_dir: Path) -> Path:
     return write_text_atomic(docs_dir / "index.md", f"{head}\n\n{how}\n{rest}")
 
 
+def _claims_table(r: dict, reps: list) -> list[str]:
+    head = "| claim | kind | criterion | " + " | ".join(f"K={k}" for k in reps) + " | verdict |"
+    lines = [head, "|" + "---|" * (4 + len(reps))]
+    for c in r["claims"]:
+        per = " | ".join(_BADGE.get(c["replicates"].get(str(k), ""), "—") for k in reps)
+        name = f"**{c['name']}**" if c["headline"] else c["name"]
+        lines.append(f"| {name} | {c['kind']} | {_cell(c['criterion'])} | {per} | {_BADGE[c['verdict']]} |")
+    return lines
+
+
+def _claim_details(c: dict, reps: list) -> list[str]:
+    lines = [
+        "",
+        f"**{c['name']}**{' (headline)' if c['headline'] else ''} — {_cell(c['paper'])}",
+        "",
+        f"- *Measurement:* {_cell(c['measurement'])}",
+        f"- *Criterion:* {_cell(c['criterion'])}"
+        + (f" `{json.dumps(c['threshold'], ensure_ascii=False)}`" if c.get("threshold") else ""),
+        f"- *Positive control:* {_cell(c['control'])}; *power:* {_cell(c['power'])}",
+    ]
+    for k in reps:
+        key = str(k)
+        if key in c["measurements"]:
+            ctl = c["controls"].get(key)
+            lines.append(
+                f"- *K={k}:* {_BADGE[c['replicates'][key]]} — {_cell(c['measurements'][key])}"
+                + (
+                    f" (control {'held' if ctl['held'] else 'NOT met'}: {_cell(ctl['detail'])})"
+                    if ctl
+                    else ""
+                )
+            )
+    return lines
+
+
+def _changelog(report: dict) -> list[str]:
+    changes = report.get("changelog") or []
+    if not changes:
+        return []
+    lines = [
+        "## Criteria changelog",
+        "",
+        "Every criterion changed after runs of it existed: the new criterion is judged only on "
+        "replicates not listed under *seen*.",
+        "",
+        "| date | case · claim | old → new | why | verdict under the old criterion | seen |",
+        "|---|---|---|---|---|---|",
+    ]
+    for ch in changes:
+        lines.append(
+            f"| {ch['date']} | {ch['case']} · {ch['claim']} | {_cell(ch['old'])} → {_cell(ch['new'])} "
+            f"| {_cell(ch['why'])} | {_cell(ch['old_verdict'])} | {', '.join(map(str, ch['seen'])) or '—'} |"
+        )
+    return [*lines, ""]
+
+
 def render_markdown(report: dict, anchors: bool = True) -> str:
-    """The report as markdown: a summary table, then one section per case (``anchors``: link
-    each table row to its section with raw HTML anchors)."""
+    """The report as markdown: the summary (each claim with its verdict per replicate), where
+    the theory holds, the criteria changelog, then one section per case (``anchors``: link each
+    summary row to its section with raw HTML anchors)."""
     s = report["summary"]
+    reps = report.get("replicates", [0])
     lines = [
         f"# effgrok validation report — profile `{report['profile']}`",
         "",
         f"{report['date_utc']} · effgrok {report['effgrok_version']} · device {report['device']} · "
-        f"Python {report['python']} · measurement {_seconds(report.get('compute_s'))} of compute "
-        f"(this invocation {report['elapsed_s']:.0f} s wall; finished units are reused)",
+        f"Python {report['python']} · replicates {', '.join(f'K={k}' for k in reps)} · measurement "
+        f"{_seconds(report.get('compute_s'))} of compute (this invocation {report['elapsed_s']:.0f} s wall; "
+        "finished units are reused)",
         "",
-        "Each case states what effgrok's theory predicts, what effgrok's own trained networks do, and "
-        "the criterion that decides. *pass*: the theory holds here by that criterion; *fail*: it does not; "
-        "*inconclusive*: the case's positive control (the precondition under which it can see the effect) "
-        "did not hold, or too few usable runs to decide; *reported*: a measured quantity, no pass/fail.",
+        "Each case declares its claims before any run (criteria: `criteria.md`); every claim is judged on "
+        "each replicate K (a seed set and data draw disjoint from every other K). *pass*: the criterion "
+        "holds on every replicate; *fail*: it fails on every replicate; *unstable*: the replicates "
+        "disagree; *inconclusive*: the claim's positive control did not hold; *untested*: this profile "
+        "does not measure it (reason given). A case passes only if all its claims pass; *partial*: its "
+        "headline claim passes and another does not.",
         "",
         "**Summary:** " + ", ".join(f"{s[k]} {k}" for k in STATUSES if s.get(k)),
         "",
-        *_where_it_holds(report["cases"]),
-        "| case | prediction | measurement | criterion | verdict | figure |",
-        "|---|---|---|---|---|---|",
+        "| case | claim | " + " | ".join(f"K={k}" for k in reps) + " | claim verdict | case |",
+        "|---|---|" + "---|" * len(reps) + "---|---|",
     ]
     for r in report["cases"]:
-        v = r["verdict"]
-        fig = f"[png]({r['figure']})" if r.get("figure") else "—"
         title = f"[{_cell(r['title'])}](#{r['name']})" if anchors else _cell(r["title"])
-        lines.append(
-            f"| {title} | {_cell(v['prediction'])} | {_cell(v['measurement'])} "
-            f"| {_cell(v['criterion'])} | {_BADGE[v['status']]} | {fig} |"
-        )
+        rows = r.get("claims") or [{"name": "—", "replicates": {}, "verdict": r["verdict"], "headline": True}]
+        for i, c in enumerate(rows):
+            per = " | ".join(_BADGE.get(c["replicates"].get(str(k), ""), "—") for k in reps)
+            name = f"**{c['name']}**" if c.get("headline") else c["name"]
+            lines.append(
+                f"| {title if i == 0 else ''} | {name} | {per} | {_BADGE[c['verdict']]} "
+                f"| {_BADGE[r['verdict']] if i == 0 else ''} |"
+            )
+    lines += ["", *_where_it_holds(report["cases"]), *_changelog(report)]
     for r in report["cases"]:
-        v = r["verdict"]
         lines += ["", f'<a id="{r["name"]}"></a>'] if anchors else []
-        lines += [
-            "",
-            f"## {r['title']}",
-            "",
-            f"**Claim.** {r['claim']}",
-            "",
-            f"- **Prediction:** {v['prediction']}",
-            f"- **Measurement:** {v['measurement']}",
-            f"- **Criterion:** {v['criterion']}",
-            f"- **Positive control:** {_control(v.get('control'))}",
-            f"- **Verdict:** {_BADGE[v['status']]}"
-            + (f" ({_seconds(r.get('compute_s'))} of compute, {r['units']} units)" if "units" in r else ""),
-        ]
+        lines += ["", f"## {r['title']}", "", f"**Claim.** {r['claim']}", ""]
+        lines.append(
+            f"**Verdict:** {_BADGE[r['verdict']]}"
+            + (f" ({_seconds(r.get('compute_s'))} of compute, {r['units']} units)" if "units" in r else "")
+        )
+        if r.get("error"):
+            lines += ["", f"Error: {_cell(r['error'])}"]
+        if r.get("claims"):
+            lines += ["", *_claims_table(r, reps)]
+            for c in r["claims"]:
+                lines += _claim_details(c, reps)
         if r.get("settings"):
-            lines.append(f"- **Settings:** `{json.dumps(r['settings'], separators=(',', ':'))}`")
+            lines += ["", f"- **Settings:** `{json.dumps(r['settings'], separators=(',', ':'))}`"]
         if r.get("figure"):
             lines += ["", f"![{_cell(r['title'])}]({r['figure']})"]
         if r.get("traceback"):
             lines += ["", "```", r["traceback"].rstrip(), "```"]
     return "\n".join(lines) + "\n"
+
+
+def render_criteria(names: Sequence[str] | None = None) -> str:
+    """``docs/validation/criteria.md``: every case's declared claims (the pre-registration),
+    generated from the cases' ``CLAIMS``, with each claim's fingerprint and the changelog."""
+    from .changelog import CHANGES
+
+    names = list_cases() if names is None else list(names)
+    lines = [
+        "# Validation criteria (pre-registered)",
+        "",
+        "Generated from each case's `CLAIMS` by "
+        "`python -m validation --criteria docs/validation/criteria.md`; "
+        "a test keeps this page equal to the code. A criterion changed after its runs exist is refused "
+        "unless it is logged in the criteria changelog (`validation/changelog.py`), and the new criterion "
+        "is judged only on fresh replicates.",
+    ]
+    for n in names:
+        mod = load_case(n)
+        lines += ["", f"## {n} — {_cell(mod.TITLE)}", ""]
+        for c in case_claims(mod):
+            lines += [
+                f"### `{c.name}`{' (headline)' if c.headline else ''} — {c.kind}",
+                "",
+                f"- **Paper:** {_cell(c.paper)}",
+                f"- **Measurement:** {_cell(c.measurement)}",
+                f"- **Criterion:** {_cell(c.criterion)}",
+                f"- **Thresholds:** `{json.dumps(c.record()['threshold'], ensure_ascii=False)}`",
+                f"- **Positive control:** {_cell(c.control) or '—'}",
+                f"- **Power:** {_cell(c.power) or '—'}",
+                f"- **Fingerprint:** `{c.fingerprint()}`",
+                "",
+            ]
+    if CHANGES:
+        lines += ["## Criteria changelog", ""]
+        for ch in CHANGES:
+            lines.append(
+                f"- {ch.date} · {ch.case} · `{ch.claim}`: {_cell(ch.old)} → {_cell(ch.new)}. "
+                f"Why: {_cell(ch.why)} "
+                f"Old criterion on the same runs: {_cell(ch.old_verdict)}. Seen replicates: "
+                f"{', '.join(map(str, ch.seen)) or 'none (pre-replicate runs)'}."
+            )
+    return "\n".join(lines).rstrip() + "\n"
