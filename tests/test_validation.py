@@ -18,7 +18,7 @@ CASES = list_cases()
 @pytest.fixture(scope="module")
 def tiny_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("validation")
-    return out, run_suite("tiny", out)
+    return out, run_suite("tiny", out, replicates=(0,))
 
 
 def test_registry_is_complete_and_unique():
@@ -39,10 +39,13 @@ def _stored_case(report, name):
 def test_case_runs_at_tiny_profile(tiny_report, name):
     out, report = tiny_report
     rec = _stored_case(report, name)
-    v = rec["verdict"]
-    assert v["status"] != "error", rec.get("traceback")
-    assert v["status"] in framework.STATUSES
+    assert rec["verdict"] != "error", rec.get("traceback")
+    assert rec["verdict"] in framework.STATUSES
+    v = rec["runs"]["0"]
     assert v["criterion"] and v["measurement"]
+    assert [c["name"] for c in rec["claims"]] == [c.name for c in load_case(name).CLAIMS]
+    for c in rec["claims"]:
+        assert c["replicates"] == {"0": c["verdict"]} and c["measurements"]["0"]
     assert (out / rec["figure"]).stat().st_size > 1000
     json.dumps(v["numbers"], allow_nan=False)
 
@@ -53,7 +56,7 @@ def test_report_files(tiny_report):
     assert [r["name"] for r in saved["cases"]] == CASES
     assert saved["compute_s"] > 0 and all(r["compute_s"] > 0 for r in saved["cases"])
     md = (out / "report.md").read_text()
-    assert md.count("\n| [") == len(CASES)  # one table row per case
+    assert md.count("\n| [") == len(CASES)  # one summary row per case (its first claim)
     for r in report["cases"]:
         assert f"figures/{r['name']}.png" in md
 
@@ -72,9 +75,9 @@ def test_rerun_resumes_from_stored_units(tiny_report, monkeypatch):
     name = CASES[0]
     _refuse_to_recompute(monkeypatch, name)
     res = framework.run_case(name, "tiny", out)
-    old = _stored_case(report, name)
-    assert res.verdict.status == old["verdict"]["status"]
-    assert res.verdict.measurement == old["verdict"]["measurement"]
+    old = _stored_case(report, name)["runs"]["0"]
+    assert res.verdict.status == old["status"]
+    assert res.verdict.measurement == old["measurement"]
 
 
 def test_changed_settings_are_refused(tiny_report, monkeypatch):
@@ -95,10 +98,10 @@ def test_crashing_case_is_reported_not_fatal(tmp_path, monkeypatch):
         raise RuntimeError("deliberate failure")
 
     monkeypatch.setattr(mod, "predict", boom)
-    report = run_suite("tiny", tmp_path, cases=[name])
+    report = run_suite("tiny", tmp_path, cases=[name], replicates=(0,))
     (rec,) = report["cases"]
-    assert rec["verdict"]["status"] == "error"
-    assert "deliberate failure" in rec["verdict"]["measurement"]
+    assert rec["verdict"] == "error"
+    assert "deliberate failure" in rec["error"]
     assert "error" in (tmp_path / "report.md").read_text()
 
 
@@ -146,29 +149,33 @@ def test_publish_copies_a_sphinx_ready_report(tiny_report, tmp_path):
 
 
 def test_failed_positive_control_gives_inconclusive_never_fail():
-    from validation.framework import Control, decide
+    from validation.claims import Claim, ClaimVerdict, Control, judge
 
+    claim = Claim("c", "p", "m", "c", control="a control run reaches 90 %", power="w", headline=True)
     held = Control("a control run reaches 90 % test accuracy", held=True, detail="3/3 runs")
     missed = Control("a control run reaches 90 % test accuracy", held=False, detail="0/3 runs")
-    kw = dict(prediction="p", measurement="m", criterion="c")
-    assert decide(held, True, **kw).status == "pass"
-    assert decide(held, False, **kw).status == "fail"
-    v = decide(missed, False, **kw)
+    assert judge(claim, held, True, measurement="m").status == "pass"
+    assert judge(claim, held, False, measurement="m").status == "fail"
+    v = judge(claim, missed, False, measurement="m")
     assert v.status == "inconclusive" and "0/3 runs" in v.measurement
-    with pytest.raises(ValueError, match="inconclusive"):
-        Verdict("fail", "p", "m", "c", control=missed)
+    with pytest.raises(ValueError, match="control that held"):
+        ClaimVerdict("c", "fail", "m", control=missed)
+    with pytest.raises(ValueError, match="control that held"):
+        ClaimVerdict("c", "pass", "m")
     with pytest.raises(ValueError, match="positive control"):
         Verdict("pass", "p", "m", "c")
     with pytest.raises(ValueError, match="non-empty"):
         Control("", held=True)
 
 
-def test_every_case_states_its_positive_control(tiny_report):
+def test_every_claim_states_its_positive_control_and_power(tiny_report):
     _, report = tiny_report
     for r in report["cases"]:
-        v = r["verdict"]
-        if v["status"] in ("pass", "fail", "inconclusive"):
-            assert v.get("control") and v["control"]["requirement"], r["name"]
+        for c in r["claims"]:
+            if c["kind"] != "reported":
+                assert c["control"] and c["power"], (r["name"], c["name"])
+            if c["verdict"] in ("pass", "fail", "inconclusive"):
+                assert c["controls"]["0"]["requirement"], (r["name"], c["name"])
 
 
 def test_copied_results_folder_resumes(tiny_report, tmp_path, monkeypatch):
@@ -180,8 +187,8 @@ def test_copied_results_folder_resumes(tiny_report, tmp_path, monkeypatch):
     shutil.copytree(out, copy)
     _refuse_to_recompute(monkeypatch, name)
     res = framework.run_case(name, "tiny", copy)
-    old = _stored_case(report, name)
-    assert res.verdict.measurement == old["verdict"]["measurement"]
+    old = _stored_case(report, name)["runs"]["0"]
+    assert res.verdict.measurement == old["measurement"]
     assert framework.estimate([name], "tiny", copy)["stored_units"] == res.units
 
 
@@ -206,15 +213,18 @@ def test_cli_prints_the_estimate_first(capsys, tmp_path):
 
 
 def test_every_case_estimates_its_cost_and_profiles_fit_their_budgets():
-    """Each case has cost(); the gpu profiles name their device; the whole gpu profile is sized
-    for about 10 minutes of one GPU and the cpu profile for <= 30 minutes on two cores."""
+    """Each case has cost(); the gpu profiles name their device; one replicate of the whole gpu
+    profile fits one ~10-minute device window, and the published cpu run (replicates 0 and 1)
+    <= 40 minutes on two cores (compute seconds; two workers halve the wall time)."""
     est = {p: framework.estimate(CASES, p) for p in ("cpu", "gpu")}
     for p, e in est.items():
         assert e["missing"] == [], p
     for name in CASES:
         assert framework.device_of(load_case(name).PROFILES["gpu"]) == "gpu", name
     assert est["gpu"]["total_s"] <= 600
-    assert est["cpu"]["total_s"] <= 1800
+    both = framework.estimate(CASES, "cpu", replicates=(0, 1))
+    assert both["total_s"] == pytest.approx(2 * est["cpu"]["total_s"], rel=0.05)
+    assert both["total_s"] <= 2 * 40 * 60
 
 
 def test_cli_refuses_an_out_folder_it_cannot_write(capsys, tmp_path):
@@ -226,26 +236,47 @@ def test_cli_refuses_an_out_folder_it_cannot_write(capsys, tmp_path):
 
 
 def test_report_says_where_the_theory_holds():
-    from validation.framework import Finding, render_markdown
+    from validation.framework import render_markdown
 
-    with pytest.raises(ValueError, match="finding level"):
-        Finding("c", "mostly")
-    case = {"name": "x", "title": "T", "claim": "C", "verdict": {"status": "pass"}}
-    found = [
-        Finding("law", "not", "slope 0.02").__dict__,
-        Finding("trend", "qualitatively", "ρ 0.7").__dict__,
-    ]
+    def claim(name, kind, verdict, reps):
+        return {
+            "name": name,
+            "kind": kind,
+            "headline": name == "law",
+            "paper": f"paper says {name}",
+            "criterion": "c",
+            "threshold": {},
+            "measurement": "m",
+            "control": "x",
+            "power": "y",
+            "verdict": verdict,
+            "replicates": reps,
+            "measurements": {k: f"{name} K{k}" for k in reps},
+            "numbers": {},
+            "controls": {},
+        }
+
     report = {
-        "profile": "cpu", "date_utc": "d", "effgrok_version": "v", "device": "cpu", "python": "3",
-        "elapsed_s": 1.0, "compute_s": 1.0, "summary": {"pass": 2},
-        "cases": [
-            {**case, "verdict": {"status": "pass", "prediction": "", "measurement": "", "criterion": ""}},
-            {**case, "name": "y", "findings": found,
-             "verdict": {"status": "pass", "prediction": "", "measurement": "", "criterion": ""}},
-        ],
+        "profile": "cpu", "replicates": [0, 1], "date_utc": "d", "effgrok_version": "v", "device": "cpu",
+        "python": "3", "elapsed_s": 1.0, "compute_s": 1.0, "summary": {"fail": 1},
+        "cases": [{
+            "name": "x", "title": "T", "claim": "C", "verdict": "fail", "units": 1, "compute_s": 1.0,
+            "claims": [
+                claim("law", "quantitative", "fail", {"0": "fail", "1": "fail"}),
+                claim("trend", "qualitative", "pass", {"0": "pass", "1": "pass"}),
+                claim("luck", "quantitative", "unstable", {"0": "pass", "1": "fail"}),
+            ],
+        }],
+        "changelog": [{"date": "2026-12-06", "case": "x", "claim": "law", "old": "0.99", "new": "0.85",
+                       "why": "w", "old_verdict": "fail (gaps -12)", "seen": [], "fingerprint": ""}],
     }  # fmt: skip
     md = render_markdown(report)
-    section = md.split("## Where the theory holds")[1].split("| case |")[0]
-    assert "**Does not hold**" in section and "law (slope 0.02)" in section
-    assert "**Holds only qualitatively**" in section and "trend (ρ 0.7)" in section
-    assert "stated criterion" in section and "**Holds quantitatively**" not in section
+    section = md.split("## Where the theory holds")[1].split("## Criteria changelog")[0]
+    assert "**Does not hold**" in section and "paper says law (K=0: fail, K=1: fail)" in section
+    assert "**Holds only qualitatively**" in section and "paper says trend" in section
+    assert "**Unstable across replicates**" in section and "paper says luck (K=0: pass, K=1: fail)" in section
+    assert "**Holds quantitatively**" not in section
+    assert "| 2026-12-06 | x · law | 0.99 → 0.85 |" in md
+    summary = md.split("**Summary:**")[1].split("## Where")[0]
+    assert "| **law** | ❌ fail | ❌ fail | ❌ fail | ❌ fail |" in summary
+    assert "| luck | ✅ pass | ❌ fail | ↯ unstable |" in summary

@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
 
         names = args.cases or known
         est = estimate(names, args.profile, out, args.replicate)
-        print(format_estimate(est, args.profile), flush=True)
+        print(format_estimate(est, args.profile, args.workers), flush=True)
         report = run_suite(
             args.profile,
             out,
