@@ -88,7 +88,7 @@ def _read_npy(path: Path) -> dict[str, np.ndarray]:
             shape, _fortran, dtype = np.lib.format.read_array_header_2_0(f)
         offset = f.tell()
     if dtype.hasobject:
-        raise ValueError("it holds Python objects (reading them would need pickle, which effgrok never runs on NumPy files)")
+        raise ValueError("it holds Python objects (reading them would need pickle, never run on NumPy files)")
     need = math.prod(shape) * dtype.itemsize
     have = path.stat().st_size - offset
     if have < need:
