@@ -18,7 +18,7 @@ Formats (chosen by the file name's suffix):
 ``.pt`` / ``.pth`` / ``.ckpt``
     a PyTorch state dict or checkpoint (nested dicts are flattened to dotted names: a
     Lightning ``.ckpt``'s ``state_dict.embed.weight``), read WITHOUT torch by a restricted
-    unpickler (:mod:`effgrok.diagnostics._torchfile`) that accepts only the tensor-rebuild
+    unpickler (``effgrok.diagnostics._torchfile``) that accepts only the tensor-rebuild
     and container globals a state dict needs and maps its storages to NumPy; anything else --
     a pickled whole model, a malicious file -- is refused before any of it runs.
 
