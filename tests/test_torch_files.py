@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from effgrok.cli import main
 from effgrok.diagnostics.loaders import load_embedding, read_tensors
@@ -129,7 +131,8 @@ def test_malicious_open_call_never_runs(tmp_path, monkeypatch):
 
 
 def test_out_of_bounds_rebuild_is_refused():
-    with pytest.raises(ValueError, match=r"reaches element 999 of storage '0', which holds 4"):
+    past = r"size \(1000,\), stride \(1,\) and offset 0 reaches past the end of storage '0', which holds 4"
+    with pytest.raises(ValueError, match=past):
         read_tensors(FIX / "out_of_bounds.pt")
 
 
@@ -165,3 +168,85 @@ def test_loaders_never_import_torch():
     before = "torch" in sys.modules
     read_tensors(FIX / "mlp.pt")
     assert ("torch" in sys.modules) == before
+
+
+# --------------------------------------------------------------------------- crafted pickles
+def _u(text: str) -> bytes:  # BINUNICODE
+    b = text.encode()
+    return b"X" + len(b).to_bytes(4, "little") + b
+
+
+def _i(n: int) -> bytes:  # BININT (signed 4 bytes)
+    return b"J" + n.to_bytes(4, "little", signed=True)
+
+
+def _tensor(size=4, stride=1, offset=0) -> bytes:
+    """``_rebuild_tensor_v2(FloatStorage '0' of 4 elements, offset, (size,), (stride,), False, {})``."""
+    storage = b"((" + _u("storage") + b"ctorch\nFloatStorage\n" + _u("0") + _u("cpu") + _i(4) + b"tQ"
+    return (
+        b"ctorch._utils\n_rebuild_tensor_v2\n(" + storage[1:] + _i(offset) + b"(" + _i(size) + b"t("
+        + _i(stride) + b"t\x89ccollections\nOrderedDict\n)RtR"
+    )  # fmt: skip
+
+
+def _archive(tmp_path, pkl: bytes, name="crafted.pt") -> Path:
+    f = tmp_path / name
+    with zipfile.ZipFile(f, "w") as z:
+        z.writestr("archive/data.pkl", pkl)
+        z.writestr("archive/byteorder", "little")
+        z.writestr("archive/data/0", np.arange(4, dtype="<f4").tobytes())
+    return f
+
+
+def test_hand_written_archive_reads(tmp_path):
+    f = _archive(tmp_path, b"\x80\x02}" + _u("w") + _tensor() + b"s.")
+    np.testing.assert_array_equal(read_tensors(f)["w"], np.arange(4, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (_u("stride") + b"(" + _i(-1) + b"t", "do not fit together"),  # read before the buffer
+        (_u("offset") + _i(-8), "offset must be an integer >= 0"),
+        (_u("size") + b"(" + _i(10**6) + _i(10**3) + b"t" + _u("stride") + b"(" + _i(0) + _i(0) + b"t",
+         "claims 1000000000 elements"),
+        (_u("dtype") + _u("O"), "malformed"),  # an object array from raw bytes
+    ],
+)  # fmt: skip
+def test_build_cannot_forge_a_tensor_layout(tmp_path, build, match):
+    # BUILD (None, {attr: value}) on the rebuilt tensor sets its slots after the rebuild's checks
+    pkl = b"\x80\x02}" + _u("w") + _tensor() + b"(N}(" + build + b"ut" + b"b" + b"s."
+    with pytest.raises(ValueError, match=match):
+        read_tensors(_archive(tmp_path, pkl))
+
+
+def test_build_on_a_stand_in_does_not_poison_later_reads(tmp_path):
+    # BUILD on the FloatStorage stand-in: {dtype: 'f8'} would misread every later float32 file
+    poison = b"\x80\x02}" + _u("t") + b"ctorch\nFloatStorage\n(N}" + _u("dtype") + _u("f8") + b"stbs."
+    try:
+        read_tensors(_archive(tmp_path, poison, "poison.pt"))
+    except ValueError:
+        pass
+    got = read_tensors(FIX / "mlp.pt")
+    _same(got["embed.weight"], EXPECTED["mlp/embed.weight"])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(["mlp.pt", "legacy.pt", "views.pt"]),
+    cut=st.floats(0, 1),
+    flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), min_size=1, max_size=4),
+)
+def test_fuzz_corrupt_torch_files_raise_value_error(tmp_path_factory, name, cut, flips):
+    data = bytearray((FIX / name).read_bytes())
+    for where, byte in flips:
+        data[min(int(where * len(data)), len(data) - 1)] = byte
+    data = bytes(data[: int(cut * len(data))]) if cut < 1 else bytes(data)
+    f = tmp_path_factory.mktemp("fuzz") / name
+    f.write_bytes(data)
+    try:
+        got = read_tensors(f)
+    except ValueError as exc:
+        assert name in str(exc) and "\n" not in str(exc)
+    else:
+        assert all(isinstance(v, np.ndarray) for v in got.values())

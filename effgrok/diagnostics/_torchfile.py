@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import io
+import math
 import pickle
 import struct
 import zipfile
@@ -65,7 +66,11 @@ _SYSTEM_MODULES = {"os", "posix", "nt", "subprocess", "builtins", "__builtin__",
 
 # --------------------------------------------------------------------------- stand-ins
 class _StorageType:
-    """A ``torch.<Name>Storage`` global: the storage's element type."""
+    """A ``torch.<Name>Storage`` global: the storage's element type.  (Every stand-in is made
+    anew for each global the pickle names and has ``__slots__``, so a pickle's BUILD cannot
+    change effgrok's own objects beyond the file being read.)"""
+
+    __slots__ = ("dtype", "name")
 
     def __init__(self, name: str, dtype: str | None):
         self.name, self.dtype = name, dtype
@@ -117,15 +122,21 @@ _DTYPES = {
 class _DType(str):
     """A ``torch.<dtype>`` global (its NumPy element type)."""
 
+    __slots__ = ()
+
 
 class _Storage:
     """A storage read from the file: its key, element type and raw bytes."""
+
+    __slots__ = ("byteorder", "dtype", "key", "raw")
 
     def __init__(self, key: str, dtype: str | None, raw: bytes, byteorder: str):
         self.key, self.dtype, self.raw, self.byteorder = key, dtype, raw, byteorder
 
     def elements(self, dtype: str) -> np.ndarray:
         """The storage as a 1-D array of ``dtype`` (bf16: its uint16 bit patterns)."""
+        if dtype not in _CODES or self.byteorder not in ("<", ">") or not isinstance(self.raw, bytes):
+            raise ValueError(f"storage {self.key!r} is malformed")
         code = "u2" if dtype == "bf16" else dtype
         dt = np.dtype(code).newbyteorder(self.byteorder)
         if len(self.raw) % dt.itemsize:
@@ -145,36 +156,48 @@ def _int_tuple(value, what: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+#: Most elements one tensor may have beyond its storage's (a stride-0 expansion): 2**26.
+_MAX_EXPANDED = 2**26
+
+
 class _Lazy:
     """A tensor to rebuild once its storage's bytes are known (legacy files store them after
-    the pickle)."""
+    the pickle); everything is checked when it is built (:meth:`array`)."""
+
+    __slots__ = ("dtype", "offset", "size", "storage", "stride")
 
     def __init__(self, storage, offset, size, stride, dtype=None):
         if not isinstance(storage, _Storage):
             raise ValueError(f"a tensor rebuild got {type(storage).__name__}, not a storage")
         self.storage, self.dtype = storage, dtype if dtype is not None else storage.dtype
-        if self.dtype is None:
-            raise ValueError(f"storage {storage.key!r} has no element type")
-        self.size, self.stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
+        self.offset, self.size, self.stride = offset, size, stride
+
+    def _layout(self, flat: np.ndarray) -> tuple[int, tuple, tuple]:
+        size, stride, offset = _int_tuple(self.size, "size"), _int_tuple(self.stride, "stride"), self.offset
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise ValueError(f"a tensor's storage offset must be an integer >= 0, got {offset!r}")
-        if len(self.size) != len(self.stride) or min(self.size + self.stride, default=0) < 0:
-            raise ValueError(f"a tensor's size {self.size} and stride {self.stride} do not fit together")
-        self.offset = offset
+        if len(size) != len(stride) or min(size + stride, default=0) < 0:
+            raise ValueError(f"a tensor's size {size} and stride {stride} do not fit together")
+        n = math.prod(size)
+        if n and offset + sum((k - 1) * s for k, s in zip(size, stride, strict=True)) >= flat.size:
+            # a crafted file must not make as_strided read past the buffer
+            raise ValueError(
+                f"a tensor of size {size}, stride {stride} and offset {offset} reaches past the end "
+                f"of storage {self.storage.key!r}, which holds {flat.size} elements"
+            )
+        if n > max(flat.size, _MAX_EXPANDED):
+            raise ValueError(f"a tensor of size {size} claims {n} elements from a storage of {flat.size}")
+        return offset, size, stride
 
     def array(self) -> np.ndarray:
         """The tensor: ``storage[offset + Σ k_i stride_i]`` for ``0 <= k_i < size_i``, copied."""
+        if not isinstance(self.storage, _Storage) or not isinstance(self.dtype, str):
+            raise ValueError("a malformed tensor rebuild")
         flat = self.storage.elements(self.dtype)
-        size, stride, offset = self.size, self.stride, self.offset
+        offset, size, stride = self._layout(flat)
         if 0 in size:
             out = np.empty(size, dtype=flat.dtype)
         else:
-            last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
-            if last >= flat.size:  # a crafted file must not make as_strided read past the buffer
-                raise ValueError(
-                    f"a tensor of size {size}, stride {stride} and offset {offset} reaches element "
-                    f"{last} of storage {self.storage.key!r}, which holds {flat.size}"
-                )
             view = np.lib.stride_tricks.as_strided(
                 flat[offset:], shape=size, strides=tuple(s * flat.itemsize for s in stride), writeable=False
             )
@@ -228,22 +251,45 @@ def _device(*args):
     return str(args[0]) if args else "cpu"
 
 
+class _Call:
+    """A stand-in function, made anew for each global (``__slots__``: a BUILD cannot reach the
+    function itself)."""
+
+    __slots__ = ("f",)
+
+    def __init__(self, f):
+        self.f = f
+
+    def __call__(self, *args):
+        if not callable(self.f) or not isinstance(self.f, _FUNCTIONS):
+            raise ValueError("a malformed stand-in")
+        return self.f(*args)
+
+
+def _types(t):
+    return lambda: t  # immutable built-in types
+
+
+_FUNCTIONS = type(_encode)
+
+# (module, name) -> a factory of the stand-in returned for that global
 _SAFE = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("builtins", "set"): set,
-    ("builtins", "frozenset"): frozenset,
-    ("__builtin__", "set"): set,
-    ("__builtin__", "frozenset"): frozenset,
-    ("_codecs", "encode"): _encode,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-    ("torch._utils", "_rebuild_tensor_v3"): _rebuild_tensor_v3,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
-    ("torch", "Size"): _size,
-    ("torch", "device"): _device,
-    **{("torch", name): _StorageType(name, dt) for name, dt in _STORAGES.items()},
-    **{("torch", name): _DType(dt) for name, dt in _DTYPES.items()},
+    ("collections", "OrderedDict"): _types(collections.OrderedDict),
+    ("builtins", "set"): _types(set),
+    ("builtins", "frozenset"): _types(frozenset),
+    ("__builtin__", "set"): _types(set),
+    ("__builtin__", "frozenset"): _types(frozenset),
+    ("_codecs", "encode"): lambda: _Call(_encode),
+    ("torch._utils", "_rebuild_tensor_v2"): lambda: _Call(_rebuild_tensor_v2),
+    ("torch._utils", "_rebuild_tensor_v3"): lambda: _Call(_rebuild_tensor_v3),
+    ("torch._utils", "_rebuild_parameter"): lambda: _Call(_rebuild_parameter),
+    ("torch._utils", "_rebuild_parameter_with_state"): lambda: _Call(_rebuild_parameter),
+    ("torch", "Size"): lambda: _Call(_size),
+    ("torch", "device"): lambda: _Call(_device),
+    **{("torch", name): (lambda n=name, d=dt: _StorageType(n, d)) for name, dt in _STORAGES.items()},
+    **{("torch", name): (lambda d=dt: _DType(d)) for name, dt in _DTYPES.items()},
 }
+_CODES = (set(_STORAGES.values()) | set(_DTYPES.values())) - {None}
 
 
 class _Unpickler(pickle.Unpickler):
@@ -255,9 +301,10 @@ class _Unpickler(pickle.Unpickler):
 
     def find_class(self, module, name):  # never imports: a fixed table of stand-ins
         try:
-            return _SAFE[(module, name)]
+            factory = _SAFE[(module, name)]
         except KeyError:
             raise RefusedGlobal(module, name) from None
+        return factory()
 
     def persistent_load(self, pid):
         if self._storage is None or not isinstance(pid, tuple) or not pid or pid[0] != "storage":
