@@ -426,3 +426,14 @@ def test_fuzz_split_and_table_files_raise_value_error(tmp_path_factory, suffix, 
             except ValueError:
                 continue
             assert out.dtype in (np.int64, np.bool_)
+
+
+def test_pairs_csv_square_mask_without_header(tmp_path):
+    mask = np.random.default_rng(0).random((5, 5)) < 0.5
+    f = tmp_path / "mask.csv"
+    np.savetxt(f, mask.astype(int), delimiter=",", fmt="%d")
+    np.testing.assert_array_equal(load_pairs(f), mask)
+    g = tmp_path / "wide.csv"
+    g.write_text("1,2,3,4\n5,6,7,8\n")
+    with pytest.raises(ValueError, match=r"shape \(n, 2\) or a 0/1 mask, got shape \(2, 4\)"):
+        load_pairs(g)

@@ -712,13 +712,10 @@ def _pairs_csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
                 raise ValueError(
                     f"{str(path)!r}, line {lines[i]}, field {j + 1}: not a number: {c!r}"
                 ) from None
-    if header is None:
-        if width not in (1, 2, 3):
-            raise ValueError(
-                f"{str(path)!r}: {width} columns; a pairs CSV has a, b and an optional label "
-                "(or one 0/1 mask column)"
-            )
-        return values[:, :2], (values[:, 2] if width == 3 else None), lines
+    if header is None:  # a, b[, label]; or a 0/1 mask (one column, or p × p over ordered pairs)
+        if width == 3:
+            return values[:, :2], values[:, 2], lines
+        return values, None, lines
     if header[0] == "" and width > 1:  # pandas' unnamed index column
         header, values = header[1:], values[:, 1:]
     if len(header) == 1:
