@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -250,3 +251,23 @@ def test_fuzz_corrupt_torch_files_raise_value_error(tmp_path_factory, name, cut,
         assert name in str(exc) and "\n" not in str(exc)
     else:
         assert all(isinstance(v, np.ndarray) for v in got.values())
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "match"),
+    [
+        ("__main__", "MLP", "holds a pickled whole model (class __main__.MLP)"),
+        ("__torch__", "Net", "holds a pickled whole model (class __torch__.Net)"),
+        ("lightning.fabric.utilities.data", "AttributeDict", "refused: its pickle calls lightning.fabric"),
+        (
+            "numpy.core.multiarray",
+            "_reconstruct",
+            "refused: its pickle calls numpy.core.multiarray._reconstruct",
+        ),
+    ],
+)
+def test_refusals_name_the_global(tmp_path, module, name, match):
+    pkl = b"\x80\x02}" + _u("x") + b"c" + module.encode() + b"\n" + name.encode() + b"\n)Rs."
+    with pytest.raises(ValueError, match=re.escape(match)) as err:
+        read_tensors(_archive(tmp_path, pkl))
+    assert "torch.save(model.state_dict(), path)" in str(err.value)

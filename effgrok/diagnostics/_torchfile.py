@@ -55,13 +55,10 @@ class RefusedGlobal(ValueError):
 
     @property
     def whole_model(self) -> bool:
-        """Whether the global looks like a pickled ``nn.Module`` class (not a callable)."""
-        return self.module.startswith("torch.nn") or (
-            self.module not in _SYSTEM_MODULES and self.name[:1].isupper()
-        )
-
-
-_SYSTEM_MODULES = {"os", "posix", "nt", "subprocess", "builtins", "__builtin__", "sys", "shutil", "runpy"}
+        """Whether the global is a module class that ``torch.save(model)`` pickles: one of
+        ``torch.nn``, of the training script (``__main__``) or of TorchScript (``__torch__``)."""
+        m = self.module
+        return m == "__main__" or m.startswith(("torch.nn.", "__torch__")) or m == "torch.nn"
 
 
 # --------------------------------------------------------------------------- stand-ins
@@ -347,6 +344,9 @@ def _read_zip(data: bytes):
             member = f"{prefix}data/{key}"
             if member not in names:
                 raise ValueError(f"storage {key!r} is missing from the archive")
+            info = z.getinfo(member)
+            if info.compress_type != zipfile.ZIP_STORED and info.file_size > 100 * info.compress_size + 2**20:
+                raise ValueError(f"storage {key!r} inflates {info.compress_size} bytes to {info.file_size}")
             if key not in cache:
                 cache[key] = z.read(member)
             return _Storage(key, stype.dtype, cache[key], "<" if order == "little" else ">")

@@ -221,8 +221,8 @@ def _read_torch(path: Path) -> dict[str, np.ndarray]:
                 "save `model.state_dict()` instead: torch.save(model.state_dict(), path)"
             ) from None
         raise _PlainError(
-            f"refused: its pickle calls {exc}, which a state_dict never needs (nothing in the file was "
-            "run); effgrok reads only tensors and plain containers"
+            f"refused: its pickle calls {exc}, which is neither a tensor nor a plain container (nothing "
+            "in the file was run); save the tensors alone: torch.save(model.state_dict(), path)"
         ) from None
     out: dict[str, np.ndarray] = {}
     _flatten(obj, "", out)
