@@ -5,6 +5,9 @@ import itertools
 import numpy as np
 import pytest
 
+# fixture writers run once with real torch (tests/fixtures/torch/make_torch_fixtures.py), never in CI
+collect_ignore_glob = ["fixtures/*"]
+
 
 def naive_rows(task, mask=None):
     """Constraint rows of all (or all-training) parallelograms by explicit enumeration."""

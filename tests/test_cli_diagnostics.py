@@ -65,6 +65,104 @@ def test_predict_grok_text_and_out(capsys, tmp_path):
     assert (tmp_path / "plain" / "predict_grok.png").read_bytes()[:8] == PNG
 
 
+def _rows(path):
+    with open(path) as fh:
+        return list(csv.reader(fh))
+
+
+def test_predict_grok_warns_when_a_label_has_fewer_than_3_runs(capsys, tmp_path):
+    f = write_log(tmp_path / "log.csv")
+    rows = _rows(f)
+    few = tmp_path / "few.csv"  # keep runs r0, r1, r2, r4: one grokked (r1)... and r3 dropped
+    with open(few, "w", newline="") as fh:
+        csv.writer(fh).writerows([rows[0]] + [r for r in rows[1:] if r[0] in ("r0", "r1", "r2", "r4")])
+    code, out, err = run(capsys, "predict-grok", few, "--fractions", "1", "--json")
+    assert code == 0
+    rec = json.loads(out)
+    assert len(rec["warnings"]) == 1 and "only 1 run grokked and 3 did not" in rec["warnings"][0]
+    assert err == f"effgrok: warning: {rec['warnings'][0]}\n"
+    code, out, err = run(capsys, "predict-grok", f, "--fractions", "1", "--json")
+    assert json.loads(out)["warnings"] == [] and err == ""
+
+
+def test_predict_grok_keeps_diverged_runs_scored_up_to_the_divergence(capsys, tmp_path):
+    f = write_log(tmp_path / "log.csv")
+    rows = _rows(f)
+    # run r2 diverges at step 600: its rows from there on read nan, inf, nan, ...
+    div, cut = tmp_path / "div.csv", tmp_path / "cut.csv"
+    bad = [[*r[:2], ("nan", "inf")[int(r[1]) // 10 % 2], *r[3:]] if r[0] == "r2" and int(r[1]) >= 600 else r
+           for r in rows[1:]]  # fmt: skip
+    with open(div, "w", newline="") as fh:
+        csv.writer(fh).writerows([rows[0], *bad])
+    with open(cut, "w", newline="") as fh:  # the oracle: the same log with those rows deleted
+        csv.writer(fh).writerows([rows[0]] + [r for r in rows[1:] if not (r[0] == "r2" and int(r[1]) >= 600)])
+    code, out, err = run(capsys, "predict-grok", div, "--fractions", "0.3", "0.8", "1", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    code, out, _ = run(capsys, "predict-grok", cut, "--fractions", "0.3", "0.8", "1", "--json")
+    want = json.loads(out)
+    assert [r["diverged"] for r in got["runs"]] == [False, False, True, False, False, False]
+    assert got["runs"][2]["diverged_at_step"] == 600 and got["runs"][2]["records"] == 60
+    assert [r["scores"] for r in got["runs"]] == [r["scores"] for r in want["runs"]]
+    assert got["auc"] == want["auc"] and got["budget"] == 1000
+    assert "run 'r2' diverged: NaN or infinite loss at step 600" in got["warnings"][0]
+    assert err.count("\n") == 1 and err.startswith("effgrok: warning: run 'r2' diverged")
+    # a run that diverges at its first record keeps NaN scores and is left out of the AUC
+    with open(div, "w", newline="") as fh:
+        csv.writer(fh).writerows(
+            [rows[0]] + [[*r[:2], "nan", *r[3:]] if r[0] == "r2" else r for r in rows[1:]]
+        )
+    code, out, err = run(capsys, "predict-grok", div, "--fractions", "1", "--json", "--budget", "1000")
+    assert code == 0, err
+    rec = json.loads(out)
+    assert rec["runs"][2]["scores"] == [None] and rec["runs"][2]["records"] == 0
+    assert rec["runs"][2]["diverged_at_step"] == 0 and rec["auc"] == [1.0]
+
+
+def test_predict_grok_resumed_log_equals_the_clean_log(capsys, tmp_path):
+    f = write_log(tmp_path / "log.csv")
+    rows = _rows(f)
+    resumed = tmp_path / "resumed.csv"
+    with open(resumed, "w", newline="") as fh:  # each run logged to step 500, resumed from 300
+        w = csv.writer(fh)
+        w.writerow(rows[0])
+        for name in sorted({r[0] for r in rows[1:]}):
+            mine = [r for r in rows[1:] if r[0] == name]
+            old = [[*r[:2], str(float(r[2]) * 1.5), *r[3:]] if int(r[1]) >= 300 else r for r in mine]
+            first = [r for r in old if int(r[1]) <= 500]  # 300..500: values the resume replaces
+            w.writerows(first + [r for r in mine if int(r[1]) >= 300])
+    code, out, err = run(capsys, "predict-grok", resumed, "--fractions", "0.4", "1", "--json")
+    assert code == 0
+    got = json.loads(out)
+    _, out, _ = run(capsys, "predict-grok", f, "--fractions", "0.4", "1", "--json")
+    want = json.loads(out)
+    assert [r["scores"] for r in got["runs"]] == [r["scores"] for r in want["runs"]]
+    assert len(got["warnings"]) == 6 and "21 records superseded" in got["warnings"][0]
+    assert err.count("effgrok: warning:") == 6
+
+
+def test_predict_grok_reads_the_wandb_wide_export(capsys, tmp_path):
+    f = write_log(tmp_path / "log.csv", labelled=False)
+    rows = _rows(f)
+    names = sorted({r[0] for r in rows[1:]})
+    steps = sorted({int(r[1]) for r in rows[1:]})
+    value = {(r[0], int(r[1])): r[2] for r in rows[1:]}
+    wide = tmp_path / "wandb.csv"
+    with open(wide, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Step"] + [f"{n} - train/loss{b}" for n in names for b in ("", "__MIN", "__MAX")])
+        for s in steps:
+            w.writerow([s] + [value[n, s] for n in names for _ in range(3)])
+    code, out, err = run(capsys, "predict-grok", wide, "--fractions", "0.5", "1", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    _, out, _ = run(capsys, "predict-grok", f, "--fractions", "0.5", "1", "--json")
+    want = json.loads(out)
+    assert [r["run"] for r in got["runs"]] == names
+    assert [r["scores"] for r in got["runs"]] == [r["scores"] for r in want["runs"]]
+    assert got["columns"]["layout"] == "wide" and got["columns"]["loss"] == "train/loss"
+
+
 @pytest.mark.parametrize(
     ("argv", "match"),
     [

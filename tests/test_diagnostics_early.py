@@ -242,9 +242,9 @@ def test_read_loss_csv_interleaved_runs(tmp_path):
         ("step,value\n0,1\n", "no 'loss' column"),
         ("step,loss\n", "no data rows"),
         ("step,loss\n0,1\n1,abc\n", r"line 3, column 'loss': not a number"),
-        ("step,loss\n0,1\n1,inf\n", r"line 3, column 'loss': not finite"),
+        ("step,loss\n0,1\nnan,1\n", r"line 3, column 'step': not finite"),
+        ("step,loss\n0,1\n1,-inf\n", r"line 3, column 'loss': negative loss"),
         ("step,loss\n0,1\n1,-2\n", r"line 3, column 'loss': negative"),
-        ("step,loss\n5,1\n5,2\n", r"line 3, column 'step': step 5 of run '0' does not increase"),
         ("step,loss\n0,1\n1\n", r"line 3: 1 fields"),
         ("step,loss,grokked\n0,1,maybe\n", r"line 2, column 'grokked': expected 0/1"),
         (
@@ -262,3 +262,53 @@ def test_read_loss_csv_errors_name_line_and_column(tmp_path, text, match):
 def test_read_loss_csv_missing_file(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         read_loss_csv(tmp_path / "nope.csv")
+
+
+def test_read_loss_csv_resumed_log_keeps_the_last_values(tmp_path):
+    # trained to step 20, resumed from the checkpoint of step 10: steps 10 and 20 are logged again
+    log = read_loss_csv(write(tmp_path, "step,loss\n0,4\n10,3\n20,2\n10,2.5\n20,1.5\n30,1\n"))
+    assert log.steps[0].tolist() == [0, 10, 20, 30]
+    assert log.losses[0].tolist() == [4, 2.5, 1.5, 1]
+    assert log.notes == (
+        "run '0': 2 records superseded by later rows that log the same steps again (a resumed log): "
+        "the last value of each step is kept",
+    )
+
+
+def test_read_loss_csv_keeps_and_marks_diverged_runs(tmp_path):
+    text = "run,step,loss\na,0,2\nb,0,2\na,1,1\nb,1,nan\na,2,0.5\nb,2,inf\nb,3,1\n"
+    log = read_loss_csv(write(tmp_path, text))
+    assert log.runs == ("a", "b")
+    assert log.losses[0].tolist() == [2, 1, 0.5] and log.losses[1].tolist() == [2]
+    assert np.isnan(log.diverged[0]) and log.diverged[1] == 1
+    assert log.notes == (
+        "run 'b' diverged: NaN or infinite loss at step 1; it is kept (diverged: true) and scored on "
+        "its 1 records before that step",
+    )
+    rows = log.tables()["runs"]
+    assert [r["diverged"] for r in rows] == [False, True] and rows[1]["diverged_at_step"] == 1
+
+
+def test_read_loss_csv_wandb_wide_export(tmp_path):
+    header = ",".join(
+        ["Step"] + [f"{r} - loss{b}" for r in ("run-a", "run b") for b in ("", "__MIN", "__MAX")]
+    )
+    rows = ["0,2,2,2,3,3,3", "5,1,1,1,,,", "10,0.5,0.5,0.5,1.5,1.5,1.5", "15,,,,,,"]
+    log = read_loss_csv(write(tmp_path, header + "\n" + "\n".join(rows) + "\n"))
+    assert log.runs == ("run-a", "run b")
+    assert [s.tolist() for s in log.steps] == [[0, 5, 10], [0, 10]]
+    assert [v.tolist() for v in log.losses] == [[2, 1, 0.5], [3, 1.5]]
+    assert log.labels is None and log.columns["layout"] == "wide" and log.columns["skipped_rows"] == 1
+    other = "Step,r - val_acc,r - val_acc__MIN\n0,0.1,0.1\n"
+    with pytest.raises(ValueError, match=r"W&B wide export without a loss metric; its metrics: val_acc"):
+        read_loss_csv(write(tmp_path, other, "acc.csv"))
+    named = read_loss_csv(write(tmp_path, other, "acc2.csv"), loss_column="val_acc")
+    assert named.runs == ("r",) and named.losses[0].tolist() == [0.1]
+
+
+def test_label_warnings_count_runs_per_label():
+    from effgrok.diagnostics.early import label_warnings
+
+    assert label_warnings([1, 0]) and "steps of 1/1" in label_warnings([1, 0])[0]
+    assert "only 2 runs grokked and 4 did not" in label_warnings([1, 1, 0, 0, 0, 0])[0]
+    assert label_warnings([1, 1, 1, 0, 0, 0]) == [] and label_warnings([1, 1, 1]) == []

@@ -3,7 +3,6 @@ and the loss-log reader's column names (effgrok.diagnostics.early.read_loss_csv)
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import struct
 
@@ -124,12 +123,6 @@ def test_vocabulary_with_extra_tokens(tmp_path):
         load_embedding(f, 7, vocab=6)
 
 
-def test_one_dimensional_tensor_is_one_column(tmp_path):
-    f = _save(tmp_path / "v.npy", {"v": np.arange(7.0)})
-    got = load_embedding(f, 7)
-    assert got.matrix.shape == (7, 1)
-
-
 def test_nan_and_inf_named(tmp_path):
     bad = E.copy()
     bad[2, 1] = np.nan
@@ -159,43 +152,29 @@ def test_pickled_npy_is_refused(tmp_path):
         read_tensors(g)
 
 
-def test_torch_missing_names_the_extra(tmp_path, monkeypatch):
-    f = tmp_path / "model.pt"
-    f.write_bytes(b"not read")
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
-    )
-    with pytest.raises(ValueError, match=r"needs torch; .*pip install 'effgrok\[torch\]'"):
-        read_tensors(f)
-
-
-def test_torch_state_dict(tmp_path):
-    torch = pytest.importorskip("torch")
-    sd = {"model": {"embed.weight": torch.tensor(E), "head.weight": torch.ones(5, 3)}, "step": 3}
-    f = tmp_path / "ckpt.pt"
-    torch.save(sd, f)
-    got = load_embedding(f, 7)
-    assert got.tensor == "model.embed.weight"
+def test_tensor_name_after_wrapper_prefixes(tmp_path):
+    f = _save(tmp_path / "m.safetensors", {"module.model.embed.weight": E, "module.fc2.bias": np.ones(7)})
+    got = load_embedding(f, 7, tensor="embed.weight")
+    assert got.tensor == "module.model.embed.weight" and "after a wrapper's prefix" in got.how
     np.testing.assert_array_equal(got.matrix, E)
-    lightning = tmp_path / "model-epoch=3-step=1500.ckpt"
-    torch.save({"global_step": 1500, "state_dict": sd["model"], "hyper_parameters": {"lr": 1e-3}}, lightning)
-    assert load_embedding(lightning, 7).tensor == "state_dict.embed.weight"
-    assert step_from_name(lightning) == 1500
-    half = tmp_path / "half.pth"
-    torch.save({"w": torch.tensor(E).to(torch.bfloat16)}, half)
-    np.testing.assert_array_equal(
-        load_embedding(half, 7).matrix, torch.tensor(E).to(torch.bfloat16).double().numpy()
-    )
+    assert load_embedding(f, 7, tensor="model.embed.weight").tensor == "module.model.embed.weight"
+    g = _save(tmp_path / "two.safetensors", {"model.embed.weight": E, "module.embed.weight": E + 1})
+    with pytest.raises(
+        ValueError, match=r"2 tensors match 'embed.weight' .*: model.embed.weight, module.embed.weight"
+    ):
+        load_embedding(g, 7, tensor="embed.weight")
+    with pytest.raises(ValueError, match=r"no tensor named 'emb'"):
+        load_embedding(g, 7, tensor="emb")
 
-    class Evil:
-        def __reduce__(self):
-            return (print, ("unpickled!",))
 
-    evil = tmp_path / "evil.pt"
-    torch.save({"w": torch.tensor(E), "x": Evil()}, evil)
-    with pytest.raises(ValueError, match=r"not a readable \.pt file"):
-        read_tensors(evil)
+def test_one_dimensional_tensors_are_refused(tmp_path):
+    f = _save(tmp_path / "v.npz", {"fc2.bias": np.arange(7.0)})
+    with pytest.raises(ValueError, match=r"1-D tensors are not embeddings: fc2.bias \(7,\)"):
+        load_embedding(f, 7)
+    with pytest.raises(ValueError, match=r"tensor 'fc2.bias' has shape \(7,\); an embedding must be 2-D"):
+        load_embedding(f, 7, tensor="fc2.bias")
+    g = _save(tmp_path / "w.npz", {"fc2.bias": np.arange(7.0), "embed": E})
+    assert load_embedding(g, 7).tensor == "embed"  # the bias is no candidate
 
 
 # --------------------------------------------------------------------------- checkpoint series
@@ -232,6 +211,69 @@ def test_series_errors(tmp_path):
     _save(tmp_path / "a_20.npz", {"W": E[:, :2]})
     with pytest.raises(ValueError, match="differ in shape"):
         load_checkpoints(tmp_path, 7)
+
+
+def test_folder_prefers_safetensors_and_skips_non_checkpoints(tmp_path):
+    from effgrok.diagnostics.loaders import select_checkpoints
+
+    for step in (10, 20):
+        _save(tmp_path / f"ckpt_{step}.safetensors", {"embed.weight": E * step})
+        _save(tmp_path / f"ckpt_{step}.npz", {"embed.weight": -E})  # same steps, other format
+    (tmp_path / "metrics.csv").write_text("step,loss\n0,1.0\n")
+    (tmp_path / "README").write_text("my run")
+    (tmp_path / "config.json").write_text("{}")
+    notes = []
+    steps, embs = load_checkpoints(tmp_path, 7, notes=notes)
+    assert steps.tolist() == [10, 20]
+    np.testing.assert_array_equal(embs[1].matrix, E * 20)  # the safetensors, not the npz
+    assert notes == [
+        "2 .npz and 1 .csv files left out: the folder also holds .safetensors files, which are read"
+    ]
+    # a folder of one format with a log beside it: the file without a step number is left out
+    only = tmp_path / "npz"
+    only.mkdir()
+    for step in (5, 7):
+        _save(only / f"e{step}.npz", {"W": E})
+    _save(only / "final.npz", {"W": E})
+    files, notes = select_checkpoints(only)
+    assert [f.name for f in files] == ["e5.npz", "e7.npz"]
+    assert notes == ["left out, no step number in the name: final.npz"]
+
+
+def test_pairs_csv_header_and_label_column(tmp_path):
+    from effgrok.tasks import make_task
+
+    task = make_task("add-mod", 5)
+    f = tmp_path / "train.csv"
+    f.write_text("b,a,label\n1,2,3\n4,0,4\n3,3,1\n")
+    np.testing.assert_array_equal(load_pairs(f, task=task), [[2, 1], [0, 4], [3, 3]])
+    np.testing.assert_array_equal(load_pairs(f), [[2, 1], [0, 4], [3, 3]])  # no task: label unchecked
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,result\n1,2,3\n4,4,9\n")
+    with pytest.raises(
+        ValueError, match=r"bad.csv', line 3: the label of \(4, 4\) is 9, but add-mod gives 3"
+    ):
+        load_pairs(bad, task=task)
+    pandas = tmp_path / "pandas.csv"
+    pandas.write_text(",a,b,c\n0,1,1,2\n1,2,3,0\n")
+    np.testing.assert_array_equal(load_pairs(pandas, task=task), [[1, 1], [2, 3]])
+    headerless = tmp_path / "h.csv"
+    headerless.write_text("1,2,3\n0,0,0\n")
+    np.testing.assert_array_equal(load_pairs(headerless, task=task), [[1, 2], [0, 0]])
+    headerless.write_text("1,2,4\n")
+    with pytest.raises(ValueError, match=r"line 1: the label of \(1, 2\) is 4, but add-mod gives 3"):
+        load_pairs(headerless, task=task)
+    other = tmp_path / "o.csv"
+    other.write_text("x,y,z\n1,2,3\n")
+    with pytest.raises(ValueError, match=r"has no columns 'a' and 'b'"):
+        load_pairs(other)
+    # a table task: labels are the table's own values
+    from effgrok.tasks import task_from_table
+
+    t = task_from_table(np.array([[7, 8], [8, 7]]), name="xor")
+    lab = tmp_path / "t.csv"
+    lab.write_text("a,b,label\n0,1,8\n1,1,7\n")
+    np.testing.assert_array_equal(load_pairs(lab, task=t), [[0, 1], [1, 1]])
 
 
 # --------------------------------------------------------------------------- splits and tables
@@ -363,10 +405,10 @@ def test_loss_log_explicit_columns_and_runs(tmp_path):
 
 
 def test_loaders_module_never_unpickles():
-    src = loaders.__file__
-    text = open(src).read()
-    assert "allow_pickle=True" not in text and "pickle.load" not in text
-    assert "weights_only=True" in text
+    # only the restricted unpickler of _torchfile unpickles (tested in test_torch_files.py)
+    text = open(loaders.__file__).read()
+    assert "allow_pickle=True" not in text and "pickle.load" not in text and "Unpickler" not in text
+    assert "torch.load" not in text and "import torch" not in text
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -384,3 +426,14 @@ def test_fuzz_split_and_table_files_raise_value_error(tmp_path_factory, suffix, 
             except ValueError:
                 continue
             assert out.dtype in (np.int64, np.bool_)
+
+
+def test_pairs_csv_square_mask_without_header(tmp_path):
+    mask = np.random.default_rng(0).random((5, 5)) < 0.5
+    f = tmp_path / "mask.csv"
+    np.savetxt(f, mask.astype(int), delimiter=",", fmt="%d")
+    np.testing.assert_array_equal(load_pairs(f), mask)
+    g = tmp_path / "wide.csv"
+    g.write_text("1,2,3,4\n5,6,7,8\n")
+    with pytest.raises(ValueError, match=r"shape \(n, 2\) or a 0/1 mask, got shape \(2, 4\)"):
+        load_pairs(g)

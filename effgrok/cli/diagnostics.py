@@ -77,7 +77,12 @@ def register(sub) -> None:
 
 
 def _scores(args, log, fractions):
-    """(early-prediction result or None, scores of shape (fractions, runs), budget)."""
+    """(early-prediction result or None, scores of shape (fractions, runs), budget).
+
+    Runs with fewer than 2 finite records (diverged at once) get NaN scores; the others are
+    scored on their records (a diverged run's end before its first non-finite loss)."""
+    import numpy as np
+
     from ..diagnostics.early import early_prediction_curve, min_points, spectral_scores
 
     opts = dict(cutoff=args.cutoff, degree=args.degree, log=not args.linear, floor=args.floor)
@@ -86,22 +91,32 @@ def _scores(args, log, fractions):
         raise o.UsageError(
             f"every run has fewer than {need} records; the spectral score needs at least {need}"
         )
-    if log.labels is not None and log.labels.any() and not log.labels.all():
-        res = early_prediction_curve(
-            list(log.losses), log.labels, fractions, list(log.steps), budget=args.budget, **opts
+    keep = [k for k, y in enumerate(log.losses) if y.size >= 2]
+    curves, steps = [log.losses[k] for k in keep], [log.steps[k] for k in keep]
+    budget = args.budget if args.budget is not None else max(float(s[-1]) for s in steps)
+    scores = np.full((len(fractions), len(log.runs)), np.nan)
+    lab = None if log.labels is None else log.labels[keep]
+    res = None
+    if lab is not None and lab.any() and not lab.all():
+        res = early_prediction_curve(curves, lab, fractions, steps, budget=budget, **opts)
+        scores[:, keep] = res.scores
+    else:
+        scores[:, keep] = np.stack(
+            [spectral_scores(curves, steps, fraction=f, budget=budget, **opts) for f in fractions]
         )
-        return res, res.scores, res.budget
-    import numpy as np
+    return res, scores, budget
 
-    budget = args.budget if args.budget is not None else max(float(s[-1]) for s in log.steps)
-    scores = [
-        spectral_scores(list(log.losses), list(log.steps), fraction=f, budget=budget, **opts)
-        for f in fractions
-    ]
-    return None, np.stack(scores), budget
+
+def _warnings(log) -> list[str]:
+    """What the user must know about the log and the AUC, one line each (also on stderr)."""
+    from ..diagnostics.early import label_warnings
+
+    return list(log.notes) + ([] if log.labels is None else label_warnings(log.labels))
 
 
 def run_predict_grok(args) -> Outcome:
+    import sys
+
     from ..diagnostics.early import read_loss_csv
 
     fractions = _DEFAULT_FRACTIONS if args.fractions is None else args.fractions
@@ -109,12 +124,15 @@ def run_predict_grok(args) -> Outcome:
         args.csv, loss_column=args.loss_column, step_column=args.step_column, run_column=args.run_column
     )
     res, scores, budget = _scores(args, log, fractions)
+    runs = log.tables()["runs"]
     rows = [
         {
             "run": run,
             "records": int(log.losses[k].size),
-            "last_step": float(log.steps[k][-1]),
+            "last_step": runs[k]["last_step"],
             "grokked": None if log.labels is None else bool(log.labels[k]),
+            "diverged": runs[k]["diverged"],
+            "diverged_at_step": o.never_to_none(log.diverged[k]),
             "scores": [o.never_to_none(v) for v in scores[:, k]],
         }
         for k, run in enumerate(log.runs)
@@ -131,22 +149,26 @@ def run_predict_grok(args) -> Outcome:
     rec["threshold"] = args.threshold
     if log.labels is not None and res is None:
         rec["note"] = "AUC needs runs of both labels; every run has the same grokked label"
+    rec["warnings"] = _warnings(log)
+    for w in rec["warnings"]:
+        print(f"effgrok: warning: {w}", file=sys.stderr)
     score_rows = [
-        {"run": r["run"], "grokked": r["grokked"], "fraction": f, "score": s}
+        {"run": r["run"], "grokked": r["grokked"], "diverged": r["diverged"], "fraction": f, "score": s}
         for r in rows
         for f, s in zip(rec["fractions"], r["scores"], strict=True)
     ]
-    tables = {"scores": (score_rows, ["run", "grokked", "fraction", "score"])}
+    tables = {"scores": (score_rows, ["run", "grokked", "diverged", "fraction", "score"])}
     if res is not None:
         auc = [{"fraction": f, "auc": a} for f, a in zip(rec["fractions"], rec["auc"], strict=True)]
         tables["auc"] = (auc, ["fraction", "auc"])
 
     if res is not None:
+        keep = [k for k, y in enumerate(log.losses) if y.size >= 2]
         fig = figure(
             "plot_early_prediction",
             res,
-            curves=list(log.losses),
-            steps=list(log.steps),
+            curves=[log.losses[k] for k in keep],
+            steps=[log.steps[k] for k in keep],
             threshold=args.threshold,
         )
     else:
@@ -170,10 +192,13 @@ def format_predict_grok(rec: dict) -> str:
     if c is not None:
         skipped = f"; {c['skipped_rows']} rows without a loss skipped" if c["skipped_rows"] else ""
         run = "—" if c["run"] is None else repr(c["run"])
+        if c.get("layout") == "wide":
+            run = "one column '<run> - <loss>' per run (W&B wide export)"
         lines.insert(1, f"  columns: step {c['step']!r}, loss {c['loss']!r}, run {run}{skipped}")
     for r in rec["runs"]:
         g = "—" if r["grokked"] is None else ("yes" if r["grokked"] else "no")
-        lines.append(f"  {r['run']}  {g:>7}  " + "  ".join(f"{f(v):>8}" for v in r["scores"]))
+        div = f"  (diverged at step {r['diverged_at_step']:g})" if r["diverged"] else ""
+        lines.append(f"  {r['run']}  {g:>7}  " + "  ".join(f"{f(v):>8}" for v in r["scores"]) + div)
     if rec["auc"] is not None:
         lines.append("  AUC       " + "  ".join(f"{f(v, '{:.3f}'):>8}" for v in rec["auc"]))
         e = rec["earliest_fraction"]

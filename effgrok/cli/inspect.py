@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from . import _options as o
@@ -42,7 +43,10 @@ def register(sub, task_names) -> None:
     sg = ins.add_mutually_exclusive_group(required=True)
     sg.add_argument("--train", type=str, help="training pairs of symbols, e.g. '0,1 2,3'")
     sg.add_argument(
-        "--train-file", type=Path, help="training pairs (CSV a,b or .npy (n,2)) or a 0/1 mask (.npy/.csv)"
+        "--train-file",
+        type=Path,
+        help="training pairs (CSV: columns a,b and an optional label, checked; .npy (n,2)) "
+        "or a 0/1 mask (.npy/.csv)",
     )
     o.add_options(ins, _MEASURE_OPTIONS)
     o.io_options(ins)
@@ -73,7 +77,10 @@ def run(args) -> Outcome:
 
     from ..diagnostics.loaders import load_pairs
 
-    train = np.asarray(o.parse_pairs(args.train)) if args.train is not None else load_pairs(args.train_file)
+    if args.train is not None:
+        train = np.asarray(o.parse_pairs(args.train))
+    else:
+        train = load_pairs(args.train_file, task=task)  # a label column is checked against the task
     rows = (task.n_slots, task.n_symbols)
     opts = dict(learning_rate=args.lr, z0=args.z0, normalization=args.normalization, k=args.k)
     opts["key_power"] = args.key_power
@@ -95,9 +102,12 @@ def _series(args, task, train, rows, opts) -> Outcome:
     from ..diagnostics.inspection import inspect_series
     from ..diagnostics.loaders import load_checkpoints
 
+    notes: list[str] = []
     steps, loaded = load_checkpoints(
-        args.embedding, rows, tensor=args.tensor, steps=args.steps, vocab=args.vocab
+        args.embedding, rows, tensor=args.tensor, steps=args.steps, vocab=args.vocab, notes=notes
     )
+    for note in notes:  # files left out of the folder, said once
+        print(f"effgrok: note: {note}", file=sys.stderr)
     res = inspect_series(
         task,
         train,

@@ -8,7 +8,7 @@
   concentration of embeddings (Nanda et al. 2023) and RQI of toy-model embeddings.
 
 * :mod:`effgrok.diagnostics.loaders` and :mod:`effgrok.diagnostics.inspection` (issue 18) --
-  users' embeddings and checkpoints (npy/npz/safetensors/CSV, PyTorch with torch installed),
+  users' embeddings and checkpoints (npy/npz/safetensors/CSV, PyTorch state dicts read without torch),
   training splits and operation tables, and effgrok's numbers on them (``effgrok inspect``);
 
 * :mod:`effgrok.diagnostics.weight_norm` -- weight-norm trajectories and Omnigrok's LU

@@ -82,10 +82,12 @@ __all__ = [
     "DEFAULT_DEGREE",
     "DEFAULT_FLOOR",
     "METHODS",
+    "MIN_RUNS_PER_LABEL",
     "EarlyPrediction",
     "LossLog",
     "auc",
     "early_prediction_curve",
+    "label_warnings",
     "loss_rises",
     "min_points",
     "raw_energy",
@@ -553,6 +555,35 @@ def early_prediction_curve(
     return EarlyPrediction(fractions=fr, auc=aucs, scores=scores, labels=lab, budget=B)
 
 
+#: Fewest runs per label for which :func:`label_warnings` stays silent.
+MIN_RUNS_PER_LABEL = 3
+
+
+def label_warnings(labels, *, min_runs: int = MIN_RUNS_PER_LABEL) -> list[str]:
+    """A one-line warning when a label has fewer than ``min_runs`` runs (default 3): with so
+    few runs the AUC takes only a handful of values (one run per label: 0, 0.5 or 1) and says
+    little about separation.  No warning when a label has no run (no AUC at all).
+
+    Examples
+    --------
+    >>> (w,) = label_warnings([1, 0, 0, 0])
+    >>> w[:60], w[-26:]
+    ('only 1 run grokked and 3 did not: with fewer than 3 runs per', '(it moves in steps of 1/3)')
+    >>> label_warnings([1, 1, 1, 0, 0, 0])
+    []
+    """
+    lab = np.asarray(labels, dtype=bool)
+    n_pos, n_neg = int(lab.sum()), int((~lab).sum())
+    m = integer("min_runs", min_runs, lo=1)
+    if n_pos == 0 or n_neg == 0 or min(n_pos, n_neg) >= m:
+        return []
+    runs = "run" if n_pos == 1 else "runs"
+    return [
+        f"only {n_pos} {runs} grokked and {n_neg} did not: with fewer than {m} runs per label the AUC "
+        f"is undefined in practice (it moves in steps of 1/{n_pos * n_neg})"
+    ]
+
+
 # --------------------------------------------------------------------------- CSV logs
 @dataclass(frozen=True)
 class LossLog(Result):
@@ -563,12 +594,19 @@ class LossLog(Result):
     runs : tuple of str
         Run names in order of first appearance (``("0",)`` without a run column).
     steps, losses : tuple of ndarray
-        One strictly increasing step array and its losses per run.
+        One strictly increasing step array and its (finite) losses per run; a diverged run's
+        curve ends before its first NaN or infinite loss.
     labels : ndarray of bool or None
         The ``grokked`` column per run, None when the file has none.
     columns : dict or None
         The header names used for ``step``, ``loss`` and ``run`` (``None``: no run column),
-        and ``skipped_rows``: rows without a loss value (e.g. validation rows).
+        and ``skipped_rows``: rows without a loss value (e.g. validation rows); for a W&B wide
+        export also ``layout: "wide"``.
+    diverged : ndarray of float, shape (runs,), or None
+        Step of each run's first NaN or infinite loss (NaN: the run never diverged).
+    notes : tuple of str
+        What the reader did that the user should know, one line each (rows superseded in a
+        resumed log, diverged runs).
     """
 
     runs: tuple
@@ -576,20 +614,25 @@ class LossLog(Result):
     losses: tuple
     labels: np.ndarray | None
     columns: dict | None = None
+    diverged: np.ndarray | None = None
+    notes: tuple = ()
 
     def record(self) -> dict:
-        """JSON-ready: the ``columns`` used and, per run, its record count, last step and label
-        (the curves are left out)."""
-        return jsonable({"columns": self.columns, "runs": self.tables()["runs"]})
+        """JSON-ready: the ``columns`` used, the ``notes`` and, per run, its record count,
+        last step, label and divergence (the curves are left out)."""
+        return jsonable({"columns": self.columns, "notes": list(self.notes), "runs": self.tables()["runs"]})
 
     def tables(self) -> dict[str, list[dict]]:
         """``runs``: one row per run."""
+        div = np.full(len(self.runs), np.nan) if self.diverged is None else self.diverged
         rows = [
             {
                 "run": run,
                 "records": int(y.size),
-                "last_step": float(s[-1]),
+                "last_step": float(s[-1]) if s.size else None,
                 "grokked": None if self.labels is None else bool(self.labels[k]),
+                "diverged": bool(np.isfinite(div[k])),
+                "diverged_at_step": float(div[k]) if np.isfinite(div[k]) else None,
             }
             for k, (run, s, y) in enumerate(zip(self.runs, self.steps, self.losses, strict=True))
         ]
@@ -604,6 +647,8 @@ _FALSE = {"0", "false", "no", "f", "n", "0.0"}
 STEP_COLUMNS = ("step", "global_step", "iteration", "iter", "_step", "trainer/global_step", "epoch")
 LOSS_COLUMNS = ("loss", "train_loss", "training_loss", "train/loss", "train_loss_step", "loss_train")
 RUN_COLUMNS = ("run", "run_id", "run_name", "seed")
+#: Suffixes of a W&B chart export's band columns (``<run> - loss__MIN``), ignored.
+WIDE_BAND_SUFFIXES = ("__min", "__max")
 
 
 def _pick_column(names, given, choices, what, path, line, header) -> str | None:
@@ -625,11 +670,21 @@ def read_loss_csv(
     of :data:`STEP_COLUMNS` present -- ``step``, ``global_step``, ``iteration``, ..., ``epoch``
     -- or ``step_column``), the training loss (the first of :data:`LOSS_COLUMNS` -- ``loss``,
     ``train_loss``, ``training_loss``, ... -- or ``loss_column``), optionally a run column
-    (:data:`RUN_COLUMNS` or ``run_column``: several runs in one file, rows of a run in
-    increasing step order, runs may interleave) and ``grokked`` (0/1 or true/false, constant
-    within a run).  Rows whose loss cell is empty (a logger's validation rows) are skipped.
-    :attr:`LossLog.columns` says which columns were used.  Errors name the file, line and
-    column.
+    (:data:`RUN_COLUMNS` or ``run_column``: several runs in one file, runs may interleave)
+    and ``grokked`` (0/1 or true/false, constant within a run).  Rows whose loss cell is
+    empty (a logger's validation rows) are skipped.  :attr:`LossLog.columns` says which
+    columns were used.  Errors name the file, line and column.
+
+    Awkward logs are read, and :attr:`LossLog.notes` says how:
+
+    * *W&B's wide chart export* (a ``Step`` column and one ``<run name> - <metric>`` column
+      per run, with ``__MIN``/``__MAX`` band columns, which are ignored): one run per
+      ``<run> - <loss>`` column, the loss metric chosen as above;
+    * *a resumed log* (a run's step goes back to one already logged): the rows written later
+      supersede the earlier rows from that step on -- the last value of each step is kept;
+    * *a diverged run* (a NaN or infinite loss): kept, marked in :attr:`LossLog.diverged`
+      with the step of its first non-finite loss; its curve ends before that row, so the
+      scores see its records up to the divergence only.
 
     Examples
     --------
@@ -643,23 +698,56 @@ def read_loss_csv(
     >>> log = read_loss_csv(f)
     >>> log.columns, log.losses[0].tolist()
     ({'step': 'step', 'loss': 'train_loss', 'run': None, 'skipped_rows': 1}, [2.3, 1.1])
+    >>> _ = f.write_text("Step,r1 - loss,r1 - loss__MIN,r1 - loss__MAX\\n0,2.0,2.0,2.0\\n5,1.0,1.0,1.0\\n")
+    >>> read_loss_csv(f).runs
+    ('r1',)
     """
     path = Path(path)
     lines = _csv_lines(path)
-    cols, idx = _log_columns(path, lines[0], loss_column, step_column, run_column)
+    wide = _wide_columns(path, lines[0], loss_column, step_column, run_column)
+    if wide is not None:
+        cols, idx = wide
+    else:
+        cols, idx = _log_columns(path, lines[0], loss_column, step_column, run_column)
     if len(lines) == 1:
         raise ValueError(f"{path}: no data rows after the header")
-    data, grok, skipped = _log_rows(path, lines[1:], cols, idx)
+    data, grok, skipped, superseded = (_wide_rows if wide is not None else _log_rows)(
+        path, lines[1:], cols, idx
+    )
     if not data:
         raise ValueError(f"{path}: no row has a value in the loss column {cols['loss']!r}")
     runs = tuple(data)
+    curves, diverged, notes = _finite_curves(data, superseded)
     return LossLog(
         runs=runs,
-        steps=tuple(np.array([s for s, _ in data[r]]) for r in runs),
-        losses=tuple(np.array([v for _, v in data[r]]) for r in runs),
+        steps=tuple(np.array([s for s, _ in curves[r]], dtype=np.float64) for r in runs),
+        losses=tuple(np.array([v for _, v in curves[r]], dtype=np.float64) for r in runs),
         labels=np.array([grok[r][0] for r in runs]) if grok else None,
         columns={**cols, "skipped_rows": skipped},
+        diverged=np.array([diverged[r] for r in runs], dtype=np.float64),
+        notes=tuple(notes),
     )
+
+
+def _finite_curves(data: dict, superseded: dict) -> tuple[dict, dict, list[str]]:
+    """Each run's records before its first non-finite loss, the step of that loss (NaN:
+    none) and the notes on superseded and diverged records."""
+    curves, diverged, notes = {}, {}, []
+    for run, rec in data.items():
+        bad = next((k for k, (_, v) in enumerate(rec) if not math.isfinite(v)), None)
+        curves[run] = rec if bad is None else rec[:bad]
+        diverged[run] = math.nan if bad is None else rec[bad][0]
+        if superseded.get(run):
+            notes.append(
+                f"run {run!r}: {superseded[run]} records superseded by later rows that log the same "
+                "steps again (a resumed log): the last value of each step is kept"
+            )
+        if bad is not None:
+            notes.append(
+                f"run {run!r} diverged: NaN or infinite loss at step {rec[bad][0]:g}; it is kept "
+                f"(diverged: true) and scored on its {bad} records before that step"
+            )
+    return curves, diverged, notes
 
 
 def _csv_lines(path: Path) -> list[tuple[int, list[str]]]:
@@ -710,21 +798,37 @@ def _log_columns(path: Path, head, loss_column, step_column, run_column) -> tupl
 
 
 def _log_number(path: Path, line: int, row: list[str], col: str, cols: dict, idx: dict) -> float:
+    """The number in ``row``'s ``col`` cell; a loss may be NaN or infinite (a diverged run), a
+    step must be finite."""
     text = row[idx[col]].strip()
     try:
         v = float(text)
     except ValueError:
         raise ValueError(f"{path}, line {line}, column {cols[col]!r}: not a number: {text!r}") from None
-    if not math.isfinite(v):
+    if col != "loss" and not math.isfinite(v):
         raise ValueError(f"{path}, line {line}, column {cols[col]!r}: not finite: {text!r}")
+    if col == "loss" and v < 0:  # also -inf
+        raise ValueError(f"{path}, line {line}, column {cols[col]!r}: negative {col} {v!r}")
     return v
 
 
-def _log_rows(path: Path, lines, cols: dict, idx: dict) -> tuple[dict, dict, int]:
-    """``(step, loss)`` records per run, the ``grokked`` label (and its line) per run and the
-    number of rows skipped for an empty loss cell."""
+def _add_record(rec: list, step: float, loss: float) -> int:
+    """Append ``(step, loss)`` to a run's records; a step not above the last one (a resumed
+    log) first drops the records from that step on.  Returns the number dropped."""
+    drop = 0
+    while rec and rec[-1][0] >= step:
+        rec.pop()
+        drop += 1
+    rec.append((step, loss))
+    return drop
+
+
+def _log_rows(path: Path, lines, cols: dict, idx: dict) -> tuple[dict, dict, int, dict]:
+    """``(step, loss)`` records per run, the ``grokked`` label (and its line) per run, the
+    number of rows skipped for an empty loss cell and the records superseded per run."""
     data: dict[str, list] = {}
     grok: dict[str, tuple[bool, int]] = {}
+    superseded: dict[str, int] = {}
     skipped = 0
     for line, row in lines:
         if len(row) < idx["fields"]:
@@ -734,21 +838,70 @@ def _log_rows(path: Path, lines, cols: dict, idx: dict) -> tuple[dict, dict, int
             continue
         step = _log_number(path, line, row, "step", cols, idx)
         loss = _log_number(path, line, row, "loss", cols, idx)
-        if loss < 0:
-            raise ValueError(f"{path}, line {line}, column {cols['loss']!r}: negative loss {loss!r}")
         run = row[idx["run"]].strip() if "run" in idx else "0"
         if not run:
             raise ValueError(f"{path}, line {line}, column {cols['run']!r}: empty run name")
-        rec = data.setdefault(run, [])
-        if rec and step <= rec[-1][0]:
-            raise ValueError(
-                f"{path}, line {line}, column {cols['step']!r}: step {step:g} of run {run!r} does not "
-                f"increase (previous {rec[-1][0]:g})"
-            )
-        rec.append((step, loss))
+        dropped = _add_record(data.setdefault(run, []), step, loss)
+        if dropped:
+            superseded[run] = superseded.get(run, 0) + dropped
         if "grokked" in idx:
             _grokked_label(path, line, row[idx["grokked"]], run, grok)
-    return data, grok, skipped
+    return data, grok, skipped, superseded
+
+
+def _wide_columns(path: Path, head, loss_column, step_column, run_column) -> tuple[dict, dict] | None:
+    """The step column and one loss column per run of a W&B wide chart export
+    (``Step, <run> - <metric>, <run> - <metric>__MIN, ...``), or None for a long log."""
+    head_line, header = head
+    names = [h.strip().lower() for h in header]
+    metric_of = {}
+    for k, h in enumerate(header):
+        if " - " in h and not h.strip().lower().endswith(WIDE_BAND_SUFFIXES):
+            run, metric = h.strip().rsplit(" - ", 1)
+            metric_of.setdefault(metric.strip().lower(), []).append((run.strip(), k))
+    if not metric_of or any(c in names for c in LOSS_COLUMNS) or loss_column in names:
+        return None  # a long log (its own loss column wins)
+    if run_column is not None:
+        raise ValueError(f"{path}: a W&B wide export has one column per run; --run-column does not apply")
+    want = [loss_column.strip().lower()] if loss_column is not None else list(LOSS_COLUMNS)
+    metric = next((m for m in want if m in metric_of), None)
+    if metric is None:
+        raise ValueError(
+            f"{path}, line {head_line}: a W&B wide export without a loss metric; its metrics: "
+            f"{', '.join(sorted(metric_of))} (name one with --loss-column NAME)"
+        )
+    step = _pick_column(names, step_column, STEP_COLUMNS, "step", path, head_line, header)
+    if step is None:
+        raise ValueError(f"{path}, line {head_line}: no 'step' column in the header {header!r}")
+    runs = metric_of[metric]
+    dup = sorted({r for r, _ in runs if [q for q, _ in runs].count(r) > 1})
+    if dup:
+        raise ValueError(f"{path}, line {head_line}: run {dup[0]!r} has two {metric!r} columns")
+    cols = {"step": step, "loss": metric, "run": None, "layout": "wide"}
+    idx = {"step": names.index(step), "fields": len(names), "runs": runs}
+    return cols, idx
+
+
+def _wide_rows(path: Path, lines, cols: dict, idx: dict) -> tuple[dict, dict, int, dict]:
+    """As :func:`_log_rows`, for a W&B wide export: one run per loss column."""
+    data: dict[str, list] = {run: [] for run, _ in idx["runs"]}
+    superseded: dict[str, int] = {}
+    skipped = 0
+    for line, row in lines:
+        if len(row) < idx["fields"]:
+            raise ValueError(f"{path}, line {line}: {len(row)} fields, the header has {idx['fields']}")
+        step = _log_number(path, line, row, "step", cols, idx)
+        if not any(row[k].strip() for _, k in idx["runs"]):
+            skipped += 1
+            continue
+        for run, k in idx["runs"]:
+            if not row[k].strip():
+                continue
+            loss = _log_number(path, line, row, "loss", {"loss": f"{run} - {cols['loss']}"}, {"loss": k})
+            dropped = _add_record(data[run], step, loss)
+            if dropped:
+                superseded[run] = superseded.get(run, 0) + dropped
+    return {r: rec for r, rec in data.items() if rec}, {}, skipped, superseded
 
 
 def _grokked_label(path: Path, line: int, cell: str, run: str, grok: dict) -> None:

@@ -17,11 +17,12 @@ Formats (chosen by the file name's suffix):
     writes, is dropped);
 ``.pt`` / ``.pth`` / ``.ckpt``
     a PyTorch state dict or checkpoint (nested dicts are flattened to dotted names: a
-    Lightning ``.ckpt``'s ``state_dict.embed.weight``), only when torch is
-    installed (``pip install 'effgrok[torch]'``), read with ``torch.load(...,
-    weights_only=True)``.
+    Lightning ``.ckpt``'s ``state_dict.embed.weight``), read WITHOUT torch by a restricted
+    unpickler (``effgrok.diagnostics._torchfile``) that accepts only the tensor-rebuild
+    and container globals a state dict needs and maps its storages to NumPy; anything else --
+    a pickled whole model, a malicious file -- is refused before any of it runs.
 
-Nothing is ever unpickled.  Every problem -- a missing file, a truncated or corrupt file, an
+Nothing else is unpickled.  Every problem -- a missing file, a truncated or corrupt file, an
 unknown tensor name, a tensor of the wrong shape, NaN or infinite entries -- raises one
 ``ValueError`` whose message names the file and the problem (the CLI prints it in one line).
 """
@@ -44,7 +45,10 @@ from .._record import Result
 
 __all__ = [
     "CHECKPOINT_SUFFIXES",
-    "TORCH_HINT",
+    "FORMAT_PREFERENCE",
+    "LABEL_COLUMNS",
+    "NAME_PREFIXES",
+    "TORCH_SUFFIXES",
     "LoadedEmbedding",
     "checkpoint_files",
     "load_checkpoints",
@@ -52,14 +56,15 @@ __all__ = [
     "load_pairs",
     "load_table",
     "read_tensors",
+    "select_checkpoints",
     "step_from_name",
 ]
 
 #: File suffixes the loaders read.
 CHECKPOINT_SUFFIXES = (".npy", ".npz", ".safetensors", ".csv", ".pt", ".pth", ".ckpt")
 
-#: What to install for PyTorch checkpoints.
-TORCH_HINT = "install torch, e.g. the optional extra: pip install 'effgrok[torch]'"
+#: Suffixes of PyTorch files (read by a restricted unpickler, without torch).
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt")
 
 
 # --------------------------------------------------------------------------- raw tensors
@@ -83,7 +88,7 @@ def _read_npy(path: Path) -> dict[str, np.ndarray]:
             shape, _fortran, dtype = np.lib.format.read_array_header_2_0(f)
         offset = f.tell()
     if dtype.hasobject:
-        raise ValueError("it holds Python objects (reading them would need pickle, which effgrok never uses)")
+        raise ValueError("it holds Python objects (reading them would need pickle, never run on NumPy files)")
     need = math.prod(shape) * dtype.itemsize
     have = path.stat().st_size - offset
     if have < need:
@@ -185,15 +190,9 @@ def _read_csv(path: Path) -> dict[str, np.ndarray]:
 
 
 def _flatten(obj, prefix: str, out: dict) -> None:
-    import torch
-
-    if isinstance(obj, torch.Tensor):
-        t = obj.detach().to("cpu")
-        if t.is_complex():
-            return
-        if t.is_floating_point() and t.dtype not in (torch.float32, torch.float64):
-            t = t.to(torch.float64)  # float16, bfloat16, float8: exactly representable
-        out[prefix or "tensor"] = t.numpy()
+    """Arrays of nested dicts, lists and tuples under dotted names (``model.embed.weight``)."""
+    if isinstance(obj, np.ndarray):
+        out[prefix or "tensor"] = obj
     elif isinstance(obj, dict):
         for k, v in obj.items():
             _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
@@ -202,14 +201,29 @@ def _flatten(obj, prefix: str, out: dict) -> None:
             _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
 
 
+class _PlainError(ValueError):
+    """A message that is complete as it is (the file's name in front, nothing more)."""
+
+
 def _read_torch(path: Path) -> dict[str, np.ndarray]:
-    import importlib.util
+    from ._torchfile import NotATorchFile, RefusedGlobal, read_torch_file
 
-    if importlib.util.find_spec("torch") is None:
-        raise ValueError(f"reading PyTorch checkpoints needs torch; {TORCH_HINT}")
-    import torch
-
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        obj = read_torch_file(path)
+    except NotATorchFile:
+        raise _PlainError(
+            "not a PyTorch file (neither the zip archive nor the legacy format that torch.save writes)"
+        ) from None
+    except RefusedGlobal as exc:
+        if exc.whole_model:
+            raise _PlainError(
+                f"holds a pickled whole model (class {exc}), which effgrok does not unpickle; "
+                "save `model.state_dict()` instead: torch.save(model.state_dict(), path)"
+            ) from None
+        raise _PlainError(
+            f"refused: its pickle calls {exc}, which is neither a tensor nor a plain container (nothing "
+            "in the file was run); save the tensors alone: torch.save(model.state_dict(), path)"
+        ) from None
     out: dict[str, np.ndarray] = {}
     _flatten(obj, "", out)
     return out
@@ -229,7 +243,8 @@ _READERS = {
 def read_tensors(path) -> dict[str, np.ndarray]:
     """Every tensor in a file, by name (``.npy``: ``"array"``; ``.csv``: ``"csv"``).
 
-    The format is chosen by the suffix (:data:`CHECKPOINT_SUFFIXES`); nothing is unpickled.
+    The format is chosen by the suffix (:data:`CHECKPOINT_SUFFIXES`); PyTorch files are read
+    by a restricted unpickler that runs nothing but effgrok's own tensor rebuilding.
     Any unreadable file raises one ``ValueError`` naming the file.
 
     Examples
@@ -249,9 +264,9 @@ def read_tensors(path) -> dict[str, np.ndarray]:
         )
     try:
         tensors = _READERS[suffix](path)
+    except _PlainError as exc:
+        raise ValueError(f"{str(path)!r}: {exc}") from None
     except ValueError as exc:
-        if str(exc).startswith("reading PyTorch"):
-            raise ValueError(f"{str(path)!r}: {exc}") from None
         raise ValueError(f"{str(path)!r}: not a readable {suffix} file: {exc}") from None
     except MemoryError:
         raise ValueError(
@@ -345,11 +360,12 @@ def _check_finite(M: np.ndarray, where: str) -> None:
 def load_embedding(path, rows, *, tensor: str | None = None, vocab: int | None = None) -> LoadedEmbedding:
     """Read an embedding matrix (symbols × dims) from a file.
 
-    The tensor is the one named ``tensor``, or else the only 2-D tensor with an axis whose
-    length is one of ``rows`` (the number of symbols; a 1-D tensor of that length when no
-    2-D tensor has one).  When the symbols lie along axis 1 (e.g. a transformer's ``W_E`` of
-    shape ``(d_model, vocab)``) the tensor is transposed, and :attr:`LoadedEmbedding.how`
-    says so.  A square tensor takes axis 0.
+    The tensor is the one named ``tensor`` (or, when no tensor has that name, the only one
+    that has it after a wrapper's ``model.``, ``module.`` or ``state_dict.`` prefixes), or
+    else the only 2-D tensor with an axis whose length is one of ``rows`` (the number of
+    symbols).  A 1-D tensor (a bias) is never an embedding.  When the symbols lie along
+    axis 1 (e.g. a transformer's ``W_E`` of shape ``(d_model, vocab)``) the tensor is
+    transposed, and :attr:`LoadedEmbedding.how` says so.  A square tensor takes axis 0.
 
     Parameters
     ----------
@@ -358,8 +374,9 @@ def load_embedding(path, rows, *, tensor: str | None = None, vocab: int | None =
     rows : int or sequence of int
         Accepted lengths of the symbol axis.
     tensor : str, optional
-        Tensor name (``"embed.W_E"``); an unknown name raises a ``ValueError`` listing the
-        names that exist.
+        Tensor name (``"embed.W_E"``; ``"embed.weight"`` also finds ``model.embed.weight``
+        when that is the only match); an unknown name raises a ``ValueError`` listing the
+        names that exist, an ambiguous one the names it matches.
     vocab : int, optional
         The symbol axis has this many entries (a vocabulary with extra tokens, e.g. the
         ``p + 1`` rows of a transformer with an ``=`` token) and its first ``min(rows)`` are
@@ -392,9 +409,7 @@ def load_embedding(path, rows, *, tensor: str | None = None, vocab: int | None =
         raise ValueError(f"{where}: tensor {name!r} has dtype {arr.dtype}, not numbers")
     axis = axes[0]
     M = np.asarray(arr, dtype=np.float64)
-    if M.ndim == 1:
-        M = M[:, None]
-    elif axis == 1:
+    if axis == 1:
         M = M.T
         how += "; its axis 1 holds the symbols (transposed)"
     else:
@@ -408,28 +423,68 @@ def load_embedding(path, rows, *, tensor: str | None = None, vocab: int | None =
     return LoadedEmbedding(matrix=M, path=str(path), tensor=name, axis=axis, shape=tuple(arr.shape), how=how)
 
 
+#: Prefixes a wrapper adds to a state dict's names (``DataParallel``'s ``module.``, a
+#: Lightning ``.ckpt``'s ``state_dict.``, a checkpoint's ``{"model": ...}``), nested or not.
+NAME_PREFIXES = ("model.", "module.", "state_dict.")
+
+
+def _strip_prefixes(name: str) -> str:
+    """``name`` without its leading :data:`NAME_PREFIXES` (``module.model.embed.weight`` ->
+    ``embed.weight``)."""
+    while True:
+        for pre in NAME_PREFIXES:
+            if name.startswith(pre) and len(name) > len(pre):
+                name = name[len(pre) :]
+                break
+        else:
+            return name
+
+
+def _match_name(tensors: dict, tensor: str, where: str) -> tuple[str, str]:
+    """The tensor called ``tensor``, or else the only one equal to it after wrapper prefixes
+    (:data:`NAME_PREFIXES`), and how it was chosen."""
+    if tensor in tensors:
+        return tensor, f"tensor {tensor!r} chosen by name"
+    bare = _strip_prefixes(tensor)
+    found = sorted(k for k in tensors if _strip_prefixes(k) == bare)
+    if len(found) == 1:
+        return found[0], f"tensor {found[0]!r} chosen by name ({tensor!r} after a wrapper's prefix)"
+    if found:
+        raise ValueError(
+            f"{where}: {len(found)} tensors match {tensor!r} after a model./module./state_dict. prefix: "
+            f"{', '.join(found)}; give the full name (--tensor NAME)"
+        )
+    raise ValueError(f"{where}: no tensor named {tensor!r}; the file holds: {_names(tensors)}")
+
+
 def _named_tensor(tensors: dict, tensor: str, counts, where: str, want: str):
     """The tensor chosen by name, its symbol axes and how it was chosen."""
-    if tensor not in tensors:
-        raise ValueError(f"{where}: no tensor named {tensor!r}; the file holds: {_names(tensors)}")
-    name, arr = tensor, np.asarray(tensors[tensor])
-    if arr.ndim not in (1, 2):
-        raise ValueError(f"{where}: tensor {name!r} has shape {arr.shape}; an embedding must be 2-D")
+    name, how = _match_name(tensors, tensor, where)
+    arr = np.asarray(tensors[name])
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{where}: tensor {name!r} has shape {arr.shape}; an embedding must be 2-D (symbols × dims)"
+        )
     axes = _symbol_axes(arr.shape, counts)
     if not axes:
         raise ValueError(
             f"{where}: tensor {name!r} has shape {arr.shape}; no axis has the {want} symbols of the task"
         )
-    return name, arr, axes, f"tensor {tensor!r} chosen by name"
+    return name, arr, axes, how
 
 
 def _only_candidate(tensors: dict, counts, where: str, want: str):
-    """The one numeric tensor with an axis of a symbol count (2-D first, else 1-D)."""
+    """The one numeric 2-D tensor with an axis of a symbol count (1-D tensors -- biases --
+    are never embeddings)."""
     numeric = {k: np.asarray(v) for k, v in tensors.items() if np.asarray(v).dtype.kind in "fiub"}
     cands = [k for k, v in numeric.items() if v.ndim == 2 and _symbol_axes(v.shape, counts)]
     if not cands:
-        cands = [k for k, v in numeric.items() if v.ndim == 1 and v.shape[0] in counts]
-    if not cands:
+        ones = sorted(k for k, v in numeric.items() if v.ndim == 1 and v.shape[0] in counts)
+        if ones:
+            raise ValueError(
+                f"{where}: no 2-D tensor has an axis of length {want} (the task's symbols); "
+                f"1-D tensors are not embeddings: {_names({k: numeric[k] for k in ones})}"
+            )
         raise ValueError(
             f"{where}: no 2-D tensor has an axis of length {want} (the task's symbols); "
             f"the file holds: {_names(tensors)}"
@@ -460,26 +515,97 @@ def step_from_name(path) -> int | None:
     return int(found[-1]) if found else None
 
 
-def checkpoint_files(spec) -> list[Path]:
-    """Checkpoint files of a folder (every file with a readable suffix), a glob pattern or a
-    single file, sorted by name."""
+#: Checkpoint formats of a folder, in order of preference: a folder holding several is read
+#: in the first (``.pt``, ``.pth`` and ``.ckpt`` are one format).
+FORMAT_PREFERENCE = ((".safetensors",), TORCH_SUFFIXES, (".npz",), (".npy",), (".csv",))
+
+
+def _format_of(path: Path) -> tuple[str, ...] | None:
+    suffix = path.suffix.lower()
+    return next((fmt for fmt in FORMAT_PREFERENCE if suffix in fmt), None)
+
+
+def _fmt_name(fmt) -> str:
+    return "/".join(fmt)
+
+
+def select_checkpoints(spec, *, named_steps: bool = True) -> tuple[list[Path], list[str]]:
+    """Checkpoint files of a folder, a glob pattern or a single file, sorted by name, and notes
+    on the files left out.
+
+    A folder (or glob) holding several formats is read in one, the first of
+    :data:`FORMAT_PREFERENCE` present (safetensors first); the others' files are left out, and
+    one note says so.  Files of other suffixes (``README``, ``config.json``) are left out
+    silently.  With ``named_steps``, files whose name has no step number (``metrics.csv``,
+    ``final.pt``) are left out too, with a note, when some file of the format has one.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> for name in ("ckpt_10.safetensors", "ckpt_10.pt", "metrics.csv", "README"):
+    ...     _ = (d / name).write_text("")
+    >>> files, notes = select_checkpoints(d)
+    >>> [f.name for f in files]
+    ['ckpt_10.safetensors']
+    >>> print(notes[0])
+    1 .pt/.pth/.ckpt and 1 .csv files left out: the folder also holds .safetensors files, which are read
+    """
     text = str(spec)
     p = Path(text)
     if p.is_dir():
-        files = [f for f in p.iterdir() if f.is_file() and f.suffix.lower() in CHECKPOINT_SUFFIXES]
+        files = [f for f in p.iterdir() if f.is_file() and _format_of(f) is not None]
         if not files:
             raise ValueError(f"folder {text!r} holds no checkpoint file ({', '.join(CHECKPOINT_SUFFIXES)})")
     elif glob.has_magic(text):
         files = [Path(f) for f in glob.glob(text) if Path(f).is_file()]
         if not files:
             raise ValueError(f"no file matches {text!r}")
+        if any(_format_of(f) is None for f in files):
+            bad = next(f for f in files if _format_of(f) is None)
+            raise ValueError(
+                f"{text!r} matches {bad.name!r}, of unknown file type; "
+                f"allowed: {', '.join(CHECKPOINT_SUFFIXES)}"
+            )
     else:
-        files = [_existing_file(p)]
-    return sorted(files)
+        return [_existing_file(p)], []
+    notes = []
+    formats = {_format_of(f) for f in files}
+    chosen = next(fmt for fmt in FORMAT_PREFERENCE if fmt in formats)
+    if len(formats) > 1:
+        left = [
+            f"{sum(_format_of(f) == fmt for f in files)} {_fmt_name(fmt)}"
+            for fmt in FORMAT_PREFERENCE
+            if fmt in formats and fmt != chosen
+        ]
+        where = "folder" if p.is_dir() else "pattern"
+        notes.append(
+            f"{' and '.join(left)} files left out: the {where} also holds {_fmt_name(chosen)} files, "
+            "which are read"
+        )
+        files = [f for f in files if _format_of(f) == chosen]
+    if named_steps:
+        unnamed = sorted(f.name for f in files if step_from_name(f) is None)
+        if unnamed and len(unnamed) < len(files):
+            notes.append(f"left out, no step number in the name: {', '.join(unnamed)}")
+            files = [f for f in files if step_from_name(f) is not None]
+    return sorted(files), notes
+
+
+def checkpoint_files(spec) -> list[Path]:
+    """Checkpoint files of a folder, a glob pattern or a single file, sorted by name (the files
+    :func:`select_checkpoints` keeps, without its notes)."""
+    return select_checkpoints(spec, named_steps=False)[0]
 
 
 def load_checkpoints(
-    spec, rows, *, tensor: str | None = None, steps=None, vocab: int | None = None
+    spec,
+    rows,
+    *,
+    tensor: str | None = None,
+    steps=None,
+    vocab: int | None = None,
+    notes: list | None = None,
 ) -> tuple[np.ndarray, list[LoadedEmbedding]]:
     """Embeddings of a series of checkpoints, ordered by step.
 
@@ -492,13 +618,17 @@ def load_checkpoints(
     steps : sequence of int, optional
         One step per file in name order; default: read from each file name
         (:func:`step_from_name`).
+    notes : list, optional
+        :func:`select_checkpoints`' notes on the files left out are appended to it (once each).
 
     Returns
     -------
     steps : ndarray of int64, increasing
     embeddings : list of LoadedEmbedding
     """
-    files = checkpoint_files(spec)
+    files, left_out = select_checkpoints(spec, named_steps=steps is None)
+    if notes is not None:
+        notes.extend(left_out)
     if steps is None:
         found = [step_from_name(f) for f in files]
         missing = [f.name for f, s in zip(files, found, strict=True) if s is None]
@@ -543,21 +673,119 @@ def _only_tensor(path) -> tuple[str, np.ndarray]:
     return next(iter(tensors.items()))
 
 
-def load_pairs(path) -> np.ndarray:
+#: Header names of a pairs CSV's label column (the result ``a ∘ b``), case-insensitive.
+LABEL_COLUMNS = ("label", "result", "c", "target", "answer")
+
+
+def _pairs_csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
+    """A pairs CSV: the numeric table's ``a, b`` columns (by header name, or the first two),
+    its label column (or None) and each data row's line number."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{str(path)!r}: not a UTF-8 text file") from None
+    numbered = [
+        (n + 1, ln)
+        for n, ln in enumerate(text.splitlines())
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
+    if not numbered:
+        raise ValueError(f"{str(path)!r}: the file is empty")
+    first = numbered[0][1]
+    delim = "\t" if "\t" in first and "," not in first else ","
+    rows = [[c.strip() for c in r] for r in csv.reader([ln for _, ln in numbered], delimiter=delim)]
+    lines = [n for n, _ in numbered]
+    header = None
+    if not all(_is_number(c) for c in rows[0]):
+        header, rows, lines = [h.lower() for h in rows[0]], rows[1:], lines[1:]
+        if not rows:
+            raise ValueError(f"{str(path)!r}: no data rows after the header")
+    width = len(header) if header is not None else len(rows[0])
+    values = np.empty((len(rows), width))
+    for i, r in enumerate(rows):
+        if len(r) != width:
+            raise ValueError(f"{str(path)!r}, line {lines[i]}: {len(r)} fields, expected {width}")
+        for j, c in enumerate(r):
+            try:
+                values[i, j] = float(c)
+            except ValueError:
+                raise ValueError(
+                    f"{str(path)!r}, line {lines[i]}, field {j + 1}: not a number: {c!r}"
+                ) from None
+    if header is None:  # a, b[, label]; or a 0/1 mask (one column, or p × p over ordered pairs)
+        if width == 3:
+            return values[:, :2], values[:, 2], lines
+        return values, None, lines
+    if header[0] == "" and width > 1:  # pandas' unnamed index column
+        header, values = header[1:], values[:, 1:]
+    if len(header) == 1:
+        return values, None, lines
+    labels = [h for h in header if h in LABEL_COLUMNS]
+    if "a" in header and "b" in header:
+        ia, ib = header.index("a"), header.index("b")
+    elif len(header) - len(labels) == 2:
+        ia, ib = (k for k, h in enumerate(header) if h not in LABEL_COLUMNS)
+    else:
+        raise ValueError(
+            f"{str(path)!r}: the header {','.join(header)!r} has no columns 'a' and 'b' "
+            f"(and an optional label column: {', '.join(LABEL_COLUMNS)})"
+        )
+    if len(labels) > 1:
+        raise ValueError(f"{str(path)!r}: several label columns: {', '.join(labels)}; keep one")
+    lab = values[:, header.index(labels[0])] if labels else None
+    return values[:, [ia, ib]], lab, lines
+
+
+def _check_labels(path, pairs: np.ndarray, labels: np.ndarray, lines, task) -> None:
+    """Each row's label equals the task's ``a ∘ b`` (one line naming the first row that does not)."""
+    labels = _integer_array(labels, f"{str(path)!r}: label column")
+    lookup = {int(v): k for k, v in enumerate(task.symbols)}
+    for r, ((a, b), c) in enumerate(zip(pairs.tolist(), labels.tolist(), strict=True)):
+        if a not in lookup or b not in lookup:
+            continue  # the split reports symbols out of range
+        x = int(task.example_index(lookup[a], lookup[b]))
+        want = int(task.result_labels[task.results[x]])
+        if c != want:
+            raise ValueError(
+                f"{str(path)!r}, line {lines[r]}: the label of ({a}, {b}) is {c}, but "
+                f"{task.name} gives {want}"
+            )
+
+
+def load_pairs(path, *, task=None) -> np.ndarray:
     """A training set from a file: integer pairs of symbol labels, shape (n, 2), or a boolean
     (0/1) mask.
 
-    ``.npy``/``.npz`` (one array) or ``.csv`` (two columns ``a,b``, optional header; or a
-    single 0/1 column, a mask).  A mask is returned as a bool array of its own shape (1-D
-    over the task's examples, or ``(n, n)`` over ordered pairs of symbol indices); pairs as
-    int64 ``(n, 2)``.
+    ``.npy``/``.npz`` (one array) or ``.csv``: columns ``a,b`` found by their header names
+    (any order, other columns named ``a``/``b`` or not; a leading pandas index column is
+    dropped) or, without a header, the first two; an optional label column (the result
+    ``a ∘ b``: a header name of :data:`LABEL_COLUMNS`, or a third column without a header),
+    checked against ``task`` when one is given (a wrong label raises a ``ValueError`` naming
+    its line); or a single 0/1 column, a mask.  A mask is returned as a bool array of its own
+    shape (1-D over the task's examples, or ``(n, n)`` over ordered pairs of symbol indices);
+    pairs as int64 ``(n, 2)``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from effgrok.tasks import make_task
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "train.csv"
+    >>> _ = f.write_text("b,a,label\\n1,2,3\\n0,4,4\\n")
+    >>> load_pairs(f, task=make_task("add-mod", 5)).tolist()
+    [[2, 1], [4, 0]]
     """
-    _, arr = _only_tensor(path)
     where = f"{str(path)!r}"
+    if Path(path).suffix.lower() == ".csv":
+        arr, labels, lines = _pairs_csv(_existing_file(path))
+    else:
+        _, arr = _only_tensor(path)
+        labels = None
     arr = np.asarray(arr)
     if arr.dtype.kind not in "fiub":
         raise ValueError(f"{where}: entries must be numbers, got dtype {arr.dtype}")
     arr = _integer_array(arr, where)
+    if labels is not None and task is not None:
+        _check_labels(path, arr, labels, lines, task)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.dtype != bool and (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[0] == arr.shape[1] != 2)):
