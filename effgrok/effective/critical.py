@@ -47,8 +47,7 @@ from scipy.linalg import lapack
 from .._checks import choice, fraction, integer
 from .._parallel import parallel_allowed, thread_count
 from .._record import Result, jsonable
-from ..tasks import Task
-from ._critical_jobs import run_critical_tasks
+from ..tasks import TASK_NAMES, Task, make_task
 from .constraints import _gram_grouped, _group_by_class
 from .spectrum import full_table_null_space, full_table_nullity
 
@@ -683,8 +682,6 @@ def critical_scan(
     >>> [r.p for r in critical_scan("add", [6, 8], 200)]
     [6, 8]
     """
-    from ..tasks import make_task
-
     tasks = [make_task(name, p) for p in ps]  # validates every p before any work
     confidence = fraction("confidence", confidence, closed="neither")
     splits, seed = _scan_args(splits, seed, method, workers)
@@ -705,3 +702,83 @@ def _scan_args(splits, seed, method: str, workers) -> tuple[int, int]:
     if workers is not None and workers != "auto":
         integer("workers", workers, lo=1)
     return integer("splits", splits, lo=1), integer("seed", seed, lo=0)
+
+
+# ------------------------------------------------------------------------------ scan jobs
+# The computation as scan jobs (critical_fraction and critical_scan with workers, scheduler
+# or out): chunks of orderings per task.  A job recomputes its task from (name, p) and its
+# orderings from the seed and the task's coordinates alone, so the numbers are the same on
+# any executor and any number of workers.
+
+#: Estimated core-seconds per ordering: ``_SLOT_COST · n_slots^2.5 + _EXAMPLE_COST · n_examples``
+#: (decides between running in process and on a pool of every core, ``workers="auto"``).
+_SLOT_COST = 3e-9
+_EXAMPLE_COST = 1e-6
+
+_KIND = "effgrok.effective.critical:pinning_job"
+
+
+def pinning_job(task: str, p, splits: int, start: int, seed: int, method: str, coords=None) -> dict:
+    """One chunk: pinning sizes of orderings ``start .. start + splits − 1`` of task ``(task, p)``."""
+    t = make_task(task, p)
+    if coords is None:  # the scan's coordinate, (p,)
+        coords = (t.p,) if t.p is not None else ()
+    T = pinning_sizes(t, splits, seed=seed, coords=tuple(coords), method=method, start=start)
+    return {"pinning_sizes": T}
+
+
+def _jobs(t: Task, splits: int, seed: int, method: str, coords) -> list:
+    from ..scan import chunk_jobs, chunk_size
+
+    def params(start: int, n: int) -> dict:
+        out = {"task": t.name, "p": t.p, "splits": n, "start": start, "seed": seed, "method": method}
+        if coords is not None:
+            out["coords"] = list(coords)
+        return out
+
+    return chunk_jobs(_KIND, splits, chunk_size(splits), params, prefix=f"{t.name}-p{t.p}")
+
+
+def run_critical_tasks(
+    tasks: list[Task],
+    splits: int,
+    *,
+    seed: int,
+    method: str,
+    confidence: float,
+    coords=None,
+    workers,
+    scheduler,
+    out,
+    progress: Callable[[int], None] | None,
+) -> list:
+    """:func:`~effgrok.effective.critical.summarize_pinning_sizes` of every task, its pinning
+    sizes computed through :func:`effgrok.scan.run_scan` (resumable with ``out``).
+    ``coords=None`` keys each task by ``(p,)``; otherwise by ``coords`` (one task only)."""
+    from ..scan import ScanStore, auto_workers, gather, run_scan
+
+    for t in tasks:
+        if t.name not in TASK_NAMES:
+            raise ValueError(
+                f"workers, scheduler and out need a task made by make_task (one of "
+                f"{', '.join(TASK_NAMES)}); got {t.name!r}"
+            )
+    per_task = [_jobs(t, splits, seed, method, coords) for t in tasks]
+    if workers == "auto":
+        cost = sum(splits * (t.n_slots**2.5 * _SLOT_COST + t.n_examples * _EXAMPLE_COST) for t in tasks)
+        workers = None if scheduler is not None else auto_workers(cost)
+    store = None
+    if out is not None:
+        arguments = {"task": tasks[0].name, "p": [t.p for t in tasks], "splits": splits}
+        arguments.update(seed=seed, method=method)
+        if coords is not None:
+            arguments["coords"] = list(coords)
+        store = ScanStore(out, "critical", arguments)
+    jobs = [j for js in per_task for j in js]
+    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    return [
+        summarize_pinning_sizes(
+            t, gather(res, js)["pinning_sizes"], seed=seed, confidence=confidence, method=method
+        )
+        for t, js in zip(tasks, per_task, strict=True)
+    ]

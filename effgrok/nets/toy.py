@@ -59,7 +59,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -187,9 +187,6 @@ class ToyRuns(Runs):
     @property
     def final_rqi(self) -> np.ndarray:
         return self.rqi[:, -1]
-
-    def as_dict(self) -> dict:
-        return {k: (v if k != "config" else asdict(v)) for k, v in self.__dict__.items()}
 
 
 def _train_masks(task: Task, train) -> np.ndarray:
