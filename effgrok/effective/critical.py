@@ -42,7 +42,6 @@ from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
-from scipy.linalg import lapack
 
 from .._checks import choice, fraction, integer
 from .._parallel import parallel_allowed, thread_count
@@ -299,6 +298,9 @@ class _CholeskyProbe:
     """Tests "prefix of length m pins the structure" by one Cholesky factorisation."""
 
     def __init__(self, task: Task):
+        from scipy.linalg import lapack  # here: only the bisect method needs LAPACK (0.25 s to import)
+
+        self._dpotrf = lapack.dpotrf
         self.task = task
         basis = full_table_null_space(task)
         self.projector = basis @ basis.T
@@ -312,7 +314,7 @@ class _CholeskyProbe:
         tau = 1e-9 * s
         g += s * self.projector
         g[np.diag_indices_from(g)] -= tau
-        _, info = lapack.dpotrf(g, lower=1, overwrite_a=1, clean=0)
+        _, info = self._dpotrf(g, lower=1, overwrite_a=1, clean=0)
         return info == 0
 
 
@@ -428,30 +430,52 @@ def pinned_fraction(
     return float(np.mean(t <= n_train))
 
 
+def _binom_half_cdf(k, n: int) -> np.ndarray:
+    """``P(X ≤ k)`` for ``X ~ Binomial(n, ½)``: the regularized incomplete beta
+    ``I_½(k + 1, n − k)`` complemented (``scipy.special`` only: ``scipy.stats`` takes most of a
+    second to import, more than the whole computation of ``effgrok critical``)."""
+    from scipy.special import betaincc
+
+    k = np.asarray(k, dtype=np.float64)
+    inside = np.clip(k, 0, n - 1)
+    return np.where(k < 0, 0.0, np.where(k >= n, 1.0, betaincc(inside + 1, n - inside, 0.5)))
+
+
 def median_interval(n: int, confidence: float) -> tuple[int, int, float]:
     """1-based order statistics ``(j, k)`` with ``P(X_(j) ≤ median ≤ X_(k)) ≥ confidence``.
 
-    Distribution-free: the number of samples below the median is Binomial(n, ½).
-    Returns ``(j, k, coverage)``.
-    """
-    from scipy import stats  # imported here: scipy.stats takes a second to import
+    Distribution-free: the number of samples below the median is Binomial(n, ½), so the
+    coverage of ``(j, k = n − j + 1)`` is ``F(k − 1) − F(j − 1)`` with ``F`` its distribution
+    function; ``j`` starts at the ``α/2`` quantile of ``F`` and goes down until the coverage is
+    reached.  Returns ``(j, k, coverage)``.
 
+    Examples
+    --------
+    >>> j, k, cov = median_interval(101, 0.95)
+    >>> (j, k), round(cov, 4)
+    ((41, 61), 0.9648)
+    """
     alpha = 1.0 - confidence
-    j = int(stats.binom.ppf(alpha / 2, n, 0.5))
-    while j >= 1 and stats.binom.cdf(n - j, n, 0.5) - stats.binom.cdf(j - 1, n, 0.5) < confidence:
+    cdf = _binom_half_cdf(np.arange(n + 1), n)
+    j = int(np.searchsorted(cdf, alpha / 2, side="left"))  # smallest j with F(j) >= α/2
+    while j >= 1 and _binom_half_cdf(n - j, n) - _binom_half_cdf(j - 1, n) < confidence:
         j -= 1
     j = max(j, 1)
     k = n - j + 1
-    coverage = float(stats.binom.cdf(k - 1, n, 0.5) - stats.binom.cdf(j - 1, n, 0.5))
+    coverage = float(_binom_half_cdf(k - 1, n) - _binom_half_cdf(j - 1, n))
     return j, k, coverage
 
 
 def _clopper_pearson(successes: np.ndarray, n: int, confidence: float) -> np.ndarray:
-    from scipy import stats
+    """Clopper–Pearson interval of ``successes`` out of ``n``: quantiles ``α/2`` and ``1 − α/2``
+    of Beta(s, n − s + 1) and Beta(s + 1, n − s), by the inverse regularized incomplete beta."""
+    from scipy.special import betaincinv
 
     alpha = 1.0 - confidence
-    lo = np.where(successes > 0, stats.beta.ppf(alpha / 2, successes, n - successes + 1), 0.0)
-    hi = np.where(successes < n, stats.beta.ppf(1 - alpha / 2, successes + 1, n - successes), 1.0)
+    s = np.asarray(successes, dtype=np.float64)
+    lo_s, hi_s = np.maximum(s, 1.0), np.minimum(s, n - 1.0)  # keep the unused branch finite
+    lo = np.where(s > 0, betaincinv(lo_s, n - lo_s + 1, alpha / 2), 0.0)
+    hi = np.where(s < n, betaincinv(hi_s + 1, n - hi_s, 1 - alpha / 2), 1.0)
     return np.stack([lo, hi], axis=1)
 
 
