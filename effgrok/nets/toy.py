@@ -65,7 +65,6 @@ import numpy as np
 
 from .. import _checks
 from ..constants import NEVER, RQI_THRESHOLD
-from ..effective.constraints import parallelograms
 from ..tasks import Task, random_split
 from .engine import (
     Runs,
@@ -508,6 +507,8 @@ def _run(task: Task, cfg: ToyConfig, masks, inits: list, templates, keys, grid: 
     (first hits −1 where not reached)."""
     import jax
     import jax.numpy as jnp
+
+    from ..effective.constraints import parallelograms  # here: the effective package loads numba
 
     n_tr = masks.sum(axis=1)
     bsize = n_tr if cfg.batch_size is None else np.minimum(n_tr, cfg.batch_size)
