@@ -3,7 +3,8 @@
 Each ``effgrok train ...`` process would otherwise compile its XLA program again (seconds);
 with the cache, a second process with the same program reads it from disk.  The command sets
 the cache up once, in :func:`effgrok.cli.main`, before any command runs.  The library itself
-sets nothing: in your own program, call :func:`enable_jax_cache` (or configure JAX yourself).
+sets nothing: in your own program, configure JAX's cache yourself
+(``jax.config.update("jax_compilation_cache_dir", ...)``).
 
 Where: ``$EFFGROK_JAX_CACHE`` if set -- a folder, or ``off`` for no cache; otherwise
 ``$XDG_CACHE_HOME/effgrok/jax`` (``~/.cache/effgrok/jax`` when ``XDG_CACHE_HOME`` is unset
