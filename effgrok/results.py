@@ -15,7 +15,6 @@ import platform
 import sys
 import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -124,11 +123,6 @@ def write_npz_atomic(path, /, **arrays) -> Path:
     """Uncompressed ``.npz`` of plain numeric arrays (loadable with ``allow_pickle=False``)."""
     plain = {k: np.asarray(v) for k, v in arrays.items()}
     return _write_atomic(path, "wb", lambda fh: np.savez(fh, **plain))
-
-
-def dataclass_dict(obj) -> dict:
-    """A frozen result dataclass as a JSON-ready dict."""
-    return to_jsonable(asdict(obj))
 
 
 def save(folder, name: str, body: dict, *, provenance: dict | None = None, tables=None, arrays=None) -> Path:

@@ -4,8 +4,8 @@ A scan is a list of :class:`Job` s.  Every job names its job *kind* -- an import
 ``"package.module:function"`` -- and its parameters; :func:`run_job` -- one module-level
 function -- computes it wherever it runs, so the in-process loop, the process pool and a Dask
 cluster execute the very same code.  This module knows no model: the jobs of each
-computation live beside it (``effgrok.effective._critical_jobs``,
-``effgrok.effective._ensemble_jobs``, :mod:`effgrok.nets.phases`), built with the chunk-map
+computation live in its own module (:mod:`effgrok.effective.critical`,
+:mod:`effgrok.effective.simulation`, :mod:`effgrok.nets.phases`), built with the chunk-map
 helpers :func:`chunk_jobs` and :func:`gather`.
 
 Every random draw inside a job is keyed by the job's coordinates (see

@@ -1,12 +1,18 @@
 """Shared oracles: naive implementations that know nothing of effgrok's algorithms."""
 
 import itertools
+import os
 
 import numpy as np
 import pytest
 
 # fixture writers run once with real torch (tests/fixtures/torch/make_torch_fixtures.py), never in CI
 collect_ignore_glob = ["fixtures/*"]
+
+# The command's JAX compilation cache stays out of the user's cache folder during the tests (and
+# in the commands they start as processes, which inherit this); tests/test_cli.py turns it on in
+# a temporary folder where it tests it.
+os.environ["EFFGROK_JAX_CACHE"] = "off"
 
 
 def naive_rows(task, mask=None):

@@ -182,6 +182,62 @@ def test_the_page_shows_every_layer():
     assert "tests/test_architecture.py" in page
 
 
+# --------------------------------------------------------------------------- no import circles (issue 26)
+def module_imports(path: Path, modules: set[str]) -> set[str]:
+    """The modules of ``modules`` that ``path`` imports, at any level of the file.
+
+    ``from .x import f`` and ``from . import x`` both name the module ``x`` when ``x`` is one;
+    an imported name that is not a module counts as its package (``from .. import tasks`` is the
+    module ``effgrok.tasks``; ``from ..tasks import Task`` is too).
+    """
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    named = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            named.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module if node.level == 0 else package
+            if node.level:
+                for _ in range(node.level - 1):
+                    base = base.rpartition(".")[0]
+                base = f"{base}.{node.module}" if node.module else base
+            named.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
+        elif isinstance(node, ast.Call) and _is_import_call(node):
+            named.add(node.args[0].value)
+    found = set()
+    for target in named:
+        while target and target not in modules:  # a name inside a module -> that module
+            target = target.rpartition(".")[0]
+        if target and target != name:
+            found.add(target)
+    return found
+
+
+def mutual_imports(root: Path = PACKAGE) -> list[str]:
+    """Every pair of modules under ``root`` that import each other (``a <-> b``)."""
+    paths = {module_name(p): p for p in sorted(root.rglob("*.py"))}
+    graph = {name: module_imports(path, set(paths)) for name, path in paths.items()}
+    return sorted(f"{a} <-> {b}" for a, targets in graph.items() for b in targets if a < b and a in graph[b])
+
+
+def test_no_two_modules_import_each_other():
+    """A circle of two modules is one module in two files (or a layer upside down): each half
+    needs the other to import.  Function-level imports count as well."""
+    assert mutual_imports() == []
+
+
+def test_the_circle_rule_can_fail(tmp_path, monkeypatch):
+    fake = tmp_path / "effgrok" / "effective"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "a.py").write_text("from .b import f\n")
+    (fake / "b.py").write_text("def f():\n    from . import a\n")  # deferred: still a circle
+    (fake / "c.py").write_text("from effgrok.effective.b import f\n")  # one way only: fine
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert mutual_imports(tmp_path / "effgrok") == ["effgrok.effective.a <-> effgrok.effective.b"]
+
+
 # --------------------------------------------------------------------------- sizes (issue 17)
 #: The longest a function may be: its lines without its docstring (the docstring is the
 #: documentation -- the math, the parameters, the examples -- and is not limited).

@@ -38,11 +38,42 @@ def test_incremental_and_bisect_agree(name, p):
 def test_p10_critical_fraction_matches_paper(add10):
     res = eg.critical_fraction(add10, 10_000, seed=0)
     assert 0.38 <= res.r_c <= 0.43  # Liu et al. (2022): r_c ≈ 0.4
-    assert res.r_c_ci[0] <= res.r_c <= res.r_c_ci[1]
     assert res.sizes.tolist() == list(range(1, 56))
     assert np.all(np.diff(res.p_pinned) >= 0) and res.p_pinned[-1] == 1.0
     assert res.p_pinned[int(res.sizes.searchsorted(10))] == 0.0
-    assert np.all(res.p_pinned_ci[:, 0] <= res.p_pinned) and np.all(res.p_pinned <= res.p_pinned_ci[:, 1])
+
+
+def _first_crossing_of_half(xs, ys) -> float:
+    """By hand: walk the points; between the last one below ½ and the first at or above it,
+    interpolate linearly."""
+    for k, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        if y >= 0.5:
+            if k == 0:
+                return float(x)
+            x0, y0 = xs[k - 1], ys[k - 1]
+            return float(x0 + (0.5 - y0) * (x - x0) / (y - y0))
+    return float(xs[-1])
+
+
+def test_r_c_interval_is_the_clopper_pearson_band_crossing(add10):
+    """``p_pinned_ci`` is scipy's exact (Clopper–Pearson) binomial interval at every size, and
+    ``n_c``, ``n_c_ci`` are where the curve and the band's upper and lower edges cross ½."""
+    S = 2000
+    res = eg.critical_fraction(add10, S, seed=4, confidence=0.9)
+    T = np.asarray(res.pinning_sizes)
+    sizes = np.arange(1, 56)
+    hits = [int(np.sum(T <= n)) for n in sizes]
+    band = np.array(
+        [tuple(stats.binomtest(k, S).proportion_ci(confidence_level=0.9, method="exact")) for k in hits]
+    )
+    np.testing.assert_allclose(res.p_pinned_ci, band, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(res.p_pinned, np.array(hits) / S, rtol=0, atol=0)
+    assert res.n_c == pytest.approx(_first_crossing_of_half(sizes, np.array(hits) / S), rel=1e-12)
+    lo = _first_crossing_of_half(sizes, band[:, 1])  # the upper edge reaches ½ first
+    hi = _first_crossing_of_half(sizes, band[:, 0])
+    assert res.n_c_ci == pytest.approx((lo, hi), rel=1e-9)
+    assert res.r_c_ci == pytest.approx((lo / 55, hi / 55), rel=1e-9)
+    assert lo < res.n_c < hi and hi - lo < 1.5  # 2000 splits: about one training pair wide
 
 
 def test_coupled_curve_agrees_with_independent_splits(add10):
@@ -99,6 +130,8 @@ def test_median_interval_coverage(n):
     assert 1 <= j <= k <= n
     assert cov == pytest.approx(stats.binom.cdf(k - 1, n, 0.5) - stats.binom.cdf(j - 1, n, 0.5))
     assert cov >= 0.95 or j == 1
+    # the narrowest such pair: one step inwards the coverage falls below 95 %
+    assert j + 1 > n - j or stats.binom.cdf(n - j - 1, n, 0.5) - stats.binom.cdf(j, n, 0.5) < 0.95
 
 
 def test_critical_scan_over_p_decreases():

@@ -138,7 +138,6 @@ def test_sparsity_convention_and_weight_keys():
         kept_fraction(1.5)
 
 
-@pytest.mark.slow
 def test_protocol_wiring_small():
     """The retrained runs start from the masked original init and keep the mask exactly; the
     default network is the paper's embedding-sum MLP."""

@@ -138,11 +138,13 @@ def test_scales_multiply_the_initial_draws(add10):
     np.testing.assert_allclose(big.embedding[0, 0], 3.0 * base.embedding[0, 0], rtol=1e-12)
 
 
-@pytest.mark.slow
 def test_issue6_targets_at_p10(add10):
-    """Issue 6 at p = 10, reference optimiser, 8 seeds.  Oracle for "can reach": the ideal test
-    accuracy Acc-bar of each run's own training set (a test example whose class never occurs
-    in training cannot be learned)."""
+    """Issue 6 at p = 10, reference optimiser, 8 seeds: above r_c the toy network learns the
+    representation within 2000 steps, below it not even in twice that.  Oracle for "can reach":
+    the ideal test accuracy Acc-bar of each run's own training set (a test example whose class
+    never occurs in training cannot be learned).  (Sizes cut from 5000 and 10 000 steps, which
+    took ~2 min, so that it runs with the suite: with these seeds every RQI and test-accuracy
+    crossing above r_c falls before step 1500, and no run below r_c crosses in 10 000 steps.)"""
     from effgrok.effective.metrics import ideal_accuracy
     from effgrok.tasks import random_split
 
@@ -150,14 +152,14 @@ def test_issue6_targets_at_p10(add10):
         rng = np.random.default_rng(np.random.SeedSequence(seed))
         return random_split(add10, size=n, seed=int(rng.integers(2**63 - 1)))
 
-    # below r_c (15 pairs): RQI > 0.95 is not reached in 1e4 steps by most seeds
-    below = train_toy(add10, ToyConfig(steps=10_000, stride=500), seeds=range(8), n_train=15)
+    # below r_c (15 pairs): RQI > 0.95 is not reached in 4000 steps by most seeds
+    below = train_toy(add10, ToyConfig(steps=4000, stride=500), seeds=range(8), n_train=15)
     assert np.mean(reached(below.step_rqi)) < 0.5
-    # 45 pairs, 5000 steps: most seeds learn the representation and most of those whose
+    # 45 pairs, 2000 steps: most seeds learn the representation and most of those whose
     # training set allows test accuracy >= 0.9 reach it (classification variant; the
     # regression variant does not meet this -- see benchmarks/README.md)
     cls = train_toy(
-        add10, ToyConfig(steps=5000, stride=500, variant="classification"), seeds=range(8), n_train=45
+        add10, ToyConfig(steps=2000, stride=500, variant="classification"), seeds=range(8), n_train=45
     )
     feasible = np.array([ideal_accuracy(add10, split(s, 45).mask).test >= 0.9 for s in range(8)])
     hit = reached(cls.step_test_acc)

@@ -54,11 +54,83 @@ def test_the_list_of_result_classes_is_complete():
     assert {"DichotomyRuns", "GrokkingGap", "LinearSimulation", "TicketStudy", "AlphaSweep"} <= set(RESULTS)
 
 
+def test_every_result_class_follows_the_protocol():
+    assert [n for n in RESULTS if not issubclass(CLASSES[n], Result)] == []
+
+
+def _scalar(value) -> bool:
+    return value is None or isinstance(value, (str, bool, int, float, np.generic))
+
+
+def _fields(res) -> dict:
+    """The result's dataclass fields by name, JSON-ready (numpy -> Python, NaN/NEVER -> null)."""
+    return {f.name: getattr(res, f.name) for f in dataclasses.fields(res)}
+
+
+def _same_content(field, value) -> bool | None:
+    """Whether a record's ``value`` is the ``field`` it is named after, JSON-ready (numpy ->
+    Python, NaN/NEVER -> null); ``None`` where the same name means something else (a count
+    ``steps`` beside an array ``steps``, a convention ``loss`` beside a loss curve)."""
+    if _scalar(field):
+        return value == jsonable(field)
+    if isinstance(field, dict) and isinstance(value, dict):
+        return value == jsonable(field)
+    one_d = isinstance(field, (tuple, list)) or (isinstance(field, np.ndarray) and field.ndim == 1)
+    if one_d and isinstance(value, list) and len(value) == len(field) and all(map(_scalar, value)):
+        return value == jsonable(list(field))
+    return None
+
+
+def _record_matches_fields(res) -> int:
+    """Every key of ``record()`` named after a field holds that field's value; returns how many."""
+    rec, fields, checked = res.record(), _fields(res), 0
+    for key in rec.keys() & fields.keys():
+        same = _same_content(fields[key], rec[key])
+        assert same is not False, f"record()[{key!r}] = {rec[key]!r}, field {fields[key]!r}"
+        checked += same is True
+    return checked
+
+
+def _tables_match_fields(res) -> int:
+    """A column named after a 1-D field with one entry per row (``alphas`` or ``alpha``, ``steps``
+    or ``step``) holds the entry of its row; returns how many columns were checked."""
+    fields, checked = _fields(res), 0
+    for rows in res.tables().values():
+        for column in rows[0] if len(rows) > 1 else ():
+            field = fields.get(column, fields.get(f"{column}s"))
+            one_d = isinstance(field, tuple) or (isinstance(field, np.ndarray) and field.ndim == 1)
+            if one_d and len(field) == len(rows):
+                assert [r[column] for r in rows] == jsonable(list(field)), column
+                checked += 1
+    return checked
+
+
 @pytest.mark.parametrize("name", RESULTS)
-def test_every_result_class_has_record_and_tables(name):
-    cls = CLASSES[name]
-    assert issubclass(cls, Result), f"{name} does not follow the result protocol"
-    assert callable(cls.record) and callable(cls.tables)
+def test_record_and_tables_hold_the_fields(instances, name):
+    """``record()`` and ``tables()`` carry the object's own values: the fields they name are the
+    fields' values (JSON-ready), not merely keys of the right shape."""
+    res = instances[name]
+    matched = _record_matches_fields(res), _tables_match_fields(res)
+    assert sum(matched) > 0, f"{name}: no field found in its record or tables"
+
+
+def test_the_field_check_can_fail(instances):
+    """A record or a table that does not hold the object's value is caught."""
+    gap, log = instances["GrokkingGap"], instances["LossLog"]
+
+    class WrongRecord(type(gap)):
+        def record(self):
+            return super().record() | {"gap": self.gap + 1.0}
+
+    class WrongTable(type(log)):
+        def tables(self):
+            return {"runs": [r | {"run": "z"} for r in super().tables()["runs"]]}
+
+    with pytest.raises(AssertionError, match="gap"):
+        _record_matches_fields(WrongRecord(**_fields(gap)))
+    assert _tables_match_fields(log) == 1  # the column "run" holds the field "runs"
+    with pytest.raises(AssertionError, match="run"):
+        _tables_match_fields(WrongTable(**_fields(log)))
 
 
 def test_jsonable_writes_never_as_null():

@@ -10,7 +10,7 @@ import pytest
 
 import effgrok as eg
 from effgrok.cli import main
-from effgrok.effective._critical_jobs import _jobs as _critical_chunks
+from effgrok.effective.critical import _jobs as _critical_chunks
 from effgrok.scan import Job, ScanStore, StoreMismatch, chunk_jobs, gather, run_scan
 
 ADD10 = eg.make_task("add", 10)

@@ -17,14 +17,30 @@ from effgrok.solvable.dichotomy import (
 )
 
 
-def test_transition_time_is_log_alpha_over_lambda_for_every_degree():
+def _decay_time_by_integration(alpha: float, lam: float, degree: int) -> float:
+    """Oracle: integrate weight decay alone, dθ/dt = −λθ from ‖θ₀‖ = α, and stop when the output
+    scale of a degree-L homogeneous model, ‖θ‖^L, comes down to 1 (an event of the ODE solver)."""
+    from scipy.integrate import solve_ivp
+
+    def reaches_one(t, y):
+        return np.linalg.norm(y) ** degree - 1.0
+
+    reaches_one.terminal = True
+    theta0 = alpha * np.array([0.6, 0.8])  # any direction of norm α
+    sol = solve_ivp(lambda t, y: -lam * y, (0, 50 / lam), theta0, events=reaches_one, rtol=1e-12, atol=1e-14)
+    return float(sol.t_events[0][0])
+
+
+def test_transition_time_is_when_decay_brings_the_output_scale_to_one():
     a = np.array([2.0, 10.0, 1e3])
     lam = np.array([1e-4, 1e-3, 0.05])
     for L in (1, 2, 3):
-        np.testing.assert_allclose(transition_time(a, lam, homogeneity=L), np.log(a) / lam, rtol=1e-15)
+        expected = [_decay_time_by_integration(ai, li, L) for ai, li in zip(a, lam, strict=True)]
+        np.testing.assert_allclose(transition_time(a, lam, homogeneity=L), expected, rtol=1e-8)
     lo, hi = transition_window(a, lam, c=0.3)
-    np.testing.assert_allclose(lo, 0.7 * np.log(a) / lam, rtol=1e-15)
-    np.testing.assert_allclose(hi, 1.3 * np.log(a) / lam, rtol=1e-15)
+    t_star = [_decay_time_by_integration(ai, li, 2) for ai, li in zip(a, lam, strict=True)]
+    np.testing.assert_allclose(lo, 0.7 * np.array(t_star), rtol=1e-8)
+    np.testing.assert_allclose(hi, 1.3 * np.array(t_star), rtol=1e-8)
 
 
 def test_transition_step_matches_a_direct_count_of_the_decay():
@@ -36,8 +52,9 @@ def test_transition_step_matches_a_direct_count_of_the_decay():
         norm *= 1 - eta * lam
         k += 1
     assert k == math.ceil(k_star)
+    # the continuous-time step count: the flow's time (the oracle above) over the learning rate
     assert transition_step(alpha, lam, eta, exact=False) == pytest.approx(
-        math.log(alpha) / (eta * lam), rel=1e-15
+        _decay_time_by_integration(alpha, lam, 2) / eta, rel=1e-8
     )
     assert transition_step(alpha, lam, eta) / transition_step(alpha, lam, eta, exact=False) == pytest.approx(
         1 - eta * lam / 2, rel=1e-5

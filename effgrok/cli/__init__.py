@@ -6,6 +6,9 @@ each registers its options and returns an :class:`~._output.Outcome` that :mod:`
 writes.  The library is imported inside the commands, so ``effgrok --help`` and bad input
 import neither numba, JAX nor matplotlib.
 
+Every command keeps JAX's compiled programs in a persistent cache (:mod:`._jax_cache`:
+``~/.cache/effgrok/jax``, moved or turned off by ``EFFGROK_JAX_CACHE``).
+
 Bad input ends with one line on stderr (``effgrok: error: ...``) and exit code 2;
 Ctrl-C with ``effgrok: interrupted`` and exit code 130.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 import sys
 import time
 
+from ._jax_cache import enable_jax_cache
 from ._options import Parser, UsageError, parse_pairs
 from ._output import Outcome, emit
 
@@ -65,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         _check_out(args.out)
+        enable_jax_cache()  # before any command compiles (sets JAX's variables; imports no JAX)
         outcome = args.run(args)
         emit(outcome, args, started, time.time() - started)
         return 0

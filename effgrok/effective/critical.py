@@ -42,13 +42,11 @@ from dataclasses import dataclass
 
 import numba as nb
 import numpy as np
-from scipy.linalg import lapack
 
 from .._checks import choice, fraction, integer
 from .._parallel import parallel_allowed, thread_count
 from .._record import Result, jsonable
-from ..tasks import Task
-from ._critical_jobs import run_critical_tasks
+from ..tasks import TASK_NAMES, Task, make_task
 from .constraints import _gram_grouped, _group_by_class
 from .spectrum import full_table_null_space, full_table_nullity
 
@@ -300,6 +298,9 @@ class _CholeskyProbe:
     """Tests "prefix of length m pins the structure" by one Cholesky factorisation."""
 
     def __init__(self, task: Task):
+        from scipy.linalg import lapack  # here: only the bisect method needs LAPACK (0.25 s to import)
+
+        self._dpotrf = lapack.dpotrf
         self.task = task
         basis = full_table_null_space(task)
         self.projector = basis @ basis.T
@@ -313,7 +314,7 @@ class _CholeskyProbe:
         tau = 1e-9 * s
         g += s * self.projector
         g[np.diag_indices_from(g)] -= tau
-        _, info = lapack.dpotrf(g, lower=1, overwrite_a=1, clean=0)
+        _, info = self._dpotrf(g, lower=1, overwrite_a=1, clean=0)
         return info == 0
 
 
@@ -429,30 +430,52 @@ def pinned_fraction(
     return float(np.mean(t <= n_train))
 
 
+def _binom_half_cdf(k, n: int) -> np.ndarray:
+    """``P(X ≤ k)`` for ``X ~ Binomial(n, ½)``: the regularized incomplete beta
+    ``I_½(k + 1, n − k)`` complemented (``scipy.special`` only: ``scipy.stats`` takes most of a
+    second to import, more than the whole computation of ``effgrok critical``)."""
+    from scipy.special import betaincc
+
+    k = np.asarray(k, dtype=np.float64)
+    inside = np.clip(k, 0, n - 1)
+    return np.where(k < 0, 0.0, np.where(k >= n, 1.0, betaincc(inside + 1, n - inside, 0.5)))
+
+
 def median_interval(n: int, confidence: float) -> tuple[int, int, float]:
     """1-based order statistics ``(j, k)`` with ``P(X_(j) ≤ median ≤ X_(k)) ≥ confidence``.
 
-    Distribution-free: the number of samples below the median is Binomial(n, ½).
-    Returns ``(j, k, coverage)``.
-    """
-    from scipy import stats  # imported here: scipy.stats takes a second to import
+    Distribution-free: the number of samples below the median is Binomial(n, ½), so the
+    coverage of ``(j, k = n − j + 1)`` is ``F(k − 1) − F(j − 1)`` with ``F`` its distribution
+    function; ``j`` starts at the ``α/2`` quantile of ``F`` and goes down until the coverage is
+    reached.  Returns ``(j, k, coverage)``.
 
+    Examples
+    --------
+    >>> j, k, cov = median_interval(101, 0.95)
+    >>> (j, k), round(cov, 4)
+    ((41, 61), 0.9648)
+    """
     alpha = 1.0 - confidence
-    j = int(stats.binom.ppf(alpha / 2, n, 0.5))
-    while j >= 1 and stats.binom.cdf(n - j, n, 0.5) - stats.binom.cdf(j - 1, n, 0.5) < confidence:
+    cdf = _binom_half_cdf(np.arange(n + 1), n)
+    j = int(np.searchsorted(cdf, alpha / 2, side="left"))  # smallest j with F(j) >= α/2
+    while j >= 1 and _binom_half_cdf(n - j, n) - _binom_half_cdf(j - 1, n) < confidence:
         j -= 1
     j = max(j, 1)
     k = n - j + 1
-    coverage = float(stats.binom.cdf(k - 1, n, 0.5) - stats.binom.cdf(j - 1, n, 0.5))
+    coverage = float(_binom_half_cdf(k - 1, n) - _binom_half_cdf(j - 1, n))
     return j, k, coverage
 
 
 def _clopper_pearson(successes: np.ndarray, n: int, confidence: float) -> np.ndarray:
-    from scipy import stats
+    """Clopper–Pearson interval of ``successes`` out of ``n``: quantiles ``α/2`` and ``1 − α/2``
+    of Beta(s, n − s + 1) and Beta(s + 1, n − s), by the inverse regularized incomplete beta."""
+    from scipy.special import betaincinv
 
     alpha = 1.0 - confidence
-    lo = np.where(successes > 0, stats.beta.ppf(alpha / 2, successes, n - successes + 1), 0.0)
-    hi = np.where(successes < n, stats.beta.ppf(1 - alpha / 2, successes + 1, n - successes), 1.0)
+    s = np.asarray(successes, dtype=np.float64)
+    lo_s, hi_s = np.maximum(s, 1.0), np.minimum(s, n - 1.0)  # keep the unused branch finite
+    lo = np.where(s > 0, betaincinv(lo_s, n - lo_s + 1, alpha / 2), 0.0)
+    hi = np.where(s < n, betaincinv(hi_s + 1, n - hi_s, 1 - alpha / 2), 1.0)
     return np.stack([lo, hi], axis=1)
 
 
@@ -683,8 +706,6 @@ def critical_scan(
     >>> [r.p for r in critical_scan("add", [6, 8], 200)]
     [6, 8]
     """
-    from ..tasks import make_task
-
     tasks = [make_task(name, p) for p in ps]  # validates every p before any work
     confidence = fraction("confidence", confidence, closed="neither")
     splits, seed = _scan_args(splits, seed, method, workers)
@@ -705,3 +726,83 @@ def _scan_args(splits, seed, method: str, workers) -> tuple[int, int]:
     if workers is not None and workers != "auto":
         integer("workers", workers, lo=1)
     return integer("splits", splits, lo=1), integer("seed", seed, lo=0)
+
+
+# ------------------------------------------------------------------------------ scan jobs
+# The computation as scan jobs (critical_fraction and critical_scan with workers, scheduler
+# or out): chunks of orderings per task.  A job recomputes its task from (name, p) and its
+# orderings from the seed and the task's coordinates alone, so the numbers are the same on
+# any executor and any number of workers.
+
+#: Estimated core-seconds per ordering: ``_SLOT_COST · n_slots^2.5 + _EXAMPLE_COST · n_examples``
+#: (decides between running in process and on a pool of every core, ``workers="auto"``).
+_SLOT_COST = 3e-9
+_EXAMPLE_COST = 1e-6
+
+_KIND = "effgrok.effective.critical:pinning_job"
+
+
+def pinning_job(task: str, p, splits: int, start: int, seed: int, method: str, coords=None) -> dict:
+    """One chunk: pinning sizes of orderings ``start .. start + splits − 1`` of task ``(task, p)``."""
+    t = make_task(task, p)
+    if coords is None:  # the scan's coordinate, (p,)
+        coords = (t.p,) if t.p is not None else ()
+    T = pinning_sizes(t, splits, seed=seed, coords=tuple(coords), method=method, start=start)
+    return {"pinning_sizes": T}
+
+
+def _jobs(t: Task, splits: int, seed: int, method: str, coords) -> list:
+    from ..scan import chunk_jobs, chunk_size
+
+    def params(start: int, n: int) -> dict:
+        out = {"task": t.name, "p": t.p, "splits": n, "start": start, "seed": seed, "method": method}
+        if coords is not None:
+            out["coords"] = list(coords)
+        return out
+
+    return chunk_jobs(_KIND, splits, chunk_size(splits), params, prefix=f"{t.name}-p{t.p}")
+
+
+def run_critical_tasks(
+    tasks: list[Task],
+    splits: int,
+    *,
+    seed: int,
+    method: str,
+    confidence: float,
+    coords=None,
+    workers,
+    scheduler,
+    out,
+    progress: Callable[[int], None] | None,
+) -> list:
+    """:func:`~effgrok.effective.critical.summarize_pinning_sizes` of every task, its pinning
+    sizes computed through :func:`effgrok.scan.run_scan` (resumable with ``out``).
+    ``coords=None`` keys each task by ``(p,)``; otherwise by ``coords`` (one task only)."""
+    from ..scan import ScanStore, auto_workers, gather, run_scan
+
+    for t in tasks:
+        if t.name not in TASK_NAMES:
+            raise ValueError(
+                f"workers, scheduler and out need a task made by make_task (one of "
+                f"{', '.join(TASK_NAMES)}); got {t.name!r}"
+            )
+    per_task = [_jobs(t, splits, seed, method, coords) for t in tasks]
+    if workers == "auto":
+        cost = sum(splits * (t.n_slots**2.5 * _SLOT_COST + t.n_examples * _EXAMPLE_COST) for t in tasks)
+        workers = None if scheduler is not None else auto_workers(cost)
+    store = None
+    if out is not None:
+        arguments = {"task": tasks[0].name, "p": [t.p for t in tasks], "splits": splits}
+        arguments.update(seed=seed, method=method)
+        if coords is not None:
+            arguments["coords"] = list(coords)
+        store = ScanStore(out, "critical", arguments)
+    jobs = [j for js in per_task for j in js]
+    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    return [
+        summarize_pinning_sizes(
+            t, gather(res, js)["pinning_sizes"], seed=seed, confidence=confidence, method=method
+        )
+        for t, js in zip(tasks, per_task, strict=True)
+    ]

@@ -22,8 +22,7 @@ import numpy as np
 from .._checks import choice, finite_array, integer, positive, schedule
 from .._record import Result, column_rows, jsonable
 from ..constants import RQI_THRESHOLD, first_crossing  # RQI_THRESHOLD: re-exported here
-from ..tasks import Task, random_split
-from ._ensemble_jobs import run_ensemble_scan
+from ..tasks import TASK_NAMES, Task, make_task, random_split
 from .constraints import training_mask
 from .dynamics import TABLEAUS, EffectiveLoss, _integrate_adaptive, _integrate_fixed, _record_many, exact_flow
 from .metrics import DEFAULT_DELTA, ideal_accuracy
@@ -682,4 +681,109 @@ def _ensemble(r: dict, n_train: np.ndarray, loss: EffectiveLoss, method: str, le
         method=method,
         learning_rate=float(learning_rate),
         n_steps=r["n_steps"],
+    )
+
+
+# ------------------------------------------------------------------------------ scan jobs
+# An ensemble as scan jobs (simulate_ensemble with workers, scheduler or out): chunks of
+# members.  Member m draws its split and initial embedding from SeedSequence(seed,
+# spawn_key=(m,)) alone, so the chunks joined are the ensemble of one call, on any executor
+# and any number of workers.
+
+#: Estimated core-seconds per member, step, embedding row and dimension (decides between
+#: running in process and on a pool of every core, ``workers="auto"``).
+_MEMBER_STEP_COST = 3e-8
+
+_KIND = "effgrok.effective.simulation:ensemble_job"
+
+#: Ensemble fields stored per chunk (chunk-file names; kept as first written, so a store
+#: made by an earlier version resumes).
+_CHUNK_FIELDS = {
+    "loss": "loss",
+    "z": "z",
+    "rqi": "rqi",
+    "predicted_test_acc": "predicted_test_accuracy",
+    "steps_to_rqi": "steps_to_rqi",
+    "n_h": "n_h",
+    "grokking_rate": "grokking_rate",
+    "pinned": "pinned",
+    "z0": "z0",
+    "n_train": "n_train",
+}
+
+
+def ensemble_job(task: str, p, members: int, first_member: int, split: dict, options: dict) -> dict:
+    """One chunk: members ``first_member .. first_member + members − 1`` of the ensemble."""
+    t = make_task(task, p)
+    opts = dict(options)
+    opts["loss"] = EffectiveLoss(**opts["loss"])
+    split = dict(split)
+    if "train" in split:
+        split["train"] = np.asarray(split["train"], dtype=np.int64)
+    ens = simulate_ensemble(t, members, first_member=first_member, **split, **opts)
+    out = {chunk: getattr(ens, attr) for attr, chunk in _CHUNK_FIELDS.items()}
+    out["steps"] = ens.steps
+    if ens.n_steps is not None:
+        out["n_steps"] = ens.n_steps
+    return out
+
+
+def run_ensemble_scan(
+    task: Task,
+    members: int,
+    *,
+    split: dict,
+    setup: dict,
+    integrator: dict,
+    workers,
+    scheduler,
+    out,
+    progress: Callable[[int], None] | None,
+):
+    """The ensemble through :func:`effgrok.scan.run_scan` in chunks of members (resumable
+    with ``out``).  ``split`` is one of ``{"fraction": r}``, ``{"size": n}``,
+    ``{"train": [example indices]}``; ``setup`` holds ``loss``, ``dim``, ``init``, ``seed`` and
+    ``first_member``, ``integrator`` the integration options (see ``simulate_ensemble``)."""
+    from ..scan import ScanStore, auto_workers, chunk_jobs, chunk_size, gather, run_scan
+
+    if task.name not in TASK_NAMES:
+        raise ValueError(
+            f"workers, scheduler and out need a task made by make_task (one of {', '.join(TASK_NAMES)}); "
+            f"got {task.name!r}"
+        )
+    if not isinstance(setup["init"], str):
+        raise ValueError("workers, scheduler and out need init given by name, not as an array")
+    names = ("method", "learning_rate", "step_size", "delta", "rtol", "atol", "steps", "stride")
+    check_options(*(integrator[k] for k in names))
+    loss, first_member = setup["loss"], setup["first_member"]
+    options = {k: v for k, v in integrator.items() if k != "delta" or v != DEFAULT_DELTA}
+    options.update(dim=setup["dim"], init=setup["init"], seed=setup["seed"])
+    options["loss"] = {"constraints": loss.constraints, "normalization": loss.normalization, "z": loss.z}
+
+    def params(start: int, n: int) -> dict:
+        return {"task": task.name, "p": task.p, "members": n, "first_member": first_member + start}
+
+    jobs = chunk_jobs(_KIND, members, chunk_size(members, lo=64, hi=2048), params, prefix="members")
+    for j in jobs:
+        j.params.update(split=split, options=options)
+    if workers == "auto":
+        cost = members * options["steps"] * task.n_slots * options["dim"] * _MEMBER_STEP_COST
+        workers = None if scheduler is not None else auto_workers(cost)
+    store = None
+    if out is not None:
+        arguments = {"task": task.name, "p": task.p, "members": members, "split": split, "options": options}
+        if first_member:
+            arguments["first_member"] = first_member
+        store = ScanStore(out, "simulate-ensemble", arguments)
+    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    cat = gather(res, jobs)
+    return Ensemble(
+        steps=res[jobs[0].key]["steps"],
+        embedding=None,
+        loss_convention=loss,
+        method=options["method"],
+        learning_rate=float(options["learning_rate"]),
+        n_steps=cat.get("n_steps"),
+        **{attr: cat[chunk] for attr, chunk in _CHUNK_FIELDS.items() if attr != "pinned"},
+        pinned=cat["pinned"].astype(bool),
     )

@@ -50,7 +50,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .._checks import choice, finite_array, integer, nonnegative, positive
 from .._record import Result, column_rows
@@ -282,6 +281,8 @@ def _solve_kappa(n: np.ndarray, mu: np.ndarray, samples: float, ridge: float) ->
     """Root ``κ`` of ``Σ N μ/(μ + κ) + λ/κ = P`` (``0`` when ridgeless and ``P ≥`` rank)."""
     pos = mu > 0
     n, mu = n[pos], mu[pos]
+
+    from scipy.optimize import brentq  # here: scipy.optimize takes a second to import
 
     def excess(log_kappa):
         kappa = math.exp(log_kappa)

@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import eval_hermitenorm
 
 from .._checks import integer, nonnegative, positive
 
@@ -67,6 +66,8 @@ def _target_fn(target: str):
             m = None
     if m is None or m < 1 or m > 20:
         raise ValueError(f"target must be 'paper' or 'hermite:k' with k in 1..20, got {target!r}")
+    from scipy.special import eval_hermitenorm  # here: scipy.special costs the networks' start
+
     norm = math.sqrt(math.factorial(m))
     return lambda z_raw, z: eval_hermitenorm(m, z) / norm
 

@@ -59,13 +59,12 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .. import _checks
 from ..constants import NEVER, RQI_THRESHOLD
-from ..effective.constraints import parallelograms
 from ..tasks import Task, random_split
 from .engine import (
     Runs,
@@ -187,9 +186,6 @@ class ToyRuns(Runs):
     @property
     def final_rqi(self) -> np.ndarray:
         return self.rqi[:, -1]
-
-    def as_dict(self) -> dict:
-        return {k: (v if k != "config" else asdict(v)) for k, v in self.__dict__.items()}
 
 
 def _train_masks(task: Task, train) -> np.ndarray:
@@ -511,6 +507,8 @@ def _run(task: Task, cfg: ToyConfig, masks, inits: list, templates, keys, grid: 
     (first hits −1 where not reached)."""
     import jax
     import jax.numpy as jnp
+
+    from ..effective.constraints import parallelograms  # here: the effective package loads numba
 
     n_tr = masks.sum(axis=1)
     bsize = n_tr if cfg.batch_size is None else np.minimum(n_tr, cfg.batch_size)

@@ -1,0 +1,61 @@
+"""The command's JAX persistent compilation cache (issue 26, item 5): where it lives, how it is
+moved or turned off, and that a second process reads the first one's programs.
+
+The tests run with ``EFFGROK_JAX_CACHE=off`` (tests/conftest.py); here the cache is turned on
+in a temporary folder only, never in the user's cache folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from effgrok.cli._jax_cache import ENV, enable_jax_cache, jax_cache_dir
+
+EFFGROK = Path(sys.executable).parent / "effgrok"
+
+
+def test_the_folder_follows_the_variables(tmp_path, monkeypatch):
+    monkeypatch.setattr(Path, "home", lambda: tmp_path / "home")
+    assert jax_cache_dir({}) == tmp_path / "home" / ".cache" / "effgrok" / "jax"
+    assert jax_cache_dir({"XDG_CACHE_HOME": "/xdg"}) == Path("/xdg/effgrok/jax")
+    relative = {"XDG_CACHE_HOME": "not/absolute"}  # ignored, as the XDG specification says
+    assert jax_cache_dir(relative) == tmp_path / "home" / ".cache" / "effgrok" / "jax"
+    assert jax_cache_dir({ENV: str(tmp_path / "c"), "XDG_CACHE_HOME": "/xdg"}) == tmp_path / "c"
+    assert jax_cache_dir({ENV: "off", "XDG_CACHE_HOME": "/xdg"}) is None
+    assert jax_cache_dir({ENV: " OFF "}) is None
+
+
+def test_off_changes_nothing(monkeypatch):
+    before = dict(os.environ)
+    assert enable_jax_cache({ENV: "off"}) is None
+    assert dict(os.environ) == before
+
+
+def _train(env) -> dict:
+    argv = [str(EFFGROK), "train", "modular", "--p", "5", "--steps", "4", "--stride", "2", "--json"]
+    out = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rec = json.loads(out.stdout)
+    rec.pop("provenance", None)
+    return rec
+
+
+@pytest.mark.skipif(not EFFGROK.exists(), reason="the console script is not installed")
+def test_a_second_process_reuses_the_compiled_programs(tmp_path):
+    """The first `effgrok train` writes its programs -- small ones too, which JAX's default
+    threshold of 1 s of compilation would leave out -- the second writes none (every program
+    was read from the cache) and prints the same numbers."""
+    folder = tmp_path / "jax"
+    env = {**os.environ, ENV: str(folder)}
+    first = _train(env)
+    written = sorted(p.name for p in folder.iterdir())
+    assert written, "the first process wrote nothing to the cache"
+    second = _train(env)
+    assert sorted(p.name for p in folder.iterdir()) == written
+    assert second == first
