@@ -22,7 +22,7 @@ from effgrok.constants import NEVER
 
 PACKAGES = ("effgrok.effective", "effgrok.kernels", "effgrok.diagnostics", "effgrok.solvable")
 #: dataclasses that are settings, models or data, not results
-NOT_RESULTS = {"EffectiveLoss", "ButcherTableau", "LazyRichProblem", "Committee", "TwoLayer"}
+NOT_RESULTS = {"EffectiveLoss", "ButcherTableau", "LazyRichProblem", "Committee", "TwoLayer", "Network"}
 
 
 def _dataclasses():

@@ -281,7 +281,8 @@ def _format_series(rec: dict) -> list[str]:
                 f"{f(c['excluded_loss'], '{:8.4g}')}  {f(c['key_logit_share'], '{:9.3f}')}"
             )
         if has_f:
-            line += "  " + " ".join(map(str, c["key_frequencies"] or []))
+            keys = c["key_frequencies"] or []
+            line += "  " + " ".join(map(str, keys[:8])) + (f" … ({len(keys)})" if len(keys) > 8 else "")
         lines.append(line)
     if has_n and cps[0]["key_frequencies_used"] is not None:
         keys = " ".join(map(str, cps[0]["key_frequencies_used"])) or "—"

@@ -59,7 +59,7 @@ from .._checks import choice, finite_array, fraction, integer
 from .._record import Result, column_rows, flat_row, jsonable
 from .._record import never_to_none as _num
 from ..effective.metrics import DEFAULT_DELTA, ideal_accuracy, predicted_accuracy, rqi
-from ..effective.spectrum import Z0_CONVENTION, GrokkingRate, grokking_rate, linear_structure_reason
+from ..effective.spectrum import GrokkingRate, grokking_rate, linear_structure_reason
 from ..tasks import Split, Task, split_from_indices, split_from_pairs
 from .progress import DEFAULT_TOP_K, effective_rank, fourier_concentration, fourier_power
 
@@ -398,7 +398,7 @@ def _split_numbers(task, train, learning_rate, z0, normalization, E0):
         z0 = float(np.sum(S0 * S0))
         if not z0 > 0:
             raise ValueError("the first embedding is all zeros: Z0 = ‖E0‖² = 0; give z0")
-        z0_source = "‖E0‖² of the first checkpoint given (" + Z0_CONVENTION.split(";")[0] + ")"
+        z0_source = "‖E0‖² of the first checkpoint given, as rate and simulate"
     else:
         z0_source = "given"
     rate = grokking_rate(task, split, learning_rate=learning_rate, z0=z0, normalization=normalization)

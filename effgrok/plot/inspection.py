@@ -95,10 +95,11 @@ def plot_inspection_series(series, path, log=None) -> Path:
         if has_n:
             ax.plot(st, _net_values(cps, "train_acc"), "o-", ms=3, color="C0", label="train acc (recomputed)")
             ax.plot(st, _net_values(cps, "test_acc"), "o-", ms=3, color="C1", label="test acc (recomputed)")
-        for key, color in (("train_acc", "C0"), ("test_acc", "C1")):
+        for key in ("train_acc", "test_acc"):
             if key in curves:
                 s, v = curves[key]
-                ax.plot(s, v, "-", color=color, lw=1, alpha=0.6, label=f"{key} (your log)")
+                shade = "k" if key == "test_acc" else "0.5"
+                ax.plot(s, v, "--", color=shade, lw=1, label=f"{key} (your log)")
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("step")
         ax.set_ylabel("accuracy")
@@ -115,10 +116,11 @@ def plot_inspection_series(series, path, log=None) -> Path:
                 v = _net_values(cps, attr)
                 if np.isfinite(v).any():
                     ax.plot(st, np.maximum(v, 1e-12), "o-", ms=3, color=color, label=label)
-        for key, color in (("train_loss", "C0"), ("test_loss", "C1")):
+        for key in ("train_loss", "test_loss"):
             if key in curves:
                 s, v = curves[key]
-                ax.plot(s, np.maximum(v, 1e-12), "-", color=color, lw=1, alpha=0.6, label=f"{key} (your log)")
+                shade = "k" if key == "test_loss" else "0.5"
+                ax.plot(s, np.maximum(v, 1e-12), "--", color=shade, lw=1, label=f"{key} (your log)")
         ax.set_yscale("log")
         ax.set_xlabel("step")
         ax.set_ylabel("cross-entropy loss")
