@@ -104,6 +104,7 @@ __all__ = [
     "strip_prefix",
 ]
 
+#: Whole-network architectures :func:`recognise_network` knows (module docstring).
 ARCHITECTURES = (
     "mlp-concat",
     "mlp-sum",
