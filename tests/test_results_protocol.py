@@ -22,7 +22,7 @@ from effgrok.constants import NEVER
 
 PACKAGES = ("effgrok.effective", "effgrok.kernels", "effgrok.diagnostics", "effgrok.solvable")
 #: dataclasses that are settings, models or data, not results
-NOT_RESULTS = {"EffectiveLoss", "ButcherTableau", "LazyRichProblem", "Committee", "TwoLayer"}
+NOT_RESULTS = {"EffectiveLoss", "ButcherTableau", "LazyRichProblem", "Committee", "TwoLayer", "Network"}
 
 
 def _dataclasses():
@@ -175,6 +175,14 @@ def instances(tmp_path_factory):
         ),
         "LinearFit": dichotomy.fit_line([1, 2, 3, 4], [2.1, 3.9, 6.1, 7.9]),
     }
+    from effgrok.diagnostics.network import network_measures, read_training_log
+
+    t7 = eg.make_task("add-mod", 7)
+    out["NetworkMeasures"] = network_measures(
+        t7, np.random.default_rng(1).normal(size=(7, 7, 7)), [(0, 1), (2, 3)]
+    )
+    (tmp / "log.csv").write_text("step,train_loss,val_acc\n0,2.0,0.1\n10,0.5,0.7\n")
+    out["TrainingLog"] = read_training_log(tmp / "log.csv")
     a, lam = np.meshgrid([10.0, 100.0, 1000.0], [0.01, 0.02])
     out["GridFit"] = dichotomy.fit_transition_grid(a, lam, (np.log(a) - 1.5) / lam + 40.0)
     t = np.arange(0, 2001, 5)

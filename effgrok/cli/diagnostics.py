@@ -273,9 +273,14 @@ def run_progress(args) -> Outcome:
         for name, v in prog.measures.items():
             row[f"initial_{name}"] = float(v[r, 0])
             row[f"final_{name}"] = float(v[r, -1])
+        for name in prog.not_applicable:  # null, with the reason printed once below
+            row[f"initial_{name}"] = row[f"final_{name}"] = None
         rows.append(row)
     rec = {"model": prog.model, "task": task.name, "p": task.p, "steps": args.steps, "runs": rows}
+    rec["not_applicable"] = prog.not_applicable
     head = f"progress measures  {rec['model']}  task {rec['task']}  p={rec['p']}  steps={rec['steps']}"
+    for name, why in prog.not_applicable.items():
+        head += f"\n  {name}: null -- {why}"
 
     return Outcome(
         "progress",

@@ -10,6 +10,8 @@
 * :mod:`effgrok.diagnostics.loaders` and :mod:`effgrok.diagnostics.inspection` (issue 18) --
   users' embeddings and checkpoints (npy/npz/safetensors/CSV, PyTorch state dicts read without torch),
   training splits and operation tables, and effgrok's numbers on them (``effgrok inspect``);
+  :mod:`effgrok.diagnostics.network` (issue 24) -- a whole modular network run from its
+  weights: accuracy, loss and Nanda et al.'s restricted/excluded loss and key-frequency share;
 
 * :mod:`effgrok.diagnostics.weight_norm` -- weight-norm trajectories and Omnigrok's LU
   mechanism (Liu, Michaud & Tegmark 2023): reduced landscape at fixed norm, α-induced grokking
@@ -21,12 +23,14 @@ numpy only at import time (no JAX, no matplotlib).  The subpackage exports the p
 all its modules (each module's ``__all__``).
 """
 
-from . import early, inspection, loaders, progress, tickets, weight_norm
+from . import early, inspection, loaders, network, progress, tickets, weight_norm
 from .early import *  # noqa: F403
 from .inspection import *  # noqa: F403
 from .loaders import *  # noqa: F403
+from .network import *  # noqa: F403
 from .progress import *  # noqa: F403
 from .tickets import *  # noqa: F403
 from .weight_norm import *  # noqa: F403
 
-__all__ = [n for m in (early, inspection, loaders, progress, tickets, weight_norm) for n in m.__all__]
+_MODULES = (early, inspection, loaders, network, progress, tickets, weight_norm)
+__all__ = [n for m in _MODULES for n in m.__all__]

@@ -5,8 +5,9 @@ checkpoint or a series), report
 
 * what the **split** implies, by the effective theory (Liu et al. 2022, arXiv 2205.10343):
   nullity of ``G_D`` against the full table's, whether the structure is pinned, the
-  grokking rate ``λ3`` and ``n_h = 1/(η λ3)`` (with the ``Z0`` used), the ideal test
-  accuracy Acc-bar -- by :func:`~effgrok.effective.spectrum.grokking_rate` and
+  grokking rate ``λ3`` and ``n_h = 1/(η λ3)`` (with ``Z0 = ‖E0‖²`` of the first checkpoint
+  given, effgrok's one convention, :data:`~effgrok.effective.spectrum.Z0_CONVENTION`), the
+  ideal test accuracy Acc-bar -- by :func:`~effgrok.effective.spectrum.grokking_rate` and
   :func:`~effgrok.effective.metrics.ideal_accuracy`;
 * how far the **embedding** has come: RQI and the predicted test accuracy Acc-hat
   (:mod:`effgrok.effective.metrics`), its effective rank, and for modular tasks its Fourier
@@ -15,7 +16,21 @@ checkpoint or a series), report
   from the first checkpoint's embedding (:func:`~effgrok.effective.simulation.simulate`,
   exact solution) overlaid on a fitted or user-given time axis.
 
+* for a **whole network** (its logits on every pair, :mod:`effgrok.diagnostics.network`):
+  train and test accuracy and loss on the user's split, and Nanda et al.'s restricted and
+  excluded loss and key-frequency logit share.
+
 Nothing here computes those numbers anew: each comes from the library function named.
+
+Where each measure applies
+--------------------------
+RQI, Acc-hat, Acc-bar, ``λ3`` and ``n_h`` (and the effective-loss flow) measure Liu et al.'s
+*linear* structure.  For tasks whose full-table solution is collapse -- ``add-mod``,
+``sub-mod``, ``mul-mod``, groups (:func:`~effgrok.effective.spectrum.linear_structure_reason`)
+-- they are None (null in JSON), with the reason in ``not_applicable``; nullity and pinning
+are still reported (they are facts of the split).  Fourier concentration, key frequencies and
+Nanda et al.'s measures apply to the modular tasks only; effective rank, accuracy and loss to
+every task.
 
 Embedding rows
 --------------
@@ -44,7 +59,7 @@ from .._checks import choice, finite_array, fraction, integer
 from .._record import Result, column_rows, flat_row, jsonable
 from .._record import never_to_none as _num
 from ..effective.metrics import DEFAULT_DELTA, ideal_accuracy, predicted_accuracy, rqi
-from ..effective.spectrum import GrokkingRate, grokking_rate
+from ..effective.spectrum import GrokkingRate, grokking_rate, linear_structure_reason
 from ..tasks import Split, Task, split_from_indices, split_from_pairs
 from .progress import DEFAULT_TOP_K, effective_rank, fourier_concentration, fourier_power
 
@@ -249,12 +264,14 @@ class Inspection(Result):
         How the training split and the embedding's rows were read.
     rate : GrokkingRate
         Nullity, pinning, grokking rate, ``n_h`` and ``Z0`` of the split.
-    ideal_test_accuracy : float
-        Acc-bar on the test examples.
+    ideal_test_accuracy : float or None
+        Acc-bar on the test examples (None where it does not apply).
     embedding_shape : tuple of int
         Shape of the embedding as given.
-    rqi, predicted_test_acc, effective_rank : float
-        RQI, Acc-hat (test), entropy effective rank of the embedding.
+    rqi, predicted_test_acc : float or None
+        RQI and Acc-hat (test); None where they do not apply (``not_applicable``).
+    effective_rank : float
+        Entropy effective rank of the embedding.
     fourier_concentration : float or None
         Share of the power in the ``k`` strongest frequencies (modular tasks).
     key_frequencies : tuple of int or None
@@ -267,6 +284,13 @@ class Inspection(Result):
         Options used.
     source : dict or None
         Where the embedding came from (file, tensor, axis), when read from a file.
+    not_applicable : str or None
+        Why RQI, Acc-hat, Acc-bar, ``λ3`` and ``n_h`` are None for this task
+        (:func:`~effgrok.effective.spectrum.linear_structure_reason`).
+    z0_source : str
+        Where ``Z0`` of ``n_h`` came from.
+    network : NetworkMeasures or None
+        Accuracy, loss and Nanda et al.'s measures of the whole network, when given.
     """
 
     task: Task
@@ -274,10 +298,10 @@ class Inspection(Result):
     split_how: str
     rows_how: str
     rate: GrokkingRate
-    ideal_test_accuracy: float
+    ideal_test_accuracy: float | None
     embedding_shape: tuple
-    rqi: float
-    predicted_test_acc: float
+    rqi: float | None
+    predicted_test_acc: float | None
     effective_rank: float
     fourier_concentration: float | None
     key_frequencies: tuple | None
@@ -286,10 +310,15 @@ class Inspection(Result):
     delta: float = DEFAULT_DELTA
     key_power: float = DEFAULT_KEY_POWER
     source: dict | None = field(default=None, compare=False)
+    not_applicable: str | None = None
+    z0_source: str = "given"
+    network: object = field(default=None, compare=False)
 
     def split_record(self) -> dict:
-        """The numbers of the split alone (no embedding)."""
+        """The numbers of the split alone (no embedding); Liu et al.'s predictions are None
+        where they do not apply (``not_applicable`` says why)."""
         r = self.rate
+        na = self.not_applicable is not None
         return {
             "task": self.task.name,
             "p": self.task.p,
@@ -300,9 +329,11 @@ class Inspection(Result):
             "nullity": r.nullity,
             "full_nullity": r.full_nullity,
             "pinned": r.pinned,
-            "grokking_rate": r.grokking_rate,
-            "n_h": r.n_h if np.isfinite(r.n_h) else None,
-            "z0": r.z0,
+            "not_applicable": self.not_applicable,
+            "grokking_rate": None if na else r.grokking_rate,
+            "n_h": None if na or not np.isfinite(r.n_h) else r.n_h,
+            "z0": None if na else r.z0,
+            "z0_source": None if na else self.z0_source,
             "learning_rate": r.learning_rate,
             "normalization": r.normalization,
             "ideal_test_accuracy": _num(self.ideal_test_accuracy),
@@ -313,18 +344,21 @@ class Inspection(Result):
         rec = {
             "embedding_shape": list(self.embedding_shape),
             "rows": self.rows_how,
-            "rqi": self.rqi,
+            "rqi": _num(self.rqi),
             "predicted_test_acc": _num(self.predicted_test_acc),
             "effective_rank": self.effective_rank,
             "fourier_concentration": _num(self.fourier_concentration),
             "fourier_k": self.k,
             "key_frequencies": None if self.key_frequencies is None else list(self.key_frequencies),
         }
+        if self.network is not None:
+            rec.update(self.network.record())
         if self.measured_test_accuracy is not None:
             m = self.measured_test_accuracy
             rec["measured_test_accuracy"] = m
-            rec["measured_minus_predicted"] = _num(m - self.predicted_test_acc)
-            rec["measured_minus_ideal"] = _num(m - self.ideal_test_accuracy)
+            if self.not_applicable is None:
+                rec["measured_minus_predicted"] = _num(m - self.predicted_test_acc)
+                rec["measured_minus_ideal"] = _num(m - self.ideal_test_accuracy)
         return rec
 
     def record(self) -> dict:
@@ -352,21 +386,35 @@ def _check_accuracy(accuracy) -> float | None:
     return fraction("accuracy", accuracy, closed="both")
 
 
-def _split_numbers(task, train, learning_rate, z0, normalization):
+def _split_numbers(task, train, learning_rate, z0, normalization, E0):
+    """Split, how it was read, grokking rate (``Z0 = ‖E0‖²`` of the first embedding unless
+    given), Acc-bar (None where it does not apply), the reason, and where ``Z0`` came from."""
     split, how = training_split(task, train)
+    reason = linear_structure_reason(task)
+    if reason is not None:  # λ3 and n_h are not reported: no Z0 needed
+        z0_source = "not used"
+    elif z0 is None:
+        S0, _ = slot_embedding(task, E0)
+        z0 = float(np.sum(S0 * S0))
+        if not z0 > 0:
+            raise ValueError("the first embedding is all zeros: Z0 = ‖E0‖² = 0; give z0")
+        z0_source = "‖E0‖² of the first checkpoint given, as rate and simulate"
+    else:
+        z0_source = "given"
     rate = grokking_rate(task, split, learning_rate=learning_rate, z0=z0, normalization=normalization)
-    return split, how, rate, ideal_accuracy(task, split).test
+    ideal = None if reason is not None else ideal_accuracy(task, split).test
+    return split, how, rate, ideal, reason, z0_source
 
 
-def _embedding_numbers(task, split, E, k, delta, key_power) -> dict:
+def _embedding_numbers(task, split, E, k, delta, key_power, linear: bool = True) -> dict:
     E = np.asarray(E, dtype=np.float64)
     if E.ndim == 1:
         E = E[:, None]
     S, rows_how = slot_embedding(task, E)
     out = {
         "rows_how": rows_how,
-        "rqi": rqi(task, S, delta),
-        "predicted_test_acc": predicted_accuracy(task, split, S, delta).test,
+        "rqi": rqi(task, S, delta) if linear else None,
+        "predicted_test_acc": predicted_accuracy(task, split, S, delta).test if linear else None,
         "effective_rank": float(effective_rank(E)),
         "fourier_concentration": None,
         "key_frequencies": None,
@@ -396,12 +444,18 @@ def inspect_embedding(
     delta: float = DEFAULT_DELTA,
     key_power: float = DEFAULT_KEY_POWER,
     source: dict | None = None,
+    logits=None,
+    key_frequencies=None,
 ) -> Inspection:
     """effgrok's numbers on a user's embedding: the split's prediction and the embedding's state.
 
     Split (Liu et al. 2022): nullity of ``G_D``, pinned or not, ``λ3`` of ``H = 2G_D/(N Z0)``
-    and ``n_h = 1/(η λ3)`` by :func:`~effgrok.effective.spectrum.grokking_rate` (``Z0`` as
-    that function defines it, reported beside ``n_h``), ideal test accuracy Acc-bar.
+    and ``n_h = 1/(η λ3)`` by :func:`~effgrok.effective.spectrum.grokking_rate` with
+    ``Z0 = ‖E0‖²`` of this embedding (its slot rows; effgrok's one convention,
+    :data:`~effgrok.effective.spectrum.Z0_CONVENTION`) unless ``z0`` is given, ideal test
+    accuracy Acc-bar.  These and RQI/Acc-hat are None, with the reason in
+    :attr:`Inspection.not_applicable`, for tasks whose full-table solution is collapse
+    (:func:`~effgrok.effective.spectrum.linear_structure_reason`).
     Embedding: RQI and Acc-hat by :mod:`effgrok.effective.metrics`, entropy effective rank
     (:func:`~effgrok.diagnostics.progress.effective_rank`), and for ``add-mod``, ``sub-mod``
     and ``mul-mod`` the Fourier concentration in the ``k`` strongest frequencies and the key
@@ -421,6 +475,12 @@ def inspect_embedding(
     k, delta, key_power
         Frequencies counted by the concentration (default ``min(5, ⌊m/2⌋)`` for a group of
         order ``m``), RQI threshold, power share of the key frequencies.
+    logits : array_like, shape (n, n, n_classes), optional
+        The whole network's logits on every ordered pair of symbol indices
+        (:meth:`~effgrok.diagnostics.network.Network.logits`): adds accuracy, loss and Nanda et
+        al.'s measures (:func:`~effgrok.diagnostics.network.network_measures`).
+    key_frequencies : sequence of int, optional
+        The frequencies of those measures (default: the logits' own).
 
     Examples
     --------
@@ -433,8 +493,15 @@ def inspect_embedding(
     """
     accuracy = _check_accuracy(accuracy)
     _check_key_power(key_power)
-    split, how, rate, ideal = _split_numbers(task, train, learning_rate, z0, normalization)
-    nums = _embedding_numbers(task, split, E, k, delta, key_power)
+    split, how, rate, ideal, reason, z0_source = _split_numbers(
+        task, train, learning_rate, z0, normalization, E
+    )
+    nums = _embedding_numbers(task, split, E, k, delta, key_power, linear=reason is None)
+    net = None
+    if logits is not None:
+        from .network import network_measures
+
+        net = network_measures(task, logits, train, key_frequencies=key_frequencies, key_power=key_power)
     return Inspection(
         task=task,
         split=split,
@@ -446,6 +513,9 @@ def inspect_embedding(
         delta=delta,
         key_power=key_power,
         source=source,
+        not_applicable=reason,
+        z0_source=z0_source,
+        network=net,
         **nums,
     )
 
@@ -487,7 +557,8 @@ class FlowOverlay(Result):
         Rate of the slowest nonzero mode, ``2 λ/(N Z0)`` with ``Z0 = ‖E0‖²`` (the grokking
         rate when the structure is pinned).
     n_h_steps : float or None
-        ``1/(c · κ)`` in the user's steps when the structure is pinned.
+        ``1/(c · κ)`` in the user's steps when the structure is pinned and the time axis is
+        determined (None otherwise: an undetermined axis gives no time scale).
     """
 
     tau: np.ndarray
@@ -584,7 +655,7 @@ def _flow_overlay(task, split, E0, steps, measured_rqi, *, pinned, normalization
         fit_rmse=rmse,
         determined=determined,
         kappa=kappa,
-        n_h_steps=1.0 / (c * kappa) if pinned else None,
+        n_h_steps=1.0 / (c * kappa) if pinned and determined else None,
     )
 
 
@@ -621,6 +692,9 @@ class InspectionSeries(Result):
                 if e["key_frequencies"] is None
                 else " ".join(map(str, e["key_frequencies"])),
             }
+            if c.network is not None:
+                for key, v in c.network.record().items():
+                    row[key] = " ".join(map(str, v)) if isinstance(v, list) else v
             if flow is not None:
                 row["flow_rqi"] = float(flow[0][i])
                 row["flow_predicted_test_acc"] = _num(flow[1][i])
@@ -663,6 +737,8 @@ def inspect_series(
     flow: bool = True,
     time: str = "fit",
     sources=None,
+    logits=None,
+    key_frequencies=None,
 ) -> InspectionSeries:
     """:func:`inspect_embedding` at every checkpoint, with the effective-loss flow overlaid.
 
@@ -677,6 +753,14 @@ def inspect_series(
         One embedding per checkpoint.
     steps : sequence of int
         Their steps, strictly increasing.
+    logits : sequence of array_like, optional
+        The whole network's logits at each checkpoint (see :func:`inspect_embedding`).
+    key_frequencies : sequence of int, optional
+        The frequencies of Nanda et al.'s measures at every checkpoint; default those of the
+        *last* checkpoint's logits, as Nanda et al. take the final network's.
+
+    ``Z0`` of ``n_h`` is ``‖E0‖²`` of the first checkpoint.  The flow is Liu et al.'s theory:
+    it is left out (None) where their measures do not apply.
 
     Examples
     --------
@@ -700,11 +784,15 @@ def inspect_series(
         raise ValueError(f"steps must increase strictly, got {st.tolist()}")
     srcs = [None] * len(embs) if sources is None else list(sources)
     _check_key_power(key_power)
-    split, how, rate, ideal = _split_numbers(task, train, learning_rate, z0, normalization)
+    split, how, rate, ideal, reason, z0_source = _split_numbers(
+        task, train, learning_rate, z0, normalization, embs[0]
+    )
     common = dict(task=task, split=split, split_how=how, rate=rate, ideal_test_accuracy=ideal)
-    cps = _checkpoints(embs, srcs, common, k=k, delta=delta, key_power=key_power)
+    common.update(not_applicable=reason, z0_source=z0_source)
+    nets = _network_series(task, train, logits, len(embs), key_frequencies, key_power)
+    cps = _checkpoints(embs, srcs, common, k=k, delta=delta, key_power=key_power, nets=nets)
     overlay = None
-    if flow:
+    if flow and reason is None:
         overlay = _flow_overlay(
             task,
             split,
@@ -720,15 +808,45 @@ def inspect_series(
     return InspectionSeries(steps=st.astype(np.int64), checkpoints=tuple(cps), flow=overlay)
 
 
-def _checkpoints(embs, srcs, common: dict, *, k, delta, key_power) -> list[Inspection]:
+def _network_series(task, train, logits, n, key_frequencies, key_power) -> list:
+    """Nanda et al.'s measures at every checkpoint, at the last checkpoint's key frequencies."""
+    if logits is None:
+        return [None] * n
+    from .network import network_measures
+
+    zs = list(logits)
+    if len(zs) != n:
+        raise ValueError(f"give one logits table per checkpoint ({n}), got {len(zs)}")
+    src = "given"
+    if key_frequencies is None:
+        last = network_measures(task, zs[-1], train, key_power=key_power)
+        key_frequencies = last.logit_key_frequencies
+        src = f"the last checkpoint's logits ({key_power:g} of the energy)"
+    return [
+        network_measures(task, z, train, key_frequencies=key_frequencies, key_power=key_power, key_source=src)
+        for z in zs
+    ]
+
+
+def _checkpoints(embs, srcs, common: dict, *, k, delta, key_power, nets=None) -> list[Inspection]:
     """One :class:`Inspection` per embedding of a series (all of one shape)."""
     task, split = common["task"], common["split"]
+    linear = common.get("not_applicable") is None
+    nets = [None] * len(embs) if nets is None else nets
     cps = []
-    for E, src in zip(embs, srcs, strict=True):
-        nums = _embedding_numbers(task, split, E, k, delta, key_power)
+    for E, src, net in zip(embs, srcs, nets, strict=True):
+        nums = _embedding_numbers(task, split, E, k, delta, key_power, linear=linear)
         shape = tuple(np.shape(E)) if np.ndim(E) == 2 else (np.shape(E)[0], 1)
         cps.append(
-            Inspection(**common, embedding_shape=shape, delta=delta, key_power=key_power, source=src, **nums)
+            Inspection(
+                **common,
+                embedding_shape=shape,
+                delta=delta,
+                key_power=key_power,
+                source=src,
+                network=net,
+                **nums,
+            )
         )
     shapes = {c.embedding_shape for c in cps}
     if len(shapes) > 1:

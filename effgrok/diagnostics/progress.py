@@ -24,7 +24,7 @@ trainers but need no JAX themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -364,6 +364,10 @@ class Progress(Result):
         Accuracies at the same steps.
     model : str
         ``"toy"`` or ``"modular"``.
+    not_applicable : dict of str to str
+        Measures left out for this task, with the reason (RQI on a task whose full-table
+        solution is collapse, :func:`~effgrok.effective.spectrum.linear_structure_reason`);
+        null in every row and summary.
     """
 
     steps: np.ndarray
@@ -371,6 +375,7 @@ class Progress(Result):
     test_acc: np.ndarray
     train_acc: np.ndarray
     model: str
+    not_applicable: dict = field(default_factory=dict)
 
     def rows(self) -> list[dict]:
         """One row per (run, snapshot) for CSV output."""
@@ -380,6 +385,7 @@ class Progress(Result):
                 row = {"run": r, "step": int(s), "train_acc": float(self.train_acc[r, i])}
                 row["test_acc"] = float(self.test_acc[r, i])
                 row.update({k: float(v[r, i]) for k, v in self.measures.items()})
+                row.update(dict.fromkeys(self.not_applicable))
                 out.append(row)
         return out
 
@@ -397,12 +403,15 @@ class Progress(Result):
             for name, v in self.measures.items():
                 row[f"initial_{name}"] = float(v[r, 0])
                 row[f"final_{name}"] = float(v[r, -1])
+            for name in self.not_applicable:
+                row[f"initial_{name}"] = row[f"final_{name}"] = None
             out.append(row)
         return jsonable(out)
 
     def record(self) -> dict:
         """JSON-ready: ``model``, the measure names, ``steps`` and :meth:`run_summaries`."""
         rec = {"model": self.model, "measures": list(self.measures), "steps": self.steps}
+        rec["not_applicable"] = self.not_applicable
         return jsonable(rec | {"runs": self.run_summaries()})
 
     def tables(self) -> dict[str, list[dict]]:
@@ -413,18 +422,25 @@ class Progress(Result):
 def toy_progress(runs, task: Task, delta: float | None = None) -> Progress:
     """RQI (recomputed from the recorded embeddings by :func:`rqi_curve`) and the effective rank
     of the embedding of every toy run, at the recorded steps of a
-    :class:`effgrok.nets.toy.ToyRuns`."""
+    :class:`effgrok.nets.toy.ToyRuns`.
+
+    RQI measures Liu et al.'s linear structure: for a task whose full-table solution is
+    collapse (``add-mod``, ``sub-mod``, ``mul-mod``, groups) it is left out and
+    :attr:`Progress.not_applicable` says why."""
+    from ..effective.spectrum import linear_structure_reason
+
     delta = runs.config.delta if delta is None else delta
     emb = np.asarray(runs.embedding)
+    reason = linear_structure_reason(task)
+    measures = {} if reason is not None else {"rqi": rqi_curve(task, emb, delta)}
+    measures["embedding_effective_rank"] = effective_rank(emb)
     return Progress(
         steps=np.asarray(runs.steps),
-        measures={
-            "rqi": rqi_curve(task, emb, delta),
-            "embedding_effective_rank": effective_rank(emb),
-        },
+        measures=measures,
         test_acc=np.asarray(runs.test_acc),
         train_acc=np.asarray(runs.train_acc),
         model="toy",
+        not_applicable={} if reason is None else {"rqi": reason},
     )
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "full_table_null_space",
     "full_table_nullity",
     "grokking_rate",
+    "linear_structure_reason",
     "null_space",
     "nullity",
     "structure_pinned",
@@ -113,6 +114,43 @@ def full_table_nullity(task: Task) -> int:
 def full_table_null_space(task: Task) -> np.ndarray:
     """Orthonormal basis of the full-table null space, shape (n_slots, full nullity)."""
     return _full_table(task)[2]
+
+
+def _translation_modes(task: Task) -> int:
+    """Null directions every table has: one translation per embedding table (1 for
+    ``encoding="sum"``, 2 -- left and right -- for ``"concat"``)."""
+    return 1 if task.encoding == "sum" else 2
+
+
+def linear_structure_reason(task: Task) -> str | None:
+    """Why Liu et al.'s measures of a *linear* structure do not apply to ``task`` (None: they do).
+
+    RQI, Acc-hat, Acc-bar, ``λ3`` and ``n_h`` measure how far an embedding is from the exact
+    solution of the full table's parallelogram constraints.  When the full-table null space
+    holds nothing beyond the translations (one per embedding table) -- ``add-mod``,
+    ``sub-mod``, ``mul-mod`` and groups such as ``s3`` -- that solution is *collapse* (every
+    symbol embedded at one point): a network that generalises there uses other structure
+    (circles, Fourier features), which these measures read as 0, so they are reported as
+    null with this reason.  ``add`` (non-modular) keeps the linear map ``k ↦ k``: they apply.
+
+    Examples
+    --------
+    >>> from effgrok.tasks import make_task
+    >>> linear_structure_reason(make_task("add", 10)) is None
+    True
+    >>> linear_structure_reason(make_task("add-mod", 11))[:60]
+    'not applicable to add-mod: its full-table nullity is 1 (tran'
+    """
+    f = full_table_nullity(task)
+    t = _translation_modes(task)
+    if f > t:
+        return None
+    what = "translation" if t == 1 else "the left and right translations"
+    return (
+        f"not applicable to {task.name}: its full-table nullity is {f} ({what} only), so the only "
+        "exact solution of its parallelograms is collapse; RQI, Acc-hat, Acc-bar, λ3 and n_h "
+        "measure Liu et al.'s linear structure"
+    )
 
 
 def structure_pinned(task: Task, train) -> bool:

@@ -32,7 +32,8 @@ def plot_inspection(res, E, path) -> Path:
     ax.semilogy(np.arange(1, s.size + 1), np.maximum(s, 1e-300), "o-", ms=3)
     ax.set_xlabel("index")
     ax.set_ylabel("singular value (centred embedding)")
-    ax.set_title(f"effective rank {res.effective_rank:.3g}   RQI {res.rqi:.3f}")
+    rqi = "" if res.rqi is None else f"   RQI {res.rqi:.3f}"
+    ax.set_title(f"effective rank {res.effective_rank:.3g}{rqi}")
     if F is not None:
         M, m = F
         P = fourier_power(M, m)
@@ -51,19 +52,132 @@ def plot_inspection(res, E, path) -> Path:
     return save(fig, path)
 
 
-def plot_inspection_series(series, path) -> Path:
-    """A checkpoint series: RQI and Acc-hat against step with the effective-loss flow from the
-    first checkpoint overlaid (and ``n_h``), effective rank, and Fourier concentration.
+def _values(cps, attr):
+    return np.array([np.nan if getattr(c, attr) is None else getattr(c, attr) for c in cps], dtype=float)
+
+
+def _net_values(cps, attr):
+    return np.array([np.nan if getattr(c.network, attr) is None else getattr(c.network, attr) for c in cps])
+
+
+def plot_inspection_series(series, path, log=None) -> Path:
+    """A checkpoint series against step, one panel per kind of measure:
+
+    * Liu et al.'s RQI and Acc-hat with the effective-loss flow from the first checkpoint (and
+      ``n_h``) -- only where they apply (not for collapse tasks such as ``add-mod``);
+    * accuracy (the network's, recomputed from the weights, and the user's logged curves,
+      ``log``: a :class:`~effgrok.diagnostics.network.TrainingLog`), with the step where the
+      logged (else recomputed) test accuracy crosses 0.5 marked;
+    * loss: train, test, and Nanda et al.'s restricted and excluded loss (log scale);
+    * Fourier concentration of the embedding and the key-frequency logit share;
+    * effective rank of the embedding.
 
     ``series`` is an :class:`effgrok.diagnostics.inspection.InspectionSeries`.
     """
     cps = series.checkpoints
     st = series.steps
+    linear = cps[0].not_applicable is None
     has_f = cps[0].fourier_concentration is not None
-    fig, axes = plt.subplots(1, 3 if has_f else 2, figsize=(15 if has_f else 10, 4))
-    ax = axes[0]
-    ax.plot(st, [c.rqi for c in cps], "o-", color="C0", label="RQI")
-    ax.plot(st, [c.predicted_test_acc for c in cps], "s-", color="C1", label="Acc-hat (test)")
+    has_n = cps[0].network is not None
+    panels = (["liu"] if linear else []) + (["acc", "loss"] if has_n or log is not None else [])
+    panels += (["fourier"] if has_f or has_n else []) + ["rank"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4))
+    axes = dict(zip(panels, np.atleast_1d(axes), strict=True))
+    cross = _crossing(series, log)
+    for name, ax in axes.items():
+        if cross is not None and name != "liu":
+            ax.axvline(cross[0], color="k", ls=":", lw=0.8, label=f"test acc crosses 0.5 ({cross[1]})")
+    if linear:
+        _liu_panel(axes["liu"], series)
+    curves = {} if log is None else log.curves
+    if "acc" in axes:
+        ax = axes["acc"]
+        if has_n:
+            ax.plot(st, _net_values(cps, "train_acc"), "o-", ms=3, color="C0", label="train acc (recomputed)")
+            ax.plot(st, _net_values(cps, "test_acc"), "o-", ms=3, color="C1", label="test acc (recomputed)")
+        for key in ("train_acc", "test_acc"):
+            if key in curves:
+                s, v = curves[key]
+                shade = "k" if key == "test_acc" else "0.5"
+                ax.plot(s, v, "--", color=shade, lw=1, label=f"{key} (your log)")
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlabel("step")
+        ax.set_ylabel("accuracy")
+        ax.legend(fontsize=7)
+    if "loss" in axes:
+        ax = axes["loss"]
+        if has_n:
+            for attr, color, label in (
+                ("train_loss", "C0", "train loss"),
+                ("test_loss", "C1", "test loss"),
+                ("restricted_loss", "C2", "restricted loss"),
+                ("excluded_loss", "C3", "excluded loss"),
+            ):
+                v = _net_values(cps, attr)
+                if np.isfinite(v).any():
+                    ax.plot(st, np.maximum(v, 1e-12), "o-", ms=3, color=color, label=label)
+        for key in ("train_loss", "test_loss"):
+            if key in curves:
+                s, v = curves[key]
+                shade = "k" if key == "test_loss" else "0.5"
+                ax.plot(s, np.maximum(v, 1e-12), "--", color=shade, lw=1, label=f"{key} (your log)")
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("cross-entropy loss")
+        if has_n and cps[0].network.key_frequencies is not None:
+            keys = " ".join(map(str, cps[0].network.key_frequencies))
+            ax.set_title(f"key frequencies {keys}", fontsize=8)
+        ax.legend(fontsize=7)
+    if "fourier" in axes:
+        ax = axes["fourier"]
+        if has_f:
+            ax.plot(
+                st,
+                _values(cps, "fourier_concentration"),
+                "o-",
+                ms=3,
+                label=f"Fourier concentration (k={cps[0].k})",
+            )
+        if has_n:
+            ax.plot(
+                st,
+                _net_values(cps, "key_logit_share"),
+                "s-",
+                ms=3,
+                color="C3",
+                label="key-frequency logit share",
+            )
+        ax.set_ylim(0, 1.03)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=7)
+    ax = axes["rank"]
+    ax.plot(st, [c.effective_rank for c in cps], "o-", ms=3, color="C2")
+    ax.set_xlabel("step")
+    ax.set_ylabel("effective rank of the embedding")
+    if cross is not None and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    t = cps[0].task
+    fig.suptitle(f"{t.name} p={t.p}: n_train={cps[0].split.n_train}, pinned={cps[0].rate.pinned}")
+    return save(fig, path)
+
+
+def _crossing(series, log):
+    """``(step, which)`` where test accuracy first reaches 0.5: the user's log, else recomputed."""
+    if log is not None and log.crossing(0.5) is not None:
+        return log.crossing(0.5), "your log"
+    cps = series.checkpoints
+    if cps[0].network is None:
+        return None
+    v = _net_values(cps, "test_acc")
+    hit = np.flatnonzero(v >= 0.5)
+    return (float(series.steps[hit[0]]), "recomputed") if hit.size else None
+
+
+def _liu_panel(ax, series):
+    cps = series.checkpoints
+    st = series.steps
+    ax.plot(st, _values(cps, "rqi"), "o-", color="C0", label="RQI")
+    ax.plot(st, _values(cps, "predicted_test_acc"), "s-", color="C1", label="Acc-hat (test)")
     ax.axhline(cps[0].ideal_test_accuracy, color="C1", ls=":", lw=1, label="ideal test accuracy")
     flow = series.flow
     if flow is not None:
@@ -80,18 +194,3 @@ def plot_inspection_series(series, path) -> Path:
     ax.set_xlabel("step")
     ax.set_ylim(-0.03, 1.03)
     ax.legend(fontsize=7)
-    ax = axes[1]
-    ax.plot(st, [c.effective_rank for c in cps], "o-", color="C2")
-    ax.set_xlabel("step")
-    ax.set_ylabel("effective rank of the embedding")
-    if has_f:
-        ax = axes[2]
-        ax.plot(
-            st, [np.nan if c.fourier_concentration is None else c.fourier_concentration for c in cps], "o-"
-        )
-        ax.set_xlabel("step")
-        ax.set_ylabel(f"Fourier concentration (k={cps[0].k})")
-        ax.set_ylim(0, 1.03)
-    t = cps[0].task
-    fig.suptitle(f"{t.name} p={t.p}: n_train={cps[0].split.n_train}, pinned={cps[0].rate.pinned}")
-    return save(fig, path)
