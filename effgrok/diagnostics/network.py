@@ -320,7 +320,12 @@ def recognise_network(
     """
     choice("arch", arch, ("auto", *ARCHITECTURES))
     choice("activation", activation, ACTIVATIONS)
-    params = _params_of(tensors)
+    try:
+        params = _params_of(tensors)
+    except ValueError:
+        if arch == "auto":  # names clash after dropping prefixes: no standard network
+            return None
+        raise
     names = set(params)
     order = ARCHITECTURES if arch == "auto" else (arch,)
     reasons = []
