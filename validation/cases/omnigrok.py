@@ -403,7 +403,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         judge(
             c["u_shape"],
             shape_control,
-            shape.u_left >= ut["u_min"] and shape.u_right >= ut["u_min"],
+            shape.is_u,  # both ends ≥ u_min × the minimum, and the minimum interior
             measurement=(
                 f"U ends {shape.u_left:.3g} / {shape.u_right:.3g} × the minimum at w = {w_min:.3g} w₀"
             ),
