@@ -130,17 +130,18 @@ CLAIMS = (
 
 
 def cost(settings: dict) -> float:
-    """Estimated seconds of compute: ``runs × steps × 18·n·p·h`` flops (forward ``3nph``
-    multiply-adds on ``n`` training pairs, backward twice that) at 15 GFLOP/s on 2 CPU cores
-    (measured: 86 s for the cpu profile, under load), or, for the gpu profile,
-    20 TFLOP/s plus 50 µs per step of latency."""
+    """Estimated seconds of compute: ``runs × steps × 18·n·p·h`` flops (forward ``3nph`` multiply-
+    adds on ``n`` training pairs, backward twice that) at 42 GFLOP/s on 2 CPU cores (this cpu
+    profile: 31 s measured on a quiet machine in the published run of 2026-12-03; on cores loaded
+    ~12×, issue 23's runs measured 4–10× more), or, for the gpu profile, 20 TFLOP/s plus 50 µs per
+    step of latency."""
     p, h = int(settings["p"]), int(settings["hidden"])
     n = p * p * float(settings["train_fraction"])
     runs = len(settings["alphas"]) * len(settings["wds"]) * int(settings["seeds"])
     flops = runs * int(settings["steps"]) * 18.0 * n * p * h
     if device_of(settings) == "gpu":
         return flops / 2e13 + 5e-5 * int(settings["steps"]) * len(settings["wds"])
-    return flops / 1.5e10
+    return flops / 4.2e10
 
 
 def predict(settings: dict) -> dict:

@@ -141,7 +141,8 @@ def cost(settings: dict) -> float:
     """Estimated seconds: per cell one vmapped transformer call of ``steps`` steps with every-step
     records; per run-step ``6·n_train·(8 d² + d·p)`` training flops plus ``2·N·(8 d² + d·p)`` for
     the metrics on all ``N`` pairs, at 3 GFLOP/s on 2 CPU cores plus 8 s compilation per call, or,
-    for the gpu profile, 20 TFLOP/s plus 0.5 ms per step and 20 s per call."""
+    for the gpu profile, 20 TFLOP/s plus 0.5 ms per step and 10 s per call (the compile time
+    :data:`validation._modular.GPU_COMPILE_S` assumes; not measured: no GPU was lent)."""
     from effgrok.tasks import make_task
 
     task = make_task(settings["task"], int(settings["p"]))
@@ -152,7 +153,7 @@ def cost(settings: dict) -> float:
     flops = (train + 2.0 * n_all * _runs_per_cell(settings)) * per_example * int(settings["steps"])
     cells = len(settings["cells"])
     if device_of(settings) == "gpu":
-        return cells * (20.0 + flops / 2e13 + 5e-4 * int(settings["steps"]))
+        return cells * (10.0 + flops / 2e13 + 5e-4 * int(settings["steps"]))
     return cells * (8.0 + flops / 3e9)
 
 

@@ -163,17 +163,18 @@ CLAIMS = (
 
 
 def cost(settings: dict) -> float:
-    """Estimated seconds: ``runs × steps × 6·P·D·N`` flops (forward and backward of the
-    committee on the training set) at 10 GFLOP/s on 2 CPU cores (this cpu profile: 51 s under
-    load), or, for the gpu profile, 20 TFLOP/s plus 20 µs per step and
-    unit (the step loop is sequential)."""
+    """Estimated seconds: ``runs × steps × 6·P·D·N`` flops (forward and backward of the committee on
+    the training set) at 15 GFLOP/s on 2 CPU cores (this cpu profile: 32 s measured on a quiet
+    machine in the published run of 2026-12-03; on cores loaded ~12×, issue 23's runs measured
+    4–10× more), or, for the gpu profile, 20 TFLOP/s plus 20 µs per step and unit (the step loop
+    is sequential)."""
     n_units = 1 + len(settings["epsilons"])
     runs = int(settings["seeds"]) * (len(settings["alphas"]) + len(settings["epsilons"]))
     steps = int(settings["steps"])
     flops = runs * steps * 6.0 * int(settings["samples"]) * int(settings["dim"]) * int(settings["width"])
     if device_of(settings) == "gpu":
         return flops / 2e13 + 2e-5 * steps * n_units
-    return flops / 1e10
+    return flops / 1.5e10
 
 
 def _problem(settings: dict):

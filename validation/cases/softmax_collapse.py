@@ -149,17 +149,17 @@ CLAIMS = (
 
 
 def cost(settings: dict) -> float:
-    """Estimated seconds: ``runs × steps × 6·n·p·h`` flops (``n`` training pairs; the one-hot
-    first layer is a gather, the output layer ``2nph`` forward and twice that backward; float64
-    counted twice, ⊥Grad's steps too) at 10 GFLOP/s on 2 CPU cores (measured under load at
-    p = 31, width 200, 2 seeds, 15 000 steps: float32 68 s, StableMax 59 s, float64 130 s), or,
-    for the gpu profile, 20 TFLOP/s plus 50 µs per step and unit."""
+    """Estimated seconds: ``runs × steps × 6·n·p·h`` flops (``n`` training pairs; the one-hot first
+    layer is a gather, the output layer ``2nph`` forward and twice that backward; float64 counted
+    twice, ⊥Grad's steps too) at 26.5 GFLOP/s on 2 CPU cores (this cpu profile: 115 s measured on
+    a quiet machine in the published run of 2026-12-03; on cores loaded ~12×, issue 23's runs
+    measured 4–10× more), or, for the gpu profile, 20 TFLOP/s plus 50 µs per step and unit."""
     p, h = int(settings["p"]), int(settings["hidden"])
     per_step = 6.0 * p * p * float(settings["train_fraction"]) * p * h * int(settings["seeds"])
     flops = per_step * (4 * int(settings["steps"]) + 2 * int(settings["orthograd_steps"]))
     if device_of(settings) == "gpu":
         return flops / 2e13 + 5e-5 * (3 * int(settings["steps"]) + int(settings["orthograd_steps"]))
-    return flops / 1e10
+    return flops / 2.65e10
 
 
 def predict(settings: dict) -> dict:
