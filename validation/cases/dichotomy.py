@@ -42,6 +42,10 @@ absolute level 0.1 and counted every run, though final test accuracy was only 0.
 at 0.3 the same runs fail, R² 0.70): there was no grokking to time.  Issue 23 restores
 "half of final", but only on runs that reach 0.9 (criteria changelog).
 
+What issue 23's cpu replicates found (K = 0, 1): no run reaches test accuracy 0.9 -- final
+0.36–0.69 over 16 runs each (a scratch run at 3× the budget plateaued at 0.6–0.67) -- so both
+laws are *inconclusive* on cpu; the gpu profile (p = 59, width 512) is the one that can judge.
+
 Paper protocol (Lyu et al. §4 and their public training script): width 1024, add-mod 97 on
 40 % of the ordered pairs, cross-entropy, full-batch GD, lr 0.002 and weight decay 1e-4 (the
 script's defaults: lr 0.1, wd 1e-3), α from 1 to ~100.  Deviations, all for the budget:

@@ -54,6 +54,12 @@ Fix (issue 16): the ε sweep runs at α = 1 over the paper's range.  Issue 23 th
 profile, whose test loss stays near the K0 plateau) as censored "delays"; now only runs with the
 plateau-then-generalise sequence have a delay, and the others are counted apart.
 
+What issue 23's cpu replicates found (K = 0, 1): the K0 plateau holds (1.6 %, 1.0 %), but no
+α-sweep run has a delay: at α = 1–2 the test loss falls smoothly after the fit (no plateau at
+K0), at α ≥ 4 it is still falling, or has settled above θ, at 2·10⁴ steps -- so ``lazy_delay``
+*fails* on the cpu profile (its budget is a fifth of the paper's 10⁵ steps; the gpu profile runs
+those) and the orderings are inconclusive.
+
 Paper protocol and deviations.  The paper: ``D = 100``, ``N = 500``, ``P = 450`` (α sweep,
 Fig. 3a, ε = 0.25, α = 2⁻⁵ … 2⁵) or 550 (Fig. 1, 3e), η = η₀N/α² with η₀ = 1 (20 in Fig. 3e),
 10⁵ steps, 1000 test points, float32 (JAX).  The cpu profile keeps the ratios of their Fig. 3a

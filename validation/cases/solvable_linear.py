@@ -26,6 +26,11 @@ the per-seed spread (≈ ±16 %: those three 4-seed means scatter by ≈ 8 %) ma
 theory off by less than that at λ = 0.9 would pass; at λ ≤ 0.7 the spread is a few per cent and
 the 5 % bar binds.  The measured SE is reported per λ.
 
+What issue 23's cpu replicates found: K = 0 passes (worst −6.9 % ± 4.7 % at λ = 0.9), K = 1
+fails (+8.1 % ± 3.3 % at λ = 0.9, allowed 6.7 %): *unstable*.  The two 8-seed means at λ = 0.9
+differ by 15 %, more than their bootstrap SEs suggest -- the per-seed gap at λ = 0.9 is heavy
+tailed, and 8 seeds do not pin the mean; the gpu profile runs 32.
+
 Positive control: every simulated run reaches both the train and the generalisation level
 within its budget (1.3 × the predicted ``t_gen``), so every gap is measured, not censored, and
 the realised ratio ``d_in/N_train`` (``N_train`` rounded to an integer) is within 1 % of the
