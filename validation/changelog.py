@@ -52,7 +52,273 @@ class CriterionChange:
 
 
 #: The log, oldest first.
-CHANGES: tuple[CriterionChange, ...] = ()
+CHANGES: tuple[CriterionChange, ...] = (
+    # --- i23-other ---
+    # Changes since the first validation report (2026-11-23, seeds below REPLICATE_STRIDE, so
+    # seen=()) in omnigrok, dichotomy, lazy_rich, early_prediction, solvable_linear,
+    # softmax_collapse and grokking_tickets, then issue 23's.
+    CriterionChange(
+        "2026-12-03",
+        "omnigrok",
+        "fits_first",
+        old="none: the first report judged only the L and U shapes and the growth of t_gen with α",
+        new="median t_test − t_train > 0 at the largest α and Spearman ρ(α, gap) > 0, t_train at train "
+        "accuracy 0.99, t_test at test accuracy 0.85",
+        why="issue 16: 'fits first, generalises later' was not tested",
+        old_verdict="none (new criterion); its first run failed: median gaps −12 … −325 steps",
+    ),
+    CriterionChange(
+        "2026-12-03",
+        "omnigrok",
+        "fits_first",
+        old="gap with t_train at train accuracy 0.99",
+        new="gap with both curves at accuracy 0.85 (the 0.99 gap reported)",
+        why="moved after the failing run: 0.99 allows two errors on 200 digits and one straggler delays it",
+        old_verdict="fail: median gap (train 0.99) −12 … −375 steps (α = 8: −375); under the new level the "
+        "published run passed (median gap at α = 8 712 steps, ρ 0.89)",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "omnigrok",
+        "fits_first",
+        old="median gap t_test − t_train (both at 0.85) > 0 at the largest α and ρ(α, gap) > 0",
+        new="in ≥ 75 % of the largest-α runs: test acc at the first record with train acc ≥ 0.99 ≤ final − "
+        "0.2, "
+        "and t(test acc ≥ 0.9 × final) ≥ 2 t_fit; judged only at the paper's η·λ ≤ 1e-5 (gpu profile), "
+        "untested on cpu",
+        why="issue 23: the 0.85 level was chosen after a fail; at the 0.99 fit the α = 8 networks already "
+        "had "
+        "test accuracy 0.72–0.91 against a final ≈ 0.89 (they generalised before they fitted), and the cpu "
+        "sweep's η·λ = 1e-3 does not separate fitting from decay as the paper's 1e-5 does",
+        old_verdict="pass on the published cpu run (median gap at α = 8: 712 steps, ρ = 0.89); the issue-23 "
+        "criterion on those runs fails (test acc at fit 0.72–0.91 vs final ≈ 0.89)",
+        fingerprint="e75a0fb601a8b74e",
+    ),
+    CriterionChange(
+        "2026-12-03",
+        "omnigrok",
+        "delay_grows_with_alpha",
+        old="median t_gen at test accuracy 0.9, non-decreasing in α, α = 8 ≥ 3× α = 1 (500 digits, lr 1e-3, "
+        "weight decay 1)",
+        new="the same at test accuracy 0.85 (200 digits, lr 1e-2, weight decay 0.1)",
+        why="issue 16: the α sweep was redesigned to separate fitting from decay",
+        old_verdict="pass in the first report (with the L and U shapes, one verdict)",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "omnigrok",
+        "delay_grows_with_alpha",
+        old="part of the case's single verdict",
+        new="its own qualitative claim (thresholds unchanged: non-decreasing to one stride, ratio ≥ 3)",
+        why="issue 23: one verdict per claim",
+        old_verdict="pass (medians 50, 25, 38, 212, 738, 1250 at α = 0.5 … 8, ratio 50)",
+        fingerprint="7d0380e037f30b44",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "omnigrok",
+        "l_shape",
+        old="part of the case's single verdict",
+        new="its own claim (wall/floor ≥ 10, unchanged)",
+        why="issue 23: one verdict per claim",
+        old_verdict="pass (L ratio 21.6)",
+        fingerprint="2f8e152ad561f3d6",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "omnigrok",
+        "u_shape",
+        old="part of the case's single verdict",
+        new="its own claim (both ends ≥ 2× the interior minimum, unchanged)",
+        why="issue 23: one verdict per claim",
+        old_verdict="pass (U 9.63 / 4.06)",
+        fingerprint="0d94715b32a5e49d",
+    ),
+    CriterionChange(
+        "2026-12-03",
+        "dichotomy",
+        "transition_law",
+        old="two 1-D sweeps (log α at one λ, 1/λ at one α), transition 'half-way to the final accuracy', "
+        "slope "
+        "within ×1.5 of the prediction, R² ≥ 0.8",
+        new="one α × λ grid fitted to t = b(log α − c₀)/λ + d, transition at an absolute test accuracy 0.1 "
+        "after "
+        "the kernel fit, b within ×1.25 of 1, R² ≥ 0.9, every run counted",
+        why="issue 16: the 1/λ sweep failed because 'half-way' moved with unconverged final accuracies and "
+        "the "
+        "finite-α offset was ignored",
+        old_verdict="fail: 1/λ sweep slope −0.08 vs 3.4 (first report: log α slope 138.9 vs 200)",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "dichotomy",
+        "transition_law",
+        old="absolute level 0.1 after the fit, all runs",
+        new="only runs with final test accuracy ≥ 0.9 count, transition at half of final test accuracy "
+        "(after the fit); b within ×1.25 of 1, R² ≥ 0.9; control: ≥ 3 such runs at ≥ 2 α per λ",
+        why="issue 23: the 0.1 level was set after 'half-way' failed, and final test accuracy was only "
+        "0.38–0.60: there was no grokking to time",
+        old_verdict="pass on the published cpu run (b = 1.001 [0.929, 1.072], R² 0.995, 16/16 runs, median "
+        "final test acc 0.50); judged at level 0.3 the same runs fail (R² 0.70)",
+        fingerprint="b8509d75cc196011",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "dichotomy",
+        "kernel_exit_law",
+        old="reported beside the headline, over all runs",
+        new="judged: grokking runs (final ≥ 0.9), b within ×1.25 of 1, R² ≥ 0.9",
+        why="issue 23: one verdict per claim",
+        old_verdict="reported: b = 0.990 [0.975, 1.005], R² 1.000, 16/16 runs",
+        fingerprint="3c7ea099a83e3ed9",
+    ),
+    CriterionChange(
+        "2026-12-03",
+        "lazy_rich",
+        "delay_shrinks_with_epsilon",
+        old="delay vs initial CKA reported only; an ε sweep ε ∈ {0.1, 0.25, 0.5, 1} at α = 4",
+        new="ε sweep at α = 1 over the paper's range (0.05 … 0.25), judged: Spearman ρ(ε, delay) < 0",
+        why="issue 16: at ε ≥ 0.5 (outside the paper's range) runs converge above θ and were counted as "
+        "censored delays, inverting the trend",
+        old_verdict="the α = 4 sweep's median delay grew with ε (1975, 1450, 19950, 19950 steps)",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "lazy_rich",
+        "delay_grows_with_alpha",
+        old="Spearman ρ(α, delay) > 0 over all α-sweep runs, runs never below θ counted at budget − t_train",
+        new="only runs with a delay count: within 10 % of their own K0 for ≥ 3× the fit time, then test "
+        "loss ≤ "
+        "θ/3; delay = t(≤ θ/3) − t_fit; runs ending above θ are 'no transition'",
+        why="issue 23: runs that settle above θ never transition, they are not delays",
+        old_verdict="pass: ρ = 0.81 with 6 censored runs, all flat above θ (α ≥ 8), counted as delays of "
+        "≈ 19 800 steps (uncensored runs only: 0.97)",
+        fingerprint="d289892bc21b6bc4",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "lazy_rich",
+        "delay_shrinks_with_epsilon",
+        old="ρ(ε, delay) < 0 over all ε-sweep runs (delay t_test(θ) − t_train)",
+        new="ρ(ε, delay) < 0 over the runs with a delay (K0 plateau then θ/3, as for α)",
+        why="issue 23: one definition of a delay",
+        old_verdict="pass: ρ = −0.98 (median delays 700, 400, 300, 225, 200 at ε = 0.05 … 0.25)",
+        fingerprint="8b2ccca2f3cec93d",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "lazy_rich",
+        "lazy_delay",
+        old="none (the case's single verdict had no test that any run shows the plateau-then-generalise "
+        "sequence)",
+        new="headline: at some α ≥ 2 at least half of the seeds have a delay",
+        why="issue 23: the headline is the paper's claim as written",
+        old_verdict="none (new claim)",
+        fingerprint="2edd7ac7cd2a9ca4",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "lazy_rich",
+        "k0_plateau",
+        old="part of the case's single verdict",
+        new="its own claim (|plateau − K0|/K0 ≤ 10 %, unchanged)",
+        why="issue 23: one verdict per claim",
+        old_verdict="pass (1.0 %)",
+        fingerprint="6823af149ef5693d",
+    ),
+    CriterionChange(
+        "2026-12-03",
+        "early_prediction",
+        "spectral_auc",
+        old="effgrok's detrended log-loss score: every sweep with both labels reaches AUC ≥ 0.8 at some "
+        "observed fraction ≤ 0.5",
+        new="the paper's raw-loss spectral energy on an lr × wd grid at one fraction: AUC ≥ 0.8 at some "
+        "early "
+        "window and above the loss-magnitude baseline; inconclusive without oscillations",
+        why="issue 16: follow Notsawo et al.'s score and grid",
+        old_verdict="fail in the first report",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "early_prediction",
+        "spectral_auc",
+        old="MLP with MSE on an lr × wd grid at one fraction; AUC ≥ 0.8 and above the baseline (one "
+        "criterion)",
+        new="the paper's network (transformer, cross-entropy) on a grid over training fraction × (lr, wd) "
+        "cells; AUC ≥ 0.8 at some window (headline), beating the baseline its own claim; untested on cpu",
+        why="issue 23: on the MLP grid grokking was set by weight decay alone and oscillation by learning "
+        "rate "
+        "alone, so the AUC said little about the paper",
+        old_verdict="fail: AUC 0.51–0.58 (baseline 0.42–0.48), 15 grokked / 9 not",
+        fingerprint="a59d4eff84efdd3f",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "early_prediction",
+        "beats_loss_level",
+        old="part of the single criterion",
+        new="its own claim: at some window AUC(paper) ≥ 0.8 and > max(AUC(base), 1 − AUC(base))",
+        why="issue 23: one verdict per claim",
+        old_verdict="fail (no window reached 0.8)",
+        fingerprint="7cbb13a81aee3419",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "solvable_linear",
+        "gap_matches_theory",
+        old="|Δt_sim/Δt_theory − 1| ≤ 5 % for every λ ≤ 0.9, 4 seeds",
+        new="|error| ≤ max(5 %, 2 bootstrap SE over the seeds) for every λ ≤ 0.9, 8 seeds",
+        why="issue 23: the +2.7 % at λ = 0.9 was seed luck (4 seeds); two other seed sets gave −7.3 % and "
+        "+8.0 %; 32 seeds do not fit the cpu budget",
+        old_verdict="pass on the published run (worst 4.8 %, λ = 0.9 +2.7 %); fail on the two other 4-seed "
+        "sets (λ = 0.9: −7.3 %, +8.0 %)",
+        fingerprint="fa7916f193ba5c3c",
+    ),
+    CriterionChange(
+        "2026-12-03",
+        "softmax_collapse",
+        "stablemax_generalises_better",
+        old="StableMax's final val acc ≥ float32's + 0.05 (lr 0.1, optax ε 1e-8, biases, 3000 steps)",
+        new="StableMax's val acc averaged over the last quarter ≥ float32's + 0.05 (the paper's lr 0.01, "
+        "ε 1e-25, no biases, 15 000 steps); ⊥Grad added",
+        why="issue 16: StableMax never generalised (0.017) at the old settings, a budget and hyperparameter "
+        "artefact; its runs show Adam loss spikes",
+        old_verdict="fail in the first report (StableMax val acc 0.017)",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "softmax_collapse",
+        "float32_collapses",
+        old="one verdict over five checks (float32 collapses, float64 later, StableMax never, StableMax and "
+        "⊥Grad better by 0.05)",
+        new="five claims, each its own verdict; headline: float32 collapses within the budget",
+        why="issue 23: one verdict per claim",
+        old_verdict="pass (collapse float32 2000, float64 5750, StableMax max fraction 0.00; val acc 0.054 "
+        "float32, 0.481 StableMax, ⊥Grad 0.592)",
+        fingerprint="8d2f72617f128c34",
+    ),
+    CriterionChange(
+        "2026-12-03",
+        "grokking_tickets",
+        "ticket_faster_than_random",
+        old="ticket < dense, ticket < norm-matched dense and memorisation ticket slower than the ticket",
+        new="ticket < dense, < norm-matched dense, < random ticket (memorisation ticket reported); "
+        "inconclusive "
+        "unless dense generalises in half the budget and the run is in the paper's regime",
+        why="issue 16: the paper's network and protocol; the random mask is the paper's control",
+        old_verdict="fail in the first report",
+    ),
+    CriterionChange(
+        "2026-12-06",
+        "grokking_tickets",
+        "ticket_faster_than_dense",
+        old="one verdict over the three orderings",
+        new="three claims, each its own verdict; headline: median t(ticket) < median t(dense)",
+        why="issue 23: one verdict per claim",
+        old_verdict="inconclusive (not the paper's regime; ticket > 5000 steps, dense 2200)",
+        fingerprint="4269b7b7a1724d16",
+    ),
+)
 
 
 def changes_for(case: str, claim: str | None = None) -> list[CriterionChange]:

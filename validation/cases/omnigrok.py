@@ -4,39 +4,58 @@ Two measurements, one unit each (one vmapped training batch):
 
 * the reduced landscape -- the digits MLP trained with its weights projected back to a fixed
   global norm ``w`` after every step, for ``w = 0.25 … 4 × w₀``; final train and test loss;
-* α-induced grokking -- the same MLP from ``α·θ₀`` with AdamW weight decay: per run the first
-  step with train accuracy ≥ ``test_threshold`` (``t_train``) and with test accuracy ≥
-  ``test_threshold`` (``t_test``), and the gap ``t_test − t_train`` -- "fits first, generalises
-  later": the lag of the test accuracy behind the train accuracy at one level (0.85).  Reported
-  beside it: the gap with ``t_train`` at train accuracy 0.99 (a stricter bar for train than for
-  test: with 200 training digits 0.99 allows two errors, and one straggler delays it -- at α = 8
-  seed 1 reached 0.99 only at step 2425 though test accuracy passed 0.85 at 1400; the first run
-  of the new protocol judged this variant and failed on it, median gaps −12 … −325).
+* α-induced grokking -- the same MLP from ``α·θ₀`` with AdamW weight decay, accuracies every
+  ``stride`` steps.
 
-Criterion: the L (train loss wall/floor ≥ 10) and U (test loss both ends ≥ 2× its interior
-minimum) shapes; the time to generalise grows with α (non-decreasing medians, largest α ≥ 3×
-α = 1); and a real fit-first gap: the median ``t_test − t_train`` at the largest α is > 0 and
-the gap grows with α (Spearman ρ(α, gap) > 0 over all runs; a run that fits but never
-generalises counts at the lower bound ``budget − t_train``, kept, never dropped).  Positive
-control (else inconclusive): the α = 1 runs fit and generalise within the budget and the
-largest-α runs fit the training set (else no gap can be measured).
+The digits subset (training/test split) and every initialisation come from replicate K's seeds
+(:func:`validation.claims.replicate_seed`): issue 23 found that another draw of the 200 digits
+turned the earlier verdict inconclusive, so each replicate draws its own subset.
 
-Why the α sweep changed (issue 16).  At the old settings (500 training digits, lr 1e-3, weight
-decay 1) the time to generalise grew with α but there was no gap: at α = 4 test accuracy was
-0.96 when train accuracy reached 1, and at α = 8 train and test rose together (t_train 1850 /
-2375, t_test 1525 / 1750 steps) -- with ``η·λ = 1e-3`` the decay shrinks the norm as fast as
-Adam's steps (≈ η per weight) can fit, so the large-α net cannot fit before it has shrunk.  The
-paper separates the two time scales (MNIST, lr 1e-3, weight decay 0.01: fitting in ~10³ steps,
-the decay over ~10⁵).  Here the α sweep uses 200 training digits (the paper: 1000 of 60 000
-MNIST images; memorising must be easier than generalising), lr 1e-2 (Adam fits 10× faster)
-and weight decay 0.1 (so ``η·λ`` stays 1e-3 and the decay fits the budget).
+Claims (issue 23; thresholds fixed before the replicates ran):
+
+* ``fits_first`` (headline, quantitative) -- "fits first, generalises later" at the largest α:
+  in ≥ ``min_share`` (75 %) of the largest-α runs, (a) the test accuracy at the first record with
+  train accuracy ≥ 0.99 (``t_fit``) is ≤ final test accuracy − ``gap`` (0.2), and (b) the first
+  record with test accuracy ≥ 0.9 × final comes ≥ ``time_factor`` (2) × ``t_fit``.  Judged only
+  in the paper's ``η·λ`` regime (``η·λ ≤ 1e-5``: AdamW lr 1e-3, weight decay 0.01 in their MNIST
+  notebook), where fitting (~10³ steps) and the decay of the norm (``log(α)/(ηλ)`` ≈ 2·10⁵ steps
+  at α = 8) are separate time scales.  **That regime is out of the cpu budget** (≥ 2·10⁵ full-batch
+  steps per run): on cpu the claim is *untested* and the numbers of the faster cpu sweep are only
+  reported; the gpu profile runs the paper's ``η·λ``.  Positive control: ≥ 75 % of the largest-α
+  runs fit (train accuracy ≥ 0.99), the budget is ≥ the decay-only time
+  (:func:`effgrok.diagnostics.weight_norm.decay_time`) of the largest α, and the α = 1 runs reach
+  test accuracy ``test_threshold``.  **Power**: with 3 largest-α runs (gpu) the 75 % bar means all
+  3; a run generalising before it fits (test accuracy at ``t_fit`` within 0.2 of final, as the
+  cpu α = 8 runs of issue 23 did: 0.72–0.91 against ≈ 0.89) fails it.
+* ``l_shape`` (quantitative) -- the reduced train loss is L-shaped: its value at the smallest
+  norm over its minimum ≥ ``l_min`` (10).
+* ``u_shape`` (quantitative) -- the reduced test loss is U-shaped: both ends ≥ ``u_min`` (2) ×
+  its interior minimum.  Control of both shapes: every landscape loss finite and the norms span
+  ≥ 8×.  **Power**: a ratio is resolved to the seed median of ``seeds`` runs per norm.
+* ``delay_grows_with_alpha`` (qualitative) -- the median time to reach test accuracy
+  ``test_threshold`` (0.85) does not decrease with α (by more than one stride) and at the largest
+  α is ≥ ``delay_min`` (3) × that at α = 1 (runs that never get there count as 2 × budget).
+  Control: every α = 1 run fits and generalises within the budget.  **Power**: medians of
+  ``seeds`` runs, resolved to one stride.
+
+History of the criteria (criteria changelog): the first report timed "fits first" with train
+accuracy 0.99; after that failed it moved to 0.85 for both curves (issue 16) -- at the first
+record with train accuracy ≥ 0.99 the α = 8 networks already had test accuracy 0.72–0.91 against
+a final ≈ 0.89, i.e. they generalised *before* they fitted.  Issue 23 states the claim as above.
+
+Why the cpu α sweep runs ``η·λ = 1e-3`` (issue 16).  At the old settings (500 training digits,
+lr 1e-3, weight decay 1) the time to generalise grew with α but there was no gap; with
+``η·λ = 1e-3`` the decay shrinks the norm as fast as Adam's steps (≈ η per weight) can fit.  The
+cpu sweep uses 200 training digits, lr 1e-2 and weight decay 0.1 (``η·λ`` still 1e-3: the decay
+fits 3000 steps) -- which is why it cannot judge ``fits_first``.
 
 Paper protocol (their public mnist/grokking notebook): MNIST, 1000 training images, MLP depth 3,
 width 200, ReLU, MSE on one-hot targets, AdamW lr 1e-3, weight decay 0.01, batch 200, init
 scale α = 8, 10⁵ steps; reduced landscape with the norm fixed.  Deviations: digits (8 × 8,
-shipped with scikit-learn; no download), full batch, width 100 (cpu) / 200 (gpu), the α-sweep
-settings above, 3000 steps (cpu) / 20 000 (gpu); the landscape keeps 500 training digits and
-lr 1e-3.
+shipped with scikit-learn; no download), full batch, width 100 (cpu) / 200 (gpu); cpu: the
+α-sweep settings above, 3000 steps, 2 seeds; gpu: the paper's lr and weight decay, 1000 training
+digits, α ∈ {1, 2, 8}, 3 seeds, 2.5·10⁵ steps (≥ the decay time 2.1·10⁵ of α = 8); the
+landscape keeps 500 training digits and lr 1e-3 (cpu) / 1000 (gpu).
 """
 
 from __future__ import annotations
@@ -44,7 +63,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import first_crossing, reached
-from validation.framework import Control, Verdict, decide, device_of, steps_text
+from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds, untested
+from validation.framework import device_of, steps_text, verdict_from_claims
 
 TITLE = "Omnigrok: L-shaped train / U-shaped test loss vs weight norm; large init delays generalisation"
 CLAIM = (
@@ -56,7 +76,6 @@ CLAIM = (
 _BASE = {
     "depth": 3,
     "lr": 1e-3,
-    "data_seed": 0,
     "weight_decay": 1.0,
     "test_threshold": 0.85,
     "alpha_n_train": 200,
@@ -97,25 +116,94 @@ PROFILES = {
         width=200,
         norms=[0.2, 0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0, 5.66],
         landscape_steps=10_000,
-        alphas=[0.5, 1.0, 2.0, 4.0, 6.0, 8.0, 11.0, 16.0],
-        alpha_steps=20_000,
-        stride=100,
-        seeds=4,
+        alphas=[1.0, 2.0, 8.0],
+        alpha_n_train=1000,
+        alpha_lr=1e-3,
+        alpha_weight_decay=0.01,
+        alpha_steps=250_000,
+        stride=500,
+        seeds=3,
     ),
 }
-L_MIN, U_MIN, DELAY_MIN = 10.0, 2.0, 3.0
 TRAIN_THRESHOLD = 0.99
+_PAPER = "Liu, Michaud & Tegmark (Omnigrok, ICLR 2023), §3–4, Fig. 1 and the MNIST experiment: "
+_SHAPE_CONTROL = "every landscape loss finite and the fixed norms span ≥ 8×"
+CLAIMS = (
+    Claim(
+        "fits_first",
+        paper=_PAPER
+        + "started at a large weight norm the network fits the training set first and generalises "
+        "only much later, once weight decay has brought the norm down (grokking).",
+        measurement=(
+            "largest-α runs, at the paper's η·λ: t_fit = first record with train acc ≥ 0.99; test acc at "
+            "t_fit; "
+            "final test acc; first record with test acc ≥ 0.9 × final"
+        ),
+        criterion=(
+            "in ≥ min_share of the largest-α runs: test acc at t_fit ≤ final − gap and t(0.9 × final) ≥ "
+            "time_factor × t_fit; judged only if η·λ ≤ max_eta_lambda (the paper's regime)"
+        ),
+        threshold={
+            "min_share": 0.75,
+            "gap": 0.2,
+            "final_share": 0.9,
+            "time_factor": 2.0,
+            "max_eta_lambda": 1e-5,
+        },
+        control=(
+            "≥ min_share of the largest-α runs fit (train acc ≥ 0.99), the budget is ≥ the decay-only "
+            "time of the largest α, the α = 1 runs reach test_threshold"
+        ),
+        power=(
+            "with 3 largest-α runs all 3 must show it; a run within 0.2 of its final test accuracy at t_fit "
+            "fails"
+        ),
+        headline=True,
+    ),
+    Claim(
+        "l_shape",
+        paper=_PAPER + "against the weight norm the (reduced) training loss is L-shaped.",
+        measurement="seed-median final train loss at fixed norms w = 0.25 … 4 w₀ (reduced landscape)",
+        criterion="train loss at the smallest norm / its minimum ≥ l_min",
+        threshold={"l_min": 10.0},
+        control=_SHAPE_CONTROL,
+        power="a wall-to-floor ratio of 10 (seed medians)",
+    ),
+    Claim(
+        "u_shape",
+        paper=_PAPER + "against the weight norm the (reduced) test loss is U-shaped.",
+        measurement="seed-median final test loss at fixed norms w = 0.25 … 4 w₀ (reduced landscape)",
+        criterion="both ends ≥ u_min × the interior minimum",
+        threshold={"u_min": 2.0},
+        control=_SHAPE_CONTROL,
+        power="a factor 2 between each end and the minimum (seed medians)",
+    ),
+    Claim(
+        "delay_grows_with_alpha",
+        paper=_PAPER + "the larger the initial norm (α), the later the network generalises.",
+        measurement=(
+            "median over seeds of the first record with test acc ≥ test_threshold, per α (never: 2 × budget)"
+        ),
+        criterion="medians non-decreasing in α (to one stride) and median(α_max) ≥ delay_min × median(α = 1)",
+        threshold={"delay_min": 3.0},
+        control="every α = 1 run fits (train acc ≥ 0.99) and reaches test_threshold within the budget",
+        power="medians of the seeds per α, resolved to one stride",
+        kind="qualitative",
+    ),
+)
 
 
 def _data(s, n_train=None):
     from effgrok.nets.digits import load_digits_split
 
-    return load_digits_split(n_train or s["n_train"], seed=s["data_seed"], n_test=s["n_test"])
+    # the digits subset of replicate K (issue 23: another draw of the 200 digits changed the verdict)
+    return load_digits_split(n_train or s["n_train"], seed=replicate_seed(s, 0), n_test=s["n_test"])
 
 
 def cost(settings: dict) -> float:
-    """Estimated seconds: ``runs × steps × 6·n·(64 h + (depth − 2) h² + 10 h)`` flops at 20
-    GFLOP/s effective on 2 CPU cores (this cpu profile: 103 s under load), or, for the gpu
+    """Estimated seconds: ``runs × steps × 6·n·(64 h + (depth − 2) h² + 10 h)`` flops at 38 GFLOP/s
+    effective on 2 CPU cores (this cpu profile: 57 s measured on a quiet machine in the published
+    run of 2026-12-03; on cores loaded ~12×, issue 23's runs measured 4–10× more), or, for the gpu
     profile, 20 TFLOP/s plus 50 µs per step and unit."""
     h, depth, seeds = int(settings["width"]), int(settings["depth"]), int(settings["seeds"])
     per_example = 64 * h + (depth - 2) * h * h + 10 * h
@@ -124,7 +212,7 @@ def cost(settings: dict) -> float:
     flops = 6.0 * per_example * (land + alpha)
     if device_of(settings) == "gpu":
         return flops / 2e13 + 5e-5 * (int(settings["landscape_steps"]) + int(settings["alpha_steps"]))
-    return flops / 2e10
+    return flops / 3.8e10
 
 
 def predict(settings: dict) -> dict:
@@ -152,7 +240,9 @@ def measure_unit(settings: dict, unit: dict) -> dict:
 
     s = settings
     common = dict(
-        seeds=list(range(s["seeds"])),
+        seeds=replicate_seeds(
+            s, int(s["seeds"]), base=1000 if unit["part"] == "landscape" else 2000
+        ).tolist(),
         width=s["width"],
         depth=s["depth"],
         learning_rate=s["lr"],
@@ -202,53 +292,132 @@ def _first_at(m: dict, curve: str, level: float) -> np.ndarray:
     return first.reshape(np.asarray(m["t_test"]).shape)
 
 
-def _gaps(m: dict, budget: int, t_train=None) -> tuple[np.ndarray, np.ndarray]:
-    """Per run ``[alpha, seed]``: ``t_test − t_train`` (``nan`` where the run never fitted; the
-    lower bound ``budget − t_train`` where it fitted but never generalised) and whether censored."""
-    tr = np.asarray(m["t_train"] if t_train is None else t_train, float)
-    te = np.asarray(m["t_test"], float)
-    censored = reached(tr) & ~reached(te)
-    gap = np.where(reached(te), te - tr, budget - tr)
-    return np.where(reached(tr), gap, np.nan), censored
+def fit_first_runs(m: dict, t: dict) -> dict:
+    """Per largest-α run: ``t_fit`` (first record with train acc ≥ 0.99), test acc there, final
+    test acc, first record with test acc ≥ ``final_share`` × final, and whether both parts of the
+    ``fits_first`` criterion hold."""
+    n_s = np.asarray(m["t_test"]).shape[1]
+    steps = np.asarray(m["steps"], float)
+    rows = []
+    for k in range(len(m["test_acc"]) - n_s, len(m["test_acc"])):
+        tr, te = np.asarray(m["train_acc"][k]), np.asarray(m["test_acc"][k])
+        fit = np.flatnonzero(tr >= TRAIN_THRESHOLD)
+        final = float(te[-1])
+        gen = np.flatnonzero(te >= t["final_share"] * final)
+        t_gen = float(steps[gen[0]]) if gen.size else float("nan")
+        if fit.size == 0:
+            rows.append(
+                {"t_fit": None, "test_at_fit": None, "final": final, "t_gen": t_gen, "fits_first": False}
+            )
+            continue
+        t_fit, at_fit = float(steps[fit[0]]), float(te[fit[0]])
+        ok = at_fit <= final - t["gap"] and t_gen >= t["time_factor"] * max(t_fit, steps[1] - steps[0])
+        rows.append(
+            {"t_fit": t_fit, "test_at_fit": at_fit, "final": final, "t_gen": t_gen, "fits_first": bool(ok)}
+        )
+    return {
+        "runs": rows,
+        "share": float(np.mean([r["fits_first"] for r in rows])),
+        "fitted": sum(r["t_fit"] is not None for r in rows),
+    }
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict) -> Verdict:
-    from scipy.stats import spearmanr
-
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
     from effgrok.diagnostics.weight_norm import lu_shape
 
+    c = {cl.name: cl for cl in CLAIMS}
     land, al = measurements
-    shape = lu_shape(land["norms"], land["train_loss"], land["test_loss"], l_min=L_MIN, u_min=U_MIN)
+    lt, ut = c["l_shape"].threshold, c["u_shape"].threshold
+    shape = lu_shape(
+        land["norms"], land["train_loss"], land["test_loss"], l_min=lt["l_min"], u_min=ut["u_min"]
+    )
     budget = int(settings["alpha_steps"])
+    stride = int(settings["stride"])
     alphas = np.asarray(al["alphas"], float)
     med = _delays(al, budget)
     i1 = int(np.argmin(np.abs(alphas - 1.0)))
-    monotone = bool(np.all(np.diff(med) >= -settings["stride"]))
-    ratio = float(med[-1] / max(med[i1], settings["stride"]))
-    grows = monotone and ratio >= DELAY_MIN
-    level = float(settings["test_threshold"])
-    t_tr_level = _first_at(al, "train_acc", level)
-    gap, censored = _gaps(al, budget, t_tr_level)
-    gap99, _ = _gaps(al, budget)
-    med_gap99 = [float(np.median(g[np.isfinite(g)])) if np.isfinite(g).any() else None for g in gap99]
-    med_gap = [float(np.median(g[np.isfinite(g)])) if np.isfinite(g).any() else None for g in gap]
-    a_runs = np.repeat(alphas, gap.shape[1])
-    ok = np.isfinite(gap.ravel())
-    rho = (
-        float(spearmanr(a_runs[ok], gap.ravel()[ok]).statistic)
-        if ok.sum() >= 3 and np.ptp(a_runs[ok]) > 0 and np.ptp(gap.ravel()[ok]) > 0
-        else None
-    )
-    gap_ok = med_gap[-1] is not None and med_gap[-1] > 0 and rho is not None and rho > 0
     t_tr, t_te = np.asarray(al["t_train"]), np.asarray(al["t_test"])
-    control = Control(
-        "the α = 1 runs fit (train acc ≥ 0.99) and generalise within the budget, and the largest-α runs fit",
-        held=bool(np.all(reached(t_tr[i1])) and np.all(reached(t_te[i1])) and np.all(reached(t_tr[-1]))),
-        detail=(
-            f"α = 1: t_train {steps_text(t_tr[i1])}, t_test {steps_text(t_te[i1])}; α = {alphas[-1]:g}: "
-            f"t_train {steps_text(t_tr[-1])} (budget {budget})"
-        ),
+    level = float(settings["test_threshold"])
+    alpha1_ok = bool(np.all(reached(t_tr[i1])) and np.all(reached(t_te[i1])))
+    alpha1_detail = f"α = 1: t_train {steps_text(t_tr[i1])}, t_test(≥ {level:g}) {steps_text(t_te[i1])}"
+
+    # fits first, generalises later (headline)
+    ft = c["fits_first"].threshold
+    ff = fit_first_runs(al, ft)
+    eta_lambda = float(settings["alpha_lr"]) * float(settings["alpha_weight_decay"])
+    decay = float(prediction["decay_time"][-1])
+    n_top = len(ff["runs"])
+    runs_text = "; ".join(
+        f"t_fit {steps_text(r['t_fit'])}, test acc there "
+        + ("—" if r["test_at_fit"] is None else f"{r['test_at_fit']:.2f}")
+        + f" (final {r['final']:.2f}), t(≥ {ft['final_share']:g}·final) {steps_text(r['t_gen'])}"
+        for r in ff["runs"]
     )
+    ff_meas = (
+        f"α = {alphas[-1]:g}: {ff['share']:.0%} of {n_top} runs fit first and generalise later ({runs_text})"
+    )
+    if eta_lambda > ft["max_eta_lambda"] * (1 + 1e-9):
+        ff_verdict = untested(
+            c["fits_first"],
+            f"the paper's η·λ = {ft['max_eta_lambda']:g} regime (decay over ~10⁵ steps) is out of the cpu "
+            f"budget; this profile runs η·λ = {eta_lambda:g} (reported, not judged: {ff_meas})",
+            ff,
+        )
+    else:
+        control = Control(
+            c["fits_first"]
+            .control.replace("min_share", f"{ft['min_share']:.0%}")
+            .replace("test_threshold", f"{level:g}"),
+            held=bool(ff["fitted"] >= ft["min_share"] * n_top and budget >= decay and alpha1_ok),
+            detail=(
+                f"{ff['fitted']}/{n_top} largest-α runs fit; budget {budget} vs decay time {decay:.0f}; "
+                + alpha1_detail
+            ),
+        )
+        ff_verdict = judge(
+            c["fits_first"], control, ff["share"] >= ft["min_share"], measurement=ff_meas, numbers=ff
+        )
+
+    span = float(np.max(land["relative"]) / np.min(land["relative"]))
+    finite = bool(np.all(np.isfinite(land["train_loss"])) and np.all(np.isfinite(land["test_loss"])))
+    shape_control = Control(
+        _SHAPE_CONTROL, held=finite and span >= 8, detail=f"finite {finite}, norms span ×{span:g}"
+    )
+    w_min = shape.w_test_min / prediction["w0"]
+
+    dt = c["delay_grows_with_alpha"].threshold
+    monotone = bool(np.all(np.diff(med) >= -stride))
+    ratio = float(med[-1] / max(med[i1], stride))
+    delay_control = Control(
+        c["delay_grows_with_alpha"].control.replace("test_threshold", f"{level:g}"),
+        held=alpha1_ok,
+        detail=alpha1_detail,
+    )
+    judged = [
+        ff_verdict,
+        judge(
+            c["l_shape"],
+            shape_control,
+            shape.l_ratio >= lt["l_min"],
+            measurement=f"L ratio {shape.l_ratio:.3g}",
+        ),
+        judge(
+            c["u_shape"],
+            shape_control,
+            shape.is_u,  # both ends ≥ u_min × the minimum, and the minimum interior
+            measurement=(
+                f"U ends {shape.u_left:.3g} / {shape.u_right:.3g} × the minimum at w = {w_min:.3g} w₀"
+            ),
+        ),
+        judge(
+            c["delay_grows_with_alpha"],
+            delay_control,
+            monotone and ratio >= dt["delay_min"],
+            measurement=f"median t(test acc ≥ {level:g}) = "
+            + ", ".join(f"α={a:g}: {v:.0f}" for a, v in zip(alphas, med, strict=True))
+            + f" (monotone {monotone}, ratio α_max/α=1 {ratio:.3g})",
+        ),
+    ]
     numbers = {
         "relative_norms": [float(v) for v in land["relative"]],
         "train_loss": [float(v) for v in land["train_loss"]],
@@ -256,52 +425,22 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict) -> Verdi
         "l_ratio": shape.l_ratio,
         "u_left": shape.u_left,
         "u_right": shape.u_right,
-        "w_test_min_over_w0": shape.w_test_min / prediction["w0"],
-        "is_l": shape.is_l,
-        "is_u": shape.is_u,
+        "w_test_min_over_w0": w_min,
         "alphas": alphas.tolist(),
         "median_t_test": med.tolist(),
-        "median_t_train": np.median(np.where(reached(t_tr), t_tr, 2.0 * budget), axis=1).tolist(),
         "t_train": t_tr.tolist(),
         "t_test": t_te.tolist(),
-        "t_train_at_test_threshold": t_tr_level.tolist(),
-        "median_gap": med_gap,
-        "median_gap_train_099": med_gap99,
-        "censored_gap_runs": int(censored.sum()),
-        "spearman_alpha_gap": rho,
         "delay_ratio_max_alpha_over_alpha1": ratio,
         "monotone": monotone,
+        "fits_first": ff,
+        "eta_lambda": eta_lambda,
         "decay_time": prediction["decay_time"],
     }
     pred = (
-        f"train loss vs norm L-shaped (wall/floor ≥ {L_MIN:g}), test loss U-shaped (both ends ≥ {U_MIN:g}× "
-        f"its interior minimum); t_gen(α) non-decreasing with t_gen(α={alphas[-1]:g}) ≥ {DELAY_MIN:g}× "
-        f"t_gen(α=1) (decay-only estimate {prediction['decay_time'][-1]:.0f} steps); fits first, generalises "
-        "later: t_test − t_train > 0 at large α and growing with α"
+        "train loss vs norm L-shaped, test loss U-shaped; from α·θ₀ the net fits first and generalises later "
+        f"(decay-only time at α = {alphas[-1]:g}: {decay:.0f} steps); t_gen grows with α"
     )
-
-    def fmt(g):
-        return "—" if g is None else f"{g:.0f}"
-
-    meas = (
-        f"L ratio {shape.l_ratio:.3g}; U {shape.u_left:.3g} / {shape.u_right:.3g} with the minimum at "
-        f"w = {numbers['w_test_min_over_w0']:.3g} w₀; "
-        f"median t_gen(test acc ≥ {settings['test_threshold']:g}) "
-        f"= {', '.join(f'{a:g}: {t:.0f}' for a, t in zip(alphas, med, strict=True))} "
-        f"(ratio {ratio:.3g}); median gap t_test − t_train (both at accuracy {level:g}) = "
-        f"{', '.join(f'{a:g}: {fmt(g)}' for a, g in zip(alphas, med_gap, strict=True))} "
-        f"({int(censored.sum())} censored) → Spearman ρ(α, gap) = {'—' if rho is None else f'{rho:.2f}'}; "
-        "reported: the gap with t_train at train accuracy 0.99 = "
-        f"{', '.join(f'{a:g}: {fmt(g)}' for a, g in zip(alphas, med_gap99, strict=True))}"
-    )
-    crit = (
-        "L and U shapes by the stated ratios, monotone growth of t_gen with α by the stated factor, median "
-        f"gap > 0 at the largest α and ρ(α, gap) > 0 ({settings['alpha_n_train']} training digits, AdamW lr "
-        f"{settings['alpha_lr']:g}, weight decay {settings['alpha_weight_decay']:g}, "
-        f"{settings['alpha_steps']} steps)"
-    )
-    passed = bool(shape.is_l and shape.is_u and grows and gap_ok)
-    return decide(control, passed, prediction=pred, measurement=meas, criterion=crit, numbers=numbers)
+    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
