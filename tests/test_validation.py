@@ -249,3 +249,26 @@ def test_report_says_where_the_theory_holds():
     assert "**Does not hold**" in section and "law (slope 0.02)" in section
     assert "**Holds only qualitatively**" in section and "trend (ρ 0.7)" in section
     assert "stated criterion" in section and "**Holds quantitatively**" not in section
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_case_figure_fits_its_page(tiny_report, name, monkeypatch):
+    """Each case's figure, redrawn from the tiny run's stored units: text inside the canvas,
+    tick labels of one axis apart, sized for a page (``tests/_figures.py``)."""
+    from _figures import layout_problems
+
+    import effgrok.plot
+
+    out, _ = tiny_report
+    real_save = effgrok.plot.save
+    problems = []
+
+    def spy(fig, path, **kw):
+        problems.extend(layout_problems(fig, dpi=kw.get("dpi", 120)))
+        return real_save(fig, path, **kw)
+
+    monkeypatch.setattr(effgrok.plot, "save", spy)
+    _refuse_to_recompute(monkeypatch, name)
+    res = framework.run_case(name, "tiny", out)
+    assert res.verdict.status != "error"
+    assert problems == [], f"{name}: " + "; ".join(problems)

@@ -5,11 +5,13 @@ Imported lazily by the CLI only; the core never imports it.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
 from ._backend import plt, save
+from ._ticks import log_scale
 
 __all__ = ["plot_inspection", "plot_inspection_series"]
 
@@ -29,7 +31,8 @@ def plot_inspection(res, E, path) -> Path:
     axes = np.atleast_1d(axes)
     s = np.linalg.svd(E - E.mean(axis=0), compute_uv=False)
     ax = axes[0]
-    ax.semilogy(np.arange(1, s.size + 1), np.maximum(s, 1e-300), "o-", ms=3)
+    ax.plot(np.arange(1, s.size + 1), np.maximum(s, 1e-300), "o-", ms=3)
+    log_scale(ax, "y")
     ax.set_xlabel("index")
     ax.set_ylabel("singular value (centred embedding)")
     ax.set_title(f"effective rank {res.effective_rank:.3g}   RQI {res.rqi:.3f}")
@@ -60,7 +63,7 @@ def plot_inspection_series(series, path) -> Path:
     cps = series.checkpoints
     st = series.steps
     has_f = cps[0].fourier_concentration is not None
-    fig, axes = plt.subplots(1, 3 if has_f else 2, figsize=(15 if has_f else 10, 4))
+    fig, axes = plt.subplots(1, 3 if has_f else 2, figsize=(12 if has_f else 10, 4))
     ax = axes[0]
     ax.plot(st, [c.rqi for c in cps], "o-", color="C0", label="RQI")
     ax.plot(st, [c.predicted_test_acc for c in cps], "s-", color="C1", label="Acc-hat (test)")
@@ -73,13 +76,13 @@ def plot_inspection_series(series, path) -> Path:
         ax.plot(grid, a, "--", color="C1", lw=1, label="Acc-hat, effective-loss flow")
         if flow.n_h_steps is not None and flow.n_h_steps <= st[-1] - st[0]:
             ax.axvline(st[0] + flow.n_h_steps, color="k", ls="--", lw=0.8, label="n_h (flow time axis)")
-        ax.set_title(flow.describe(), fontsize=7)
+        ax.set_title(textwrap.fill(flow.describe(), 60), fontsize=8)
     n_h = cps[0].rate.n_h
     if np.isfinite(n_h) and st[0] + n_h <= st[-1]:
         ax.axvline(st[0] + n_h, color="0.4", ls="-.", lw=0.8, label=f"n_h at η={cps[0].rate.learning_rate:g}")
     ax.set_xlabel("step")
     ax.set_ylim(-0.03, 1.03)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax = axes[1]
     ax.plot(st, [c.effective_rank for c in cps], "o-", color="C2")
     ax.set_xlabel("step")

@@ -275,7 +275,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
     from effgrok.plot import plt, save
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
     lr = float(settings["lr"])
     ax = axes[0]
     m = measurements[0]
@@ -284,7 +284,7 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
         ax.plot(lr * m["steps"], m["test_acc"][k], color=c, lw=1, label=f"α = {m['alpha'][k]:g}")
     ax.axhline(float(settings["level"]), color="0.5", ls=":", lw=0.8)
     ax.set(xlabel="t = η · step", ylabel="test accuracy", title=f"λ = {m['weight_decay'][0]:g}")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=8)
     for bx, key, fkey, name in (
         (axes[1], "level_time", "fit_level", f"test acc ≥ {settings['level']:g}"),
         (axes[2], "kernel_exit_time", "fit_kernel_exit", "kernel exit (norm)"),
@@ -298,7 +298,7 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
                 bx.plot(xx, f["slope"] * (xx - f["c0"] / mm["weight_decay"][0]) + f["offset"], "k-", lw=0.6)
         title = name if f is None else f"{name}: b = {f['slope']:.3f}"
         bx.set(xlabel="log(α)/λ", ylabel="transition time t = η·step", title=title)
-        bx.legend(fontsize=7)
+        bx.legend(fontsize=8)
     fig.suptitle(f"{TITLE}: {verdict.status}", fontsize=9)
     fig.tight_layout()
     save(fig, path, dpi=110)

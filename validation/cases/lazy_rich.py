@@ -377,11 +377,11 @@ def _fmt(x, spec: str = ".4f") -> str:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt, save
+    from effgrok.plot import log_scale, plt, save
 
     budget = int(settings["steps"])
     am = measurements[0]
-    fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(14, 4))
+    fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(12, 4.4))
     steps = am["steps"]
     alphas = np.unique(am["alpha"])
     cmap = plt.get_cmap("viridis")
@@ -394,11 +394,10 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.axhline(prediction["k0_test_mse"][0], color="k", lw=1, label="K0 ridgeless regression")
     if prediction["t_plateau"][0] is not None:
         ax.axvline(prediction["t_plateau"][0], color="0.6", ls=":", lw=1)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    log_scale(ax, "xy")
     ax.set_xlabel("step")
     ax.set_ylabel("MSE (seed 0; dotted: train)")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=8)
     delay, cens, _ = _delays(am, budget)
     bx.scatter(am["alpha"][~cens], delay[~cens], label="delay")
     bx.scatter(am["alpha"][cens], delay[cens], marker="^", label="censored (lower bound)")
@@ -406,18 +405,19 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     bx.set_xlabel("α")
     bx.set_ylabel("t_test(θ) − t_train(θ)")
     bx.set_title(f"ρ(α, delay) = {_fmt(verdict.numbers.get('spearman_alpha_delay'), '.2f')}", fontsize=8)
-    bx.legend(fontsize=7)
-    for m in measurements[1:]:
+    bx.legend(fontsize=8)
+    marks = (("delay", "C0", "o"), ("censored", "C1", "^"), ("censored, flat above θ", "C3", "x"))
+    for k, m in enumerate(measurements[1:]):
         d, c, st = _delays(m, budget)
         e = m["epsilon"]
-        cx.scatter(e[~c], d[~c], color="C0", marker="o")
-        cx.scatter(e[c & ~st], d[c & ~st], color="C1", marker="^")
-        cx.scatter(e[st], d[st], color="C3", marker="x")
-    cx.set_xlabel("ε (feature alignment)  [^ censored, x censored and flat above θ]")
+        for (label, color, marker), sel in zip(marks, (~c, c & ~st, st), strict=True):
+            cx.scatter(e[sel], d[sel], color=color, marker=marker, label=label if k == 0 else None)
+    cx.set_xlabel("ε (feature alignment)")
     cx.set_ylabel("delay t_test(θ) − t_train(θ)")
+    cx.legend(fontsize=8)
     cx.set_title(
-        f"α = {settings['epsilon_alpha']:g}; ρ(ε, delay) = "
-        f"{_fmt(verdict.numbers.get('spearman_epsilon_delay'), '.2f')}, ρ(CKA, delay) = "
+        f"α = {settings['epsilon_alpha']:g}: ρ(ε, delay) = "
+        f"{_fmt(verdict.numbers.get('spearman_epsilon_delay'), '.2f')},\nρ(CKA, delay) = "
         f"{_fmt(verdict.numbers.get('spearman_cka_delay'), '.2f')}",
         fontsize=8,
     )
