@@ -147,7 +147,7 @@ def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("docs") / "html"
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q", str(DOCS), str(out)]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1500)
     elapsed = time.perf_counter() - t0
     assert proc.returncode == 0, f"sphinx-build failed after {elapsed:.0f} s:\n{proc.stdout}\n{proc.stderr}"
     return out
