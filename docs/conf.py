@@ -4,7 +4,9 @@ Build (warnings are errors, as in CI)::
 
     uv run python -m sphinx -W --keep-going -b html docs build/docs
 
-Sources are MyST markdown.  The build needs no network.  The API reference imports
+Sources are MyST markdown.  The build needs no network, and neither does the site: math is
+converted to MathML at build time (``docs/_ext/mathml.py``, no MathJax), and every script,
+stylesheet and font is served from the site itself.  The API reference imports
 ``effgrok`` and its light submodules only (JAX is imported inside the kernel functions that
 need it, never at import time).  With the HTML builder the tutorial figures are produced at
 build time by each tutorial's ``main(out_dir, small=True)`` (a few seconds) straight into the
@@ -33,6 +35,8 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 if str(ROOT) not in sys.path:  # the checkout's effgrok, also when not installed
     sys.path.insert(0, str(ROOT))
+if str(DOCS / "_ext") not in sys.path:  # this site's own Sphinx extensions
+    sys.path.insert(0, str(DOCS / "_ext"))
 
 import effgrok  # noqa: E402
 
@@ -48,7 +52,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
-    "sphinx.ext.mathjax",
+    "mathml",  # docs/_ext/mathml.py: TeX -> MathML at build time, no MathJax
     "sphinx.ext.viewcode",
 ]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
@@ -77,7 +81,9 @@ napoleon_use_rtype = False
 # -- HTML --------------------------------------------------------------------------------
 html_theme = "alabaster"
 html_title = f"effgrok {release}"
-html_static_path: list[str] = []
+html_math_renderer = "mathml"
+html_static_path = ["_static"]
+html_css_files = ["effgrok.css"]  # wide tables scroll inside their box; MathML display math
 html_theme_options = {
     "description": "The effective and kernel theories of grokking as fast, checkable numbers.",
     "fixed_sidebar": True,

@@ -3,7 +3,9 @@ with warnings as errors; the API pages cover the public API."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import inspect
 import itertools
 import re
 import subprocess
@@ -139,13 +141,20 @@ def test_tutorial_phase_diagram(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- (b) the site builds
-def test_docs_build_without_warnings(tmp_path):
-    out = tmp_path / "html"
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The HTML site, built once for this module with warnings as errors (as in CI)."""
+    out = tmp_path_factory.mktemp("docs") / "html"
     cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q", str(DOCS), str(out)]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1500)
     elapsed = time.perf_counter() - t0
     assert proc.returncode == 0, f"sphinx-build failed after {elapsed:.0f} s:\n{proc.stdout}\n{proc.stderr}"
+    return out
+
+
+def test_docs_build_without_warnings(site):
+    out = site
     for page in (
         "index.html",
         "getting_started.html",
@@ -182,6 +191,86 @@ def test_docs_build_without_warnings(tmp_path):
     assert 'id="effgrok.nets.toy.train_toy"' in nets and 'id="effgrok.nets.toy.ToyConfig"' in nets
 
 
+#: A URL that leaves the site: a scheme (``https:``, ``file:``, ...) or a protocol-relative ``//``.
+EXTERNAL = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|//)")
+
+
+def _loaded_resources(page: str) -> list[tuple[str, str]]:
+    """(tag, URL) of everything a page makes the browser load: scripts, stylesheets and other
+    ``<link>`` resources, images, frames, media sources, and ``url()`` / ``@import`` in inline
+    styles."""
+    found = []
+    for tag, attrs in re.findall(
+        r"<(script|link|img|iframe|source|video|audio|embed|object)\b([^>]*)>", page
+    ):
+        if tag == "link":
+            rel = re.search(r'rel="([^"]*)"', attrs)
+            if rel and set(rel.group(1).split()) <= {"index", "search", "next", "prev", "canonical"}:
+                continue  # navigation between pages, not loaded
+        for url in re.findall(r'\b(?:src|href|data|srcset)="([^"]*)"', attrs):
+            found.append((tag, url))
+    for style in re.findall(r"<style\b[^>]*>(.*?)</style>", page, flags=re.S):
+        found += [("style", u) for u in _css_urls(style)]
+    return found
+
+
+def _css_urls(css: str) -> list[str]:
+    return re.findall(r"""url\(\s*['"]?([^'")\s]+)""", css) + re.findall(r"""@import\s+['"]([^'"]+)""", css)
+
+
+def test_site_loads_nothing_from_outside(site):
+    """Offline (a train, a cluster node) every page renders as built: no script, stylesheet, font
+    or image comes from outside the site, and math is MathML written at build time (no MathJax,
+    no raw TeX left in the page titles)."""
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 50
+    outside, titles_with_tex, with_math = [], [], 0
+    for path in pages:
+        page = path.read_text(encoding="utf-8")
+        where = path.relative_to(site)
+        outside += [(str(where), tag, url) for tag, url in _loaded_resources(page) if EXTERNAL.match(url)]
+        title = re.search(r"<title>(.*?)</title>", page, flags=re.S).group(1)
+        if re.search(r"\\[a-zA-Z(\[]|\$", title):
+            titles_with_tex.append((str(where), title))
+        assert not re.search(r"<script[^>]*mathjax", page, flags=re.I), f"{where} loads MathJax"
+        assert not re.search(r'class="math[^"]*">\s*\\[(\[]', page), f"{where} has unrendered TeX"
+        with_math += "<math " in page
+    for css in site.rglob("*.css"):  # the theme's and ours: no web fonts or imports from outside
+        outside += [
+            (str(css.relative_to(site)), "css", u)
+            for u in _css_urls(css.read_text("utf-8"))
+            if EXTERNAL.match(u) and not u.startswith("data:")
+        ]
+    assert outside == [], f"resources loaded from outside the site: {outside[:10]}"
+    assert titles_with_tex == [], f"page titles with raw TeX: {titles_with_tex[:10]}"
+    # the pages that are mostly math: rendered, not echoed
+    theory = (site / "concepts" / "effective_theory.html").read_text(encoding="utf-8")
+    assert theory.count("<math ") > 100 and "\\lambda" not in theory
+    assert with_math > 20
+    title = re.search(
+        r"<title>(.*?)</title>", (site / "tutorials" / "rate_vs_fraction.html").read_text("utf-8")
+    )
+    assert "λ" in title.group(1)  # "The grokking rate $\lambda_3$ ..." -> "... λ3 ..."
+
+
+def test_math_converter_renders_and_flags(monkeypatch):
+    """The build-time converter: MathML for the TeX the pages use, a warning for what it cannot
+    convert (so ``sphinx -W`` fails instead of shipping raw TeX)."""
+    spec = importlib.util.spec_from_file_location("effgrok_docs_mathml", DOCS / "_ext" / "mathml.py")
+    mathml = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mathml)
+    out = mathml.to_mathml(r"n_h = \frac{1}{\eta \lambda_3}", display=True)
+    assert out.startswith("<math") and 'display="block"' in out
+    assert "<mfrac>" in out and "&#x003BB;" in out and "\\" not in out
+    aligned = mathml.to_mathml(r"\begin{aligned} a &= b \\ c &= d \end{aligned}", display=True)
+    assert "<mtable" in aligned and ">&<" not in aligned
+    assert "fan_in" in mathml.to_mathml(r"\sqrt{\text{fan\_in}}", display=False)
+    warned = []
+    monkeypatch.setattr(mathml.logger, "warning", lambda *a, **k: warned.append(a))
+    mathml.to_mathml(r"\notacommand x", display=False)
+    assert warned, "unknown TeX was not reported"
+
+
 # --------------------------------------------------------------------------- (c) coverage of the pages
 def test_api_page_lists_the_public_api():
     page = (DOCS / "api" / "effgrok.md").read_text(encoding="utf-8")
@@ -191,10 +280,66 @@ def test_api_page_lists_the_public_api():
     assert listed - public == set(), "names on docs/api/effgrok.md that effgrok does not export"
 
 
+def _api_generator():
+    spec = importlib.util.spec_from_file_location("effgrok_docs_generate", DOCS / "api" / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_public_module_has_an_api_page():
+    """Each public module and package (the list ``docs/api/generate.py`` makes its name pages
+    from) has a page in ``docs/api/`` that autodocuments it."""
+    generate = _api_generator()
+    pages = (DOCS / "api").rglob("*.md")
+    documented = {m for p in pages for m in re.findall(r"automodule:: ([\w.]+)", p.read_text("utf-8"))}
+    public = set(generate.modules()) - set(generate.SKIP)
+    assert {"effgrok.nets.transformer", "effgrok.nets.digits", "effgrok.nets.engine"} <= public
+    assert public - documented == set(), "public modules without an API page"
+    extra = {m for m in documented - public if not any(part.startswith("_") for part in m.split("."))}
+    assert extra == set(), "API pages for modules that do not exist"
+
+
+def test_api_pages_document_every_exported_name(site):
+    """Every name in every package's ``__all__`` has an entry (an HTML anchor) on the built API
+    pages: a function, class or datum at ``effgrok.<module>.<name>``, a module at ``module-...``."""
+    generate = _api_generator()
+    anchors = set()
+    for page in (site / "api").rglob("*.html"):
+        anchors |= set(re.findall(r'id="([\w.-]+)"', page.read_text(encoding="utf-8")))
+    names = {a.rpartition(".")[2] for a in anchors if a.startswith("effgrok.")}
+    missing = []
+    for package in generate.packages():
+        if package in generate.SKIP:
+            continue
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if name == "__version__":
+                continue
+            if inspect.ismodule(obj):
+                if obj.__name__.startswith("effgrok") and f"module-{obj.__name__}" not in anchors:
+                    missing.append(f"{package}.{name}")
+                continue  # a third-party module re-exported (effgrok.plot.plt is pyplot)
+            home = getattr(obj, "__module__", None) if callable(obj) else None
+            if home and home.startswith("effgrok.") and not home.rpartition(".")[2].startswith("_"):
+                documented = f"{home}.{name}" in anchors  # where it is defined
+            else:
+                documented = name in names  # data, or re-exported from a private module
+            if not documented:
+                missing.append(f"{package}.{name}")
+    assert missing == [], f"exported names with no entry on the API pages: {missing}"
+    nets = {a for a in anchors if a.startswith("effgrok.nets.")}
+    for module in ("transformer", "digits", "engine"):
+        assert any(a.startswith(f"effgrok.nets.{module}.") for a in nets), module
+
+
 def test_api_pages_import_no_heavy_modules():
     """autodoc imports the documented modules; none may pull in JAX, neural-tangents or pyplot."""
     pages = (DOCS / "api").rglob("*.md")
     modules = sorted({m for p in pages for m in re.findall(r"automodule:: ([\w.]+)", p.read_text("utf-8"))})
+    # effgrok.plot is the figures: it imports matplotlib by design (its page says so)
+    modules = [m for m in modules if m != "effgrok.plot" and not m.startswith("effgrok.plot.")]
     assert "effgrok.scan" in modules and "effgrok.kernels.ntk" in modules
     code = (
         "import importlib, sys\n"

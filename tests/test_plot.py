@@ -1,10 +1,12 @@
-"""Smoke tests of every figure of effgrok.plot on small real results: the figure is drawn with
-axes, and saving writes a PNG (through the one save helper, Agg backend)."""
+"""Every figure of effgrok.plot on small real results: the figure is drawn with axes, its
+layout holds (text inside the canvas, no overlapping tick labels, sized for a page; see
+``tests/_figures.py``), and saving writes a PNG (through the one save helper, Agg backend)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from _figures import layout_problems
 
 import effgrok as eg
 
@@ -23,6 +25,8 @@ def drawn(monkeypatch):
 
     def spy(fig, path, **kw):
         figures.append(len(fig.axes))
+        problems = layout_problems(fig, dpi=kw.get("dpi", 120))
+        assert problems == [], f"{path.name}: " + "; ".join(problems)
         return real_save(fig, path, **kw)
 
     for mod in ("effective", "kernels", "nets", "diagnostics", "inspection", "solvable"):
@@ -159,3 +163,57 @@ def test_solvable_figures(drawn, tmp_path):
         stride=10,
     )
     drawn(plot.plot_dichotomy, a, w, path=tmp_path / "dich_sim.png", runs=runs)
+
+
+def test_trajectory_figure_shows_the_early_dynamics(monkeypatch, tmp_path, add10):
+    """simulate's trajectory.png: the dynamics of the README's run are over by step ~150 of
+    5000, so the step axis is logarithmic; ℓ_eff, which the RK4 flow drives to 1e-100, is drawn
+    relative to its start and clipped at a floor the label states; every panel is labelled."""
+    from effgrok.plot import effective
+
+    shown = []
+    monkeypatch.setattr(effective, "save", lambda fig, path, **kw: shown.append(fig) or path)
+    split = eg.random_split(add10, fraction=0.8, seed=0)
+    tr = eg.simulate(add10, split, steps=5000, seed=0)
+    assert tr.loss[-1] / tr.loss[0] < 1e-50 and tr.steps_to_rqi < 0.1 * tr.steps[-1]  # the premise
+    effective.plot_trajectory(tr, tmp_path / "t.png")
+    (fig,) = shown
+    loss_ax, rqi_ax = fig.axes
+    for ax in (loss_ax, rqi_ax):
+        assert ax.get_xscale() == "symlog" and ax.get_xlabel() and ax.get_ylabel()
+        assert ax.get_xlim()[0] == 0  # step 0 is on the axis
+    low, high = loss_ax.get_ylim()
+    assert 1e-13 < low < 1e-12 < 1 < high  # the floor, not 1e-104
+    assert f"{effective.LOSS_FLOOR:.0e}" in loss_ax.get_ylabel()
+    (line,) = loss_ax.get_lines()[:1]
+    assert np.min(line.get_ydata()) == pytest.approx(effective.LOSS_FLOOR)
+    assert layout_problems(fig) == []
+    plot.plt.close(fig)
+    # a run whose dynamics fill the budget (n_h ≈ 43 of 300 steps) keeps a linear step axis
+    short = eg.simulate(add10, split, steps=300, stride=30, seed=0)
+    assert short.n_h > 0.1 * short.steps[-1]
+    effective.plot_trajectory(short, tmp_path / "s.png")
+    assert shown[-1].axes[0].get_xscale() == "linear"
+    plot.plt.close(shown[-1])
+
+
+@pytest.mark.parametrize("span", [(20.0, 60.0), (0.3, 4.0), (3.0, 11.0), (1e-4, 1.0), (1e-30, 1e3)])
+def test_log_scale_tick_labels_do_not_overlap(span):
+    """Matplotlib's own log axis labels minor ticks on a ~one-decade span (2×10¹, 3×10¹, ...)
+    and they collide; log_scale labels at least two ticks and none overlap, at any span."""
+    lo, hi = span
+    fig, axes = plot.plt.subplots(1, 2, figsize=(4, 3))
+    for ax in axes:
+        ax.plot([lo, hi], [lo, hi], "o-")
+    axes[0].loglog()  # matplotlib's default, for comparison
+    plot.log_scale(axes[1], "xy")
+    fig.tight_layout()
+    fig.canvas.draw()
+    problems = layout_problems(fig)
+    assert [p for p in problems if "axes 1" in p or "'" + axes[1].get_xlabel() + "'" in p] == []
+    from _figures import _drawn_tick_labels
+
+    assert len(_drawn_tick_labels(axes[1].xaxis)) >= 2 and len(_drawn_tick_labels(axes[1].yaxis)) >= 2
+    if span == (20.0, 60.0):  # the overlap the checker exists for, in the default axis
+        assert any("axes 0" in p and "overlap" in p for p in problems)
+    plot.plt.close(fig)

@@ -280,3 +280,26 @@ def test_report_says_where_the_theory_holds():
     summary = md.split("**Summary:**")[1].split("## Where")[0]
     assert "| **law** | ❌ fail | ❌ fail | ❌ fail | ❌ fail |" in summary
     assert "| luck | ✅ pass | ❌ fail | ↯ unstable |" in summary
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_case_figure_fits_its_page(tiny_report, name, monkeypatch):
+    """Each case's figure, redrawn from the tiny run's stored units: text inside the canvas,
+    tick labels of one axis apart, sized for a page (``tests/_figures.py``)."""
+    from _figures import layout_problems
+
+    import effgrok.plot
+
+    out, _ = tiny_report
+    real_save = effgrok.plot.save
+    problems = []
+
+    def spy(fig, path, **kw):
+        problems.extend(layout_problems(fig, dpi=kw.get("dpi", 120)))
+        return real_save(fig, path, **kw)
+
+    monkeypatch.setattr(effgrok.plot, "save", spy)
+    _refuse_to_recompute(monkeypatch, name)
+    res = framework.run_case(name, "tiny", out)
+    assert res.verdict.status != "error"
+    assert problems == [], f"{name}: " + "; ".join(problems)

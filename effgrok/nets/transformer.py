@@ -199,7 +199,7 @@ def train_transformer(
     and initial weights from ``numpy.random.SeedSequence(seeds[k])`` (the split is the one
     :func:`effgrok.nets.modular.train_modular` draws for the same seed and fraction).  Training
     is ``jax.vmap`` over runs of a ``jax.lax.scan`` over steps, full batch over the training
-    examples, cross-entropy
+    examples, cross-entropy::
 
         L = −(1/|D|) Σ_{x ∈ D} log softmax(z(x))_{y(x)},
 

@@ -2,8 +2,9 @@
 
 Imported lazily by the CLI and the validation suite; the core never imports it (``effgrok --help``
 leaves matplotlib unimported).  The backend is chosen once, in :mod:`effgrok.plot._backend`;
-:func:`save` is the one way a figure is written.  Every ``plot_*`` function takes the library's
-result objects (``CriticalResult``, ``Trajectory``, ``Ensemble``, ``ToyRuns``, ``EarlyPrediction``,
+:func:`save` is the one way a figure is written, and :func:`log_scale` the one way an axis goes
+logarithmic with readable tick labels.  Every ``plot_*`` function takes the library's result
+objects (``CriticalResult``, ``Trajectory``, ``Ensemble``, ``ToyRuns``, ``EarlyPrediction``,
 ``Progress``, ``ReducedLandscape``, ``AlphaSweep``, ``TicketStudy``, ``Inspection``,
 ``InspectionSeries``, ``GrokkingGap``, ``LinearSimulation``, ``DichotomyRuns``; the dicts of
 ``ntk_study`` and ``run_phase_diagram``, which have no result class yet) and a path, draws one
@@ -27,6 +28,7 @@ module                     figures
 from __future__ import annotations
 
 from ._backend import plt, save
+from ._ticks import log_scale
 from .diagnostics import (
     plot_alpha_sweep,
     plot_early_prediction,
@@ -42,6 +44,7 @@ from .nets import plot_phase_diagram, plot_toy_runs
 from .solvable import plot_dichotomy, plot_linear
 
 __all__ = [
+    "log_scale",
     "plot_alpha_sweep",
     "plot_critical",
     "plot_dichotomy",

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ._backend import plt, save
+from ._ticks import log_scale
 
 __all__ = [
     "plot_alpha_sweep",
@@ -29,7 +30,7 @@ def plot_early_prediction(res, path, curves=None, steps=None, threshold: float =
     ``res`` is an :class:`effgrok.diagnostics.early.EarlyPrediction`.
     """
     panels = 3 if curves is not None else 2
-    fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4))
+    fig, axes = plt.subplots(1, panels, figsize=(min(5 * panels, 12), 4))
     ax = axes[0]
     ax.plot(res.fractions, res.auc, "o-", lw=1.5)
     ax.axhline(0.5, color="0.5", ls=":", lw=1, label="no separation (0.5)")
@@ -52,7 +53,7 @@ def plot_early_prediction(res, path, curves=None, steps=None, threshold: float =
         if v.size:
             x = np.full(v.size, 1.0 if lab else 0.0) + np.linspace(-0.15, 0.15, v.size)
             bx.scatter(x, np.maximum(v, 1e-30), color=color, s=18, label=name)
-    bx.set_yscale("log")
+    log_scale(bx, "y", only_positive=False)
     bx.set_xticks([0, 1], ["not grokked", "grokked"])
     bx.set_ylabel("spectral score S")
     bx.set_title(f"scores at {res.fractions[i]:g} of the budget")
@@ -64,11 +65,12 @@ def plot_early_prediction(res, path, curves=None, steps=None, threshold: float =
                 if steps is None
                 else np.asarray(steps if np.ndim(steps[0]) == 0 else steps[k])
             )
-            cx.semilogy(
+            cx.plot(
                 st, np.maximum(np.asarray(y), 1e-12), color="C3" if res.labels[k] else "C0", lw=0.6, alpha=0.7
             )
         for f in res.fractions:
             cx.axvline(f * res.budget, color="0.85", lw=0.6, zorder=0)
+        log_scale(cx, "y")
         cx.set_xlabel("step")
         cx.set_ylabel("training loss")
         cx.set_title("loss curves (red: grokked)")
@@ -93,8 +95,12 @@ def plot_progress(progress, path, runs=None) -> Path:
     names = list(progress.measures)
     R = progress.test_acc.shape[0]
     sel = list(range(min(R, 8))) if runs is None else list(runs)
-    fig, axes = plt.subplots(1, len(names), figsize=(4.6 * len(names), 3.8), squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
+    ncols = min(len(names), 2)  # a grid that fits a page, not one long row
+    nrows = -(-len(names) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.6 * ncols, 3.6 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
         tw = ax.twinx()
         for j, r in enumerate(sel):
             color = f"C{j % 10}"
@@ -115,11 +121,11 @@ def plot_scores(fractions, scores, runs, path) -> Path:
     scores = np.asarray(scores, dtype=float)
     for k, name in enumerate(runs):
         ax.plot(fractions, np.maximum(scores[:, k], 1e-30), "o-", lw=1, ms=3, label=str(name))
-    ax.set_yscale("log")
+    log_scale(ax, "y", only_positive=False)
     ax.set_xlabel("fraction of the budget observed")
     ax.set_ylabel("spectral score S")
     if len(runs) <= 12:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return save(fig, path)
 
@@ -128,8 +134,9 @@ def plot_scores(fractions, scores, runs, path) -> Path:
 def plot_reduced_landscape(rl, path) -> Path:
     """Final train and test loss against the fixed weight norm ``w/w₀`` (Omnigrok's L and U)."""
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    ax.loglog(rl.relative, rl.train_loss, "o-", label="train loss (L)")
-    ax.loglog(rl.relative, rl.test_loss, "s-", label="test loss (U)")
+    ax.plot(rl.relative, rl.train_loss, "o-", label="train loss (L)")
+    ax.plot(rl.relative, rl.test_loss, "s-", label="test loss (U)")
+    log_scale(ax, "xy", only_positive=False)
     ax.axvline(rl.shape.w_test_min / rl.w0, color="0.5", ls=":", lw=1, label="lowest test loss")
     ax.set_xlabel("fixed weight norm w / w₀")
     ax.set_ylabel("final MSE")
@@ -145,16 +152,17 @@ def plot_alpha_sweep(sw, path) -> Path:
     """Test accuracy and weight norm against step for every α (first seed), and t_gen(α)."""
     runs = sw.runs
     n_s = sw.seeds.size
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
     colors = plt.cm.viridis(np.linspace(0, 0.9, sw.alphas.size))
     for i, a in enumerate(sw.alphas):
         k = i * n_s
         axes[0].plot(runs.steps, runs.test_acc[k], color=colors[i], label=f"α={a:g} test")
         axes[0].plot(runs.steps, runs.train_acc[k], color=colors[i], ls=":", lw=1)
-        axes[1].semilogy(runs.steps, runs.weight_norm[k], color=colors[i], label=f"α={a:g}")
+        axes[1].plot(runs.steps, runs.weight_norm[k], color=colors[i], label=f"α={a:g}")
     axes[0].set_xlabel("step")
     axes[0].set_ylabel("accuracy (dotted: train)")
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=8)
+    log_scale(axes[1], "y", only_positive=False)
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("weight norm ‖θ‖")
     t = np.asarray(sw.t_test, float)  # NaN (NEVER) where not reached
@@ -163,7 +171,7 @@ def plot_alpha_sweep(sw, path) -> Path:
     axes[2].plot(sw.alphas, sw.median_t_test, "-", color="C0", label=f"test acc ≥ {runs.test_threshold:g}")
     label = f"train acc ≥ {runs.train_threshold:g}"
     axes[2].plot(sw.alphas, sw.median_t_train, "--", color="C1", label=label)
-    axes[2].set_xscale("log")
+    log_scale(axes[2], "x", only_positive=False)
     axes[2].set_xlabel("initialisation scale α")
     axes[2].set_ylabel("first step")
     axes[2].legend(fontsize=8)

@@ -9,6 +9,7 @@ import numpy as np
 from ..constants import RQI_THRESHOLD, reached
 from ..effective.critical import CriticalResult
 from ._backend import plt, save
+from ._ticks import log_scale
 
 __all__ = ["plot_critical", "plot_embedding", "plot_ensemble", "plot_trajectory"]
 
@@ -32,7 +33,7 @@ def plot_critical(results: list[CriticalResult], path) -> Path:
     ax.set_ylabel("P(structure pinned)")
     ax.set_ylim(-0.02, 1.02)
     if multi:
-        ax.set_xscale("log")
+        log_scale(ax, "x", only_positive=False)
     ax.set_title(f"{results[0].splits} random training sets per size")
     ax.legend(fontsize=8)
     if multi:
@@ -42,8 +43,7 @@ def plot_critical(results: list[CriticalResult], path) -> Path:
         lo = rc - np.array([r.r_c_ci[0] for r in results])
         hi = np.array([r.r_c_ci[1] for r in results]) - rc
         ax2.errorbar(ps, rc, yerr=[lo, hi], marker="o", capsize=3)
-        ax2.set_xscale("log")
-        ax2.set_yscale("log")
+        log_scale(ax2, "xy", only_positive=False)
         ax2.set_xlabel("p")
         ax2.set_ylabel("critical fraction r_c")
         ax2.set_title(results[0].task)
@@ -51,25 +51,54 @@ def plot_critical(results: list[CriticalResult], path) -> Path:
     return save(fig, path)
 
 
+#: The effective loss is drawn relative to its start and clipped at this floor: the exact and
+#: RK4 flows decay it to 1e-100 and below, which would squash the interesting decades.
+LOSS_FLOOR = 1e-12
+
+
+def _time_axis(ax, steps: np.ndarray, events: list[float]) -> None:
+    """A symmetric-log step axis (linear up to the first recorded step after 0, so step 0 is
+    shown, logarithmic beyond) when everything of interest (the marked events) happens in the
+    first tenth of the run; linear otherwise."""
+    last = float(steps[-1]) if steps.size else 0.0
+    early = [e for e in events if np.isfinite(e)]
+    if last > 0 and early and max(early) < 0.1 * last:
+        first = float(steps[steps > 0][0])
+        ax.set_xscale("symlog", linthresh=first, linscale=0.3)
+        ax.set_xlim(0, last)
+        ax.set_xlabel("step (log scale)")
+    else:
+        ax.set_xlabel("step")
+
+
 def plot_trajectory(tr, path) -> Path:
-    """ℓ_eff (log scale), RQI and Acc-hat against steps, with the predicted ``n_h`` and the
-    measured time to RQI > 0.95 marked."""
+    """ℓ_eff relative to its start (log scale, clipped at :data:`LOSS_FLOOR`), RQI and Acc-hat
+    against steps, with the predicted ``n_h`` and the measured time to RQI > 0.95 marked.  The
+    step axis is logarithmic when the dynamics are over within the first tenth of the run."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    pos = tr.loss > 0
-    ax1.semilogy(tr.steps[pos], tr.loss[pos], lw=1.5)
-    ax1.set_xlabel("step")
-    ax1.set_ylabel("effective loss ℓ_eff")
+    loss0 = float(tr.loss[0]) if tr.loss.size else np.nan
+    if np.isfinite(loss0) and loss0 > 0:
+        rel = np.maximum(tr.loss / loss0, LOSS_FLOOR)
+        ax1.semilogy(tr.steps, rel, lw=1.5)
+        ax1.set_ylim(LOSS_FLOOR / 3, 3.0)
+        ax1.set_ylabel(f"ℓ_eff / ℓ_eff(0)  (clipped at {LOSS_FLOOR:.0e})")
+    else:  # a start that already satisfies every constraint: nothing to normalise by
+        ax1.plot(tr.steps, tr.loss, lw=1.5)
+        ax1.set_ylabel("effective loss ℓ_eff")
+    ax1.set_title("effective loss")
     ax2.plot(tr.steps, tr.rqi, label="RQI", lw=1.5)
     ax2.plot(tr.steps, tr.predicted_test_acc, label="predicted test accuracy (Acc-hat)", lw=1.2)
     ax2.axhline(RQI_THRESHOLD, color="0.5", ls=":", lw=0.8)
     ax2.set_ylim(-0.02, 1.02)
-    ax2.set_xlabel("step")
+    ax2.set_ylabel("RQI, predicted test accuracy")
+    ax2.set_title("representation quality")
     for ax in (ax1, ax2):
+        _time_axis(ax, tr.steps, [tr.n_h, tr.steps_to_rqi])
         if np.isfinite(tr.n_h):
             ax.axvline(tr.n_h, color="C3", ls="--", lw=1, label="n_h = 1/(ηλ3)")
         if reached(tr.steps_to_rqi):
             ax.axvline(tr.steps_to_rqi, color="C2", ls=":", lw=1, label="RQI > 0.95")
-    ax2.legend(fontsize=8, loc="lower right")
+    ax2.legend(fontsize=8, loc="center right")
     fig.suptitle(f"effective dynamics ({tr.method}, η={tr.learning_rate:g}; pinned={tr.pinned})")
     fig.tight_layout()
     return save(fig, path)
@@ -83,14 +112,14 @@ def plot_embedding(tr, path) -> Path:
     if E.shape[2] == 1:
         for k in range(E.shape[1]):
             ax.plot(tr.steps, E[:, k, 0], lw=1)
-            ax.annotate(str(k), (tr.steps[-1], E[-1, k, 0]), fontsize=7)
+            ax.annotate(str(k), (tr.steps[-1], E[-1, k, 0]), fontsize=8)
         ax.set_xlabel("step")
         ax.set_ylabel("embedding E_k")
     else:
         for k in range(E.shape[1]):
             (line,) = ax.plot(E[:, k, 0], E[:, k, 1], lw=0.8)
             ax.plot(E[-1, k, 0], E[-1, k, 1], "o", color=line.get_color(), ms=4)
-            ax.annotate(str(k), (E[-1, k, 0], E[-1, k, 1]), fontsize=7)
+            ax.annotate(str(k), (E[-1, k, 0], E[-1, k, 1]), fontsize=8)
         ax.set_xlabel("dimension 0")
         ax.set_ylabel("dimension 1")
         ax.set_aspect("equal", adjustable="datalim")
@@ -105,9 +134,10 @@ def plot_ensemble(ens, path) -> Path:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     ok = np.isfinite(ens.steps_to_rqi) & np.isfinite(ens.n_h)
     if ok.any():
-        ax1.loglog(ens.n_h[ok], ens.steps_to_rqi[ok], ".", ms=3, alpha=0.5)
+        ax1.plot(ens.n_h[ok], ens.steps_to_rqi[ok], ".", ms=3, alpha=0.5)
         lo, hi = ens.n_h[ok].min(), ens.n_h[ok].max()
         ax1.plot([lo, hi], [lo, hi], "k--", lw=0.8, label="steps = n_h")
+        log_scale(ax1, "xy")
         ax1.legend(fontsize=8)
     ax1.set_xlabel("predicted n_h = 1/(ηλ3)")
     ax1.set_ylabel("measured steps to RQI > 0.95")

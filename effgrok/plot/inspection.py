@@ -5,11 +5,13 @@ Imported lazily by the CLI only; the core never imports it.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
 
 from ._backend import plt, save
+from ._ticks import log_scale
 
 __all__ = ["plot_inspection", "plot_inspection_series"]
 
@@ -29,7 +31,8 @@ def plot_inspection(res, E, path) -> Path:
     axes = np.atleast_1d(axes)
     s = np.linalg.svd(E - E.mean(axis=0), compute_uv=False)
     ax = axes[0]
-    ax.semilogy(np.arange(1, s.size + 1), np.maximum(s, 1e-300), "o-", ms=3)
+    ax.plot(np.arange(1, s.size + 1), np.maximum(s, 1e-300), "o-", ms=3)
+    log_scale(ax, "y")
     ax.set_xlabel("index")
     ax.set_ylabel("singular value (centred embedding)")
     rqi = "" if res.rqi is None else f"   RQI {res.rqi:.3f}"
@@ -103,7 +106,7 @@ def plot_inspection_series(series, path, log=None) -> Path:
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel("step")
         ax.set_ylabel("accuracy")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     if "loss" in axes:
         ax = axes["loss"]
         if has_n:
@@ -121,13 +124,13 @@ def plot_inspection_series(series, path, log=None) -> Path:
                 s, v = curves[key]
                 shade = "k" if key == "test_loss" else "0.5"
                 ax.plot(s, np.maximum(v, 1e-12), "--", color=shade, lw=1, label=f"{key} (your log)")
-        ax.set_yscale("log")
+        log_scale(ax, "y")
         ax.set_xlabel("step")
         ax.set_ylabel("cross-entropy loss")
         if has_n and cps[0].network.key_frequencies is not None:
             keys = " ".join(map(str, cps[0].network.key_frequencies))
             ax.set_title(f"key frequencies {keys}", fontsize=8)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     if "fourier" in axes:
         ax = axes["fourier"]
         if has_f:
@@ -149,13 +152,13 @@ def plot_inspection_series(series, path, log=None) -> Path:
             )
         ax.set_ylim(0, 1.03)
         ax.set_xlabel("step")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     ax = axes["rank"]
     ax.plot(st, [c.effective_rank for c in cps], "o-", ms=3, color="C2")
     ax.set_xlabel("step")
     ax.set_ylabel("effective rank of the embedding")
     if cross is not None and ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     t = cps[0].task
     fig.suptitle(f"{t.name} p={t.p}: n_train={cps[0].split.n_train}, pinned={cps[0].rate.pinned}")
     return save(fig, path)
@@ -187,10 +190,10 @@ def _liu_panel(ax, series):
         ax.plot(grid, a, "--", color="C1", lw=1, label="Acc-hat, effective-loss flow")
         if flow.n_h_steps is not None and flow.n_h_steps <= st[-1] - st[0]:
             ax.axvline(st[0] + flow.n_h_steps, color="k", ls="--", lw=0.8, label="n_h (flow time axis)")
-        ax.set_title(flow.describe(), fontsize=7)
+        ax.set_title(textwrap.fill(flow.describe(), 60), fontsize=8)
     n_h = cps[0].rate.n_h
     if np.isfinite(n_h) and st[0] + n_h <= st[-1]:
         ax.axvline(st[0] + n_h, color="0.4", ls="-.", lw=0.8, label=f"n_h at η={cps[0].rate.learning_rate:g}")
     ax.set_xlabel("step")
     ax.set_ylim(-0.03, 1.03)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)

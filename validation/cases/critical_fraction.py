@@ -247,6 +247,6 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.set_xlabel("training fraction r")
     ax.set_ylabel("fraction")
     ax.set_title(f"{TITLE}: {verdict.status}", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     save(fig, path, dpi=120)

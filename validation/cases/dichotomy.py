@@ -340,7 +340,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
     from effgrok.plot import plt, save
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
     lr = float(settings["lr"])
     ax = axes[0]
     m = measurements[0]
@@ -348,7 +348,7 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
     for k, c in enumerate(colors):
         ax.plot(lr * m["steps"], m["test_acc"][k], color=c, lw=1, label=f"α = {m['alpha'][k]:g}")
     ax.set(xlabel="t = η · step", ylabel="test accuracy", title=f"λ = {m['weight_decay'][0]:g}")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=8)
     times = {
         "transition_time": lr * transition_times(measurements, CLAIMS[0].threshold["half"]),
         "kernel_exit_time": _cat(measurements, "kernel_exit_time"),
@@ -368,7 +368,7 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
                 bx.plot(xx, f["slope"] * (xx - f["c0"] / mm["weight_decay"][0]) + f["offset"], "k-", lw=0.6)
         title = name if f is None else f"{name}: b = {f['slope']:.3f}"
         bx.set(xlabel="log(α)/λ", ylabel="transition time t = η·step", title=title)
-        bx.legend(fontsize=7)
+        bx.legend(fontsize=8)
     fig.suptitle(f"{TITLE}: {verdict.status}", fontsize=9)
     fig.tight_layout()
     save(fig, path, dpi=110)

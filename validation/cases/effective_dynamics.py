@@ -324,7 +324,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
         (keep & ~learned, "C3", "stalled"),
     ):
         axes[1].scatter(r["rel_error_full"][sel], r["rel_error"][sel], s=14, color=colour, label=label)
-    axes[1].legend(fontsize=7)
+    axes[1].legend(fontsize=8)
     lim = max(1e-3, float(np.nanmax(r["rel_error_full"][keep], initial=0.1)))
     axes[1].plot([0, lim], [0, lim], "k:", lw=1)
     axes[1].axhline(THRESHOLD, color="r", lw=0.8, ls="--")

@@ -331,7 +331,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     rows = _by_size(measurements, settings, prediction)
     base = concat(measurements[: len(settings["sizes"])])
     keep = (base["step_rqi"] > 0) & np.isfinite(base["n_h"])
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
     n_ex = prediction["n_examples"]
     sizes = np.array([r[0] for r in rows]) / n_ex
     budget = int(settings["steps"])
@@ -341,7 +341,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.axhline(budget, color="0.6", lw=0.8, ls=":")
     _log(ax, "y")
     ax.set_xlabel("training fraction")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     ax.set_title(f"(a) trend: {verdict.status}", fontsize=9)
     ax = axes[1]
     if keep.any():
@@ -368,18 +368,15 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     _log(ax, "xy")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("steps to RQI > 0.95")
-    ax.legend(fontsize=7)
-    ax.set_title("(b) learning-rate sweep", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.set_title("(c) learning-rate sweep", fontsize=9)
     fig.tight_layout()
     save(fig, path, dpi=120)
 
 
 def _log(ax, axes: str) -> None:
-    """Log scales where the axis holds positive data (an empty panel stays linear)."""
-    ax.relim()
-    lo_x = ax.dataLim.intervalx[0]
-    lo_y = ax.dataLim.intervaly[0]
-    if "x" in axes and np.isfinite(lo_x) and lo_x > 0:
-        ax.set_xscale("log")
-    if "y" in axes and np.isfinite(lo_y) and lo_y > 0:
-        ax.set_yscale("log")
+    """Log scales where the axis holds positive data (an empty panel stays linear), with tick
+    labels that do not overlap (:func:`effgrok.plot.log_scale`)."""
+    from effgrok.plot import log_scale
+
+    log_scale(ax, axes)

@@ -481,10 +481,10 @@ def _fmt(x, spec: str = ".4f") -> str:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt, save
+    from effgrok.plot import log_scale, plt, save
 
     am = measurements[0]
-    fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(14, 4))
+    fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(12, 4.4))
     steps = am["steps"]
     alphas = np.unique(am["alpha"])
     cmap = plt.get_cmap("viridis")
@@ -497,23 +497,23 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.axhline(prediction["k0_test_mse"][0], color="k", lw=1, label="K0 ridgeless regression")
     if prediction["t_plateau"][0] is not None:
         ax.axvline(prediction["t_plateau"][0], color="0.6", ls=":", lw=1)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    log_scale(ax, "xy")
     ax.set_xlabel("step")
     ax.set_ylabel("MSE (seed 0; dotted: train)")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=8)
     delay = np.array([np.nan if v is None else v for v in verdict.numbers["alpha_delay"]], float)
     bx.scatter(am["alpha"], delay, label="delay (runs with a K0 plateau, then test ≤ θ/3)")
     bx.set_xscale("log", base=2)
     bx.set_xlabel("α")
     bx.set_ylabel("t_test(θ) − t_train(θ)")
     bx.set_title(f"runs: {verdict.numbers['alpha_run_kinds']}", fontsize=8)
-    bx.legend(fontsize=7)
+    bx.legend(fontsize=8)
     e_delay = np.array([np.nan if v is None else v for v in verdict.numbers["epsilon_delay"]], float)
     e = np.concatenate([m["epsilon"] for m in measurements[1:]]) if len(measurements) > 1 else np.array([])
     cx.scatter(e, e_delay, color="C0", marker="o")
     cx.set_xlabel("ε (feature alignment)")
     cx.set_ylabel("delay t_test(θ) − t_train(θ)")
+    cx.legend(fontsize=8)
     cx.set_title(
         f"α = {settings['epsilon_alpha']:g}; runs: {verdict.numbers['epsilon_run_kinds']}",
         fontsize=8,

@@ -237,7 +237,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.set_xlim(0, 1)
     ax.set_xlabel("training fraction (of unordered pairs)")
     ax.set_ylabel("probability / share of runs")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=8)
     cmap = plt.get_cmap("viridis")
     for k, m in enumerate(sorted(measurements, key=lambda m: float(m["fraction"][0]))):
         c = cmap(k / max(1, len(measurements) - 1))
@@ -248,7 +248,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     bx.axhline(0.99, color="0.7", lw=0.8)
     bx.set_xlabel("step")
     bx.set_ylabel("validation accuracy")
-    bx.legend(fontsize=7)
+    bx.legend(fontsize=8)
     fig.suptitle(f"{TITLE} (p = {settings['p']}): {verdict.status}", fontsize=9)
     fig.tight_layout()
     save(fig, path, dpi=120)

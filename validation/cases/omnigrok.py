@@ -444,13 +444,14 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt, save
+    from effgrok.plot import log_scale, plt, save
 
     land, al = measurements
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
     ax = axes[0]
-    ax.loglog(land["relative"], land["train_loss"], "o-", label="train loss")
-    ax.loglog(land["relative"], land["test_loss"], "s-", label="test loss")
+    ax.plot(land["relative"], land["train_loss"], "o-", label="train loss")
+    ax.plot(land["relative"], land["test_loss"], "s-", label="test loss")
+    log_scale(ax, "xy")
     ax.set_xlabel("fixed weight norm w / w₀")
     ax.set_ylabel("final MSE")
     ax.set_title("reduced landscape (L and U)")
@@ -460,12 +461,13 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     for i, a in enumerate(al["alphas"]):
         axes[1].plot(al["steps"], al["test_acc"][i * n_s], color=colors[i], label=f"α={a:g}")
         axes[1].plot(al["steps"], al["train_acc"][i * n_s], color=colors[i], ls=":", lw=1)
-        axes[2].semilogy(al["steps"], al["weight_norm"][i * n_s], color=colors[i], label=f"α={a:g}")
+        axes[2].plot(al["steps"], al["weight_norm"][i * n_s], color=colors[i], label=f"α={a:g}")
     axes[1].axhline(settings["test_threshold"], color="0.5", ls="--", lw=0.8)
     axes[1].set_xlabel("step")
     axes[1].set_ylabel("test accuracy (dotted: train)")
-    axes[1].legend(fontsize=7)
+    axes[1].legend(fontsize=8)
     axes[2].axhline(prediction["w0"], color="0.5", ls="--", lw=0.8, label="w₀")
+    log_scale(axes[2], "y")
     axes[2].set_xlabel("step")
     axes[2].set_ylabel("weight norm")
     axes[2].set_title(f"verdict: {verdict.status}")

@@ -312,14 +312,14 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
         for i, v in enumerate(lr):
             sel = (r["wd_dec"] == w) & np.isclose(r["lr_dec"], v)
             label = "".join(_LETTER[PHASES[int(k)]] for k in r["phase"][sel])
-            ax.text(i, j, label, ha="center", va="center", fontsize=6, color="white")
-    ax.set_xticks(range(lr.size), [f"{v:.0e}" for v in lr], rotation=45, fontsize=7)
-    ax.set_yticks(range(wd.size), [f"{w:g}" for w in wd], fontsize=7)
+            ax.text(i, j, label, ha="center", va="center", fontsize=8, color="white")
+    ax.set_xticks(range(lr.size), [f"{v:.0e}" for v in lr], rotation=45, fontsize=8)
+    ax.set_yticks(range(wd.size), [f"{w:g}" for w in wd], fontsize=8)
     ax.set_xlabel("decoder learning rate (paper units)")
     ax.set_ylabel("decoder weight decay")
     for c, name in zip(colors, PHASES, strict=True):
         ax.plot([], [], "s", color=c, label=f"{name} ({_LETTER[name]})")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_title(f"{TITLE}\n{verdict.status} (majority phase per cell)", fontsize=8)
     fig.tight_layout()
     save(fig, path, dpi=120)

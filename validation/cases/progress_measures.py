@@ -539,7 +539,12 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
         else []
     )
     n = max(len(panels) + len(deep), 1)
-    fig, axes = plt.subplots(1, n, figsize=(4.8 * n, 4), squeeze=False)
+    ncols = min(n, 3)  # a grid sized for a page, not one long row
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3.7 * nrows), squeeze=False)
+    axes = grid.reshape(1, -1)
+    for ax in axes[0][n:]:
+        ax.set_visible(False)
     for ax, m in zip(axes[0][len(panels) :], deep, strict=False):
         tw = ax.twinx()
         total = m["rank"].sum(axis=0)  # (runs, checkpoints)
@@ -548,8 +553,8 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
             tw.plot(m["steps"], m["test_acc"][r], color=f"C{r % 10}", lw=0.7, ls="--")
             tw.plot(m["steps"], m["train_acc"][r], color=f"C{r % 10}", lw=0.7, ls=":")
         ax.set_xlabel("step")
-        ax.set_ylabel("summed thresholded feature rank (hidden layers)")
-        tw.set_ylabel("test (dashed) / train (dotted) accuracy")
+        ax.set_ylabel("summed feature rank (thresholded)")
+        tw.set_ylabel("accuracy (test --, train ··)")
         tw.set_ylim(-0.02, 1.02)
         ax.set_title("deep MLP (digits)")
     for ax, (key, ms, label) in zip(axes[0], panels, strict=False):
@@ -562,7 +567,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
                 tw.plot(m["steps"], m["test_acc"][r], color=color, lw=0.7, ls="--")
                 j += 1
         ax.set_xlabel("step")
-        ax.set_ylabel(label)
+        ax.set_ylabel(label.split(" (")[0])
         tw.set_ylabel("test accuracy (dashed)")
         tw.set_ylim(-0.02, 1.02)
         ax.set_title(label)

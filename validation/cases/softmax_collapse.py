@@ -317,22 +317,26 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
     og = measurements[3]
     bx.plot(og["steps"], og["val_acc"].mean(axis=0), color="C3", lw=1.5, label="⊥Grad float32 val")
+    at_zero = []  # curves that stay at 0 throughout: named in a note, not drawn into the legend
     for (name, m), c in zip(zip(VARIANTS, measurements[:3], strict=True), ("C0", "C1", "C2"), strict=True):
-        ax.plot(m["steps"], m["zero_loss_fraction"].mean(axis=0), color=c, lw=1.5, label=f"{name}: loss = 0")
-        ax.plot(
-            m["steps"],
-            m["zero_grad_fraction"].mean(axis=0),
-            color=c,
-            lw=1,
-            ls=":",
-            label=f"{name}: ∂ℓ/∂z = 0",
-        )
+        for key, ls, lw, what in (
+            ("zero_loss_fraction", "-", 1.5, "loss = 0"),
+            ("zero_grad_fraction", ":", 1, "∂ℓ/∂z = 0"),
+        ):
+            y = m[key].mean(axis=0)
+            if np.all(y == 0):
+                at_zero.append(f"{name}: {what}")
+                continue
+            ax.plot(m["steps"], y, color=c, lw=lw, ls=ls, label=f"{name}: {what}")
         bx.plot(m["steps"], m["val_acc"].mean(axis=0), color=c, lw=1.5, label=f"{name} val")
         bx.plot(m["steps"], m["train_acc"].mean(axis=0), color=c, lw=0.8, ls="--")
     ax.axhline(LEVEL, color="0.5", lw=0.8, ls="-.")
     ax.set(xlabel="step", ylabel="fraction of training examples", title="softmax collapse")
-    ax.legend(fontsize=7)
+    ax.set_ylim(-0.03, 1.03)
+    if at_zero:  # a legend entry without a line: the curves that would all lie on the axis
+        ax.plot([], [], " ", label="at 0 throughout:\n  " + "\n  ".join(at_zero))
+    ax.legend(fontsize=8, loc="upper left")
     bx.set(xlabel="step", ylabel="accuracy (train --)", title=verdict.status)
-    bx.legend(fontsize=7)
+    bx.legend(fontsize=8)
     fig.tight_layout()
     save(fig, path, dpi=110)
