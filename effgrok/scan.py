@@ -47,6 +47,7 @@ __all__ = [
     "chunk_jobs",
     "chunk_size",
     "gather",
+    "interrupted_message",
     "job_function",
     "run_job",
     "run_scan",
@@ -116,12 +117,24 @@ class StoreMismatch(ValueError):
 
 
 class ScanInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a scan; finished chunks are kept."""
+    """Ctrl-C during a scan; finished chunks are kept (with a store).
+
+    >>> print(ScanInterrupted(3, 40, Path("runs/rc")))
+    interrupted: 3 of 40 chunks kept in runs/rc; rerun the same command to resume
+    >>> print(ScanInterrupted(3, 40, None))
+    interrupted: nothing kept (no --out)
+    """
 
     def __init__(self, done: int, total: int, out: Path | None):
         self.done, self.total, self.out = done, total, out
-        where = f" in {out}/" if out is not None else ""
-        super().__init__(f"interrupted after {done} of {total} chunks{where}")
+        super().__init__(interrupted_message(done, total, out))
+
+
+def interrupted_message(done: int, total: int, out) -> str:
+    """The one line said after Ctrl-C: what is kept, and how to resume."""
+    if out is None:
+        return "interrupted: nothing kept (no --out)"
+    return f"interrupted: {done} of {total} chunks kept in {out}; rerun the same command to resume"
 
 
 def _canonical(obj):
@@ -240,7 +253,7 @@ def run_scan(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
-    connect_timeout: float = 20.0,
+    connect_timeout: float = 10.0,
 ) -> dict[str, dict]:
     """Run ``jobs`` and return ``{key: result}``.
 
@@ -252,10 +265,12 @@ def run_scan(
     workers : int or None
         ``None``: in this process, Numba using all its threads inside each job; ``1``: in
         this process on one thread; ``K > 1``: this process and ``K − 1`` spawned ones, one
-        thread each.  Ignored with ``scheduler``.
+        thread each.  Not with ``scheduler`` (its cluster has its own workers).
     scheduler : str, optional
         Address of a Dask distributed scheduler (``tcp://host:port``); each job runs on a
         worker with one thread.
+    connect_timeout : float
+        Seconds to wait for the scheduler before giving up (a ``ValueError``).
     progress : callable, optional
         Called with the ``units`` of every finished (or already stored) job.
     """
@@ -266,6 +281,13 @@ def run_scan(
         check_scheduler_address(scheduler)
     if workers is not None:
         integer("workers", workers, lo=1)
+    if workers is not None and scheduler is not None:
+        raise ValueError(
+            f"workers={workers!r} and scheduler={scheduler!r} exclude each other "
+            "(the Dask cluster has its own workers); give one of them"
+        )
+    if not (isinstance(connect_timeout, int | float) and 0 < connect_timeout < float("inf")):
+        raise ValueError(f"connect_timeout must be a number of seconds > 0, got {connect_timeout!r}")
     results: dict[str, dict] = {}
     if store is not None:
         store.open(jobs)
@@ -368,11 +390,14 @@ def _run_pool(todo: list[Job], workers: int, finished) -> None:
             finished(job, fut.result())
             block = False
 
-    with _single_threaded_children():
-        pool = ProcessPoolExecutor(max_workers=n_children, mp_context=ctx)
-        for _ in range(n_children):
-            feed(pool)
+    pool = None
     try:
+        with _single_threaded_children():
+            pool = ProcessPoolExecutor(
+                max_workers=n_children, mp_context=ctx, initializer=_worker_start, initargs=(os.getpid(),)
+            )
+            for _ in range(n_children):
+                feed(pool)
         while True:
             job = take(front=False)
             if job is not None:
@@ -386,11 +411,63 @@ def _run_pool(todo: list[Job], workers: int, finished) -> None:
             drain(block=True)
     except BaseException:
         stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
+        if pool is not None:
+            with _sigint_ignored():
+                _terminate(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _worker_start(parent: int) -> None:
+    """Set up a pool worker: Ctrl-C is left to the parent, which stores what finished and ends
+    the workers (a terminal sends SIGINT to the whole process group; without this every worker
+    printed its own traceback); and a worker whose parent is gone (killed) exits instead of
+    waiting forever for its next job."""
+    import signal
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="effgrok-parent-watch", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """A second Ctrl-C while the pool is being ended waits until it is ended."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _terminate(pool: ProcessPoolExecutor, grace: float = 2.0) -> None:
+    """End ``pool`` now: its processes are terminated (killed after ``grace`` seconds), pending
+    jobs cancelled; never waits for a running job."""
+    import time
+
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # None after shutdown
+    for proc in procs:
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():  # pragma: no cover - a worker that ignores SIGTERM
+            proc.kill()
+            proc.join(1.0)
 
 
 def _run_dask(todo: list[Job], scheduler: str, finished, connect_timeout: float) -> None:

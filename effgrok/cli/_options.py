@@ -162,15 +162,30 @@ def scale_options(p) -> None:
         help="local worker processes (default: all cores for long scans, in-process for short ones)",
     )
     p.add_argument(
-        "--scheduler", type=str, default=None, help="Dask distributed scheduler address, e.g. tcp://host:8786"
+        "--scheduler",
+        type=str,
+        default=None,
+        help="Dask distributed scheduler address, e.g. tcp://host:8786 (not with --workers)",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=positive,
+        default=10.0,
+        help="seconds to wait for the --scheduler before giving up (default 10)",
     )
 
 
 def check_scale(args) -> None:
+    """``--scheduler`` is an address, and not given together with ``--workers``."""
     if args.scheduler is not None:
         from ..scan import check_scheduler_address
 
         check_scheduler_address(args.scheduler)
+        if args.workers is not None:
+            raise UsageError(
+                "--workers and --scheduler exclude each other (the Dask cluster has its own workers); "
+                "give one of them"
+            )
 
 
 def progress_bar(args, total: int, desc: str, unit: str):

@@ -92,7 +92,7 @@ def run(args) -> Outcome:
             y,
             seeds=seeds,
             config=cfg.__dict__,
-            **o.keywords(args, "gap batch workers scheduler out"),
+            **o.keywords(args, "gap batch workers scheduler out connect_timeout"),
             progress=bar.update,
             **size,
         )

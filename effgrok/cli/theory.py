@@ -169,6 +169,7 @@ def run_critical(args) -> Outcome:
             scheduler=args.scheduler,
             out=args.out,
             progress=bar.update,
+            connect_timeout=args.connect_timeout,
         )
     records = [r.record() for r in results]
 

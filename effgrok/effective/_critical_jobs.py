@@ -56,6 +56,7 @@ def run_critical_tasks(
     scheduler,
     out,
     progress: Callable[[int], None] | None,
+    connect_timeout: float = 10.0,
 ) -> list:
     """:func:`~effgrok.effective.critical.summarize_pinning_sizes` of every task, its pinning
     sizes computed through :func:`effgrok.scan.run_scan` (resumable with ``out``).
@@ -81,7 +82,8 @@ def run_critical_tasks(
             arguments["coords"] = list(coords)
         store = ScanStore(out, "critical", arguments)
     jobs = [j for js in per_task for j in js]
-    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    executors = dict(workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)
+    res = run_scan(jobs, store=store, progress=progress, **executors)
     return [
         summarize_pinning_sizes(
             t, gather(res, js)["pinning_sizes"], seed=seed, confidence=confidence, method=method

@@ -66,6 +66,7 @@ def run_ensemble_scan(
     scheduler,
     out,
     progress: Callable[[int], None] | None,
+    connect_timeout: float = 10.0,
 ):
     """The ensemble through :func:`effgrok.scan.run_scan` in chunks of members (resumable
     with ``out``).  ``split`` is one of ``{"fraction": r}``, ``{"size": n}``,
@@ -104,7 +105,8 @@ def run_ensemble_scan(
         if first_member:
             arguments["first_member"] = first_member
         store = ScanStore(out, "simulate-ensemble", arguments)
-    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    executors = dict(workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)
+    res = run_scan(jobs, store=store, progress=progress, **executors)
     cat = gather(res, jobs)
     return Ensemble(
         steps=res[jobs[0].key]["steps"],

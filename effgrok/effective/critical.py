@@ -47,7 +47,7 @@ from scipy.linalg import lapack
 from .._checks import choice, fraction, integer
 from .._parallel import parallel_allowed, thread_count
 from .._record import Result, jsonable
-from ..tasks import Task
+from ..tasks import Task, takes_task
 from ._critical_jobs import run_critical_tasks
 from .constraints import _gram_grouped, _group_by_class
 from .spectrum import full_table_null_space, full_table_nullity
@@ -351,6 +351,7 @@ def _choose_method(task: Task, method: str) -> str:
     return method
 
 
+@takes_task
 def pinning_sizes(
     task: Task,
     n_orderings: int,
@@ -415,6 +416,7 @@ def pinning_sizes(
     return out
 
 
+@takes_task
 def pinned_fraction(
     task: Task, n_train: int, splits: int, *, seed: int = 0, coords: tuple[int, ...] = ()
 ) -> float:
@@ -573,6 +575,7 @@ def _half_crossing(sizes: np.ndarray, values: np.ndarray) -> float:
     )
 
 
+@takes_task
 def summarize_pinning_sizes(
     task: Task, T: np.ndarray, *, seed: int, confidence: float = 0.95, method: str = "auto"
 ) -> CriticalResult:
@@ -614,6 +617,7 @@ def summarize_pinning_sizes(
     )
 
 
+@takes_task
 def critical_fraction(
     task: Task,
     splits: int = 10_000,
@@ -626,6 +630,7 @@ def critical_fraction(
     scheduler: str | None = None,
     out=None,
     progress: Callable[[int], None] | None = None,
+    connect_timeout: float = 10.0,
 ) -> CriticalResult:
     """Critical training fraction ``r_c``: where P(structure pinned) crosses ½.
 
@@ -640,7 +645,9 @@ def critical_fraction(
     ones), ``scheduler`` (a Dask address) or ``out`` (a folder to stream chunks to and
     resume from) run them as chunks through :func:`effgrok.scan.run_scan`; the numbers are
     the same on every executor and any number of workers.  Those need a task made by
-    :func:`~effgrok.tasks.make_task`.
+    :func:`~effgrok.tasks.make_task`; ``workers`` and ``scheduler`` exclude each other, and
+    ``connect_timeout`` is how long to wait for the scheduler (seconds).  ``task`` may be a
+    name, with its size ``p``: ``critical_fraction("add", p=10)``.
 
     Examples
     --------
@@ -655,6 +662,7 @@ def critical_fraction(
         T = pinning_sizes(task, splits, seed=seed, coords=coords, method=method, progress=progress)
         return summarize_pinning_sizes(task, T, seed=seed, confidence=confidence, method=method)
     kw = dict(seed=seed, method=method, confidence=confidence, workers=workers, scheduler=scheduler, out=out)
+    kw["connect_timeout"] = connect_timeout
     (res,) = run_critical_tasks([task], splits, coords=tuple(coords), progress=progress, **kw)
     return res
 
@@ -671,6 +679,7 @@ def critical_scan(
     scheduler: str | None = None,
     out=None,
     progress: Callable[[int], None] | None = None,
+    connect_timeout: float = 10.0,
 ) -> list[CriticalResult]:
     """:func:`critical_fraction` for task ``name`` at every ``p`` in ``ps``, as one scan.
 
@@ -696,6 +705,7 @@ def critical_scan(
             for t in tasks
         ]
     kw = dict(seed=seed, method=method, confidence=confidence, workers=workers, scheduler=scheduler, out=out)
+    kw["connect_timeout"] = connect_timeout
     return run_critical_tasks(tasks, splits, progress=progress, **kw)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from .._checks import choice, finite_array, integer, positive, schedule
 from .._record import Result, column_rows, jsonable
 from ..constants import RQI_THRESHOLD, first_crossing  # RQI_THRESHOLD: re-exported here
-from ..tasks import Task, random_split
+from ..tasks import Task, random_split, takes_task
 from ._ensemble_jobs import run_ensemble_scan
 from .constraints import training_mask
 from .dynamics import TABLEAUS, EffectiveLoss, _integrate_adaptive, _integrate_fixed, _record_many, exact_flow
@@ -188,14 +188,16 @@ class Ensemble(Result):
         return {"members": column_rows(self._members(), index="member")}
 
     def summary(self) -> dict:
-        """Summary statistics of the final values and of the times."""
+        """Summary statistics of the final values and of the times: for each per-member number
+        its count of finite values ``n``, ``mean``, ``std`` and quantiles ``q05``, ``q25``,
+        ``median``, ``q75``, ``q95``."""
         reached = np.isfinite(self.steps_to_rqi)
 
         def stats(x):
             x = np.asarray(x, dtype=float)
             x = x[np.isfinite(x)]
             if x.size == 0:
-                return {"n": 0, "mean": None, "std": None, "median": None, "q05": None, "q95": None}
+                return dict.fromkeys(("mean", "std", "q05", "q25", "median", "q75", "q95"), None) | {"n": 0}
             scale = float(np.max(np.abs(x))) or 1.0  # moments of x/scale: no overflow near 1e308
             return {
                 "n": int(x.size),
@@ -203,6 +205,8 @@ class Ensemble(Result):
                 "std": scale * float((x / scale).std(ddof=1)) if x.size > 1 else 0.0,
                 "median": float(np.median(x)),
                 "q05": float(np.quantile(x, 0.05)),
+                "q25": float(np.quantile(x, 0.25)),
+                "q75": float(np.quantile(x, 0.75)),
                 "q95": float(np.quantile(x, 0.95)),
             }
 
@@ -217,6 +221,7 @@ class Ensemble(Result):
             "fraction_reaching_rqi_unpinned": float(np.mean(reached[~self.pinned]))
             if (~self.pinned).any()
             else None,
+            "n_train": stats(self.n_train),
             "final_rqi": stats(self.rqi[:, -1]),
             "final_loss": stats(self.loss[:, -1]),
             "predicted_test_acc": stats(self.predicted_test_acc[:, -1]),
@@ -227,6 +232,7 @@ class Ensemble(Result):
         }
 
 
+@takes_task
 def initial_embedding(task: Task, dim: int = 1, *, init: str = "uniform", rng=None) -> np.ndarray:
     """Initial embedding of shape (n_slots, dim).
 
@@ -470,6 +476,7 @@ def _run(
 
 
 # --------------------------------------------------------------------------- public API
+@takes_task
 def simulate(
     task: Task,
     train,
@@ -550,6 +557,7 @@ def simulate(
     )
 
 
+@takes_task
 def simulate_ensemble(
     task: Task,
     members: int,
@@ -575,6 +583,7 @@ def simulate_ensemble(
     scheduler: str | None = None,
     out=None,
     progress: Callable[[int], None] | None = None,
+    connect_timeout: float = 10.0,
 ) -> Ensemble:
     """Integrate ``members`` trajectories in parallel (Numba ``prange`` over members).
 
@@ -591,7 +600,8 @@ def simulate_ensemble(
     ones), ``scheduler`` (a Dask address) or ``out`` (a folder to stream chunks of members to
     and resume from) run chunks of members through :func:`effgrok.scan.run_scan`, with the
     same numbers (no ``embedding`` is kept then; ``task`` must come from
-    :func:`~effgrok.tasks.make_task` and ``init`` be a name).
+    :func:`~effgrok.tasks.make_task` and ``init`` be a name).  ``workers`` and ``scheduler``
+    exclude each other; ``connect_timeout`` is how long to wait for the scheduler (seconds).
 
     Examples
     --------
@@ -615,6 +625,7 @@ def simulate_ensemble(
         setup = dict(loss=loss, dim=dim, init=init, seed=seed, first_member=first_member)
         split = _split_argument(task, fraction, size, train)
         executors = dict(workers=workers, scheduler=scheduler, out=out, progress=progress)
+        executors["connect_timeout"] = connect_timeout
         return run_ensemble_scan(task, members, split=split, setup=setup, integrator=integrator, **executors)
     masks, g_index, E0 = _ensemble_start(
         task, members, first_member, (fraction, size, train), dim, init, seed

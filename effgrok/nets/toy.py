@@ -66,7 +66,7 @@ import numpy as np
 from .. import _checks
 from ..constants import NEVER, RQI_THRESHOLD
 from ..effective.constraints import parallelograms
-from ..tasks import Task, random_split
+from ..tasks import Task, random_split, takes_task
 from .engine import (
     Runs,
     map_chunks,
@@ -370,6 +370,7 @@ def _runner(cfg: ToyConfig, n_classes: int, slots_b: bytes, results_b: bytes, pa
         return build()
 
 
+@takes_task
 def train_toy(
     task: Task,
     config: ToyConfig | None = None,
