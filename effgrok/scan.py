@@ -46,6 +46,7 @@ __all__ = [
     "check_scheduler_address",
     "chunk_jobs",
     "chunk_size",
+    "estimated_seconds",
     "gather",
     "interrupted_message",
     "job_function",
@@ -409,13 +410,28 @@ def _run_pool(todo: list[Job], workers: int, finished) -> None:
             if busy == 0 and arrived.empty():
                 break
             drain(block=True)
-    except BaseException:
+    except BaseException as exc:
         stop.set()
         if pool is not None:
             with _sigint_ignored():
+                if isinstance(exc, KeyboardInterrupt):  # keep what the workers finished meanwhile
+                    _keep_arrived(arrived, finished)
                 _terminate(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _keep_arrived(arrived, finished) -> None:
+    """Store the results that came back and were not stored yet (after Ctrl-C)."""
+    import queue as queue_mod
+
+    while True:
+        try:
+            job, fut = arrived.get(block=False)
+        except queue_mod.Empty:
+            return
+        if not fut.cancelled() and fut.exception() is None:
+            finished(job, fut.result())
 
 
 def _worker_start(parent: int) -> None:
@@ -502,6 +518,24 @@ def _run_dask(todo: list[Job], scheduler: str, finished, connect_timeout: float)
 def chunk_size(total: int, target_chunks: int = 64, lo: int = 16, hi: int = 1000) -> int:
     """Chunk length: a function of the scan's own size only (so reruns find the same chunks)."""
     return max(1, min(total, max(lo, min(hi, -(-total // target_chunks)))))
+
+
+#: Measured seconds before a command's first job (imports, loading the compiled kernels), and
+#: the extra start of a local pool's workers (issue 25; 2-core machine).
+START_S = 3.0
+POOL_START_S = 2.0
+
+
+def estimated_seconds(core_seconds: float, workers: int | None) -> tuple[float, int]:
+    """``(wall seconds, cores)`` of a scan of ``core_seconds`` of work on ``workers`` (as in
+    :func:`run_scan`; ``None``: every core through Numba's threads), start-up included.
+
+    >>> estimated_seconds(100.0, 4)
+    (30.0, 4)
+    """
+    cores = max(1, os.cpu_count() or 1) if workers is None else int(workers)
+    pool = POOL_START_S if workers is not None and workers > 1 else 0.0
+    return START_S + pool + core_seconds / cores, cores
 
 
 def auto_workers(estimated_core_seconds: float) -> int | None:

@@ -154,8 +154,15 @@ def format_rate(rec: dict) -> str:
 
 def run_critical(args) -> Outcome:
     o.check_scale(args)
-    ps = [t.p for t in tasks(args)]  # validates every p before any work
+    ts = tasks(args)  # validates every p before any work
+    ps = [t.p for t in ts]
+    from ..effective._critical_jobs import choose_workers, core_seconds
     from ..effective.critical import critical_scan
+    from ..scan import estimated_seconds
+
+    if args.scheduler is None:
+        workers = choose_workers(ts, args.splits, args.workers or "auto", None)
+        o.announce_estimate(*estimated_seconds(core_seconds(ts, args.splits), workers))
 
     with o.progress_bar(args, args.splits * len(ps), "critical", "split") as bar:
         results = critical_scan(

@@ -13,10 +13,25 @@ from collections.abc import Callable
 
 from ..tasks import TASK_NAMES, Task, make_task
 
-#: Estimated core-seconds per ordering: ``_SLOT_COST · n_slots^2.5 + _EXAMPLE_COST · n_examples``
-#: (decides between running in process and on a pool of every core, ``workers="auto"``).
-_SLOT_COST = 3e-9
-_EXAMPLE_COST = 1e-6
+#: Core-seconds per ordering: ``_EXAMPLE_COST · n_examples + _SLOT_COST · n_slots⁴``, fitted to
+#: CPU times measured on one core (issue 25; add p=10 and add-mod p=97, 200, 500, 1000: the fit
+#: is within 0.6-1.25x of each).  Decides ``workers="auto"`` and the command's time estimate.
+_EXAMPLE_COST = 7e-8
+_SLOT_COST = 3.4e-13
+
+
+def core_seconds(tasks: list[Task], splits: int) -> float:
+    """Estimated core-seconds of the pinning sizes of ``splits`` orderings of every task."""
+    return float(sum(splits * (t.n_examples * _EXAMPLE_COST + t.n_slots**4 * _SLOT_COST) for t in tasks))
+
+
+def choose_workers(tasks: list[Task], splits: int, workers, scheduler):
+    """``workers`` with ``"auto"`` resolved (see :func:`effgrok.scan.auto_workers`)."""
+    from ..scan import auto_workers
+
+    if workers != "auto":
+        return workers
+    return None if scheduler is not None else auto_workers(core_seconds(tasks, splits))
 
 _KIND = "effgrok.effective._critical_jobs:pinning_job"
 
@@ -61,7 +76,7 @@ def run_critical_tasks(
     """:func:`~effgrok.effective.critical.summarize_pinning_sizes` of every task, its pinning
     sizes computed through :func:`effgrok.scan.run_scan` (resumable with ``out``).
     ``coords=None`` keys each task by ``(p,)``; otherwise by ``coords`` (one task only)."""
-    from ..scan import ScanStore, auto_workers, gather, run_scan
+    from ..scan import ScanStore, gather, run_scan
     from .critical import summarize_pinning_sizes
 
     for t in tasks:
@@ -71,9 +86,7 @@ def run_critical_tasks(
                 f"{', '.join(TASK_NAMES)}); got {t.name!r}"
             )
     per_task = [_jobs(t, splits, seed, method, coords) for t in tasks]
-    if workers == "auto":
-        cost = sum(splits * (t.n_slots**2.5 * _SLOT_COST + t.n_examples * _EXAMPLE_COST) for t in tasks)
-        workers = None if scheduler is not None else auto_workers(cost)
+    workers = choose_workers(tasks, splits, workers, scheduler)
     store = None
     if out is not None:
         arguments = {"task": tasks[0].name, "p": [t.p for t in tasks], "splits": splits}

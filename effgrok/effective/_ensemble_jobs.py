@@ -14,9 +14,26 @@ import numpy as np
 
 from ..tasks import TASK_NAMES, Task, make_task
 
-#: Estimated core-seconds per member, step, embedding row and dimension (decides between
-#: running in process and on a pool of every core, ``workers="auto"``).
-_MEMBER_STEP_COST = 3e-8
+#: Core-seconds per member, step and embedding dimension (RK4):
+#: ``_STEP_COST + _PAIR_COST · n_train² / n_classes`` (about the training parallelograms),
+#: fitted to CPU times measured on one core (issue 25; add p=10, 20, 50, train_fraction 0.6,
+#: dim 2: within 0.6-2.3x).  Decides ``workers="auto"`` and the command's time estimate.
+_STEP_COST = 1e-7
+_PAIR_COST = 6e-10
+
+
+def core_seconds(task: Task, members: int, n_train: float, steps: int, dim: int) -> float:
+    """Estimated core-seconds of an ensemble of ``members`` with ``n_train`` training examples."""
+    return members * steps * dim * (_STEP_COST + _PAIR_COST * n_train**2 / task.n_classes)
+
+
+def n_train_of(task: Task, split: dict) -> float:
+    """Training examples of a member under the ``split`` argument (see :func:`run_ensemble_scan`)."""
+    if "train" in split:
+        return float(len(split["train"]))
+    if "size" in split:
+        return float(split["size"])
+    return float(split["fraction"]) * task.n_examples
 
 _KIND = "effgrok.effective._ensemble_jobs:ensemble_job"
 
@@ -97,7 +114,7 @@ def run_ensemble_scan(
     for j in jobs:
         j.params.update(split=split, options=options)
     if workers == "auto":
-        cost = members * options["steps"] * task.n_slots * options["dim"] * _MEMBER_STEP_COST
+        cost = core_seconds(task, members, n_train_of(task, split), options["steps"], options["dim"])
         workers = None if scheduler is not None else auto_workers(cost)
     store = None
     if out is not None:

@@ -20,7 +20,15 @@ import numpy as np
 
 from ..constants import never_from_legacy, reached
 
-__all__ = ["PHASES", "PHASE_AXES", "classify_phases", "phase_cells", "phase_diagram", "phase_fractions"]
+__all__ = [
+    "PHASES",
+    "PHASE_AXES",
+    "classify_phases",
+    "estimated_core_seconds",
+    "phase_cells",
+    "phase_diagram",
+    "phase_fractions",
+]
 
 #: The phase names; :func:`classify_phases` returns indices into this tuple.
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
@@ -114,6 +122,17 @@ def _grid_runs(x, y, seeds: np.ndarray, base: dict, size_kind: str) -> dict:
                     integral = k == "size" and size_kind == "n_train"
                     runs[k].append(int(vals[k]) if integral else float(vals[k]))
     return runs
+
+
+#: Core-seconds per run and step of the toy model in a phase diagram, measured as CPU time
+#: (issue 25: add p=10, 45 training pairs, batches of 16 runs, 2000 and 8000 steps: 5.9e-4 and
+#: 5.5e-4; JAX on CPU).  The command's time estimate.
+_RUN_STEP_COST = 5.5e-4
+
+
+def estimated_core_seconds(runs: int, steps: int) -> float:
+    """Estimated core-seconds of ``runs`` toy runs of ``steps`` steps."""
+    return runs * steps * _RUN_STEP_COST
 
 
 def phase_diagram(
