@@ -23,6 +23,7 @@ on disk (the manifest says the scan is incomplete).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import multiprocessing
 import os
@@ -52,6 +53,7 @@ __all__ = [
     "job_function",
     "run_job",
     "run_scan",
+    "when_started",
 ]
 
 _SCHEDULER = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d{1,5})?/?$")
@@ -240,6 +242,21 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ[n] = v
 
 
+_STARTED: contextvars.ContextVar = contextvars.ContextVar("effgrok_scan_started", default=None)
+
+
+@contextlib.contextmanager
+def when_started(callback: Callable[[int, int], None]) -> Iterator[None]:
+    """Within this block, every :func:`run_scan` calls ``callback(units_left, units)`` once its
+    store is open (the arguments checked, the finished chunks found) and before any job runs
+    (the command line prints its time estimate there, so bad input still ends in one line)."""
+    token = _STARTED.set(callback)
+    try:
+        yield
+    finally:
+        _STARTED.reset(token)
+
+
 def check_scheduler_address(address: str) -> str:
     """Validate a Dask scheduler address such as ``tcp://10.0.0.5:8786``."""
     if not isinstance(address, str) or not _SCHEDULER.match(address):
@@ -307,6 +324,9 @@ def run_scan(
             progress(job.units)
 
     try:
+        started = _STARTED.get()
+        if started is not None:
+            started(sum(j.units for j in todo), sum(j.units for j in jobs))
         if not todo:
             pass
         elif scheduler is not None:
@@ -393,7 +413,7 @@ def _run_pool(todo: list[Job], workers: int, finished) -> None:
 
     pool = None
     try:
-        with _single_threaded_children():
+        with _single_threaded_children(), _sigint_deferred():
             pool = ProcessPoolExecutor(
                 max_workers=n_children, mp_context=ctx, initializer=_worker_start, initargs=(os.getpid(),)
             )
@@ -451,6 +471,26 @@ def _worker_start(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="effgrok-parent-watch", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ctrl-C while the workers are forked takes effect when they are (arriving inside the
+    fork's own handlers it would be printed and dropped)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if caught:
+            signal.raise_signal(signal.SIGINT)
 
 
 @contextlib.contextmanager

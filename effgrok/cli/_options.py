@@ -271,14 +271,27 @@ def duration(seconds: float) -> str:
 
 
 def announce_estimate(seconds: float, cores: int, stream=None) -> None:
-    """Print the estimated wall time of a command first, in one line on stderr (from the
-    command's cost model; see ``estimated_seconds`` beside each computation)."""
+    """Print the estimated wall time of a command, in one line on stderr (from the command's
+    cost model; see ``core_seconds`` beside each computation)."""
     cores_text = f"{cores} core" + ("s" if cores != 1 else "")
-    print(
-        f"effgrok: estimated time: about {duration(seconds)} on {cores_text}",
-        file=stream or sys.stderr,
-        flush=True,
-    )
+    line = f"effgrok: estimated time: about {duration(seconds)} on {cores_text}"
+    print(line, file=stream or sys.stderr, flush=True)
+
+
+def estimate_when_started(core_seconds: float, workers, scheduler):
+    """A context in which the command's scan prints its estimated time as it starts, for the
+    units not yet stored (nothing for a cluster, whose size is unknown here)."""
+    import contextlib
+
+    from ..scan import estimated_seconds, when_started
+
+    if scheduler is not None:
+        return contextlib.nullcontext()
+
+    def started(left: int, total: int) -> None:
+        announce_estimate(*estimated_seconds(core_seconds * left / max(total, 1), workers))
+
+    return when_started(started)
 
 
 def task_options(p, task_names) -> None:

@@ -83,12 +83,11 @@ def run(args) -> Outcome:
     o.check_scale(args)
     task, cfg, size = toy_setup(args)
     from ..nets.phases import estimated_core_seconds, phase_cells, phase_diagram
-    from ..scan import estimated_seconds
 
-    if args.scheduler is None:
-        runs = x[1].size * y[1].size * len(seeds)
-        o.announce_estimate(*estimated_seconds(estimated_core_seconds(runs, cfg.steps), args.workers))
-    with o.progress_bar(args, x[1].size * y[1].size * len(seeds), "phase diagram", "run") as bar:
+    runs = x[1].size * y[1].size * len(seeds)
+    cost = estimated_core_seconds(runs, cfg.steps)  # in process: JAX on CPU keeps about one core busy
+    estimate = o.estimate_when_started(cost, args.workers or 1, args.scheduler)
+    with estimate, o.progress_bar(args, runs, "phase diagram", "run") as bar:
         res = phase_diagram(
             task.name,
             task.p,

@@ -95,14 +95,12 @@ def run_ensemble(args, task, one, pairs, kw):
         split_kw = {"size": args.train_size}
     steps, stride = _records(args.steps, args.stride, 100)
     check_options(args.method, args.lr, args.step_size, DEFAULT_DELTA, args.rtol, args.atol, steps, stride)
-    if args.scheduler is None:
-        from ..effective._ensemble_jobs import core_seconds, n_train_of
-        from ..scan import auto_workers, estimated_seconds
+    from ..effective._ensemble_jobs import core_seconds, n_train_of
+    from ..scan import auto_workers
 
-        cost = core_seconds(task, args.ensemble, n_train_of(task, split_kw), steps, args.dim)
-        workers = args.workers or auto_workers(cost)
-        o.announce_estimate(*estimated_seconds(cost, workers))
-    with o.progress_bar(args, args.ensemble, "simulate", "member") as bar:
+    cost = core_seconds(task, args.ensemble, n_train_of(task, split_kw), steps, args.dim)
+    estimate = o.estimate_when_started(cost, args.workers or auto_workers(cost), args.scheduler)
+    with estimate, o.progress_bar(args, args.ensemble, "simulate", "member") as bar:
         return simulate_ensemble(
             task,
             args.ensemble,

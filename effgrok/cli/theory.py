@@ -158,13 +158,11 @@ def run_critical(args) -> Outcome:
     ps = [t.p for t in ts]
     from ..effective._critical_jobs import choose_workers, core_seconds
     from ..effective.critical import critical_scan
-    from ..scan import estimated_seconds
 
-    if args.scheduler is None:
-        workers = choose_workers(ts, args.splits, args.workers or "auto", None)
-        o.announce_estimate(*estimated_seconds(core_seconds(ts, args.splits), workers))
-
-    with o.progress_bar(args, args.splits * len(ps), "critical", "split") as bar:
+    cost = core_seconds(ts, args.splits)
+    workers = choose_workers(ts, args.splits, args.workers or "auto", args.scheduler)
+    estimate = o.estimate_when_started(cost, workers, args.scheduler)
+    with estimate, o.progress_bar(args, args.splits * len(ps), "critical", "split") as bar:
         results = critical_scan(
             args.task,
             ps,
