@@ -143,3 +143,24 @@ def test_workers_with_scheduler_is_one_line_and_exit_2(capsys):
             "effgrok: error: --workers and --scheduler exclude each other (the Dask cluster has its own "
             "workers); give one of them"
         )
+
+
+def test_validation_refuses_workers_with_scheduler(capsys, tmp_path):
+    from validation.__main__ import main as validation_main
+
+    argv = [
+        "--profile",
+        "tiny",
+        "--workers",
+        "2",
+        "--scheduler",
+        "tcp://h:8786",
+        "--out",
+        str(tmp_path / "v"),
+    ]
+    assert validation_main(argv) == 2
+    out, err = capsys.readouterr()
+    assert (
+        out == ""
+        and err.strip() == "validation: error: --workers and --scheduler exclude each other; give one of them"
+    )
