@@ -23,6 +23,7 @@ on disk (the manifest says the scan is incomplete).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import multiprocessing
 import os
@@ -46,10 +47,13 @@ __all__ = [
     "check_scheduler_address",
     "chunk_jobs",
     "chunk_size",
+    "estimated_seconds",
     "gather",
+    "interrupted_message",
     "job_function",
     "run_job",
     "run_scan",
+    "when_started",
 ]
 
 _SCHEDULER = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://[^\s/]+(:\d{1,5})?/?$")
@@ -116,12 +120,24 @@ class StoreMismatch(ValueError):
 
 
 class ScanInterrupted(KeyboardInterrupt):
-    """Ctrl-C during a scan; finished chunks are kept."""
+    """Ctrl-C during a scan; finished chunks are kept (with a store).
+
+    >>> print(ScanInterrupted(3, 40, Path("runs/rc")))
+    interrupted: 3 of 40 chunks kept in runs/rc; rerun the same command to resume
+    >>> print(ScanInterrupted(3, 40, None))
+    interrupted: nothing kept (no --out)
+    """
 
     def __init__(self, done: int, total: int, out: Path | None):
         self.done, self.total, self.out = done, total, out
-        where = f" in {out}/" if out is not None else ""
-        super().__init__(f"interrupted after {done} of {total} chunks{where}")
+        super().__init__(interrupted_message(done, total, out))
+
+
+def interrupted_message(done: int, total: int, out) -> str:
+    """The one line said after Ctrl-C: what is kept, and how to resume."""
+    if out is None:
+        return "interrupted: nothing kept (no --out)"
+    return f"interrupted: {done} of {total} chunks kept in {out}; rerun the same command to resume"
 
 
 def _canonical(obj):
@@ -226,6 +242,21 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ[n] = v
 
 
+_STARTED: contextvars.ContextVar = contextvars.ContextVar("effgrok_scan_started", default=None)
+
+
+@contextlib.contextmanager
+def when_started(callback: Callable[[int, int], None]) -> Iterator[None]:
+    """Within this block, every :func:`run_scan` calls ``callback(units_left, units)`` once its
+    store is open (the arguments checked, the finished chunks found) and before any job runs
+    (the command line prints its time estimate there, so bad input still ends in one line)."""
+    token = _STARTED.set(callback)
+    try:
+        yield
+    finally:
+        _STARTED.reset(token)
+
+
 def check_scheduler_address(address: str) -> str:
     """Validate a Dask scheduler address such as ``tcp://10.0.0.5:8786``."""
     if not isinstance(address, str) or not _SCHEDULER.match(address):
@@ -240,7 +271,7 @@ def run_scan(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
-    connect_timeout: float = 20.0,
+    connect_timeout: float = 10.0,
 ) -> dict[str, dict]:
     """Run ``jobs`` and return ``{key: result}``.
 
@@ -252,10 +283,12 @@ def run_scan(
     workers : int or None
         ``None``: in this process, Numba using all its threads inside each job; ``1``: in
         this process on one thread; ``K > 1``: this process and ``K − 1`` spawned ones, one
-        thread each.  Ignored with ``scheduler``.
+        thread each.  Not with ``scheduler`` (its cluster has its own workers).
     scheduler : str, optional
         Address of a Dask distributed scheduler (``tcp://host:port``); each job runs on a
         worker with one thread.
+    connect_timeout : float
+        Seconds to wait for the scheduler before giving up (a ``ValueError``).
     progress : callable, optional
         Called with the ``units`` of every finished (or already stored) job.
     """
@@ -266,6 +299,13 @@ def run_scan(
         check_scheduler_address(scheduler)
     if workers is not None:
         integer("workers", workers, lo=1)
+    if workers is not None and scheduler is not None:
+        raise ValueError(
+            f"workers={workers!r} and scheduler={scheduler!r} exclude each other "
+            "(the Dask cluster has its own workers); give one of them"
+        )
+    if not (isinstance(connect_timeout, int | float) and 0 < connect_timeout < float("inf")):
+        raise ValueError(f"connect_timeout must be a number of seconds > 0, got {connect_timeout!r}")
     results: dict[str, dict] = {}
     if store is not None:
         store.open(jobs)
@@ -284,6 +324,9 @@ def run_scan(
             progress(job.units)
 
     try:
+        started = _STARTED.get()
+        if started is not None:
+            started(sum(j.units for j in todo), sum(j.units for j in jobs))
         if not todo:
             pass
         elif scheduler is not None:
@@ -368,11 +411,14 @@ def _run_pool(todo: list[Job], workers: int, finished) -> None:
             finished(job, fut.result())
             block = False
 
-    with _single_threaded_children():
-        pool = ProcessPoolExecutor(max_workers=n_children, mp_context=ctx)
-        for _ in range(n_children):
-            feed(pool)
+    pool = None
     try:
+        with _single_threaded_children(), _sigint_deferred():
+            pool = ProcessPoolExecutor(
+                max_workers=n_children, mp_context=ctx, initializer=_worker_start, initargs=(os.getpid(),)
+            )
+            for _ in range(n_children):
+                feed(pool)
         while True:
             job = take(front=False)
             if job is not None:
@@ -384,13 +430,100 @@ def _run_pool(todo: list[Job], workers: int, finished) -> None:
             if busy == 0 and arrived.empty():
                 break
             drain(block=True)
-    except BaseException:
+    except BaseException as exc:
         stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list(getattr(pool, "_processes", {}).values()):
-            proc.terminate()
+        if pool is not None:
+            with _sigint_ignored():
+                if isinstance(exc, KeyboardInterrupt):  # keep what the workers finished meanwhile
+                    _keep_arrived(arrived, finished)
+                _terminate(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _keep_arrived(arrived, finished) -> None:
+    """Store the results that came back and were not stored yet (after Ctrl-C)."""
+    import queue as queue_mod
+
+    while True:
+        try:
+            job, fut = arrived.get(block=False)
+        except queue_mod.Empty:
+            return
+        if not fut.cancelled() and fut.exception() is None:
+            finished(job, fut.result())
+
+
+def _worker_start(parent: int) -> None:
+    """Set up a pool worker: Ctrl-C is left to the parent, which stores what finished and ends
+    the workers (a terminal sends SIGINT to the whole process group; without this every worker
+    printed its own traceback); and a worker whose parent is gone (killed) exits instead of
+    waiting forever for its next job."""
+    import signal
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="effgrok-parent-watch", daemon=True).start()
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ctrl-C while the workers are forked takes effect when they are (arriving inside the
+    fork's own handlers it would be printed and dropped)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if caught:
+            signal.raise_signal(signal.SIGINT)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """A second Ctrl-C while the pool is being ended waits until it is ended."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _terminate(pool: ProcessPoolExecutor, grace: float = 2.0) -> None:
+    """End ``pool`` now: its processes are terminated (killed after ``grace`` seconds), pending
+    jobs cancelled; never waits for a running job."""
+    import time
+
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # None after shutdown
+    for proc in procs:
+        proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():  # pragma: no cover - a worker that ignores SIGTERM
+            proc.kill()
+            proc.join(1.0)
 
 
 def _run_dask(todo: list[Job], scheduler: str, finished, connect_timeout: float) -> None:
@@ -425,6 +558,24 @@ def _run_dask(todo: list[Job], scheduler: str, finished, connect_timeout: float)
 def chunk_size(total: int, target_chunks: int = 64, lo: int = 16, hi: int = 1000) -> int:
     """Chunk length: a function of the scan's own size only (so reruns find the same chunks)."""
     return max(1, min(total, max(lo, min(hi, -(-total // target_chunks)))))
+
+
+#: Measured seconds before a command's first job (imports, loading the compiled kernels), and
+#: the extra start of a local pool's workers (issue 25; 2-core machine).
+START_S = 3.0
+POOL_START_S = 2.0
+
+
+def estimated_seconds(core_seconds: float, workers: int | None) -> tuple[float, int]:
+    """``(wall seconds, cores)`` of a scan of ``core_seconds`` of work on ``workers`` (as in
+    :func:`run_scan`; ``None``: every core through Numba's threads), start-up included.
+
+    >>> estimated_seconds(100.0, 4)
+    (30.0, 4)
+    """
+    cores = max(1, os.cpu_count() or 1) if workers is None else int(workers)
+    pool = POOL_START_S if workers is not None and workers > 1 else 0.0
+    return START_S + pool + core_seconds / cores, cores
 
 
 def auto_workers(estimated_core_seconds: float) -> int | None:

@@ -21,6 +21,8 @@ rows), the only additive model that can represent them at all.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import itertools
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -34,6 +36,7 @@ __all__ = [
     "TASK_NAMES",
     "Split",
     "Task",
+    "as_task",
     "group_task",
     "is_prime",
     "make_task",
@@ -41,6 +44,7 @@ __all__ = [
     "split_from_indices",
     "split_from_pairs",
     "symmetric_group_task",
+    "takes_task",
     "task_from_table",
 ]
 
@@ -328,6 +332,63 @@ def make_task(name: str, p: int | None = None) -> Task:
     return _cached_task(name, p)
 
 
+def as_task(task, p: int | None = None, *, where: str = "") -> Task:
+    """``task`` itself if it is a :class:`Task`, else the named task ``make_task(task, p)``.
+
+    Every public function that takes a task accepts its name this way (see
+    :func:`takes_task`); a name without the size it needs is refused with the call to write.
+
+    >>> as_task("add", 10) is make_task("add", 10)
+    True
+    >>> as_task("add")
+    Traceback (most recent call last):
+    ValueError: task "add" needs its size: pass p=..., e.g. ("add", p=10), or make_task("add", 10)
+    """
+    if isinstance(task, Task):
+        if p is not None and p != task.p:
+            raise ValueError(f"p={p!r} was given with a task of p={task.p}; give one of them")
+        return task
+    if isinstance(task, str):
+        if p is None and task in _BUILDERS and task != "s3":
+            call = f"{where}(" if where else "("
+            raise ValueError(
+                f"task {task!r} needs its size: pass p=..., e.g. {call}{task!r}, p=10), "
+                f"or make_task({task!r}, 10)".replace("'", '"')
+            )
+        return make_task(task, p)
+    raise ValueError(
+        f"task must be a Task (make_task(name, p)) or a task name ({', '.join(TASK_NAMES)}), "
+        f"got {type(task).__name__}"
+    )
+
+
+def takes_task(fn):
+    """Let ``fn``'s first argument, ``task``, also be a task name, with its size as the
+    keyword ``p`` (converted by :func:`as_task`): ``critical_fraction("add", p=10)`` is
+    ``critical_fraction(make_task("add", 10))``.
+
+    >>> @takes_task
+    ... def n_examples(task):
+    ...     return task.n_examples
+    >>> n_examples("add", p=10), n_examples(make_task("add", 10))
+    (55, 55)
+    """
+    sig = inspect.signature(fn)
+    name = fn.__name__
+    if next(iter(sig.parameters), None) != "task" or "p" in sig.parameters:
+        raise TypeError(f"takes_task: {name} must take 'task' first and no 'p'")  # pragma: no cover
+
+    @functools.wraps(fn)
+    def accepting_a_name(task, *args, p: int | None = None, **kwargs):
+        return fn(as_task(task, p, where=name), *args, **kwargs)
+
+    extra = inspect.Parameter("p", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="int | None")
+    params = list(sig.parameters.values())
+    at = next((k for k, q in enumerate(params) if q.kind is inspect.Parameter.VAR_KEYWORD), len(params))
+    accepting_a_name.__signature__ = sig.replace(parameters=[*params[:at], extra, *params[at:]])
+    return accepting_a_name
+
+
 @lru_cache(maxsize=16)
 def _cached_task(name: str, p: int) -> Task:
     # tasks are immutable, so one instance per (name, p) lets the per-task caches
@@ -360,6 +421,7 @@ class Split:
         return _readonly(m)
 
 
+@takes_task
 def split_from_indices(task: Task, train) -> Split:
     """Split whose training set is the given example indices (must be distinct, in range)."""
     train = np.asarray(train)
@@ -380,6 +442,7 @@ def split_from_indices(task: Task, train) -> Split:
     return Split(train=_readonly(uniq), test=_readonly(test), n_examples=task.n_examples)
 
 
+@takes_task
 def split_from_pairs(task: Task, pairs) -> Split:
     """Split whose training set is given as symbol-label pairs ``[(a, b), ...]``.
 
@@ -402,6 +465,7 @@ def split_from_pairs(task: Task, pairs) -> Split:
     return split_from_indices(task, idx)
 
 
+@takes_task
 def random_split(
     task: Task, *, fraction: float | None = None, size: int | None = None, seed: int = 0
 ) -> Split:

@@ -81,9 +81,12 @@ def test_simulate_single_json_and_out(capsys, tmp_path):
 
 def test_simulate_ensemble_json(capsys, tmp_path):
     argv = "simulate --task add --p 10 --train-frac 0.6 --ensemble 50 --dim 2 --steps 1000 --json --out"
-    rec = run_json(capsys, *argv.split(), str(tmp_path / "ens"))
+    printed = run_json(capsys, *argv.split(), str(tmp_path / "ens"))  # the summary (issue 25)
+    assert "final_rqi" not in printed and printed["summary"]["members"] == 50
+    rec = json.loads((tmp_path / "ens" / "simulate.json").read_text())["result"]  # --out: every member
     assert len(rec["final_rqi"]) == 50 and len(rec["steps_to_rqi"]) == 50 and len(rec["n_h"]) == 50
     assert rec["summary"]["members"] == 50 and "median" in rec["summary"]["steps_to_rqi"]
+    assert rec["summary"] == printed["summary"]
     assert (tmp_path / "ens" / "members.csv").read_text().count("\n") == 51
     assert json.loads((tmp_path / "ens" / "manifest.json").read_text())["complete"] is True
 

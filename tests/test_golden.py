@@ -187,3 +187,43 @@ def test_every_recorded_value_is_compared():
     with pytest.raises(AssertionError):
         assert_same(1e-30, -1e-30)  # the same sign
     assert_same(0.0, 0) and assert_same(float("inf"), float("inf"))
+
+
+#: an ensemble's per-member arrays, printed by ``simulate --ensemble --json`` only with ``--full``
+PER_MEMBER = (
+    "n_train",
+    "pinned",
+    "z0",
+    "n_h",
+    "steps_to_rqi",
+    "final_rqi",
+    "final_loss",
+    "predicted_test_accuracy",
+)
+
+
+def test_ensemble_json_without_full_is_the_recorded_summary(inputs):
+    """Issue 25: ``--json`` of an ensemble prints the summary; the recorded per-member arrays
+    (recorded before the change, with every member) stay reachable with ``--full``."""
+    golden = json.loads((GOLDEN / "simulate_ensemble.json").read_text())
+    argv = [a for a in commands.COMMANDS["simulate_ensemble"] if a != "--full"]
+    assert len(argv) == len(commands.COMMANDS["simulate_ensemble"]) - 1
+    commands.COMMANDS["short"] = argv
+    try:
+        short = commands.strip_volatile(commands.run_json("short", inputs))
+    finally:
+        del commands.COMMANDS["short"]
+    for key in PER_MEMBER:
+        assert RENAMED.get(key, key) not in short, key
+        assert len(golden[key]) == golden["members"] == 6  # the full record had them, one per member
+    assert "--full" in short["per_member"]
+    assert_same({k: v for k, v in golden.items() if k not in PER_MEMBER}, short)
+    # the summary's quantiles are those of the recorded per-member numbers (an independent numpy oracle)
+    import numpy as np
+
+    for key in ("final_rqi", "final_loss", "z0"):
+        x = np.asarray(golden[key], dtype=float)
+        s = short["summary"][key]
+        assert math.isclose(s["median"], float(np.median(x)), rel_tol=1e-12)
+        assert math.isclose(s["q25"], float(np.quantile(x, 0.25)), rel_tol=1e-12)
+        assert math.isclose(s["q75"], float(np.quantile(x, 0.75)), rel_tol=1e-12)

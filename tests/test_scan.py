@@ -1,8 +1,3 @@
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -116,78 +111,39 @@ def test_runner_rejects_bad_configuration():
         Job("a/b", "_scan_jobs:square", {})
 
 
-def _cli(*args):
-    return [sys.executable, "-m", "effgrok", *args]
+# Interrupted and killed scans, resumed: tests/test_interrupt.py (real signals, deterministic).
 
 
-CRIT_ARGS = (
-    "critical",
-    "--task",
-    "add",
-    "--p",
-    "200",
-    "--splits",
-    "1200",
-    "--method",
-    "bisect",
-    "--workers",
-    "1",
-    "--seed",
-    "3",
-)
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    ref = tmp_path_factory.mktemp("ref") / "out"
-    assert main([*CRIT_ARGS, "--out", str(ref)]) == 0
-    return ref
-
-
-def _wait_for_chunks(folder, n, proc, timeout=120):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if folder.exists() and len(list(folder.glob("*.npz"))) >= n:
-            return True
-        if proc.poll() is not None:
-            return False
-        time.sleep(0.02)
-    return False
-
-
-def _results_without_provenance(folder):
-    return json.loads((folder / "critical.json").read_text())["results"]
-
-
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_killed_scan_resumes_to_the_uninterrupted_result(tmp_path, sig, uninterrupted):
-    out = tmp_path / "killed"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        _cli(*CRIT_ARGS, "--out", str(out)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+def test_workers_and_scheduler_exclude_each_other():
+    jobs = critical_jobs("add", [6], 10)
+    with pytest.raises(ValueError, match=r"workers=2 and scheduler='tcp://127.0.0.1:1' exclude each other"):
+        run_scan(jobs, workers=2, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ValueError, match="exclude each other"):
+        eg.critical_fraction("add", p=10, splits=10, workers=2, scheduler="tcp://127.0.0.1:1")
+    code = main(
+        ["critical", "--task", "add", "--p", "10", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"]
     )
-    assert _wait_for_chunks(out / "chunks", 3, proc), "scan finished before it could be interrupted"
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=120)
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["complete"] is False and manifest["chunks_done"] < manifest["chunks"]
-    assert not (out / "curve.csv").exists()  # no final file from a partial scan
-    if sig == signal.SIGINT:
-        assert proc.returncode == 130
-        assert "rerun the same command to resume" in err and "Traceback" not in err
-    partial = len(list((out / "chunks").glob("*.npz")))
-    assert 3 <= partial < manifest["chunks"]
-    resumed = subprocess.run(_cli(*CRIT_ARGS, "--out", str(out)), capture_output=True, text=True, timeout=300)
-    assert resumed.returncode == 0, resumed.stderr
-    ref = uninterrupted
-    for name in ("curve.csv", "critical.csv"):
-        assert (out / name).read_bytes() == (ref / name).read_bytes()
-    assert _results_without_provenance(out) == _results_without_provenance(ref)
-    assert json.loads((out / "manifest.json").read_text())["complete"] is True
+    assert code == 2
+
+
+def test_an_unreachable_scheduler_is_given_up_after_the_connect_timeout(capsys):
+    pytest.importorskip("distributed")
+    import inspect
+
+    assert inspect.signature(run_scan).parameters["connect_timeout"].default == 10.0
+    assert inspect.signature(eg.critical_scan).parameters["connect_timeout"].default == 10.0
+    jobs = critical_jobs("add", [6], 10)
+    run_scan(jobs[:0], scheduler="tcp://127.0.0.1:9")  # nothing to do: no connection needed
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=r"cannot connect to the Dask scheduler at tcp://127\.0\.0\.1:9"):
+        run_scan(jobs, scheduler="tcp://127.0.0.1:9", connect_timeout=1.5)
+    assert 1.0 < time.perf_counter() - t0 < 8.0
+    argv = ["critical", "--task", "add", "--p", "6", "--splits", "10", "--scheduler", "tcp://127.0.0.1:9"]
+    assert main([*argv, "--connect-timeout", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot connect" in err[0] and "after 1" in err[0]
+    with pytest.raises(ValueError, match="connect_timeout"):
+        run_scan(jobs, scheduler="tcp://127.0.0.1:9", connect_timeout=0)
 
 
 # --------------------------------------------------------------------------- importable job kinds

@@ -105,3 +105,42 @@ def test_split_from_pairs(add10):
         eg.split_from_pairs(add10, [(0, 1), (1, 0)])
     sub = eg.make_task("sub-mod", 5)
     assert eg.split_from_pairs(sub, [(0, 1), (1, 0)]).n_train == 2
+
+
+# --------------------------------------------------------------------------- task names (issue 25)
+def test_public_functions_accept_a_task_name_with_its_size():
+    import inspect
+
+    import effgrok as eg
+    from effgrok.tasks import as_task
+
+    task = eg.make_task("add", 10)
+    assert as_task("add", 10) is task and as_task(task) is task
+    # the same numbers by name and by Task (the Task call is the oracle)
+    by_name = eg.critical_fraction("add", p=10, splits=500, seed=1)
+    by_task = eg.critical_fraction(task, 500, seed=1)
+    np.testing.assert_array_equal(by_name.pinning_sizes, by_task.pinning_sizes)
+    assert eg.full_table_nullity("add-mod", p=7) == eg.full_table_nullity(eg.make_task("add-mod", 7))
+    split = eg.random_split("add", p=10, fraction=0.5, seed=3)
+    np.testing.assert_array_equal(split.train, eg.random_split(task, fraction=0.5, seed=3).train)
+    assert eg.grokking_rate("add", split, p=10) == eg.grokking_rate(task, split)
+    assert eg.simulate_ensemble("add", 3, p=10, fraction=0.6, steps=50).size == 3
+    assert eg.full_table_nullity("s3") == eg.full_table_nullity(eg.make_task("s3"))
+    # every public function whose first argument is a task takes the name too
+    for name in eg.__all__:
+        fn = getattr(eg, name)
+        if inspect.isfunction(fn) and next(iter(inspect.signature(fn).parameters), None) == "task":
+            assert "p" in inspect.signature(fn).parameters, name
+
+
+def test_a_task_name_without_its_size_names_the_fix():
+    import effgrok as eg
+
+    with pytest.raises(ValueError, match=r'critical_fraction\("add", p=10\), or make_task\("add", 10\)'):
+        eg.critical_fraction("add")
+    with pytest.raises(ValueError, match="unknown task 'nope'"):
+        eg.critical_fraction("nope", p=10)
+    with pytest.raises(ValueError, match="p=11 was given with a task of p=10"):
+        eg.critical_fraction(eg.make_task("add", 10), p=11)
+    with pytest.raises(ValueError, match="task must be a Task"):
+        eg.full_table_nullity(10)

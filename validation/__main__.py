@@ -81,7 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _interrupted(args, known) -> str:
+    """The one line after Ctrl-C: the finished units kept under ``--out``."""
+    try:
+        from .framework import case_jobs
+
+        out = args.out or Path("runs") / f"validation-{args.profile}"
+        names = args.cases or known
+        total = sum(len(case_jobs(n, args.profile)) for n in names)
+        done = sum(len(list((out / "cases" / n / "chunks").glob("*.npz"))) for n in names)
+    except Exception:  # interrupted before the arguments were read
+        return "interrupted: nothing kept"
+    return f"interrupted: {done} of {total} units kept in {out}; rerun the same command to resume"
+
+
 def main(argv: list[str] | None = None) -> int:
+    args, known = None, []
     try:
         args = build_parser().parse_args(argv)
         known = list_cases()
@@ -106,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             from effgrok.scan import check_scheduler_address
 
             check_scheduler_address(args.scheduler)
+            if args.workers is not None:
+                raise _UsageError("--workers and --scheduler exclude each other; give one of them")
         out = args.out or Path("runs") / f"validation-{args.profile}"
         from effgrok.results import writable_folder
 
@@ -128,11 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     except (_UsageError, ValueError) as exc:
         print(f"validation: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(
-            "validation: interrupted; finished units are kept: rerun the same command to resume",
-            file=sys.stderr,
-        )
+    except KeyboardInterrupt:  # the whole suite stops; every finished unit is on disk
+        print(f"validation: {_interrupted(args, known)}", file=sys.stderr)
         return 130
     for r in report["cases"]:
         claims = ", ".join(f"{c['name']} {c['verdict']}" for c in r["claims"]) or r.get("error", "")

@@ -10,7 +10,8 @@ Every command keeps JAX's compiled programs in a persistent cache (:mod:`._jax_c
 ``~/.cache/effgrok/jax``, moved or turned off by ``EFFGROK_JAX_CACHE``).
 
 Bad input ends with one line on stderr (``effgrok: error: ...``) and exit code 2;
-Ctrl-C with ``effgrok: interrupted`` and exit code 130.
+Ctrl-C with one line (``effgrok: interrupted: N of M chunks kept in DIR; rerun the same
+command to resume``, or ``effgrok: interrupted: nothing kept``) and exit code 130.
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ def _check_out(out) -> None:
             raise UsageError(str(exc)) from None
 
 
+def _interrupted(exc: KeyboardInterrupt, argv: list[str]) -> str:
+    """The one line after Ctrl-C: the scan's chunks kept, or that nothing was kept."""
+    from ..scan import ScanInterrupted
+
+    if isinstance(exc, ScanInterrupted):
+        return str(exc)
+    if "--out" in argv or any(a.startswith("--out=") for a in argv):
+        return "interrupted: nothing kept"
+    return "interrupted: nothing kept (no --out)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``effgrok`` console script; returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -78,14 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"effgrok: error: {msg}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt as exc:
-        from ..scan import ScanInterrupted
-
-        if isinstance(exc, ScanInterrupted) and exc.out is not None:
-            print(
-                f"effgrok: {exc}; finished chunks are kept: rerun the same command to resume", file=sys.stderr
-            )
-        else:
-            print("effgrok: interrupted", file=sys.stderr)
+        print(f"effgrok: {_interrupted(exc, argv)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. `effgrok ... --json | head`: the reader left, nothing to report
         import os

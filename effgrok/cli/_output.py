@@ -22,7 +22,8 @@ class Outcome:
     for several; ``<name>.json`` holds ``{"provenance", "result": record}`` (``"results"`` with
     ``many``).  ``tables`` maps a CSV file stem to its rows (columns: the first row's keys) or
     to ``(rows, columns)``; ``figures`` a PNG stem to a callable taking the path; ``arrays`` an
-    ``.npz`` stem to its arrays; ``text`` is the human summary.
+    ``.npz`` stem to its arrays; ``text`` is the human summary; ``printed``, if set, is what
+    ``--json`` prints in place of the record.
     """
 
     name: str
@@ -32,10 +33,12 @@ class Outcome:
     figures: dict[str, Callable[[Path], object]] = field(default_factory=dict)
     arrays: dict[str, dict] = field(default_factory=dict)
     many: bool = False
+    #: what ``--json`` prints instead of the record, if set (e.g. an ensemble's summary)
+    printed: dict | None = None
 
     @property
     def record(self) -> dict:
-        """What ``--json`` prints."""
+        """The record saved under ``--out`` (and printed by ``--json`` unless ``printed``)."""
         return self.records[0] if len(self.records) == 1 else {"results": self.records}
 
 
@@ -84,7 +87,8 @@ def emit(outcome: Outcome, args, started: float, elapsed: float) -> None:
     if args.json:
         from ..results import to_jsonable
 
-        print(json.dumps(to_jsonable(outcome.record), allow_nan=False))
+        shown = outcome.record if outcome.printed is None else outcome.printed
+        print(json.dumps(to_jsonable(shown), allow_nan=False))
     else:
         print(outcome.text)
         if args.out is not None:

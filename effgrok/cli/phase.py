@@ -82,9 +82,12 @@ def run(args) -> Outcome:
     seeds = o.seed_list(args.seeds)
     o.check_scale(args)
     task, cfg, size = toy_setup(args)
-    from ..nets.phases import phase_cells, phase_diagram
+    from ..nets.phases import estimated_core_seconds, phase_cells, phase_diagram
 
-    with o.progress_bar(args, x[1].size * y[1].size * len(seeds), "phase diagram", "run") as bar:
+    runs = x[1].size * y[1].size * len(seeds)
+    cost = estimated_core_seconds(runs, cfg.steps)  # in process: JAX on CPU keeps about one core busy
+    estimate = o.estimate_when_started(cost, args.workers or 1, args.scheduler)
+    with estimate, o.progress_bar(args, runs, "phase diagram", "run") as bar:
         res = phase_diagram(
             task.name,
             task.p,
@@ -92,7 +95,7 @@ def run(args) -> Outcome:
             y,
             seeds=seeds,
             config=cfg.__dict__,
-            **o.keywords(args, "gap batch workers scheduler out"),
+            **o.keywords(args, "gap batch workers scheduler out connect_timeout"),
             progress=bar.update,
             **size,
         )

@@ -35,7 +35,15 @@ def register(sub, task_names) -> None:
     o.io_options(sim)
     split_options(sim)
     o.add_options(sim, _OPTIONS)
-    o.progress_option(sim, "progress bar on stderr for ensembles (auto: only on a terminal)")
+    sim.add_argument(
+        "--full",
+        action="store_true",
+        help="with --ensemble --json: print every member's numbers, not only their summary "
+        "(--out always writes them)",
+    )
+    o.progress_option(
+        sim, "progress on stderr for ensembles (auto: a bar on a terminal, else a line every 10 s)"
+    )
     o.scale_options(sim)
     sim.set_defaults(run=run)
 
@@ -87,7 +95,12 @@ def run_ensemble(args, task, one, pairs, kw):
         split_kw = {"size": args.train_size}
     steps, stride = _records(args.steps, args.stride, 100)
     check_options(args.method, args.lr, args.step_size, DEFAULT_DELTA, args.rtol, args.atol, steps, stride)
-    with o.progress_bar(args, args.ensemble, "simulate", "member") as bar:
+    from ..effective.simulation import core_seconds, n_train_of
+    from ..scan import auto_workers
+
+    cost = core_seconds(task, args.ensemble, n_train_of(task, split_kw), steps, args.dim)
+    estimate = o.estimate_when_started(cost, args.workers or auto_workers(cost), args.scheduler)
+    with estimate, o.progress_bar(args, args.ensemble, "simulate", "member") as bar:
         return simulate_ensemble(
             task,
             args.ensemble,
@@ -97,6 +110,7 @@ def run_ensemble(args, task, one, pairs, kw):
             scheduler=args.scheduler,
             out=args.out,
             progress=bar.update,
+            connect_timeout=args.connect_timeout,
         )
 
 
@@ -122,9 +136,18 @@ def trajectory_outcome(task, split, tr, args) -> Outcome:
     )
 
 
+def ensemble_summary(rec: dict, member_keys) -> dict:
+    """An ensemble's record without its per-member arrays: what ``--json`` prints unless
+    ``--full`` (the summary holds their distribution: n, mean, std, median, 5% and 95%)."""
+    short = {k: v for k, v in rec.items() if k not in member_keys}
+    short["per_member"] = "not printed: rerun with --full, or --out DIR writes them to DIR/simulate.json"
+    return short
+
+
 def ensemble_outcome(task, ens, args) -> Outcome:
     rec = {**_common(task, args), **ens.record()}
     curves = {k: getattr(ens, k) for k in ("steps", "loss", "rqi", "predicted_test_acc", "z")}
+    printed = None if args.full else ensemble_summary(rec, ens.tables()["members"][0].keys())
 
     return Outcome(
         "simulate",
@@ -133,6 +156,7 @@ def ensemble_outcome(task, ens, args) -> Outcome:
         tables=ens.tables(),
         arrays={"curves": curves},
         figures={"ensemble": figure("plot_ensemble", ens)},
+        printed=printed,
     )
 
 

@@ -154,10 +154,14 @@ def format_rate(rec: dict) -> str:
 
 def run_critical(args) -> Outcome:
     o.check_scale(args)
-    ps = [t.p for t in tasks(args)]  # validates every p before any work
-    from ..effective.critical import critical_scan
+    ts = tasks(args)  # validates every p before any work
+    ps = [t.p for t in ts]
+    from ..effective.critical import choose_workers, core_seconds, critical_scan
 
-    with o.progress_bar(args, args.splits * len(ps), "critical", "split") as bar:
+    cost = core_seconds(ts, args.splits)
+    workers = choose_workers(ts, args.splits, args.workers or "auto", args.scheduler)
+    estimate = o.estimate_when_started(cost, workers, args.scheduler)
+    with estimate, o.progress_bar(args, args.splits * len(ps), "critical", "split") as bar:
         results = critical_scan(
             args.task,
             ps,
@@ -169,6 +173,7 @@ def run_critical(args) -> Outcome:
             scheduler=args.scheduler,
             out=args.out,
             progress=bar.update,
+            connect_timeout=args.connect_timeout,
         )
     records = [r.record() for r in results]
 

@@ -60,7 +60,7 @@ from .._record import Result, column_rows, flat_row, jsonable
 from .._record import never_to_none as _num
 from ..effective.metrics import DEFAULT_DELTA, ideal_accuracy, predicted_accuracy, rqi
 from ..effective.spectrum import GrokkingRate, grokking_rate, linear_structure_reason
-from ..tasks import Split, Task, split_from_indices, split_from_pairs
+from ..tasks import Split, Task, split_from_indices, split_from_pairs, takes_task
 from .progress import DEFAULT_TOP_K, effective_rank, fourier_concentration, fourier_power
 
 __all__ = [
@@ -431,6 +431,7 @@ def _embedding_numbers(task, split, E, k, delta, key_power, linear: bool = True)
     return out
 
 
+@takes_task
 def inspect_embedding(
     task: Task,
     train,
@@ -722,6 +723,7 @@ class InspectionSeries(Result):
         return {"inspect": self.rows()}
 
 
+@takes_task
 def inspect_series(
     task: Task,
     train,

@@ -31,7 +31,7 @@ import numpy as np
 from .._checks import finite_array, fraction, integer
 from .._record import Result, jsonable, step_or_none
 from ..effective.metrics import DEFAULT_DELTA, rqi
-from ..tasks import Task
+from ..tasks import Task, takes_task
 
 __all__ = [
     "DEFAULT_RANK_THRESHOLD",
@@ -311,6 +311,7 @@ def fourier_concentration(
     return float(out) if out.ndim == 0 else out
 
 
+@takes_task
 def rqi_curve(task: Task, embeddings, delta: float = DEFAULT_DELTA) -> np.ndarray:
     """RQI of every embedding snapshot, by :func:`effgrok.effective.metrics.rqi`.
 

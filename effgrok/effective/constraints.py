@@ -21,7 +21,7 @@ from functools import lru_cache
 import numba as nb
 import numpy as np
 
-from ..tasks import Task
+from ..tasks import Task, takes_task
 
 __all__ = [
     "constraint_rows",
@@ -52,6 +52,7 @@ def training_mask(task: Task, train) -> np.ndarray:
     return m
 
 
+@takes_task
 def parallelograms(task: Task) -> np.ndarray:
     """All permissible parallelograms as example-index pairs ``(x, y)``, ``x < y``.
 
@@ -82,6 +83,7 @@ def _parallelograms(task: Task) -> np.ndarray:
     return pars
 
 
+@takes_task
 def training_parallelograms(task: Task, train, pars: np.ndarray | None = None) -> np.ndarray:
     """Mask over :func:`parallelograms` selecting ``P0(D)`` (both examples in training)."""
     mask = training_mask(task, train)
@@ -89,6 +91,7 @@ def training_parallelograms(task: Task, train, pars: np.ndarray | None = None) -
     return mask[pars[:, 0]] & mask[pars[:, 1]]
 
 
+@takes_task
 def n_training_parallelograms(task: Task, train) -> int:
     """``|P0(D)| = Σ_s c_s(c_s-1)/2`` over training class sizes ``c_s`` (no enumeration)."""
     mask = training_mask(task, train)
@@ -96,6 +99,7 @@ def n_training_parallelograms(task: Task, train) -> int:
     return int(np.sum(c * (c - 1) // 2))
 
 
+@takes_task
 def constraint_rows(task: Task, pars: np.ndarray) -> np.ndarray:
     """Dense constraint rows ``u_x - u_y`` of the given parallelograms, shape (n, n_slots)."""
     pars = np.asarray(pars, dtype=np.int64).reshape(-1, 2)
@@ -163,6 +167,7 @@ def _group_by_class(results, examples, n_classes):  # pragma: no cover - compile
     return members, offsets
 
 
+@takes_task
 def gram_matrix(task: Task, train) -> np.ndarray:
     """Gram matrix ``G_D = A_Dᵀ A_D`` of the training parallelograms, per result class.
 

@@ -46,7 +46,7 @@ import numpy as np
 from .._checks import choice, fraction, integer
 from .._parallel import parallel_allowed, thread_count
 from .._record import Result, jsonable
-from ..tasks import TASK_NAMES, Task, make_task
+from ..tasks import TASK_NAMES, Task, make_task, takes_task
 from .constraints import _gram_grouped, _group_by_class
 from .spectrum import full_table_null_space, full_table_nullity
 
@@ -352,6 +352,7 @@ def _choose_method(task: Task, method: str) -> str:
     return method
 
 
+@takes_task
 def pinning_sizes(
     task: Task,
     n_orderings: int,
@@ -416,6 +417,7 @@ def pinning_sizes(
     return out
 
 
+@takes_task
 def pinned_fraction(
     task: Task, n_train: int, splits: int, *, seed: int = 0, coords: tuple[int, ...] = ()
 ) -> float:
@@ -596,6 +598,7 @@ def _half_crossing(sizes: np.ndarray, values: np.ndarray) -> float:
     )
 
 
+@takes_task
 def summarize_pinning_sizes(
     task: Task, T: np.ndarray, *, seed: int, confidence: float = 0.95, method: str = "auto"
 ) -> CriticalResult:
@@ -637,6 +640,7 @@ def summarize_pinning_sizes(
     )
 
 
+@takes_task
 def critical_fraction(
     task: Task,
     splits: int = 10_000,
@@ -649,6 +653,7 @@ def critical_fraction(
     scheduler: str | None = None,
     out=None,
     progress: Callable[[int], None] | None = None,
+    connect_timeout: float = 10.0,
 ) -> CriticalResult:
     """Critical training fraction ``r_c``: where P(structure pinned) crosses ½.
 
@@ -663,7 +668,9 @@ def critical_fraction(
     ones), ``scheduler`` (a Dask address) or ``out`` (a folder to stream chunks to and
     resume from) run them as chunks through :func:`effgrok.scan.run_scan`; the numbers are
     the same on every executor and any number of workers.  Those need a task made by
-    :func:`~effgrok.tasks.make_task`.
+    :func:`~effgrok.tasks.make_task`; ``workers`` and ``scheduler`` exclude each other, and
+    ``connect_timeout`` is how long to wait for the scheduler (seconds).  ``task`` may be a
+    name, with its size ``p``: ``critical_fraction("add", p=10)``.
 
     Examples
     --------
@@ -678,6 +685,7 @@ def critical_fraction(
         T = pinning_sizes(task, splits, seed=seed, coords=coords, method=method, progress=progress)
         return summarize_pinning_sizes(task, T, seed=seed, confidence=confidence, method=method)
     kw = dict(seed=seed, method=method, confidence=confidence, workers=workers, scheduler=scheduler, out=out)
+    kw["connect_timeout"] = connect_timeout
     (res,) = run_critical_tasks([task], splits, coords=tuple(coords), progress=progress, **kw)
     return res
 
@@ -694,6 +702,7 @@ def critical_scan(
     scheduler: str | None = None,
     out=None,
     progress: Callable[[int], None] | None = None,
+    connect_timeout: float = 10.0,
 ) -> list[CriticalResult]:
     """:func:`critical_fraction` for task ``name`` at every ``p`` in ``ps``, as one scan.
 
@@ -717,6 +726,7 @@ def critical_scan(
             for t in tasks
         ]
     kw = dict(seed=seed, method=method, confidence=confidence, workers=workers, scheduler=scheduler, out=out)
+    kw["connect_timeout"] = connect_timeout
     return run_critical_tasks(tasks, splits, progress=progress, **kw)
 
 
@@ -734,10 +744,26 @@ def _scan_args(splits, seed, method: str, workers) -> tuple[int, int]:
 # orderings from the seed and the task's coordinates alone, so the numbers are the same on
 # any executor and any number of workers.
 
-#: Estimated core-seconds per ordering: ``_SLOT_COST · n_slots^2.5 + _EXAMPLE_COST · n_examples``
-#: (decides between running in process and on a pool of every core, ``workers="auto"``).
-_SLOT_COST = 3e-9
-_EXAMPLE_COST = 1e-6
+#: Core-seconds per ordering: ``_EXAMPLE_COST · n_examples + _SLOT_COST · n_slots⁴``, fitted to
+#: CPU times measured on one core (issue 25; add p=10 and add-mod p=97, 200, 500, 1000: the fit
+#: is within 0.6-1.25x of each).  Decides ``workers="auto"`` and the command's time estimate.
+_EXAMPLE_COST = 7e-8
+_SLOT_COST = 3.4e-13
+
+
+def core_seconds(tasks: list[Task], splits: int) -> float:
+    """Estimated core-seconds of the pinning sizes of ``splits`` orderings of every task."""
+    return float(sum(splits * (t.n_examples * _EXAMPLE_COST + t.n_slots**4 * _SLOT_COST) for t in tasks))
+
+
+def choose_workers(tasks: list[Task], splits: int, workers, scheduler):
+    """``workers`` with ``"auto"`` resolved (see :func:`effgrok.scan.auto_workers`)."""
+    from ..scan import auto_workers
+
+    if workers != "auto":
+        return workers
+    return None if scheduler is not None else auto_workers(core_seconds(tasks, splits))
+
 
 _KIND = "effgrok.effective.critical:pinning_job"
 
@@ -775,11 +801,12 @@ def run_critical_tasks(
     scheduler,
     out,
     progress: Callable[[int], None] | None,
+    connect_timeout: float = 10.0,
 ) -> list:
     """:func:`~effgrok.effective.critical.summarize_pinning_sizes` of every task, its pinning
     sizes computed through :func:`effgrok.scan.run_scan` (resumable with ``out``).
     ``coords=None`` keys each task by ``(p,)``; otherwise by ``coords`` (one task only)."""
-    from ..scan import ScanStore, auto_workers, gather, run_scan
+    from ..scan import ScanStore, gather, run_scan
 
     for t in tasks:
         if t.name not in TASK_NAMES:
@@ -788,9 +815,7 @@ def run_critical_tasks(
                 f"{', '.join(TASK_NAMES)}); got {t.name!r}"
             )
     per_task = [_jobs(t, splits, seed, method, coords) for t in tasks]
-    if workers == "auto":
-        cost = sum(splits * (t.n_slots**2.5 * _SLOT_COST + t.n_examples * _EXAMPLE_COST) for t in tasks)
-        workers = None if scheduler is not None else auto_workers(cost)
+    workers = choose_workers(tasks, splits, workers, scheduler)
     store = None
     if out is not None:
         arguments = {"task": tasks[0].name, "p": [t.p for t in tasks], "splits": splits}
@@ -799,7 +824,8 @@ def run_critical_tasks(
             arguments["coords"] = list(coords)
         store = ScanStore(out, "critical", arguments)
     jobs = [j for js in per_task for j in js]
-    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    executors = dict(workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)
+    res = run_scan(jobs, store=store, progress=progress, **executors)
     return [
         summarize_pinning_sizes(
             t, gather(res, js)["pinning_sizes"], seed=seed, confidence=confidence, method=method

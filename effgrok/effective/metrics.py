@@ -28,7 +28,7 @@ import numpy as np
 
 from .._checks import finite_array, positive
 from .._record import Result, never_to_none
-from ..tasks import Task
+from ..tasks import Task, takes_task
 from .constraints import gram_matrix, parallelograms, training_mask
 from .spectrum import DEFAULT_RTOL, null_space
 
@@ -97,6 +97,7 @@ def _example_vectors_dot(task: Task, basis: np.ndarray) -> np.ndarray:
     return basis[s[:, 0]] + basis[s[:, 1]]
 
 
+@takes_task
 def induced_parallelograms(task: Task, train, rtol: float = DEFAULT_RTOL) -> np.ndarray:
     """Mask over :func:`~effgrok.effective.constraints.parallelograms` selecting ``P(D)``.
 
@@ -110,6 +111,7 @@ def induced_parallelograms(task: Task, train, rtol: float = DEFAULT_RTOL) -> np.
     return np.linalg.norm(b[pars[:, 0]] - b[pars[:, 1]], axis=1) <= _ROWSPACE_TOL
 
 
+@takes_task
 def ideal_accuracy(task: Task, train, rtol: float = DEFAULT_RTOL) -> Accuracy:
     """Ideal accuracy Acc-bar: training examples plus test examples linked to a training
     example of their class by an induced parallelogram.
@@ -204,6 +206,7 @@ def _pair_sums(task: Task, E) -> np.ndarray:
     return np.ascontiguousarray(z[s[:, 0]] + z[s[:, 1]])
 
 
+@takes_task
 def rqi(task: Task, E, delta: float = DEFAULT_DELTA) -> float:
     """Representation quality index: fraction of permissible parallelograms realised.
 
@@ -230,6 +233,7 @@ def rqi(task: Task, E, delta: float = DEFAULT_DELTA) -> float:
     return n_real / total
 
 
+@takes_task
 def realised_parallelograms(task: Task, E, delta: float = DEFAULT_DELTA) -> np.ndarray:
     """Mask over :func:`~effgrok.effective.constraints.parallelograms` of realised ones."""
     delta = positive("delta", delta)
@@ -240,6 +244,7 @@ def realised_parallelograms(task: Task, E, delta: float = DEFAULT_DELTA) -> np.n
     return np.mean((h[pars[:, 0]] - h[pars[:, 1]]) ** 2, axis=1) < delta * delta
 
 
+@takes_task
 def predicted_accuracy(task: Task, train, E, delta: float = DEFAULT_DELTA) -> Accuracy:
     """Predicted accuracy Acc-hat: training examples plus test examples forming a realised
     parallelogram with a training example of their class (Liu et al. 2022, §3.3)."""

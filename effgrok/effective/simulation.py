@@ -22,7 +22,7 @@ import numpy as np
 from .._checks import choice, finite_array, integer, positive, schedule
 from .._record import Result, column_rows, jsonable
 from ..constants import RQI_THRESHOLD, first_crossing  # RQI_THRESHOLD: re-exported here
-from ..tasks import TASK_NAMES, Task, make_task, random_split
+from ..tasks import TASK_NAMES, Task, make_task, random_split, takes_task
 from .constraints import training_mask
 from .dynamics import TABLEAUS, EffectiveLoss, _integrate_adaptive, _integrate_fixed, _record_many, exact_flow
 from .metrics import DEFAULT_DELTA, ideal_accuracy
@@ -187,14 +187,16 @@ class Ensemble(Result):
         return {"members": column_rows(self._members(), index="member")}
 
     def summary(self) -> dict:
-        """Summary statistics of the final values and of the times."""
+        """Summary statistics of the final values and of the times: for each per-member number
+        its count of finite values ``n``, ``mean``, ``std`` and quantiles ``q05``, ``q25``,
+        ``median``, ``q75``, ``q95``."""
         reached = np.isfinite(self.steps_to_rqi)
 
         def stats(x):
             x = np.asarray(x, dtype=float)
             x = x[np.isfinite(x)]
             if x.size == 0:
-                return {"n": 0, "mean": None, "std": None, "median": None, "q05": None, "q95": None}
+                return dict.fromkeys(("mean", "std", "q05", "q25", "median", "q75", "q95"), None) | {"n": 0}
             scale = float(np.max(np.abs(x))) or 1.0  # moments of x/scale: no overflow near 1e308
             return {
                 "n": int(x.size),
@@ -202,6 +204,8 @@ class Ensemble(Result):
                 "std": scale * float((x / scale).std(ddof=1)) if x.size > 1 else 0.0,
                 "median": float(np.median(x)),
                 "q05": float(np.quantile(x, 0.05)),
+                "q25": float(np.quantile(x, 0.25)),
+                "q75": float(np.quantile(x, 0.75)),
                 "q95": float(np.quantile(x, 0.95)),
             }
 
@@ -216,6 +220,7 @@ class Ensemble(Result):
             "fraction_reaching_rqi_unpinned": float(np.mean(reached[~self.pinned]))
             if (~self.pinned).any()
             else None,
+            "n_train": stats(self.n_train),
             "final_rqi": stats(self.rqi[:, -1]),
             "final_loss": stats(self.loss[:, -1]),
             "predicted_test_acc": stats(self.predicted_test_acc[:, -1]),
@@ -226,6 +231,7 @@ class Ensemble(Result):
         }
 
 
+@takes_task
 def initial_embedding(task: Task, dim: int = 1, *, init: str = "uniform", rng=None) -> np.ndarray:
     """Initial embedding of shape (n_slots, dim).
 
@@ -469,6 +475,7 @@ def _run(
 
 
 # --------------------------------------------------------------------------- public API
+@takes_task
 def simulate(
     task: Task,
     train,
@@ -549,6 +556,7 @@ def simulate(
     )
 
 
+@takes_task
 def simulate_ensemble(
     task: Task,
     members: int,
@@ -574,6 +582,7 @@ def simulate_ensemble(
     scheduler: str | None = None,
     out=None,
     progress: Callable[[int], None] | None = None,
+    connect_timeout: float = 10.0,
 ) -> Ensemble:
     """Integrate ``members`` trajectories in parallel (Numba ``prange`` over members).
 
@@ -590,7 +599,8 @@ def simulate_ensemble(
     ones), ``scheduler`` (a Dask address) or ``out`` (a folder to stream chunks of members to
     and resume from) run chunks of members through :func:`effgrok.scan.run_scan`, with the
     same numbers (no ``embedding`` is kept then; ``task`` must come from
-    :func:`~effgrok.tasks.make_task` and ``init`` be a name).
+    :func:`~effgrok.tasks.make_task` and ``init`` be a name).  ``workers`` and ``scheduler``
+    exclude each other; ``connect_timeout`` is how long to wait for the scheduler (seconds).
 
     Examples
     --------
@@ -614,6 +624,7 @@ def simulate_ensemble(
         setup = dict(loss=loss, dim=dim, init=init, seed=seed, first_member=first_member)
         split = _split_argument(task, fraction, size, train)
         executors = dict(workers=workers, scheduler=scheduler, out=out, progress=progress)
+        executors["connect_timeout"] = connect_timeout
         return run_ensemble_scan(task, members, split=split, setup=setup, integrator=integrator, **executors)
     masks, g_index, E0 = _ensemble_start(
         task, members, first_member, (fraction, size, train), dim, init, seed
@@ -690,9 +701,27 @@ def _ensemble(r: dict, n_train: np.ndarray, loss: EffectiveLoss, method: str, le
 # spawn_key=(m,)) alone, so the chunks joined are the ensemble of one call, on any executor
 # and any number of workers.
 
-#: Estimated core-seconds per member, step, embedding row and dimension (decides between
-#: running in process and on a pool of every core, ``workers="auto"``).
-_MEMBER_STEP_COST = 3e-8
+#: Core-seconds per member, step and embedding dimension (RK4):
+#: ``_STEP_COST + _PAIR_COST · n_train² / n_classes`` (about the training parallelograms),
+#: fitted to CPU times measured on one core (issue 25; add p=10, 20, 50, train_fraction 0.6,
+#: dim 2: within 0.6-2.3x).  Decides ``workers="auto"`` and the command's time estimate.
+_STEP_COST = 1e-7
+_PAIR_COST = 6e-10
+
+
+def core_seconds(task: Task, members: int, n_train: float, steps: int, dim: int) -> float:
+    """Estimated core-seconds of an ensemble of ``members`` with ``n_train`` training examples."""
+    return members * steps * dim * (_STEP_COST + _PAIR_COST * n_train**2 / task.n_classes)
+
+
+def n_train_of(task: Task, split: dict) -> float:
+    """Training examples of a member under the ``split`` argument (see :func:`run_ensemble_scan`)."""
+    if "train" in split:
+        return float(len(split["train"]))
+    if "size" in split:
+        return float(split["size"])
+    return float(split["fraction"]) * task.n_examples
+
 
 _KIND = "effgrok.effective.simulation:ensemble_job"
 
@@ -739,6 +768,7 @@ def run_ensemble_scan(
     scheduler,
     out,
     progress: Callable[[int], None] | None,
+    connect_timeout: float = 10.0,
 ):
     """The ensemble through :func:`effgrok.scan.run_scan` in chunks of members (resumable
     with ``out``).  ``split`` is one of ``{"fraction": r}``, ``{"size": n}``,
@@ -767,7 +797,7 @@ def run_ensemble_scan(
     for j in jobs:
         j.params.update(split=split, options=options)
     if workers == "auto":
-        cost = members * options["steps"] * task.n_slots * options["dim"] * _MEMBER_STEP_COST
+        cost = core_seconds(task, members, n_train_of(task, split), options["steps"], options["dim"])
         workers = None if scheduler is not None else auto_workers(cost)
     store = None
     if out is not None:
@@ -775,7 +805,8 @@ def run_ensemble_scan(
         if first_member:
             arguments["first_member"] = first_member
         store = ScanStore(out, "simulate-ensemble", arguments)
-    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    executors = dict(workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)
+    res = run_scan(jobs, store=store, progress=progress, **executors)
     cat = gather(res, jobs)
     return Ensemble(
         steps=res[jobs[0].key]["steps"],

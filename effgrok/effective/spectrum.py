@@ -36,7 +36,7 @@ import numpy as np
 
 from .._checks import choice, integer, positive
 from .._record import Result
-from ..tasks import Task
+from ..tasks import Task, takes_task
 from .constraints import gram_matrix, n_training_parallelograms, training_mask
 
 __all__ = [
@@ -83,6 +83,7 @@ def null_space(G: np.ndarray, rtol: float = DEFAULT_RTOL) -> np.ndarray:
     return vec[:, ev <= zero_tolerance(ev, rtol)]
 
 
+@takes_task
 def training_nullity(task: Task, train, rtol: float = DEFAULT_RTOL) -> int:
     """Nullity of ``G_D``: number of independent embeddings satisfying all of ``P0(D)``."""
     return nullity(gram_matrix(task, train), rtol)
@@ -99,6 +100,7 @@ def _full_table(task: Task) -> tuple[np.ndarray, int, np.ndarray]:
     return ev, int(zero.sum()), basis
 
 
+@takes_task
 def full_table_nullity(task: Task) -> int:
     """Nullity of the full-table Gram matrix (2 for ``add``, 1 for ``add-mod``).
 
@@ -111,6 +113,7 @@ def full_table_nullity(task: Task) -> int:
     return _full_table(task)[1]
 
 
+@takes_task
 def full_table_null_space(task: Task) -> np.ndarray:
     """Orthonormal basis of the full-table null space, shape (n_slots, full nullity)."""
     return _full_table(task)[2]
@@ -153,6 +156,7 @@ def linear_structure_reason(task: Task) -> str | None:
     )
 
 
+@takes_task
 def structure_pinned(task: Task, train) -> bool:
     """True when the training nullity equals the full-table nullity.
 
@@ -207,6 +211,7 @@ Z0_CONVENTION = (
 )
 
 
+@takes_task
 def default_z0(task: Task, dim: int = 1) -> float:
     """``Z0 = d · n_slots / 12``: the expected ``‖E0‖² = Σ_k |E_k|²`` of an initial embedding
     with i.i.d. ``U(−½, ½)`` entries (variance 1/12, mean 0), the start of Liu et al. (2022)
@@ -220,6 +225,7 @@ def default_z0(task: Task, dim: int = 1) -> float:
     return float(dim * task.n_slots) / 12.0
 
 
+@takes_task
 def grokking_rate(
     task: Task,
     train,

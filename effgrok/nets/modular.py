@@ -96,7 +96,7 @@ from functools import lru_cache
 import numpy as np
 
 from .. import _checks
-from ..tasks import Task, random_split
+from ..tasks import Task, random_split, takes_task
 from .engine import (
     Runs,
     first_crossing,
@@ -519,6 +519,7 @@ def _compiled(prog: _Program):
     return jax.jit(over_runs(one, in_axes))
 
 
+@takes_task
 def train_modular(
     task: Task,
     *,

@@ -20,7 +20,15 @@ import numpy as np
 
 from ..constants import never_from_legacy, reached
 
-__all__ = ["PHASES", "PHASE_AXES", "classify_phases", "phase_cells", "phase_diagram", "phase_fractions"]
+__all__ = [
+    "PHASES",
+    "PHASE_AXES",
+    "classify_phases",
+    "estimated_core_seconds",
+    "phase_cells",
+    "phase_diagram",
+    "phase_fractions",
+]
 
 #: The phase names; :func:`classify_phases` returns indices into this tuple.
 PHASES = ("comprehension", "grokking", "memorization", "confusion")
@@ -116,6 +124,17 @@ def _grid_runs(x, y, seeds: np.ndarray, base: dict, size_kind: str) -> dict:
     return runs
 
 
+#: Core-seconds per run and step of the toy model in a phase diagram, measured as CPU time
+#: (issue 25: add p=10, 45 training pairs, batches of 16 runs, 2000 and 8000 steps: 5.9e-4 and
+#: 5.5e-4; JAX on CPU).  The command's time estimate.
+_RUN_STEP_COST = 5.5e-4
+
+
+def estimated_core_seconds(runs: int, steps: int) -> float:
+    """Estimated core-seconds of ``runs`` toy runs of ``steps`` steps."""
+    return runs * steps * _RUN_STEP_COST
+
+
 def phase_diagram(
     task: str,
     p,
@@ -133,12 +152,14 @@ def phase_diagram(
     scheduler: str | None = None,
     out=None,
     progress: Callable[[int], None] | None = None,
+    connect_timeout: float = 10.0,
 ) -> dict:
     """Toy-model runs on a grid of two hyperparameters × seeds, classified into the four phases.
 
     ``x`` and ``y`` are ``(axis name, values)`` with names from :data:`PHASE_AXES`; one chunk
     of the scan (:func:`effgrok.scan.run_scan`: in process, ``workers`` processes or a Dask
-    ``scheduler``; resumable with ``out``) is one vmapped batch of up to ``batch`` runs.
+    ``scheduler``, waiting up to ``connect_timeout`` seconds for it; resumable with ``out``)
+    is one vmapped batch of up to ``batch`` runs.
     Returns the per-run first steps, the phase of every run (``(len(y), len(x), len(seeds))``
     indices into :data:`PHASES`) and the fraction of runs per phase and cell.
     """
@@ -167,7 +188,8 @@ def phase_diagram(
         arguments = {"task": t.name, "p": t.p, "x": [xn, xv.tolist()], "y": [yn, yv.tolist()]}
         arguments.update(seeds=seeds.tolist(), config=cfg.__dict__, fixed=base, batch=batch)
         store = ScanStore(out, "phase-diagram", arguments)
-    res = run_scan(jobs, store=store, workers=workers, scheduler=scheduler, progress=progress)
+    executors = dict(workers=workers, scheduler=scheduler, connect_timeout=connect_timeout)
+    res = run_scan(jobs, store=store, progress=progress, **executors)
     cat = {k: v.reshape(yv.size, xv.size, seeds.size) for k, v in gather(res, jobs).items()}
     for k in ("step_train_acc", "step_test_acc", "step_rqi"):  # chunks stored with −1 stay valid
         cat[k] = never_from_legacy(cat[k])

@@ -65,7 +65,7 @@ import numpy as np
 
 from .. import _checks
 from ..constants import NEVER, RQI_THRESHOLD
-from ..tasks import Task, random_split
+from ..tasks import Task, random_split, takes_task
 from .engine import (
     Runs,
     map_chunks,
@@ -366,6 +366,7 @@ def _runner(cfg: ToyConfig, n_classes: int, slots_b: bytes, results_b: bytes, pa
         return build()
 
 
+@takes_task
 def train_toy(
     task: Task,
     config: ToyConfig | None = None,

@@ -52,7 +52,7 @@ import math
 import numpy as np
 
 from .. import _checks
-from ..tasks import Task, random_split
+from ..tasks import Task, random_split, takes_task
 from . import engine
 from .modular import ModularRuns
 
@@ -176,6 +176,7 @@ def transformer_logits(params: dict, task: Task, run: int | None = None, *, n_he
     return _logits(p, _tokens(task), n_heads, np)
 
 
+@takes_task
 def train_transformer(
     task: Task,
     *,

@@ -29,8 +29,9 @@ COMMANDS: dict[str, list[str]] = {
     "critical_mod": ["critical", "--task", "add-mod", "--p", "7", "11", "--splits", "200", "--seed", "3"],
     "simulate": ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.8", "--seed", "0",
                  "--steps", "1000", "--lr", "1e-3"],
+    # --full: the per-member arrays (issue 25: without it --json prints the summary only)
     "simulate_ensemble": ["simulate", "--task", "add", "--p", "8", "--train-frac", "0.6", "--ensemble", "6",
-                          "--dim", "2", "--steps", "400"],
+                          "--dim", "2", "--steps", "400", "--full"],
     "simulate_preset": ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--preset",
                         "reference_code", "--steps", "300"],
     "ntk": ["ntk", "--dim", "4", "--samples", "10", "--test-samples", "10", "--width", "8", "--top-k", "2"],
