@@ -84,12 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _interrupted(args, known) -> str:
     """The one line after Ctrl-C: the finished units kept under ``--out``."""
     try:
-        from .framework import case_jobs
+        from .framework import case_dir, case_jobs
 
         out = args.out or Path("runs") / f"validation-{args.profile}"
-        names = args.cases or known
-        total = sum(len(case_jobs(n, args.profile)) for n in names)
-        done = sum(len(list((out / "cases" / n / "chunks").glob("*.npz"))) for n in names)
+        names, reps = args.cases or known, args.replicate
+        total = sum(len(case_jobs(n, args.profile, k)) for n in names for k in reps)
+        done = sum(len(list((case_dir(out, n, k) / "chunks").glob("*.npz"))) for n in names for k in reps)
     except Exception:  # interrupted before the arguments were read
         return "interrupted: nothing kept"
     return f"interrupted: {done} of {total} units kept in {out}; rerun the same command to resume"
