@@ -26,7 +26,7 @@ arrangement -- are reported separately: the theory has no decoder):
 * ``trajectory_follows_flow`` (headline, comparison 2): median time-averaged relative error
   ≤ 0.2 after fitting ``c``, and below the frozen embedding's median.  Control: ≥ 5 pinned runs
   learn the representation and ≤ 25 % of their fits sit at the edge of the ``c`` grid.  Power:
-  the first report measured 0.046 against 1.1 for the frozen embedding; an error of 0.2 is 4×
+  the 2026-12-03 cpu report measured 0.046 against 1.1 for the frozen embedding; an error of 0.2 is 4×
   that residual, so a flow that missed the shape by 0.2 would not pass by noise.
 * ``orientation_from_start`` (comparison 1, parameter-free): agreement ≥ 90 %.  Same control.
   Power: with 14 learning runs, a true agreement of 0.7 passes with probability ≈ 0.05.
@@ -34,7 +34,7 @@ arrangement -- are reported separately: the theory has no decoder):
   full table's.  Control (besides the above): the two theories are distinguishable -- the
   median gap between the split's fitted flow and the closest full-table flow exceeds the median
   residual.  Where it does not (at the sizes where networks learn, ``G_D`` and ``G_full`` give
-  flows that differ mainly in time scale, which ``c`` absorbs; the first report: gap 0.025 <
+  flows that differ mainly in time scale, which ``c`` absorbs; the 2026-12-03 report: gap 0.025 <
   residual 0.046) the claim is *inconclusive* with those numbers: the cpu profile cannot tell
   the split's theory from the generic "relax to the linear representation" flow.  Power: only
   a gap larger than the residual can be resolved.
@@ -116,7 +116,7 @@ CLAIMS = (
         criterion="median error ≤ max_error and below the frozen embedding's median error",
         threshold={"max_error": 0.2, **_CONTROL_T},
         control=_CONTROL,
-        power="an error of 0.2 (4× the first report's residual 0.046, frozen embedding 1.1) is resolved",
+        power="an error of 0.2 (4× the 2026-12-03 residual 0.046, frozen embedding 1.1) is resolved",
         headline=True,
     ),
     Claim(

@@ -121,10 +121,7 @@ CLAIMS = (
         ),
         threshold={"min_share": 0.75, "min_grokked": 2},
         control="≥ {min_grokked} deep runs grok with the delay",
-        power=(
-            "with 4 grokking runs ≥ 3 must drop (75 %): a true share of ½ passes with "
-            "probability 0.31"
-        ),
+        power=("with 4 grokking runs ≥ 3 must drop (75 %): a true share of ½ passes with probability 0.31"),
         kind="qualitative",
     ),
     Claim(
