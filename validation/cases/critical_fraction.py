@@ -5,31 +5,40 @@
 crosses ½ (:func:`effgrok.effective.critical_fraction`), and a training set that does not pin the
 structure leaves the network free to settle in another representation: networks below ``r_c``
 do not learn the linear representation.  The paper does *not* claim that the share of networks
-that learn crosses ½ at ``r_c`` (networks can also stall on pinned splits; the reference code's
-own runs would miss ``|r_net − r_c| ≤ 0.05`` by ≈ 0.27), so that is reported, not judged.
+that learn crosses ½ at ``r_c`` (networks can also stall on pinned splits), so ``r_net`` is
+reported, not judged.
 
-**What is judged** (the theory's implication for every run, whatever its budget):
+**Claims** (fixed before the replicate runs, issue 23):
 
-(i) *learned ⇒ pinned*: the one-sided 95 % Clopper–Pearson upper bound of
-    P(RQI > 0.95 within budget | split not pinned) is ≤ 0.05;
-(ii) no run learns at sizes where the theory's P(pinned) < 0.05, and P(learned | n) is
-    non-decreasing in ``n`` within noise: no smaller size learns significantly more often than a
-    larger one (one-sided Fisher exact test, Bonferroni over the pairs, α = 0.05).
-
-Pass when (i) and (ii) hold.  **Positive control**: the measurement can see a violation: ≥ 59
-unpinned runs (with 0 successes the bound can reach 0.05 only from 59 runs on), and the
-representation *is* learned somewhere (≥ 3 runs reach RQI > 0.95: the toy model and budget can
-learn it).  Reported beside, unjudged: ``r_net`` (where the learned share crosses ½, if it does),
-``r_net / r_c``, and P(learned | pinned).
+1. ``learned_implies_pinned`` (headline): on *deliberately unpinned* splits -- uniformly random
+   splits of the ``unpinned_sizes`` (30, 33, 36 pairs) kept only when their training nullity
+   exceeds the full table's (:func:`effgrok.effective.spectrum.structure_pinned` is false) -- the
+   one-sided 95 % Clopper–Pearson upper bound of P(RQI > 0.95 within budget | unpinned) is
+   ≤ 0.05.  Control: ≥ 60 such runs, and at the same sizes the *pinned* runs of the ladder (same
+   replicate) learn ≥ 10 % of the time, so an unpinned split that behaved like a pinned one would
+   show.  Power: with 66 unpinned runs the bound with 0 successes is 0.044; a single success
+   fails the claim, so P(learned | unpinned) = 0.05 is detected with probability 1 − 0.95⁶⁶ ≈ 0.97
+   (0.02: 0.74).  (The first report's 80 unpinned runs sat almost all at sizes where pinned runs
+   learned 0 %: it could hardly fail.)
+2. ``no_learning_at_low_pinning``: no run of the ladder learns at sizes where the theory's
+   P(pinned) < 0.05.  Control: ≥ 30 runs there.  Power: with 36 runs a learning rate of 0.08 is
+   detected with probability ≈ 0.95.
+3. ``learned_share_non_decreasing`` (qualitative): P(learned | n) does not drop with ``n``
+   within noise: no smaller size of the ladder learns significantly more often than a larger one
+   (one-sided Fisher exact test, Bonferroni over the pairs, α = 0.05).  Control: ≥ 3 runs learn.
+   Power: with 12 runs per size a drop from 0.9 to 0.2 is significant after Bonferroni (45 pairs).
+4. ``r_net_over_r_c`` (reported): where the learned share of the ladder crosses ½, over ``r_c``.
 
 **Paper's settings** (reference code ``toy/produce_figure_data.py``, ``train_add``): p = 10
 addition, toy model d = 1, tanh 1-200-200-30, MSE onto random templates, Adam lr 1e-3
 (embedding) / 1e-4 (decoder), no weight decay, training sizes 5, 10, ..., 50, 54 with seeds 0, 1,
 2, 10⁴ steps (Fig. 4); P(pinned) from 100 random splits per size (Fig. 4a; here 10 000).
-**Deviations**: sizes 12-54 with more seeds per size (16 at cpu, 96 at gpu), each size its own
-seeds (``5000·n + k``) so sizes do not share initialisations; a budget of 2500 (cpu) / 3000 (gpu)
-steps instead of 10⁴ -- every run that learned in the audit (and in the 10⁴-step cpu report) did
-so within ≈ 1700 steps, so the shorter budget censors almost nothing and buys seeds; effgrok's
+**Deviations**: a ladder of 11 sizes 12-54 with 12 seeds per size (cpu; 96 at gpu), each size its own
+seeds (bases ``5000·n``, :func:`validation.claims.replicate_seeds`), plus the deliberately
+unpinned splits (22 per size at cpu, 64 at gpu; split draws from ``replicate_seed(600000 + n)``,
+initialisations from bases ``400000 + 1000·n``); a budget of 2500 (cpu) / 3000 (gpu) steps
+instead of 10⁴ -- every run that learned in the audit (and in the 10⁴-step cpu report) did so
+within ≈ 1700 steps, so the shorter budget censors almost nothing and buys seeds; effgrok's
 random streams (not PyTorch's), so individual seeds are not comparable, only rates.
 """
 
@@ -38,7 +47,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.framework import Finding, device_of
+from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds, reported
+from validation.framework import device_of, verdict_from_claims
 
 from .._common import by_profile
 from .._toy import concat, half_crossing, toy_cost, train_batch, upper_bound
@@ -50,23 +60,85 @@ CLAIM = (
 )
 PROFILES = by_profile(
     p=(6, 10, 10),
-    sizes=([6, 14], [12, 15, 18, 20, 22, 24, 27, 30, 36, 45, 54], list(range(12, 55, 3))),
-    seeds=(2, 16, 96),
+    sizes=([6, 14], [12, 14, 16, 20, 24, 27, 30, 33, 36, 45, 54], list(range(12, 55, 3))),
+    seeds=(2, 12, 96),
+    unpinned_sizes=([10], [30, 33, 36], [30, 33, 36]),
+    unpinned_seeds=(2, 22, 64),
     steps=(40, 2500, 3000),
     stride=(20, 500, 500),
     splits=(500, 10000, 10000),
     device=("cpu", "cpu", "gpu"),
 )
-BOUND = 0.05  # P(learned | not pinned) upper bound
-ALPHA = 0.05
-MIN_UNPINNED = 59  # 1 − 0.05^(1/59) < 0.05: the bound can reach 0.05 with 0 successes
-MIN_LEARNED = 3
-LOW_PINNING = 0.05
+CLAIMS = (
+    Claim(
+        "learned_implies_pinned",
+        paper=(
+            "Liu et al. 2022 §4.1-4.2: a training set that does not pin the structure (nullity above the "
+            "full "
+            "table's) leaves the network free to settle elsewhere; networks learn the representation "
+            "only above r_c."
+        ),
+        measurement=(
+            "runs on deliberately unpinned random splits at sizes where pinned splits learn: the share "
+            "reaching "
+            "RQI > 0.95 within the budget and its one-sided 95 % Clopper–Pearson upper bound"
+        ),
+        criterion="upper 95 % bound of P(learned | unpinned) ≤ max_p",
+        threshold={"max_p": 0.05, "min_unpinned": 60, "min_pinned_share": 0.10},
+        control=(
+            "≥ {min_unpinned} unpinned runs, and the pinned runs of the ladder at the same sizes learn "
+            "≥ {min_pinned_share:.0%} of the time"
+        ),
+        power=(
+            "with 66 unpinned runs one success fails the claim: P(learned | unpinned) = 0.05 is detected "
+            "with "
+            "probability 0.97 (0.02: 0.74); the best reachable bound is 0.044"
+        ),
+        headline=True,
+    ),
+    Claim(
+        "no_learning_at_low_pinning",
+        paper=(
+            "Liu et al. 2022 Fig. 4: below r_c (where random splits rarely pin the structure) networks "
+            "do not learn."
+        ),
+        measurement=(
+            "runs of the ladder at sizes where the theory's P(pinned) < low_pinning that reach RQI > 0.95"
+        ),
+        criterion="no such run learns",
+        threshold={"low_pinning": 0.05, "min_runs": 30},
+        control="≥ {min_runs} runs at sizes with P(pinned) < {low_pinning}",
+        power="with 36 runs a learning rate of 0.08 there is detected with probability ≈ 0.95",
+    ),
+    Claim(
+        "learned_share_non_decreasing",
+        paper="Liu et al. 2022 Fig. 4b: the share of networks that learn grows with the training fraction.",
+        measurement="share of ladder runs reaching RQI > 0.95 per size",
+        criterion="no smaller size learns more often than a larger one at one-sided Fisher p < alpha / pairs",
+        threshold={"alpha": 0.05, "min_learned": 3},
+        control="≥ {min_learned} ladder runs learn",
+        power=(
+            "with 12 runs per size a drop from 0.9 to 0.2 between two sizes is significant after Bonferroni"
+        ),
+        kind="qualitative",
+    ),
+    Claim(
+        "r_net_over_r_c",
+        paper="(not a claim of the paper) where the share of networks that learn crosses ½, against r_c",
+        measurement=(
+            "training fraction r_net where the ladder's learned share crosses ½ (linear interpolation), / r_c"
+        ),
+        criterion="reported, not judged",
+        kind="reported",
+    ),
+)
 
 
 def cost(settings: dict) -> float:
     runs = int(settings["seeds"])
-    return toy_cost([(runs, int(settings["steps"]))] * len(settings["sizes"]), device_of(settings))
+    batches = [(runs, int(settings["steps"]))] * len(settings["sizes"])
+    batches += [(int(settings["unpinned_seeds"]), int(settings["steps"]))] * len(settings["unpinned_sizes"])
+    return toy_cost(batches, device_of(settings))
 
 
 def predict(settings: dict) -> dict:
@@ -87,12 +159,48 @@ def predict(settings: dict) -> dict:
 
 
 def units(settings: dict) -> list[dict]:
-    return [{"n_train": int(n)} for n in settings["sizes"]]
+    out = [{"n_train": int(n)} for n in settings["sizes"]]
+    return out + [{"n_train": int(n), "unpinned": True} for n in settings["unpinned_sizes"]]
+
+
+def unpinned_splits(task, n_train: int, count: int, seed: int, max_draws: int = 200_000) -> np.ndarray:
+    """The first ``count`` uniformly random splits of size ``n_train`` (drawn from
+    ``default_rng(seed)``) that do not pin the structure (training nullity > full-table nullity)."""
+    from effgrok.effective.spectrum import structure_pinned
+    from effgrok.tasks import random_split
+
+    rng = np.random.default_rng(seed)
+    masks = []
+    for _ in range(max_draws):
+        split = random_split(task, size=n_train, seed=int(rng.integers(2**62)))
+        if not structure_pinned(task, split.mask):
+            masks.append(split.mask)
+            if len(masks) == count:
+                return np.stack(masks)
+    raise ValueError(
+        f"fewer than {count} of {max_draws} splits of size {n_train} leave the structure unpinned"
+    )
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    seeds = 5000 * int(unit["n_train"]) + np.arange(settings["seeds"])  # distinct seeds per size
-    return train_batch(settings, np.full(seeds.size, unit["n_train"]), seeds)
+    from effgrok.tasks import make_task
+
+    n = int(unit["n_train"])
+    if not unit.get("unpinned"):
+        seeds = replicate_seeds(settings, settings["seeds"], base=5000 * n)  # distinct seeds per size
+        r = train_batch(settings, np.full(seeds.size, n), seeds)
+    else:
+        task = make_task("add", settings["p"])
+        count = int(settings["unpinned_seeds"])
+        masks = unpinned_splits(task, n, count, replicate_seed(settings, 600_000 + n))
+        seeds = replicate_seeds(settings, count, base=400_000 + 1000 * n)
+        r = train_batch(settings, np.full(count, n), seeds, train=masks)
+    r["unpinned_draw"] = np.full(r["seed"].size, bool(unit.get("unpinned")))
+    return r
+
+
+def _ladder(measurements: list[dict]) -> list[dict]:
+    return [m for m in measurements if not bool(np.asarray(m.get("unpinned_draw", [False]))[0])]
 
 
 def _curves(measurements: list[dict]):
@@ -103,7 +211,7 @@ def _curves(measurements: list[dict]):
     return sizes, learned, general, pinned
 
 
-def _monotone(measurements: list[dict]) -> tuple[bool, list]:
+def _monotone(measurements: list[dict], alpha: float) -> tuple[bool, list]:
     """No smaller size learns significantly more often than a larger one (one-sided Fisher,
     Bonferroni over the pairs); returns (holds, the significant violations)."""
     from scipy.stats import fisher_exact
@@ -117,118 +225,146 @@ def _monotone(measurements: list[dict]) -> tuple[bool, list]:
         if k[i] / n[i] <= k[j] / n[j]:
             continue
         p = fisher_exact([[k[i], n[i] - k[i]], [k[j], n[j] - k[j]]], alternative="greater").pvalue
-        if p < ALPHA / max(len(pairs), 1):
+        if p < alpha / max(len(pairs), 1):
             bad.append([sizes[i], sizes[j], float(p)])
     return not bad, bad
 
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    from ..framework import Control, decide
-
+    head, low_claim, mono_claim, rnet_claim = CLAIMS
     n_ex = prediction["n_examples"]
-    sizes, learned, general, _ = _curves(measurements)
-    r = concat(measurements)
+    ladder = _ladder(measurements)
+    draws = [m for m in measurements if bool(np.asarray(m.get("unpinned_draw", [False]))[0])]
+    sizes, learned, general, _ = _curves(ladder)
+    r = concat(ladder)
     ok = reached(r["step_rqi"])
     pin = r["pinned"].astype(bool)
-    n_unpinned, k_unpinned = int((~pin).sum()), int((ok & ~pin).sum())
-    bound = upper_bound(k_unpinned, n_unpinned)
-    low = np.asarray(prediction["p_pinned_at_sizes"]) < LOW_PINNING
-    learned_low = int(
-        sum(np.sum(reached(m["step_rqi"])) for m, lo in zip(measurements, low, strict=True) if lo)
+    judged = []
+    # 1. learned ⇒ pinned, on the deliberately unpinned splits
+    t = head.threshold
+    u_sizes = [int(n) for n in settings["unpinned_sizes"]]
+    if draws:
+        d = concat(draws)
+        unp = ~d["pinned"].astype(bool)  # by construction all; checked again on the trained masks
+        n_u, k_u = int(unp.sum()), int((reached(d["step_rqi"]) & unp).sum())
+    else:
+        n_u, k_u = 0, 0
+    bound = upper_bound(k_u, n_u)
+    at = np.isin(r["n_train"], u_sizes) & pin
+    n_pc, k_pc = int(at.sum()), int((ok & at).sum())
+    pinned_share = k_pc / n_pc if n_pc else 0.0
+    per_size = {
+        int(n): [int((ok & pin & (r["n_train"] == n)).sum()), int((pin & (r["n_train"] == n)).sum())]
+        for n in u_sizes
+    }
+    nums1 = {
+        "unpinned_runs": n_u,
+        "unpinned_runs_learned": k_u,
+        "p_learned_given_unpinned_upper95": bound,
+        "pinned_runs_at_those_sizes": n_pc,
+        "pinned_runs_learned_at_those_sizes": k_pc,
+        "pinned_learned_by_size": per_size,
+        "sizes": u_sizes,
+    }
+    judged.append(
+        judge(
+            head,
+            Control(
+                head.control.format(min_unpinned=t["min_unpinned"], min_pinned_share=t["min_pinned_share"]),
+                held=n_u >= t["min_unpinned"] and pinned_share >= t["min_pinned_share"],
+                detail=f"{n_u} unpinned runs; pinned runs at sizes {u_sizes} learned {k_pc}/{n_pc}",
+            ),
+            bound <= t["max_p"],
+            measurement=(
+                f"P(learned | unpinned) = {k_u}/{n_u} at sizes {u_sizes} (95 % upper bound {bound:.3f}); "
+                "pinned "
+                f"runs at those sizes learned {k_pc}/{n_pc} ({pinned_share:.0%})"
+            ),
+            numbers=nums1,
+        )
     )
-    runs_low = int(sum(m["step_rqi"].size for m, lo in zip(measurements, low, strict=True) if lo))
-    mono, violations = _monotone(measurements)
+    # 2. no learning where P(pinned) is small
+    t = low_claim.threshold
+    low = np.asarray(prediction["p_pinned_at_sizes"]) < t["low_pinning"]
+    lad_sizes = [int(n) for n in settings["sizes"]]
+    low_sizes = [n for n, lo in zip(lad_sizes, low, strict=True) if lo]
+    sel = np.isin(r["n_train"], low_sizes)
+    n_low, k_low = int(sel.sum()), int((ok & sel).sum())
+    judged.append(
+        judge(
+            low_claim,
+            Control(
+                low_claim.control.format(**t),
+                held=n_low >= t["min_runs"],
+                detail=f"{n_low} runs at sizes {low_sizes}",
+            ),
+            k_low == 0,
+            measurement=(
+                f"{k_low} of {n_low} runs learned at sizes {low_sizes} (P(pinned) < {t['low_pinning']})"
+            ),
+            numbers={"runs": n_low, "learned": k_low, "sizes": low_sizes},
+        )
+    )
+    # 3. the learned share does not drop with n
+    t = mono_claim.threshold
+    mono, violations = _monotone(ladder, t["alpha"])
+    share = ", ".join(f"{n}: {v:.0%}" for n, v in zip(sizes, learned, strict=True))
+    judged.append(
+        judge(
+            mono_claim,
+            Control(
+                mono_claim.control.format(**t),
+                held=int(ok.sum()) >= t["min_learned"],
+                detail=f"{int(ok.sum())} learned",
+            ),
+            mono,
+            measurement=(
+                f"learned share by size {share} ({'no significant drop' if mono else f'drops: {violations}'})"
+            ),
+            numbers={
+                "learned_share_by_size": dict(zip(sizes.tolist(), learned.tolist(), strict=True)),
+                "violations": violations,
+            },
+        )
+    )
+    # 4. r_net, reported
     r_th = prediction["r_c"]
     r_net = half_crossing(sizes / n_ex, learned)
-    p_learned_pinned = float(np.mean(ok[pin])) if pin.any() else None
-    numbers = {
-        "r_c_theory": r_th,
-        "p_learned_given_unpinned": k_unpinned / n_unpinned if n_unpinned else None,
-        "p_learned_given_unpinned_upper95": bound,
-        "unpinned_runs": n_unpinned,
-        "unpinned_runs_learned": k_unpinned,
-        "p_learned_given_pinned": p_learned_pinned,
-        "learned_at_low_pinning": learned_low,
-        "runs_at_low_pinning": runs_low,
-        "monotone": mono,
-        "monotone_violations": violations,
-        "learned_share_by_size": dict(zip(sizes.tolist(), learned.tolist(), strict=True)),
-        "r_net_reported": r_net,
-        "r_net_over_r_c_reported": None if r_net is None else r_net / r_th,
-        "r_net_test_acc_reported": half_crossing(sizes / n_ex, general),
-        "runs": int(ok.size),
-        "budget_steps": settings["steps"],
-    }
-    control = Control(
-        f"≥ {MIN_UNPINNED} unpinned runs (so the bound can reach {BOUND}) and ≥ {MIN_LEARNED} runs that "
-        "learn the representation within the budget",
-        held=n_unpinned >= MIN_UNPINNED and int(ok.sum()) >= MIN_LEARNED,
-        detail=f"{n_unpinned} unpinned runs, {int(ok.sum())} runs learned",
+    p_lp = float(np.mean(ok[pin])) if pin.any() else None
+    judged.append(
+        reported(
+            rnet_claim,
+            f"r_net = {_fmt(r_net)} (r_net / r_c = "
+            f"{_fmt(None if r_net is None else r_net / r_th, '{:.2f}')}); "
+            f"P(learned | pinned) over the ladder = {_fmt(p_lp, '{:.2f}')}; {ok.size} ladder runs, "
+            f"{settings['steps']} steps",
+            {
+                "r_net": r_net,
+                "r_net_over_r_c": None if r_net is None else r_net / r_th,
+                "r_net_test_acc": half_crossing(sizes / n_ex, general),
+                "p_learned_given_pinned": p_lp,
+            },
+        )
     )
-    share = ", ".join(f"{n}: {v:.0%}" for n, v in zip(sizes, learned, strict=True))
-    meas = (
-        f"P(learned | unpinned) = {k_unpinned}/{n_unpinned} (95% upper bound {bound:.3f}); "
-        f"{learned_low} of {runs_low} runs learned at sizes with P(pinned) < {LOW_PINNING}; "
-        f"learned share by size {share} "
-        f"({'non-decreasing within noise' if mono else f'drops: {violations}'}); "
-        f"reported: P(learned | pinned) = {_fmt(p_learned_pinned, '{:.2f}')}, r_net = {_fmt(r_net)} "
-        f"(r_net / r_c = {_fmt(numbers['r_net_over_r_c_reported'], '{:.2f}')}; "
-        f"{ok.size} runs, {settings['steps']} steps)"
-    )
-    crit = (
-        f"(i) 95% upper bound of P(learned | unpinned) ≤ {BOUND}; (ii) no learning where P(pinned) < "
-        f"{LOW_PINNING} and P(learned | n) non-decreasing (no one-sided Fisher drop at α = {ALPHA}, "
-        "Bonferroni); r_net is reported, not judged"
-    )
+    numbers = {"r_c_theory": r_th, "runs": int(ok.size) + n_u, "budget_steps": settings["steps"]}
+    for j in judged:
+        numbers[j.name] = j.numbers
     pred = (
         f"r_c = {r_th:.3f} [{prediction['r_c_ci'][0]:.3f}, {prediction['r_c_ci'][1]:.3f}]; "
         "learned ⇒ pinned, so P(learned | unpinned) = 0"
     )
-    passed = bound <= BOUND and learned_low == 0 and mono
-    return decide(control, passed, prediction=pred, measurement=meas, criterion=crit, numbers=numbers)
+    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
 
 
 def _fmt(x, fmt="{:.3f}"):
     return "—" if x is None else fmt.format(x)
 
 
-def findings(verdict, settings: dict) -> list[Finding]:
-    """How far Liu et al.'s r_c claims hold on these runs (from the verdict's numbers)."""
-    n = verdict.numbers
-    if verdict.status == "inconclusive" or "p_learned_given_unpinned_upper95" not in n:
-        return [Finding(CLAIM, "undecided", "the positive control did not hold")]
-    bound, low = n["p_learned_given_unpinned_upper95"], n["runs_at_low_pinning"]
-    out = [
-        Finding(
-            "networks learn the representation only on training sets that pin it (learned ⇒ pinned)",
-            "quantitatively" if bound <= 0.05 else "not",
-            f"P(learned | unpinned) = {n['unpinned_runs_learned']}/{n['unpinned_runs']}, "
-            f"95 % bound {bound:.3f}",
-        ),
-        Finding(
-            "nothing learns below r_c (sizes with P(pinned) < 0.05)",
-            ("quantitatively" if n["learned_at_low_pinning"] == 0 else "not") if low else "undecided",
-            f"{n['learned_at_low_pinning']} of {low} runs learned there",
-        ),
-    ]
-    ratio = n.get("r_net_over_r_c_reported")
-    out.append(
-        Finding(
-            "the share of runs that learn crosses ½ at r_c (a reading of the paper, not its claim)",
-            "undecided"
-            if ratio is None
-            else ("quantitatively" if abs(ratio - 1) <= 0.1 else "qualitatively"),
-            "the share never reaches ½" if ratio is None else f"it crosses at {ratio:.2f} r_c",
-        )
-    )
-    return out
-
-
 def plot(prediction, measurements, settings, verdict, path) -> None:
     from effgrok.plot import plt, save
 
     n_ex = prediction["n_examples"]
-    sizes, learned, general, pinned = _curves(measurements)
+    sizes, learned, general, pinned = _curves(_ladder(measurements))
     r = concat(measurements)
     ok, pin = reached(r["step_rqi"]), r["pinned"].astype(bool)
     unp = np.array(

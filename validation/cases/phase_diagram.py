@@ -13,7 +13,13 @@ regions of the grid (region bounds are settings, in the paper's learning-rate un
 * slow decoder (``lr_dec ≤ slow_lr``): at least half are in the Goldilocks zone
   (*comprehension* ∪ *grokking*).
 
-Pass when all three hold.  Each unit is one vmapped :func:`effgrok.nets.toy.train_toy` batch
+**Claims** (fixed before the replicate runs, issue 23), each a region's expected phase share
+≥ 50 % of its runs: ``goldilocks_at_slow_decoder`` (headline: representation learning --
+comprehension or grokking -- happens at slow decoders), ``memorization_fast_low_wd`` and
+``confusion_fast_high_wd``; ``grokking_runs`` (reported): how many runs grok.  Power (cpu: 6
+runs per fast region, 24 in the slow region): a true share of 0.2 in a fast region passes
+(≥ 3 of 6) with probability 0.10; a true share of 0.3 in the slow region passes (≥ 12 of 24)
+with probability ≈ 0.03.  Each unit is one vmapped :func:`effgrok.nets.toy.train_toy` batch
 of ``rows_per_unit`` rows of the grid (decoder weight decays), every decoder learning rate ×
 seed; the toy model's architecture is :class:`effgrok.nets.toy.ToyConfig`'s default.
 
@@ -21,9 +27,11 @@ seed; the toy model's architecture is :class:`effgrok.nets.toy.ToyConfig`'s defa
 links it to a training example of its class; at 45 of 55 pairs only ≈ 20 % of uniformly random
 splits have ideal test accuracy Acc-bar = 1 (the old single seed had 0.8, so test accuracy
 ≥ 0.9 -- comprehension or grokking -- was impossible in every cell).  The splits are drawn as
-:func:`effgrok.tasks.random_split` ``(size = n_train, seed = 0, 1, 2, ...)`` in that order,
+:func:`effgrok.tasks.random_split` ``(size = n_train, seed = replicate_seed(j))``, j = 0, 1, 2, ...
+in that order (:func:`validation.claims.replicate_seed`),
 keeping the first ``seeds`` whose :func:`effgrok.effective.ideal_accuracy` test accuracy is 1;
-seed ``k`` of every cell trains on the ``k``-th kept split from initialisation seed ``k``
+seed ``k`` of every cell trains on the ``k``-th kept split from initialisation seed
+``replicate_seed(100000 + k)``
 (:func:`~effgrok.nets.toy.train_toy` with an explicit ``train``), so cells differ only in their
 hyperparameters.  ≥ 3 seeds per cell: about a third of 45-pair runs stall whatever the
 hyperparameters.
@@ -56,7 +64,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.framework import Finding, device_of
+from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds, reported
+from validation.framework import device_of, verdict_from_claims
 
 from .._common import by_profile
 from .._toy import outcomes, toy_config, toy_cost
@@ -86,9 +95,57 @@ PROFILES = by_profile(
     high_wd=5.0,
     max_trained_lr=1e-2,
 )
-#: Each region's expected phase must hold at least this share of its runs.
-SHARE = 0.5
-MIN_SEEDS = 3
+_CONTROL = (
+    "every split has ideal test accuracy 1, ≥ {min_seeds} seeds per cell, every trained learning rate ≤ the "
+    "cap, the region has runs, and ≥ 1 run of the grid generalises within the budget"
+)
+_PAPER = "Liu et al. 2022 Fig. 6b / SPEC §6: "
+CLAIMS = (
+    Claim(
+        "goldilocks_at_slow_decoder",
+        paper=_PAPER
+        + "representation learning (comprehension, grokking) happens in a Goldilocks zone at slow decoders.",
+        measurement="share of runs with lr_dec ≤ slow_lr (paper units) classified comprehension or grokking",
+        criterion="share ≥ min_share",
+        threshold={"min_share": 0.5, "min_seeds": 3},
+        control=_CONTROL,
+        power="with 24 runs, a true share of 0.3 passes with probability ≈ 0.03",
+        headline=True,
+        kind="qualitative",
+    ),
+    Claim(
+        "memorization_fast_low_wd",
+        paper=_PAPER + "fast decoders with little weight decay memorize.",
+        measurement="share of runs with lr_dec ≥ fast_lr and wd_dec ≤ low_wd classified memorization",
+        criterion="share ≥ min_share",
+        threshold={"min_share": 0.5, "min_seeds": 3},
+        control=_CONTROL,
+        power="with 6 runs, a true share of 0.2 passes with probability 0.10",
+        kind="qualitative",
+    ),
+    Claim(
+        "confusion_fast_high_wd",
+        paper=_PAPER + "fast decoders with large weight decay stay confused.",
+        measurement="share of runs with lr_dec ≥ fast_lr and wd_dec ≥ high_wd classified confusion",
+        criterion="share ≥ min_share",
+        threshold={"min_share": 0.5, "min_seeds": 3},
+        control=_CONTROL,
+        power="with 6 runs, a true share of 0.2 passes with probability 0.10",
+        kind="qualitative",
+    ),
+    Claim(
+        "grokking_runs",
+        paper=_PAPER + "grokking (test accuracy lagging train accuracy by ≥ G steps) is a phase of its own.",
+        measurement="number of runs of the grid classified grokking",
+        criterion="reported, not judged",
+        kind="reported",
+    ),
+)
+_REGION_CLAIM = {
+    "slow decoder": "goldilocks_at_slow_decoder",
+    "fast decoder, low wd": "memorization_fast_low_wd",
+    "fast decoder, high wd": "confusion_fast_high_wd",
+}
 GOLDILOCKS = ("comprehension", "grokking")
 _LETTER = {"comprehension": "C", "grokking": "G", "memorization": "M", "confusion": "X"}  # per-run labels
 
@@ -111,7 +168,11 @@ def predict(settings: dict) -> dict:
     L, W = np.meshgrid(lr, wd)
     return {
         "regions": {
-            name: {"expected": list(phases), "cells": int(np.sum(pred(L, W))), "min_share": SHARE}
+            name: {
+                "expected": list(phases),
+                "cells": int(np.sum(pred(L, W))),
+                "min_share": CLAIMS[0].threshold["min_share"],
+            }
             for name, (pred, phases) in regions.items()
         },
         "budget_paper_steps": round(settings["steps"] * settings["time_scale"]),
@@ -132,18 +193,19 @@ def units(settings: dict) -> list[dict]:
     return [{"wd_dec": wd[i : i + per]} for i in range(0, len(wd), per)]
 
 
-def feasible_splits(task, n_train: int, count: int, max_draws: int = 10_000):
-    """The first ``count`` splits ``random_split(task, size=n_train, seed=j)``, j = 0, 1, ...,
-    whose ideal test accuracy (Acc-bar) is 1, and the seeds ``j`` they came from."""
+def feasible_splits(task, n_train: int, count: int, settings: dict, max_draws: int = 10_000):
+    """The first ``count`` splits ``random_split(task, size=n_train, seed=replicate_seed(j))``,
+    j = 0, 1, ..., whose ideal test accuracy (Acc-bar) is 1, and the seeds they came from."""
     from effgrok.effective import ideal_accuracy
     from effgrok.tasks import random_split
 
     masks, seeds = [], []
     for j in range(max_draws):
-        split = random_split(task, size=n_train, seed=j)
+        seed = replicate_seed(settings, j)
+        split = random_split(task, size=n_train, seed=seed)
         if ideal_accuracy(task, split).test == 1.0:
             masks.append(split.mask)
-            seeds.append(j)
+            seeds.append(seed)
             if len(masks) == count:
                 return np.stack(masks), np.array(seeds)
     raise ValueError(f"fewer than {count} of {max_draws} splits of size {n_train} have ideal test accuracy 1")
@@ -156,16 +218,17 @@ def measure_unit(settings: dict, unit: dict) -> dict:
 
     task = make_task("add", int(settings["p"]))
     k = float(settings["time_scale"])
-    masks, split_seeds = feasible_splits(task, int(settings["n_train"]), int(settings["seeds"]))
+    masks, split_seeds = feasible_splits(task, int(settings["n_train"]), int(settings["seeds"]), settings)
     lr = np.asarray(settings["lr_dec"], float)
     lr = lr[k * lr <= float(settings["max_trained_lr"]) * (1 + 1e-9)]  # the cap: rescaling holds
     wd = np.asarray(unit["wd_dec"], float)
-    seeds = np.arange(int(settings["seeds"]), dtype=np.int64)
+    seeds = np.arange(int(settings["seeds"]), dtype=np.int64)  # index k of the split and the start
+    init = replicate_seeds(settings, seeds.size, base=100_000)
     wd_run, lr_run, seed_run = (a.ravel() for a in np.meshgrid(wd, lr, seeds, indexing="ij"))
     runs = train_toy(
         task,
         toy_config(settings),
-        seeds=seed_run,
+        seeds=init[seed_run],
         train=masks[seed_run],
         lr_emb=k * float(settings["lr_emb"]),
         lr_dec=k * lr_run,
@@ -196,22 +259,9 @@ def _runs(measurements: list[dict], settings: dict) -> dict:
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
     from effgrok.nets.phases import PHASES
 
-    from ..framework import Control, decide
-
+    by_name = {c.name: c for c in CLAIMS}
     r = _runs(measurements, settings)
     counts = {ph: int(np.sum(r["phase"] == i)) for i, ph in enumerate(PHASES)}
-    checks, parts = {}, []
-    for name, (pred, phases) in _regions(settings).items():
-        sel = pred(r["lr_dec"], r["wd_dec"])
-        hits = np.isin(r["phase"], [PHASES.index(p) for p in phases])
-        share = float(np.mean(hits[sel])) if sel.any() else None
-        checks[name] = {"expected": "/".join(phases), "runs": int(sel.sum()), "share": share}
-        parts.append(f"{name}: {_pct(share)} {'/'.join(phases)} ({int(sel.sum())} runs)")
-        if sel.any():  # diagnostics: how close the region's runs came
-            checks[name]["median_final_test_acc"] = float(np.median(r["final_test_acc"][sel]))
-            checks[name]["share_rqi_learned"] = float(np.mean(reached(r["step_rqi"][sel])))
-    ok = [c["share"] is not None and c["share"] >= SHARE for c in checks.values()]
-    usable = all(c["share"] is not None for c in checks.values())
     k_scale = float(settings["time_scale"])
     trained_max = k_scale * float(np.max(r["lr_dec"])) if r["lr_dec"].size else 0.0
     per_cell = [
@@ -221,73 +271,80 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     ]
     generalised = int(np.sum(reached(r["step_test_acc"])))
     feasible = bool(np.all(r["ideal_test_acc"] == 1.0))
-    control = Control(
-        f"every split has ideal test accuracy 1, ≥ {MIN_SEEDS} seeds per cell, every trained learning rate ≤ "
-        f"{settings['max_trained_lr']:g}, every region has runs, and ≥ 1 run generalises within the budget",
-        held=feasible
-        and min(per_cell, default=0) >= MIN_SEEDS
+    min_seeds = int(CLAIMS[0].threshold["min_seeds"])
+    grid_ok = (
+        feasible
+        and min(per_cell, default=0) >= min_seeds
         and trained_max <= float(settings["max_trained_lr"]) * (1 + 1e-9)
-        and usable
-        and generalised >= 1,
-        detail=(
-            f"splits {sorted(set(r['split_seed'].tolist()))} (Acc-bar {'1' if feasible else '< 1'}), "
-            f"{min(per_cell, default=0)}-{max(per_cell, default=0)} seeds per cell, largest trained lr "
-            f"{trained_max:g}, {generalised} of {r['phase'].size} runs reach test acc ≥ 0.9"
-        ),
+        and generalised >= 1
     )
-    k = k_scale
-    pred = (
-        f"≥ {SHARE:.0%} memorization at lr_dec ≥ {settings['fast_lr']:g}, wd ≤ {settings['low_wd']:g}; "
-        f"≥ {SHARE:.0%} confusion at lr_dec ≥ {settings['fast_lr']:g}, wd ≥ {settings['high_wd']:g}; "
-        f"≥ {SHARE:.0%} comprehension/grokking at lr_dec ≤ {settings['slow_lr']:g}"
+    grid_detail = (
+        f"splits {sorted(set(r['split_seed'].tolist()))} (Acc-bar {'1' if feasible else '< 1'}), "
+        f"{min(per_cell, default=0)}-{max(per_cell, default=0)} seeds per cell, largest trained lr "
+        f"{trained_max:g} (cap {settings['max_trained_lr']:g}), {generalised} of {r['phase'].size} runs "
+        "reach "
+        "test acc ≥ 0.9"
     )
-    slow = checks["slow decoder"]
-    meas = "; ".join(parts) + " — all runs: " + ", ".join(f"{v} {p}" for p, v in counts.items())
-    if slow["share"] is not None:
-        meas += (
-            f"; slow decoders: median final test acc {slow['median_final_test_acc']:.2f}, "
-            f"RQI > 0.95 reached in {slow['share_rqi_learned']:.0%}"
+    checks, judged = {}, []
+    for name, (pred, phases) in _regions(settings).items():
+        claim = by_name[_REGION_CLAIM[name]]
+        sel = pred(r["lr_dec"], r["wd_dec"])
+        hits = np.isin(r["phase"], [PHASES.index(p) for p in phases])
+        share = float(np.mean(hits[sel])) if sel.any() else None
+        checks[name] = {"expected": "/".join(phases), "runs": int(sel.sum()), "share": share}
+        meas = f"{name}: {_pct(share)} {'/'.join(phases)} ({int(sel.sum())} runs)"
+        if sel.any():  # diagnostics: how close the region's runs came
+            checks[name]["median_final_test_acc"] = float(np.median(r["final_test_acc"][sel]))
+            checks[name]["share_rqi_learned"] = float(np.mean(reached(r["step_rqi"][sel])))
+            region_counts = {ph: int(np.sum(r["phase"][sel] == i)) for i, ph in enumerate(PHASES)}
+            checks[name]["phase_counts"] = region_counts
+            meas += (
+                f"; phases {', '.join(f'{v} {p}' for p, v in region_counts.items())}; median final test acc "
+                f"{checks[name]['median_final_test_acc']:.2f}, RQI > 0.95 in "
+                f"{checks[name]['share_rqi_learned']:.0%}"
+            )
+        control = Control(
+            _CONTROL.format(min_seeds=min_seeds),
+            held=grid_ok and share is not None,
+            detail=grid_detail + f"; {int(sel.sum())} runs in the region",
         )
-    crit = (
-        f"each region's expected phase share ≥ {SHARE:.0%}; budget {settings['steps']} steps at "
-        f"{k:g}× every learning rate (≈ {prediction['budget_paper_steps']} steps at the paper's rates), "
-        f"gap G = {settings['gap']} steps, thresholds 90 % train/test accuracy; trained rates capped at "
-        f"{settings['max_trained_lr']:g}; {settings['seeds']} feasible splits (Acc-bar = 1) per cell"
+        judged.append(
+            judge(
+                claim,
+                control,
+                share is not None and share >= claim.threshold["min_share"],
+                measurement=meas,
+                numbers=checks[name],
+            )
+        )
+    judged.append(
+        reported(
+            by_name["grokking_runs"],
+            f"{counts['grokking']} of {r['phase'].size} runs grok (gap ≥ {settings['gap']} trained "
+            "steps); all runs: " + ", ".join(f"{v} {p}" for p, v in counts.items()),
+            {"phase_counts": counts},
+        )
+    )
+    pred = (
+        f"≥ 50 % memorization at lr_dec ≥ {settings['fast_lr']:g}, wd ≤ {settings['low_wd']:g}; "
+        f"≥ 50 % confusion at lr_dec ≥ {settings['fast_lr']:g}, wd ≥ {settings['high_wd']:g}; "
+        f"≥ 50 % comprehension/grokking at lr_dec ≤ {settings['slow_lr']:g} (budget {settings['steps']} "
+        "steps at "
+        f"{k_scale:g}× every learning rate ≈ {prediction['budget_paper_steps']} paper steps)"
     )
     numbers = {
         "regions": checks,
         "phase_counts": counts,
-        "time_scale": k,
+        "time_scale": k_scale,
         "gap": int(settings["gap"]),
         "largest_trained_lr": trained_max,
         "runs_generalised": generalised,
     }
-    return decide(control, all(ok), prediction=pred, measurement=meas, criterion=crit, numbers=numbers)
+    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
 
 
 def _pct(x) -> str:
     return "—" if x is None else f"{x:.0%}"
-
-
-def findings(verdict, settings: dict) -> list[Finding]:
-    """How far the phase diagram holds (from the verdict's numbers)."""
-    n = verdict.numbers
-    if verdict.status == "inconclusive" or "phase_counts" not in n:
-        return [Finding(CLAIM, "undecided", "the positive control did not hold")]
-    c = n["phase_counts"]
-    return [
-        Finding(
-            "memorization at fast decoders with little weight decay, confusion with much, "
-            "comprehension or grokking at slow decoders",
-            "qualitatively" if verdict.status == "pass" else "not",
-            ", ".join(f"{k}: {100 * v['share']:.0f} % {v['expected']}" for k, v in n["regions"].items()),
-        ),
-        Finding(
-            "grokking (test accuracy lagging train accuracy) is a phase of its own",
-            "qualitatively" if c.get("grokking", 0) else "not",
-            f"{c.get('grokking', 0)} grokking runs of {sum(c.values())}",
-        ),
-    ]
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -33,18 +33,30 @@ Three published qualitative claims, measured on effgrok's own runs from logged p
 3. *RQI rises with test accuracy on the toy model* (Liu et al. 2022).  Criterion: Spearman
    rank correlation between RQI and test accuracy over all (run, record) pairs ≥ 0.5.
 
-Each claim is judged separately and listed; the case passes when every judged claim holds,
-fails when one does not, and is inconclusive when none can be judged.  The effective rank of
-the one-hidden-layer modular MLP's features is reported, not judged (Fan et al.'s claim is
-about deep networks).
+**Claims** (fixed before the replicate runs, issue 23; each its own verdict):
+``fourier_rises_at_grokking`` (headline, claim 1; control ≥ 4 grokking modular runs; power:
+with 6 grokking runs the share must be ≥ 5 of 6, so a true share of ½ passes with probability
+0.11), ``deep_rank_drops`` (claim 2: *untested* at the cpu profile, see below -- so the case
+reads *partial* at best there), ``rqi_tracks_test_acc`` (claim 3; control ≥ 4 toy runs with
+non-constant RQI and test accuracy; power: the (run, record) pairs of a run are not
+independent, so with 6 runs only a clear monotone relation is resolved: a true rank correlation
+of 0.3 would pass only by a lucky draw of runs) and ``shallow_effective_rank`` (reported, not
+judged: the effective rank of the one-hidden-layer modular MLP's features at fitting and at
+generalisation; Fan et al.'s claim is about deep networks).
+
+Seeds: every run's seed and the digits subset come from the replicate
+(:func:`validation.claims.replicate_seeds`; toy bases ``1000·n``, modular bases
+``100000 + 1000·round(100·fraction)``, deep-MLP seeds base 10, digits subset base 0).
 
 Deviations: digits instead of MNIST, 200 training images, width 100 (cpu) / 200 (gpu) instead
 of 400, AdamW with weight decay 0.1 instead of Adam, a relative rank threshold.  At the cpu
 profile the deep runs cannot grok within the budget (development runs, depth 4, α = 8: at
 learning rate 1e-3 the training set is not even fitted in 3 000 steps; at 2e-3 it is fitted at
 ≈ 2 900 steps with test accuracy 0.34; larger learning rates or weight decays fit and
-generalise together, without a delay), so claim 2 is reported there (ranks at initialisation
-and after 3 000 steps) and judged at the gpu profile (20 000 steps, checkpoints 0, 3 000, 8 000, 20 000).
+generalise together, without a delay), so claim 2 is *untested* there (the ranks at
+initialisation and after 3 000 steps are still measured and shown) and judged at the gpu
+profile (20 000 steps, checkpoints 0, 3 000, 8 000, 20 000; ``deep.judged``).  Modular runs: 6
+seeds per fraction at cpu (was 3).
 """
 
 from __future__ import annotations
@@ -52,7 +64,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import never_from_legacy, reached
-from validation.framework import device_of, steps_text
+from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds, reported, untested
+from validation.framework import device_of, steps_text, verdict_from_claims
 
 from .._modular import modular_cost, n_train
 from .._toy import sweep_units, train_sweep_unit
@@ -66,8 +79,78 @@ CLAIM = (
 )
 THRESHOLD_ACC = 0.9
 FIT_ACC = 0.99
-SHARE = 0.75
-MIN_SPEARMAN = 0.5
+CLAIMS = (
+    Claim(
+        "fourier_rises_at_grokking",
+        paper=(
+            "Nanda et al. 2023: as a network groks modular addition its embedding concentrates on a few "
+            "Fourier frequencies (per hidden unit for an MLP, Gromov 2023)."
+        ),
+        measurement=(
+            "one-hidden-layer MLP on add-mod (MSE, quadratic activation): per-unit top-1 Fourier "
+            "concentration "
+            "of W1 at the first record with train accuracy ≥ 0.99 and at the end, over runs reaching test "
+            "accuracy 0.9 (grokking), and the median final value of the other runs"
+        ),
+        criterion=(
+            "in ≥ min_share of the grokking runs the concentration at the end exceeds its value at "
+            "fitting, and "
+            "the grokking runs' median final concentration exceeds the others' (when there are others)"
+        ),
+        threshold={"min_share": 0.75, "min_grokked": 4},
+        control="≥ {min_grokked} grokking modular runs",
+        power="with 6 grokking runs ≥ 5 must rise: a true share of ½ passes with probability 0.11",
+        headline=True,
+        kind="qualitative",
+    ),
+    Claim(
+        "deep_rank_drops",
+        paper=(
+            "Fan, Pascanu & Jaggi 2024 (Deep Grokking): the numerical feature rank of deep MLPs (depth 4-12) "
+            "from a large initialisation falls as the test accuracy rises after the training set is fitted."
+        ),
+        measurement=(
+            "digits MLP of depth ≥ 4 from a large initialisation: thresholded rank of every hidden layer's "
+            "features (singular values > 1 % of the largest), summed over layers, at the first "
+            "checkpoint at or "
+            "after fitting and at the last checkpoint, over runs that grok (test accuracy ≥ 0.9 at least "
+            "min_delay steps after train accuracy ≥ 0.99)"
+        ),
+        criterion=(
+            "in ≥ min_share of the grokking runs the summed rank at the end is below its value at fitting"
+        ),
+        threshold={"min_share": 0.75, "min_grokked": 2},
+        control="≥ {min_grokked} deep runs grok with the delay",
+        power=("with 4 grokking runs ≥ 3 must drop (75 %): a true share of ½ passes with probability 0.31"),
+        kind="qualitative",
+    ),
+    Claim(
+        "rqi_tracks_test_acc",
+        paper="Liu et al. 2022: the representation quality (RQI) rises together with the test accuracy.",
+        measurement=(
+            "Spearman ρ between RQI and test accuracy over all (run, record) pairs of the toy-model runs"
+        ),
+        criterion="ρ ≥ min_spearman",
+        threshold={"min_spearman": 0.5, "min_runs": 4},
+        control="≥ {min_runs} toy runs with non-constant RQI and test accuracy",
+        power=(
+            "records of a run are not independent: with 6 runs only a clear monotone relation is "
+            "resolved; a true "
+            "ρ of 0.3 would pass only by a lucky draw of runs"
+        ),
+        kind="qualitative",
+    ),
+    Claim(
+        "shallow_effective_rank",
+        paper="(Fan et al.'s rank claim is about deep networks) the one-hidden-layer MLP's feature rank",
+        measurement=(
+            "effective rank of the modular MLP's hidden features at fitting and at generalisation, "
+            "grokking runs"
+        ),
+        criterion="reported, not judged",
+        kind="reported",
+    ),
+)
 
 PROFILES = {
     "tiny": {
@@ -108,6 +191,7 @@ PROFILES = {
             "checkpoints": [0, 10, 20],
             "stride": 10,
             "min_delay": 10,
+            "judged": True,
         },
     },
     "cpu": {
@@ -124,7 +208,7 @@ PROFILES = {
         "modular": {
             "p": 31,
             "fractions": [0.3, 0.6],
-            "seeds": 3,
+            "seeds": 6,
             "steps": 2000,
             "stride": 50,
             "snapshot_stride": 50,
@@ -147,6 +231,7 @@ PROFILES = {
             "checkpoints": [0, 3000],
             "stride": 100,
             "min_delay": 500,
+            "judged": False,
         },
     },
     "gpu": {
@@ -186,6 +271,7 @@ PROFILES = {
             "checkpoints": [0, 3000, 8000, 20000],
             "stride": 100,
             "min_delay": 1000,
+            "judged": True,
         },
     },
 }
@@ -216,8 +302,7 @@ def predict(settings: dict) -> dict:
     return {
         "fourier": "concentration at the end > at fitting the training set, in grokking runs; grokking > not",
         "deep_rank": "summed thresholded feature rank of a deep MLP: end < at fitting, in grokking runs",
-        "rqi": f"Spearman(RQI, test accuracy) >= {MIN_SPEARMAN}",
-        "share": SHARE,
+        "rqi": "RQI rises with test accuracy",
     }
 
 
@@ -252,13 +337,13 @@ def _progress_arrays(prog, seeds, *, toy: bool) -> dict:
     return out
 
 
-def _measure_deep(s: dict) -> dict:
+def _measure_deep(s: dict, settings: dict) -> dict:
     """Thresholded rank of every hidden layer of the digits MLP at each checkpoint."""
     from effgrok.diagnostics.progress import digits_features, thresholded_rank
     from effgrok.nets.digits import digits_init, load_digits_split, train_digits
 
-    d = load_digits_split(int(s["n_train"]), seed=0, n_test=s.get("n_test"))
-    seeds = np.arange(int(s["seeds"]), dtype=np.int64)
+    d = load_digits_split(int(s["n_train"]), seed=replicate_seed(settings, 0), n_test=s.get("n_test"))
+    seeds = replicate_seeds(settings, int(s["seeds"]), base=10)
     opts = dict(
         seeds=seeds,
         init_scale=float(s["init_scale"]),
@@ -310,7 +395,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         task, runs, seeds = train_sweep_unit(settings, unit)
         return _progress_arrays(toy_progress(runs, task), seeds, toy=True)
     if unit["model"] == "deep":
-        return _measure_deep(settings["deep"])
+        return _measure_deep(settings["deep"], settings)
     return _measure_modular(settings, unit)
 
 
@@ -425,101 +510,138 @@ def analyse(measurements: list[dict], settings: dict) -> dict:
 
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    from ..framework import Control, Verdict
-
+    four_c, deep_c, rqi_c, rank_c = CLAIMS
     res = analyse(measurements, settings)
-    judged, failed, parts, controls = 0, [], [], []
     four, deep, rq = res.get("fourier"), res.get("deep_rank"), res.get("rqi")
-    if four is not None:
-        ok_c = "share_rising" in four
-        controls.append(f"Fourier: {four['grokked_runs']} grokking modular runs (need ≥ 2)")
-        if ok_c:
-            judged += 1
-            other = four.get("median_final_other")
-            ok = four["share_rising"] >= SHARE and (other is None or four["median_final_grokked"] > other)
-            failed += [] if ok else ["Fourier concentration"]
-            parts.append(
-                f"per-unit Fourier concentration ({four['grokked_runs']} grokking runs): rises after "
-                f"fitting in {four['share_rising']:.0%}, median {four['median_fit_grokked']:.3f} → "
-                f"{four['median_final_grokked']:.3f}"
-                + ("" if other is None else f" vs {other:.3f} in non-grokking runs")
-                + f" (pooled top-k: {four['pooled_median_fit_grokked']:.3f} → "
-                f"{four['pooled_median_final_grokked']:.3f})" + ("" if ok else " [NOT reproduced]")
-            )
-        else:
-            parts.append(f"Fourier concentration: only {four['grokked_runs']} grokking runs -- not judged")
-        sh = res.get("shallow_effective_rank", {})
-        if "share_dropping" in sh:
-            parts.append(
-                "reported: effective rank of the one-hidden-layer MLP's features lower at generalisation "
-                f"than at fitting in {sh['share_dropping']:.0%} (median {sh['median_fit']:.1f} → "
-                f"{sh['median_gen']:.1f})"
-            )
-    if deep is not None:
-        s = settings["deep"]
-        controls.append(
-            f"deep rank: {deep['grokked_runs']} deep runs grokking with delay ≥ {s['min_delay']} (need ≥ 2)"
+    judged = []
+    # 1. Fourier concentration
+    t = four_c.threshold
+    if four is None:
+        judged.append(untested(four_c, "this profile trains no modular MLP"))
+    else:
+        n_g = four["grokked_runs"]
+        rising = [x["fourier_final"] > x["fourier_fit"] for x in res["modular_runs"] if x["grokked"]]
+        share = float(np.mean(rising)) if rising else float("nan")
+        other = four.get("median_final_other")
+        med_final = float(
+            np.median([x["fourier_final"] for x in res["modular_runs"] if x["grokked"]] or [np.nan])
         )
+        ok = bool(rising) and share >= t["min_share"] and (other is None or med_final > other)
+        meas = f"{n_g} of {n_g + four['other_runs']} modular runs grok"
+        if rising:
+            meas += (
+                f"; per-unit Fourier concentration rises after fitting in {share:.0%}, median "
+                f"{four.get('median_fit_grokked', float('nan')):.3f} → {med_final:.3f}"
+                + ("" if other is None else f" vs {other:.3f} in the non-grokking runs")
+            )
+            if "pooled_median_fit_grokked" in four:
+                meas += (
+                    f" (pooled top-k: {four['pooled_median_fit_grokked']:.3f} → "
+                    f"{four['pooled_median_final_grokked']:.3f})"
+                )
+        judged.append(
+            judge(
+                four_c,
+                Control(
+                    four_c.control.format(**t), held=n_g >= t["min_grokked"], detail=f"{n_g} grokking runs"
+                ),
+                ok,
+                measurement=meas,
+                numbers={**four, "share_rising": share},
+            )
+        )
+    # 2. deep-MLP feature rank
+    t = deep_c.threshold
+    if deep is None:
+        judged.append(untested(deep_c, "this profile trains no deep MLP"))
+    else:
+        s = settings["deep"]
 
         def rank_at_fit(x):
             return "—" if x["summed_rank_fit"] is None else f"{x['summed_rank_fit']:.0f}"
 
         desc = "; ".join(
-            f"seed {k}: fit {x['step_fit']}, test ≥ {THRESHOLD_ACC} at {steps_text(x['step_gen'])} "
-            f"(final test acc "
-            f"{x['final_test_acc']:.2f}), summed rank at init {x['summed_rank_init']:.0f}, at fitting "
-            f"{rank_at_fit(x)}, at the end {x['summed_rank_end']:.0f}"
+            f"run {k}: fit {steps_text(x['step_fit'])}, test ≥ {THRESHOLD_ACC} at "
+            f"{steps_text(x['step_gen'])} "
+            f"(final test acc {x['final_test_acc']:.2f}), summed rank at init {x['summed_rank_init']:.0f}, "
+            f"at fitting {rank_at_fit(x)}, at the end {x['summed_rank_end']:.0f}"
             for k, x in enumerate(deep["runs"])
         )
         head = (
             f"deep MLP (digits, depth {s['depth']}, width {s['width']}, α = {s['init_scale']:g}, checkpoints "
             f"{', '.join(str(int(c)) for c in deep['checkpoints'])}): {desc}"
         )
-        if deep["grokked_runs"] >= 2:
-            judged += 1
-            ok = deep["share_dropping"] >= SHARE
-            failed += [] if ok else ["deep feature rank"]
-            parts.append(
-                head + f"; rank lower at the end than at fitting in {deep['share_dropping']:.0%} of the "
-                f"{deep['grokked_runs']} grokking runs" + ("" if ok else " [NOT reproduced]")
+        nums = {k: v for k, v in deep.items() if k != "runs"}
+        if not s.get("judged", True):
+            judged.append(
+                untested(
+                    deep_c,
+                    "the paper's regime (grokking deep MLPs: ≥ 10⁴ steps, depth ≥ 4) is out of the cpu "
+                    "budget -- at "
+                    "3000 steps the deep runs fit late and do not generalise (judged at the gpu "
+                    "profile); measured: " + head,
+                    nums,
+                )
             )
         else:
-            parts.append(
-                head + f" -- only {deep['grokked_runs']} deep runs grok within the budget: the feature-rank "
-                "claim is reported, not judged"
+            g = deep["grokked_runs"]
+            share = deep.get("share_dropping", float("nan"))
+            judged.append(
+                judge(
+                    deep_c,
+                    Control(
+                        deep_c.control.format(**t), held=g >= t["min_grokked"], detail=f"{g} deep runs grok"
+                    ),
+                    g > 0 and share >= t["min_share"],
+                    measurement=head
+                    + (f"; rank lower at the end than at fitting in {share:.0%} of {g}" if g else ""),
+                    numbers=nums,
+                )
             )
-    if rq is not None:
-        controls.append("RQI: non-constant RQI and test accuracy")
-        if rq["spearman"] is None:
-            parts.append("RQI: constant RQI or test accuracy -- not judged")
-        else:
-            judged += 1
-            ok = rq["spearman"] >= MIN_SPEARMAN
-            failed += [] if ok else ["RQI"]
-            parts.append(
-                f"RQI vs test accuracy on the toy model: Spearman {rq['spearman']:.2f} over {rq['runs']} runs"
-                + ("" if ok else " [NOT reproduced]")
+    # 3. RQI vs test accuracy
+    t = rqi_c.threshold
+    if rq is None:
+        judged.append(untested(rqi_c, "this profile trains no toy model"))
+    else:
+        rho = rq["spearman"]
+        judged.append(
+            judge(
+                rqi_c,
+                Control(
+                    rqi_c.control.format(**t),
+                    held=rho is not None and rq["runs"] >= t["min_runs"],
+                    detail=(
+                        f"{rq['runs']} runs, RQI and test accuracy "
+                        f"{'non-constant' if rho is not None else 'constant'}"
+                    ),
+                ),
+                rho is not None and rho >= t["min_spearman"],
+                measurement=(
+                    f"Spearman ρ(RQI, test accuracy) = {'—' if rho is None else f'{rho:.2f}'} over "
+                    f"{rq['runs']} toy runs"
+                ),
+                numbers={"spearman": rho, "runs": rq["runs"]},
             )
+        )
+    # 4. the shallow MLP's effective rank, reported
+    sh = res.get("shallow_effective_rank", {})
+    if "share_dropping" in sh:
+        meas = (
+            "effective rank of the one-hidden-layer MLP's features lower at generalisation than at "
+            "fitting in "
+            f"{sh['share_dropping']:.0%} of the grokking runs (median {sh['median_fit']:.1f} → "
+            f"{sh['median_gen']:.1f})"
+        )
+    else:
+        meas = "fewer than 2 grokking modular runs: nothing to report"
+    judged.append(reported(rank_c, meas, sh))
     pred = (
         "Fourier concentration rises at grokking; summed feature rank of a deep MLP drops as it generalises; "
-        f"RQI rises with test accuracy (Spearman ≥ {MIN_SPEARMAN})"
+        "RQI rises with test accuracy"
     )
-    crit = (
-        "each claim judged when its control holds (≥ 2 grokking runs; non-constant curves); "
-        f"shares ≥ {SHARE:.0%}; pass if all judged claims hold"
-    )
-    control = Control(
-        requirement="at least one claim has its precondition: " + "; ".join(controls),
-        held=judged > 0,
-        detail=f"{judged} claim(s) judged",
-    )
-    meas = "; ".join(parts)
-    if judged == 0:
-        return Verdict("inconclusive", pred, meas + " -- no claim could be judged", crit, res, control)
-    status = "fail" if failed else "pass"
-    if failed:
-        meas += f" -- not reproduced: {', '.join(failed)}"
-    return Verdict(status, pred, meas, crit, res, control)
+    numbers = {k: v for k, v in res.items() if k != "modular_runs"}
+    numbers["modular_runs"] = res.get("modular_runs", [])
+    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
