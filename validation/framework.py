@@ -17,13 +17,16 @@ theory and checks it against trained networks.  It defines
     soon as it finishes, so an interrupted run resumes where it stopped;
 ``measure_unit(settings, unit) -> dict[str, array]``
     trains the networks of one unit; plain numeric arrays only;
+``CLAIMS``
+    the pre-registered claims (:class:`validation.claims.Claim`): the paper's sentence, the
+    measurement, the criterion and its thresholds, the positive control, the power; exactly
+    one is the headline (the claim as the paper writes it);
 ``verdict(prediction, measurements, settings) -> Verdict``
-    the stated criterion applied to the numbers (``measurements`` in the order of ``units``),
-    with the case's *positive control* (:class:`Control`): the precondition under which the
-    measurement can detect the claimed effect at all (feasible splits, a control run that
-    succeeds within the budget, both labels present, an effect size the budget resolves).
-    When the control fails the verdict is ``inconclusive`` with the reason, never ``fail``;
-    :func:`decide` applies that rule;
+    every claim judged on one replicate's numbers (``measurements`` in the order of
+    ``units``) with its *positive control* (:class:`Control`): the precondition under which
+    the measurement can detect the claimed effect at all.  When the control fails the claim
+    is ``inconclusive`` with the reason, never ``fail`` (:func:`validation.claims.judge`);
+    :func:`verdict_from_claims` builds the case's verdict from the judged claims;
 ``plot(prediction, measurements, settings, verdict, path)``
     one PNG figure;
 ``cost(settings) -> float`` (optional)
@@ -34,7 +37,12 @@ theory and checks it against trained networks.  It defines
     in the results folder) and ``python -m validation`` prints the total before it starts,
     naming the cases without an estimate.
 
-**Resuming.**  Every finished unit is stored under ``out/cases/<name>/chunks/`` with paths
+**Replicates.**  The framework sets ``settings["replicate"] = K``; every random draw of a case
+comes from :func:`validation.claims.replicate_seeds`, so replicates are disjoint seed sets and
+data draws.  :func:`run_suite` runs each case on every replicate given and combines each
+claim's verdicts (:func:`validation.claims.combine`: pass only if it passes on all).
+
+**Resuming.**  Every finished unit is stored under ``out/cases/<name>/r<K>/chunks/`` with paths
 relative to ``out``, so a results folder can be copied elsewhere (or to another machine) and
 the same command, pointed at the copy, reuses every stored unit and computes only the rest.
 :func:`run_suite` runs cases through :func:`effgrok.scan.run_scan` (in process, on a local
@@ -75,10 +83,8 @@ __all__ = [
     "STATUSES",
     "CaseResult",
     "Control",
-    "Finding",
     "Verdict",
     "case_jobs",
-    "decide",
     "device_of",
     "estimate",
     "list_cases",
@@ -93,26 +99,6 @@ __all__ = [
 PROFILES = ("tiny", "cpu", "gpu")
 STATUSES = CASE_STATUSES
 _REQUIRED = ("TITLE", "CLAIM", "PROFILES", "predict", "units", "measure_unit", "verdict", "plot")
-
-
-LEVELS = ("quantitatively", "qualitatively", "not", "undecided")
-
-
-@dataclass(frozen=True)
-class Finding:
-    """How far one claim of a paper holds on effgrok's runs: ``holds`` is one of
-    :data:`LEVELS` (``quantitatively``: the stated law or number; ``qualitatively``: the
-    direction or ordering only; ``not``; ``undecided``), ``evidence`` the numbers."""
-
-    claim: str
-    holds: str
-    evidence: str = ""
-
-    def __post_init__(self):
-        if self.holds not in LEVELS:
-            raise ValueError(f"finding level must be one of {', '.join(LEVELS)}; got {self.holds!r}")
-        if not isinstance(self.claim, str) or not self.claim:
-            raise ValueError(f"finding claim must be a non-empty string, got {self.claim!r}")
 
 
 @dataclass(frozen=True)
@@ -193,30 +179,6 @@ def verdict_from_claims(claims, judged, *, prediction: str, numbers: dict | None
     return Verdict(
         status, prediction, hv.measurement, head.criterion, dict(numbers or {}), hv.control, ordered
     )
-
-
-def decide(
-    control: Control,
-    passed: bool,
-    *,
-    prediction: str,
-    measurement: str,
-    criterion: str,
-    numbers: dict | None = None,
-) -> Verdict:
-    """The verdict of a case: ``inconclusive`` (with the control's reason) when ``control`` did
-    not hold, else ``pass`` or ``fail`` as ``passed`` says.
-
-    >>> c = Control("both labels present (>= 2 runs each)", held=False, detail="0 grokking runs")
-    >>> decide(c, True, prediction="p", measurement="m", criterion="c").status
-    'inconclusive'
-    """
-    if not isinstance(control, Control):
-        raise ValueError(f"decide needs a Control, got {type(control).__name__}")
-    status = ("pass" if passed else "fail") if control.held else "inconclusive"
-    if not control.held:
-        measurement = f"{measurement} -- positive control not met: {control.requirement} ({control.detail})"
-    return Verdict(status, prediction, measurement, criterion, dict(numbers or {}), control)
 
 
 @dataclass(frozen=True)
