@@ -1,0 +1,186 @@
+"""Fit-grid measurements of the learning-time law (issue 27): steps to RQI > 0.95 of the toy model.
+
+Run once (``uv run python docs/theory/learning_time_fit.py``); writes ``learning_time_fit.json``
+beside this file.  Seeds ``500_000 + 1000·i + k`` (below 10⁶, disjoint from every validation
+replicate).  The fit grid: p = 10 addition, width 200, init scales 1, n ∈ {36, 48}, budget 3000.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+#: (n_train, optimizer, lr_emb, lr_dec): width 200, init scales 1 everywhere.
+FIT_GRID = [
+    (48, "adam", 1e-3, 1e-4),
+    (48, "adam", 3e-3, 1e-4),
+    (48, "adam", 3e-4, 1e-4),
+    (48, "adam", 1e-3, 3e-4),
+    (48, "adam", 1e-3, 3e-5),
+    (36, "adam", 3e-3, 1e-3),
+    (36, "adam", 1e-3, 1e-4),
+    (48, "gd-embedding", 0.1, 1e-4),
+    (48, "gd-embedding", 0.3, 1e-4),
+    (48, "gd-embedding", 1.0, 1e-4),
+    (48, "gd-embedding", 0.3, 3e-4),
+]
+SEEDS = 16
+BUDGET = 3000
+
+
+def main() -> None:
+    from effgrok.nets.toy import ToyConfig, train_toy
+    from effgrok.tasks import make_task
+
+    task = make_task("add", 10)
+    out = pathlib.Path(__file__).with_name("learning_time_fit.json")
+    rows = json.loads(out.read_text()) if out.exists() else []
+    done = {(r["n_train"], r["optimizer"], r["lr_emb"], r["lr_dec"]) for r in rows}
+    for i, (n, opt, le, ld) in enumerate(FIT_GRID):
+        if (n, opt, le, ld) in done:
+            continue
+        t0 = time.time()
+        cfg = ToyConfig(steps=BUDGET, stride=500, emb_optimizer="sgd" if opt == "gd-embedding" else "adamw")
+        seeds = 500_000 + 1000 * i + np.arange(SEEDS)
+        runs = train_toy(task, cfg, seeds=seeds, n_train=n, lr_emb=le, lr_dec=ld)
+        st = [None if not np.isfinite(s) else float(s) for s in runs.step_rqi]
+        rows.append(
+            {
+                "n_train": n,
+                "optimizer": opt,
+                "lr_emb": le,
+                "lr_dec": ld,
+                "hidden": 200,
+                "init_scale": 1.0,
+                "budget": BUDGET,
+                "seeds": seeds.tolist(),
+                "step_rqi": st,
+                "seconds": time.time() - t0,
+            }
+        )
+        out.write_text(json.dumps(rows, indent=1))
+        print(n, opt, le, ld, sorted(s for s in st if s is not None), f"{time.time() - t0:.0f}s", flush=True)
+        sys.stdout.flush()
+
+
+if __name__ == "__main__" and len(sys.argv) == 1:
+    main()
+
+
+def pinned_of(n_train: int, seeds) -> np.ndarray:
+    """Whether each run's training split pins the structure (the split train_toy draws from
+    the run's seed: the first draw of ``SeedSequence(seed)``)."""
+    from effgrok.effective import grokking_rate
+    from effgrok.nets.engine import run_rng
+    from effgrok.tasks import make_task, random_split
+
+    task = make_task("add", 10)
+    out = []
+    for s in seeds:
+        split_seed = int(run_rng(s).integers(2**63 - 1))
+        out.append(grokking_rate(task, random_split(task, size=n_train, seed=split_seed).mask).pinned)
+    return np.array(out)
+
+
+def fit(rows: list[dict]) -> dict:
+    """Censored maximum likelihood of (c, g, μ, s) over every run of the fit grid.
+
+    A pinned run's route time and memorisation time are independent log-normals (medians ``t̂``
+    and ``t_m = μ n τ_d``, log-spread ``s``); it is learned at ``t`` if ``t ≤ T`` and the route
+    wins.  Likelihood of a run learned at ``t``: ``φ((ln t − ln t̂)/s)/s · [1 − Φ((ln t − ln t_m)/s)]``
+    (density in ``ln t``); of a pinned run not learned: ``1 − F(T)``; a run that does not pin is
+    never learned (probability 1; learned anyway: floor 1e-4).
+    """
+    from scipy.optimize import minimize
+    from scipy.stats import norm
+
+    from effgrok._learning_time import learning_time_steps, memorisation_steps
+
+    data = []
+    for r in rows:
+        pinned = pinned_of(r["n_train"], r["seeds"])
+        st = np.array([np.nan if s is None else s for s in r["step_rqi"]], float)
+        data.append((r, pinned, st))
+
+    def nll(theta):
+        c, g, mu, s = np.exp(theta)
+        total = 0.0
+        for r, pinned, st in data:
+            a = np.log(learning_time_steps(r["lr_emb"], r["lr_dec"], r["optimizer"], 200, 1.0, 1.0, c=c, g=g))
+            b = np.log(memorisation_steps(r["n_train"], r["lr_dec"], 200, 1.0, mu=mu))
+            u = np.linspace(a - 10 * s, min(np.log(r["budget"]), a + 10 * s), 801)
+            dens = norm.pdf((u - a) / s) / s * norm.sf((u - b) / s)
+            f_T = np.trapezoid(dens, u) if u[-1] > u[0] else 0.0
+            learned = np.isfinite(st)
+            lt = np.log(np.maximum(st[learned & pinned], 1.0))
+            total -= np.sum(norm.logpdf((lt - a) / s) - np.log(s) + norm.logsf((lt - b) / s))
+            total -= np.sum(learned & ~pinned) * np.log(1e-4)
+            total -= np.sum(~learned & pinned) * np.log(max(1.0 - f_T, 1e-300))
+        return total
+
+    best = None
+    for start in ([4.0, 1.0, 0.05, 0.3], [10.0, 0.3, 0.03, 0.2], [2.0, 3.0, 0.1, 0.5]):
+        res = minimize(
+            nll,
+            np.log(start),
+            method="Nelder-Mead",
+            options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 20000, "maxfev": 20000},
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    c, g, mu, s = np.exp(best.x)
+    return {
+        "c": float(c),
+        "g": float(g),
+        "mu": float(mu),
+        "spread": float(s),
+        "nll": float(best.fun),
+        "converged": bool(best.success),
+    }
+
+
+def report(rows: list[dict], constants: dict) -> list[dict]:
+    """Per fit condition: measured censored median and the law's (with the fitted constants)."""
+    from effgrok._learning_time import (
+        learned_by,
+        learning_time_steps,
+        median_learning_steps,
+        memorisation_steps,
+    )
+
+    out = []
+    for r in rows:
+        st = np.array([np.inf if s is None else s for s in r["step_rqi"]], float)
+        srt = np.sort(st)
+        meas = float(srt[(srt.size + 1) // 2 - 1])
+        th = learning_time_steps(
+            r["lr_emb"], r["lr_dec"], r["optimizer"], 200, 1.0, 1.0, c=constants["c"], g=constants["g"]
+        )
+        tm = memorisation_steps(r["n_train"], r["lr_dec"], 200, 1.0, mu=constants["mu"])
+        q = float(pinned_of(r["n_train"], r["seeds"]).mean())
+        med = median_learning_steps(q, th, tm, constants["spread"], r["budget"])
+        out.append(
+            {
+                "n_train": r["n_train"],
+                "optimizer": r["optimizer"],
+                "lr_emb": r["lr_emb"],
+                "lr_dec": r["lr_dec"],
+                "measured_median": meas,
+                "law_median": med,
+                "learned_share": float(np.isfinite(st).mean()),
+                "p_learn": q * learned_by(r["budget"], th, tm, constants["spread"]),
+            }
+        )
+    return out
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "fit":
+    _rows = json.loads(pathlib.Path(__file__).with_name("learning_time_fit.json").read_text())
+    _c = fit(_rows)
+    print(json.dumps(_c, indent=1))
+    for _r in report(_rows, _c):
+        print(_r)
