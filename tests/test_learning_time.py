@@ -49,6 +49,13 @@ def test_theory_closed_forms_and_sign_flow():
     assert th.check_sign_flow() <= 0.02
 
 
+def test_theory_race_and_quadrature():
+    from theory import learning_time as th
+
+    th.check_race()
+    assert th.check_learned_by() <= 1e-6
+
+
 def _monte_carlo(t_hat, t_m, q, budget, spread, n=400_000, seed=0):
     """Runs: pinned with probability q; route and memorisation times independent log-normals; a
     pinned run is learned at its route time if that is ≤ budget and before memorisation."""

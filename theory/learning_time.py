@@ -14,9 +14,12 @@ A3. Adam takes normalised steps: while a coordinate's gradient keeps its sign, i
 A4. Plain gradient descent moves the embeddings by ``η_e`` times the gradient; by A1 the gradient
     on ``x`` is proportional to the decoder's progress ``y``: ``ẋ = g η_e y/σ_e`` (``g`` a constant:
     the gradient per unit of decoder progress).  The decoder keeps Adam (A3).
-A5. Nothing else sets the clock: ``λ3``, ``n`` and the training set enter only through whether the
-    set pins the structure (a set that does not pin is never learned); across initialisations
-    ``ln t`` is normal around ``ln t̂`` with spread ``s``.
+A5. The race: the decoder alone memorises the ``n`` training examples when its progress reaches
+    ``y = μ n`` (the same progress per example), at ``t_m = μ n τ_d``; after that the gradient
+    that organises the embedding is gone, so a run whose route has not crossed is never learned.
+A6. Nothing else sets the clock: ``λ3`` and the training set enter only through whether the set
+    pins the structure (a set that does not pin is never learned); across initialisations the
+    route and memorisation times are independent log-normals with one spread ``s``.
 
 **Result.**  With ``τ_e = σ_e/η_e``, ``τ_d = σ_d/η_d``:
 
@@ -25,7 +28,11 @@ A5. Nothing else sets the clock: ``λ3``, ``n`` and the training set enter only 
 
 so ``∂ln t̂/∂ln η_e = ∂ln t̂/∂ln η_d = −½`` (Adam) and ``−⅓``, ``−⅔`` (GD on the embeddings), and
 ``t̂ ∝ W^{−1/4}`` (Adam) or ``W^{−1/3}`` (GD).  The effective theory's ``n_h = 1/(η_e λ3)`` has
-exponents ``−1`` and ``0`` instead.
+exponents ``−1`` and ``0`` instead.  The route beats memorisation (``t̂ < t_m``) when
+
+    Adam:   η_e/η_d > c σ_e/(μ² n² σ_d),        GD:   η_e > 2 c σ_e η_d/(g μ³ n³ σ_d),
+
+and with equal log-spreads a pinned run is ever learned with probability ``Φ(ln(t_m/t̂)/(s√2))``.
 
 ``check_against_library`` compares :func:`effgrok.effective.learning_time.learning_time_steps`
 with the sympy closed forms; ``check_sign_flow`` integrates the sign-step model itself (a
@@ -35,6 +42,7 @@ and compares the crossing time with the closed form.
 
 from __future__ import annotations
 
+import functools
 import math
 import pathlib
 
@@ -46,6 +54,7 @@ tau_e = sig_e / eta_e
 tau_d = sig_d / eta_d
 
 
+@functools.cache
 def progress_adam() -> tuple[sp.Expr, sp.Expr]:
     """``x(t), y(t)`` under A2-A3 (sympy ``dsolve``)."""
     x, y = sp.Function("x"), sp.Function("y")
@@ -54,6 +63,7 @@ def progress_adam() -> tuple[sp.Expr, sp.Expr]:
     return xs, ys
 
 
+@functools.cache
 def progress_gd() -> tuple[sp.Expr, sp.Expr]:
     """``x(t), y(t)`` under A2, A4 (GD on the embeddings, Adam on the decoder)."""
     x = sp.Function("x")
@@ -62,6 +72,7 @@ def progress_gd() -> tuple[sp.Expr, sp.Expr]:
     return xs, ys
 
 
+@functools.cache
 def learning_time(optimizer: str = "adam") -> sp.Expr:
     """``t̂`` solving ``x(t) y(t) = c`` (the one positive root)."""
     xs, ys = progress_adam() if optimizer == "adam" else progress_gd()
@@ -81,6 +92,65 @@ def closed_forms() -> dict[str, sp.Expr]:
         "adam": sp.sqrt(c * tau_e * tau_d),
         "gd-embedding": (2 * c * sig_e * tau_d**2 / (g * eta_e)) ** sp.Rational(1, 3),
     }
+
+
+mu, n, s_ = sp.symbols("mu n s", positive=True)
+
+
+@functools.cache
+def memorisation_time() -> sp.Expr:
+    """``t_m``: the decoder's progress ``y(t) = t/τ_d`` reaches ``μ n``."""
+    _, ys = progress_adam()
+    (root,) = sp.solve(sp.Eq(ys, mu * n), t)
+    return root
+
+
+@functools.cache
+def phase_boundary(optimizer: str = "adam") -> sp.Expr:
+    """The rate at which ``t̂ = t_m``: ``η_e/η_d`` (Adam) or ``η_e`` (GD) on the boundary."""
+    if optimizer == "adam":
+        r = sp.symbols("r", positive=True)  # r = η_e/η_d
+        eq = sp.Eq(learning_time("adam").subs(eta_e, r * eta_d) ** 2, memorisation_time() ** 2)
+        (root,) = sp.solve(eq, r)
+        return sp.simplify(root)
+    (root,) = sp.solve(sp.Eq(learning_time("gd-embedding") ** 3, memorisation_time() ** 3), eta_e)
+    return sp.simplify(root)
+
+
+@functools.cache
+def ever_learned_probability() -> sp.Expr:
+    """``P(X < Y)`` for independent ``X ~ N(a, s²)``, ``Y ~ N(b, s²)`` (``a = ln t̂``, ``b = ln t_m``):
+    ``D = X − Y ~ N(a − b, 2s²)`` (sum of independent normals), and ``P(D < 0)`` by integrating its
+    density: ``½(1 + erf((b − a)/(2s))) = Φ(ln(t_m/t̂)/(s√2))``."""
+    a, b, d = sp.symbols("a b d", real=True)
+    var = 2 * s_**2
+    density = sp.exp(-((d - (a - b)) ** 2) / (2 * var)) / sp.sqrt(2 * sp.pi * var)
+    return sp.simplify(sp.integrate(density, (d, -sp.oo, 0)))
+
+
+def check_race() -> None:
+    """Phase boundaries and the ever-learned probability in closed form."""
+    assert sp.simplify(phase_boundary("adam") - c * sig_e / (mu**2 * n**2 * sig_d)) == 0
+    gd = 2 * c * sig_e * eta_d / (g * mu**3 * n**3 * sig_d)
+    assert sp.simplify(phase_boundary("gd-embedding") - gd) == 0
+    a, b = sp.symbols("a b", real=True)
+    expected = (1 + sp.erf((b - a) / (2 * s_))) / 2
+    assert sp.simplify(ever_learned_probability() - expected) == 0
+
+
+def check_learned_by(tol: float = 1e-6) -> float:
+    """The library's ``F(∞)`` (Simpson quadrature) equals the closed form ``Φ(ln(t_m/t̂)/(s√2))``."""
+    from effgrok._learning_time import learned_by
+
+    a, b = sp.symbols("a b", real=True)
+    closed = sp.lambdify((a, b, s_), ever_learned_probability(), modules="math")
+    worst = 0.0
+    for th, tm, sp_ in [(500.0, 1000.0, 0.3), (800.0, 400.0, 0.2), (100.0, 100.0, 0.5), (50.0, 5e4, 0.28)]:
+        worst = max(
+            worst, abs(learned_by(1e12, th, tm, sp_) - float(closed(math.log(th), math.log(tm), sp_)))
+        )
+    assert worst <= tol, worst
+    return worst
 
 
 def check_closed_forms() -> None:
@@ -162,16 +232,29 @@ def main(out_dir: pathlib.Path | None = None) -> dict:
     check_closed_forms()
     lib = check_against_library()
     flow = check_sign_flow()
+    check_race()
+    quad = check_learned_by()
     forms = learning_time_forms()
     for opt, form in forms.items():
         print(f"t̂ ({opt}) = {form}")
         print(f"  exponents: {exponents(opt)}")
-    print(f"library vs sympy: max relative difference {lib:.1e}; sign-step model vs closed form: {flow:.3f}")
+    print(
+        f"phase boundary (Adam): η_e/η_d = {phase_boundary('adam')}; "
+        f"(GD): η_e = {phase_boundary('gd-embedding')}"
+    )
+    print(f"P(ever learned | pinned) = {ever_learned_probability()}")
+    print(
+        f"library vs sympy: max relative difference {lib:.1e}; sign-step model vs closed form: {flow:.3f}; "
+        f"F(∞) quadrature vs closed form: {quad:.1e}"
+    )
     return {
         "laws": {k: str(v) for k, v in forms.items()},
         "exponents": {k: {q: str(e) for q, e in exponents(k).items()} for k in forms},
         "library_max_rel_diff": lib,
         "sign_flow_max_rel_diff": flow,
+        "phase_boundary": {k: str(phase_boundary(k)) for k in forms},
+        "ever_learned_probability": str(ever_learned_probability()),
+        "learned_by_quadrature_error": quad,
     }
 
 

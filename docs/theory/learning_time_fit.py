@@ -184,3 +184,87 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "fit":
     print(json.dumps(_c, indent=1))
     for _r in report(_rows, _c):
         print(_r)
+
+
+def test_grid_rows(run_dir: pathlib.Path, replicate: int) -> list[dict]:
+    """The validation case's per-condition table of one stored replicate (``condition_table``)."""
+    from validation.cases import learning_time as case
+
+    chunks = sorted((run_dir / "cases" / "learning_time" / f"r{replicate}" / "chunks").glob("*.npz"))
+    units = [dict(np.load(f)) for f in chunks]
+    units.sort(key=lambda m: int(m["index"][0]))
+    settings = {**case.PROFILES["cpu"], "replicate": replicate}
+    return case.condition_table(units, settings)
+
+
+def figure(run_dir: pathlib.Path, out: pathlib.Path, replicates=(0, 1)) -> None:
+    """Both laws against the measured censored medians: fit grid (left), test grid (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fit_rows = json.loads(pathlib.Path(__file__).with_name("learning_time_fit.json").read_text())
+    from effgrok._learning_time import LEARNING_TIME_CONSTANTS
+
+    rep = report(fit_rows, LEARNING_TIME_CONSTANTS)
+    budget = 3000
+    cap = lambda v: 1.25 * budget if not np.isfinite(v) else v  # noqa: E731
+    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2), sharey=True)
+    for ax, title in zip(
+        axes, ("fit grid (constants fitted here)", "test grid (pre-registered)"), strict=True
+    ):
+        lo, hi = 150, 1.4 * budget
+        ax.plot([lo, hi], [lo, hi], "k:", lw=1)
+        ax.fill_between([lo, hi], [lo / 1.5, hi / 1.5], [lo * 1.5, hi * 1.5], color="0.92")
+        ax.axvline(budget, color="0.6", ls="--", lw=0.8)
+        ax.axhline(budget, color="0.6", ls="--", lw=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("measured median steps to RQI > 0.95")
+    axes[0].set_ylabel("predicted median steps (∞ drawn at 1.25 × budget)")
+    for r in rep:
+        mk = "o" if r["optimizer"] == "adam" else "^"
+        axes[0].scatter(cap(r["measured_median"]), cap(r["law_median"]), marker=mk, color="C0", s=25)
+    for k in replicates:
+        for r in test_grid_rows(run_dir, k):
+            mk = "o" if r["optimizer"] == "adam" else "^"
+            axes[1].scatter(cap(r["measured_median"]), cap(r["law_median"]), marker=mk, color="C0", s=25)
+            axes[1].scatter(
+                cap(r["measured_median"]),
+                cap(r["n_h_median"]),
+                marker=mk,
+                color="C3",
+                s=25,
+                facecolors="none",
+            )
+    axes[1].scatter([], [], color="C0", label="new law")
+    axes[1].scatter([], [], color="C3", facecolors="none", label="n_h = 1/(η λ3)")
+    axes[1].scatter([], [], marker="o", color="0.4", label="Adam")
+    axes[1].scatter([], [], marker="^", color="0.4", label="GD on embeddings")
+    axes[1].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+
+
+def table(run_dir: pathlib.Path, replicate: int) -> str:
+    """Markdown rows of one replicate's test grid."""
+    f = lambda v: "∞" if not np.isfinite(v) else f"{v:.0f}"  # noqa: E731
+    lines = []
+    for r in test_grid_rows(run_dir, replicate):
+        lines.append(
+            f"| {r['optimizer']} | {r['n_train']} | {r['width']} "
+            f"| {r['init_scale_emb']:g}/{r['init_scale_dec']:g} "
+            f"| {r['lr_emb']:g}/{r['lr_dec']:g} | {f(r['measured_median'])} ({r['learned_share']:.2f}) "
+            f"| {f(r['law_median'])} ({r['p_learn']:.2f}) | {f(r['n_h_median'])} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__" and len(sys.argv) > 2 and sys.argv[1] == "figure":
+    _run = pathlib.Path(sys.argv[2])
+    figure(_run, pathlib.Path(__file__).parents[1] / "concepts" / "learning_time.png")
+    for _k in (0, 1):
+        print(f"replicate {_k}")
+        print(table(_run, _k))
