@@ -64,6 +64,8 @@ __all__ = [
     "split_pins_structure",
 ]
 
+#: The optimisers the law covers: Adam on both groups, or gradient descent on the embeddings
+#: (decoder Adam).
 LEARNING_TIME_OPTIMIZERS = ("adam", "gd-embedding")
 
 #: The fit grid of the constants: (n_train, optimizer, lr_emb, lr_dec), all at p = 10 addition,
