@@ -6,4 +6,4 @@ exposes ``check()`` functions that compare the symbolic results with effgrok's n
 """
 
 #: Modules run by ``python -m theory`` (each has ``main(out_dir)`` and ``check()``).
-MODULES = ["effective_loss", "gram_spectrum", "critical_size", "kernels", "hermite"]
+MODULES = ["effective_loss", "gram_spectrum", "critical_size", "kernels", "hermite", "learning_time"]

@@ -35,7 +35,18 @@ def build_parser() -> Parser:
     """The ``effgrok`` argument parser with every command."""
     from .. import __version__
     from ..tasks import TASK_NAMES
-    from . import diagnostics, inspect, kernels, phase, simulate, solvable, theory, train, weight_norm
+    from . import (
+        diagnostics,
+        inspect,
+        kernels,
+        learning_time,
+        phase,
+        simulate,
+        solvable,
+        theory,
+        train,
+        weight_norm,
+    )
 
     parser = Parser(prog="effgrok", description="Effective theory of grokking: fast, checkable numbers.")
     parser.add_argument("--version", action="version", version=f"effgrok {__version__}")
@@ -49,6 +60,7 @@ def build_parser() -> Parser:
     solvable.register(sub)  # issue 11: solvable linear|dichotomy
     weight_norm.register(sub)  # issue 10: weight-norm, tickets
     inspect.register(sub, TASK_NAMES)  # issue 18: inspect
+    learning_time.register(sub, TASK_NAMES)  # issue 27: predict-time
     return parser
 
 

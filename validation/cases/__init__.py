@@ -15,4 +15,5 @@ CASES = [
     "solvable_linear",
     "dichotomy",
     "softmax_collapse",
+    "learning_time",
 ]

@@ -1,0 +1,36 @@
+"""The learning-time law of the toy model (issue 27): steps to RQI > 0.95 from the learning rates.
+
+The law, its constants and its derivation are documented in :mod:`effgrok._learning_time`
+(pure ``math``, so that ``effgrok predict-time`` answers without importing numba or JAX); this
+module is its public home beside the rest of the effective theory.
+
+>>> from effgrok.effective.learning_time import learning_time
+>>> round(learning_time(48, 1e-3, 1e-4).steps / learning_time(48, 4e-3, 4e-4).steps, 6)
+4.0
+"""
+
+from __future__ import annotations
+
+from .._learning_time import (
+    FIT_GRID,
+    LEARNING_TIME_CONSTANTS,
+    LEARNING_TIME_OPTIMIZERS,
+    LearningTime,
+    learned_by,
+    learning_time,
+    learning_time_steps,
+    median_learning_steps,
+    memorisation_steps,
+)
+
+__all__ = [
+    "FIT_GRID",
+    "LEARNING_TIME_CONSTANTS",
+    "LEARNING_TIME_OPTIMIZERS",
+    "LearningTime",
+    "learned_by",
+    "learning_time",
+    "learning_time_steps",
+    "median_learning_steps",
+    "memorisation_steps",
+]
