@@ -510,7 +510,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     bx.legend(fontsize=8)
     e_delay = np.array([np.nan if v is None else v for v in verdict.numbers["epsilon_delay"]], float)
     e = np.concatenate([m["epsilon"] for m in measurements[1:]]) if len(measurements) > 1 else np.array([])
-    cx.scatter(e, e_delay, color="C0", marker="o")
+    cx.scatter(e, e_delay, color="C0", marker="o", label="delay (runs with a K0 plateau, then test ≤ θ/3)")
     cx.set_xlabel("ε (feature alignment)")
     cx.set_ylabel("delay t_test(θ) − t_train(θ)")
     cx.legend(fontsize=8)
