@@ -77,7 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DOCS_DIR",
         help="after the run, copy the report and figures into DOCS_DIR (e.g. docs/validation)",
     )
-    ap.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help="progress bar")
+    ap.add_argument(
+        "--progress",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="a bar on a terminal, else a line every 10 s (auto); always a bar (on); none (off)",
+    )
     return ap
 
 
@@ -127,21 +132,26 @@ def main(argv: list[str] | None = None) -> int:
         from effgrok.results import writable_folder
 
         writable_folder(out, "--out")
-        progress = {"auto": sys.stderr.isatty(), "on": True, "off": False}[args.progress]
         from .framework import estimate, format_estimate
 
         names = args.cases or known
         est = estimate(names, args.profile, out, args.replicate)
         print(format_estimate(est, args.profile, args.workers), flush=True)
-        report = run_suite(
-            args.profile,
-            out,
-            cases=args.cases,
-            replicates=args.replicate,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            progress=progress,
-        )
+        from effgrok.cli._options import progress_bar
+
+        from .framework import case_jobs
+
+        total = sum(len(case_jobs(n, args.profile, k)) for n in names for k in args.replicate)
+        with progress_bar(args, total, f"validation ({args.profile})", "unit") as bar:
+            report = run_suite(
+                args.profile,
+                out,
+                cases=args.cases,
+                replicates=args.replicate,
+                workers=args.workers,
+                scheduler=args.scheduler,
+                progress=bar,
+            )
     except (_UsageError, ValueError) as exc:
         print(f"validation: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

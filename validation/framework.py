@@ -544,13 +544,15 @@ def run_suite(
     replicates: Sequence[int] = (0, 1),
     workers: int | None = None,
     scheduler: str | None = None,
-    progress: bool = False,
+    progress=False,
     keep_going: bool = True,
 ) -> dict:
     """Run ``cases`` (default: all) on each of ``replicates`` and write ``out/report.md`` and
     ``out/report.json``.  A claim passes only if it passes on every replicate run.
 
-    A case that raises is reported with status ``error`` and the suite goes on (unless
+    ``progress``: ``True`` for a tqdm bar on stderr, or any reporter with ``update(n)`` and
+    ``close()`` (the command passes a line every 10 s when stderr is no terminal).  A case that
+    raises is reported with status ``error`` and the suite goes on (unless
     ``keep_going=False``); Ctrl-C stops the suite and keeps every finished unit.
     """
     from effgrok import __version__
@@ -566,15 +568,17 @@ def run_suite(
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     bar = None
-    if progress:
+    if progress is True:
         from tqdm import tqdm
 
         total = sum(len(case_jobs(n, profile, k)) for n in names for k in replicates)
         bar = tqdm(total=total, desc=f"validation ({profile})", unit="unit", file=sys.stderr)
+    elif progress:  # a reporter of the caller's (update, close), e.g. a line every 10 s in a log
+        bar = progress
     records = []
     try:
         for n in names:
-            if bar is not None:
+            if hasattr(bar, "set_postfix_str"):
                 bar.set_postfix_str(n)
             try:
                 runs = {

@@ -431,6 +431,26 @@ def _lens_names(params) -> tuple[str, list[int]]:
     return "embed.W_E", layers
 
 
+def _lens_optional(arr: dict, L: int, dims: tuple, P: dict, used: set) -> None:
+    """Layer ``L``'s optional tensors of a TransformerLens file into ``P`` (biases default to
+    zeros, LayerNorms kept when present), each checked against ``dims = (H, d_head, d_model,
+    d_mlp)``; their names added to ``used``."""
+    H, dh, d, m = dims
+    b = f"blocks.{L}."
+    shapes = {"attn.b_Q": (H, dh), "attn.b_K": (H, dh), "attn.b_V": (H, dh), "attn.b_O": (d,)}
+    shapes.update({"mlp.b_in": (m,), "mlp.b_out": (d,)})
+    for x, shape in shapes.items():
+        t = arr.get(b + x, np.zeros(shape))
+        if t.shape != shape:
+            raise _NoFit(f"{b}{x} {t.shape} is not {shape}")
+        P[f"{L}.{x.split('.')[1]}"] = t
+        used.add(b + x)
+    for ln in ("ln1", "ln2"):
+        if b + f"{ln}.w" in arr:
+            P[f"{L}.{ln}.w"], P[f"{L}.{ln}.b"] = arr[b + f"{ln}.w"], arr.get(b + f"{ln}.b", np.zeros(d))
+            used |= {b + f"{ln}.w", b + f"{ln}.b"}
+
+
 def _try_lens(params, task, activation, heads):
     need = ("embed.W_E", "pos_embed.W_pos", "unembed.W_U")
     if not set(need) <= set(params):
@@ -476,24 +496,7 @@ def _try_lens(params, task, activation, heads):
         H, _, dh = Q.shape
         if Wo.shape != (H, dh, d) or W_in.ndim != 2 or W_in.shape[0] != d or W_out.shape != W_in.shape[::-1]:
             raise _NoFit(f"{b}attn.W_O {Wo.shape} or {b}mlp.W_in {W_in.shape}/W_out {W_out.shape} do not fit")
-        m = W_in.shape[1]
-        zeros = {"b_Q": (H, dh), "b_K": (H, dh), "b_V": (H, dh), "b_O": (d,)}
-        for x, shape in zeros.items():
-            t = arr.get(b + f"attn.{x}", np.zeros(shape))
-            if t.shape != shape:
-                raise _NoFit(f"{b}attn.{x} {t.shape} is not {shape}")
-            P[f"{L}.{x}"] = t
-            used.add(b + f"attn.{x}")
-        for x, shape in (("b_in", (m,)), ("b_out", (d,))):
-            t = arr.get(b + f"mlp.{x}", np.zeros(shape))
-            if t.shape != shape:
-                raise _NoFit(f"{b}mlp.{x} {t.shape} is not {shape}")
-            P[f"{L}.{x}"] = t
-            used.add(b + f"mlp.{x}")
-        for ln in ("ln1", "ln2"):
-            if b + f"{ln}.w" in arr:
-                P[f"{L}.{ln}.w"], P[f"{L}.{ln}.b"] = arr[b + f"{ln}.w"], arr.get(b + f"{ln}.b", np.zeros(d))
-                used |= {b + f"{ln}.w", b + f"{ln}.b"}
+        _lens_optional(arr, L, (H, dh, d, W_in.shape[1]), P, used)
         P.update({f"{L}.W_Q": Q, f"{L}.W_K": K, f"{L}.W_V": V, f"{L}.W_O": Wo, f"{L}.W_in": W_in})
         P[f"{L}.W_out"] = W_out
         used |= {b + f"attn.W_{x}" for x in "QKVO"} | {b + "mlp.W_in", b + "mlp.W_out"}
@@ -608,7 +611,7 @@ def pair_split(task: Task, train) -> tuple[np.ndarray, np.ndarray, str]:
     ``a ≤ b`` for a commutative task).
     """
     from ..tasks import Split
-    from .inspection import training_split
+    from ._splits import training_split
 
     split, _ = training_split(task, train)  # checks the input
     arr = None if isinstance(train, Split) else np.asarray(train)
@@ -645,7 +648,7 @@ def _log_table(p: int, g: int) -> np.ndarray:
 
 def _group_coordinates(task: Task):
     """``(m, i, j, k)`` with ``i[a] + j[b] ≡ k[c] (mod m)`` for every example, or None."""
-    from .inspection import _generator
+    from ._splits import _generator
 
     if task.p is None or task.n_symbols < 3:
         return None

@@ -3,12 +3,15 @@
 The subpackage exports the public names of all its modules (each module's ``__all__``).
 """
 
-from . import constraints, critical, dynamics, metrics, simulation, spectrum
+import sys as _sys
+
 from .constraints import *  # noqa: F403
 from .critical import *  # noqa: F403
 from .dynamics import *  # noqa: F403
+from .learning_time import *  # noqa: F403  (its function learning_time shadows the module's name here)
 from .metrics import *  # noqa: F403
 from .simulation import *  # noqa: F403
 from .spectrum import *  # noqa: F403
 
-__all__ = [n for m in (constraints, critical, dynamics, metrics, simulation, spectrum) for n in m.__all__]
+_MODULES = ("constraints", "critical", "dynamics", "learning_time", "metrics", "simulation", "spectrum")
+__all__ = [n for m in _MODULES for n in _sys.modules[f"{__name__}.{m}"].__all__]
