@@ -51,6 +51,8 @@ from dataclasses import dataclass
 from . import _checks
 from .constants import NEVER
 
+# The public names, re-exported by effgrok.effective.learning_time (split_pins_structure is the
+# predict-time command's helper, imported by name).
 __all__ = [
     "FIT_GRID",
     "LEARNING_TIME_CONSTANTS",
@@ -61,7 +63,6 @@ __all__ = [
     "learning_time_steps",
     "median_learning_steps",
     "memorisation_steps",
-    "split_pins_structure",
 ]
 
 #: The optimisers the law covers: Adam on both groups, or gradient descent on the embeddings

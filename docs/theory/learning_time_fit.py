@@ -14,20 +14,10 @@ import time
 
 import numpy as np
 
-#: (n_train, optimizer, lr_emb, lr_dec): width 200, init scales 1 everywhere.
-FIT_GRID = [
-    (48, "adam", 1e-3, 1e-4),
-    (48, "adam", 3e-3, 1e-4),
-    (48, "adam", 3e-4, 1e-4),
-    (48, "adam", 1e-3, 3e-4),
-    (48, "adam", 1e-3, 3e-5),
-    (36, "adam", 3e-3, 1e-3),
-    (36, "adam", 1e-3, 1e-4),
-    (48, "gd-embedding", 0.1, 1e-4),
-    (48, "gd-embedding", 0.3, 1e-4),
-    (48, "gd-embedding", 1.0, 1e-4),
-    (48, "gd-embedding", 0.3, 3e-4),
-]
+# The fit grid, (n_train, optimizer, lr_emb, lr_dec) at width 200 and init scales 1: the library's
+# record of it, so that the runs and the constants' provenance are one list.
+from effgrok._learning_time import FIT_GRID
+
 SEEDS = 16
 BUDGET = 3000
 

@@ -145,6 +145,7 @@ def cost(settings: dict) -> float:
 
 
 def _condition(row) -> dict:
+    """One grid row as keyword arguments of :func:`~effgrok.effective.learning_time.learning_time`."""
     n, opt, le, ld, w, se, sd = row
     return {
         "n_train": int(n),
@@ -163,16 +164,7 @@ def predict(settings: dict) -> dict:
     out = []
     for row in settings["grid"]:
         c = _condition(row)
-        law = learning_time(
-            c["n_train"],
-            c["lr_emb"],
-            c["lr_dec"],
-            optimizer=c["optimizer"],
-            width=c["width"],
-            init_scale_emb=c["init_scale_emb"],
-            init_scale_dec=c["init_scale_dec"],
-            budget=int(settings["steps"]),
-        )
+        law = learning_time(**c, budget=int(settings["steps"]))
         out.append({**c, "route_steps": law.steps, "memorisation_steps": law.memorisation_steps})
     return {"conditions": out, "constants": dict(LEARNING_TIME_CONSTANTS)}
 
@@ -231,17 +223,7 @@ def condition_table(measurements: list[dict], settings: dict) -> list[dict]:
     for row, m in zip(settings["grid"], measurements, strict=True):
         c = _condition(row)
         q = float(np.mean(m["pinned"]))
-        law = learning_time(
-            c["n_train"],
-            c["lr_emb"],
-            c["lr_dec"],
-            optimizer=c["optimizer"],
-            width=c["width"],
-            init_scale_emb=c["init_scale_emb"],
-            init_scale_dec=c["init_scale_dec"],
-            pinned_fraction=q,
-            budget=budget,
-        )
+        law = learning_time(**c, pinned_fraction=q, budget=budget)
         law_med = law.median_steps if np.isfinite(law.median_steps) else math.inf
         nh = np.where(m["pinned"] & np.isfinite(m["n_h"]) & (m["n_h"] <= budget), m["n_h"], np.nan)
         nh_med = capped_median(nh, budget)
