@@ -59,10 +59,10 @@ __all__ = [
     "LEARNING_TIME_OPTIMIZERS",
     "LearningTime",
     "learned_by",
-    "learning_time",
     "learning_time_steps",
     "median_learning_steps",
     "memorisation_steps",
+    "predict_learning_time",
 ]
 
 #: The optimisers the law covers: Adam on both groups, or gradient descent on the embeddings
@@ -239,7 +239,7 @@ class LearningTime:
         return {"learning_time": [rec]}
 
 
-def learning_time(
+def predict_learning_time(
     n_train: int,
     lr_emb: float,
     lr_dec: float,
@@ -264,11 +264,11 @@ def learning_time(
 
     Examples
     --------
-    >>> a = learning_time(48, 1e-3, 1e-4)
-    >>> b = learning_time(48, 4e-3, 4e-4)
+    >>> a = predict_learning_time(48, 1e-3, 1e-4)
+    >>> b = predict_learning_time(48, 4e-3, 4e-4)
     >>> round(a.steps / b.steps, 6)          # route: η_e^{−½} η_d^{−½}
     4.0
-    >>> import math; math.isnan(learning_time(48, 1e-3, 1e-4, pinned_fraction=0.4).median_steps)
+    >>> import math; math.isnan(predict_learning_time(48, 1e-3, 1e-4, pinned_fraction=0.4).median_steps)
     True
 
     Reference: effgrok issue 27; the derivation is ``theory/learning_time.py``.

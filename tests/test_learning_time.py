@@ -10,9 +10,9 @@ import pytest
 
 from effgrok._learning_time import (
     LEARNING_TIME_CONSTANTS,
-    learning_time,
     learning_time_steps,
     memorisation_steps,
+    predict_learning_time,
     split_pins_structure,
 )
 from effgrok.cli import main
@@ -73,7 +73,7 @@ def _monte_carlo(t_hat, t_m, q, budget, spread, n=400_000, seed=0):
      (48, 1e-4, 0.45, 5000), (48, 3e-5, 0.9, 400)],
 )  # fmt: skip
 def test_censored_median_and_p_learn_against_monte_carlo(n, lr_dec, q, budget):
-    law = learning_time(n, 1e-3, lr_dec, pinned_fraction=q, budget=budget)
+    law = predict_learning_time(n, 1e-3, lr_dec, pinned_fraction=q, budget=budget)
     med, share = _monte_carlo(law.steps, law.memorisation_steps, q, budget, LEARNING_TIME_CONSTANTS["spread"])
     assert law.p_learn == pytest.approx(share, abs=0.005)
     if math.isinf(med):
@@ -83,11 +83,11 @@ def test_censored_median_and_p_learn_against_monte_carlo(n, lr_dec, q, budget):
 
 
 def test_memorisation_wins_when_the_decoder_is_fast_or_the_set_small():
-    slow = learning_time(48, 1e-3, 1e-5, budget=1e9)  # t_m ∝ 1/η_d grows faster than t̂ ∝ η_d^{-1/2}
-    fast = learning_time(48, 1e-3, 1e-2, budget=1e9)
+    slow = predict_learning_time(48, 1e-3, 1e-5, budget=1e9)  # t_m ∝ 1/η_d grows faster than t̂ ∝ η_d^{-1/2}
+    fast = predict_learning_time(48, 1e-3, 1e-2, budget=1e9)
     assert slow.memorisation_steps > slow.steps and np.isfinite(slow.median_steps) and slow.p_learn > 0.9
     assert fast.memorisation_steps < fast.steps and np.isnan(fast.median_steps) and fast.p_learn < 0.5
-    assert learning_time(20, 1e-3, 1e-4).p_learn < learning_time(50, 1e-3, 1e-4).p_learn
+    assert predict_learning_time(20, 1e-3, 1e-4).p_learn < predict_learning_time(50, 1e-3, 1e-4).p_learn
     assert memorisation_steps(40, 2e-4, 100, 1.0) == pytest.approx(memorisation_steps(40, 1e-4, 400, 1.0))
 
 
@@ -99,11 +99,11 @@ def test_memorisation_wins_when_the_decoder_is_fast_or_the_set_small():
 )  # fmt: skip
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        learning_time(48, 1e-3, 1e-4, **kwargs)
+        predict_learning_time(48, 1e-3, 1e-4, **kwargs)
     with pytest.raises(ValueError, match="lr_emb"):
-        learning_time(48, -1.0, 1e-4)
+        predict_learning_time(48, -1.0, 1e-4)
     with pytest.raises(ValueError, match="n_train"):
-        learning_time(0, 1e-3, 1e-4)
+        predict_learning_time(0, 1e-3, 1e-4)
 
 
 @pytest.mark.parametrize(("name", "p"), [("add", 10), ("add-mod", 7), ("sub-mod", 5)])
@@ -129,7 +129,7 @@ def test_cli_json(capsys):
                           "--lr-dec", "5e-5", "--steps", "5000", "--json")  # fmt: skip
     assert code == 0, err
     rec = json.loads(out)
-    law = learning_time(48, 2e-3, 5e-5, pinned_fraction=1.0 if rec["pinned"] else 0.0, budget=5000)
+    law = predict_learning_time(48, 2e-3, 5e-5, pinned_fraction=1.0 if rec["pinned"] else 0.0, budget=5000)
     assert rec["steps_to_rqi"] == pytest.approx(law.median_steps) and rec["p_learn"] == pytest.approx(
         law.p_learn
     )

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from effgrok._learning_time import learning_time
+from effgrok._learning_time import predict_learning_time
 from validation.cases import learning_time as case
 
 
@@ -15,7 +15,7 @@ def _settings(seeds=16):
 
 def _law_median(row, budget, q=1.0):
     n, opt, le, ld, w, se, sd = row
-    law = learning_time(n, le, ld, optimizer=opt, width=w, init_scale_emb=se, init_scale_dec=sd,
+    law = predict_learning_time(n, le, ld, optimizer=opt, width=w, init_scale_emb=se, init_scale_dec=sd,
                         pinned_fraction=q, budget=budget)  # fmt: skip
     return law.median_steps
 

@@ -192,11 +192,11 @@ def second_model(rows: list[dict]) -> list[float]:
     the distances the two groups must travel are absolute (the fit grid's σ_e = 1/√12,
     σ_d = 1/√200), not relative to their initial scales, so width and init scales drop out of
     the route and memorisation times; only n, the rates, the optimiser and q remain."""
-    from effgrok._learning_time import learning_time
+    from effgrok._learning_time import predict_learning_time
 
     out = []
     for r in rows:
-        law = learning_time(
+        law = predict_learning_time(
             r["n_train"], r["lr_emb"], r["lr_dec"], optimizer=r["optimizer"],
             pinned_fraction=r["pinned_fraction"], budget=3000,
         )  # fmt: skip

@@ -38,7 +38,7 @@ def register(sub, task_names) -> None:
 
 
 def run_predict_time(args) -> Outcome:
-    from .._learning_time import learning_time, split_pins_structure
+    from .._learning_time import predict_learning_time, split_pins_structure
     from ..tasks import make_task, random_split
 
     task = make_task(args.task, args.p)
@@ -49,7 +49,7 @@ def run_predict_time(args) -> Outcome:
         )
     split = random_split(task, size=args.n_train, seed=args.seed)
     pinned = split_pins_structure(task, split.mask)
-    law = learning_time(
+    law = predict_learning_time(
         split.n_train,
         args.lr_emb,
         args.lr_dec,

@@ -8,7 +8,7 @@ import sys as _sys
 from .constraints import *  # noqa: F403
 from .critical import *  # noqa: F403
 from .dynamics import *  # noqa: F403
-from .learning_time import *  # noqa: F403  (its function learning_time shadows the module's name here)
+from .learning_time import *  # noqa: F403
 from .metrics import *  # noqa: F403
 from .simulation import *  # noqa: F403
 from .spectrum import *  # noqa: F403

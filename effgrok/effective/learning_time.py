@@ -4,8 +4,8 @@ The law, its constants and its derivation are documented in :mod:`effgrok._learn
 (pure ``math``, so that ``effgrok predict-time`` answers without importing numba or JAX); this
 module is its public home beside the rest of the effective theory.
 
->>> from effgrok.effective.learning_time import learning_time
->>> round(learning_time(48, 1e-3, 1e-4).steps / learning_time(48, 4e-3, 4e-4).steps, 6)
+>>> from effgrok.effective.learning_time import predict_learning_time
+>>> round(predict_learning_time(48, 1e-3, 1e-4).steps / predict_learning_time(48, 4e-3, 4e-4).steps, 6)
 4.0
 """
 

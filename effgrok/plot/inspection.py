@@ -78,14 +78,17 @@ def plot_inspection_series(series, path, log=None) -> Path:
     ``series`` is an :class:`effgrok.diagnostics.inspection.InspectionSeries`.
     """
     cps = series.checkpoints
-    st = series.steps
     linear = cps[0].not_applicable is None
     has_f = cps[0].fourier_concentration is not None
     has_n = cps[0].network is not None
     panels = (["liu"] if linear else []) + (["acc", "loss"] if has_n or log is not None else [])
     panels += (["fourier"] if has_f or has_n else []) + ["rank"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4))
-    axes = dict(zip(panels, np.atleast_1d(axes), strict=True))
+    ncols = min(3, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.6 * nrows), squeeze=False)
+    for ax in grid.ravel()[len(panels) :]:
+        ax.set_visible(False)
+    axes = dict(zip(panels, grid.ravel(), strict=False))
     cross = _crossing(series, log)
     for name, ax in axes.items():
         if cross is not None and name != "liu":
@@ -94,74 +97,80 @@ def plot_inspection_series(series, path, log=None) -> Path:
         _liu_panel(axes["liu"], series)
     curves = {} if log is None else log.curves
     if "acc" in axes:
-        ax = axes["acc"]
-        if has_n:
-            ax.plot(st, _net_values(cps, "train_acc"), "o-", ms=3, color="C0", label="train acc (recomputed)")
-            ax.plot(st, _net_values(cps, "test_acc"), "o-", ms=3, color="C1", label="test acc (recomputed)")
-        for key in ("train_acc", "test_acc"):
-            if key in curves:
-                s, v = curves[key]
-                shade = "k" if key == "test_acc" else "0.5"
-                ax.plot(s, v, "--", color=shade, lw=1, label=f"{key} (your log)")
-        ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel("step")
-        ax.set_ylabel("accuracy")
-        ax.legend(fontsize=8)
+        _accuracy_panel(axes["acc"], series, curves)
     if "loss" in axes:
-        ax = axes["loss"]
-        if has_n:
-            for attr, color, label in (
-                ("train_loss", "C0", "train loss"),
-                ("test_loss", "C1", "test loss"),
-                ("restricted_loss", "C2", "restricted loss"),
-                ("excluded_loss", "C3", "excluded loss"),
-            ):
-                v = _net_values(cps, attr)
-                if np.isfinite(v).any():
-                    ax.plot(st, np.maximum(v, 1e-12), "o-", ms=3, color=color, label=label)
-        for key in ("train_loss", "test_loss"):
-            if key in curves:
-                s, v = curves[key]
-                shade = "k" if key == "test_loss" else "0.5"
-                ax.plot(s, np.maximum(v, 1e-12), "--", color=shade, lw=1, label=f"{key} (your log)")
-        log_scale(ax, "y")
-        ax.set_xlabel("step")
-        ax.set_ylabel("cross-entropy loss")
-        if has_n and cps[0].network.key_frequencies is not None:
-            keys = " ".join(map(str, cps[0].network.key_frequencies))
-            ax.set_title(f"key frequencies {keys}", fontsize=8)
-        ax.legend(fontsize=8)
+        _loss_panel(axes["loss"], series, curves)
     if "fourier" in axes:
-        ax = axes["fourier"]
-        if has_f:
-            ax.plot(
-                st,
-                _values(cps, "fourier_concentration"),
-                "o-",
-                ms=3,
-                label=f"Fourier concentration (k={cps[0].k})",
-            )
-        if has_n:
-            ax.plot(
-                st,
-                _net_values(cps, "key_logit_share"),
-                "s-",
-                ms=3,
-                color="C3",
-                label="key-frequency logit share",
-            )
-        ax.set_ylim(0, 1.03)
-        ax.set_xlabel("step")
-        ax.legend(fontsize=8)
+        _fourier_panel(axes["fourier"], series)
     ax = axes["rank"]
-    ax.plot(st, [c.effective_rank for c in cps], "o-", ms=3, color="C2")
+    ax.plot(series.steps, [c.effective_rank for c in cps], "o-", ms=3, color="C2")
     ax.set_xlabel("step")
     ax.set_ylabel("effective rank of the embedding")
     if cross is not None and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     t = cps[0].task
     fig.suptitle(f"{t.name} p={t.p}: n_train={cps[0].split.n_train}, pinned={cps[0].rate.pinned}")
+    fig.tight_layout()
     return save(fig, path)
+
+
+def _logged(ax, curves: dict, keys: tuple, floor=None) -> None:
+    """The user's logged curves ``keys`` (test dark, train grey, dashed)."""
+    for key in keys:
+        if key in curves:
+            s, v = curves[key]
+            v = v if floor is None else np.maximum(v, floor)
+            ax.plot(
+                s, v, "--", color="k" if key.startswith("test") else "0.5", lw=1, label=f"{key} (your log)"
+            )
+
+
+def _accuracy_panel(ax, series, curves: dict) -> None:
+    cps, st = series.checkpoints, series.steps
+    if cps[0].network is not None:
+        ax.plot(st, _net_values(cps, "train_acc"), "o-", ms=3, color="C0", label="train acc (recomputed)")
+        ax.plot(st, _net_values(cps, "test_acc"), "o-", ms=3, color="C1", label="test acc (recomputed)")
+    _logged(ax, curves, ("train_acc", "test_acc"))
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("step")
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=8)
+
+
+def _loss_panel(ax, series, curves: dict) -> None:
+    cps, st = series.checkpoints, series.steps
+    if cps[0].network is not None:
+        for attr, color in (
+            ("train_loss", "C0"),
+            ("test_loss", "C1"),
+            ("restricted_loss", "C2"),
+            ("excluded_loss", "C3"),
+        ):
+            v = _net_values(cps, attr)
+            if np.isfinite(v).any():
+                ax.plot(st, np.maximum(v, 1e-12), "o-", ms=3, color=color, label=attr.replace("_", " "))
+    _logged(ax, curves, ("train_loss", "test_loss"), floor=1e-12)
+    log_scale(ax, "y")
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy loss")
+    if cps[0].network is not None and cps[0].network.key_frequencies is not None:
+        keys = " ".join(map(str, cps[0].network.key_frequencies))
+        ax.set_title(f"key frequencies {keys}", fontsize=8)
+    ax.legend(fontsize=8)
+
+
+def _fourier_panel(ax, series) -> None:
+    cps, st = series.checkpoints, series.steps
+    if cps[0].fourier_concentration is not None:
+        label = f"Fourier concentration (k={cps[0].k})"
+        ax.plot(st, _values(cps, "fourier_concentration"), "o-", ms=3, label=label)
+    if cps[0].network is not None:
+        ax.plot(
+            st, _net_values(cps, "key_logit_share"), "s-", ms=3, color="C3", label="key-frequency logit share"
+        )
+    ax.set_ylim(0, 1.03)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=8)
 
 
 def _crossing(series, log):

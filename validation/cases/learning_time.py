@@ -159,12 +159,12 @@ def _condition(row) -> dict:
 
 
 def predict(settings: dict) -> dict:
-    from effgrok.effective.learning_time import LEARNING_TIME_CONSTANTS, learning_time
+    from effgrok.effective.learning_time import LEARNING_TIME_CONSTANTS, predict_learning_time
 
     out = []
     for row in settings["grid"]:
         c = _condition(row)
-        law = learning_time(**c, budget=int(settings["steps"]))
+        law = predict_learning_time(**c, budget=int(settings["steps"]))
         out.append({**c, "route_steps": law.steps, "memorisation_steps": law.memorisation_steps})
     return {"conditions": out, "constants": dict(LEARNING_TIME_CONSTANTS)}
 
@@ -216,14 +216,14 @@ def _error(pred: float, meas: float) -> float:
 def condition_table(measurements: list[dict], settings: dict) -> list[dict]:
     """Per condition: measured censored median, the law's and n_h's censored medians, errors,
     predicted and measured share learned."""
-    from effgrok.effective.learning_time import learning_time
+    from effgrok.effective.learning_time import predict_learning_time
 
     budget = int(settings["steps"])
     rows = []
     for row, m in zip(settings["grid"], measurements, strict=True):
         c = _condition(row)
         q = float(np.mean(m["pinned"]))
-        law = learning_time(**c, pinned_fraction=q, budget=budget)
+        law = predict_learning_time(**c, pinned_fraction=q, budget=budget)
         law_med = law.median_steps if np.isfinite(law.median_steps) else math.inf
         nh = np.where(m["pinned"] & np.isfinite(m["n_h"]) & (m["n_h"] <= budget), m["n_h"], np.nan)
         nh_med = capped_median(nh, budget)
