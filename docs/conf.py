@@ -70,7 +70,10 @@ myst_dmath_double_inline = True  # the generated theory notes put $$...$$ inside
 # -- autodoc / napoleon ------------------------------------------------------------------
 autodoc_default_options = {"members": True, "member-order": "bysource"}
 autodoc_typehints = "signature"
-autodoc_preserve_defaults = True
+# Off: the functions that also take a task name (effgrok.tasks.takes_task) add a keyword ``p``
+# to their signature that their source does not have, which breaks Sphinx's re-reading of the
+# defaults from the source; signatures show the default values instead of their names.
+autodoc_preserve_defaults = False
 autodoc_mock_imports: list[str] = []  # nothing to mock: heavy imports are deferred in the code
 autosummary_generate = False  # summary tables only; no stub files are written
 napoleon_google_docstring = False

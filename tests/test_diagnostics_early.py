@@ -280,7 +280,7 @@ def test_read_loss_csv_keeps_and_marks_diverged_runs(tmp_path):
     log = read_loss_csv(write(tmp_path, text))
     assert log.runs == ("a", "b")
     assert log.losses[0].tolist() == [2, 1, 0.5] and log.losses[1].tolist() == [2]
-    assert np.isnan(log.diverged[0]) and log.diverged[1] == 1
+    assert np.isnan(log.diverged_at_step[0]) and log.diverged_at_step[1] == 1
     assert log.notes == (
         "run 'b' diverged: NaN or infinite loss at step 1; it is kept (diverged: true) and scored on "
         "its 1 records before that step",

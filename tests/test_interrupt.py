@@ -242,9 +242,9 @@ def test_ctrl_c_stops_the_whole_validation_suite(tmp_path):
     """The running case is not recorded as an error and the next case does not start."""
     out = tmp_path / "val"
     argv = [sys.executable, "-m", "validation", "--profile", "tiny", "--out", str(out)]
-    argv += ["--cases", "grokking_rate", "phase_diagram"]
+    argv += ["--cases", "grokking_rate", "phase_diagram", "--replicate", "0"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
-    units = out / "cases" / "grokking_rate" / "chunks"
+    units = out / "cases" / "grokking_rate" / "r0" / "chunks"
     assert _wait(lambda: len(list(units.glob("*.npz"))) >= 1, proc, timeout=600)
     err, _ = _interrupt(proc, grace=120)
     assert proc.returncode == 130, err

@@ -128,7 +128,7 @@ def test_the_field_check_can_fail(instances):
 
     with pytest.raises(AssertionError, match="gap"):
         _record_matches_fields(WrongRecord(**_fields(gap)))
-    assert _tables_match_fields(log) == 1  # the column "run" holds the field "runs"
+    assert _tables_match_fields(log) == 2  # the columns "run" and "diverged_at_step" hold their fields
     with pytest.raises(AssertionError, match="run"):
         _tables_match_fields(WrongTable(**_fields(log)))
 

@@ -132,7 +132,7 @@ def run_predict_grok(args) -> Outcome:
             "last_step": runs[k]["last_step"],
             "grokked": None if log.labels is None else bool(log.labels[k]),
             "diverged": runs[k]["diverged"],
-            "diverged_at_step": o.never_to_none(log.diverged[k]),
+            "diverged_at_step": o.never_to_none(log.diverged_at_step[k]),
             "scores": [o.never_to_none(v) for v in scores[:, k]],
         }
         for k, run in enumerate(log.runs)

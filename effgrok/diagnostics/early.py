@@ -602,7 +602,7 @@ class LossLog(Result):
         The header names used for ``step``, ``loss`` and ``run`` (``None``: no run column),
         and ``skipped_rows``: rows without a loss value (e.g. validation rows); for a W&B wide
         export also ``layout: "wide"``.
-    diverged : ndarray of float, shape (runs,), or None
+    diverged_at_step : ndarray of float, shape (runs,), or None
         Step of each run's first NaN or infinite loss (NaN: the run never diverged).
     notes : tuple of str
         What the reader did that the user should know, one line each (rows superseded in a
@@ -614,7 +614,7 @@ class LossLog(Result):
     losses: tuple
     labels: np.ndarray | None
     columns: dict | None = None
-    diverged: np.ndarray | None = None
+    diverged_at_step: np.ndarray | None = None
     notes: tuple = ()
 
     def record(self) -> dict:
@@ -624,7 +624,7 @@ class LossLog(Result):
 
     def tables(self) -> dict[str, list[dict]]:
         """``runs``: one row per run."""
-        div = np.full(len(self.runs), np.nan) if self.diverged is None else self.diverged
+        div = np.full(len(self.runs), np.nan) if self.diverged_at_step is None else self.diverged_at_step
         rows = [
             {
                 "run": run,
@@ -682,7 +682,7 @@ def read_loss_csv(
       ``<run> - <loss>`` column, the loss metric chosen as above;
     * *a resumed log* (a run's step goes back to one already logged): the rows written later
       supersede the earlier rows from that step on -- the last value of each step is kept;
-    * *a diverged run* (a NaN or infinite loss): kept, marked in :attr:`LossLog.diverged`
+    * *a diverged run* (a NaN or infinite loss): kept, marked in :attr:`LossLog.diverged_at_step`
       with the step of its first non-finite loss; its curve ends before that row, so the
       scores see its records up to the divergence only.
 
@@ -724,7 +724,7 @@ def read_loss_csv(
         losses=tuple(np.array([v for _, v in curves[r]], dtype=np.float64) for r in runs),
         labels=np.array([grok[r][0] for r in runs]) if grok else None,
         columns={**cols, "skipped_rows": skipped},
-        diverged=np.array([diverged[r] for r in runs], dtype=np.float64),
+        diverged_at_step=np.array([diverged[r] for r in runs], dtype=np.float64),
         notes=tuple(notes),
     )
 

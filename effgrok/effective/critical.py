@@ -455,7 +455,7 @@ def median_interval(n: int, confidence: float) -> tuple[int, int, float]:
     --------
     >>> j, k, cov = median_interval(101, 0.95)
     >>> (j, k), round(cov, 4)
-    ((41, 61), 0.9648)
+    ((41, 61), 0.954)
     """
     alpha = 1.0 - confidence
     cdf = _binom_half_cdf(np.arange(n + 1), n)

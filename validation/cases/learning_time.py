@@ -339,7 +339,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.axvline(budget, color="0.6", lw=0.8, ls="--")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("measured median steps to RQI > 0.95 (beyond the budget: plotted at 1.3×)")
+    ax.set_xlabel("measured median steps to RQI > 0.95\n(beyond the budget: plotted at 1.3×)")
     ax.set_ylabel("predicted median steps")
     ax.legend(fontsize=8)
     ax.set_title(f"learning-time law on the test grid: {verdict.status}", fontsize=9)
