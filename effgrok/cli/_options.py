@@ -280,11 +280,11 @@ def announce_estimate(seconds: float, cores: int, stream=None) -> None:
 
 def estimate_when_trained(core_seconds: float):
     """A context in which the command's trainer prints the estimated time of a computation run
-    in this process once, as it starts (its inputs checked; :func:`effgrok.nets.engine.when_started`).
+    in this process once, as it starts (its inputs checked; :func:`effgrok._started.when_started`).
     A JAX trainer on the CPU keeps about one core busy; ``core_seconds`` comes from the cost
     model beside the trainer (``estimated_core_seconds`` in :mod:`effgrok.nets` and
     :mod:`effgrok.kernels.study`); start-up is added."""
-    from ..nets.engine import when_started
+    from .._started import when_started
     from ..scan import estimated_seconds
 
     done = []

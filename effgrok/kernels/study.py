@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import choice
-from ..nets.engine import started
+from .._started import started
 from .alignment import centered_kernel_alignment, cumulative_target_power, effective_dimension
 from .lazy_rich import Committee, kernel_regression, lazy_time_course, make_problem
 from .ntk import TwoLayer, empirical_ntk, neural_tangents_kernels

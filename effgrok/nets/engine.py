@@ -25,16 +25,15 @@ top of the four pieces here:
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
 
 from .. import _checks
+from .._started import started
 from ..constants import first_crossing
 
 __all__ = [
@@ -290,36 +289,6 @@ def run_bytes(params: dict, *, copies: int = 6, extra: float = 0.0, float64: boo
     ``extra`` numbers (activations, curves), at 4 or 8 bytes each."""
     n = sum(np.asarray(v)[0].size for v in params.values())
     return (8 if float64 else 4) * (copies * n + extra)
-
-
-_STARTED: contextvars.ContextVar = contextvars.ContextVar("effgrok_training_started", default=None)
-
-
-@contextlib.contextmanager
-def when_started(callback: Callable[[], None]) -> Iterator[None]:
-    """Within this block, every trainer calls ``callback()`` once its arguments are checked and
-    before it computes (:func:`map_chunks`, or the trainer itself; the command line prints its
-    time estimate there, so bad input still ends in one line -- as
-    :func:`effgrok.scan.when_started` for the scans).
-
-    >>> calls = []
-    >>> with when_started(lambda: calls.append("started")):
-    ...     _ = map_chunks(lambda sl: {"x": np.arange(2)[sl]}, 2, 1.0)
-    >>> calls
-    ['started']
-    """
-    token = _STARTED.set(callback)
-    try:
-        yield
-    finally:
-        _STARTED.reset(token)
-
-
-def started() -> None:
-    """Call the callback of :func:`when_started`, if any (a trainer, its inputs checked)."""
-    callback = _STARTED.get()
-    if callback is not None:
-        callback()
 
 
 def map_chunks(fn: Callable, runs: int, bytes_per_run: float):

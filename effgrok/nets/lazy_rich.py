@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _checks
+from .._started import started
 from ..kernels.lazy_rich import LazyRichProblem
-from .engine import Runs, first_crossing, run_grid, scan_schedule, schedule, seed_array, started
+from .engine import Runs, first_crossing, run_grid, scan_schedule, schedule, seed_array
 
 __all__ = ["LazyRichRuns", "train_lazy_rich"]
 
