@@ -125,9 +125,8 @@ def _grid_runs(x, y, seeds: np.ndarray, base: dict, size_kind: str) -> dict:
 
 
 def estimated_core_seconds(runs: int, steps: int) -> float:
-    """Estimated core-seconds of ``runs`` toy runs of ``steps`` steps: the toy model's cost
-    model, :func:`effgrok.nets.toy.estimated_core_seconds` (one compilation: the batches share
-    their compiled computation)."""
+    """Estimated core-seconds of ``runs`` toy runs of ``steps`` steps (the toy model's cost
+    model, ``effgrok.nets.toy.estimated_core_seconds``: the batches share one compilation)."""
     from .toy import estimated_core_seconds as toy_core_seconds
 
     return toy_core_seconds(runs, steps)
