@@ -3,14 +3,21 @@ the compute estimate."""
 
 from __future__ import annotations
 
+from effgrok.nets.modular import COMPILE_CORE_S, UNIT_CORE_S
+
 from ._common import schedule
 
+#: Wall seconds on the 2-core CPU against the library's CPU core-seconds of the modular trainer
+#: (:data:`effgrok.nets.modular.UNIT_CORE_S`, :data:`~effgrok.nets.modular.COMPILE_CORE_S`, the
+#: one cost model of the model): validation measured 12 float64 runs of p = 31, 248 training
+#: pairs, width 128, 2000 steps in about 20 s after compilation, on shared cores (2.6e-8 s
+#: per unit, 2.6 times the library's quiet-machine number).
+CPU_LOAD = 2.6
 #: Seconds per (run · step · training example · hidden unit) of :func:`train_modular` on the
-#: 2-core CPU (measured: 12 float64 runs of p = 31, 248 training pairs, width 128, 2000 steps
-#: in about 20 s after compilation, on shared cores).
-CPU_UNIT_S = 2.6e-8
+#: 2-core CPU.
+CPU_UNIT_S = CPU_LOAD * UNIT_CORE_S
 #: Seconds to trace and compile one call on the CPU.
-CPU_COMPILE_S = 5.0
+CPU_COMPILE_S = CPU_LOAD * COMPILE_CORE_S
 #: Seconds per step of one vmapped call on one modern GPU (small nets are latency bound), per
 #: 10⁹ (run · example · hidden) multiply-adds of a step, and to compile one call -- estimates,
 #: not measured (no GPU was available when they were set).

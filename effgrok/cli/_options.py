@@ -278,6 +278,25 @@ def announce_estimate(seconds: float, cores: int, stream=None) -> None:
     print(line, file=stream or sys.stderr, flush=True)
 
 
+def estimate_when_trained(core_seconds: float):
+    """A context in which the command's trainer prints the estimated time of a computation run
+    in this process once, as it starts (its inputs checked; :func:`effgrok._started.when_started`).
+    A JAX trainer on the CPU keeps about one core busy; ``core_seconds`` comes from the cost
+    model beside the trainer (``estimated_core_seconds`` in :mod:`effgrok.nets` and
+    :mod:`effgrok.kernels.study`); start-up is added."""
+    from .._started import when_started
+    from ..scan import estimated_seconds
+
+    done = []
+
+    def started() -> None:
+        if not done:  # once, however many trainer calls the command makes
+            done.append(True)
+            announce_estimate(*estimated_seconds(core_seconds, 1))
+
+    return when_started(started)
+
+
 def estimate_when_started(core_seconds: float, workers, scheduler):
     """A context in which the command's scan prints its estimated time as it starts, for the
     units not yet stored (nothing for a cluster, whose size is unknown here)."""

@@ -38,21 +38,23 @@ def run(args) -> Outcome:
 
     if args.model == "mlp" and args.activation not in ACTIVATIONS:
         raise o.UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}; got {args.activation!r}")
-    from ..kernels.study import ntk_study
+    from ..kernels.study import estimated_core_seconds, ntk_study
 
-    study = ntk_study(
-        model=args.model,
-        target=args.target,
-        dim=args.dim,
-        samples=args.samples,
-        test_samples=args.test_samples,
-        width=args.width,
-        epsilon=args.epsilon,
-        activation=args.activation,
-        alphas=args.alpha,
-        top_k=args.top_k,
-        seed=args.seed,
-    )
+    cost = estimated_core_seconds(args.samples, args.test_samples, args.width, len(args.alpha), args.model)
+    with o.estimate_when_trained(cost):
+        study = ntk_study(
+            model=args.model,
+            target=args.target,
+            dim=args.dim,
+            samples=args.samples,
+            test_samples=args.test_samples,
+            width=args.width,
+            epsilon=args.epsilon,
+            activation=args.activation,
+            alphas=args.alpha,
+            top_k=args.top_k,
+            seed=args.seed,
+        )
     rec = study["record"]
 
     return Outcome(

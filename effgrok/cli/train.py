@@ -150,9 +150,10 @@ def toy_curves(runs) -> dict:
 def run_toy(args) -> Outcome:
     seeds = o.seed_list(args.seeds)
     task, cfg, size = toy_setup(args)
-    from ..nets.toy import train_toy
+    from ..nets.toy import estimated_core_seconds, train_toy
 
-    runs = train_toy(task, cfg, seeds=seeds, **o.keywords(args, "lr_emb wd_emb lr_dec wd_dec"), **size)
+    with o.estimate_when_trained(estimated_core_seconds(len(seeds), cfg.steps)):
+        runs = train_toy(task, cfg, seeds=seeds, **o.keywords(args, "lr_emb wd_emb lr_dec wd_dec"), **size)
     rows = [
         {
             "seed": int(s),
@@ -214,22 +215,25 @@ def run_lazy_rich(args) -> Outcome:
     import numpy as np
 
     from ..kernels.lazy_rich import make_problem
-    from ..nets.lazy_rich import train_lazy_rich
+    from ..nets.lazy_rich import estimated_core_seconds, train_lazy_rich
 
     prob = make_problem(args.dim, args.samples, args.test_samples, target=args.target, seed=0)
     a, s = np.meshgrid(np.asarray(args.alpha), np.asarray(seeds), indexing="ij")
-    runs = train_lazy_rich(
-        prob,
-        width=args.width,
-        epsilon=args.epsilon,
-        alpha=a.ravel(),
-        seeds=s.ravel(),
-        eta0=args.eta0,
-        steps=args.steps,
-        stride=steps_stride,
-        theta=args.theta,
-        float64=args.float64,
-    )
+    with o.estimate_when_trained(
+        estimated_core_seconds(a.size, args.steps, args.samples, args.width, args.dim)
+    ):
+        runs = train_lazy_rich(
+            prob,
+            width=args.width,
+            epsilon=args.epsilon,
+            alpha=a.ravel(),
+            seeds=s.ravel(),
+            eta0=args.eta0,
+            steps=args.steps,
+            stride=steps_stride,
+            theta=args.theta,
+            float64=args.float64,
+        )
     rows = [
         {
             "alpha": float(runs.alpha[k]),
@@ -314,6 +318,24 @@ def _train_modular(args, task, seeds, steps_stride):
     return runs, config
 
 
+def _modular_core_seconds(args, task, n_seeds: int) -> float:
+    """Estimated core-seconds of ``train modular`` (the cost model of the chosen ``--model``)."""
+    runs = n_seeds * len(args.train_frac)
+    n_train = round(max(args.train_frac) * task.n_examples)
+    if args.net == "transformer":
+        from ..nets.transformer import estimated_core_seconds
+
+        return estimated_core_seconds(runs, args.steps, n_train)
+    from ..nets.modular import estimated_core_seconds
+
+    width = (
+        max(args.hidden, 500 if args.embed_dim is None else args.embed_dim)
+        if args.net == "embed-sum"
+        else args.hidden
+    )
+    return estimated_core_seconds(runs, args.steps, n_train, width)
+
+
 def run_modular(args) -> Outcome:
     steps_stride = o.stride(args)
     from ..tasks import make_task
@@ -321,7 +343,8 @@ def run_modular(args) -> Outcome:
     task = make_task(args.task, args.p)
     _check_modular(args)
     seeds = o.seed_list(args.seeds)
-    runs, config = _train_modular(args, task, seeds, steps_stride)
+    with o.estimate_when_trained(_modular_core_seconds(args, task, len(seeds))):
+        runs, config = _train_modular(args, task, seeds, steps_stride)
     step_train = runs.first_crossing("train_acc", 0.99)
     rows = [
         {

@@ -81,26 +81,39 @@ def _digits(args):
     return data, dict(common, stride=steps_stride, float64=args.float64)
 
 
+def _weight_norm_result(args, data, common):
+    """The reduced landscape or the α sweep of ``weight-norm``."""
+    if args.mode == "reduced-landscape":
+        from ..diagnostics.weight_norm import reduced_landscape
+
+        return reduced_landscape(data, args.norms, scale_lr=not args.fixed_lr, **common)
+    from ..diagnostics.weight_norm import alpha_sweep
+
+    return alpha_sweep(data, args.alpha, weight_decay=args.wd, test_threshold=args.test_threshold, **common)
+
+
 def run_weight_norm(args) -> Outcome:
     if args.mode == "reduced-landscape":
         if any(b <= a for a, b in zip(args.norms, args.norms[1:], strict=False)):
             raise o.UsageError("--norms must be positive and strictly increasing")
+        if len(args.norms) < 3:  # the landscape's fit needs three (checked before training)
+            raise o.UsageError(f"--norms needs at least 3 values, got {len(args.norms)}")
     elif args.wd > 0 and args.lr * args.wd >= 1:
         raise o.UsageError(f"need --lr × --wd < 1, got {args.lr * args.wd:g}")
     data, common = _digits(args)
+    from ..nets.digits import estimated_core_seconds
+
+    runs = len(common["seeds"]) * len(args.norms if args.mode == "reduced-landscape" else args.alpha)
+    cost = estimated_core_seconds(runs, args.steps, args.n_train, args.width, args.depth)
+    with o.estimate_when_trained(cost):
+        result = _weight_norm_result(args, data, common)
     if args.mode == "reduced-landscape":
-        from ..diagnostics.weight_norm import reduced_landscape
-
-        rl = reduced_landscape(data, args.norms, scale_lr=not args.fixed_lr, **common)
-        rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, **rl.record()}
-        name, result, plot = "reduced_landscape", rl, "plot_reduced_landscape"
+        rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, **result.record()}
+        name, plot = "reduced_landscape", "plot_reduced_landscape"
     else:
-        from ..diagnostics.weight_norm import alpha_sweep
-
-        sw = alpha_sweep(data, args.alpha, weight_decay=args.wd, test_threshold=args.test_threshold, **common)
         rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, "weight_decay": args.wd}
-        rec.update(sw.record())
-        name, result, plot = "alpha_sweep", sw, "plot_alpha_sweep"
+        rec.update(result.record())
+        name, plot = "alpha_sweep", "plot_alpha_sweep"
     return Outcome(
         name,
         [rec],
@@ -145,14 +158,21 @@ def run_tickets(args) -> Outcome:
     task = make_task(args.task, args.p)
     seeds = o.seed_list(args.seeds)
     from ..diagnostics.tickets import grokking_tickets
+    from ..nets.modular import estimated_core_seconds
 
+    # the dense runs, then four retrained runs a seed (ticket, random ticket, memorisation
+    # ticket, norm-matched dense) in a second call
+    n_train = round(args.train_frac * task.n_examples)
+    width = max(args.hidden, args.embed_dim) if args.architecture == "embed_sum" else args.hidden
+    cost = sum(estimated_core_seconds(k * len(seeds), args.steps, n_train, width) for k in (1, 4))
     options = "pruned_fraction architecture hidden embed_dim beta2 steps threshold match float64"
-    st = grokking_tickets(
-        task,
-        seeds=seeds,
-        stride=steps_stride,
-        **o.keywords(args, options, train_fraction="train_frac", learning_rate="lr", weight_decay="wd"),
-    )
+    with o.estimate_when_trained(cost):
+        st = grokking_tickets(
+            task,
+            seeds=seeds,
+            stride=steps_stride,
+            **o.keywords(args, options, train_fraction="train_frac", learning_rate="lr", weight_decay="wd"),
+        )
     rec = {"task": task.name, "p": task.p, **st.record(), "architecture": args.architecture}
     rec.update(pairs=st.settings["pairs"], steps=args.steps)
     figures = {"tickets": figure("plot_tickets", st)}

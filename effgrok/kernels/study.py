@@ -5,11 +5,40 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import choice
+from .._started import started
 from .alignment import centered_kernel_alignment, cumulative_target_power, effective_dimension
 from .lazy_rich import Committee, kernel_regression, lazy_time_course, make_problem
 from .ntk import TwoLayer, empirical_ntk, neural_tangents_kernels
 
 __all__ = ["ntk_study"]
+
+
+#: Core-seconds per kernel multiply-add of :func:`ntk_study` (the kernel blocks, ``(P + T)² · N``,
+#: and their eigen-decompositions, ``(P + T)³``; the committee per α) and the fixed part, by
+#: model, measured as CPU time (issue 25, shared 2-core machine, load 1-3).  Committee, one BLAS
+#: thread: D = 100, N = 500, P = T = 800: 0.58 s (two α: 1.02 s; N = 2000: 0.64 s); P = T = 300:
+#: 0.1 s (with two BLAS threads on the loaded cores the CPU time was up to 10× more: threads
+#: waiting for each other).  mlp (neural-tangents, JAX): D = 20, P = T = N = 50: 4.7 s; D = 100,
+#: N = 500, P = T = 200: 4.6 s; P = T = 800: 12.1 s.
+UNIT_CORE_S = {"committee": 1.0e-10, "mlp": 1.4e-9}
+FIXED_CORE_S = {"committee": 0.1, "mlp": 4.5}
+
+
+def estimated_core_seconds(
+    samples: int, test_samples: int, width: int, alphas: int = 1, model: str = "committee"
+) -> float:
+    """Estimated CPU core-seconds of :func:`ntk_study` with ``samples`` training and
+    ``test_samples`` test inputs, width ``width`` and ``alphas`` output scales (the mlp's
+    kernels are computed once and scaled).
+
+    >>> round(estimated_core_seconds(800, 800, 500), 2)
+    0.64
+    >>> round(estimated_core_seconds(800, 800, 500, model="mlp"), 1)
+    12.0
+    """
+    n = samples + test_samples
+    times = alphas if model == "committee" else 1
+    return FIXED_CORE_S[model] + UNIT_CORE_S[model] * times * (n * n * width + n**3)
 
 
 def _mse(a, b) -> float:
@@ -43,6 +72,7 @@ def ntk_study(
     """
     choice("model", model, ("committee", "mlp"))
     prob = make_problem(dim, samples, test_samples, target=target, seed=seed)
+    started()  # the inputs are checked: the command line's time estimate
     times = np.unique(np.concatenate([[0.0], np.logspace(-1, 7, 33)])) if times is None else np.asarray(times)
     mlp = _mlp_kernels(prob, activation, width, seed) if model == "mlp" else None
     rows, curves = [], []

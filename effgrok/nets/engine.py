@@ -33,6 +33,7 @@ from typing import ClassVar
 import numpy as np
 
 from .. import _checks
+from .._started import started
 from ..constants import first_crossing
 
 __all__ = [
@@ -298,6 +299,7 @@ def map_chunks(fn: Callable, runs: int, bytes_per_run: float):
     >>> map_chunks(lambda sl: {"x": np.arange(6)[sl]}, 6, 1.0)["x"].tolist()
     [0, 1, 2, 3, 4, 5]
     """
+    started()
     parts = [fn(sl) for sl in run_chunks(runs, bytes_per_run)]
     if len(parts) == 1:
         return parts[0]

@@ -20,10 +20,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _checks
+from .._started import started
 from ..kernels.lazy_rich import LazyRichProblem
 from .engine import Runs, first_crossing, run_grid, scan_schedule, schedule, seed_array
 
 __all__ = ["LazyRichRuns", "train_lazy_rich"]
+
+#: Core-seconds per (run · step · sample · hidden unit · input dimension) of
+#: :func:`train_lazy_rich`, measured as CPU time (issue 25, shared 2-core machine, load 1-2:
+#: D = 100, P = 200, N = 500, 1000 and 3000 steps: 1.26 s and 2.45 s).
+UNIT_CORE_S = 6.0e-11
+#: Core-seconds to trace and compile one call (same measurement: 0.7 s; 2.4 s for the first
+#: call of a process, JAX's start included).
+COMPILE_CORE_S = 1.2
+
+
+def estimated_core_seconds(runs: int, steps: int, samples: int, width: int, dim: int) -> float:
+    """Estimated CPU core-seconds of one call of :func:`train_lazy_rich`: ``runs`` (α, seed)
+    runs of ``steps`` full-batch GD steps on ``samples`` inputs of dimension ``dim``, width
+    ``width``; one compilation plus the units above.
+
+    >>> round(estimated_core_seconds(1, 10_000, 200, 500, 100), 1)
+    7.2
+    """
+    return COMPILE_CORE_S + UNIT_CORE_S * runs * steps * samples * width * dim
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,7 @@ def train_lazy_rich(
     D = problem.dim
     W0 = np.stack([np.random.default_rng(int(s)).standard_normal((width, D)) for s in seeds])
     dtype = jnp.float64 if float64 else jnp.float32
+    started()  # the inputs are checked: the command line's time estimate
     with jax.enable_x64(float64):
         Xtr, ytr = jnp.asarray(problem.x_train, dtype), jnp.asarray(problem.y_train, dtype)
         Xte, yte = jnp.asarray(problem.x_test, dtype), jnp.asarray(problem.y_test, dtype)

@@ -124,15 +124,12 @@ def _grid_runs(x, y, seeds: np.ndarray, base: dict, size_kind: str) -> dict:
     return runs
 
 
-#: Core-seconds per run and step of the toy model in a phase diagram, measured as CPU time
-#: (issue 25: add p=10, 45 training pairs, batches of 16 runs, 2000 and 8000 steps: 5.9e-4 and
-#: 5.5e-4; JAX on CPU).  The command's time estimate.
-_RUN_STEP_COST = 5.5e-4
-
-
 def estimated_core_seconds(runs: int, steps: int) -> float:
-    """Estimated core-seconds of ``runs`` toy runs of ``steps`` steps."""
-    return runs * steps * _RUN_STEP_COST
+    """Estimated core-seconds of ``runs`` toy runs of ``steps`` steps (the toy model's cost
+    model, ``effgrok.nets.toy.estimated_core_seconds``: the batches share one compilation)."""
+    from .toy import estimated_core_seconds as toy_core_seconds
+
+    return toy_core_seconds(runs, steps)
 
 
 def phase_diagram(

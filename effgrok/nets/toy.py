@@ -80,6 +80,27 @@ from .engine import (
 
 __all__ = ["ToyConfig", "ToyRuns", "train_toy"]
 
+#: Core-seconds per run and step of the toy model (p = 10, tanh 1-200-200-30, float32, JAX on
+#: CPU), measured as CPU time (issue 25, on the shared 2-core machine, load 1-2: add p = 10,
+#: 45 training pairs, batches of 16 runs, 2000 and 8000 steps: 5.9e-4 and 5.5e-4; 8 runs of
+#: 2000 steps against 2 runs: 4.3e-4).  The one throughput of the toy model: the phase diagram's
+#: estimate and validation's cost (``validation/_toy.py``) are built on it.
+RUN_STEP_CORE_S = 5.5e-4
+#: Core-seconds to trace and compile one batch (same measurement: 2 runs of 2000 steps took
+#: 3.9 s of CPU, 1.7 s of them steps; the first call of a process, JAX's start included, 5.3 s).
+COMPILE_CORE_S = 2.5
+
+
+def estimated_core_seconds(runs: int, steps: int) -> float:
+    """Estimated CPU core-seconds of :func:`train_toy` for ``runs`` runs of ``steps`` steps in
+    one batch: one compilation plus ``runs · steps`` run-steps (the constants above).
+
+    >>> round(estimated_core_seconds(8, 2000), 1)
+    11.3
+    """
+    return COMPILE_CORE_S + runs * steps * RUN_STEP_CORE_S
+
+
 VARIANTS = ("regression", "classification")
 EMB_OPTIMIZERS = ("adamw", "sgd")
 THRESHOLD_ACC = 0.9

@@ -58,6 +58,23 @@ from .modular import ModularRuns
 
 __all__ = ["train_transformer", "transformer_logits"]
 
+#: Core-seconds per (run · step · training example) of :func:`train_transformer` (width 128,
+#: 4 heads), measured as CPU time (issue 25, shared 2-core machine, load 1-2: add-mod p = 23,
+#: 166 training pairs; 1 run × 1000 steps 9.8 s, 2 runs × 1000 steps 13.3 s).
+UNIT_CORE_S = 2.0e-5
+#: Core-seconds to trace and compile one call (same measurement: 9.8 s − 3.4 s of steps).
+COMPILE_CORE_S = 6.5
+
+
+def estimated_core_seconds(runs: int, steps: int, n_train: int) -> float:
+    """Estimated CPU core-seconds of one call of :func:`train_transformer`: ``runs`` runs of
+    ``steps`` steps on ``n_train`` training examples; one compilation plus the units above.
+
+    >>> round(estimated_core_seconds(1, 3000, 166), 1)
+    16.5
+    """
+    return COMPILE_CORE_S + UNIT_CORE_S * runs * steps * n_train
+
 
 def _init(rng: np.random.Generator, vocab: int, n_classes: int, d: int) -> dict:
     def lin(fi, fo):
