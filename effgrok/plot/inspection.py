@@ -170,6 +170,7 @@ def _fourier_panel(ax, series) -> None:
         )
     ax.set_ylim(0, 1.03)
     ax.set_xlabel("step")
+    ax.set_ylabel("share (of Fourier power; of logit variance)")
     ax.legend(fontsize=8)
 
 
