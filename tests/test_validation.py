@@ -118,6 +118,7 @@ def test_verdict_checks_its_fields():
         (["--profile", "huge"], "invalid choice: 'huge'"),
         (["--cases", "nope"], "unknown case 'nope'"),
         (["--workers", "0"], "must be >= 1"),
+        (["--replicate", "-1"], "must be an integer >= 0, got -1"),
         (["--scheduler", "localhost"], "scheduler address must look like"),
     ],
 )

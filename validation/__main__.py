@@ -17,6 +17,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from effgrok.cli._options import integer
+
 from .framework import PROFILES, list_cases, run_suite
 
 
@@ -39,16 +41,6 @@ def _workers(text: str) -> int:
     return v
 
 
-def _replicate(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid replicate: {text!r} (an integer >= 0)") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"replicate must be >= 0, got {v}")
-    return v
-
-
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m validation", description=__doc__.splitlines()[0])
     ap.add_argument("--profile", choices=PROFILES, default="cpu", help="problem sizes (default: cpu)")
@@ -58,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786")
     ap.add_argument(
         "--replicate",
-        type=_replicate,
+        type=integer(lo=0),
         nargs="+",
         default=[0, 1],
         metavar="K",
@@ -139,10 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_estimate(est, args.profile, args.workers), flush=True)
         from effgrok.cli._options import progress_bar
 
-        from .framework import case_jobs
-
-        total = sum(len(case_jobs(n, args.profile, k)) for n in names for k in args.replicate)
-        with progress_bar(args, total, f"validation ({args.profile})", "unit") as bar:
+        with progress_bar(args, est["units"], f"validation ({args.profile})", "unit") as bar:
             report = run_suite(
                 args.profile,
                 out,
