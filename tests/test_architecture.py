@@ -74,28 +74,37 @@ def group(name: str) -> str:
     return first
 
 
-def imports(path: Path) -> set[str]:
-    """Absolute names of everything ``path`` imports, wherever in the file the import stands."""
+def _imported(path: Path):
+    """Every import of ``path`` as ``(module, names)``, relative ones made absolute.
+
+    ``import a.b`` and ``import_module("a.b")`` are ``("a.b", ())``; ``from m import x, y`` is
+    ``("m", ("x", "y"))``; ``from . import a`` takes ``a`` for a module of the package:
+    ``("<package>.a", ())``.
+    """
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            yield from ((alias.name, ()) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
+            names = tuple(alias.name for alias in node.names)
             if node.level == 0:
-                found.add(node.module)
+                yield node.module, names
                 continue
             base = package
             for _ in range(node.level - 1):
                 base = base.rpartition(".")[0]
             if node.module:
-                found.add(f"{base}.{node.module}")
+                yield f"{base}.{node.module}", names
             else:  # from . import a, b
-                found.update(f"{base}.{alias.name}" for alias in node.names)
+                yield from ((f"{base}.{a}", ()) for a in names)
         elif isinstance(node, ast.Call) and _is_import_call(node):
-            found.add(node.args[0].value)
-    return found
+            yield node.args[0].value, ()
+
+
+def imports(path: Path) -> set[str]:
+    """Absolute names of everything ``path`` imports, wherever in the file the import stands."""
+    return {module for module, _ in _imported(path)}
 
 
 def _is_import_call(node: ast.Call) -> bool:
@@ -191,20 +200,11 @@ def module_imports(path: Path, modules: set[str]) -> set[str]:
     module ``effgrok.tasks``; ``from ..tasks import Task`` is too).
     """
     name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     named = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            named.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module if node.level == 0 else package
-            if node.level:
-                for _ in range(node.level - 1):
-                    base = base.rpartition(".")[0]
-                base = f"{base}.{node.module}" if node.module else base
-            named.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
-        elif isinstance(node, ast.Call) and _is_import_call(node):
-            named.add(node.args[0].value)
+    for module, names in _imported(path):
+        named.update(f"{module}.{a}" if f"{module}.{a}" in modules else module for a in names)
+        if not names:
+            named.add(module)
     found = set()
     for target in named:
         while target and target not in modules:  # a name inside a module -> that module
