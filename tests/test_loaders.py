@@ -4,6 +4,7 @@ and the loss-log reader's column names (effgrok.diagnostics.early.read_loss_csv)
 from __future__ import annotations
 
 import json
+import re
 import struct
 
 import numpy as np
@@ -64,6 +65,27 @@ def test_csv_header_and_pandas_index_column(tmp_path):
     g = tmp_path / "F.csv"
     g.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.17g}" for v in row) for row in E))
     np.testing.assert_array_equal(load_embedding(g, 7).matrix, E)
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("a,b\n1,2\n3\n", "line 3: 1 fields, expected 2"),
+        ("# note\na,b\n\n1,x\n", "line 4, field 2: not a number: 'x'"),
+        (",a,b\n0,1,2\n1,2\n", "line 3: 2 fields, expected 3"),  # a pandas index column counts
+        ("a,b\n", "no data rows after the header"),
+        ("# only a comment\n", "the file is empty"),
+    ],
+)
+def test_csv_tables_and_pairs_read_by_one_reader(tmp_path, text, error):
+    """Tensor and pairs CSVs share one reader: the same line-numbered errors (the file's lines,
+    comments and blank lines counted)."""
+    f = tmp_path / "t.csv"
+    f.write_text(text)
+    with pytest.raises(ValueError, match=re.escape(error)):
+        read_tensors(f)
+    with pytest.raises(ValueError, match=re.escape(error)):
+        load_pairs(f)
 
 
 def test_tensor_by_name_and_transposed_axis(tmp_path):

@@ -158,35 +158,53 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _read_csv(path: Path) -> dict[str, np.ndarray]:
+def _csv_rows(path: Path) -> tuple[list[list[str]], list[int]]:
+    """A CSV (or tab-separated) file's data lines split into stripped fields, and each one's
+    line number; blank lines and ``#`` comments are skipped."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError("not a UTF-8 text file") from None
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    if not lines:
+    numbered = [
+        (n + 1, ln)
+        for n, ln in enumerate(text.splitlines())
+        if ln.strip() and not ln.lstrip().startswith("#")
+    ]
+    if not numbered:
         raise ValueError("the file is empty")
-    delim = "\t" if "\t" in lines[0] and "," not in lines[0] else ","
-    rows = [[c.strip() for c in r] for r in csv.reader(lines, delimiter=delim)]
-    drop_first = False
-    if not all(_is_number(c) for c in rows[0]):  # a header row
-        drop_first = rows[0][0] == ""  # pandas' unnamed index column
-        rows = rows[1:]
+    first = numbered[0][1]
+    delim = "\t" if "\t" in first and "," not in first else ","
+    rows = [[c.strip() for c in r] for r in csv.reader([ln for _, ln in numbered], delimiter=delim)]
+    return rows, [n for n, _ in numbered]
+
+
+def _csv_table(path: Path) -> tuple[list[str] | None, np.ndarray, list[int]]:
+    """A numeric CSV: its header (lower-cased; None when the first row is numbers), its values
+    (float64, one row a data line, as wide as the header) and each data line's number.  A
+    pandas index column (an empty first header field) is left out."""
+    rows, lines = _csv_rows(path)
+    header, skip = None, 0
+    if not all(_is_number(c) for c in rows[0]):
+        header, rows, lines = [h.lower() for h in rows[0]], rows[1:], lines[1:]
         if not rows:
             raise ValueError("no data rows after the header")
-    if drop_first:
-        rows = [r[1:] for r in rows]
-    width = len(rows[0])
+        if header[0] == "" and len(header) > 1:  # pandas' unnamed index column
+            header, rows, skip = header[1:], [r[1:] for r in rows], 1
+    width = len(header) if header is not None else len(rows[0])
     values = np.empty((len(rows), width))
     for i, r in enumerate(rows):
         if len(r) != width:
-            raise ValueError(f"data row {i + 1} has {len(r)} fields, the first has {width}")
+            raise ValueError(f"line {lines[i]}: {len(r) + skip} fields, expected {width + skip}")
         for j, c in enumerate(r):
             try:
                 values[i, j] = float(c)
             except ValueError:
-                raise ValueError(f"data row {i + 1}, field {j + 1}: not a number: {c!r}") from None
-    return {"csv": values}
+                raise ValueError(f"line {lines[i]}, field {j + 1 + skip}: not a number: {c!r}") from None
+    return header, values, lines
+
+
+def _read_csv(path: Path) -> dict[str, np.ndarray]:
+    return {"csv": _csv_table(path)[1]}
 
 
 def _flatten(obj, prefix: str, out: dict) -> None:
@@ -681,43 +699,15 @@ def _pairs_csv(path: Path) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
     """A pairs CSV: the numeric table's ``a, b`` columns (by header name, or the first two),
     its label column (or None) and each data row's line number."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError(f"{str(path)!r}: not a UTF-8 text file") from None
-    numbered = [
-        (n + 1, ln)
-        for n, ln in enumerate(text.splitlines())
-        if ln.strip() and not ln.lstrip().startswith("#")
-    ]
-    if not numbered:
-        raise ValueError(f"{str(path)!r}: the file is empty")
-    first = numbered[0][1]
-    delim = "\t" if "\t" in first and "," not in first else ","
-    rows = [[c.strip() for c in r] for r in csv.reader([ln for _, ln in numbered], delimiter=delim)]
-    lines = [n for n, _ in numbered]
-    header = None
-    if not all(_is_number(c) for c in rows[0]):
-        header, rows, lines = [h.lower() for h in rows[0]], rows[1:], lines[1:]
-        if not rows:
-            raise ValueError(f"{str(path)!r}: no data rows after the header")
-    width = len(header) if header is not None else len(rows[0])
-    values = np.empty((len(rows), width))
-    for i, r in enumerate(rows):
-        if len(r) != width:
-            raise ValueError(f"{str(path)!r}, line {lines[i]}: {len(r)} fields, expected {width}")
-        for j, c in enumerate(r):
-            try:
-                values[i, j] = float(c)
-            except ValueError:
-                raise ValueError(
-                    f"{str(path)!r}, line {lines[i]}, field {j + 1}: not a number: {c!r}"
-                ) from None
+        header, values, lines = _csv_table(path)
+    except ValueError as exc:
+        sep = ", " if str(exc).startswith("line ") else ": "
+        raise ValueError(f"{str(path)!r}{sep}{exc}") from None
+    width = values.shape[1]
     if header is None:  # a, b[, label]; or a 0/1 mask (one column, or p × p over ordered pairs)
         if width == 3:
             return values[:, :2], values[:, 2], lines
         return values, None, lines
-    if header[0] == "" and width > 1:  # pandas' unnamed index column
-        header, values = header[1:], values[:, 1:]
     if len(header) == 1:
         return values, None, lines
     labels = [h for h in header if h in LABEL_COLUMNS]
