@@ -377,6 +377,14 @@ def test_measured_grokking_gap_at_lambda_0_9():
             lambda: run_gradient_descent(np.ones((3, 2)), np.ones((3, 1)), np.ones((3, 1)), 0.1, 2),
             "T must have shape",
         ),
+        (
+            lambda: run_gradient_descent(np.eye(2), np.ones((2, 1)), np.full((2, 1), np.inf), 0.1, 2),
+            "S0 contains NaN or infinite values",
+        ),
+        (
+            lambda: run_gradient_descent([["a", "b"]], np.ones((2, 1)), np.ones((2, 1)), 0.1, 2),
+            "X must be an array of numbers",
+        ),
         (lambda: crossing_time([], 0.1), "curve must be a non-empty 1-D array"),
     ],
 )

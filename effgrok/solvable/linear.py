@@ -754,18 +754,13 @@ def run_gradient_descent(X, T, S0, eta0: float, steps: int, *, weight_decay: flo
     """
     import jax
 
-    X = np.asarray(X, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
-    S0 = np.asarray(S0, dtype=np.float64)
+    X, T, S0 = (_checks.finite_array(name, a) for name, a in (("X", X), ("T", T), ("S0", S0)))
     if X.ndim != 2 or X.size == 0:
         raise ValueError(f"X must be a non-empty 2-D array (N_train, d_in), got shape {X.shape}")
     if T.ndim != 2 or T.shape[0] != X.shape[1] or T.shape[1] < 1:
         raise ValueError(f"T must have shape (d_in, d_out) = ({X.shape[1]}, d_out), got {T.shape}")
     if S0.shape != T.shape:
         raise ValueError(f"S0 must have the shape of T {T.shape}, got {S0.shape}")
-    for name, a in (("X", X), ("T", T), ("S0", S0)):
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} contains NaN or infinite values")
     eta0 = _checks.positive("eta0", eta0)
     steps = _checks.integer("steps", steps, lo=1)
     gamma = _checks.nonnegative("weight decay", weight_decay)
