@@ -44,14 +44,17 @@ __all__ = [
     "Claim",
     "ClaimVerdict",
     "Control",
+    "Observed",
     "case_status",
     "check_claims",
     "combine",
     "judge",
+    "judged",
     "replicate_of",
     "replicate_seed",
     "replicate_seeds",
     "reported",
+    "requirement",
     "untested",
 ]
 
@@ -222,6 +225,75 @@ def reported(claim: Claim, measurement: str, numbers: dict | None = None) -> Cla
     if claim.kind != "reported":
         raise ValueError(f"claim {claim.name!r} is judged ({claim.kind}): use judge()")
     return ClaimVerdict(claim.name, "reported", measurement, numbers or {})
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a case observed for one claim on one replicate, before it is worded as a
+    :class:`ClaimVerdict` by :func:`judged`: the case states what it measured and whether the
+    pass condition and the positive control held; the claim supplies the rest (its control's
+    requirement with the thresholds filled in, its kind).
+
+    ``measurement``: the numbers in words (for an untested claim: why it is not measured).
+    ``passed``: the pass condition (judged claims).  ``held``/``detail``: the positive control
+    and the numbers behind it.  ``numbers``: JSON-able numbers of the claim.  ``requirement``:
+    the control's requirement when it is not :func:`requirement` of the claim.  ``untested``:
+    the profile does not measure the claim.
+
+    >>> c = Claim("slope", "p", "m", "c", control="≥ {min_runs} runs", power="w",
+    ...           threshold={"min_runs": 10}, headline=True)
+    >>> v = judged(c, Observed("slope 0.97 over 4 runs", passed=True, held=False, detail="4 runs"))
+    >>> v.status, v.control.requirement
+    ('inconclusive', '≥ 10 runs')
+    """
+
+    measurement: str
+    passed: bool | None = None
+    held: bool = True
+    detail: str = ""
+    numbers: Mapping | None = None
+    requirement: str | None = None
+    untested: bool = False
+
+
+def requirement(claim: Claim, **words: str) -> str:
+    """``claim``'s positive control in words: its ``{name}`` fields filled from its thresholds,
+    then each bare name of ``words`` replaced by its text (controls that name a threshold
+    without braces, e.g. ``"≥ min_runs runs"``).
+
+    >>> c = Claim("x", "p", "m", "c", control="≥ {n} runs at level", power="w", threshold={"n": 3})
+    >>> requirement(c, level="0.9")
+    '≥ 3 runs at 0.9'
+    """
+    text = claim.control.format(**claim.threshold)
+    for name, value in words.items():
+        text = text.replace(name, value)
+    return text
+
+
+def judged(claim: Claim, observation: Observed | ClaimVerdict) -> ClaimVerdict:
+    """``claim``'s verdict from ``observation`` (a :class:`ClaimVerdict` passes unchanged):
+    :func:`untested` when the observation says so; a ``reported`` claim is :func:`reported` -- or
+    ``inconclusive`` when its observation's control did not hold; a judged claim goes through
+    :func:`judge` with the control built from the claim's requirement and the observation's
+    ``held``/``detail``."""
+    if isinstance(observation, ClaimVerdict):
+        return observation
+    if not isinstance(observation, Observed):
+        raise ValueError(f"claim {claim.name!r}: expected an Observed, got {type(observation).__name__}")
+    numbers = dict(observation.numbers or {})
+    if observation.untested:
+        return untested(claim, observation.measurement, numbers)
+    if claim.kind == "reported" and observation.held:
+        return reported(claim, observation.measurement, numbers)
+    text = requirement(claim) if observation.requirement is None else observation.requirement
+    control = Control(text, held=observation.held, detail=observation.detail)
+    if claim.kind == "reported":  # a reported quantity whose precondition failed
+        measurement = f"{observation.measurement} -- positive control not met: {text} ({observation.detail})"
+        return ClaimVerdict(claim.name, "inconclusive", measurement, numbers, control)
+    return judge(
+        claim, control, bool(observation.passed), measurement=observation.measurement, numbers=numbers
+    )
 
 
 def check_claims(claims: Sequence[Claim], where: str = "case") -> tuple[Claim, ...]:
