@@ -54,6 +54,7 @@ __all__ = [
     "replicate_seed",
     "replicate_seeds",
     "reported",
+    "reported_claim",
     "requirement",
     "untested",
 ]
@@ -104,6 +105,11 @@ def _jsonable(value):
     return to_jsonable(value)
 
 
+#: The parts of a :class:`Claim` its fingerprint covers, and those its record holds (in order).
+_RULE = ("measurement", "criterion", "threshold", "kind")
+_RECORD = ("name", "paper", "measurement", "criterion", "threshold", "control", "power", "headline", "kind")
+
+
 @dataclass(frozen=True)
 class Claim:
     """One pre-registered claim of a validation case.
@@ -145,14 +151,7 @@ class Claim:
 
     def rule(self) -> dict:
         """What the fingerprint covers: the measurement, the criterion, its thresholds, the kind."""
-        return _jsonable(
-            {
-                "measurement": self.measurement,
-                "criterion": self.criterion,
-                "threshold": self.threshold,
-                "kind": self.kind,
-            }
-        )
+        return _jsonable({k: getattr(self, k) for k in _RULE})
 
     def fingerprint(self) -> str:
         """A short hash of :meth:`rule`: changes whenever the criterion does (wording included)."""
@@ -160,20 +159,17 @@ class Claim:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def record(self) -> dict:
-        return _jsonable(
-            {
-                "name": self.name,
-                "paper": self.paper,
-                "measurement": self.measurement,
-                "criterion": self.criterion,
-                "threshold": self.threshold,
-                "control": self.control,
-                "power": self.power,
-                "headline": self.headline,
-                "kind": self.kind,
-                "fingerprint": self.fingerprint(),
-            }
-        )
+        return _jsonable({**{k: getattr(self, k) for k in _RECORD}, "fingerprint": self.fingerprint()})
+
+
+def reported_claim(name: str, paper: str, measurement: str, criterion: str = "reported, not judged") -> Claim:
+    """A measured quantity with no pass/fail: a :class:`Claim` of kind ``reported`` (no control,
+    no power).
+
+    >>> reported_claim("r_net", "where networks learn", "r_net / r_c").rule()["criterion"]
+    'reported, not judged'
+    """
+    return Claim(name, paper=paper, measurement=measurement, criterion=criterion, kind="reported")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Observed, replicate_seed, replicate_seeds
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
 from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
@@ -122,14 +122,10 @@ CLAIMS = (
         ),
         kind="qualitative",
     ),
-    Claim(
+    reported_claim(
         "r_net_over_r_c",
-        paper="(not a claim of the paper) where the share of networks that learn crosses ½, against r_c",
-        measurement=(
-            "training fraction r_net where the ladder's learned share crosses ½ (linear interpolation), / r_c"
-        ),
-        criterion="reported, not judged",
-        kind="reported",
+        "(not a claim of the paper) where the share of networks that learn crosses ½, against r_c",
+        "training fraction r_net where the ladder's learned share crosses ½ (linear interpolation), / r_c",
     ),
 )
 

@@ -63,7 +63,7 @@ import math
 
 import numpy as np
 
-from validation.claims import Claim, Observed, replicate_seeds, requirement
+from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
@@ -123,12 +123,10 @@ CLAIMS = (
         control=_CONTROL,
         power="a slope off by more than ×1.25 (the fit's 95 % interval of b is reported)",
     ),
-    Claim(
+    reported_claim(
         "c0_from_norm",
-        paper=_PAPER + "α_c is the norm of the rich solution in units of the unit-scale initialisation.",
-        measurement="median log(‖θ_final‖/‖θ̄‖) per λ, ‖θ̄‖ = ‖θ₀‖/α",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "α_c is the norm of the rich solution in units of the unit-scale initialisation.",
+        "median log(‖θ_final‖/‖θ̄‖) per λ, ‖θ̄‖ = ‖θ₀‖/α",
     ),
 )
 

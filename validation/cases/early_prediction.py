@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.claims import Claim, Observed, replicate_seeds, requirement
+from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
@@ -123,12 +123,10 @@ CLAIMS = (
         control=_CONTROL,
         power=_POWER,
     ),
-    Claim(
+    reported_claim(
         "detrended_and_oscillation",
-        paper=_PAPER + "runs that grok oscillate early.",
-        measurement="AUC of effgrok's detrended score per window; oscillating runs among grokking / not",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "runs that grok oscillate early.",
+        "AUC of effgrok's detrended score per window; oscillating runs among grokking / not",
     ),
 )
 

@@ -63,7 +63,7 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Observed, replicate_seeds, requirement
+from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, steps_text, verdict_of
 
 from .._common import by_profile
@@ -147,14 +147,10 @@ CLAIMS = (
         "median t(ticket) vs median t(random ticket of the same pruned fraction)",
         "random ticket",
     ),
-    Claim(
+    reported_claim(
         "memorization_ticket_and_sweep",
-        paper=_PAPER
-        + "masks taken at memorisation are not grokking tickets; the speed-up depends on sparsity.",
-        measurement="median t of the memorisation ticket and of the ticket and random ticket at every pruned "
-        "fraction",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "masks taken at memorisation are not grokking tickets; the speed-up depends on sparsity.",
+        "median t of the memorisation ticket and of the ticket and random ticket at every pruned fraction",
     ),
 )
 

@@ -73,7 +73,7 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, requirement
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, verdict_of
 
 from .._common import by_profile, schedule
@@ -108,6 +108,23 @@ _SIGN_POWER = (
     "the sign of Spearman ρ over the runs with a delay (≥ 3 at ≥ 2 values; 2 seeds per value at cpu): a weak "
     "test, |ρ| ≳ 0.7 would be needed for 5 % significance with 6 runs"
 )
+
+
+def _sign_claim_of(name: str, paper: str, measurement: str, x: str, sign: str) -> Claim:
+    """The delay moves with ``x`` (α or ε) as the paper says: the sign of Spearman ρ(x, delay)
+    over the ``x``-sweep runs that have a delay."""
+    return Claim(
+        name,
+        paper=_PAPER + paper,
+        measurement=measurement,
+        criterion=f"Spearman ρ({x}, delay) {sign} 0",
+        threshold={**_TRANSITION, "min_runs": 3},
+        control=f"≥ min_runs {x}-sweep runs with a delay at ≥ 2 distinct {x}",
+        power=_SIGN_POWER,
+        kind="qualitative",
+    )
+
+
 CLAIMS = (
     Claim(
         "k0_plateau",
@@ -138,32 +155,24 @@ CLAIMS = (
         power="one α with half its seeds showing the plateau-then-generalise sequence",
         headline=True,
     ),
-    Claim(
+    _sign_claim_of(
         "delay_grows_with_alpha",
-        paper=_PAPER + "the delay grows with the output scale α (Fig. 3a).",
-        measurement="delay t(test ≤ θ/theta_divisor) − t_fit of the α-sweep runs that have one",
-        criterion="Spearman ρ(α, delay) > 0",
-        threshold={**_TRANSITION, "min_runs": 3},
-        control="≥ min_runs α-sweep runs with a delay at ≥ 2 distinct α",
-        power=_SIGN_POWER,
-        kind="qualitative",
+        "the delay grows with the output scale α (Fig. 3a).",
+        "delay t(test ≤ θ/theta_divisor) − t_fit of the α-sweep runs that have one",
+        "α",
+        ">",
     ),
-    Claim(
+    _sign_claim_of(
         "delay_shrinks_with_epsilon",
-        paper=_PAPER + "the delay shrinks with the feature alignment ε (Fig. 3e; SPEC §8).",
-        measurement="delay of the ε-sweep runs (fixed α inside the paper's range) that have one",
-        criterion="Spearman ρ(ε, delay) < 0",
-        threshold={**_TRANSITION, "min_runs": 3},
-        control="≥ min_runs ε-sweep runs with a delay at ≥ 2 distinct ε",
-        power=_SIGN_POWER,
-        kind="qualitative",
+        "the delay shrinks with the feature alignment ε (Fig. 3e; SPEC §8).",
+        "delay of the ε-sweep runs (fixed α inside the paper's range) that have one",
+        "ε",
+        "<",
     ),
-    Claim(
+    reported_claim(
         "cka_delay",
-        paper=_PAPER + "alignment of the initial kernel with the target speeds up the transition.",
-        measurement="Spearman ρ(initial CKA of the NTK with the test targets, delay) over the ε sweep",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "alignment of the initial kernel with the target speeds up the transition.",
+        "Spearman ρ(initial CKA of the NTK with the test targets, delay) over the ε sweep",
     ),
 )
 

@@ -44,7 +44,7 @@ import math
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Observed, replicate_seeds
+from validation.claims import Claim, Observed, replicate_seeds, reported_claim
 from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
@@ -106,25 +106,19 @@ CLAIMS = (
         ),
         headline=True,
     ),
-    Claim(
+    reported_claim(
         "n_h_error_same_grid",
-        paper="Liu et al. (2022) §4.2: the representation is learned in n_h = 1/(η λ3) steps.",
-        measurement=(
-            "the same median over conditions of |ln(predicted / measured)| with the prediction the censored "
-            "median of n_h = 1/(η_e λ3) over the condition's splits (∞ when not pinned)"
-        ),
+        "Liu et al. (2022) §4.2: the representation is learned in n_h = 1/(η λ3) steps.",
+        "the same median over conditions of |ln(predicted / measured)| with the prediction the censored "
+        "median of n_h = 1/(η_e λ3) over the condition's splits (∞ when not pinned)",
         criterion="reported beside the new law, no pass/fail",
-        kind="reported",
     ),
-    Claim(
+    reported_claim(
         "p_learn_within_budget",
-        paper="effgrok issue 27: the probability that a run is learned within the budget.",
-        measurement=(
-            "per condition, the law's P(learned within the budget) = q Φ(ln(T/t̂)/s) against the measured "
-            "share of runs reaching RQI > 0.95; mean absolute difference"
-        ),
+        "effgrok issue 27: the probability that a run is learned within the budget.",
+        "per condition, the law's P(learned within the budget) = q Φ(ln(T/t̂)/s) against the measured "
+        "share of runs reaching RQI > 0.95; mean absolute difference",
         criterion="reported, no pass/fail",
-        kind="reported",
     ),
 )
 

@@ -128,6 +128,27 @@ PROFILES = {
 TRAIN_THRESHOLD = 0.99
 _PAPER = "Liu, Michaud & Tegmark (Omnigrok, ICLR 2023), §3–4, Fig. 1 and the MNIST experiment: "
 _SHAPE_CONTROL = "every landscape loss finite and the fixed norms span ≥ 8×"
+_SHAPE_POWER = {
+    "L": "a wall-to-floor ratio of 10 (seed medians)",
+    "U": "a factor 2 between each end and the minimum (seed medians)",
+}
+
+
+def _landscape_claim(name: str, loss: str, shape: str, criterion: str, threshold: dict) -> Claim:
+    """The reduced landscape: the seed-median final ``loss`` ("train" or "test") against the
+    fixed weight norms has the ``shape`` ("L" or "U") the paper draws."""
+    return Claim(
+        name,
+        paper=_PAPER + f"against the weight norm the (reduced) {loss.replace('train', 'training')} loss is "
+        f"{shape}-shaped.",
+        measurement=f"seed-median final {loss} loss at fixed norms w = 0.25 … 4 w₀ (reduced landscape)",
+        criterion=criterion,
+        threshold=threshold,
+        control=_SHAPE_CONTROL,
+        power=_SHAPE_POWER[shape],
+    )
+
+
 CLAIMS = (
     Claim(
         "fits_first",
@@ -160,24 +181,10 @@ CLAIMS = (
         ),
         headline=True,
     ),
-    Claim(
-        "l_shape",
-        paper=_PAPER + "against the weight norm the (reduced) training loss is L-shaped.",
-        measurement="seed-median final train loss at fixed norms w = 0.25 … 4 w₀ (reduced landscape)",
-        criterion="train loss at the smallest norm / its minimum ≥ l_min",
-        threshold={"l_min": 10.0},
-        control=_SHAPE_CONTROL,
-        power="a wall-to-floor ratio of 10 (seed medians)",
+    _landscape_claim(
+        "l_shape", "train", "L", "train loss at the smallest norm / its minimum ≥ l_min", {"l_min": 10.0}
     ),
-    Claim(
-        "u_shape",
-        paper=_PAPER + "against the weight norm the (reduced) test loss is U-shaped.",
-        measurement="seed-median final test loss at fixed norms w = 0.25 … 4 w₀ (reduced landscape)",
-        criterion="both ends ≥ u_min × the interior minimum",
-        threshold={"u_min": 2.0},
-        control=_SHAPE_CONTROL,
-        power="a factor 2 between each end and the minimum (seed medians)",
-    ),
+    _landscape_claim("u_shape", "test", "U", "both ends ≥ u_min × the interior minimum", {"u_min": 2.0}),
     Claim(
         "delay_grows_with_alpha",
         paper=_PAPER + "the larger the initial norm (α), the later the network generalises.",
@@ -425,13 +432,12 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         ),
         _delay_grows(al, settings, med),
     ]
-    numbers = _numbers(land, al, shape, w_min, med, found, settings, prediction)
+    top, decay = np.asarray(al["alphas"], float)[-1], float(prediction["decay_time"][-1])
     pred = (
         "train loss vs norm L-shaped, test loss U-shaped; from α·θ₀ the net fits first and generalises later "
-        f"(decay-only time at α = {np.asarray(al['alphas'], float)[-1]:g}: "
-        f"{float(prediction['decay_time'][-1]):.0f} steps); "
-        "t_gen grows with α"
+        f"(decay-only time at α = {top:g}: {decay:.0f} steps); t_gen grows with α"
     )
+    numbers = _numbers(land, al, shape, w_min, med, found, settings, prediction)
     return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers)
 
 

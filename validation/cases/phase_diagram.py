@@ -64,7 +64,7 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Observed, replicate_seed, replicate_seeds
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
 from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
@@ -138,12 +138,10 @@ CLAIMS = (
         "lr_dec ≥ fast_lr and wd_dec ≥ high_wd classified confusion",
         _FAST_POWER,
     ),
-    Claim(
+    reported_claim(
         "grokking_runs",
-        paper=_PAPER + "grokking (test accuracy lagging train accuracy by ≥ G steps) is a phase of its own.",
-        measurement="number of runs of the grid classified grokking",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "grokking (test accuracy lagging train accuracy by ≥ G steps) is a phase of its own.",
+        "number of runs of the grid classified grokking",
     ),
 )
 _REGION_CLAIM = {

@@ -64,7 +64,7 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import never_from_legacy, reached
-from validation.claims import Claim, Observed, replicate_seed, replicate_seeds
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
 from validation.framework import device_of, steps_text, verdict_of
 
 from .._modular import modular_cost, n_train
@@ -140,15 +140,10 @@ CLAIMS = (
         ),
         kind="qualitative",
     ),
-    Claim(
+    reported_claim(
         "shallow_effective_rank",
-        paper="(Fan et al.'s rank claim is about deep networks) the one-hidden-layer MLP's feature rank",
-        measurement=(
-            "effective rank of the modular MLP's hidden features at fitting and at generalisation, "
-            "grokking runs"
-        ),
-        criterion="reported, not judged",
-        kind="reported",
+        "(Fan et al.'s rank claim is about deep networks) the one-hidden-layer MLP's feature rank",
+        "effective rank of the modular MLP's hidden features at fitting and at generalisation, grokking runs",
     ),
 )
 

@@ -95,55 +95,71 @@ _POWER_ACC = (
     "a seed-mean validation-accuracy difference of 0.05 (the margin); 2 paired seeds per variant, seed "
     "spread not resolved -- replication across K checks it"
 )
+_FLOAT32_MEMO = "every float32 run memorises (train accuracy ≥ memorised at some record)"
+
+
+def _claim(name: str, paper: str, measurement: str, criterion: str, control: str, power: str, **kw) -> Claim:
+    """A claim of this case: the paper's sentence after its reference; the thresholds are
+    ``level`` (collapse claims) or ``margin`` (``margin=``, accuracy claims) and ``memorised``."""
+    threshold = {"margin": kw.pop("margin")} if "margin" in kw else {"level": LEVEL}
+    return Claim(
+        name,
+        paper=_PAPER + paper,
+        measurement=measurement,
+        criterion=criterion,
+        threshold={**threshold, "memorised": MEMORISED},
+        control=control,
+        power=power,
+        **kw,
+    )
+
+
 CLAIMS = (
-    Claim(
+    _claim(
         "float32_collapses",
-        paper=_PAPER + "without weight decay, float32 cross-entropy drives most training losses to exactly 0 "
+        "without weight decay, float32 cross-entropy drives most training losses to exactly 0 "
         "(softmax collapse).",
-        measurement="seed-mean fraction of training examples with loss exactly 0 (float32 cross-entropy)",
-        criterion="the fraction reaches level within the budget",
-        threshold={"level": LEVEL, "memorised": MEMORISED},
-        control="every float32 run memorises (train accuracy ≥ memorised at some record)",
-        power="a collapse within the budget, timed to one record stride",
+        "seed-mean fraction of training examples with loss exactly 0 (float32 cross-entropy)",
+        "the fraction reaches level within the budget",
+        _FLOAT32_MEMO,
+        "a collapse within the budget, timed to one record stride",
         headline=True,
     ),
-    Claim(
+    _claim(
         "float64_later",
-        paper=_PAPER + "float64 postpones softmax collapse.",
-        measurement="collapse step (seed-mean zero-loss fraction ≥ level) of float64 vs float32",
-        criterion="float64's collapse step > float32's, or float64 never collapses",
-        threshold={"level": LEVEL, "memorised": MEMORISED},
-        control=_MEMO + " (float32, float64) and float32 collapses",
-        power="a delay of one record stride",
+        "float64 postpones softmax collapse.",
+        "collapse step (seed-mean zero-loss fraction ≥ level) of float64 vs float32",
+        "float64's collapse step > float32's, or float64 never collapses",
+        _MEMO + " (float32, float64) and float32 collapses",
+        "a delay of one record stride",
         kind="qualitative",
     ),
-    Claim(
+    _claim(
         "stablemax_never",
-        paper=_PAPER + "StableMax prevents softmax collapse.",
-        measurement="largest seed-and-record zero-loss fraction of StableMax (float32)",
-        criterion="it stays below level",
-        threshold={"level": LEVEL, "memorised": MEMORISED},
-        control=_MEMO + " (StableMax)",
-        power="a zero-loss fraction of ½ in any run at any record",
+        "StableMax prevents softmax collapse.",
+        "largest seed-and-record zero-loss fraction of StableMax (float32)",
+        "it stays below level",
+        _MEMO + " (StableMax)",
+        "a zero-loss fraction of ½ in any run at any record",
         kind="qualitative",
     ),
-    Claim(
+    _claim(
         "stablemax_generalises_better",
-        paper=_PAPER + "StableMax restores generalisation without weight decay.",
-        measurement="seed-mean validation accuracy, last quarter of the records, StableMax vs float32",
-        criterion="StableMax's ≥ float32's + margin",
-        threshold={"margin": 0.05, "memorised": MEMORISED},
-        control=_MEMO + " (float32, StableMax)",
-        power=_POWER_ACC,
+        "StableMax restores generalisation without weight decay.",
+        "seed-mean validation accuracy, last quarter of the records, StableMax vs float32",
+        "StableMax's ≥ float32's + margin",
+        _MEMO + " (float32, StableMax)",
+        _POWER_ACC,
+        margin=0.05,
     ),
-    Claim(
+    _claim(
         "orthograd_generalises_better",
-        paper=_PAPER + "⊥Grad generalises quickly in float32 without weight decay (their §5).",
-        measurement="seed-mean final val accuracy of ⊥Grad + AdamW (orthograd_steps) vs float32's late one",
-        criterion="⊥Grad's ≥ float32's + margin",
-        threshold={"margin": 0.05, "memorised": MEMORISED},
-        control="every float32 run memorises (train accuracy ≥ memorised at some record)",
-        power=_POWER_ACC,
+        "⊥Grad generalises quickly in float32 without weight decay (their §5).",
+        "seed-mean final val accuracy of ⊥Grad + AdamW (orthograd_steps) vs float32's late one",
+        "⊥Grad's ≥ float32's + margin",
+        _FLOAT32_MEMO,
+        _POWER_ACC,
+        margin=0.05,
     ),
 )
 
