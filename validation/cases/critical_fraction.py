@@ -226,7 +226,7 @@ def _monotone(measurements: list[dict], alpha: float) -> tuple[bool, list]:
     return not bad, bad
 
 
-def _unpinned_finding(draws: list[dict], r: dict, ok, pin, settings: dict) -> Observed:
+def _unpinned_observed(draws: list[dict], r: dict, ok, pin, settings: dict) -> Observed:
     """Claim 1: learned ⇒ pinned, on the deliberately unpinned splits."""
     t = CLAIMS[0].threshold
     u_sizes = [int(n) for n in settings["unpinned_sizes"]]
@@ -262,7 +262,7 @@ def _unpinned_finding(draws: list[dict], r: dict, ok, pin, settings: dict) -> Ob
     )
 
 
-def _low_pinning_finding(prediction: dict, r: dict, ok, settings: dict) -> Observed:
+def _low_pinning_observed(prediction: dict, r: dict, ok, settings: dict) -> Observed:
     """Claim 2: no learning where P(pinned) is small."""
     t = CLAIMS[1].threshold
     low = np.asarray(prediction["p_pinned_at_sizes"]) < t["low_pinning"]
@@ -279,7 +279,7 @@ def _low_pinning_finding(prediction: dict, r: dict, ok, settings: dict) -> Obser
     )
 
 
-def _monotone_finding(ladder: list[dict], ok) -> Observed:
+def _monotone_observed(ladder: list[dict], ok) -> Observed:
     """Claim 3: the learned share does not drop with n."""
     t = CLAIMS[2].threshold
     sizes, learned, _, _ = _curves(ladder)
@@ -297,7 +297,7 @@ def _monotone_finding(ladder: list[dict], ok) -> Observed:
     )
 
 
-def _r_net_finding(prediction: dict, ladder: list[dict], ok, pin, settings: dict) -> Observed:
+def _r_net_observed(prediction: dict, ladder: list[dict], ok, pin, settings: dict) -> Observed:
     """Claim 4: r_net, reported."""
     n_ex, r_th = prediction["n_examples"], prediction["r_c"]
     sizes, learned, general, _ = _curves(ladder)
@@ -323,20 +323,20 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     r = concat(ladder)
     ok = reached(r["step_rqi"])
     pin = r["pinned"].astype(bool)
-    found = [
-        _unpinned_finding(draws, r, ok, pin, settings),
-        _low_pinning_finding(prediction, r, ok, settings),
-        _monotone_finding(ladder, ok),
-        _r_net_finding(prediction, ladder, ok, pin, settings),
+    observed = [
+        _unpinned_observed(draws, r, ok, pin, settings),
+        _low_pinning_observed(prediction, r, ok, settings),
+        _monotone_observed(ladder, ok),
+        _r_net_observed(prediction, ladder, ok, pin, settings),
     ]
     r_th = prediction["r_c"]
-    n_u = found[0].numbers["unpinned_runs"]
+    n_u = observed[0].numbers["unpinned_runs"]
     numbers = {"r_c_theory": r_th, "runs": int(ok.size) + n_u, "budget_steps": settings["steps"]}
     pred = (
         f"r_c = {r_th:.3f} [{prediction['r_c_ci'][0]:.3f}, {prediction['r_c_ci'][1]:.3f}]; "
         "learned ⇒ pinned, so P(learned | unpinned) = 0"
     )
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers, claim_numbers=True)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers, claim_numbers=True)
 
 
 def _fmt(x, fmt="{:.3f}"):

@@ -256,7 +256,7 @@ def _describe(f, what: str, runs: int) -> str:
     )
 
 
-def _law_finding(claim, a, w, final, times, what: str, settings: dict, prediction: dict) -> Observed:
+def _law_observed(claim, a, w, final, times, what: str, settings: dict, prediction: dict) -> Observed:
     """A transition law (claims 1-2): ``t = b(log α − c₀)/λ + d`` fitted to ``times`` (NaN
     outside the grokking runs); the control asks for enough grokking runs at every λ."""
     t = claim.threshold
@@ -297,9 +297,9 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     n_grok = int(grok.sum())
     half_what = f"test accuracy ≥ {t['half']:g} × final, {n_grok} grokking runs"
     exit_what = "kernel exit (‖θ‖ ≤ 1.2‖θ‖_final), grokking runs"
-    found = [
-        _law_finding(head, a, w, final, np.where(grok, t_half, np.nan), half_what, settings, prediction),
-        _law_finding(
+    observed = [
+        _law_observed(head, a, w, final, np.where(grok, t_half, np.nan), half_what, settings, prediction),
+        _law_observed(
             exit_claim, a, w, final, np.where(grok, t_exit, np.nan), exit_what, settings, prediction
         ),
         Observed(
@@ -308,8 +308,8 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         ),
     ]
     numbers = {
-        "fit_half_final": found[0].numbers["fit"],
-        "fit_kernel_exit": found[1].numbers["fit"],
+        "fit_half_final": observed[0].numbers["fit"],
+        "fit_kernel_exit": observed[1].numbers["fit"],
         "alpha": a.tolist(),
         "weight_decay": w.tolist(),
         "final_test_acc": final.tolist(),
@@ -322,7 +322,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         f"t = b(log α − c₀)/λ + d with b = 1 over α ∈ {settings['alphas']} × λ ∈ {settings['wds']} "
         f"(t* = log(α)/λ from {min(prediction['t_star']):.0f} to {max(prediction['t_star']):.0f})"
     )
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:

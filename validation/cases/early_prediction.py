@@ -306,7 +306,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             "cpu "
             f"budget; reduced grid reported, not judged: {summary}"
         )
-        found = [Observed(why, numbers=res, untested=True)] * 2
+        observed = [Observed(why, numbers=res, untested=True)] * 2
     else:
         n = t["min_per_label"]
         control = dict(
@@ -314,19 +314,19 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             detail=f"{res['n_grokked']} grokked / {res['n_not']} not; {res['n_oscillating']} oscillating",
             requirement=requirement(head, min_per_label=str(n), min_rises=str(settings["min_rises"])),
         )
-        found = [
+        observed = [
             Observed(summary, passed=bool(hit), numbers=res, **control),
             Observed(summary, passed=bool(beat), numbers=res, **control),
         ]
     keys = ("auc_effgrok", "oscillating_grokked", "oscillating_not")
-    found.append(Observed(osc_text, numbers={k: res.get(k) for k in keys}))
+    observed.append(Observed(osc_text, numbers={k: res.get(k) for k in keys}))
     pred = (
         "paper's score (raw-loss spectral energy over the first "
         f"{', '.join(f'{w:g}' for w in res['window_steps'])} "
         f"steps): AUC ≥ {t['target_auc']} for 'test acc ≥ {THRESHOLD_ACC} within {settings['steps']} steps', "
         "above the loss-magnitude baseline"
     )
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=res)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=res)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

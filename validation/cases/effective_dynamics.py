@@ -282,17 +282,10 @@ def _summary(r: dict) -> tuple[dict, np.ndarray]:
     return numbers, learned
 
 
-def _findings(nb: dict, held: bool, detail: str) -> list[Observed]:
+def _observations(nb: dict, held: bool, detail: str) -> list[Observed]:
     """The three claims' observations from the verdict's numbers ``nb`` and the shared control."""
-    err, frozen, full, gap = (
-        nb[k]
-        for k in (
-            "median_rel_error",
-            "median_rel_error_frozen",
-            "median_rel_error_full_table",
-            "median_flow_gap",
-        )
-    )
+    keys = ("rel_error", "rel_error_frozen", "rel_error_full_table", "flow_gap")
+    err, frozen, full, gap = (nb[f"median_{k}"] for k in keys)
     n_l, agree, better = nb["learned"], nb["orientation_agreement"], nb["share_split_beats_full_table"]
     tail = f" ({n_l} of {nb['pinned']} pinned runs learned" + (
         f"; the {nb['stalled']} stalled runs: median error {nb['median_rel_error_stalled']:.2f}, "
@@ -346,7 +339,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "the network ends in the orientation of the flow's limit from its own E0 (parameter-free); "
         "Ê_net(t) = Ê_eff(c·t) (exact flow, split's G)"
     )
-    return verdict_of(CLAIMS, _findings(numbers, held, detail), prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, _observations(numbers, held, detail), prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

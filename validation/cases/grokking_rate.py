@@ -326,17 +326,17 @@ def _rate_laws(measurements: list[dict], settings: dict, seed: int) -> list[Obse
     sw = concat([m for m in measurements if int(m["n_train"][0]) == sweep_size and not m["sgd"].any()])
     ks = reached(sw["step_rqi"])
     cols = [sw["lr_emb"][ks], sw["lr_dec"][ks]]
-    found = [
+    observed = [
         _law(emb, cols, sw["step_rqi"][ks], seed + 1, 1, f"exponent of η_emb (Adam, {sweep_size} pairs)"),
         _law(dec, cols, sw["step_rqi"][ks], seed + 1, 2, f"exponent of η_dec (Adam, {sweep_size} pairs)"),
     ]
     sg = [m for m in measurements if m["sgd"].any()]
     if not sg:
-        return [*found, Observed("this profile has no gradient-descent sweep", untested=True)]
+        return [*observed, Observed("this profile has no gradient-descent sweep", untested=True)]
     sg = concat(sg)
     kg = reached(sg["step_rqi"])
     what = "exponent of η_emb (gradient descent)"
-    return [*found, _law(gd, [sg["lr_emb"][kg]], sg["step_rqi"][kg], seed + 2, 1, what)]
+    return [*observed, _law(gd, [sg["lr_emb"][kg]], sg["step_rqi"][kg], seed + 2, 1, what)]
 
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
@@ -346,7 +346,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     ok = reached(base["step_rqi"])
     seed = replicate_seed(settings, 77)  # the bootstrap's draws, per replicate
     keep = ok & np.isfinite(base["n_h"])  # the law, among runs that learn
-    found = [
+    observed = [
         _law(
             CLAIMS[0], [base["n_h"][keep]], base["step_rqi"][keep], seed, 1, "slope of log steps on log n_h"
         ),
@@ -366,7 +366,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         f"n_h = {prediction['full_table_n_h']:.4g} at Z0 = {prediction['z0']:.3g}); "
         "steps fall with the size; exponents −1 (η_emb), 0 (η_dec)"
     )
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers, claim_numbers=True)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers, claim_numbers=True)
 
 
 def _f(v) -> str:

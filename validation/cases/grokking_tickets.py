@@ -321,7 +321,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         return f"{med[v]:.0f}" if med[v] <= budget else f"> {budget} ({hits[v]}/{n} reached)"
 
     text, held, detail, numbers["paper_regime"] = _control(m, settings, norm_err)
-    found = {
+    observed = {
         name: Observed(
             f"median t ticket {fmt('ticket')} vs {words} {fmt(v)}"
             + (f" (L1/L2 matched to {norm_err:.1e})" if v == "norm_matched_dense" else ""),
@@ -332,7 +332,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         )
         for name, (v, words) in _VERSUS.items()
     }
-    found["memorization_ticket_and_sweep"] = Observed(
+    observed["memorization_ticket_and_sweep"] = Observed(
         f"median steps to val acc ≥ {settings['threshold']:g} (add-mod p = {settings['p']}, "
         f"{settings['train_fraction']:g} of the unordered pairs, {settings['architecture']}): "
         + "; ".join(f"{v.replace('_', ' ')} {fmt(v)}" for v in VARIANTS)
@@ -348,7 +348,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         f"at pruned fraction {fr0:g} (the paper's sparsity {1 - fr0:g}): t_gen(ticket) < t_gen(dense), "
         "< t_gen(norm-matched dense), < t_gen(random ticket)"
     )
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -393,7 +393,7 @@ def _epsilon_sweep(prediction: dict, em: list[dict], theta: float) -> tuple[dict
     return e_all, e_eps, e_cka
 
 
-def _plateau_finding(prediction: dict, am: dict, settings: dict, plateau: np.ndarray) -> Observed:
+def _plateau_observed(prediction: dict, am: dict, settings: dict, plateau: np.ndarray) -> Observed:
     """Claim 1: the lazy plateau sits at K0's ridgeless test MSE."""
     k0 = np.array(prediction["k0_test_mse"])
     ok = np.isfinite(plateau)
@@ -447,7 +447,7 @@ def _numbers(prediction: dict, settings: dict, am: dict, em: list[dict], tr: dic
     }
 
 
-def _delay_finding(am: dict, tr: dict, theta: float) -> Observed:
+def _delay_observed(am: dict, tr: dict, theta: float) -> Observed:
     """Claim 2: a delay after the plateau exists at some α."""
     claim = CLAIMS[1]
     lt = claim.threshold
@@ -482,9 +482,9 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     has = e_all["kind"] == "delay"
     rho_cka = _spearman(e_cka[has], e_all["delay"][has]) if em else None
     plateau = _plateau(prediction, am)
-    found = [
-        _plateau_finding(prediction, am, settings, plateau),
-        _delay_finding(am, tr, theta),
+    observed = [
+        _plateau_observed(prediction, am, settings, plateau),
+        _delay_observed(am, tr, theta),
         _sign_claim(CLAIMS[2], am["alpha"], tr, "α"),
         _sign_claim(CLAIMS[3], e_eps, e_all, "ε"),
         Observed(
@@ -497,7 +497,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         f"lazy plateau = K0 ridgeless test MSE {np.mean(k0):.4f} (settled to {PLATEAU_SETTLE:.0%} at "
         f"t_p = {prediction['t_plateau']}); a delay after the plateau, growing with α and shrinking with ε"
     )
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def _nanmedian(x) -> float | None:

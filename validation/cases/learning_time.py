@@ -263,7 +263,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         for r in rows
     )
     diffs = [abs(r["p_learn"] - r["learned_share"]) for r in rows]
-    found = [
+    observed = [
         Observed(
             f"median |ln(pred/meas)| = {law_err:.3f} (ratio {math.exp(law_err):.2f}; limit "
             f"{t['max_ratio']:g}) over {len(rows)} conditions [{table}]",
@@ -289,7 +289,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "median steps to RQI > 0.95 = t̂ exp(s Φ⁻¹(1/(2q))) with t̂ = √(c τ_e τ_d) (Adam) or "
         f"(2cσ_eτ_d²/(gη_e))^(1/3) (GD on E); constants {prediction['constants']}"
     )
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def _f(v: float) -> str:

@@ -414,7 +414,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     finite = bool(np.all(np.isfinite(land["train_loss"])) and np.all(np.isfinite(land["test_loss"])))
     held, detail = finite and span >= 8, f"finite {finite}, norms span ×{span:g}"
     w_min = shape.w_test_min / prediction["w0"]
-    found = [
+    observed = [
         _fits_first(al, settings, prediction),
         Observed(
             f"L ratio {shape.l_ratio:.3g}",
@@ -437,11 +437,11 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "train loss vs norm L-shaped, test loss U-shaped; from α·θ₀ the net fits first and generalises later "
         f"(decay-only time at α = {top:g}: {decay:.0f} steps); t_gen grows with α"
     )
-    numbers = _numbers(land, al, shape, w_min, med, found, settings, prediction)
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers)
+    numbers = _numbers(land, al, shape, w_min, med, observed, settings, prediction)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
-def _numbers(land, al, shape, w_min, med, found, settings, prediction) -> dict:
+def _numbers(land, al, shape, w_min, med, observed, settings, prediction) -> dict:
     """The case's numbers (JSON)."""
     monotone, ratio = _delay_stats(al, settings, med)
     return {
@@ -458,7 +458,7 @@ def _numbers(land, al, shape, w_min, med, found, settings, prediction) -> dict:
         "t_test": np.asarray(al["t_test"]).tolist(),
         "delay_ratio_max_alpha_over_alpha1": ratio,
         "monotone": monotone,
-        "fits_first": found[0].numbers,
+        "fits_first": observed[0].numbers,
         "eta_lambda": float(settings["alpha_lr"]) * float(settings["alpha_weight_decay"]),
         "decay_time": prediction["decay_time"],
     }

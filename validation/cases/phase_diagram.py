@@ -310,20 +310,20 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     r = _runs(measurements, settings)
     counts = {ph: int(np.sum(r["phase"] == i)) for i, ph in enumerate(PHASES)}
     grid_ok, grid_detail = _grid_control(r, settings)
-    checks, found = {}, {}
+    checks, observed = {}, {}
     for name, (pred, phases) in _regions(settings).items():
         sel = pred(r["lr_dec"], r["wd_dec"])
         checks[name], meas = _region(r, sel, phases, name)
         share, claim = checks[name]["share"], _REGION_CLAIM[name]
         min_share = next(c.threshold["min_share"] for c in CLAIMS if c.name == claim)
-        found[claim] = Observed(
+        observed[claim] = Observed(
             meas,
             passed=share is not None and share >= min_share,
             held=grid_ok and share is not None,
             detail=grid_detail + f"; {int(sel.sum())} runs in the region",
             numbers=checks[name],
         )
-    found["grokking_runs"] = Observed(
+    observed["grokking_runs"] = Observed(
         f"{counts['grokking']} of {r['phase'].size} runs grok (gap ≥ {settings['gap']} trained "
         "steps); all runs: " + ", ".join(f"{v} {p}" for p, v in counts.items()),
         numbers={"phase_counts": counts},
@@ -343,7 +343,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "largest_trained_lr": k_scale * float(np.max(r["lr_dec"])) if r["lr_dec"].size else 0.0,
         "runs_generalised": int(np.sum(reached(r["step_test_acc"]))),
     }
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def _pct(x) -> str:

@@ -96,7 +96,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             f"r = {res.statistic:.3f} [{ci.low:.3f}, {ci.high:.3f}] over {n} runs; "
             f"mean |Acc-hat − acc| = {numbers['mean_abs_difference']:.3f}"
         )
-    found = Observed(
+    observed = Observed(
         meas,
         passed=passed,
         held=held,
@@ -105,7 +105,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         requirement=claim.control.format(min_runs=settings["min_runs"]),  # the runs are the profile's
     )
     pred = "test accuracy = Acc-hat of the final embedding"
-    return verdict_of(CLAIMS, [found], prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, [observed], prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

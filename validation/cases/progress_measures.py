@@ -606,14 +606,14 @@ def _shallow_rank(res: dict) -> Observed:
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
     res = analyse(measurements, settings)
-    found = [_fourier(res), _deep_rank(res, settings), _rqi(res), _shallow_rank(res)]
+    observed = [_fourier(res), _deep_rank(res, settings), _rqi(res), _shallow_rank(res)]
     pred = (
         "Fourier concentration rises at grokking; summed feature rank of a deep MLP drops as it generalises; "
         "RQI rises with test accuracy"
     )
     numbers = {k: v for k, v in res.items() if k != "modular_runs"}
     numbers["modular_runs"] = res.get("modular_runs", [])
-    return verdict_of(CLAIMS, found, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -262,7 +262,7 @@ def _step(s: float) -> str:
     return "never" if not math.isfinite(s) else f"{s:.0f}"
 
 
-def _findings(x: dict, settings: dict) -> dict:
+def _observations(x: dict, settings: dict) -> dict:
     """Each claim's observation; every control asks that the compared variants' runs all memorise."""
     s32, s64, val = x["s32"], x["s64"], x["val"]
     th = {c.name: c.threshold for c in CLAIMS}
@@ -339,7 +339,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             *prediction["loss_gap_float32"], *prediction["loss_gap_float64"]
         )
     )
-    return verdict_of(CLAIMS, _findings(x, settings), prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, _observations(x, settings), prediction=pred, numbers=numbers)
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:

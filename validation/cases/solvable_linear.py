@@ -250,9 +250,9 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "runs_reached": reached,
         "seeds": int(settings["seeds"]),
     }
-    found = Observed(meas, passed=passed, held=held, detail=detail, numbers=numbers)
+    observed = Observed(meas, passed=passed, held=held, detail=detail, numbers=numbers)
     pred = "Δt(λ) = " + ", ".join(f"{r['gap_theory']:.4g} (λ={r['lam']:g})" for r in rows) + " steps"
-    return verdict_of(CLAIMS, [found], prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, [observed], prediction=pred, numbers=numbers)
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
