@@ -44,14 +44,18 @@ __all__ = [
     "Claim",
     "ClaimVerdict",
     "Control",
+    "Observed",
     "case_status",
     "check_claims",
     "combine",
     "judge",
+    "judged",
     "replicate_of",
     "replicate_seed",
     "replicate_seeds",
     "reported",
+    "reported_claim",
+    "requirement",
     "untested",
 ]
 
@@ -101,6 +105,11 @@ def _jsonable(value):
     return to_jsonable(value)
 
 
+#: The parts of a :class:`Claim` its fingerprint covers, and those its record holds (in order).
+_RULE = ("measurement", "criterion", "threshold", "kind")
+_RECORD = ("name", "paper", "measurement", "criterion", "threshold", "control", "power", "headline", "kind")
+
+
 @dataclass(frozen=True)
 class Claim:
     """One pre-registered claim of a validation case.
@@ -142,14 +151,7 @@ class Claim:
 
     def rule(self) -> dict:
         """What the fingerprint covers: the measurement, the criterion, its thresholds, the kind."""
-        return _jsonable(
-            {
-                "measurement": self.measurement,
-                "criterion": self.criterion,
-                "threshold": self.threshold,
-                "kind": self.kind,
-            }
-        )
+        return _jsonable({k: getattr(self, k) for k in _RULE})
 
     def fingerprint(self) -> str:
         """A short hash of :meth:`rule`: changes whenever the criterion does (wording included)."""
@@ -157,20 +159,17 @@ class Claim:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def record(self) -> dict:
-        return _jsonable(
-            {
-                "name": self.name,
-                "paper": self.paper,
-                "measurement": self.measurement,
-                "criterion": self.criterion,
-                "threshold": self.threshold,
-                "control": self.control,
-                "power": self.power,
-                "headline": self.headline,
-                "kind": self.kind,
-                "fingerprint": self.fingerprint(),
-            }
-        )
+        return _jsonable({**{k: getattr(self, k) for k in _RECORD}, "fingerprint": self.fingerprint()})
+
+
+def reported_claim(name: str, paper: str, measurement: str, criterion: str = "reported, not judged") -> Claim:
+    """A measured quantity with no pass/fail: a :class:`Claim` of kind ``reported`` (no control,
+    no power).
+
+    >>> reported_claim("r_net", "where networks learn", "r_net / r_c").rule()["criterion"]
+    'reported, not judged'
+    """
+    return Claim(name, paper=paper, measurement=measurement, criterion=criterion, kind="reported")
 
 
 @dataclass(frozen=True)
@@ -222,6 +221,75 @@ def reported(claim: Claim, measurement: str, numbers: dict | None = None) -> Cla
     if claim.kind != "reported":
         raise ValueError(f"claim {claim.name!r} is judged ({claim.kind}): use judge()")
     return ClaimVerdict(claim.name, "reported", measurement, numbers or {})
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a case observed for one claim on one replicate, before it is worded as a
+    :class:`ClaimVerdict` by :func:`judged`: the case states what it measured and whether the
+    pass condition and the positive control held; the claim supplies the rest (its control's
+    requirement with the thresholds filled in, its kind).
+
+    ``measurement``: the numbers in words (for an untested claim: why it is not measured).
+    ``passed``: the pass condition (judged claims).  ``held``/``detail``: the positive control
+    and the numbers behind it.  ``numbers``: JSON-able numbers of the claim.  ``requirement``:
+    the control's requirement when it is not :func:`requirement` of the claim.  ``untested``:
+    the profile does not measure the claim.
+
+    >>> c = Claim("slope", "p", "m", "c", control="≥ {min_runs} runs", power="w",
+    ...           threshold={"min_runs": 10}, headline=True)
+    >>> v = judged(c, Observed("slope 0.97 over 4 runs", passed=True, held=False, detail="4 runs"))
+    >>> v.status, v.control.requirement
+    ('inconclusive', '≥ 10 runs')
+    """
+
+    measurement: str
+    passed: bool | None = None
+    held: bool = True
+    detail: str = ""
+    numbers: Mapping | None = None
+    requirement: str | None = None
+    untested: bool = False
+
+
+def requirement(claim: Claim, **words: str) -> str:
+    """``claim``'s positive control in words: its ``{name}`` fields filled from its thresholds,
+    then each bare name of ``words`` replaced by its text (controls that name a threshold
+    without braces, e.g. ``"≥ min_runs runs"``).
+
+    >>> c = Claim("x", "p", "m", "c", control="≥ {n} runs at level", power="w", threshold={"n": 3})
+    >>> requirement(c, level="0.9")
+    '≥ 3 runs at 0.9'
+    """
+    text = claim.control.format(**claim.threshold)
+    for name, value in words.items():
+        text = text.replace(name, value)
+    return text
+
+
+def judged(claim: Claim, observation: Observed | ClaimVerdict) -> ClaimVerdict:
+    """``claim``'s verdict from ``observation`` (a :class:`ClaimVerdict` passes unchanged):
+    :func:`untested` when the observation says so; a ``reported`` claim is :func:`reported` -- or
+    ``inconclusive`` when its observation's control did not hold; a judged claim goes through
+    :func:`judge` with the control built from the claim's requirement and the observation's
+    ``held``/``detail``."""
+    if isinstance(observation, ClaimVerdict):
+        return observation
+    if not isinstance(observation, Observed):
+        raise ValueError(f"claim {claim.name!r}: expected an Observed, got {type(observation).__name__}")
+    numbers = dict(observation.numbers or {})
+    if observation.untested:
+        return untested(claim, observation.measurement, numbers)
+    if claim.kind == "reported" and observation.held:
+        return reported(claim, observation.measurement, numbers)
+    text = requirement(claim) if observation.requirement is None else observation.requirement
+    control = Control(text, held=observation.held, detail=observation.detail)
+    if claim.kind == "reported":  # a reported quantity whose precondition failed
+        measurement = f"{observation.measurement} -- positive control not met: {text} ({observation.detail})"
+        return ClaimVerdict(claim.name, "inconclusive", measurement, numbers, control)
+    return judge(
+        claim, control, bool(observation.passed), measurement=observation.measurement, numbers=numbers
+    )
 
 
 def check_claims(claims: Sequence[Claim], where: str = "case") -> tuple[Claim, ...]:

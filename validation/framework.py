@@ -57,7 +57,7 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -72,8 +72,10 @@ from .claims import (
     Claim,
     ClaimVerdict,
     Control,
+    Observed,
     case_status,
     check_claims,
+    judged,
     replicate_of,
     untested,
 )
@@ -83,6 +85,7 @@ __all__ = [
     "STATUSES",
     "CaseResult",
     "Control",
+    "Observed",
     "Verdict",
     "case_jobs",
     "device_of",
@@ -94,6 +97,8 @@ __all__ = [
     "run_case",
     "run_suite",
     "upgrade_unit",
+    "verdict_from_claims",
+    "verdict_of",
 ]
 
 PROFILES = ("tiny", "cpu", "gpu")
@@ -179,6 +184,40 @@ def verdict_from_claims(claims, judged, *, prediction: str, numbers: dict | None
     return Verdict(
         status, prediction, hv.measurement, head.criterion, dict(numbers or {}), hv.control, ordered
     )
+
+
+def verdict_of(
+    claims, observations, *, prediction: str, numbers: dict | None = None, claim_numbers: bool = False
+) -> Verdict:
+    """The case's :class:`Verdict` from its declared ``claims`` and what it found for each:
+    ``observations`` maps each claim's name to a :class:`~validation.claims.Observed` (or an already
+    judged :class:`~validation.claims.ClaimVerdict`), or lists them in the order of ``claims``.
+    Each is worded by :func:`validation.claims.judged` (control from the claim's requirement,
+    ``inconclusive`` when it did not hold); ``claim_numbers`` adds each claim's numbers to
+    ``numbers`` under the claim's name.
+
+    >>> from validation.claims import Claim
+    >>> h = Claim("law", "p", "m", "slope in [0.8, 1.2]", control="≥ {n} runs", power="w",
+    ...           threshold={"n": 10}, headline=True)
+    >>> v = verdict_of([h], {"law": Observed("slope 0.97", passed=True, held=True, detail="12 runs")},
+    ...                prediction="steps ∝ n_h")
+    >>> v.status, v.control.requirement
+    ('pass', '≥ 10 runs')
+    """
+    claims = check_claims(claims)
+    if not isinstance(observations, Mapping):
+        observations = dict(zip((c.name for c in claims), observations, strict=True))
+    unknown = sorted(set(observations) - {c.name for c in claims})
+    if unknown:
+        raise ValueError(f"observations for claims not in CLAIMS: {unknown}")
+    missing = [c.name for c in claims if c.name not in observations]
+    if missing:
+        raise ValueError(f"no observation for claim(s) {', '.join(missing)}")
+    verdicts = [judged(c, observations[c.name]) for c in claims]
+    numbers = dict(numbers or {})
+    if claim_numbers:
+        numbers.update({v.name: v.numbers for v in verdicts})
+    return verdict_from_claims(claims, verdicts, prediction=prediction, numbers=numbers)
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds, reported
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
 from .._toy import concat, half_crossing, toy_cost, train_batch, upper_bound
@@ -122,14 +122,10 @@ CLAIMS = (
         ),
         kind="qualitative",
     ),
-    Claim(
+    reported_claim(
         "r_net_over_r_c",
-        paper="(not a claim of the paper) where the share of networks that learn crosses ½, against r_c",
-        measurement=(
-            "training fraction r_net where the ladder's learned share crosses ½ (linear interpolation), / r_c"
-        ),
-        criterion="reported, not judged",
-        kind="reported",
+        "(not a claim of the paper) where the share of networks that learn crosses ½, against r_c",
+        "training fraction r_net where the ladder's learned share crosses ½ (linear interpolation), / r_c",
     ),
 )
 
@@ -230,18 +226,9 @@ def _monotone(measurements: list[dict], alpha: float) -> tuple[bool, list]:
     return not bad, bad
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    head, low_claim, mono_claim, rnet_claim = CLAIMS
-    n_ex = prediction["n_examples"]
-    ladder = _ladder(measurements)
-    draws = [m for m in measurements if bool(np.asarray(m.get("unpinned_draw", [False]))[0])]
-    sizes, learned, general, _ = _curves(ladder)
-    r = concat(ladder)
-    ok = reached(r["step_rqi"])
-    pin = r["pinned"].astype(bool)
-    judged = []
-    # 1. learned ⇒ pinned, on the deliberately unpinned splits
-    t = head.threshold
+def _unpinned_observed(draws: list[dict], r: dict, ok, pin, settings: dict) -> Observed:
+    """Claim 1: learned ⇒ pinned, on the deliberately unpinned splits."""
+    t = CLAIMS[0].threshold
     u_sizes = [int(n) for n in settings["unpinned_sizes"]]
     if draws:
         d = concat(draws)
@@ -257,103 +244,99 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         int(n): [int((ok & pin & (r["n_train"] == n)).sum()), int((pin & (r["n_train"] == n)).sum())]
         for n in u_sizes
     }
-    nums1 = {
-        "unpinned_runs": n_u,
-        "unpinned_runs_learned": k_u,
-        "p_learned_given_unpinned_upper95": bound,
-        "pinned_runs_at_those_sizes": n_pc,
-        "pinned_runs_learned_at_those_sizes": k_pc,
-        "pinned_learned_by_size": per_size,
-        "sizes": u_sizes,
-    }
-    judged.append(
-        judge(
-            head,
-            Control(
-                head.control.format(min_unpinned=t["min_unpinned"], min_pinned_share=t["min_pinned_share"]),
-                held=n_u >= t["min_unpinned"] and pinned_share >= t["min_pinned_share"],
-                detail=f"{n_u} unpinned runs; pinned runs at sizes {u_sizes} learned {k_pc}/{n_pc}",
-            ),
-            bound <= t["max_p"],
-            measurement=(
-                f"P(learned | unpinned) = {k_u}/{n_u} at sizes {u_sizes} (95 % upper bound {bound:.3f}); "
-                "pinned "
-                f"runs at those sizes learned {k_pc}/{n_pc} ({pinned_share:.0%})"
-            ),
-            numbers=nums1,
-        )
+    return Observed(
+        f"P(learned | unpinned) = {k_u}/{n_u} at sizes {u_sizes} (95 % upper bound {bound:.3f}); pinned "
+        f"runs at those sizes learned {k_pc}/{n_pc} ({pinned_share:.0%})",
+        passed=bound <= t["max_p"],
+        held=n_u >= t["min_unpinned"] and pinned_share >= t["min_pinned_share"],
+        detail=f"{n_u} unpinned runs; pinned runs at sizes {u_sizes} learned {k_pc}/{n_pc}",
+        numbers={
+            "unpinned_runs": n_u,
+            "unpinned_runs_learned": k_u,
+            "p_learned_given_unpinned_upper95": bound,
+            "pinned_runs_at_those_sizes": n_pc,
+            "pinned_runs_learned_at_those_sizes": k_pc,
+            "pinned_learned_by_size": per_size,
+            "sizes": u_sizes,
+        },
     )
-    # 2. no learning where P(pinned) is small
-    t = low_claim.threshold
+
+
+def _low_pinning_observed(prediction: dict, r: dict, ok, settings: dict) -> Observed:
+    """Claim 2: no learning where P(pinned) is small."""
+    t = CLAIMS[1].threshold
     low = np.asarray(prediction["p_pinned_at_sizes"]) < t["low_pinning"]
     lad_sizes = [int(n) for n in settings["sizes"]]
     low_sizes = [n for n, lo in zip(lad_sizes, low, strict=True) if lo]
     sel = np.isin(r["n_train"], low_sizes)
     n_low, k_low = int(sel.sum()), int((ok & sel).sum())
-    judged.append(
-        judge(
-            low_claim,
-            Control(
-                low_claim.control.format(**t),
-                held=n_low >= t["min_runs"],
-                detail=f"{n_low} runs at sizes {low_sizes}",
-            ),
-            k_low == 0,
-            measurement=(
-                f"{k_low} of {n_low} runs learned at sizes {low_sizes} (P(pinned) < {t['low_pinning']})"
-            ),
-            numbers={"runs": n_low, "learned": k_low, "sizes": low_sizes},
-        )
+    return Observed(
+        f"{k_low} of {n_low} runs learned at sizes {low_sizes} (P(pinned) < {t['low_pinning']})",
+        passed=k_low == 0,
+        held=n_low >= t["min_runs"],
+        detail=f"{n_low} runs at sizes {low_sizes}",
+        numbers={"runs": n_low, "learned": k_low, "sizes": low_sizes},
     )
-    # 3. the learned share does not drop with n
-    t = mono_claim.threshold
+
+
+def _monotone_observed(ladder: list[dict], ok) -> Observed:
+    """Claim 3: the learned share does not drop with n."""
+    t = CLAIMS[2].threshold
+    sizes, learned, _, _ = _curves(ladder)
     mono, violations = _monotone(ladder, t["alpha"])
     share = ", ".join(f"{n}: {v:.0%}" for n, v in zip(sizes, learned, strict=True))
-    judged.append(
-        judge(
-            mono_claim,
-            Control(
-                mono_claim.control.format(**t),
-                held=int(ok.sum()) >= t["min_learned"],
-                detail=f"{int(ok.sum())} learned",
-            ),
-            mono,
-            measurement=(
-                f"learned share by size {share} ({'no significant drop' if mono else f'drops: {violations}'})"
-            ),
-            numbers={
-                "learned_share_by_size": dict(zip(sizes.tolist(), learned.tolist(), strict=True)),
-                "violations": violations,
-            },
-        )
+    return Observed(
+        f"learned share by size {share} ({'no significant drop' if mono else f'drops: {violations}'})",
+        passed=mono,
+        held=int(ok.sum()) >= t["min_learned"],
+        detail=f"{int(ok.sum())} learned",
+        numbers={
+            "learned_share_by_size": dict(zip(sizes.tolist(), learned.tolist(), strict=True)),
+            "violations": violations,
+        },
     )
-    # 4. r_net, reported
-    r_th = prediction["r_c"]
+
+
+def _r_net_observed(prediction: dict, ladder: list[dict], ok, pin, settings: dict) -> Observed:
+    """Claim 4: r_net, reported."""
+    n_ex, r_th = prediction["n_examples"], prediction["r_c"]
+    sizes, learned, general, _ = _curves(ladder)
     r_net = half_crossing(sizes / n_ex, learned)
     p_lp = float(np.mean(ok[pin])) if pin.any() else None
-    judged.append(
-        reported(
-            rnet_claim,
-            f"r_net = {_fmt(r_net)} (r_net / r_c = "
-            f"{_fmt(None if r_net is None else r_net / r_th, '{:.2f}')}); "
-            f"P(learned | pinned) over the ladder = {_fmt(p_lp, '{:.2f}')}; {ok.size} ladder runs, "
-            f"{settings['steps']} steps",
-            {
-                "r_net": r_net,
-                "r_net_over_r_c": None if r_net is None else r_net / r_th,
-                "r_net_test_acc": half_crossing(sizes / n_ex, general),
-                "p_learned_given_pinned": p_lp,
-            },
-        )
+    return Observed(
+        f"r_net = {_fmt(r_net)} (r_net / r_c = "
+        f"{_fmt(None if r_net is None else r_net / r_th, '{:.2f}')}); "
+        f"P(learned | pinned) over the ladder = {_fmt(p_lp, '{:.2f}')}; {ok.size} ladder runs, "
+        f"{settings['steps']} steps",
+        numbers={
+            "r_net": r_net,
+            "r_net_over_r_c": None if r_net is None else r_net / r_th,
+            "r_net_test_acc": half_crossing(sizes / n_ex, general),
+            "p_learned_given_pinned": p_lp,
+        },
     )
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    ladder = _ladder(measurements)
+    draws = [m for m in measurements if bool(np.asarray(m.get("unpinned_draw", [False]))[0])]
+    r = concat(ladder)
+    ok = reached(r["step_rqi"])
+    pin = r["pinned"].astype(bool)
+    observed = [
+        _unpinned_observed(draws, r, ok, pin, settings),
+        _low_pinning_observed(prediction, r, ok, settings),
+        _monotone_observed(ladder, ok),
+        _r_net_observed(prediction, ladder, ok, pin, settings),
+    ]
+    r_th = prediction["r_c"]
+    n_u = observed[0].numbers["unpinned_runs"]
     numbers = {"r_c_theory": r_th, "runs": int(ok.size) + n_u, "budget_steps": settings["steps"]}
-    for j in judged:
-        numbers[j.name] = j.numbers
     pred = (
         f"r_c = {r_th:.3f} [{prediction['r_c_ci'][0]:.3f}, {prediction['r_c_ci'][1]:.3f}]; "
         "learned ⇒ pinned, so P(learned | unpinned) = 0"
     )
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers, claim_numbers=True)
 
 
 def _fmt(x, fmt="{:.3f}"):

@@ -63,8 +63,8 @@ import math
 
 import numpy as np
 
-from validation.claims import Claim, Control, judge, replicate_seeds, reported
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
 
@@ -123,12 +123,10 @@ CLAIMS = (
         control=_CONTROL,
         power="a slope off by more than ×1.25 (the fit's 95 % interval of b is reported)",
     ),
-    Claim(
+    reported_claim(
         "c0_from_norm",
-        paper=_PAPER + "α_c is the norm of the rich solution in units of the unit-scale initialisation.",
-        measurement="median log(‖θ_final‖/‖θ̄‖) per λ, ‖θ̄‖ = ‖θ₀‖/α",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "α_c is the norm of the rich solution in units of the unit-scale initialisation.",
+        "median log(‖θ_final‖/‖θ̄‖) per λ, ‖θ̄‖ = ‖θ₀‖/α",
     ),
 )
 
@@ -248,80 +246,70 @@ def transition_times(measurements: list[dict], half: float) -> np.ndarray:
     return np.asarray(out, dtype=float)
 
 
+def _describe(f, what: str, runs: int) -> str:
+    if f is None:
+        return f"{what}: no fit"
+    return (
+        f"{what}: b = {f['slope']:.3f} [{f['slope_ci'][0]:.3f}, {f['slope_ci'][1]:.3f}], "
+        f"c₀ = {f['c0']:.2f} [{f['c0_ci'][0]:.2f}, {f['c0_ci'][1]:.2f}], d = {f['offset']:.0f}, "
+        f"R² {f['r2']:.3f}, {f['n']}/{runs} runs"
+    )
+
+
+def _law_observed(claim, a, w, final, times, what: str, settings: dict, prediction: dict) -> Observed:
+    """A transition law (claims 1-2): ``t = b(log α − c₀)/λ + d`` fitted to ``times`` (NaN
+    outside the grokking runs); the control asks for enough grokking runs at every λ."""
+    t = claim.threshold
+    f = _fit(a, w, times)
+    per_wd = {}
+    for lam in np.unique(w):
+        ok = (w == lam) & np.isfinite(times)
+        per_wd[f"{lam:g}"] = (int(ok.sum()), int(np.unique(a[ok]).size))
+    enough = all(n >= t["min_runs_per_wd"] and k >= 2 for n, k in per_wd.values())
+    budget_ok = int(settings["steps"]) >= prediction["budget_needed"]
+    return Observed(
+        _describe(f, what, a.size),
+        passed=f is not None
+        and 1 / t["slope_factor"] <= f["slope"] <= t["slope_factor"]
+        and f["r2"] >= t["min_r2"],
+        held=bool(enough and budget_ok and f is not None),
+        detail="grokking runs with a time per λ: "
+        + ", ".join(f"λ={k}: {n} ({na} α)" for k, (n, na) in per_wd.items())
+        + f" of {a.size} runs; final test acc {np.round(np.sort(final), 2).tolist()}; budget "
+        f"{settings['steps']} steps (needed {prediction['budget_needed']:.0f})",
+        numbers={"fit": f},
+        requirement=requirement(
+            claim, min_runs_per_wd=str(t["min_runs_per_wd"]), min_final=f"{t['min_final']:g}"
+        ),
+    )
+
+
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    head, exit_claim, c0_claim = CLAIMS
+    head, exit_claim, _ = CLAIMS
     t = head.threshold
-    lr = float(settings["lr"])
     a, w = _cat(measurements, "alpha"), _cat(measurements, "weight_decay")
     final = _cat(measurements, "final_test_acc")
     grok = final >= t["min_final"]
-    t_half = lr * transition_times(measurements, t["half"])
+    t_half = float(settings["lr"]) * transition_times(measurements, t["half"])
     t_exit = _cat(measurements, "kernel_exit_time")
     c0_norm = _cat(measurements, "c0_norm")
-    sel_half = np.where(grok, t_half, np.nan)
-    sel_exit = np.where(grok, t_exit, np.nan)
-    fit, fit_exit = _fit(a, w, sel_half), _fit(a, w, sel_exit)
-    budget_ok = int(settings["steps"]) >= prediction["budget_needed"]
-
-    def control(times, f):
-        per_wd = {}
-        for lam in np.unique(w):
-            ok = (w == lam) & np.isfinite(times)
-            per_wd[f"{lam:g}"] = (int(ok.sum()), int(np.unique(a[ok]).size))
-        enough = all(n >= t["min_runs_per_wd"] and k >= 2 for n, k in per_wd.values())
-        return Control(
-            _CONTROL.replace("min_runs_per_wd", str(t["min_runs_per_wd"])).replace(
-                "min_final", f"{t['min_final']:g}"
-            ),
-            held=bool(enough and budget_ok and f is not None),
-            detail="grokking runs with a time per λ: "
-            + ", ".join(f"λ={k}: {n} ({na} α)" for k, (n, na) in per_wd.items())
-            + f" of {a.size} runs; final test acc {np.round(np.sort(final), 2).tolist()}; budget "
-            f"{settings['steps']} steps (needed {prediction['budget_needed']:.0f})",
-        )
-
-    def passes(f):
-        return bool(
-            f is not None
-            and 1 / t["slope_factor"] <= f["slope"] <= t["slope_factor"]
-            and f["r2"] >= t["min_r2"]
-        )
-
-    def describe(f, what):
-        if f is None:
-            return f"{what}: no fit"
-        return (
-            f"{what}: b = {f['slope']:.3f} [{f['slope_ci'][0]:.3f}, {f['slope_ci'][1]:.3f}], "
-            f"c₀ = {f['c0']:.2f} [{f['c0_ci'][0]:.2f}, {f['c0_ci'][1]:.2f}], d = {f['offset']:.0f}, "
-            f"R² {f['r2']:.3f}, {f['n']}/{a.size} runs"
-        )
-
     c0_by_wd = {f"{lam:g}": float(np.median(c0_norm[w == lam])) for lam in np.unique(w)}
     n_grok = int(grok.sum())
-    judged = [
-        judge(
-            head,
-            control(sel_half, fit),
-            passes(fit),
-            measurement=describe(fit, f"test accuracy ≥ {t['half']:g} × final, {n_grok} grokking runs"),
-            numbers={"fit": fit},
+    half_what = f"test accuracy ≥ {t['half']:g} × final, {n_grok} grokking runs"
+    exit_what = "kernel exit (‖θ‖ ≤ 1.2‖θ‖_final), grokking runs"
+    observed = [
+        _law_observed(head, a, w, final, np.where(grok, t_half, np.nan), half_what, settings, prediction),
+        _law_observed(
+            exit_claim, a, w, final, np.where(grok, t_exit, np.nan), exit_what, settings, prediction
         ),
-        judge(
-            exit_claim,
-            control(sel_exit, fit_exit),
-            passes(fit_exit),
-            measurement=describe(fit_exit, "kernel exit (‖θ‖ ≤ 1.2‖θ‖_final), grokking runs"),
-            numbers={"fit": fit_exit},
-        ),
-        reported(
-            c0_claim,
+        Observed(
             "c₀ = log(‖θ_final‖/‖θ̄‖): " + ", ".join(f"λ={k}: {v:.2f}" for k, v in c0_by_wd.items()),
-            {"c0_norm_median_by_wd": c0_by_wd},
+            numbers={"c0_norm_median_by_wd": c0_by_wd},
         ),
     ]
     numbers = {
-        "fit_half_final": fit,
-        "fit_kernel_exit": fit_exit,
+        "fit_half_final": observed[0].numbers["fit"],
+        "fit_kernel_exit": observed[1].numbers["fit"],
         "alpha": a.tolist(),
         "weight_decay": w.tolist(),
         "final_test_acc": final.tolist(),
@@ -334,7 +322,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         f"t = b(log α − c₀)/λ + d with b = 1 over α ∈ {settings['alphas']} × λ ∈ {settings['wds']} "
         f"(t* = log(α)/λ from {min(prediction['t_star']):.0f} to {max(prediction['t_star']):.0f})"
     )
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:

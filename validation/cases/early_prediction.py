@@ -57,8 +57,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.claims import Claim, Control, judge, replicate_seeds, reported, untested
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
 
@@ -123,12 +123,10 @@ CLAIMS = (
         control=_CONTROL,
         power=_POWER,
     ),
-    Claim(
+    reported_claim(
         "detrended_and_oscillation",
-        paper=_PAPER + "runs that grok oscillate early.",
-        measurement="AUC of effgrok's detrended score per window; oscillating runs among grokking / not",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "runs that grok oscillate early.",
+        "AUC of effgrok's detrended score per window; oscillating runs among grokking / not",
     ),
 )
 
@@ -270,7 +268,7 @@ def _windows(res: dict, target: float) -> tuple[list[int], list[int]]:
 
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    head, beats, rep = CLAIMS
+    head = CLAIMS[0]
     t = head.threshold
     res = analyse(measurements, settings)
 
@@ -308,30 +306,27 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             "cpu "
             f"budget; reduced grid reported, not judged: {summary}"
         )
-        judged = [untested(head, why, res), untested(beats, why, res)]
+        observed = [Observed(why, numbers=res, untested=True)] * 2
     else:
         n = t["min_per_label"]
-        control = Control(
-            _CONTROL.replace("min_per_label", str(n)).replace("min_rises", str(settings["min_rises"])),
+        control = dict(
             held=bool(res["n_grokked"] >= n and res["n_not"] >= n and res["n_oscillating"] >= 1),
             detail=f"{res['n_grokked']} grokked / {res['n_not']} not; {res['n_oscillating']} oscillating",
+            requirement=requirement(head, min_per_label=str(n), min_rises=str(settings["min_rises"])),
         )
-        judged = [
-            judge(head, control, bool(hit), measurement=summary, numbers=res),
-            judge(beats, control, bool(beat), measurement=summary, numbers=res),
+        observed = [
+            Observed(summary, passed=bool(hit), numbers=res, **control),
+            Observed(summary, passed=bool(beat), numbers=res, **control),
         ]
-    judged.append(
-        reported(
-            rep, osc_text, {k: res.get(k) for k in ("auc_effgrok", "oscillating_grokked", "oscillating_not")}
-        )
-    )
+    keys = ("auc_effgrok", "oscillating_grokked", "oscillating_not")
+    observed.append(Observed(osc_text, numbers={k: res.get(k) for k in keys}))
     pred = (
         "paper's score (raw-loss spectral energy over the first "
         f"{', '.join(f'{w:g}' for w in res['window_steps'])} "
         f"steps): AUC ≥ {t['target_auc']} for 'test acc ≥ {THRESHOLD_ACC} within {settings['steps']} steps', "
         "above the loss-magnitude baseline"
     )
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=res)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=res)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -54,8 +54,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Control, judge, replicate_seeds
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seeds
+from validation.framework import device_of, verdict_of
 
 from .._toy import concat, toy_cost, train_batch
 
@@ -242,16 +242,22 @@ def _rel_err(a, b):
     return np.sqrt(np.sum((a - b) ** 2, axis=(-2, -1)) / np.sum(a**2, axis=(-2, -1)))
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    follows, orient, split = CLAIMS
-    t = follows.threshold
-    r = concat(measurements)
+def _summary(r: dict) -> tuple[dict, np.ndarray]:
+    """The verdict's numbers over the pinned runs, and the mask of those that learned."""
     pinned = r["pinned"].astype(bool) & np.isfinite(r["rel_error"])
     learned = pinned & reached(r["step_rqi"])
     stalled = pinned & ~learned
     n_l = int(learned.sum())
     edge = learned & ((r["c"] <= _C_GRID[0]) | (r["c"] >= _C_GRID[-1]))
     edge_full = learned & ((r["c_full"] <= _C_GRID[0]) | (r["c_full"] >= _C_GRID[-1]))
+
+    def med(key):
+        return float(np.median(r[key][learned])) if n_l else float("nan")
+
+    def mean(values):
+        return float(np.mean(values[learned])) if n_l else float("nan")
+
+    c = r["c"][learned]
     numbers = {
         "pinned": int(pinned.sum()),
         "learned": n_l,
@@ -259,98 +265,81 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "fits_at_grid_edge": int(edge.sum()),
         "full_table_fits_at_grid_edge": int(edge_full.sum()),
         "c_grid": [float(_C_GRID[0]), float(_C_GRID[-1])],
+        "orientation_agreement": mean(r["orientation_net"] == r["orientation_flow"]),
+        "median_rel_error": med("rel_error"),
+        "median_rel_error_frozen": med("rel_error_frozen"),
+        "median_rel_error_full_table": med("rel_error_full"),
+        "median_flow_gap": med("flow_gap"),
+        "share_split_beats_full_table": mean(r["rel_error"] < r["rel_error_full"]),
+        "c_median": float(np.median(c)) if n_l else None,
+        "c_range": [float(c.min()), float(c.max())] if n_l else None,
     }
-    control = Control(
-        _CONTROL.format(**_CONTROL_T),
-        held=n_l >= t["min_learned"] and edge.sum() <= t["max_edge_share"] * max(n_l, 1),
-        detail=f"{n_l} of {int(pinned.sum())} pinned runs learned; {int(edge.sum())} fits at the grid edge",
-    )
-
-    def med(key):
-        return float(np.median(r[key][learned])) if n_l else float("nan")
-
-    err, frozen, full, gap = med("rel_error"), med("rel_error_frozen"), med("rel_error_full"), med("flow_gap")
-    agree = (
-        float(np.mean(r["orientation_net"][learned] == r["orientation_flow"][learned]))
-        if n_l
-        else float("nan")
-    )
-    better = float(np.mean(r["rel_error"][learned] < r["rel_error_full"][learned])) if n_l else float("nan")
-    c = r["c"][learned]
-    numbers.update(
-        {
-            "orientation_agreement": agree,
-            "median_rel_error": err,
-            "median_rel_error_frozen": frozen,
-            "median_rel_error_full_table": full,
-            "median_flow_gap": gap,
-            "share_split_beats_full_table": better,
-            "c_median": float(np.median(c)) if n_l else None,
-            "c_range": [float(c.min()), float(c.max())] if n_l else None,
-        }
-    )
     if stalled.any():
         numbers["median_rel_error_stalled"] = float(np.median(r["rel_error"][stalled]))
         numbers["orientation_agreement_stalled"] = float(
             np.mean(r["orientation_net"][stalled] == r["orientation_flow"][stalled])
         )
-    tail = f" ({n_l} of {int(pinned.sum())} pinned runs learned" + (
-        f"; the {int(stalled.sum())} stalled runs: median error "
-        f"{numbers['median_rel_error_stalled']:.2f}, "
+    return numbers, learned
+
+
+def _observations(nb: dict, held: bool, detail: str) -> list[Observed]:
+    """The three claims' observations from the verdict's numbers ``nb`` and the shared control."""
+    keys = ("rel_error", "rel_error_frozen", "rel_error_full_table", "flow_gap")
+    err, frozen, full, gap = (nb[f"median_{k}"] for k in keys)
+    n_l, agree, better = nb["learned"], nb["orientation_agreement"], nb["share_split_beats_full_table"]
+    tail = f" ({n_l} of {nb['pinned']} pinned runs learned" + (
+        f"; the {nb['stalled']} stalled runs: median error {nb['median_rel_error_stalled']:.2f}, "
         "the theory has no decoder)"
-        if stalled.any()
+        if nb["stalled"]
         else ")"
     )
-    judged = [
-        judge(
-            follows,
-            control,
-            err <= t["max_error"] and err < frozen,
-            measurement=(
-                f"median error {err:.3f} (frozen embedding {frozen:.3f}); fitted c median "
-                f"{numbers['c_median'] if n_l else float('nan'):.3g}, {int(edge.sum())} at the grid edge"
-                + tail
-            ),
+    return [
+        Observed(
+            f"median error {err:.3f} (frozen embedding {frozen:.3f}); fitted c median "
+            f"{nb['c_median'] if n_l else float('nan'):.3g}, {nb['fits_at_grid_edge']} at the grid edge"
+            + tail,
+            passed=err <= CLAIMS[0].threshold["max_error"] and err < frozen,
+            held=held,
+            detail=detail,
             numbers={"median_rel_error": err, "median_rel_error_frozen": frozen, "learned": n_l},
         ),
-        judge(
-            orient,
-            control,
-            agree >= orient.threshold["min_agreement"],
-            measurement=f"orientation as predicted in {agree:.0%} of {n_l} learning runs",
+        Observed(
+            f"orientation as predicted in {agree:.0%} of {n_l} learning runs",
+            passed=agree >= CLAIMS[1].threshold["min_agreement"],
+            held=held,
+            detail=detail,
             numbers={"orientation_agreement": agree, "learned": n_l},
         ),
-    ]
-    resolvable = bool(n_l and gap > err)
-    numbers["full_table_null_resolvable"] = resolvable
-    judged.append(
-        judge(
-            split,
-            Control(
-                split.control.format(**_CONTROL_T),
-                held=control.held and resolvable,
-                detail=control.detail
-                + f"; the two flows differ by {gap:.3f} (median) vs the residual {err:.3f}",
-            ),
-            full > err,
-            measurement=(
-                f"median error {err:.3f} with the split's G vs {full:.3f} with the full table's (split "
-                "better in "
-                f"{better:.0%} of runs); the two theories' fitted flows differ by {gap:.3f}"
-            ),
+        Observed(
+            f"median error {err:.3f} with the split's G vs {full:.3f} with the full table's (split better in "
+            f"{better:.0%} of runs); the two theories' fitted flows differ by {gap:.3f}",
+            passed=full > err,
+            held=held and nb["full_table_null_resolvable"],
+            detail=detail + f"; the two flows differ by {gap:.3f} (median) vs the residual {err:.3f}",
             numbers={
                 "median_rel_error": err,
                 "median_rel_error_full_table": full,
                 "median_flow_gap": gap,
                 "share_split_beats_full_table": better,
             },
-        )
+        ),
+    ]
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    t = CLAIMS[0].threshold
+    numbers, _ = _summary(concat(measurements))
+    n_l, edge = numbers["learned"], numbers["fits_at_grid_edge"]
+    held = n_l >= t["min_learned"] and edge <= t["max_edge_share"] * max(n_l, 1)
+    detail = f"{n_l} of {numbers['pinned']} pinned runs learned; {edge} fits at the grid edge"
+    numbers["full_table_null_resolvable"] = bool(
+        n_l and numbers["median_flow_gap"] > numbers["median_rel_error"]
     )
     pred = (
         "the network ends in the orientation of the flow's limit from its own E0 (parameter-free); "
         "Ê_net(t) = Ê_eff(c·t) (exact flow, split's G)"
     )
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, _observations(numbers, held, detail), prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

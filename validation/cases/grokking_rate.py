@@ -47,8 +47,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds
+from validation.framework import device_of, verdict_of
 
 from .._toy import capped_median, concat, toy_cost, train_batch
 
@@ -100,21 +100,39 @@ _LAW_CONTROL = (
     "≥ {min_runs} learning runs, the regressor spanning ≥ {min_span:g}×, "
     "95 % bootstrap CI half-width ≤ {max_half_width}"
 )
-CLAIMS = (
-    Claim(
-        "steps_proportional_to_n_h",
-        paper=(
-            "Liu et al. 2022 §4.2 / SPEC §5: the predicted steps to learn the representation are "
-            "n_h = 1/(η λ3); steps fall as λ3 grows (the paper calls the agreement qualitative)."
-        ),
-        measurement=(
-            "least-squares slope of log(steps to RQI > 0.95) on log n_h of each run's own split, over the "
-            "runs at the paper's rates that learn within the budget; 95 % bootstrap CI (runs resampled)"
-        ),
-        criterion="|slope − 1| ≤ tolerance",
-        threshold={"target": 1.0, "tolerance": 0.3, "min_runs": 20, "min_span": 2.0, "max_half_width": 0.3},
+
+
+def _law_claim(name, paper, measurement, criterion, target: float, fails: str, min_runs=20, **kw) -> Claim:
+    """A power law fitted by least squares with a bootstrap CI: its coefficient within 0.3 of
+    ``target``; ``fails`` names the true values the power statement is about."""
+    return Claim(
+        name,
+        paper=paper,
+        measurement=measurement,
+        criterion=criterion,
+        threshold={
+            "target": target,
+            "tolerance": 0.3,
+            "min_runs": min_runs,
+            "min_span": 2.0,
+            "max_half_width": 0.3,
+        },
         control=_LAW_CONTROL,
-        power="with CI half-width ≤ 0.3, a true slope ≤ 0.4 or ≥ 1.6 fails with probability ≥ 0.975",
+        power=f"with CI half-width ≤ 0.3, {fails} fails with probability ≥ 0.975",
+        **kw,
+    )
+
+
+CLAIMS = (
+    _law_claim(
+        "steps_proportional_to_n_h",
+        "Liu et al. 2022 §4.2 / SPEC §5: the predicted steps to learn the representation are "
+        "n_h = 1/(η λ3); steps fall as λ3 grows (the paper calls the agreement qualitative).",
+        "least-squares slope of log(steps to RQI > 0.95) on log n_h of each run's own split, over the "
+        "runs at the paper's rates that learn within the budget; 95 % bootstrap CI (runs resampled)",
+        "|slope − 1| ≤ tolerance",
+        1.0,
+        "a true slope ≤ 0.4 or ≥ 1.6",
         headline=True,
     ),
     Claim(
@@ -130,41 +148,32 @@ CLAIMS = (
         power="with 72 runs a rank correlation of −0.35 is detected with probability ≈ 0.95",
         kind="qualitative",
     ),
-    Claim(
+    _law_claim(
         "adam_lr_emb_exponent",
-        paper=(
-            "n_h = 1/(η_emb λ3): steps ∝ η_emb^−1 (the theory assumes gradient descent; "
-            "the network uses Adam)."
-        ),
-        measurement=(
-            "exponent of η_emb in a least-squares fit log steps = a + x log η_emb + y log η_dec over the "
-            "learning runs of the Adam learning-rate sweep at one size; 95 % bootstrap CI"
-        ),
-        criterion="|x − target| ≤ tolerance",
-        threshold={"target": -1.0, "tolerance": 0.3, "min_runs": 20, "min_span": 2.0, "max_half_width": 0.3},
-        control=_LAW_CONTROL,
-        power="with CI half-width ≤ 0.3, a true exponent ≥ −0.4 or ≤ −1.6 fails with probability ≥ 0.975",
+        "n_h = 1/(η_emb λ3): steps ∝ η_emb^−1 (the theory assumes gradient descent; the network uses Adam).",
+        "exponent of η_emb in a least-squares fit log steps = a + x log η_emb + y log η_dec over the "
+        "learning runs of the Adam learning-rate sweep at one size; 95 % bootstrap CI",
+        "|x − target| ≤ tolerance",
+        -1.0,
+        "a true exponent ≥ −0.4 or ≤ −1.6",
     ),
-    Claim(
+    _law_claim(
         "adam_lr_dec_exponent",
-        paper="n_h = 1/(η_emb λ3) involves the embedding rate only: steps ∝ η_dec^0.",
-        measurement="exponent y of η_dec in the same fit as adam_lr_emb_exponent; 95 % bootstrap CI",
-        criterion="|y − target| ≤ tolerance",
-        threshold={"target": 0.0, "tolerance": 0.3, "min_runs": 20, "min_span": 2.0, "max_half_width": 0.3},
-        control=_LAW_CONTROL,
-        power="with CI half-width ≤ 0.3, a true exponent ≤ −0.6 or ≥ 0.6 fails with probability ≥ 0.975",
+        "n_h = 1/(η_emb λ3) involves the embedding rate only: steps ∝ η_dec^0.",
+        "exponent y of η_dec in the same fit as adam_lr_emb_exponent; 95 % bootstrap CI",
+        "|y − target| ≤ tolerance",
+        0.0,
+        "a true exponent ≤ −0.6 or ≥ 0.6",
     ),
-    Claim(
+    _law_claim(
         "gd_lr_emb_exponent",
-        paper="n_h = 1/(η λ3) for gradient descent on the embeddings: steps ∝ η_emb^−1.",
-        measurement=(
-            "exponent of η_emb in a least-squares fit log steps = a + x log η_emb over the learning runs "
-            "with plain gradient descent on the embeddings (decoder Adam) at one size; 95 % bootstrap CI"
-        ),
-        criterion="|x − target| ≤ tolerance",
-        threshold={"target": -1.0, "tolerance": 0.3, "min_runs": 12, "min_span": 2.0, "max_half_width": 0.3},
-        control=_LAW_CONTROL,
-        power="with CI half-width ≤ 0.3, a true exponent ≥ −0.4 or ≤ −1.6 fails with probability ≥ 0.975",
+        "n_h = 1/(η λ3) for gradient descent on the embeddings: steps ∝ η_emb^−1.",
+        "exponent of η_emb in a least-squares fit log steps = a + x log η_emb over the learning runs "
+        "with plain gradient descent on the embeddings (decoder Adam) at one size; 95 % bootstrap CI",
+        "|x − target| ≤ tolerance",
+        -1.0,
+        "a true exponent ≥ −0.4 or ≤ −1.6",
+        min_runs=12,
     ),
 )
 
@@ -258,8 +267,8 @@ def _ols(X, y, seed, n_boot=2000):
     return coef, lo, hi
 
 
-def _law(claim, x_cols, y, seed, col, what):
-    """Judge one power law: the coefficient ``col`` of ``log y`` on ``[1, log x_cols...]``
+def _law(claim, x_cols, y, seed, col, what) -> Observed:
+    """One power law: the coefficient ``col`` of ``log y`` on ``[1, log x_cols...]``
     against ``claim.threshold`` (target, tolerance; control: runs, span, CI half-width)."""
     t = claim.threshold
     n = int(y.size)
@@ -278,30 +287,20 @@ def _law(claim, x_cols, y, seed, col, what):
             f"{what} = {est:.2f} [{ci[0]:.2f}, {ci[1]:.2f}] over {n} learning runs "
             f"(predicted {t['target']:g} ± {t['tolerance']:g})"
         )
-    control = Control(
-        claim.control.format(**t),
+    return Observed(
+        meas,
+        passed=passed,
         held=ok_data and half <= t["max_half_width"],
         detail=f"{n} learning runs, span {', '.join(f'{v:.1f}×' for v in spans)}, CI half-width {half:.2f}",
+        numbers=numbers,
     )
-    return judge(claim, control, passed, measurement=meas, numbers=numbers)
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict):
+def _trend(base: dict, ok) -> Observed:
+    """Claim 2: the qualitative trend over all runs (never reached ranked last)."""
     from scipy.stats import spearmanr
 
-    law, trend, emb, dec, gd = CLAIMS
-    rows = _by_size(measurements, settings, prediction)
-    sizes, nh_med, st_med, share = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
-    base = concat(measurements[: len(settings["sizes"])])
-    ok = reached(base["step_rqi"])
-    seed = replicate_seed(settings, 77)  # the bootstrap's draws, per replicate
-    # 1. the law, among runs that learn
-    keep = ok & np.isfinite(base["n_h"])
-    judged = [
-        _law(law, [base["n_h"][keep]], base["step_rqi"][keep], seed, 1, "slope of log steps on log n_h")
-    ]
-    # 2. the qualitative trend over all runs (never reached ranked last)
-    t = trend.threshold
+    t = CLAIMS[1].threshold
     steps_c = np.where(ok, base["step_rqi"], np.inf)
     big = 1e300
     if np.ptp(base["n_train"]) > 0 and np.ptp(np.minimum(steps_c, big)) > 0:
@@ -310,68 +309,64 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     else:
         rho, p = 0.0, 1.0
     sizes_learned = int(np.unique(base["n_train"][ok]).size)
-    judged.append(
-        judge(
-            trend,
-            Control(
-                trend.control.format(**t),
-                held=int(ok.sum()) >= t["min_learned"] and sizes_learned >= t["min_sizes"],
-                detail=f"{int(ok.sum())} of {ok.size} runs learned, at {sizes_learned} sizes",
-            ),
-            rho < 0 and p < t["alpha"],
-            measurement=(
-                f"Spearman ρ(size, censored steps) = {rho:.2f} (one-sided p = {p:.3g}) over {ok.size} runs"
-            ),
-            numbers={"spearman_rho": rho, "p_one_sided": p, "runs": int(ok.size), "learned": int(ok.sum())},
-        )
+    return Observed(
+        f"Spearman ρ(size, censored steps) = {rho:.2f} (one-sided p = {p:.3g}) over {ok.size} runs",
+        passed=rho < 0 and p < t["alpha"],
+        held=int(ok.sum()) >= t["min_learned"] and sizes_learned >= t["min_sizes"],
+        detail=f"{int(ok.sum())} of {ok.size} runs learned, at {sizes_learned} sizes",
+        numbers={"spearman_rho": rho, "p_one_sided": p, "runs": int(ok.size), "learned": int(ok.sum())},
     )
-    # 3-4. the Adam sweep at one size (its base-rate runs included)
+
+
+def _rate_laws(measurements: list[dict], settings: dict, seed: int) -> list[Observed]:
+    """Claims 3-5: the Adam sweep at one size (its base-rate runs included), then gradient
+    descent on the embeddings."""
+    _, _, emb, dec, gd = CLAIMS
     sweep_size = int(settings["sweep_size"])
     sw = concat([m for m in measurements if int(m["n_train"][0]) == sweep_size and not m["sgd"].any()])
     ks = reached(sw["step_rqi"])
     cols = [sw["lr_emb"][ks], sw["lr_dec"][ks]]
-    judged.append(
-        _law(emb, cols, sw["step_rqi"][ks], seed + 1, 1, f"exponent of η_emb (Adam, {sweep_size} pairs)")
-    )
-    judged.append(
-        _law(dec, cols, sw["step_rqi"][ks], seed + 1, 2, f"exponent of η_dec (Adam, {sweep_size} pairs)")
-    )
-    # 5. gradient descent on the embeddings
+    observed = [
+        _law(emb, cols, sw["step_rqi"][ks], seed + 1, 1, f"exponent of η_emb (Adam, {sweep_size} pairs)"),
+        _law(dec, cols, sw["step_rqi"][ks], seed + 1, 2, f"exponent of η_dec (Adam, {sweep_size} pairs)"),
+    ]
     sg = [m for m in measurements if m["sgd"].any()]
-    if sg:
-        sg = concat(sg)
-        kg = reached(sg["step_rqi"])
-        judged.append(
-            _law(
-                gd,
-                [sg["lr_emb"][kg]],
-                sg["step_rqi"][kg],
-                seed + 2,
-                1,
-                "exponent of η_emb (gradient descent)",
-            )
-        )
-    else:
-        from validation.claims import untested
+    if not sg:
+        return [*observed, Observed("this profile has no gradient-descent sweep", untested=True)]
+    sg = concat(sg)
+    kg = reached(sg["step_rqi"])
+    what = "exponent of η_emb (gradient descent)"
+    return [*observed, _law(gd, [sg["lr_emb"][kg]], sg["step_rqi"][kg], seed + 2, 1, what)]
 
-        judged.append(untested(gd, "this profile has no gradient-descent sweep"))
-    resolved = int(np.sum(np.isfinite(st_med)))
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    rows = _by_size(measurements, settings, prediction)
+    sizes, nh_med, st_med, share = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+    base = concat(measurements[: len(settings["sizes"])])
+    ok = reached(base["step_rqi"])
+    seed = replicate_seed(settings, 77)  # the bootstrap's draws, per replicate
+    keep = ok & np.isfinite(base["n_h"])  # the law, among runs that learn
+    observed = [
+        _law(
+            CLAIMS[0], [base["n_h"][keep]], base["step_rqi"][keep], seed, 1, "slope of log steps on log n_h"
+        ),
+        _trend(base, ok),
+        *_rate_laws(measurements, settings, seed),
+    ]
     numbers = {
         "sizes": sizes.astype(int).tolist(),
         "median_n_h": [None if not np.isfinite(v) else v for v in nh_med],
         "median_steps_censored": [None if not np.isfinite(v) else v for v in st_med],
         "learned_share": share.tolist(),
-        "sizes_with_median_reached": resolved,
+        "sizes_with_median_reached": int(np.sum(np.isfinite(st_med))),
         "z0": prediction["z0"],
     }
-    for j in judged:
-        numbers[j.name] = j.numbers
     pred = (
         f"steps ∝ n_h = 1/(η_emb λ3) (full table: λ3(G) = {prediction['full_table_gram_eigenvalue']:.4g}, "
         f"n_h = {prediction['full_table_n_h']:.4g} at Z0 = {prediction['z0']:.3g}); "
         "steps fall with the size; exponents −1 (η_emb), 0 (η_dec)"
     )
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers, claim_numbers=True)
 
 
 def _f(v) -> str:

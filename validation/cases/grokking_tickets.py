@@ -63,8 +63,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Control, judge, replicate_seeds, reported
-from validation.framework import device_of, steps_text, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
+from validation.framework import device_of, steps_text, verdict_of
 
 from .._common import by_profile
 from .._modular import modular_cost, n_train
@@ -107,52 +107,50 @@ _POWER = (
     "one record stride in the median time to generalise (100 steps cpu, 500 gpu); a median ordering over "
     "the seeds (1 cpu, 3 gpu), no effect size -- the paper's speed-ups are several ×"
 )
+
+
+def _ordering_claim(name: str, paper: str, measurement: str, versus: str, headline: bool = False) -> Claim:
+    """The ticket generalises sooner than ``versus``: an ordering of median times over the seeds."""
+    return Claim(
+        name,
+        paper=_PAPER + paper,
+        measurement=measurement,
+        criterion=f"median t(ticket) < median t({versus}) at the paper's pruned fraction",
+        threshold={"norm_match": 1e-6},
+        control=_CONTROL,
+        power=_POWER,
+        headline=headline,
+        kind="qualitative",
+    )
+
+
 CLAIMS = (
-    Claim(
+    _ordering_claim(
         "ticket_faster_than_dense",
-        paper=_PAPER + "a grokking ticket, retrained from the original initialisation with its mask fixed, "
+        "a grokking ticket, retrained from the original initialisation with its mask fixed, "
         "generalises much sooner than the dense network.",
-        measurement="median over seeds of the first recorded step with val acc ≥ threshold, ticket vs dense "
+        "median over seeds of the first recorded step with val acc ≥ threshold, ticket vs dense "
         "(never within the budget: counted as 2× the budget)",
-        criterion="median t(ticket) < median t(dense) at the paper's pruned fraction",
-        threshold={"norm_match": 1e-6},
-        control=_CONTROL,
-        power=_POWER,
+        "dense",
         headline=True,
-        kind="qualitative",
     ),
-    Claim(
+    _ordering_claim(
         "ticket_faster_than_norm_matched",
-        paper=_PAPER
-        + "the ticket generalises sooner than a dense network with the same initial weight norms, "
+        "the ticket generalises sooner than a dense network with the same initial weight norms, "
         "so the speed-up is not a smaller norm.",
-        measurement=(
-            "median t(ticket) vs median t(dense from an initialisation with the ticket's L1 and L2 norms)"
-        ),
-        criterion="median t(ticket) < median t(norm-matched dense) at the paper's pruned fraction",
-        threshold={"norm_match": 1e-6},
-        control=_CONTROL,
-        power=_POWER,
-        kind="qualitative",
+        "median t(ticket) vs median t(dense from an initialisation with the ticket's L1 and L2 norms)",
+        "norm-matched dense",
     ),
-    Claim(
+    _ordering_claim(
         "ticket_faster_than_random",
-        paper=_PAPER + "a random mask of the same size does not help.",
-        measurement="median t(ticket) vs median t(random ticket of the same pruned fraction)",
-        criterion="median t(ticket) < median t(random ticket) at the paper's pruned fraction",
-        threshold={"norm_match": 1e-6},
-        control=_CONTROL,
-        power=_POWER,
-        kind="qualitative",
+        "a random mask of the same size does not help.",
+        "median t(ticket) vs median t(random ticket of the same pruned fraction)",
+        "random ticket",
     ),
-    Claim(
+    reported_claim(
         "memorization_ticket_and_sweep",
-        paper=_PAPER
-        + "masks taken at memorisation are not grokking tickets; the speed-up depends on sparsity.",
-        measurement="median t of the memorisation ticket and of the ticket and random ticket at every pruned "
-        "fraction",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "masks taken at memorisation are not grokking tickets; the speed-up depends on sparsity.",
+        "median t of the memorisation ticket and of the ticket and random ticket at every pruned fraction",
     ),
 )
 
@@ -235,59 +233,106 @@ def _effective(t: np.ndarray, budget: int) -> np.ndarray:
     return np.where(reached(t), t, 2.0 * budget)  # not within budget: counted as twice the budget
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    (m,) = measurements
+#: The ordering claims: the variant each compares the ticket with, and its name in words.
+_VERSUS = {
+    "ticket_faster_than_dense": ("dense", "dense"),
+    "ticket_faster_than_norm_matched": ("norm_matched_dense", "norm-matched dense"),
+    "ticket_faster_than_random": ("random_ticket", "random ticket"),
+}
+
+
+def _sweep(m: dict, settings: dict) -> dict:
+    """Per pruned fraction: the kept fraction and the median times of the ticket and random ticket."""
     budget = int(settings["steps"])
-    t = {v: _effective(m[f"t_{v}"], budget) for v in VARIANTS}
-    med = {v: float(np.median(t[v])) for v in VARIANTS}
-    hits = {v: int(np.sum(reached(m[f"t_{v}"]))) for v in VARIANTS}
-    n = len(m["t_dense"])
-    norm_err = float(
-        np.max(np.abs(m["norms_norm_matched_dense"] - m["norms_ticket"]) / np.abs(m["norms_ticket"]))
-    )
-    t_dense = np.asarray(m["t_dense"])
-    faster_dense = med["ticket"] < med["dense"]
-    faster_control = med["ticket"] < med["norm_matched_dense"]
-    faster_random = med["ticket"] < med["random_ticket"]
-    mem_slower = med["memorization_ticket"] > med["ticket"]
-    fr = [float(f) for f in settings["pruned_fractions"]]
-    sweep = {
+    return {
         f"{f:g}": {
             "kept_fraction": round(1 - f, 12),
             "median_t_ticket": float(np.median(_effective(m[f"sweep{j}_t_ticket"], budget))),
             "median_t_random_ticket": float(np.median(_effective(m[f"sweep{j}_t_random_ticket"], budget))),
             "ticket_reached": int(np.sum(reached(m[f"sweep{j}_t_ticket"]))),
         }
-        for j, f in enumerate(fr)
+        for j, f in enumerate(float(f) for f in settings["pruned_fractions"])
     }
+
+
+def _numbers(m: dict, settings: dict) -> dict:
+    """The case's numbers: median times per variant, the dense runs, the sweep, the orderings."""
+    budget = int(settings["steps"])
+    med = {v: float(np.median(_effective(m[f"t_{v}"], budget))) for v in VARIANTS}
+    n, fr0 = len(m["t_dense"]), float(settings["pruned_fractions"][0])
     wn = np.asarray(m["dense_weight_norm"])
-    numbers = {
+    return {
         "median_t_gen": med,
-        "reached_threshold": hits,
+        "reached_threshold": {v: int(np.sum(reached(m[f"t_{v}"]))) for v in VARIANTS},
         "runs": n,
         "budget": budget,
         "threshold": settings["threshold"],
-        "pruned_fraction": fr[0],
-        "paper_sparsity": round(1 - fr[0], 12),
-        "dense_t_gen": t_dense.tolist(),
+        "pruned_fraction": fr0,
+        "paper_sparsity": round(1 - fr0, 12),
+        "dense_t_gen": np.asarray(m["t_dense"]).tolist(),
         "dense_weight_norm_peak_to_end": [float(wn[r].max() / wn[r, -1]) for r in range(n)],
         "memorization_step": [int(v) if reached(v) else None for v in m["memorization_step"]],
-        "norm_match_max_rel_error": norm_err,
-        "ticket_faster_than_dense": faster_dense,
-        "ticket_faster_than_norm_matched": faster_control,
-        "ticket_faster_than_random": faster_random,
-        "memorization_ticket_slower": mem_slower,
-        "sweep": sweep,
+        "norm_match_max_rel_error": float(
+            np.max(np.abs(m["norms_norm_matched_dense"] - m["norms_ticket"]) / np.abs(m["norms_ticket"]))
+        ),
+        **{name: med["ticket"] < med[v] for name, (v, _) in _VERSUS.items()},
+        "memorization_ticket_slower": med["memorization_ticket"] > med["ticket"],
+        "sweep": _sweep(m, settings),
     }
+
+
+def _control(m: dict, settings: dict, norm_err: float) -> tuple[str, bool, str, bool]:
+    """The shared positive control: its requirement, whether it held, the numbers behind it, and
+    whether the settings are the paper's regime."""
+    budget, t_dense = int(settings["steps"]), np.asarray(m["t_dense"])
+    regime = (
+        all(np.isclose(float(settings[k]), v, rtol=1e-9) for k, v in PAPER.items() if k != "embed_dim")
+        and int(settings["embed_dim"]) >= PAPER["embed_dim"]
+    )
+    tol = CLAIMS[0].threshold["norm_match"]
+    text = requirement(CLAIMS[0], threshold=f"{settings['threshold']:g}", norm_match=f"{tol:g}")
+    held = bool(np.all(reached(t_dense) & (t_dense <= budget / 2))) and regime and norm_err < tol
+    detail = (
+        f"dense t_gen {steps_text(t_dense)} of {budget} steps; "
+        + (
+            "the paper's regime"
+            if regime
+            else f"not the paper's regime (lr {settings['lr']:g}, weight decay "
+            f"{settings['weight_decay']:g}, embedding {settings['embed_dim']}: "
+            "the cpu budget cannot reach it)"
+        )
+        + f"; norm match {norm_err:.1e}"
+    )
+    return text, held, detail, bool(regime)
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    (m,) = measurements
+    numbers = _numbers(m, settings)
+    med, hits, n, budget = (
+        numbers["median_t_gen"],
+        numbers["reached_threshold"],
+        numbers["runs"],
+        numbers["budget"],
+    )
+    norm_err, sweep, fr0 = numbers["norm_match_max_rel_error"], numbers["sweep"], numbers["pruned_fraction"]
 
     def fmt(v):
         return f"{med[v]:.0f}" if med[v] <= budget else f"> {budget} ({hits[v]}/{n} reached)"
 
-    pred = (
-        f"at pruned fraction {fr[0]:g} (the paper's sparsity {1 - fr[0]:g}): t_gen(ticket) < t_gen(dense), "
-        "< t_gen(norm-matched dense), < t_gen(random ticket)"
-    )
-    meas = (
+    text, held, detail, numbers["paper_regime"] = _control(m, settings, norm_err)
+    observed = {
+        name: Observed(
+            f"median t ticket {fmt('ticket')} vs {words} {fmt(v)}"
+            + (f" (L1/L2 matched to {norm_err:.1e})" if v == "norm_matched_dense" else ""),
+            passed=numbers[name],
+            held=held,
+            detail=detail,
+            requirement=text,
+        )
+        for name, (v, words) in _VERSUS.items()
+    }
+    observed["memorization_ticket_and_sweep"] = Observed(
         f"median steps to val acc ≥ {settings['threshold']:g} (add-mod p = {settings['p']}, "
         f"{settings['train_fraction']:g} of the unordered pairs, {settings['architecture']}): "
         + "; ".join(f"{v.replace('_', ' ')} {fmt(v)}" for v in VARIANTS)
@@ -296,56 +341,14 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             f"{k} (kept {e['kept_fraction']:g}): ticket {e['median_t_ticket']:.0f}, random "
             f"{e['median_t_random_ticket']:.0f}"
             for k, e in sweep.items()
-        )
+        ),
+        numbers={"sweep": sweep, "median_t_gen": med},
     )
-    ok_dense = bool(np.all(reached(t_dense) & (t_dense <= budget / 2)))
-    regime = (
-        all(np.isclose(float(settings[k]), v, rtol=1e-9) for k, v in PAPER.items() if k != "embed_dim")
-        and int(settings["embed_dim"]) >= PAPER["embed_dim"]
+    pred = (
+        f"at pruned fraction {fr0:g} (the paper's sparsity {1 - fr0:g}): t_gen(ticket) < t_gen(dense), "
+        "< t_gen(norm-matched dense), < t_gen(random ticket)"
     )
-    numbers["paper_regime"] = bool(regime)
-    c = {cl.name: cl for cl in CLAIMS}
-    tol = c["ticket_faster_than_dense"].threshold["norm_match"]
-    control = Control(
-        requirement=_CONTROL.replace("threshold", f"{settings['threshold']:g}").replace(
-            "norm_match", f"{tol:g}"
-        ),
-        held=ok_dense and regime and norm_err < tol,
-        detail=(
-            f"dense t_gen {steps_text(t_dense)} of {budget} steps; "
-            + (
-                "the paper's regime"
-                if regime
-                else f"not the paper's regime (lr {settings['lr']:g}, weight decay "
-                f"{settings['weight_decay']:g}, embedding {settings['embed_dim']}: "
-                "the cpu budget cannot reach it)"
-            )
-            + f"; norm match {norm_err:.1e}"
-        ),
-    )
-    judged = [
-        judge(
-            c["ticket_faster_than_dense"],
-            control,
-            faster_dense,
-            measurement=f"median t ticket {fmt('ticket')} vs dense {fmt('dense')}",
-        ),
-        judge(
-            c["ticket_faster_than_norm_matched"],
-            control,
-            faster_control,
-            measurement=f"median t ticket {fmt('ticket')} vs norm-matched dense {fmt('norm_matched_dense')} "
-            f"(L1/L2 matched to {norm_err:.1e})",
-        ),
-        judge(
-            c["ticket_faster_than_random"],
-            control,
-            faster_random,
-            measurement=f"median t ticket {fmt('ticket')} vs random ticket {fmt('random_ticket')}",
-        ),
-        reported(c["memorization_ticket_and_sweep"], meas, {"sweep": sweep, "median_t_gen": med}),
-    ]
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -73,8 +73,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds, reported
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim, requirement
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile, schedule
 
@@ -108,6 +108,23 @@ _SIGN_POWER = (
     "the sign of Spearman ρ over the runs with a delay (≥ 3 at ≥ 2 values; 2 seeds per value at cpu): a weak "
     "test, |ρ| ≳ 0.7 would be needed for 5 % significance with 6 runs"
 )
+
+
+def _sign_claim_of(name: str, paper: str, measurement: str, x: str, sign: str) -> Claim:
+    """The delay moves with ``x`` (α or ε) as the paper says: the sign of Spearman ρ(x, delay)
+    over the ``x``-sweep runs that have a delay."""
+    return Claim(
+        name,
+        paper=_PAPER + paper,
+        measurement=measurement,
+        criterion=f"Spearman ρ({x}, delay) {sign} 0",
+        threshold={**_TRANSITION, "min_runs": 3},
+        control=f"≥ min_runs {x}-sweep runs with a delay at ≥ 2 distinct {x}",
+        power=_SIGN_POWER,
+        kind="qualitative",
+    )
+
+
 CLAIMS = (
     Claim(
         "k0_plateau",
@@ -138,32 +155,24 @@ CLAIMS = (
         power="one α with half its seeds showing the plateau-then-generalise sequence",
         headline=True,
     ),
-    Claim(
+    _sign_claim_of(
         "delay_grows_with_alpha",
-        paper=_PAPER + "the delay grows with the output scale α (Fig. 3a).",
-        measurement="delay t(test ≤ θ/theta_divisor) − t_fit of the α-sweep runs that have one",
-        criterion="Spearman ρ(α, delay) > 0",
-        threshold={**_TRANSITION, "min_runs": 3},
-        control="≥ min_runs α-sweep runs with a delay at ≥ 2 distinct α",
-        power=_SIGN_POWER,
-        kind="qualitative",
+        "the delay grows with the output scale α (Fig. 3a).",
+        "delay t(test ≤ θ/theta_divisor) − t_fit of the α-sweep runs that have one",
+        "α",
+        ">",
     ),
-    Claim(
+    _sign_claim_of(
         "delay_shrinks_with_epsilon",
-        paper=_PAPER + "the delay shrinks with the feature alignment ε (Fig. 3e; SPEC §8).",
-        measurement="delay of the ε-sweep runs (fixed α inside the paper's range) that have one",
-        criterion="Spearman ρ(ε, delay) < 0",
-        threshold={**_TRANSITION, "min_runs": 3},
-        control="≥ min_runs ε-sweep runs with a delay at ≥ 2 distinct ε",
-        power=_SIGN_POWER,
-        kind="qualitative",
+        "the delay shrinks with the feature alignment ε (Fig. 3e; SPEC §8).",
+        "delay of the ε-sweep runs (fixed α inside the paper's range) that have one",
+        "ε",
+        "<",
     ),
-    Claim(
+    reported_claim(
         "cka_delay",
-        paper=_PAPER + "alignment of the initial kernel with the target speeds up the transition.",
-        measurement="Spearman ρ(initial CKA of the NTK with the test targets, delay) over the ε sweep",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "alignment of the initial kernel with the target speeds up the transition.",
+        "Spearman ρ(initial CKA of the NTK with the test targets, delay) over the ε sweep",
     ),
 )
 
@@ -347,30 +356,25 @@ def _index(prediction: dict, seeds) -> np.ndarray:
     return np.array([where[int(s)] for s in seeds], dtype=int)
 
 
-def _sign_claim(claim, x, tr, what):
-    """Judge a Spearman-sign claim over the runs with a delay."""
+def _sign_claim(claim, x, tr, what) -> Observed:
+    """A Spearman-sign claim over the runs with a delay."""
     has = tr["kind"] == "delay"
     n, distinct = int(has.sum()), int(np.unique(np.asarray(x)[has]).size)
     rho = _spearman(np.asarray(x)[has], tr["delay"][has]) if n else None
-    control = Control(
-        claim.control.replace("min_runs", str(claim.threshold["min_runs"])),
+    sign = -1 if "shrinks" in claim.name else 1
+    return Observed(
+        f"ρ({what}, delay) = {_fmt(rho, '.2f')} over {n} runs with a delay",
+        passed=rho is not None and sign * rho > 0,
         held=bool(n >= claim.threshold["min_runs"] and distinct >= 2 and rho is not None),
         detail=f"{n} runs with a delay at {distinct} distinct {what}; "
         + ", ".join(f"{k}: {int(np.sum(tr['kind'] == k))}" for k in ("delay", "no transition", "other")),
+        numbers={"rho": rho, "runs": n},
+        requirement=requirement(claim, min_runs=str(claim.threshold["min_runs"])),
     )
-    sign = -1 if "shrinks" in claim.name else 1
-    passed = rho is not None and sign * rho > 0
-    meas = f"ρ({what}, delay) = {_fmt(rho, '.2f')} over {n} runs with a delay"
-    return judge(claim, control, passed, measurement=meas, numbers={"rho": rho, "runs": n})
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    c = {cl.name: cl for cl in CLAIMS}
-    theta = float(settings["theta"])
-    am = measurements[0]
-    k0 = np.array(prediction["k0_test_mse"])
-    tr = transitions(am, k0[_index(prediction, am["seed"])], theta, c["lazy_delay"].threshold)
-    em = measurements[1:]
+def _epsilon_sweep(prediction: dict, em: list[dict], theta: float) -> tuple[dict, np.ndarray, np.ndarray]:
+    """The ε-sweep's transitions (all runs joined), each run's ε and its initial CKA."""
     k0_eps = np.array(prediction["k0_test_mse_eps"])  # (ε, seed)
     e_tr = [
         transitions(m, k0_eps[i][_index(prediction, m["seed"])], theta, _TRANSITION) for i, m in enumerate(em)
@@ -386,89 +390,114 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         if em
         else np.array([])
     )
+    return e_all, e_eps, e_cka
 
-    # 1. K0 plateau
-    kt = c["k0_plateau"].threshold
-    plateau = _plateau(prediction, am)
+
+def _plateau_observed(prediction: dict, am: dict, settings: dict, plateau: np.ndarray) -> Observed:
+    """Claim 1: the lazy plateau sits at K0's ridgeless test MSE."""
+    k0 = np.array(prediction["k0_test_mse"])
     ok = np.isfinite(plateau)
-    rel = np.abs(plateau - k0) / k0
-    rel_mean = float(np.mean(rel[ok])) if ok.any() else None
-    k0_control = Control(
-        c["k0_plateau"].control,
+    rel_mean = _relative_error(plateau, k0)
+    return Observed(
+        f"plateau (α = {np.unique(am['alpha']).max():g}) "
+        f"{_fmt(np.nanmean(plateau) if ok.any() else None)} vs "
+        f"K0 {np.mean(k0):.4f} → |plateau − K0|/K0 = {_fmt(rel_mean, '.1%')}",
+        passed=rel_mean is not None and rel_mean <= CLAIMS[0].threshold["tolerance"],
         held=all(t is not None for t in prediction["t_plateau"]) and rel_mean is not None,
         detail=f"t_p = {prediction['t_plateau']} (budget {settings['steps']})",
     )
-    # 2. delay exists
-    lt = c["lazy_delay"].threshold
+
+
+def _relative_error(plateau: np.ndarray, k0: np.ndarray) -> float | None:
+    """Mean |plateau − K0|/K0 over the seeds with a plateau (``None``: none has one)."""
+    ok = np.isfinite(plateau)
+    return float(np.mean((np.abs(plateau - k0) / k0)[ok])) if ok.any() else None
+
+
+def _numbers(prediction: dict, settings: dict, am: dict, em: list[dict], tr: dict, e_all: dict, plateau):
+    """The case's numbers (JSON): both sweeps' runs, kinds and delays, the plateau."""
+    k0 = np.array(prediction["k0_test_mse"])
     alphas = np.unique(am["alpha"])
-    share = {float(a): float(np.mean(tr["kind"][am["alpha"] == a] == "delay")) for a in alphas}
-    delay_alphas = [a for a, v in share.items() if a >= lt["min_alpha"] and v >= lt["min_share"]]
-    fitted = reached(am["t_train"])
-    least = am["alpha"] == alphas.min()
-    low = np.min(am["test_loss"][least], axis=1)
-    bar = theta / lt["theta_divisor"]
-    delay_control = Control(
-        c["lazy_delay"].control.replace("theta_divisor", f"{lt['theta_divisor']:g}"),
-        held=bool(np.all(fitted) and np.all(low <= bar)),
-        detail=f"{int(fitted.sum())}/{fitted.size} α-sweep runs fit; lowest test loss of the α = "
-        f"{alphas.min():g} runs {np.round(low, 4).tolist()} vs θ/{lt['theta_divisor']:g} = {bar:.4g}",
-    )
-    med = {f"{a:g}": _nanmedian(tr["delay"][am["alpha"] == a]) for a in alphas}
-    kinds = {k: int(np.sum(tr["kind"] == k)) for k in ("delay", "no transition", "other")}
-    e_kinds = {k: int(np.sum(e_all["kind"] == k)) for k in ("delay", "no transition", "other")}
-    has = e_all["kind"] == "delay"
-    rho_cka = _spearman(e_cka[has], e_all["delay"][has]) if em else None
-    judged = [
-        judge(
-            c["k0_plateau"],
-            k0_control,
-            rel_mean is not None and rel_mean <= kt["tolerance"],
-            measurement=f"plateau (α = {alphas.max():g}) "
-            f"{_fmt(np.nanmean(plateau) if ok.any() else None)} vs "
-            f"K0 {np.mean(k0):.4f} → |plateau − K0|/K0 = {_fmt(rel_mean, '.1%')}",
-        ),
-        judge(
-            c["lazy_delay"],
-            delay_control,
-            bool(delay_alphas),
-            measurement="share of seeds with a delay per α: "
-            + ", ".join(f"{a:g}: {v:.0%}" for a, v in share.items())
-            + f"; runs: {kinds}; median delay per α: "
-            + ", ".join(f"{k}: {_fmt(v, '.0f')}" for k, v in med.items()),
-            numbers={"share_with_delay": {f"{a:g}": v for a, v in share.items()}, "kinds": kinds},
-        ),
-        _sign_claim(c["delay_grows_with_alpha"], am["alpha"], tr, "α"),
-        _sign_claim(c["delay_shrinks_with_epsilon"], e_eps, e_all, "ε"),
-        reported(
-            c["cka_delay"],
-            f"ρ(CKA, delay) = {_fmt(rho_cka, '.2f')} over {int(has.sum())} ε-sweep runs with a delay",
-            {"rho": rho_cka},
-        ),
-    ]
-    numbers = {
+    cka = np.array(prediction["cka"])
+
+    def kinds(t):
+        return {k: int(np.sum(t["kind"] == k)) for k in ("delay", "no transition", "other")}
+
+    def steps(x):
+        return [None if not np.isfinite(v) else float(v) for v in x]
+
+    return {
         "k0_test_mse": k0.tolist(),
         "t_plateau": prediction["t_plateau"],
-        "plateau_test_loss": [None if not np.isfinite(x) else float(x) for x in plateau],
-        "plateau_relative_error": rel_mean,
+        "plateau_test_loss": steps(plateau),
+        "plateau_relative_error": _relative_error(plateau, k0),
         "alphas": alphas.tolist(),
-        "alpha_run_kinds": kinds,
-        "alpha_delay": [None if not np.isfinite(x) else float(x) for x in tr["delay"]],
+        "alpha_run_kinds": kinds(tr),
+        "alpha_delay": steps(tr["delay"]),
         "alpha_plateau_steps": tr["plateau_steps"],
-        "median_delay_per_alpha": med,
+        "median_delay_per_alpha": {f"{a:g}": _nanmedian(tr["delay"][am["alpha"] == a]) for a in alphas},
         "epsilons": [float(e) for e in settings["epsilons"]],
         "epsilon_alpha": float(settings["epsilon_alpha"]),
-        "epsilon_run_kinds": e_kinds,
-        "epsilon_delay": [None if not np.isfinite(x) else float(x) for x in e_all["delay"]],
+        "epsilon_run_kinds": kinds(e_all),
+        "epsilon_delay": steps(e_all["delay"]),
         "final_test_loss_per_epsilon": [float(np.median(m["test_loss"][:, -1])) for m in em],
         "initial_cka_mean_per_epsilon": cka.mean(axis=1).tolist() if cka.size else [],
         "budget_steps": int(settings["steps"]),
         "weight_norm_ratio_final_over_initial": (am["weight_norm"][:, -1] / am["weight_norm"][:, 0]).tolist(),
     }
+
+
+def _delay_observed(am: dict, tr: dict, theta: float) -> Observed:
+    """Claim 2: a delay after the plateau exists at some α."""
+    claim = CLAIMS[1]
+    lt = claim.threshold
+    alphas = np.unique(am["alpha"])
+    share = {float(a): float(np.mean(tr["kind"][am["alpha"] == a] == "delay")) for a in alphas}
+    delay_alphas = [a for a, v in share.items() if a >= lt["min_alpha"] and v >= lt["min_share"]]
+    fitted = reached(am["t_train"])
+    low = np.min(am["test_loss"][am["alpha"] == alphas.min()], axis=1)
+    bar = theta / lt["theta_divisor"]
+    med = {f"{a:g}": _nanmedian(tr["delay"][am["alpha"] == a]) for a in alphas}
+    kinds = {k: int(np.sum(tr["kind"] == k)) for k in ("delay", "no transition", "other")}
+    return Observed(
+        "share of seeds with a delay per α: "
+        + ", ".join(f"{a:g}: {v:.0%}" for a, v in share.items())
+        + f"; runs: {kinds}; median delay per α: "
+        + ", ".join(f"{k}: {_fmt(v, '.0f')}" for k, v in med.items()),
+        passed=bool(delay_alphas),
+        held=bool(np.all(fitted) and np.all(low <= bar)),
+        detail=f"{int(fitted.sum())}/{fitted.size} α-sweep runs fit; lowest test loss of the α = "
+        f"{alphas.min():g} runs {np.round(low, 4).tolist()} vs θ/{lt['theta_divisor']:g} = {bar:.4g}",
+        numbers={"share_with_delay": {f"{a:g}": v for a, v in share.items()}, "kinds": kinds},
+        requirement=requirement(claim, theta_divisor=f"{lt['theta_divisor']:g}"),
+    )
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    theta = float(settings["theta"])
+    am, em = measurements[0], measurements[1:]
+    k0 = np.array(prediction["k0_test_mse"])
+    tr = transitions(am, k0[_index(prediction, am["seed"])], theta, CLAIMS[1].threshold)
+    e_all, e_eps, e_cka = _epsilon_sweep(prediction, em, theta)
+    has = e_all["kind"] == "delay"
+    rho_cka = _spearman(e_cka[has], e_all["delay"][has]) if em else None
+    plateau = _plateau(prediction, am)
+    observed = [
+        _plateau_observed(prediction, am, settings, plateau),
+        _delay_observed(am, tr, theta),
+        _sign_claim(CLAIMS[2], am["alpha"], tr, "α"),
+        _sign_claim(CLAIMS[3], e_eps, e_all, "ε"),
+        Observed(
+            f"ρ(CKA, delay) = {_fmt(rho_cka, '.2f')} over {int(has.sum())} ε-sweep runs with a delay",
+            numbers={"rho": rho_cka},
+        ),
+    ]
+    numbers = _numbers(prediction, settings, am, em, tr, e_all, plateau)
     pred = (
         f"lazy plateau = K0 ridgeless test MSE {np.mean(k0):.4f} (settled to {PLATEAU_SETTLE:.0%} at "
         f"t_p = {prediction['t_plateau']}); a delay after the plateau, growing with α and shrinking with ε"
     )
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def _nanmedian(x) -> float | None:

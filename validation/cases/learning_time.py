@@ -44,8 +44,8 @@ import math
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Control, judge, replicate_seeds, reported
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seeds, reported_claim
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
 from .._toy import capped_median, toy_cost
@@ -106,25 +106,19 @@ CLAIMS = (
         ),
         headline=True,
     ),
-    Claim(
+    reported_claim(
         "n_h_error_same_grid",
-        paper="Liu et al. (2022) §4.2: the representation is learned in n_h = 1/(η λ3) steps.",
-        measurement=(
-            "the same median over conditions of |ln(predicted / measured)| with the prediction the censored "
-            "median of n_h = 1/(η_e λ3) over the condition's splits (∞ when not pinned)"
-        ),
+        "Liu et al. (2022) §4.2: the representation is learned in n_h = 1/(η λ3) steps.",
+        "the same median over conditions of |ln(predicted / measured)| with the prediction the censored "
+        "median of n_h = 1/(η_e λ3) over the condition's splits (∞ when not pinned)",
         criterion="reported beside the new law, no pass/fail",
-        kind="reported",
     ),
-    Claim(
+    reported_claim(
         "p_learn_within_budget",
-        paper="effgrok issue 27: the probability that a run is learned within the budget.",
-        measurement=(
-            "per condition, the law's P(learned within the budget) = q Φ(ln(T/t̂)/s) against the measured "
-            "share of runs reaching RQI > 0.95; mean absolute difference"
-        ),
+        "effgrok issue 27: the probability that a run is learned within the budget.",
+        "per condition, the law's P(learned within the budget) = q Φ(ln(T/t̂)/s) against the measured "
+        "share of runs reaching RQI > 0.95; mean absolute difference",
         criterion="reported, no pass/fail",
-        kind="reported",
     ),
 )
 
@@ -250,8 +244,7 @@ def _num(v: float):
 
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    head, nh_claim, pl_claim = CLAIMS
-    t = head.threshold
+    t = CLAIMS[0].threshold
     rows = condition_table(measurements, settings)
     law_err = float(np.median([r["law_error"] for r in rows]))
     nh_err = float(np.median([r["n_h_error"] for r in rows]))
@@ -264,54 +257,39 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "resolved_conditions": int(resolved),
         "max_abs_log_error": float(math.log(t["max_ratio"])),
     }
-    control = Control(
-        head.control,
-        held=min_seeds >= t["min_seeds"] and resolved >= t["min_resolved_share"] * len(rows),
-        detail=f"{min_seeds} seeds per condition (fewest); measured median within the budget at "
-        f"{resolved}/{len(rows)} conditions",
-    )
     table = "; ".join(
         f"{r['optimizer']} n={r['n_train']} W={r['width']} η={r['lr_emb']:g}/{r['lr_dec']:g}: "
         f"measured {_f(r['measured_median'])}, law {_f(r['law_median'])}, n_h {_f(r['n_h_median'])}"
         for r in rows
     )
-    judged = [
-        judge(
-            head,
-            control,
-            law_err <= math.log(t["max_ratio"]),
-            measurement=(
-                f"median |ln(pred/meas)| = {law_err:.3f} (ratio {math.exp(law_err):.2f}; limit "
-                f"{t['max_ratio']:g}) over {len(rows)} conditions [{table}]"
-            ),
+    diffs = [abs(r["p_learn"] - r["learned_share"]) for r in rows]
+    observed = [
+        Observed(
+            f"median |ln(pred/meas)| = {law_err:.3f} (ratio {math.exp(law_err):.2f}; limit "
+            f"{t['max_ratio']:g}) over {len(rows)} conditions [{table}]",
+            passed=law_err <= math.log(t["max_ratio"]),
+            held=min_seeds >= t["min_seeds"] and resolved >= t["min_resolved_share"] * len(rows),
+            detail=f"{min_seeds} seeds per condition (fewest); measured median within the budget at "
+            f"{resolved}/{len(rows)} conditions",
             numbers={"law_median_abs_log_error": _num(law_err)},
         ),
-        reported(
-            nh_claim,
+        Observed(
             f"n_h = 1/(η_e λ3): median |ln(pred/meas)| = {nh_err:.3f} (ratio {math.exp(nh_err):.3g}) on the "
             f"same {len(rows)} conditions",
-            {"n_h_median_abs_log_error": _num(nh_err)},
+            numbers={"n_h_median_abs_log_error": _num(nh_err)},
         ),
-    ]
-    diffs = [abs(r["p_learn"] - r["learned_share"]) for r in rows]
-    judged.append(
-        reported(
-            pl_claim,
+        Observed(
             "predicted P(learned within the budget) / measured share: "
             + ", ".join(f"{r['p_learn']:.2f}/{r['learned_share']:.2f}" for r in rows)
             + f"; mean |difference| = {np.mean(diffs):.3f}",
-            {"p_learn_mean_abs_difference": float(np.mean(diffs))},
-        )
-    )
-    return verdict_from_claims(
-        CLAIMS,
-        judged,
-        prediction=(
-            "median steps to RQI > 0.95 = t̂ exp(s Φ⁻¹(1/(2q))) with t̂ = √(c τ_e τ_d) (Adam) or "
-            f"(2cσ_eτ_d²/(gη_e))^(1/3) (GD on E); constants {prediction['constants']}"
+            numbers={"p_learn_mean_abs_difference": float(np.mean(diffs))},
         ),
-        numbers=numbers,
+    ]
+    pred = (
+        "median steps to RQI > 0.95 = t̂ exp(s Φ⁻¹(1/(2q))) with t̂ = √(c τ_e τ_d) (Adam) or "
+        f"(2cσ_eτ_d²/(gη_e))^(1/3) (GD on E); constants {prediction['constants']}"
     )
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def _f(v: float) -> str:

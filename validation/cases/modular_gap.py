@@ -42,8 +42,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, ClaimVerdict, Control, replicate_seeds, reported
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seeds
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
 from .._modular import chunks, modular_cost, n_train, train
@@ -184,7 +184,6 @@ def _ladder(measurements: list[dict]):
 
 
 def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    (claim,) = CLAIMS
     measurements = _by_fraction(measurements)
     r_c = float(prediction["r_c"])
     fr, share, med = _ladder(measurements)
@@ -195,7 +194,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         f"r_c = {r_c:.4f} [{prediction['r_c_ci'][0]:.4f}, {prediction['r_c_ci'][1]:.4f}] "
         f"(n_c ≈ {prediction['n_c']:.0f} of {prediction['n_examples']} unordered pairs, p = {settings['p']})"
     )
-    control = Control(
+    control = dict(  # the claim is reported, but only where its precondition held
         requirement=f"the largest fraction ({fr[-1]:g}) generalizes: ≥ {MAJORITY:.0%} of its runs reach 99 % "
         f"validation accuracy within {budget} steps",
         held=bool(good[-1]),
@@ -221,7 +220,9 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             f"within {budget} steps (share per fraction: {ladder}; best final validation accuracy: "
             f"{closest}); ratio r_net / r_c > {fr[-1] / r_c:.1f}"
         )
-        return _out(claim, control, meas, numbers, pred)
+        return verdict_of(
+            CLAIMS, [Observed(meas, numbers=numbers, **control)], prediction=pred, numbers=numbers
+        )
     i = int(np.argmax(good))
     r_net = float(fr[i])
     below = float(fr[i - 1]) if i > 0 else None
@@ -239,17 +240,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     )
     if numbers["non_monotone"]:
         meas += " (not monotone above r_net: budget-limited runs)"
-    return _out(claim, control, meas, numbers, pred)
-
-
-def _out(claim, control, meas, numbers, pred):
-    """The reported claim, or ``inconclusive`` when its precondition did not hold."""
-    if control.held:
-        judged = reported(claim, meas, numbers)
-    else:
-        meas += f" -- positive control not met: {control.requirement} ({control.detail})"
-        judged = ClaimVerdict(claim.name, "inconclusive", meas, numbers, control)
-    return verdict_from_claims(CLAIMS, [judged], prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, [Observed(meas, numbers=numbers, **control)], prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -63,8 +63,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import first_crossing, reached
-from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds, untested
-from validation.framework import device_of, steps_text, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, requirement
+from validation.framework import device_of, steps_text, verdict_of
 
 TITLE = "Omnigrok: L-shaped train / U-shaped test loss vs weight norm; large init delays generalisation"
 CLAIM = (
@@ -128,6 +128,27 @@ PROFILES = {
 TRAIN_THRESHOLD = 0.99
 _PAPER = "Liu, Michaud & Tegmark (Omnigrok, ICLR 2023), §3–4, Fig. 1 and the MNIST experiment: "
 _SHAPE_CONTROL = "every landscape loss finite and the fixed norms span ≥ 8×"
+_SHAPE_POWER = {
+    "L": "a wall-to-floor ratio of 10 (seed medians)",
+    "U": "a factor 2 between each end and the minimum (seed medians)",
+}
+
+
+def _landscape_claim(name: str, loss: str, shape: str, criterion: str, threshold: dict) -> Claim:
+    """The reduced landscape: the seed-median final ``loss`` ("train" or "test") against the
+    fixed weight norms has the ``shape`` ("L" or "U") the paper draws."""
+    return Claim(
+        name,
+        paper=_PAPER + f"against the weight norm the (reduced) {loss.replace('train', 'training')} loss is "
+        f"{shape}-shaped.",
+        measurement=f"seed-median final {loss} loss at fixed norms w = 0.25 … 4 w₀ (reduced landscape)",
+        criterion=criterion,
+        threshold=threshold,
+        control=_SHAPE_CONTROL,
+        power=_SHAPE_POWER[shape],
+    )
+
+
 CLAIMS = (
     Claim(
         "fits_first",
@@ -160,24 +181,10 @@ CLAIMS = (
         ),
         headline=True,
     ),
-    Claim(
-        "l_shape",
-        paper=_PAPER + "against the weight norm the (reduced) training loss is L-shaped.",
-        measurement="seed-median final train loss at fixed norms w = 0.25 … 4 w₀ (reduced landscape)",
-        criterion="train loss at the smallest norm / its minimum ≥ l_min",
-        threshold={"l_min": 10.0},
-        control=_SHAPE_CONTROL,
-        power="a wall-to-floor ratio of 10 (seed medians)",
+    _landscape_claim(
+        "l_shape", "train", "L", "train loss at the smallest norm / its minimum ≥ l_min", {"l_min": 10.0}
     ),
-    Claim(
-        "u_shape",
-        paper=_PAPER + "against the weight norm the (reduced) test loss is U-shaped.",
-        measurement="seed-median final test loss at fixed norms w = 0.25 … 4 w₀ (reduced landscape)",
-        criterion="both ends ≥ u_min × the interior minimum",
-        threshold={"u_min": 2.0},
-        control=_SHAPE_CONTROL,
-        power="a factor 2 between each end and the minimum (seed medians)",
-    ),
+    _landscape_claim("u_shape", "test", "U", "both ends ≥ u_min × the interior minimum", {"u_min": 2.0}),
     Claim(
         "delay_grows_with_alpha",
         paper=_PAPER + "the larger the initial norm (α), the later the network generalises.",
@@ -322,30 +329,24 @@ def fit_first_runs(m: dict, t: dict) -> dict:
     }
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    from effgrok.diagnostics.weight_norm import lu_shape
-
-    c = {cl.name: cl for cl in CLAIMS}
-    land, al = measurements
-    lt, ut = c["l_shape"].threshold, c["u_shape"].threshold
-    shape = lu_shape(
-        land["norms"], land["train_loss"], land["test_loss"], l_min=lt["l_min"], u_min=ut["u_min"]
-    )
-    budget = int(settings["alpha_steps"])
-    stride = int(settings["stride"])
+def _alpha1(al: dict, settings: dict) -> tuple[bool, str]:
+    """Whether every α = 1 run fits and generalises within the budget, and those times in words."""
     alphas = np.asarray(al["alphas"], float)
-    med = _delays(al, budget)
     i1 = int(np.argmin(np.abs(alphas - 1.0)))
     t_tr, t_te = np.asarray(al["t_train"]), np.asarray(al["t_test"])
     level = float(settings["test_threshold"])
-    alpha1_ok = bool(np.all(reached(t_tr[i1])) and np.all(reached(t_te[i1])))
-    alpha1_detail = f"α = 1: t_train {steps_text(t_tr[i1])}, t_test(≥ {level:g}) {steps_text(t_te[i1])}"
+    held = bool(np.all(reached(t_tr[i1])) and np.all(reached(t_te[i1])))
+    return held, f"α = 1: t_train {steps_text(t_tr[i1])}, t_test(≥ {level:g}) {steps_text(t_te[i1])}"
 
-    # fits first, generalises later (headline)
-    ft = c["fits_first"].threshold
+
+def _fits_first(al: dict, settings: dict, prediction: dict) -> Observed:
+    """The headline: from α·θ₀ the largest-α runs fit first and generalise later (untested
+    outside the paper's η·λ regime)."""
+    claim = CLAIMS[0]
+    ft = claim.threshold
     ff = fit_first_runs(al, ft)
     eta_lambda = float(settings["alpha_lr"]) * float(settings["alpha_weight_decay"])
-    decay = float(prediction["decay_time"][-1])
+    decay, budget = float(prediction["decay_time"][-1]), int(settings["alpha_steps"])
     n_top = len(ff["runs"])
     runs_text = "; ".join(
         f"t_fit {steps_text(r['t_fit'])}, test acc there "
@@ -353,72 +354,97 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         + f" (final {r['final']:.2f}), t(≥ {ft['final_share']:g}·final) {steps_text(r['t_gen'])}"
         for r in ff["runs"]
     )
-    ff_meas = (
-        f"α = {alphas[-1]:g}: {ff['share']:.0%} of {n_top} runs fit first and generalise later ({runs_text})"
-    )
+    top = np.asarray(al["alphas"], float)[-1]
+    meas = f"α = {top:g}: {ff['share']:.0%} of {n_top} runs fit first and generalise later ({runs_text})"
     if eta_lambda > ft["max_eta_lambda"] * (1 + 1e-9):
-        ff_verdict = untested(
-            c["fits_first"],
+        why = (
             f"the paper's η·λ = {ft['max_eta_lambda']:g} regime (decay over ~10⁵ steps) is out of the cpu "
-            f"budget; this profile runs η·λ = {eta_lambda:g} (reported, not judged: {ff_meas})",
-            ff,
+            f"budget; this profile runs η·λ = {eta_lambda:g} (reported, not judged: {meas})"
         )
-    else:
-        control = Control(
-            c["fits_first"]
-            .control.replace("min_share", f"{ft['min_share']:.0%}")
-            .replace("test_threshold", f"{level:g}"),
-            held=bool(ff["fitted"] >= ft["min_share"] * n_top and budget >= decay and alpha1_ok),
-            detail=(
-                f"{ff['fitted']}/{n_top} largest-α runs fit; budget {budget} vs decay time {decay:.0f}; "
-                + alpha1_detail
-            ),
-        )
-        ff_verdict = judge(
-            c["fits_first"], control, ff["share"] >= ft["min_share"], measurement=ff_meas, numbers=ff
-        )
+        return Observed(why, numbers=ff, untested=True)
+    alpha1_ok, alpha1_detail = _alpha1(al, settings)
+    return Observed(
+        meas,
+        passed=ff["share"] >= ft["min_share"],
+        held=bool(ff["fitted"] >= ft["min_share"] * n_top and budget >= decay and alpha1_ok),
+        detail=f"{ff['fitted']}/{n_top} largest-α runs fit; budget {budget} vs decay time {decay:.0f}; "
+        + alpha1_detail,
+        numbers=ff,
+        requirement=requirement(
+            claim, min_share=f"{ft['min_share']:.0%}", test_threshold=f"{float(settings['test_threshold']):g}"
+        ),
+    )
 
+
+def _delay_stats(al: dict, settings: dict, med: np.ndarray) -> tuple[bool, float]:
+    """Whether the median times to generalise grow with α (within a stride), and α_max's over α = 1's."""
+    stride = int(settings["stride"])
+    i1 = int(np.argmin(np.abs(np.asarray(al["alphas"], float) - 1.0)))
+    return bool(np.all(np.diff(med) >= -stride)), float(med[-1] / max(med[i1], stride))
+
+
+def _delay_grows(al: dict, settings: dict, med: np.ndarray) -> Observed:
+    """The time to generalise grows with α: monotone medians, and α_max's over α = 1's."""
+    claim = CLAIMS[3]
+    level = float(settings["test_threshold"])
+    alphas = np.asarray(al["alphas"], float)
+    monotone, ratio = _delay_stats(al, settings, med)
+    held, detail = _alpha1(al, settings)
+    return Observed(
+        f"median t(test acc ≥ {level:g}) = "
+        + ", ".join(f"α={a:g}: {v:.0f}" for a, v in zip(alphas, med, strict=True))
+        + f" (monotone {monotone}, ratio α_max/α=1 {ratio:.3g})",
+        passed=monotone and ratio >= claim.threshold["delay_min"],
+        held=held,
+        detail=detail,
+        requirement=requirement(claim, test_threshold=f"{level:g}"),
+    )
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    from effgrok.diagnostics.weight_norm import lu_shape
+
+    land, al = measurements
+    lt, ut = CLAIMS[1].threshold, CLAIMS[2].threshold
+    shape = lu_shape(
+        land["norms"], land["train_loss"], land["test_loss"], l_min=lt["l_min"], u_min=ut["u_min"]
+    )
+    med = _delays(al, int(settings["alpha_steps"]))
     span = float(np.max(land["relative"]) / np.min(land["relative"]))
     finite = bool(np.all(np.isfinite(land["train_loss"])) and np.all(np.isfinite(land["test_loss"])))
-    shape_control = Control(
-        _SHAPE_CONTROL, held=finite and span >= 8, detail=f"finite {finite}, norms span ×{span:g}"
-    )
+    held, detail = finite and span >= 8, f"finite {finite}, norms span ×{span:g}"
     w_min = shape.w_test_min / prediction["w0"]
-
-    dt = c["delay_grows_with_alpha"].threshold
-    monotone = bool(np.all(np.diff(med) >= -stride))
-    ratio = float(med[-1] / max(med[i1], stride))
-    delay_control = Control(
-        c["delay_grows_with_alpha"].control.replace("test_threshold", f"{level:g}"),
-        held=alpha1_ok,
-        detail=alpha1_detail,
-    )
-    judged = [
-        ff_verdict,
-        judge(
-            c["l_shape"],
-            shape_control,
-            shape.l_ratio >= lt["l_min"],
-            measurement=f"L ratio {shape.l_ratio:.3g}",
+    observed = [
+        _fits_first(al, settings, prediction),
+        Observed(
+            f"L ratio {shape.l_ratio:.3g}",
+            passed=shape.l_ratio >= lt["l_min"],
+            held=held,
+            detail=detail,
+            requirement=_SHAPE_CONTROL,
         ),
-        judge(
-            c["u_shape"],
-            shape_control,
-            shape.is_u,  # both ends ≥ u_min × the minimum, and the minimum interior
-            measurement=(
-                f"U ends {shape.u_left:.3g} / {shape.u_right:.3g} × the minimum at w = {w_min:.3g} w₀"
-            ),
+        Observed(  # both ends ≥ u_min × the minimum, and the minimum interior
+            f"U ends {shape.u_left:.3g} / {shape.u_right:.3g} × the minimum at w = {w_min:.3g} w₀",
+            passed=shape.is_u,
+            held=held,
+            detail=detail,
+            requirement=_SHAPE_CONTROL,
         ),
-        judge(
-            c["delay_grows_with_alpha"],
-            delay_control,
-            monotone and ratio >= dt["delay_min"],
-            measurement=f"median t(test acc ≥ {level:g}) = "
-            + ", ".join(f"α={a:g}: {v:.0f}" for a, v in zip(alphas, med, strict=True))
-            + f" (monotone {monotone}, ratio α_max/α=1 {ratio:.3g})",
-        ),
+        _delay_grows(al, settings, med),
     ]
-    numbers = {
+    top, decay = np.asarray(al["alphas"], float)[-1], float(prediction["decay_time"][-1])
+    pred = (
+        "train loss vs norm L-shaped, test loss U-shaped; from α·θ₀ the net fits first and generalises later "
+        f"(decay-only time at α = {top:g}: {decay:.0f} steps); t_gen grows with α"
+    )
+    numbers = _numbers(land, al, shape, w_min, med, observed, settings, prediction)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
+
+
+def _numbers(land, al, shape, w_min, med, observed, settings, prediction) -> dict:
+    """The case's numbers (JSON)."""
+    monotone, ratio = _delay_stats(al, settings, med)
+    return {
         "relative_norms": [float(v) for v in land["relative"]],
         "train_loss": [float(v) for v in land["train_loss"]],
         "test_loss": [float(v) for v in land["test_loss"]],
@@ -426,21 +452,16 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "u_left": shape.u_left,
         "u_right": shape.u_right,
         "w_test_min_over_w0": w_min,
-        "alphas": alphas.tolist(),
+        "alphas": np.asarray(al["alphas"], float).tolist(),
         "median_t_test": med.tolist(),
-        "t_train": t_tr.tolist(),
-        "t_test": t_te.tolist(),
+        "t_train": np.asarray(al["t_train"]).tolist(),
+        "t_test": np.asarray(al["t_test"]).tolist(),
         "delay_ratio_max_alpha_over_alpha1": ratio,
         "monotone": monotone,
-        "fits_first": ff,
-        "eta_lambda": eta_lambda,
+        "fits_first": observed[0].numbers,
+        "eta_lambda": float(settings["alpha_lr"]) * float(settings["alpha_weight_decay"]),
         "decay_time": prediction["decay_time"],
     }
-    pred = (
-        "train loss vs norm L-shaped, test loss U-shaped; from α·θ₀ the net fits first and generalises later "
-        f"(decay-only time at α = {alphas[-1]:g}: {decay:.0f} steps); t_gen grows with α"
-    )
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -64,8 +64,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import reached
-from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds, reported
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
 from .._toy import outcomes, toy_config, toy_cost
@@ -100,45 +100,48 @@ _CONTROL = (
     "cap, the region has runs, and ≥ 1 run of the grid generalises within the budget"
 )
 _PAPER = "Liu et al. 2022 Fig. 6b / SPEC §6: "
+_FAST_POWER = "with 6 runs, a true share of 0.2 passes with probability 0.10"
+
+
+def _region_claim(name: str, paper: str, runs: str, power: str, headline: bool = False) -> Claim:
+    """A region of the phase diagram: the share of its ``runs`` in the phases the paper expects."""
+    return Claim(
+        name,
+        paper=_PAPER + paper,
+        measurement=f"share of runs with {runs}",
+        criterion="share ≥ min_share",
+        threshold={"min_share": 0.5, "min_seeds": 3},
+        control=_CONTROL,
+        power=power,
+        headline=headline,
+        kind="qualitative",
+    )
+
+
 CLAIMS = (
-    Claim(
+    _region_claim(
         "goldilocks_at_slow_decoder",
-        paper=_PAPER
-        + "representation learning (comprehension, grokking) happens in a Goldilocks zone at slow decoders.",
-        measurement="share of runs with lr_dec ≤ slow_lr (paper units) classified comprehension or grokking",
-        criterion="share ≥ min_share",
-        threshold={"min_share": 0.5, "min_seeds": 3},
-        control=_CONTROL,
-        power="with 24 runs, a true share of 0.3 passes with probability ≈ 0.03",
+        "representation learning (comprehension, grokking) happens in a Goldilocks zone at slow decoders.",
+        "lr_dec ≤ slow_lr (paper units) classified comprehension or grokking",
+        "with 24 runs, a true share of 0.3 passes with probability ≈ 0.03",
         headline=True,
-        kind="qualitative",
     ),
-    Claim(
+    _region_claim(
         "memorization_fast_low_wd",
-        paper=_PAPER + "fast decoders with little weight decay memorize.",
-        measurement="share of runs with lr_dec ≥ fast_lr and wd_dec ≤ low_wd classified memorization",
-        criterion="share ≥ min_share",
-        threshold={"min_share": 0.5, "min_seeds": 3},
-        control=_CONTROL,
-        power="with 6 runs, a true share of 0.2 passes with probability 0.10",
-        kind="qualitative",
+        "fast decoders with little weight decay memorize.",
+        "lr_dec ≥ fast_lr and wd_dec ≤ low_wd classified memorization",
+        _FAST_POWER,
     ),
-    Claim(
+    _region_claim(
         "confusion_fast_high_wd",
-        paper=_PAPER + "fast decoders with large weight decay stay confused.",
-        measurement="share of runs with lr_dec ≥ fast_lr and wd_dec ≥ high_wd classified confusion",
-        criterion="share ≥ min_share",
-        threshold={"min_share": 0.5, "min_seeds": 3},
-        control=_CONTROL,
-        power="with 6 runs, a true share of 0.2 passes with probability 0.10",
-        kind="qualitative",
+        "fast decoders with large weight decay stay confused.",
+        "lr_dec ≥ fast_lr and wd_dec ≥ high_wd classified confusion",
+        _FAST_POWER,
     ),
-    Claim(
+    reported_claim(
         "grokking_runs",
-        paper=_PAPER + "grokking (test accuracy lagging train accuracy by ≥ G steps) is a phase of its own.",
-        measurement="number of runs of the grid classified grokking",
-        criterion="reported, not judged",
-        kind="reported",
+        _PAPER + "grokking (test accuracy lagging train accuracy by ≥ G steps) is a phase of its own.",
+        "number of runs of the grid classified grokking",
     ),
 )
 _REGION_CLAIM = {
@@ -256,14 +259,9 @@ def _runs(measurements: list[dict], settings: dict) -> dict:
     return out
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    from effgrok.nets.phases import PHASES
-
-    by_name = {c.name: c for c in CLAIMS}
-    r = _runs(measurements, settings)
-    counts = {ph: int(np.sum(r["phase"] == i)) for i, ph in enumerate(PHASES)}
-    k_scale = float(settings["time_scale"])
-    trained_max = k_scale * float(np.max(r["lr_dec"])) if r["lr_dec"].size else 0.0
+def _grid_control(r: dict, settings: dict) -> tuple[bool, str]:
+    """Whether the grid as a whole can show the phases (the shared positive control), and why."""
+    trained_max = float(settings["time_scale"]) * float(np.max(r["lr_dec"])) if r["lr_dec"].size else 0.0
     per_cell = [
         int(np.sum((r["lr_dec"] == v) & (r["wd_dec"] == w)))
         for v in np.unique(r["lr_dec"])
@@ -271,76 +269,81 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     ]
     generalised = int(np.sum(reached(r["step_test_acc"])))
     feasible = bool(np.all(r["ideal_test_acc"] == 1.0))
-    min_seeds = int(CLAIMS[0].threshold["min_seeds"])
-    grid_ok = (
+    held = (
         feasible
-        and min(per_cell, default=0) >= min_seeds
+        and min(per_cell, default=0) >= int(CLAIMS[0].threshold["min_seeds"])
         and trained_max <= float(settings["max_trained_lr"]) * (1 + 1e-9)
         and generalised >= 1
     )
-    grid_detail = (
+    detail = (
         f"splits {sorted(set(r['split_seed'].tolist()))} (Acc-bar {'1' if feasible else '< 1'}), "
         f"{min(per_cell, default=0)}-{max(per_cell, default=0)} seeds per cell, largest trained lr "
         f"{trained_max:g} (cap {settings['max_trained_lr']:g}), {generalised} of {r['phase'].size} runs "
-        "reach "
-        "test acc ≥ 0.9"
+        "reach test acc ≥ 0.9"
     )
-    checks, judged = {}, []
+    return held, detail
+
+
+def _region(r: dict, sel, phases, name: str) -> tuple[dict, str]:
+    """A region's check (share of its runs in the expected phases, and how close they came) and
+    its measurement in words."""
+    from effgrok.nets.phases import PHASES
+
+    hits = np.isin(r["phase"], [PHASES.index(p) for p in phases])
+    share = float(np.mean(hits[sel])) if sel.any() else None
+    check = {"expected": "/".join(phases), "runs": int(sel.sum()), "share": share}
+    meas = f"{name}: {_pct(share)} {'/'.join(phases)} ({int(sel.sum())} runs)"
+    if sel.any():  # diagnostics: how close the region's runs came
+        check["median_final_test_acc"] = float(np.median(r["final_test_acc"][sel]))
+        check["share_rqi_learned"] = float(np.mean(reached(r["step_rqi"][sel])))
+        check["phase_counts"] = {ph: int(np.sum(r["phase"][sel] == i)) for i, ph in enumerate(PHASES)}
+        meas += (
+            f"; phases {', '.join(f'{v} {p}' for p, v in check['phase_counts'].items())}; median final test "
+            f"acc {check['median_final_test_acc']:.2f}, RQI > 0.95 in {check['share_rqi_learned']:.0%}"
+        )
+    return check, meas
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    from effgrok.nets.phases import PHASES
+
+    r = _runs(measurements, settings)
+    counts = {ph: int(np.sum(r["phase"] == i)) for i, ph in enumerate(PHASES)}
+    grid_ok, grid_detail = _grid_control(r, settings)
+    checks, observed = {}, {}
     for name, (pred, phases) in _regions(settings).items():
-        claim = by_name[_REGION_CLAIM[name]]
         sel = pred(r["lr_dec"], r["wd_dec"])
-        hits = np.isin(r["phase"], [PHASES.index(p) for p in phases])
-        share = float(np.mean(hits[sel])) if sel.any() else None
-        checks[name] = {"expected": "/".join(phases), "runs": int(sel.sum()), "share": share}
-        meas = f"{name}: {_pct(share)} {'/'.join(phases)} ({int(sel.sum())} runs)"
-        if sel.any():  # diagnostics: how close the region's runs came
-            checks[name]["median_final_test_acc"] = float(np.median(r["final_test_acc"][sel]))
-            checks[name]["share_rqi_learned"] = float(np.mean(reached(r["step_rqi"][sel])))
-            region_counts = {ph: int(np.sum(r["phase"][sel] == i)) for i, ph in enumerate(PHASES)}
-            checks[name]["phase_counts"] = region_counts
-            meas += (
-                f"; phases {', '.join(f'{v} {p}' for p, v in region_counts.items())}; median final test acc "
-                f"{checks[name]['median_final_test_acc']:.2f}, RQI > 0.95 in "
-                f"{checks[name]['share_rqi_learned']:.0%}"
-            )
-        control = Control(
-            _CONTROL.format(min_seeds=min_seeds),
+        checks[name], meas = _region(r, sel, phases, name)
+        share, claim = checks[name]["share"], _REGION_CLAIM[name]
+        min_share = next(c.threshold["min_share"] for c in CLAIMS if c.name == claim)
+        observed[claim] = Observed(
+            meas,
+            passed=share is not None and share >= min_share,
             held=grid_ok and share is not None,
             detail=grid_detail + f"; {int(sel.sum())} runs in the region",
+            numbers=checks[name],
         )
-        judged.append(
-            judge(
-                claim,
-                control,
-                share is not None and share >= claim.threshold["min_share"],
-                measurement=meas,
-                numbers=checks[name],
-            )
-        )
-    judged.append(
-        reported(
-            by_name["grokking_runs"],
-            f"{counts['grokking']} of {r['phase'].size} runs grok (gap ≥ {settings['gap']} trained "
-            "steps); all runs: " + ", ".join(f"{v} {p}" for p, v in counts.items()),
-            {"phase_counts": counts},
-        )
+    observed["grokking_runs"] = Observed(
+        f"{counts['grokking']} of {r['phase'].size} runs grok (gap ≥ {settings['gap']} trained "
+        "steps); all runs: " + ", ".join(f"{v} {p}" for p, v in counts.items()),
+        numbers={"phase_counts": counts},
     )
+    k_scale = float(settings["time_scale"])
     pred = (
         f"≥ 50 % memorization at lr_dec ≥ {settings['fast_lr']:g}, wd ≤ {settings['low_wd']:g}; "
         f"≥ 50 % confusion at lr_dec ≥ {settings['fast_lr']:g}, wd ≥ {settings['high_wd']:g}; "
         f"≥ 50 % comprehension/grokking at lr_dec ≤ {settings['slow_lr']:g} (budget {settings['steps']} "
-        "steps at "
-        f"{k_scale:g}× every learning rate ≈ {prediction['budget_paper_steps']} paper steps)"
+        f"steps at {k_scale:g}× every learning rate ≈ {prediction['budget_paper_steps']} paper steps)"
     )
     numbers = {
         "regions": checks,
         "phase_counts": counts,
         "time_scale": k_scale,
         "gap": int(settings["gap"]),
-        "largest_trained_lr": trained_max,
-        "runs_generalised": generalised,
+        "largest_trained_lr": k_scale * float(np.max(r["lr_dec"])) if r["lr_dec"].size else 0.0,
+        "runs_generalised": int(np.sum(reached(r["step_test_acc"]))),
     }
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def _pct(x) -> str:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from validation.claims import Claim, Control, judge, replicate_seeds
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seeds
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
 from .._toy import concat, toy_cost, train_batch
@@ -85,13 +85,9 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "mean_abs_difference": float(np.mean(np.abs(x - y))),
         "test_acc_span": float(np.ptp(y)),
     }
-    control = Control(
-        claim.control.format(min_runs=settings["min_runs"]),
-        held=n >= settings["min_runs"] and np.ptp(y) >= t["min_span"] and np.ptp(x) > 0,
-        detail=f"{n} runs, test accuracy span {np.ptp(y):.2f}, Acc-hat span {np.ptp(x):.2f}",
-    )
+    held = n >= settings["min_runs"] and np.ptp(y) >= t["min_span"] and np.ptp(x) > 0
     passed, meas = False, f"{n} runs"
-    if control.held:
+    if held:
         res = pearsonr(x, y)
         ci = res.confidence_interval(0.95)
         numbers.update({"pearson_r": float(res.statistic), "pearson_r_ci95": [float(ci.low), float(ci.high)]})
@@ -100,10 +96,16 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             f"r = {res.statistic:.3f} [{ci.low:.3f}, {ci.high:.3f}] over {n} runs; "
             f"mean |Acc-hat − acc| = {numbers['mean_abs_difference']:.3f}"
         )
-    judged = [judge(claim, control, passed, measurement=meas, numbers=numbers)]
-    return verdict_from_claims(
-        CLAIMS, judged, prediction="test accuracy = Acc-hat of the final embedding", numbers=numbers
+    observed = Observed(
+        meas,
+        passed=passed,
+        held=held,
+        detail=f"{n} runs, test accuracy span {np.ptp(y):.2f}, Acc-hat span {np.ptp(x):.2f}",
+        numbers=numbers,
+        requirement=claim.control.format(min_runs=settings["min_runs"]),  # the runs are the profile's
     )
+    pred = "test accuracy = Acc-hat of the final embedding"
+    return verdict_of(CLAIMS, [observed], prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

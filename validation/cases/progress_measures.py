@@ -64,8 +64,8 @@ from __future__ import annotations
 import numpy as np
 
 from effgrok.constants import never_from_legacy, reached
-from validation.claims import Claim, Control, judge, replicate_seed, replicate_seeds, reported, untested
-from validation.framework import device_of, steps_text, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
+from validation.framework import device_of, steps_text, verdict_of
 
 from .._modular import modular_cost, n_train
 from .._toy import sweep_units, train_sweep_unit
@@ -140,15 +140,10 @@ CLAIMS = (
         ),
         kind="qualitative",
     ),
-    Claim(
+    reported_claim(
         "shallow_effective_rank",
-        paper="(Fan et al.'s rank claim is about deep networks) the one-hidden-layer MLP's feature rank",
-        measurement=(
-            "effective rank of the modular MLP's hidden features at fitting and at generalisation, "
-            "grokking runs"
-        ),
-        criterion="reported, not judged",
-        kind="reported",
+        "(Fan et al.'s rank claim is about deep networks) the one-hidden-layer MLP's feature rank",
+        "effective rank of the modular MLP's hidden features at fitting and at generalisation, grokking runs",
     ),
 )
 
@@ -509,139 +504,116 @@ def analyse(measurements: list[dict], settings: dict) -> dict:
     return res
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    four_c, deep_c, rqi_c, rank_c = CLAIMS
-    res = analyse(measurements, settings)
-    four, deep, rq = res.get("fourier"), res.get("deep_rank"), res.get("rqi")
-    judged = []
-    # 1. Fourier concentration
-    t = four_c.threshold
+def _fourier(res: dict) -> Observed:
+    """Claim 1: per-unit Fourier concentration rises after fitting in the grokking runs."""
+    four, t = res.get("fourier"), CLAIMS[0].threshold
     if four is None:
-        judged.append(untested(four_c, "this profile trains no modular MLP"))
-    else:
-        n_g = four["grokked_runs"]
-        rising = [x["fourier_final"] > x["fourier_fit"] for x in res["modular_runs"] if x["grokked"]]
-        share = float(np.mean(rising)) if rising else float("nan")
-        other = four.get("median_final_other")
-        med_final = float(
-            np.median([x["fourier_final"] for x in res["modular_runs"] if x["grokked"]] or [np.nan])
+        return Observed("this profile trains no modular MLP", untested=True)
+    n_g = four["grokked_runs"]
+    grokked = [x for x in res["modular_runs"] if x["grokked"]]
+    rising = [x["fourier_final"] > x["fourier_fit"] for x in grokked]
+    share = float(np.mean(rising)) if rising else float("nan")
+    other = four.get("median_final_other")
+    med_final = float(np.median([x["fourier_final"] for x in grokked] or [np.nan]))
+    meas = f"{n_g} of {n_g + four['other_runs']} modular runs grok"
+    if rising:
+        meas += (
+            f"; per-unit Fourier concentration rises after fitting in {share:.0%}, median "
+            f"{four.get('median_fit_grokked', float('nan')):.3f} → {med_final:.3f}"
+            + ("" if other is None else f" vs {other:.3f} in the non-grokking runs")
         )
-        ok = bool(rising) and share >= t["min_share"] and (other is None or med_final > other)
-        meas = f"{n_g} of {n_g + four['other_runs']} modular runs grok"
-        if rising:
+        if "pooled_median_fit_grokked" in four:
             meas += (
-                f"; per-unit Fourier concentration rises after fitting in {share:.0%}, median "
-                f"{four.get('median_fit_grokked', float('nan')):.3f} → {med_final:.3f}"
-                + ("" if other is None else f" vs {other:.3f} in the non-grokking runs")
+                f" (pooled top-k: {four['pooled_median_fit_grokked']:.3f} → "
+                f"{four['pooled_median_final_grokked']:.3f})"
             )
-            if "pooled_median_fit_grokked" in four:
-                meas += (
-                    f" (pooled top-k: {four['pooled_median_fit_grokked']:.3f} → "
-                    f"{four['pooled_median_final_grokked']:.3f})"
-                )
-        judged.append(
-            judge(
-                four_c,
-                Control(
-                    four_c.control.format(**t), held=n_g >= t["min_grokked"], detail=f"{n_g} grokking runs"
-                ),
-                ok,
-                measurement=meas,
-                numbers={**four, "share_rising": share},
-            )
-        )
-    # 2. deep-MLP feature rank
-    t = deep_c.threshold
+    return Observed(
+        meas,
+        passed=bool(rising) and share >= t["min_share"] and (other is None or med_final > other),
+        held=n_g >= t["min_grokked"],
+        detail=f"{n_g} grokking runs",
+        numbers={**four, "share_rising": share},
+    )
+
+
+def _deep_rank(res: dict, settings: dict) -> Observed:
+    """Claim 2: the summed feature rank of a deep MLP drops as it generalises."""
+    deep, t = res.get("deep_rank"), CLAIMS[1].threshold
     if deep is None:
-        judged.append(untested(deep_c, "this profile trains no deep MLP"))
-    else:
-        s = settings["deep"]
+        return Observed("this profile trains no deep MLP", untested=True)
+    s = settings["deep"]
 
-        def rank_at_fit(x):
-            return "—" if x["summed_rank_fit"] is None else f"{x['summed_rank_fit']:.0f}"
+    def rank_at_fit(x):
+        return "—" if x["summed_rank_fit"] is None else f"{x['summed_rank_fit']:.0f}"
 
-        desc = "; ".join(
-            f"run {k}: fit {steps_text(x['step_fit'])}, test ≥ {THRESHOLD_ACC} at "
-            f"{steps_text(x['step_gen'])} "
-            f"(final test acc {x['final_test_acc']:.2f}), summed rank at init {x['summed_rank_init']:.0f}, "
-            f"at fitting {rank_at_fit(x)}, at the end {x['summed_rank_end']:.0f}"
-            for k, x in enumerate(deep["runs"])
+    desc = "; ".join(
+        f"run {k}: fit {steps_text(x['step_fit'])}, test ≥ {THRESHOLD_ACC} at {steps_text(x['step_gen'])} "
+        f"(final test acc {x['final_test_acc']:.2f}), summed rank at init {x['summed_rank_init']:.0f}, "
+        f"at fitting {rank_at_fit(x)}, at the end {x['summed_rank_end']:.0f}"
+        for k, x in enumerate(deep["runs"])
+    )
+    head = (
+        f"deep MLP (digits, depth {s['depth']}, width {s['width']}, α = {s['init_scale']:g}, checkpoints "
+        f"{', '.join(str(int(c)) for c in deep['checkpoints'])}): {desc}"
+    )
+    nums = {k: v for k, v in deep.items() if k != "runs"}
+    if not s.get("judged", True):
+        why = (
+            "the paper's regime (grokking deep MLPs: ≥ 10⁴ steps, depth ≥ 4) is out of the cpu budget -- at "
+            "3000 steps the deep runs fit late and do not generalise (judged at the gpu profile); "
+            "measured: " + head
         )
-        head = (
-            f"deep MLP (digits, depth {s['depth']}, width {s['width']}, α = {s['init_scale']:g}, checkpoints "
-            f"{', '.join(str(int(c)) for c in deep['checkpoints'])}): {desc}"
-        )
-        nums = {k: v for k, v in deep.items() if k != "runs"}
-        if not s.get("judged", True):
-            judged.append(
-                untested(
-                    deep_c,
-                    "the paper's regime (grokking deep MLPs: ≥ 10⁴ steps, depth ≥ 4) is out of the cpu "
-                    "budget -- at "
-                    "3000 steps the deep runs fit late and do not generalise (judged at the gpu "
-                    "profile); measured: " + head,
-                    nums,
-                )
-            )
-        else:
-            g = deep["grokked_runs"]
-            share = deep.get("share_dropping", float("nan"))
-            judged.append(
-                judge(
-                    deep_c,
-                    Control(
-                        deep_c.control.format(**t), held=g >= t["min_grokked"], detail=f"{g} deep runs grok"
-                    ),
-                    g > 0 and share >= t["min_share"],
-                    measurement=head
-                    + (f"; rank lower at the end than at fitting in {share:.0%} of {g}" if g else ""),
-                    numbers=nums,
-                )
-            )
-    # 3. RQI vs test accuracy
-    t = rqi_c.threshold
+        return Observed(why, numbers=nums, untested=True)
+    g = deep["grokked_runs"]
+    share = deep.get("share_dropping", float("nan"))
+    return Observed(
+        head + (f"; rank lower at the end than at fitting in {share:.0%} of {g}" if g else ""),
+        passed=g > 0 and share >= t["min_share"],
+        held=g >= t["min_grokked"],
+        detail=f"{g} deep runs grok",
+        numbers=nums,
+    )
+
+
+def _rqi(res: dict) -> Observed:
+    """Claim 3: RQI rises with test accuracy over the toy runs."""
+    rq, t = res.get("rqi"), CLAIMS[2].threshold
     if rq is None:
-        judged.append(untested(rqi_c, "this profile trains no toy model"))
-    else:
-        rho = rq["spearman"]
-        judged.append(
-            judge(
-                rqi_c,
-                Control(
-                    rqi_c.control.format(**t),
-                    held=rho is not None and rq["runs"] >= t["min_runs"],
-                    detail=(
-                        f"{rq['runs']} runs, RQI and test accuracy "
-                        f"{'non-constant' if rho is not None else 'constant'}"
-                    ),
-                ),
-                rho is not None and rho >= t["min_spearman"],
-                measurement=(
-                    f"Spearman ρ(RQI, test accuracy) = {'—' if rho is None else f'{rho:.2f}'} over "
-                    f"{rq['runs']} toy runs"
-                ),
-                numbers={"spearman": rho, "runs": rq["runs"]},
-            )
-        )
-    # 4. the shallow MLP's effective rank, reported
+        return Observed("this profile trains no toy model", untested=True)
+    rho = rq["spearman"]
+    return Observed(
+        f"Spearman ρ(RQI, test accuracy) = {'—' if rho is None else f'{rho:.2f}'} over {rq['runs']} toy runs",
+        passed=rho is not None and rho >= t["min_spearman"],
+        held=rho is not None and rq["runs"] >= t["min_runs"],
+        detail=f"{rq['runs']} runs, RQI and test accuracy "
+        + ("non-constant" if rho is not None else "constant"),
+        numbers={"spearman": rho, "runs": rq["runs"]},
+    )
+
+
+def _shallow_rank(res: dict) -> Observed:
+    """Claim 4, reported: the one-hidden-layer MLP's effective rank at fitting and at generalisation."""
     sh = res.get("shallow_effective_rank", {})
-    if "share_dropping" in sh:
-        meas = (
-            "effective rank of the one-hidden-layer MLP's features lower at generalisation than at "
-            "fitting in "
-            f"{sh['share_dropping']:.0%} of the grokking runs (median {sh['median_fit']:.1f} → "
-            f"{sh['median_gen']:.1f})"
-        )
-    else:
-        meas = "fewer than 2 grokking modular runs: nothing to report"
-    judged.append(reported(rank_c, meas, sh))
+    if "share_dropping" not in sh:
+        return Observed("fewer than 2 grokking modular runs: nothing to report", numbers=sh)
+    return Observed(
+        "effective rank of the one-hidden-layer MLP's features lower at generalisation than at fitting in "
+        f"{sh['share_dropping']:.0%} of the grokking runs (median {sh['median_fit']:.1f} → "
+        f"{sh['median_gen']:.1f})",
+        numbers=sh,
+    )
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    res = analyse(measurements, settings)
+    observed = [_fourier(res), _deep_rank(res, settings), _rqi(res), _shallow_rank(res)]
     pred = (
         "Fourier concentration rises at grokking; summed feature rank of a deep MLP drops as it generalises; "
         "RQI rises with test accuracy"
     )
     numbers = {k: v for k, v in res.items() if k != "modular_runs"}
     numbers["modular_runs"] = res.get("modular_runs", [])
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, observed, prediction=pred, numbers=numbers)
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:

@@ -56,8 +56,8 @@ import math
 
 import numpy as np
 
-from validation.claims import Claim, Control, judge, replicate_seeds
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seeds, requirement
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
 from .._modular import train
@@ -95,55 +95,71 @@ _POWER_ACC = (
     "a seed-mean validation-accuracy difference of 0.05 (the margin); 2 paired seeds per variant, seed "
     "spread not resolved -- replication across K checks it"
 )
+_FLOAT32_MEMO = "every float32 run memorises (train accuracy ≥ memorised at some record)"
+
+
+def _claim(name: str, paper: str, measurement: str, criterion: str, control: str, power: str, **kw) -> Claim:
+    """A claim of this case: the paper's sentence after its reference; the thresholds are
+    ``level`` (collapse claims) or ``margin`` (``margin=``, accuracy claims) and ``memorised``."""
+    threshold = {"margin": kw.pop("margin")} if "margin" in kw else {"level": LEVEL}
+    return Claim(
+        name,
+        paper=_PAPER + paper,
+        measurement=measurement,
+        criterion=criterion,
+        threshold={**threshold, "memorised": MEMORISED},
+        control=control,
+        power=power,
+        **kw,
+    )
+
+
 CLAIMS = (
-    Claim(
+    _claim(
         "float32_collapses",
-        paper=_PAPER + "without weight decay, float32 cross-entropy drives most training losses to exactly 0 "
+        "without weight decay, float32 cross-entropy drives most training losses to exactly 0 "
         "(softmax collapse).",
-        measurement="seed-mean fraction of training examples with loss exactly 0 (float32 cross-entropy)",
-        criterion="the fraction reaches level within the budget",
-        threshold={"level": LEVEL, "memorised": MEMORISED},
-        control="every float32 run memorises (train accuracy ≥ memorised at some record)",
-        power="a collapse within the budget, timed to one record stride",
+        "seed-mean fraction of training examples with loss exactly 0 (float32 cross-entropy)",
+        "the fraction reaches level within the budget",
+        _FLOAT32_MEMO,
+        "a collapse within the budget, timed to one record stride",
         headline=True,
     ),
-    Claim(
+    _claim(
         "float64_later",
-        paper=_PAPER + "float64 postpones softmax collapse.",
-        measurement="collapse step (seed-mean zero-loss fraction ≥ level) of float64 vs float32",
-        criterion="float64's collapse step > float32's, or float64 never collapses",
-        threshold={"level": LEVEL, "memorised": MEMORISED},
-        control=_MEMO + " (float32, float64) and float32 collapses",
-        power="a delay of one record stride",
+        "float64 postpones softmax collapse.",
+        "collapse step (seed-mean zero-loss fraction ≥ level) of float64 vs float32",
+        "float64's collapse step > float32's, or float64 never collapses",
+        _MEMO + " (float32, float64) and float32 collapses",
+        "a delay of one record stride",
         kind="qualitative",
     ),
-    Claim(
+    _claim(
         "stablemax_never",
-        paper=_PAPER + "StableMax prevents softmax collapse.",
-        measurement="largest seed-and-record zero-loss fraction of StableMax (float32)",
-        criterion="it stays below level",
-        threshold={"level": LEVEL, "memorised": MEMORISED},
-        control=_MEMO + " (StableMax)",
-        power="a zero-loss fraction of ½ in any run at any record",
+        "StableMax prevents softmax collapse.",
+        "largest seed-and-record zero-loss fraction of StableMax (float32)",
+        "it stays below level",
+        _MEMO + " (StableMax)",
+        "a zero-loss fraction of ½ in any run at any record",
         kind="qualitative",
     ),
-    Claim(
+    _claim(
         "stablemax_generalises_better",
-        paper=_PAPER + "StableMax restores generalisation without weight decay.",
-        measurement="seed-mean validation accuracy, last quarter of the records, StableMax vs float32",
-        criterion="StableMax's ≥ float32's + margin",
-        threshold={"margin": 0.05, "memorised": MEMORISED},
-        control=_MEMO + " (float32, StableMax)",
-        power=_POWER_ACC,
+        "StableMax restores generalisation without weight decay.",
+        "seed-mean validation accuracy, last quarter of the records, StableMax vs float32",
+        "StableMax's ≥ float32's + margin",
+        _MEMO + " (float32, StableMax)",
+        _POWER_ACC,
+        margin=0.05,
     ),
-    Claim(
+    _claim(
         "orthograd_generalises_better",
-        paper=_PAPER + "⊥Grad generalises quickly in float32 without weight decay (their §5).",
-        measurement="seed-mean final val accuracy of ⊥Grad + AdamW (orthograd_steps) vs float32's late one",
-        criterion="⊥Grad's ≥ float32's + margin",
-        threshold={"margin": 0.05, "memorised": MEMORISED},
-        control="every float32 run memorises (train accuracy ≥ memorised at some record)",
-        power=_POWER_ACC,
+        "⊥Grad generalises quickly in float32 without weight decay (their §5).",
+        "seed-mean final val accuracy of ⊥Grad + AdamW (orthograd_steps) vs float32's late one",
+        "⊥Grad's ≥ float32's + margin",
+        _FLOAT32_MEMO,
+        _POWER_ACC,
+        margin=0.05,
     ),
 )
 
@@ -224,82 +240,97 @@ def _late_val(m: dict) -> float:
     return float(m["val_acc"][:, -k:].mean())
 
 
-def verdict(prediction: dict, measurements: list[dict], settings: dict):
-    c = {cl.name: cl for cl in CLAIMS}
-    m = dict(zip([*VARIANTS, "orthograd"], measurements, strict=True))
-    s32, s64 = _first(m["float32"]), _first(m["float64"])
-    sm_max = float(m["stablemax"]["zero_loss_fraction"].max())
-    val = {k: _late_val(v) for k, v in m.items() if k in VARIANTS}
-    og_val = float(m["orthograd"]["val_acc"][:, -1].mean())
-    zero_loss = {k: float(v["zero_loss_fraction"][:, -1].mean()) for k, v in m.items() if k in VARIANTS}
-    zero_grad = {k: float(v["zero_grad_fraction"][:, -1].mean()) for k, v in m.items() if k in VARIANTS}
-    memo = c["float32_collapses"].threshold["memorised"]
-    memorised = {k: int(np.sum(v["train_acc"].max(axis=1) >= memo)) for k, v in m.items() if k in VARIANTS}
-    runs = {k: int(v["train_acc"].shape[0]) for k, v in m.items() if k in VARIANTS}
+def _measured(m: dict) -> dict:
+    """The verdict's raw numbers: collapse steps, late and final accuracies, zero-loss and
+    zero-gradient fractions, memorised runs per variant."""
+    memo = CLAIMS[0].threshold["memorised"]
+    mine = {k: v for k, v in m.items() if k in VARIANTS}
+    return {
+        "s32": _first(m["float32"]),
+        "s64": _first(m["float64"]),
+        "sm_max": float(m["stablemax"]["zero_loss_fraction"].max()),
+        "val": {k: _late_val(v) for k, v in mine.items()},
+        "og_val": float(m["orthograd"]["val_acc"][:, -1].mean()),
+        "zero_loss": {k: float(v["zero_loss_fraction"][:, -1].mean()) for k, v in mine.items()},
+        "zero_grad": {k: float(v["zero_grad_fraction"][:, -1].mean()) for k, v in mine.items()},
+        "memorised": {k: int(np.sum(v["train_acc"].max(axis=1) >= memo)) for k, v in mine.items()},
+        "runs": {k: int(v["train_acc"].shape[0]) for k, v in mine.items()},
+    }
 
-    def control(claim, variants, extra=True, extra_detail=""):
-        return Control(
-            claim.control.replace("memorised", f"{memo:g}"),
+
+def _step(s: float) -> str:
+    return "never" if not math.isfinite(s) else f"{s:.0f}"
+
+
+def _observations(x: dict, settings: dict) -> dict:
+    """Each claim's observation; every control asks that the compared variants' runs all memorise."""
+    s32, s64, val = x["s32"], x["s64"], x["val"]
+    th = {c.name: c.threshold for c in CLAIMS}
+
+    def observation(name, variants, passed, measurement, extra=True, extra_detail=""):
+        memorised, runs = x["memorised"], x["runs"]
+        claim = next(c for c in CLAIMS if c.name == name)
+        return Observed(
+            measurement,
+            passed=passed,
             held=bool(all(memorised[v] == runs[v] for v in variants) and extra),
             detail=", ".join(f"{v}: {memorised[v]}/{runs[v]} memorised" for v in variants) + extra_detail,
+            requirement=requirement(claim, memorised=f"{th[name]['memorised']:g}"),
         )
 
-    def step(s):
-        return "never" if not math.isfinite(s) else f"{s:.0f}"
-
-    margin = c["stablemax_generalises_better"].threshold["margin"]
-    judged = [
-        judge(
-            c["float32_collapses"],
-            control(c["float32_collapses"], ["float32"]),
+    return {
+        "float32_collapses": observation(
+            "float32_collapses",
+            ["float32"],
             math.isfinite(s32),
-            measurement=f"float32 collapse step {step(s32)} of {settings['steps']}; final zero-loss fraction "
-            f"{zero_loss['float32']:.2f}, zero-gradient fraction {zero_grad['float32']:.2f}",
+            f"float32 collapse step {_step(s32)} of {settings['steps']}; final zero-loss fraction "
+            f"{x['zero_loss']['float32']:.2f}, zero-gradient fraction {x['zero_grad']['float32']:.2f}",
         ),
-        judge(
-            c["float64_later"],
-            control(
-                c["float64_later"],
-                ["float32", "float64"],
-                math.isfinite(s32),
-                f"; float32 collapse {step(s32)}",
-            ),
+        "float64_later": observation(
+            "float64_later",
+            ["float32", "float64"],
             s64 > s32,
-            measurement=f"collapse step float64 {step(s64)} vs float32 {step(s32)}",
+            f"collapse step float64 {_step(s64)} vs float32 {_step(s32)}",
+            math.isfinite(s32),
+            f"; float32 collapse {_step(s32)}",
         ),
-        judge(
-            c["stablemax_never"],
-            control(c["stablemax_never"], ["stablemax"]),
-            sm_max < c["stablemax_never"].threshold["level"],
-            measurement=f"StableMax's largest zero-loss fraction {sm_max:.2f}",
+        "stablemax_never": observation(
+            "stablemax_never",
+            ["stablemax"],
+            x["sm_max"] < th["stablemax_never"]["level"],
+            f"StableMax's largest zero-loss fraction {x['sm_max']:.2f}",
         ),
-        judge(
-            c["stablemax_generalises_better"],
-            control(c["stablemax_generalises_better"], ["float32", "stablemax"]),
-            val["stablemax"] >= val["float32"] + margin,
-            measurement=f"late val acc StableMax {val['stablemax']:.3f} vs float32 {val['float32']:.3f} "
+        "stablemax_generalises_better": observation(
+            "stablemax_generalises_better",
+            ["float32", "stablemax"],
+            val["stablemax"] >= val["float32"] + th["stablemax_generalises_better"]["margin"],
+            f"late val acc StableMax {val['stablemax']:.3f} vs float32 {val['float32']:.3f} "
             f"(float64 {val['float64']:.3f})",
         ),
-        judge(
-            c["orthograd_generalises_better"],
-            control(c["orthograd_generalises_better"], ["float32"]),
-            og_val >= val["float32"] + c["orthograd_generalises_better"].threshold["margin"],
-            measurement=f"⊥Grad val acc {og_val:.3f} after {settings['orthograd_steps']} steps vs float32 "
+        "orthograd_generalises_better": observation(
+            "orthograd_generalises_better",
+            ["float32"],
+            x["og_val"] >= val["float32"] + th["orthograd_generalises_better"]["margin"],
+            f"⊥Grad val acc {x['og_val']:.3f} after {settings['orthograd_steps']} steps vs float32 "
             f"{val['float32']:.3f}",
         ),
-    ]
+    }
+
+
+def verdict(prediction: dict, measurements: list[dict], settings: dict):
+    m = dict(zip([*VARIANTS, "orthograd"], measurements, strict=True))
+    x = _measured(m)
     numbers = {
         "collapse_step": {
-            "float32": s32 if math.isfinite(s32) else None,
-            "float64": s64 if math.isfinite(s64) else None,
+            k: x[s] if math.isfinite(x[s]) else None for k, s in (("float32", "s32"), ("float64", "s64"))
         },
-        "stablemax_max_zero_loss_fraction": sm_max,
-        "late_val_acc": val,
-        "orthograd_final_val_acc": og_val,
+        "stablemax_max_zero_loss_fraction": x["sm_max"],
+        "late_val_acc": x["val"],
+        "orthograd_final_val_acc": x["og_val"],
         "final_val_acc": {k: float(v["val_acc"][:, -1].mean()) for k, v in m.items()},
-        "final_zero_loss_fraction": zero_loss,
-        "final_zero_grad_fraction": zero_grad,
-        "memorised_runs": memorised,
+        "final_zero_loss_fraction": x["zero_loss"],
+        "final_zero_grad_fraction": x["zero_grad"],
+        "memorised_runs": x["memorised"],
     }
     pred = (
         "SC order float32 → float64 → StableMax never; loss exactly 0 beyond a logit gap in "
@@ -308,7 +339,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
             *prediction["loss_gap_float32"], *prediction["loss_gap_float64"]
         )
     )
-    return verdict_from_claims(CLAIMS, judged, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, _observations(x, settings), prediction=pred, numbers=numbers)
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:

@@ -47,8 +47,8 @@ import math
 
 import numpy as np
 
-from validation.claims import Claim, Control, judge, replicate_seed
-from validation.framework import device_of, verdict_from_claims
+from validation.claims import Claim, Observed, replicate_seed
+from validation.framework import device_of, verdict_of
 
 from .._common import by_profile
 
@@ -220,18 +220,14 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
     reached = [int(np.sum(np.isfinite(m["t_train"]) & np.isfinite(m["t_gen"]))) for m in measurements]
     n_runs = [int(m["gap"].size) for m in measurements]
     lam_err = max(abs(float(m["lam_realised"][0]) / float(m["lam"][0]) - 1) for m in measurements)
-    control = Control(
-        claim.control,
-        held=bool(
-            judged
-            and all(r["rel_error"] is not None for r in judged)
-            and reached == n_runs
-            and lam_err <= t["lam_tolerance"]
-        ),
-        detail=(
-            f"runs with both levels reached per λ: {reached} of {n_runs}; "
-            f"worst |λ_realised/λ − 1| {lam_err:.2%}"
-        ),
+    held = bool(
+        judged
+        and all(r["rel_error"] is not None for r in judged)
+        and reached == n_runs
+        and lam_err <= t["lam_tolerance"]
+    )
+    detail = (
+        f"runs with both levels reached per λ: {reached} of {n_runs}; worst |λ_realised/λ − 1| {lam_err:.2%}"
     )
     passed = bool(judged) and all(
         r["rel_error"] is not None and abs(r["rel_error"]) <= r["allowed"] for r in judged
@@ -254,9 +250,9 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
         "runs_reached": reached,
         "seeds": int(settings["seeds"]),
     }
-    judged_claims = [judge(claim, control, passed, measurement=meas, numbers=numbers)]
+    observed = Observed(meas, passed=passed, held=held, detail=detail, numbers=numbers)
     pred = "Δt(λ) = " + ", ".join(f"{r['gap_theory']:.4g} (λ={r['lam']:g})" for r in rows) + " steps"
-    return verdict_from_claims(CLAIMS, judged_claims, prediction=pred, numbers=numbers)
+    return verdict_of(CLAIMS, [observed], prediction=pred, numbers=numbers)
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
