@@ -36,7 +36,8 @@ import _throughput as tp
 import numpy as np
 
 import effgrok as eg
-from effgrok.nets.modular import _compiled, train_modular
+from effgrok.nets.driver import _compiled
+from effgrok.nets.modular import train_modular
 
 
 def plain_loop(task, fraction: float, hidden: int, seed: int = 0):

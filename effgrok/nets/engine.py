@@ -33,6 +33,7 @@ from typing import ClassVar
 import numpy as np
 
 from .. import _checks
+from .._record import Result
 from .._started import started
 from ..constants import first_crossing
 
@@ -220,9 +221,10 @@ def scan_schedule(
 # driver
 
 
-def over_runs(fn: Callable, in_axes: tuple) -> Callable:
+def over_runs(fn: Callable, in_axes: tuple, vectorize: bool | None = None) -> Callable:
     """``fn`` applied to every run: ``jax.vmap`` on an accelerator; on a CPU a sequential
-    ``jax.lax.map`` over runs inside the same compiled program.
+    ``jax.lax.map`` over runs inside the same compiled program.  ``vectorize=True`` forces
+    ``jax.vmap``, ``False`` the sequential map, whatever the device (``None``: by device).
 
     Why: on a CPU, XLA's batched gathers and batched matrix products (what ``vmap`` makes of
     per-run parameters) measured about 2× slower per run-step than the same runs' 2-D
@@ -232,7 +234,9 @@ def over_runs(fn: Callable, in_axes: tuple) -> Callable:
     """
     import jax
 
-    if jax.default_backend() != "cpu":
+    if vectorize is None:
+        vectorize = jax.default_backend() != "cpu"
+    if vectorize:
         return jax.vmap(fn, in_axes=in_axes)
 
     def mapped(*args):
@@ -317,8 +321,9 @@ def _column(v):
 
 
 @dataclasses.dataclass(frozen=True)
-class Runs:
-    """The result of a batch of training runs (leading axis of every per-run array: run).
+class Runs(Result):
+    """The result of a batch of training runs (leading axis of every per-run array: run), an
+    :class:`effgrok._record.Result` with its own :meth:`record` and :meth:`tables`.
 
     The base of every trainer's result (:class:`~effgrok.nets.toy.ToyRuns`,
     :class:`~effgrok.nets.modular.ModularRuns`, ...): a subclass is a frozen dataclass whose

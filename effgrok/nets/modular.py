@@ -22,7 +22,8 @@ of the order would (an off-diagonal pair is covered when either order is drawn; 
 trainer fed the ``2n``-row concatenated input even to ``add-mod``: an asymmetric network that
 saw only ``a ≤ b``, about half the information a fraction means in the papers.)
 
-Architectures (``architecture``):
+Architectures (``architecture``), the model objects :class:`MLP` and :class:`EmbedSum` of
+the driver :func:`effgrok.nets.driver.train` (:func:`train_modular` is a thin wrapper over it):
 
 * ``"one_hot_mlp"`` (default): one hidden layer on the encoded one-hot input,
 
@@ -51,7 +52,7 @@ Defaults (unchanged since the first version): cross-entropy, AdamW (learning rat
   0, as in Prieto et al.), ``"sgd"`` (plain full-batch gradient descent with decoupled weight
   decay, ``θ ← θ − η (∇L + wd·θ)``, i.e. gradient descent on ``L + (wd/2)‖θ‖²``) or
   ``"orthograd_adamw"`` (Prieto et al.'s ⊥Grad: every gradient tensor loses its component along
-  its weights, :func:`orthogonal_gradients`, before AdamW).
+  its weights, :func:`~effgrok.nets.driver.orthogonal_gradients`, before AdamW).
 * ``activation`` (:data:`ACTIVATIONS`) and ``bias``: ``bias=False`` holds ``b1, b2`` at exactly 0,
   so with ReLU (or any 1-homogeneous φ) the network is 2-homogeneous, ``z(cθ) = c² z(θ)``.
 * ``init_scale`` (α) multiplies every randomly initialised parameter; ``init_params`` replaces
@@ -91,35 +92,39 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from .. import _checks
-from ..tasks import Task, random_split, takes_task
-from .engine import (
-    Runs,
-    first_crossing,
-    map_chunks,
-    over_runs,
-    per_run_params,
-    run_bytes,
-    run_grid,
-    run_rng,
-    scan_schedule,
-    schedule,
-    seed_array,
-    train_indices,
+from ..tasks import Task, takes_task
+from .driver import (
+    LOSSES,  # noqa: F401 - read here by older code
+    SGD,
+    AdamW,
+    Chain,
+    Examples,
+    Grid,
+    Model,
+    OrthogonalGradients,
+    Schedule,
+    TrainRuns,
+    _check_adam,  # noqa: F401 - transformer.py reads it here
+    _per_example_loss,  # noqa: F401 - the tests read it here
+    collapse_metrics,
+    orthogonal_gradients,  # noqa: F401 - its old home (effgrok.solvable re-exports it from here)
+    register,
+    train,
 )
+from .engine import Runs, first_crossing, schedule, seed_array
 
 __all__ = [
     "ACTIVATIONS",
     "ARCHITECTURES",
-    "LOSSES",
+    "MLP",
     "OPTIMIZERS",
+    "EmbedSum",
     "ModularRuns",
     "modular_features",
-    "orthogonal_gradients",
     "param_names",
     "train_modular",
 ]
@@ -145,8 +150,6 @@ def estimated_core_seconds(runs: int, steps: int, n_train: int, width: int) -> f
     return COMPILE_CORE_S + UNIT_CORE_S * runs * steps * n_train * width
 
 
-#: Training losses by name: softmax cross-entropy, StableMax cross-entropy (Prieto et al. 2025), MSE.
-LOSSES = ("cross_entropy", "stablemax", "mse")
 #: Optimizers by name: AdamW, plain SGD, and AdamW on the ⊥Grad-projected gradient (Prieto et al.).
 OPTIMIZERS = ("adamw", "sgd", "orthograd_adamw")
 #: Hidden-layer nonlinearities by name (``relu`` is positively 1-homogeneous).
@@ -242,52 +245,39 @@ class ModularRuns(Runs):
     config: dict = None
     train_loss_every_step: np.ndarray | None = None
 
+    @classmethod
+    def from_train(cls, r: TrainRuns, task: Task, *, optimizer: str, adam: AdamW) -> ModularRuns:
+        """The :func:`train_modular` result of :func:`~effgrok.nets.driver.train`'s runs of an
+        :class:`MLP` or :class:`EmbedSum` (``optimizer``: its name and ``adam`` its β, ε, for
+        ``config``)."""
+        m, one_hot, float64 = r.model, isinstance(r.model, MLP), r.precision == "float64"
+        config = {
+            **{"loss": r.loss, "optimizer": optimizer},
+            **{"beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps},
+            **{"activation": m.activation, "bias": one_hot and m.bias, "hidden": m.hidden},
+            **{"embed_dim": None if one_hot else m.embed_dim, "float64": bool(float64)},
+        }
+        c = r.curves
+        return cls(
+            steps=r.steps,
+            **{k: c[k] for k in ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")},
+            **{k: c[k] for k in ("zero_loss_fraction", "zero_grad_fraction")},
+            step_test_99=first_crossing(c["test_acc"], r.steps, 0.99),
+            seeds=r.columns["seed"],
+            **{k: r.columns[k] for k in ("train_fraction", "learning_rate", "weight_decay", "init_scale")},
+            n_train=r.columns["n_train"],
+            **{"params": r.params, "snapshots": r.snapshots, "snapshot_steps": r.snapshot_steps},
+            train_mask=r.train_mask,
+            encoding=m.encoding or task.encoding,
+            pairs="unordered" if task.commutative else "ordered",
+            architecture="one_hot_mlp" if one_hot else "embed_sum",
+            config=config,
+            train_loss_every_step=r.train_loss_every_step,
+        )
+
 
 # ---------------------------------------------------------------------------------------------
 # pure pieces (jax.numpy or numpy, chosen by the caller through ``xp``)
-
-
-def orthogonal_gradients(tiny: float = 1e-30):
-    """The ⊥Grad gradient transformation (optax) of Prieto et al. (2025, §5).
-
-    For every parameter tensor ``w`` with gradient ``g``:
-
-        g⊥ = g − (⟨w, g⟩/⟨w, w⟩) w,       g ← g⊥ · ‖g‖/‖g⊥‖,
-
-    the gradient with its component along the weights -- the direction that only scales the
-    logits up ("naive loss minimisation", NLM) -- removed and its norm restored.  Chain it before
-    the optimiser: ``optax.chain(orthogonal_gradients(), optax.adamw(...))``
-    (``train_modular(optimizer="orthograd_adamw")``).  ``tiny`` guards
-    the divisions (a zero tensor passes its gradient unchanged).
-
-    Examples
-    --------
-    >>> import jax.numpy as jnp
-    >>> w, g = {"W": jnp.array([1.0, 0.0])}, {"W": jnp.array([3.0, 4.0])}
-    >>> out, _ = orthogonal_gradients().update(g, orthogonal_gradients().init(w), w)
-    >>> [round(float(v), 6) for v in out["W"]]     # (0, 4) rescaled to ‖g‖ = 5
-    [0.0, 5.0]
-    """
-    import jax
-    import jax.numpy as jnp
-    import optax
-
-    if not (isinstance(tiny, (int, float)) and tiny > 0):
-        raise ValueError(f"tiny must be a positive number, got {tiny!r}")
-
-    def project(g, w):
-        g_perp = g - (jnp.vdot(w, g) / (jnp.vdot(w, w) + tiny)) * w
-        return g_perp * (jnp.linalg.norm(g) / (jnp.linalg.norm(g_perp) + tiny))
-
-    def init_fn(params):
-        return optax.EmptyState()
-
-    def update_fn(updates, state, params=None):
-        if params is None:
-            raise ValueError("orthogonal_gradients needs the parameters (pass params to update)")
-        return jax.tree.map(project, updates, params), state
-
-    return optax.GradientTransformation(init_fn, update_fn)
 
 
 def _activation(name: str, xp):
@@ -304,46 +294,25 @@ def _activation(name: str, xp):
     raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}")
 
 
-def _stablemax_s(z, xp):
-    """``s(x) = x + 1`` (x ≥ 0), ``1/(1 − x)`` (x < 0); both branches finite everywhere."""
-    return xp.where(z >= 0, z + 1, 1 / (1 - xp.minimum(z, 0)))
-
-
-def _per_example_loss(logits, y, loss: str):
-    """Per-example loss ``ℓ(z, y)`` (jax.numpy), shape ``(n,)``."""
-    import jax
-    import jax.numpy as jnp
-
-    if loss == "cross_entropy":
-        return -jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], axis=1)[:, 0]
-    if loss == "stablemax":  # −log p_y = log1p(Σ_{j≠y} s_j / s_y), no cancellation near p_y = 1
-        s = _stablemax_s(logits, jnp)
-        is_y = jnp.arange(logits.shape[1]) == y[:, None]
-        s_y = jnp.sum(jnp.where(is_y, s, 0), axis=1)
-        return jnp.log1p(jnp.sum(jnp.where(is_y, 0, s), axis=1) / s_y)
-    onehot = jax.nn.one_hot(y, logits.shape[1], dtype=logits.dtype)
-    return jnp.mean((logits - onehot) ** 2, axis=1)
-
-
 def _hidden_pre(params: dict, slots_a, slots_b):
-    """Pre-activations of the hidden layer for examples with embedding rows ``(slots_a, slots_b)``.
+    """Pre-activations of the hidden layer for examples with embedding rows ``(slots_a, slots_b)``
+    (:func:`_mlp_pre` or :func:`_embed_pre`, by the parameter names; for :func:`modular_features`)."""
+    return (_mlp_pre if "W1" in params else _embed_pre)(params, slots_a, slots_b)
 
-    ``u W1`` for the encoded one-hot input ``u`` is ``W1[s_a] + W1[s_b]``: a gather (and a
-    scatter-add in the backward pass) instead of a dense (examples × n_slots) product.
-    Works on numpy and jax arrays, with or without leading axes on the parameters.
-    """
-    if "W1" in params:
-        W1 = params["W1"]
-        return W1[..., slots_a, :] + W1[..., slots_b, :] + params["b1"][..., None, :]
+
+def _mlp_pre(params: dict, slots_a, slots_b):
+    """``u W1 + b1`` for the encoded one-hot input ``u``: ``W1[s_a] + W1[s_b] + b1``, a gather
+    (and a scatter-add in the backward pass) instead of a dense (examples × n_slots) product.
+    Works on numpy and jax arrays, with or without leading axes on the parameters."""
+    W1 = params["W1"]
+    return W1[..., slots_a, :] + W1[..., slots_b, :] + params["b1"][..., None, :]
+
+
+def _embed_pre(params: dict, slots_a, slots_b):
+    """``(E_a + E_b) W_in`` of :class:`EmbedSum`."""
     E = params["E"]
     u = E[..., slots_a, :] + E[..., slots_b, :]
     return u @ params["W_in"]
-
-
-def _logits_from_hidden(params: dict, h):
-    if "W2" in params:
-        return h @ params["W2"] + params["b2"]
-    return (h @ params["W_out"]) @ params["W_U"]
 
 
 def modular_features(params: dict, task: Task, run: int | None = None, *, activation: str = "relu"):
@@ -430,114 +399,128 @@ def _learning_rate(learning_rate, lr):
     return 1e-3 if (lr is None and learning_rate is None) else (learning_rate if lr is None else lr)
 
 
-def _check_adam(beta1, beta2, eps) -> None:
-    for name, b in (("beta1", beta1), ("beta2", beta2)):
-        if isinstance(b, bool) or not isinstance(b, (int, float, np.floating, np.integer)) or not 0 <= b < 1:
-            raise ValueError(f"{name} must be a number in [0, 1), got {b!r}")
-    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.floating, np.integer)):
-        raise ValueError(f"eps must be a number >= 0, got {eps!r}")
-    if not (math.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
+def _check_bias(bias, architecture: str) -> bool:
+    if bias is not None and not isinstance(bias, (bool, np.bool_)):
+        raise ValueError(f"bias must be True or False, got {bias!r}")
+    if architecture == "embed_sum" and bias:
+        raise ValueError(
+            "architecture 'embed_sum' has no biases (the paper's network); use bias=False or None"
+        )
+    return architecture == "one_hot_mlp" if bias is None else bool(bias)
 
 
+def _n_slots(task: Task, encoding: str | None) -> int:
+    return task.n_symbols * (1 if (encoding or task.encoding) == "sum" else 2)
+
+
+def _check_pair_model(model) -> None:
+    _checks.choice("activation", model.activation, ACTIVATIONS)
+    if model.encoding is not None:
+        _checks.choice("encoding", model.encoding, ("sum", "concat"))
+
+
+class _PairModel(Model):
+    """What the two symbol-pair MLPs share: the encoded input rows, accuracy by argmax and the
+    softmax-collapse diagnostics (:func:`~effgrok.nets.driver.collapse_metrics`)."""
+
+    def examples(self, task: Task) -> Examples:
+        """Inputs ``(slot_a, slot_b)``: embedding rows of the operands under ``encoding``
+        (``None``: the task's, :attr:`effgrok.tasks.Task.slots`); targets: the result classes."""
+        if self.encoding is None or self.encoding == task.encoding:
+            slots = task.slots
+        else:
+            slots = task.pairs + np.array([0, task.n_symbols if self.encoding == "concat" else 0])
+        return Examples((slots[:, 0], slots[:, 1]), task.results, task=task)
+
+    def metrics(self, params, outputs, targets, mask, loss):
+        return collapse_metrics(outputs, targets, mask, loss)
+
+
+@register("mlp")
 @dataclass(frozen=True)
-class _Program:
-    """Everything that shapes the compiled training program except array shapes."""
+class MLP(_PairModel):
+    """The one-hot MLP on symbol pairs (``architecture="one_hot_mlp"`` of :func:`train_modular`):
 
-    names: tuple
-    loss: str
-    optimizer: str
-    beta1: float
-    beta2: float
-    eps: float
-    activation: str
-    stride: int
-    blocks: int
-    n_snap: int
-    snapshots: bool
-    loss_every_step: bool
-    masked: bool
-    float64: bool
+        h = φ(u W1 + b1),    z = h W2 + b2,
 
+    ``u`` the encoded one-hot input (``e_a + e_b`` for ``encoding="sum"``, ``e_a ⊕ e_b`` for
+    ``"concat"``; ``None``: the task's).  ``W1``: ``U(±1/√n_slots)``, ``W2``: ``U(±1/√hidden)``,
+    biases 0; ``bias=False`` holds ``b1, b2`` at exactly 0.
 
-@lru_cache(maxsize=32)
-def _compiled(prog: _Program):
-    """The jitted, vmapped training program of :func:`train_modular` for one configuration.
-
-    Cached, so repeated calls with the same configuration (and array shapes) do not recompile.
-    Arguments: ``params, masks, train_index, train_weight, weight_mask, lr, wd`` (per run) and
-    ``slot_a, slot_b, y`` (the task, shared).
+    >>> import effgrok as eg
+    >>> m = MLP(hidden=4)
+    >>> p = m.init(np.random.default_rng(0), eg.make_task("sub-mod", 5))
+    >>> {k: v.shape for k, v in p.items()}
+    {'W1': (10, 4), 'b1': (4,), 'W2': (4, 5), 'b2': (5,)}
     """
-    import jax
-    import jax.numpy as jnp
-    import optax
 
-    dtype = jnp.float64 if prog.float64 else jnp.float32
-    names, loss = prog.names, prog.loss
-    phi = _activation(prog.activation, jnp)
+    hidden: int = 256
+    activation: str = "relu"
+    bias: bool = True
+    encoding: str | None = None
 
-    def make_opt(lr, wd):
-        if prog.optimizer in ("adamw", "orthograd_adamw"):
-            adamw = optax.adamw(lr, b1=prog.beta1, b2=prog.beta2, eps=prog.eps, weight_decay=wd)
-            return adamw if prog.optimizer == "adamw" else optax.chain(orthogonal_gradients(), adamw)
-        return optax.chain(optax.add_decayed_weights(wd), optax.sgd(lr))
+    def __post_init__(self):
+        object.__setattr__(self, "hidden", _checks.integer("hidden", self.hidden, lo=1))
+        _check_pair_model(self)
+        object.__setattr__(self, "bias", _check_bias(self.bias, "one_hot_mlp"))
 
-    def logits_of(p, a, b):
-        return _logits_from_hidden(p, phi(_hidden_pre(p, a, b)))
+    def init(self, rng, task):
+        n, C, H = _n_slots(task, self.encoding), task.n_classes, self.hidden
+        return _random_init(rng, {"W1": (n, H), "b1": (H,), "W2": (H, C), "b2": (C,)})
 
-    def train_loss(p, a, b, yt, w):
-        return jnp.sum(_per_example_loss(logits_of(p, a, b), yt, loss) * w) / jnp.maximum(w.sum(), 1)
+    def apply(self, params, inputs):
+        import jax.numpy as jnp
 
-    g = jax.value_and_grad(train_loss)
+        a, b = inputs
+        h = _activation(self.activation, jnp)(_mlp_pre(params, a, b))
+        return h @ params["W2"] + params["b2"]
 
-    def mean_over(v, m):
-        return jnp.sum(v * m) / jnp.maximum(m.sum(), 1)
+    def param_mask(self, task):
+        return None if self.bias else {"b1": np.zeros(self.hidden), "b2": np.zeros(task.n_classes)}
 
-    def record(p, m, sa, sb, y):
-        """Metrics on every example of the table (train: m = 1, test: m = 0)."""
-        logits = logits_of(p, sa, sb)
-        ell = _per_example_loss(logits, y, loss)
-        correct = jnp.argmax(logits, axis=1) == y
-        # examples are independent, so row i of this gradient is ∂ℓ_i/∂z_i
-        dz = jax.grad(lambda z: jnp.sum(_per_example_loss(z, y, loss)))(logits)
-        norm = jnp.sqrt(sum(jnp.sum(v**2) for v in p.values()))
-        return (
-            mean_over(ell, m),
-            mean_over(correct, m),
-            mean_over(correct, 1 - m),
-            mean_over(ell, 1 - m),
-            norm,
-            mean_over(ell == 0, m),
-            mean_over(jnp.all(dz == 0, axis=1), m),
-        )
+    def width(self, task):
+        return self.hidden
 
-    def one(p, mask, idx, w, pm, lr, wd, sa, sb, y):
-        opt = make_opt(lr, wd)
-        m = mask.astype(dtype)
-        a, b, yt = sa[idx], sb[idx], y[idx]
 
-        def step(carry, _):
-            p, state = carry
-            value, grads = g(p, a, b, yt, w)
-            u, state = opt.update(grads, state, p)
-            p = optax.apply_updates(p, u)
-            if pm is not None:
-                p = {k: p[k] * pm[k] for k in names}
-            return (p, state), value if prog.loss_every_step else None
+@register("embed-sum")
+@dataclass(frozen=True)
+class EmbedSum(_PairModel):
+    """The grokking-tickets MLP (Minegishi et al., ICLR 2025, ``OnlyMLP``), no biases:
 
-        carry, curves, every, snaps = scan_schedule(
-            step,
-            lambda carry: record(carry[0], m, sa, sb, y),
-            (p, opt.init(p)),
-            stride=prog.stride,
-            records=prog.blocks * prog.n_snap,
-            snapshots=prog.n_snap,
-            snap=(lambda carry: carry[0]) if prog.snapshots else None,
-        )
-        return curves, carry[0], snaps, every
+        h = φ(E_a W_in + E_b W_in),    z = h W_out W_U,
 
-    in_axes = (0, 0, 0, 0, 0 if prog.masked else None, 0, 0, None, None, None)
-    return jax.jit(over_runs(one, in_axes))
+    weights ``N(0, 1/fan_in)`` (``E``: ``1/n_slots``; ``W_in``, ``W_U``: ``1/embed_dim``;
+    ``W_out``: ``1/hidden``).  The paper's: ``embed_dim`` 500, ``hidden`` 48, ReLU.
+
+    >>> import effgrok as eg
+    >>> p = EmbedSum(embed_dim=6, hidden=8).init(np.random.default_rng(0), eg.make_task("add-mod", 5))
+    >>> [v.shape for v in p.values()]
+    [(5, 6), (6, 8), (8, 6), (6, 5)]
+    """
+
+    embed_dim: int = 500
+    hidden: int = 48
+    activation: str = "relu"
+    encoding: str | None = None
+
+    def __post_init__(self):
+        for name in ("embed_dim", "hidden"):
+            object.__setattr__(self, name, _checks.integer(name, getattr(self, name), lo=1))
+        _check_pair_model(self)
+
+    def init(self, rng, task):
+        n, C, D, H = _n_slots(task, self.encoding), task.n_classes, self.embed_dim, self.hidden
+        return _random_init(rng, {"E": (n, D), "W_in": (D, H), "W_out": (H, D), "W_U": (D, C)})
+
+    def apply(self, params, inputs):
+        import jax.numpy as jnp
+
+        a, b = inputs
+        h = _activation(self.activation, jnp)(_embed_pre(params, a, b))
+        return (h @ params["W_out"]) @ params["W_U"]
+
+    def width(self, task):
+        return max(self.hidden, self.embed_dim)
 
 
 @takes_task
@@ -578,6 +561,18 @@ def train_modular(
     training examples:
 
         L(θ) = (1/n_train) Σ_{x ∈ train} ℓ(z_θ(x), y(x)).
+
+    A thin wrapper, kept for one release, over the driver (:mod:`effgrok.nets.driver`)::
+
+        train(MLP(hidden, activation, bias),            # or EmbedSum(embed_dim, hidden, activation)
+              AdamW(beta1, beta2, eps),                 # SGD(), Chain(OrthogonalGradients(), AdamW(...))
+              Schedule(steps, stride, snapshot_stride, loss_every_step),
+              Grid.zip(train_fraction=..., seed=seeds, learning_rate=..., weight_decay=..., init_scale=...),
+              task=task, loss=loss, precision="float64" if float64 else "float32",
+              init_params=init_params, weight_mask=weight_mask)
+
+    with the result repackaged as :class:`ModularRuns` (:meth:`ModularRuns.from_train`); the
+    same numbers, bit for bit.
 
     Parameters
     ----------
@@ -631,172 +626,21 @@ def train_modular(
     [(1, 10, 6), (1, 6, 8), (1, 8, 6), (1, 6, 5)]
     """
     rate = _learning_rate(learning_rate, lr)
-    steps, stride, n_snap = schedule(
-        steps, stride, snapshot_stride=snapshot_stride, hidden=hidden, embed_dim=embed_dim
-    )
-    for name, v, allowed in (
-        ("loss", loss, LOSSES),
-        ("optimizer", optimizer, OPTIMIZERS),
-        ("activation", activation, ACTIVATIONS),
-        ("architecture", architecture, ARCHITECTURES),
-    ):
-        _checks.choice(name, v, allowed)
-    _check_adam(beta1, beta2, eps)
-    bias = _check_bias(bias, architecture)
-    if not isinstance(loss_every_step, (bool, np.bool_)):
-        raise ValueError(f"loss_every_step must be True or False, got {loss_every_step!r}")
-    _, grid = run_grid(
+    schedule(steps, stride, snapshot_stride=snapshot_stride, hidden=hidden, embed_dim=embed_dim)
+    _checks.choice("optimizer", optimizer, OPTIMIZERS)  # loss and activation: by train and the model
+    _checks.choice("architecture", architecture, ARCHITECTURES)
+    adam = AdamW(beta1, beta2, eps)  # β and ε are checked whatever the optimiser, as before
+    opt = {"adamw": adam, "sgd": SGD(), "orthograd_adamw": Chain(OrthogonalGradients(), adam)}[optimizer]
+    bias, one_hot = _check_bias(bias, architecture), architecture == "one_hot_mlp"
+    model = MLP(hidden, activation, bias) if one_hot else EmbedSum(embed_dim, hidden, activation)
+    sched = Schedule(steps, stride, snapshot_stride, loss_every_step)
+    runs = Grid.zip(
         train_fraction=np.asarray(train_fraction, float),
-        seeds=seed_array(seeds),
+        seed=seed_array(seeds),
         learning_rate=_checks.positive_array("learning_rate", rate),
         weight_decay=_checks.positive_array("weight_decay", weight_decay, allow_zero=True),
         init_scale=_checks.positive_array("init_scale", init_scale),
     )
-    shapes = _param_shapes(task, architecture, hidden, embed_dim)
-    masks, init, wmask = _initial(
-        task, grid, shapes, init_params, weight_mask, bias and architecture == "one_hot_mlp"
-    )
-    config = {
-        "loss": loss,
-        "optimizer": optimizer,
-        "beta1": float(beta1),
-        "beta2": float(beta2),
-        "eps": float(eps),
-        "activation": activation,
-        "bias": bias,
-        "hidden": int(hidden),
-        "embed_dim": int(embed_dim) if architecture == "embed_sum" else None,
-        "float64": bool(float64),
-    }
-    key = _Program(
-        names=param_names(architecture),
-        **{k: config[k] for k in ("loss", "optimizer", "beta1", "beta2", "eps", "activation", "float64")},
-        stride=stride,
-        blocks=steps // stride // n_snap,
-        n_snap=n_snap,
-        snapshots=snapshot_stride is not None,
-        loss_every_step=bool(loss_every_step),
-        masked=wmask is not None,
-    )
-    return _train(key, task, grid, masks, init, wmask, config, architecture)
-
-
-def _train(key: _Program, task: Task, grid: dict, masks, init: dict, wmask, config: dict, architecture: str):
-    """Run the program of ``key`` on every run, in chunks that fit in memory; the result."""
-    tr_idx, tr_w, n_train = train_indices(masks)
-    width = max(config["hidden"], config["embed_dim"] or 0)
-    size = run_bytes(init, copies=6 + key.n_snap, extra=4 * masks.shape[1] * width, float64=key.float64)
-
-    def chunk(sl):
-        per = None if wmask is None else {k: v[sl] for k, v in wmask.items()}
-        sliced = {k: v[sl] for k, v in grid.items()}
-        return _run_program(
-            key, task, masks[sl], (tr_idx[sl], tr_w[sl]), {k: v[sl] for k, v in init.items()}, per, sliced
-        )
-
-    curves, final, snaps, every = map_chunks(chunk, masks.shape[0], size)
-    tr_loss, tr_acc, test_acc, test_loss, norm, zero_loss, zero_grad = curves
-    step_axis = np.arange(key.n_snap * key.blocks + 1) * key.stride
-    snap_stride = key.blocks * key.stride
-    return ModularRuns(
-        steps=step_axis,
-        train_acc=tr_acc,
-        test_acc=test_acc,
-        train_loss=tr_loss,
-        step_test_99=first_crossing(test_acc, step_axis, 0.99),
-        train_fraction=grid["train_fraction"],
-        seeds=grid["seeds"],
-        test_loss=test_loss,
-        weight_norm=norm,
-        zero_loss_fraction=zero_loss,
-        zero_grad_fraction=zero_grad,
-        params=final,
-        snapshots=snaps,
-        snapshot_steps=np.arange(key.n_snap + 1) * snap_stride if key.snapshots else None,
-        train_mask=masks,
-        learning_rate=grid["learning_rate"],
-        weight_decay=grid["weight_decay"],
-        init_scale=grid["init_scale"],
-        encoding=task.encoding,
-        pairs="unordered" if task.commutative else "ordered",
-        n_train=n_train,
-        architecture=architecture,
-        config=config,
-        train_loss_every_step=every,
-    )
-
-
-def _check_bias(bias, architecture: str) -> bool:
-    if bias is not None and not isinstance(bias, (bool, np.bool_)):
-        raise ValueError(f"bias must be True or False, got {bias!r}")
-    if architecture == "embed_sum" and bias:
-        raise ValueError(
-            "architecture 'embed_sum' has no biases (the paper's network); use bias=False or None"
-        )
-    return architecture == "one_hot_mlp" if bias is None else bool(bias)
-
-
-def _initial(task: Task, grid: dict, shapes: dict, init_params, weight_mask, biased: bool):
-    """Per-run training masks, initial parameters and weight masks (``None``: unmasked).
-
-    Run ``k`` draws its split, then its initial weights, from ``SeedSequence(seeds[k])``; the
-    random initial weights are scaled by ``init_scale[k]``.  One-hot MLPs without biases get a
-    weight mask that holds ``b1, b2`` at 0.
-    """
-    runs, names = grid["seeds"].size, tuple(shapes)
-    masks, inits = [], []
-    for f, s in zip(grid["train_fraction"], grid["seeds"], strict=True):
-        rng = run_rng(s)
-        masks.append(random_split(task, fraction=float(f), seed=int(rng.integers(2**63 - 1))).mask)
-        inits.append(_random_init(rng, shapes))
-    masks = np.stack(masks).astype(bool)
-    if init_params is not None:
-        init = per_run_params("init_params", init_params, shapes, runs)
-    else:
-        alpha = grid["init_scale"]
-        init = {
-            k: alpha.reshape((-1,) + (1,) * len(shapes[k])) * np.stack([p[k] for p in inits]) for k in names
-        }
-    wmask = None
-    if weight_mask is not None:
-        wmask = {
-            k: np.array(v)
-            for k, v in per_run_params("weight_mask", weight_mask, shapes, runs, binary=True).items()
-        }
-    if not biased and "b1" in shapes:
-        wmask = wmask or {k: np.ones((runs, *shapes[k])) for k in names}
-        wmask["b1"] = np.zeros_like(wmask["b1"])
-        wmask["b2"] = np.zeros_like(wmask["b2"])
-    if wmask is not None:
-        init = {k: init[k] * wmask[k] for k in names}
-    return masks, init, wmask
-
-
-def _run_program(key: _Program, task: Task, masks, train: tuple, init: dict, wmask, grid: dict):
-    """Run the compiled program of ``key`` on the runs given (``train``: their padded training
-    indices and weights, :func:`~effgrok.nets.engine.train_indices`); numpy outputs
-    ``(curves, final params, snapshots, loss every step)``."""
-    import jax
-    import jax.numpy as jnp
-
-    names = key.names
-    tr_idx, tr_w = train
-    with jax.enable_x64(key.float64):
-        dtype = jnp.float64 if key.float64 else jnp.float32
-        curves, final, snaps, every = _compiled(key)(
-            {k: jnp.asarray(init[k], dtype) for k in names},
-            jnp.asarray(masks),
-            jnp.asarray(tr_idx),
-            jnp.asarray(tr_w, dtype),
-            None if wmask is None else {k: jnp.asarray(wmask[k], dtype) for k in names},
-            jnp.asarray(grid["learning_rate"], dtype),
-            jnp.asarray(grid["weight_decay"], dtype),
-            jnp.asarray(task.slots[:, 0]),
-            jnp.asarray(task.slots[:, 1]),
-            jnp.asarray(task.results),
-        )
-        curves = [np.asarray(r, np.float64) for r in curves]
-        final = {k: np.asarray(v) for k, v in final.items()}
-        snaps = None if snaps is None else {k: np.asarray(v) for k, v in snaps.items()}
-        every = None if every is None else np.asarray(every, np.float64)
-    return curves, final, snaps, every
+    kw = dict(precision="float64" if float64 else "float32", init_params=init_params, weight_mask=weight_mask)
+    r = train(model, opt, sched, runs, task=task, loss=loss, **kw)
+    return ModularRuns.from_train(r, task, optimizer=optimizer, adam=adam)
