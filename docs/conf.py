@@ -97,7 +97,7 @@ html_show_sourcelink = False
 
 # -- tutorial figures --------------------------------------------------------------------
 #: Tutorial scripts whose ``main(out_dir, small=True)`` makes the figures shown in the pages.
-TUTORIALS = ("critical_p10", "rate_vs_fraction", "trajectory", "lazy_rich", "phase_diagram")
+TUTORIALS = ("critical_p10", "rate_vs_fraction", "trajectory", "lazy_rich", "phase_diagram", "own_network")
 FIGURE_FOLDER = "_tutorial_figures"
 
 logger = logging.getLogger(__name__)
@@ -108,6 +108,7 @@ def load_tutorial(name: str):
     path = DOCS / "tutorials" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"effgrok_tutorial_{name}", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import does: a dataclass looks its module up there
     spec.loader.exec_module(module)
     return module
 

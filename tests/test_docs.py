@@ -24,13 +24,21 @@ from effgrok.nets.phases import PHASES
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 TUTORIALS = DOCS / "tutorials"
-TUTORIAL_NAMES = ("critical_p10", "rate_vs_fraction", "trajectory", "lazy_rich", "phase_diagram")
+TUTORIAL_NAMES = (
+    "critical_p10",
+    "rate_vs_fraction",
+    "trajectory",
+    "lazy_rich",
+    "phase_diagram",
+    "own_network",
+)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def load_tutorial(name: str):
     spec = importlib.util.spec_from_file_location(f"effgrok_docs_tutorial_{name}", TUTORIALS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import does: a dataclass looks its module up there
     spec.loader.exec_module(module)
     return module
 
@@ -138,6 +146,38 @@ def test_tutorial_phase_diagram(tmp_path, capsys):
     fitted = n["step_train_acc"][0][reached(n["step_train_acc"][0])]
     assert fitted.size >= 2 and np.all(np.diff(fitted) < 0)
     assert "cells by phase:" in printed
+
+
+def test_tutorial_own_network(tmp_path, capsys):
+    n, printed = run_tutorial("own_network", tmp_path, capsys)
+    task = effgrok.make_task("add-mod", 23)
+    p, H, fractions, seeds = task.n_symbols, 64, n["fractions"], n["seeds"]
+    want = list(itertools.product(fractions, seeds))  # Grid.product: first axis slowest
+    bi, mlp = n["models"]["Bilinear"], n["models"]["MLP"]
+    assert bi["params"] == 2 * p * H and mlp["params"] == 2 * p * H + H + p  # E, U; W1, b1, W2, b2
+    assert "embedding_norm" in bi["curves"] and "embedding_norm" not in mlp["curves"]
+    for m in (bi, mlp):
+        assert list(zip(m["train_fraction"].tolist(), m["seed"].tolist(), strict=True)) == want
+        assert m["n_train"].tolist() == [round(f * task.n_examples) for f, _ in want]
+    # the driver's curves against a numpy forward pass of the final parameters (an independent
+    # implementation of the tutorial's model), on each run's own held-out examples
+    r = n["runs"]["Bilinear"]
+    a, b = task.pairs[:, 0], task.pairs[:, 1]
+    for k in range(len(want)):
+        E, U = (np.asarray(r.params[name][k], np.float64) for name in ("E", "U"))
+        correct = np.argmax((E[a] * E[b]) @ U, axis=1) == task.results
+        assert r.test_acc[k, -1] == pytest.approx(correct[~r.train_mask[k]].mean(), abs=1e-12)
+        assert r.embedding_norm[k, -1] == pytest.approx(np.linalg.norm(E), rel=1e-12)
+    # what the page says: both fit their training sets within 100 steps; at f = 0.8 the bilinear
+    # network reaches 99 % test accuracy in every run, the ReLU MLP of the same size in none,
+    # and at every fraction the bilinear network ends with the higher test accuracy
+    assert np.all(bi["step_train_99"] <= 100) and np.all(mlp["step_train_99"] <= 100)
+    top = bi["train_fraction"] == 0.8
+    assert reached(bi["step_test_99"][top]).all() and not reached(mlp["step_test_99"]).any()
+    for f in fractions:
+        sel = bi["train_fraction"] == f
+        assert bi["final_test_acc"][sel].mean() > mlp["final_test_acc"][sel].mean()
+    assert "Bilinear f=0.8" in printed
 
 
 # --------------------------------------------------------------------------- (b) the site builds

@@ -147,9 +147,11 @@ def cost(settings: dict) -> float:
 
 
 def predict(settings: dict) -> dict:
+    from effgrok.nets.driver import Grid
     from effgrok.solvable.dichotomy import transition_step, transition_time
 
-    a, w = (g.ravel() for g in np.meshgrid(settings["alphas"], settings["wds"], indexing="ij"))
+    grid = Grid.product(alpha=settings["alphas"], weight_decay=settings["wds"])  # α major
+    a, w = grid["alpha"], grid["weight_decay"]
     t_star = np.atleast_1d(transition_time(a, w))
     return {
         "alpha": a.tolist(),
@@ -166,17 +168,21 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
+    from effgrok.nets.driver import Grid
     from effgrok.solvable.dichotomy import simulate
     from effgrok.tasks import make_task
 
-    a = np.asarray(settings["alphas"], dtype=float)
-    seeds = replicate_seeds(settings, int(settings["seeds"]))  # the same seeds at every λ
+    # runs: (α, seed), α major; the same seeds at every α and every λ
+    grid = Grid.product(
+        alpha=np.asarray(settings["alphas"], dtype=float),
+        seed=replicate_seeds(settings, int(settings["seeds"])),
+    )
     lr = float(settings["lr"])
     runs = simulate(
         make_task(settings["task"], int(settings["p"])),
-        np.repeat(a, seeds.size),
+        grid["alpha"],
         float(unit["weight_decay"]),
-        seeds=np.tile(seeds, a.size),
+        seeds=grid["seed"],
         learning_rate=lr,
         hidden=int(settings["hidden"]),
         train_fraction=float(settings["train_fraction"]),

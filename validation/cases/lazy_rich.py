@@ -262,14 +262,14 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
+    from effgrok.nets.driver import Grid
     from effgrok.nets.lazy_rich import train_lazy_rich
 
     seeds = _seeds(settings)
     if unit["sweep"] == "alpha":
         eps = float(settings["epsilon"])
-        alpha = np.asarray(settings["alphas"], dtype=float)
-        # runs: (α, seed), α major
-        alpha, seed = (a.ravel() for a in np.meshgrid(alpha, seeds, indexing="ij"))
+        grid = Grid.product(alpha=np.asarray(settings["alphas"], dtype=float), seed=seeds)  # α major
+        alpha, seed = grid["alpha"], grid["seed"]
     else:
         eps = float(unit["epsilon"])
         alpha = np.full(seeds.size, float(settings["epsilon_alpha"]))

@@ -135,16 +135,16 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
+    from effgrok.nets.driver import Grid
     from effgrok.tasks import make_task
 
-    seeds = np.tile(replicate_seeds(settings, int(settings["seeds"])), len(unit["fractions"]))
-    fr = np.repeat(np.asarray(unit["fractions"], float), int(settings["seeds"]))
-    runs = train(
-        make_task("add-mod", int(settings["p"])),
-        settings,
-        train_fraction=fr,
-        seeds=seeds,
+    # runs: (fraction, seed), fraction major; the same seeds at every fraction
+    grid = Grid.product(
+        train_fraction=np.asarray(unit["fractions"], float),
+        seed=replicate_seeds(settings, int(settings["seeds"])),
     )
+    fr, seeds = grid["train_fraction"], grid["seed"]
+    runs = train(make_task("add-mod", int(settings["p"])), settings, train_fraction=fr, seeds=seeds)
     return {
         "fraction": fr,
         "seed": seeds,

@@ -216,6 +216,7 @@ def feasible_splits(task, n_train: int, count: int, settings: dict, max_draws: i
 
 def measure_unit(settings: dict, unit: dict) -> dict:
     from effgrok.effective import ideal_accuracy
+    from effgrok.nets.driver import Grid
     from effgrok.nets.toy import train_toy
     from effgrok.tasks import make_task
 
@@ -227,7 +228,8 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     wd = np.asarray(unit["wd_dec"], float)
     seeds = np.arange(int(settings["seeds"]), dtype=np.int64)  # index k of the split and the start
     init = replicate_seeds(settings, seeds.size, base=100_000)
-    wd_run, lr_run, seed_run = (a.ravel() for a in np.meshgrid(wd, lr, seeds, indexing="ij"))
+    grid = Grid.product(wd_dec=wd, lr_dec=lr, seed=seeds)  # runs: (wd, lr, seed), wd major
+    wd_run, lr_run, seed_run = grid["wd_dec"], grid["lr_dec"], grid["seed"]
     runs = train_toy(
         task,
         toy_config(settings),
