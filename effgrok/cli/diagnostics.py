@@ -47,7 +47,14 @@ def register(sub) -> None:
     toy.set_defaults(run=run_progress)
     mod = psub.add_parser("modular", help="Fourier concentration and feature effective rank of MLP runs")
     o.modular_task_options(mod, 23)
-    mod.add_argument("--train-frac", type=o.fraction(), default=0.9, help="training fraction (default 0.9)")
+    mod.add_argument(
+        "--train-frac",
+        "--train-fraction",
+        dest="train_fraction",
+        type=o.fraction(),
+        default=0.9,
+        help="training fraction (default 0.9)",
+    )
     o.seeds_option(mod, 2)
     o.mlp_options(mod, hidden=128, lr=1e-3, wd=1.0)
     mod.add_argument(
@@ -232,11 +239,11 @@ def _modular_progress(args, seeds):
 
     runs = train_modular(
         task,
-        train_fraction=args.train_frac,
+        train_fraction=args.train_fraction,
         seeds=seeds,
         hidden=args.hidden,
-        learning_rate=args.lr,
-        weight_decay=args.wd,
+        learning_rate=args.learning_rate,
+        weight_decay=args.weight_decay,
         steps=args.steps,
         stride=steps_stride,
         snapshot_stride=snap,

@@ -20,7 +20,7 @@ _EMBEDDING_OPTIONS = (
 )  # fmt: skip
 _MEASURE_OPTIONS = (
     ("--steps", o.integer(), None, "checkpoint steps (default: file names)", {"nargs": "+"}),
-    ("--lr", o.finite, 1e-3, "learning rate η for n_h (default 1e-3)"),
+    (o.LEARNING_RATE, o.finite, 1e-3, "learning rate η for n_h (default 1e-3)"),
     ("--z0", o.finite, None, "Z0 for n_h (default: ‖E0‖² of the first checkpoint, as rate and simulate)"),
     ("--normalization", ("sum", "mean"), "sum", "effective-loss N (default sum)"),
     ("--accuracy", o.finite, None, "your measured test accuracy"),
@@ -99,7 +99,7 @@ def run(args) -> Outcome:
     else:
         train = load_pairs(args.train_file, task=task)  # a label column is checked against the task
     rows = (task.n_slots, task.n_symbols)
-    opts = dict(learning_rate=args.lr, z0=args.z0, normalization=args.normalization, k=args.k)
+    opts = dict(learning_rate=args.learning_rate, z0=args.z0, normalization=args.normalization, k=args.k)
     opts["key_power"] = args.key_power
     opts["key_frequencies"] = args.key_frequencies
     return (_series if series else _one)(args, task, train, rows, opts)

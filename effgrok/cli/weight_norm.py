@@ -20,7 +20,7 @@ def register(sub) -> None:
     rl.add_argument("--fixed-lr", action="store_true", help="same lr at every norm (default: lr·w/w0)")
     al = wsub.add_parser("alpha-sweep", help="time to generalise against the initialisation scale α")
     al.add_argument("--alpha", type=o.positive, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0], help="α values")
-    al.add_argument("--wd", type=o.nonnegative, default=1.0, help="AdamW weight decay (default 1)")
+    al.add_argument(*o.WEIGHT_DECAY, type=o.nonnegative, default=1.0, help="AdamW weight decay (default 1)")
     al.add_argument("--test-threshold", type=o.fraction(), default=0.9, help="test accuracy level (0.9)")
     for p in (rl, al):
         o.digits_options(p)
@@ -30,6 +30,8 @@ def register(sub) -> None:
     o.modular_task_options(tk, 47, "modulus p (the paper: 67)")
     tk.add_argument(
         "--train-frac",
+        "--train-fraction",
+        dest="train_fraction",
         type=o.fraction("neither"),
         default=0.4,
         help="training fraction of the task's examples (unordered pairs for add-mod; default 0.4)",
@@ -77,7 +79,9 @@ def _digits(args):
     from ..nets.digits import load_digits_split
 
     data = load_digits_split(args.n_train, seed=args.data_seed)
-    common = dict(seeds=seeds, width=args.width, depth=args.depth, learning_rate=args.lr, steps=args.steps)
+    common = dict(
+        seeds=seeds, width=args.width, depth=args.depth, learning_rate=args.learning_rate, steps=args.steps
+    )
     return data, dict(common, stride=steps_stride, float64=args.float64)
 
 
@@ -89,7 +93,9 @@ def _weight_norm_result(args, data, common):
         return reduced_landscape(data, args.norms, scale_lr=not args.fixed_lr, **common)
     from ..diagnostics.weight_norm import alpha_sweep
 
-    return alpha_sweep(data, args.alpha, weight_decay=args.wd, test_threshold=args.test_threshold, **common)
+    return alpha_sweep(
+        data, args.alpha, weight_decay=args.weight_decay, test_threshold=args.test_threshold, **common
+    )
 
 
 def run_weight_norm(args) -> Outcome:
@@ -98,8 +104,8 @@ def run_weight_norm(args) -> Outcome:
             raise o.UsageError("--norms must be positive and strictly increasing")
         if len(args.norms) < 3:  # the landscape's fit needs three (checked before training)
             raise o.UsageError(f"--norms needs at least 3 values, got {len(args.norms)}")
-    elif args.wd > 0 and args.lr * args.wd >= 1:
-        raise o.UsageError(f"need --lr × --wd < 1, got {args.lr * args.wd:g}")
+    elif args.weight_decay > 0 and args.learning_rate * args.weight_decay >= 1:
+        raise o.UsageError(f"need --lr × --wd < 1, got {args.learning_rate * args.weight_decay:g}")
     data, common = _digits(args)
     from ..nets.digits import estimated_core_seconds
 
@@ -111,7 +117,12 @@ def run_weight_norm(args) -> Outcome:
         rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, **result.record()}
         name, plot = "reduced_landscape", "plot_reduced_landscape"
     else:
-        rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, "weight_decay": args.wd}
+        rec = {
+            "mode": args.mode,
+            "n_train": args.n_train,
+            "steps": args.steps,
+            "weight_decay": args.weight_decay,
+        }
         rec.update(result.record())
         name, plot = "alpha_sweep", "plot_alpha_sweep"
     return Outcome(
@@ -162,16 +173,17 @@ def run_tickets(args) -> Outcome:
 
     # the dense runs, then four retrained runs a seed (ticket, random ticket, memorisation
     # ticket, norm-matched dense) in a second call
-    n_train = round(args.train_frac * task.n_examples)
+    n_train = round(args.train_fraction * task.n_examples)
     width = max(args.hidden, args.embed_dim) if args.architecture == "embed_sum" else args.hidden
     cost = sum(estimated_core_seconds(k * len(seeds), args.steps, n_train, width) for k in (1, 4))
     options = "pruned_fraction architecture hidden embed_dim beta2 steps threshold match float64"
+    options += " train_fraction learning_rate weight_decay"
     with o.estimate_when_trained(cost):
         st = grokking_tickets(
             task,
             seeds=seeds,
             stride=steps_stride,
-            **o.keywords(args, options, train_fraction="train_frac", learning_rate="lr", weight_decay="wd"),
+            **o.keywords(args, options),
         )
     rec = {"task": task.name, "p": task.p, **st.record(), "architecture": args.architecture}
     rec.update(pairs=st.settings["pairs"], steps=args.steps)
