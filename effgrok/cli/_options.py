@@ -103,7 +103,7 @@ def add_options(p, specs) -> None:
             how = {"action": kind}
         else:
             how = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
-        p.add_argument(*flags, **how, default=default, help=text, **(more[0] if more else {}))
+        p.add_argument(*flags, **{**how, "default": default, "help": text, **(more[0] if more else {})})
 
 
 def io_options(p, what: str = "CSV + JSON + PNG") -> None:
@@ -546,6 +546,17 @@ def keywords(args, names: str) -> dict:
     {'steps': 10, 'learning_rate': 0.1}
     """
     return {name: getattr(args, name) for name in names.split()}
+
+
+def echo(record: dict, args, names: str) -> dict:
+    """``record`` with each of the space-separated option ``names`` that it lacks at its top
+    level added, as the option ran: a setting the result does not know (the command's own, or
+    the trainer's) is recorded once, under its option's name.
+
+    >>> echo({"steps": 10}, argparse.Namespace(steps=20, float64=False), "steps float64")
+    {'steps': 10, 'float64': False}
+    """
+    return {**record, **{n: getattr(args, n) for n in names.split() if n not in record}}
 
 
 def joined(values) -> str:

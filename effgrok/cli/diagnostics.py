@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import _options as o
 from ._output import Outcome, figure
-from .train import format_columns, toy_setup
+from .train import format_columns, toy_settings, toy_setup
 
 _DEFAULT_FRACTIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
@@ -22,7 +22,8 @@ _SCORE_OPTIONS = (  # (flag, type or choices, default, help[, more add_argument 
     ("--budget", o.positive, None, "budget in steps (default: last step)"),
     ("--cutoff", o.finite, 4.0, "lowest frequency, cycles per window (default 4)"),
     ("--degree", o.integer(), 2, "degree of the detrending polynomial (default 2)"),
-    ("--linear", bool, False, "score the loss itself, not its logarithm"),
+    ("--linear", bool, False, "score the loss itself, not its logarithm (the record's log: false)",
+     {"dest": "log", "action": "store_false", "default": True}),
     ("--floor", o.finite, 1e-8, "floor under the loss (default 1e-8)"),
     ("--threshold", o.fraction(), 0.8, "AUC threshold reported (default 0.8)"),
 )  # fmt: skip
@@ -92,7 +93,7 @@ def _scores(args, log, fractions):
 
     from ..diagnostics.early import early_prediction_curve, min_points, spectral_scores
 
-    opts = dict(cutoff=args.cutoff, degree=args.degree, log=not args.linear, floor=args.floor)
+    opts = dict(cutoff=args.cutoff, degree=args.degree, log=args.log, floor=args.floor)
     need = min_points(args.cutoff, args.degree)
     if all(y.size < need for y in log.losses):
         raise o.UsageError(
@@ -150,7 +151,8 @@ def run_predict_grok(args) -> Outcome:
         "budget": budget,
         "fractions": [float(f) for f in fractions],
     }
-    rec.update(cutoff=args.cutoff, degree=args.degree, log=not args.linear, runs=rows)
+    rec.update(cutoff=args.cutoff, degree=args.degree, log=args.log, runs=rows)
+    rec = o.echo(rec, args, "loss_column step_column run_column floor")
     rec["auc"] = None if res is None else [o.never_to_none(v) for v in res.auc]
     rec["earliest_fraction"] = None if res is None else res.earliest(args.threshold)
     rec["threshold"] = args.threshold
@@ -254,8 +256,17 @@ def _modular_progress(args, seeds):
     return task, modular_progress(runs, task, k=args.k, activation=args.activation)
 
 
+#: the options of ``progress`` recorded as they ran (the toy model's settings besides)
+_PROGRESS_ECHOED = {
+    "toy": "n_train lr_emb lr_dec wd_dec",
+    "modular": "train_fraction hidden learning_rate weight_decay loss activation stride snapshot_stride k "
+    "float64",
+}
+
+
 def run_progress(args) -> Outcome:
     seeds = o.seed_list(args.seeds)
+    cfg = None
     if args.model == "toy":
         task, cfg, size = toy_setup(args)
         from ..diagnostics.progress import toy_progress
@@ -285,6 +296,9 @@ def run_progress(args) -> Outcome:
         rows.append(row)
     rec = {"model": prog.model, "task": task.name, "p": task.p, "steps": args.steps, "runs": rows}
     rec["not_applicable"] = prog.not_applicable
+    rec = o.echo(rec, args, _PROGRESS_ECHOED[args.model])
+    if args.model == "toy":
+        rec |= {k: v for k, v in toy_settings(args, cfg).items() if k not in rec}
     head = f"progress measures  {rec['model']}  task {rec['task']}  p={rec['p']}  steps={rec['steps']}"
     for name, why in prog.not_applicable.items():
         head += f"\n  {name}: null -- {why}"

@@ -140,7 +140,7 @@ def _one(args, task, train, rows, opts) -> Outcome:
         logits=None if net is None else net.logits(task),
         **opts,
     )
-    return _outcome(res, figure("plot_inspection", res, loaded.matrix), net)
+    return _outcome(res, figure("plot_inspection", res, loaded.matrix), args, net)
 
 
 def _series(args, task, train, rows, opts) -> Outcome:
@@ -174,11 +174,15 @@ def _series(args, task, train, rows, opts) -> Outcome:
         logits=logits,
         **opts,
     )
-    return _outcome(res, figure("plot_inspection_series", res, log=log), net, log)
+    return _outcome(res, figure("plot_inspection_series", res, log=log), args, net, log)
 
 
-def _outcome(res, fig, net=None, log=None) -> Outcome:
-    rec = res.record()
+#: the options of ``inspect`` that its result does not record itself
+_ECHOED = "vocab steps accuracy k key_power flow_time no_flow arch activation heads key_frequencies"
+
+
+def _outcome(res, fig, args, net=None, log=None) -> Outcome:
+    rec = o.echo(res.record(), args, _ECHOED)
     rec["network"] = None if net is None else {"architecture": net.arch, "how": net.how}
     if log is not None:
         rec["metrics"] = log.record()

@@ -17,7 +17,11 @@ def register(sub) -> None:
         help="committee: the lazy→rich paper's network (default); mlp: two-layer NTK-parameterised MLP",
     )
     o.committee_options(ntk, samples_hi=20_000)
-    ntk.add_argument("--activation", default="relu", help="activation of --model mlp: relu, erf, linear, ...")
+    ntk.add_argument(
+        "--activation",
+        default=None,
+        help="activation of --model mlp: relu, erf, linear, ... (default: ntk_study's)",
+    )
     ntk.add_argument(
         "--top-k",
         type=o.integer(1, 100_000),
@@ -36,7 +40,7 @@ def run(args) -> Outcome:
         raise o.UsageError(f"--top-k {args.top_k} exceeds --test-samples {args.test_samples}")
     from ..kernels.ntk import ACTIVATIONS
 
-    if args.model == "mlp" and args.activation not in ACTIVATIONS:
+    if args.model == "mlp" and args.activation is not None and args.activation not in ACTIVATIONS:
         raise o.UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}; got {args.activation!r}")
     from ..kernels.study import estimated_core_seconds, ntk_study
 
@@ -50,7 +54,7 @@ def run(args) -> Outcome:
             test_samples=args.test_samples,
             width=args.width,
             epsilon=args.epsilon,
-            activation=args.activation,
+            **({} if args.activation is None else {"activation": args.activation}),
             alphas=args.alpha,
             top_k=args.top_k,
             seed=args.seed,

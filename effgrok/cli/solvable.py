@@ -29,7 +29,9 @@ def register(sub) -> None:
     lin.add_argument(
         "--lam", type=o.finite, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9], help="λ = d_in/N_train"
     )
-    lin.add_argument("--eta0", type=o.finite, default=0.01, help="GD step η₀ (default 0.01)")
+    lin.add_argument(
+        *o.LEARNING_RATE, "--eta0", type=o.finite, default=0.01, help="GD step η₀ (default 0.01)"
+    )
     lin.add_argument("--epsilon", type=o.finite, default=1e-3, help="accuracy tolerance ε (default 1e-3)")
     lin.add_argument("--level", type=o.finite, default=0.95, help="accuracy level (default 0.95)")
     lin.add_argument("--d-out", type=o.integer(), default=1, help="output dimension (default 1)")
@@ -69,7 +71,9 @@ def _simulate_linear(args, lam, steps, seeds):
     from ..solvable import linear
 
     n_train = max(1, round(args.d_in / lam))
-    kw = dict(d_out=args.d_out, eta0=args.eta0, epsilon=args.epsilon, level=args.level, steps=steps, seed=0)
+    kw = dict(
+        d_out=args.d_out, eta0=args.learning_rate, epsilon=args.epsilon, level=args.level, steps=steps, seed=0
+    )
     sim = linear.simulate_linear(args.d_in, n_train, seeds=max(seeds) + 1, **kw)
     if seeds != list(range(len(seeds))):
         import dataclasses
@@ -88,7 +92,7 @@ def run_linear(args) -> Outcome:
     from ..solvable import linear
 
     gaps = [
-        linear.grokking_gap(lam, args.eta0, args.epsilon, level=args.level, d_out=args.d_out)
+        linear.grokking_gap(lam, args.learning_rate, args.epsilon, level=args.level, d_out=args.d_out)
         for lam in args.lam
     ]
     horizon = max(g.t_gen for g in gaps)
@@ -120,7 +124,7 @@ def run_linear(args) -> Outcome:
         rows.append(row)
     rec = {
         "model": "linear",
-        "eta0": args.eta0,
+        "learning_rate": args.learning_rate,
         "epsilon": args.epsilon,
         "level": args.level,
         "d_out": args.d_out,
@@ -128,6 +132,7 @@ def run_linear(args) -> Outcome:
     rec.update(
         d_in=args.d_in if args.simulate else None, steps=steps, loss_level=gaps[0].loss_level, rows=rows
     )
+    rec.update(simulate=args.simulate, seeds=seeds if args.simulate else None)
     fig = figure("plot_linear", gaps, steps=steps, simulations=sims or None)
     return Outcome("linear", [rec], format_solvable(rec), tables={"linear": rows}, figures={"linear": fig})
 
@@ -172,6 +177,7 @@ def run_dichotomy(args) -> Outcome:
         "c": args.c,
         "homogeneity": 2,
         "rows": rows,
+        "simulate": args.simulate,
         "simulation": None,
     }
     tables, runs = {"dichotomy": rows}, None
@@ -218,7 +224,8 @@ def _simulate_dichotomy(args, a, w, k_star, seeds):
 def simulation_record(args, runs) -> dict:
     from ..solvable.dichotomy import transition_line_fits
 
-    rec = {"p": args.p, "hidden": args.hidden, "train_frac": args.train_fraction, "steps": args.steps}
+    rec = o.keywords(args, "p hidden train_fraction steps float64")
+    rec["stride"] = o.stride(args)
     fits = transition_line_fits(runs.alpha, runs.weight_decay, runs.transition_time)
     return {**rec, "runs": runs.rows(), "fits": fits}
 
@@ -230,8 +237,8 @@ def _num(v):
 def format_solvable(rec: dict) -> str:
     if rec["model"] == "linear":
         lines = [
-            f"linear teacher–student  η₀={rec['eta0']:g}  ε={rec['epsilon']:g}  level {rec['level']:g}  "
-            f"d_out={rec['d_out']}  (loss level {rec['loss_level']:.4g})"
+            f"linear teacher–student  η₀={rec['learning_rate']:g}  ε={rec['epsilon']:g}  "
+            f"level {rec['level']:g}  d_out={rec['d_out']}  (loss level {rec['loss_level']:.4g})"
         ]
         for r in rec["rows"]:
             line = (

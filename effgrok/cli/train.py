@@ -138,7 +138,7 @@ def toy_setup(args):
     elif args.train_fraction is not None:
         size = {"train_fraction": args.train_fraction}
     else:
-        n = 45 if args.n_train is None else args.n_train
+        n = args.n_train = 45 if args.n_train is None else args.n_train
         if not 1 <= n <= task.n_examples:
             raise o.UsageError(
                 f"--n-train must be 1..{task.n_examples} for task {task.name!r} (p={task.p}), got {n}"
@@ -185,8 +185,12 @@ def run_toy(args) -> Outcome:
 def toy_settings(args, cfg) -> dict:
     """The settings of the toy model's options as they ran (``train_fraction``: ``None`` where
     the training sets are given by size or pairs)."""
-    keys = ("variant", "dim", "steps", "stride", "batch_size", "float64")
-    return {**{k: getattr(cfg, k) for k in keys}, "train_fraction": args.train_fraction}
+    keys = ("variant", "dim", "steps", "stride", "float64")
+    return {
+        **{k: getattr(cfg, k) for k in keys},
+        "batch_size": args.batch_size,
+        "train_fraction": args.train_fraction,
+    }
 
 
 _TOY_COLUMNS = "  seed  n_train  step(train≥0.9)  step(test≥0.9)  step(RQI>0.95)  final test acc  final RQI"

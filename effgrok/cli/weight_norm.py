@@ -115,6 +115,7 @@ def run_weight_norm(args) -> Outcome:
         result = _weight_norm_result(args, data, common)
     if args.mode == "reduced-landscape":
         rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, **result.record()}
+        rec = o.echo(rec, args, "norms fixed_lr seeds")
         name, plot = "reduced_landscape", "plot_reduced_landscape"
     else:
         rec = {
@@ -124,7 +125,9 @@ def run_weight_norm(args) -> Outcome:
             "weight_decay": args.weight_decay,
         }
         rec.update(result.record())
+        rec = o.echo(rec, args, "test_threshold")
         name, plot = "alpha_sweep", "plot_alpha_sweep"
+    rec = o.echo(rec, args, "data_seed width depth learning_rate stride float64")
     return Outcome(
         name,
         [rec],
@@ -185,8 +188,8 @@ def run_tickets(args) -> Outcome:
             stride=steps_stride,
             **o.keywords(args, options),
         )
-    rec = {"task": task.name, "p": task.p, **st.record(), "architecture": args.architecture}
-    rec.update(pairs=st.settings["pairs"], steps=args.steps)
+    rec = st.record()
+    rec = {k: v for k, v in rec.items() if k != "settings"} | rec["settings"]
     figures = {"tickets": figure("plot_tickets", st)}
     return Outcome("tickets", [rec], format_tickets(rec), tables=st.tables(), figures=figures)
 
