@@ -57,20 +57,22 @@ def register(sub) -> None:
         help="training fraction (default 0.9)",
     )
     o.seeds_option(mod, 2)
-    o.mlp_options(mod, hidden=128, lr=1e-3, wd=1.0)
+    demo = "effgrok.nets.modular.DEMO"
+    o.mlp_options(mod, hidden=128, lr=None, wd=None, library=demo)
     mod.add_argument(
         "--loss",
         choices=("cross_entropy", "stablemax", "mse"),
-        default="mse",
-        help="loss (default mse: with quadratic units p=23 generalises at fraction 0.9 within ~1000 steps)",
+        default=None,
+        help=f"loss (default: {demo}, MSE: with quadratic units p=23 generalises at fraction 0.9 "
+        "within ~1000 steps)",
     )
     mod.add_argument(
         "--activation",
         choices=("relu", "gelu", "tanh", "silu", "quadratic"),
-        default="quadratic",
-        help="hidden nonlinearity (default quadratic)",
+        default=None,
+        help=f"hidden nonlinearity (default: {demo})",
     )
-    o.schedule_options(mod, 3000)
+    o.schedule_options(mod, None, f"training steps (default: {demo})")
     mod.add_argument(
         "--snapshot-stride", type=o.integer(), default=None, help="snapshot stride (default: stride)"
     )
@@ -224,6 +226,11 @@ def format_predict_grok(rec: dict) -> str:
 
 
 def _modular_progress(args, seeds):
+    from ..nets.modular import DEMO, train_modular
+
+    o.library_defaults(
+        args, train_modular, ["learning_rate", "weight_decay", "loss", "activation", "steps"], DEMO
+    )
     steps_stride = o.stride(args)
     from ..tasks import make_task
 
@@ -237,7 +244,6 @@ def _modular_progress(args, seeds):
     if not 1 <= args.k <= task.n_symbols // 2:
         raise o.UsageError(f"--k must be 1..{task.n_symbols // 2} for p={task.n_symbols}, got {args.k}")
     from ..diagnostics.progress import modular_progress
-    from ..nets.modular import train_modular
 
     runs = train_modular(
         task,

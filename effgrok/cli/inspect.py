@@ -27,7 +27,7 @@ _MEASURE_OPTIONS = (
     ("--k", o.integer(), None, "frequencies in the Fourier concentration (default 5, or p//2)"),
     ("--key-power", o.finite, 0.9, "power share of the key frequencies (default 0.9)"),
     ("--flow-time", ("fit", "lr"), "fit",
-     "series: time axis of the effective-loss flow, fitted (default) or --lr per step"),
+     "series: time axis of the effective-loss flow, fitted (default) or --learning-rate per step"),
     ("--no-flow", bool, False, "series: no effective-loss flow overlay"),
 )  # fmt: skip
 _NETWORK_OPTIONS = (

@@ -144,11 +144,11 @@ def run_linear(args) -> Outcome:
 def run_dichotomy(args) -> Outcome:
     if any(not a > 1 for a in args.alpha):
         raise o.UsageError(
-            "--alpha values must be > 1 and --wd values > 0, got "
-            f"--alpha {o.joined(args.alpha)} --wd {o.joined(args.weight_decay)}"
+            "--alpha values must be > 1 and --weight-decay values > 0, got "
+            f"--alpha {o.joined(args.alpha)} --weight-decay {o.joined(args.weight_decay)}"
         )
     if any(args.learning_rate * w >= 1 for w in args.weight_decay):
-        raise o.UsageError("need --lr × --wd < 1 for every --wd")
+        raise o.UsageError("need --learning-rate × --weight-decay < 1 for every --weight-decay")
     seeds = o.seed_list(args.seeds)
     import numpy as np
 

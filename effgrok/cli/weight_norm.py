@@ -105,7 +105,8 @@ def run_weight_norm(args) -> Outcome:
         if len(args.norms) < 3:  # the landscape's fit needs three (checked before training)
             raise o.UsageError(f"--norms needs at least 3 values, got {len(args.norms)}")
     elif args.weight_decay > 0 and args.learning_rate * args.weight_decay >= 1:
-        raise o.UsageError(f"need --lr × --wd < 1, got {args.learning_rate * args.weight_decay:g}")
+        product = args.learning_rate * args.weight_decay
+        raise o.UsageError(f"need --learning-rate × --weight-decay < 1, got {product:g}")
     data, common = _digits(args)
     from ..nets.digits import estimated_core_seconds
 
