@@ -11,8 +11,9 @@ option left unset, ``null``, matches whatever is there).  A second place with th
 (``config.learning_rate`` beside ``runs[*].learning_rate``) fails, and so does a key the
 glossary replaces (``lr``, ``wd``, ``eta0``, ``train_size``, ``val_acc`` ...) anywhere in the
 record.  The options that say how or where a command runs or prints (``--json``, ``--out``,
-``--workers`` ...), and inputs that are files given by name, are listed below with the reason;
-nothing else is exempt.
+``--workers`` ...), inputs given as files or pairs, options parsed into other keys (the
+phase diagram's axis specs) and a value the library's rows repeat (``critical``'s splits) are
+listed below with the reason; nothing else is exempt.
 
 Each command runs on the small inputs of the golden outputs (``tests/golden/commands.py``).
 """
@@ -365,3 +366,36 @@ def test_train_toy_defaults_are_the_library_s():
     assert {k: getattr(args, k) for k in ("lr_emb", "wd_emb", "lr_dec", "wd_dec")} == {
         k: rates[k].default for k in ("lr_emb", "wd_emb", "lr_dec", "wd_dec")
     }
+
+
+def test_lazy_rich_and_ntk_defaults_are_the_library_s():
+    import inspect
+
+    from effgrok.cli import build_parser
+    from effgrok.cli.train import _fill_lazy_rich
+    from effgrok.kernels.lazy_rich import make_problem
+    from effgrok.kernels.study import ntk_study
+    from effgrok.nets.lazy_rich import train_lazy_rich
+
+    def default(function, name):
+        return inspect.signature(function).parameters[name].default
+
+    args = build_parser().parse_args(["train", "lazy-rich", "--width", "9"])
+    _fill_lazy_rich(args)
+    assert [args.dim, args.samples, args.test_samples, args.target] == [
+        default(make_problem, k) for k in ("dim", "samples", "test_samples", "target")
+    ]
+    assert [args.epsilon, args.theta, args.steps] == [
+        default(train_lazy_rich, k) for k in ("epsilon", "theta", "steps")
+    ]
+    assert args.base_learning_rate == default(train_lazy_rich, "eta0") and args.width == 9
+    assert args.alpha == [default(train_lazy_rich, "alpha")]
+    args = build_parser().parse_args(["ntk", "--dim", "4", "--samples", "10", "--test-samples", "10",
+                                      "--width", "8", "--top-k", "2"])  # fmt: skip
+    from effgrok.cli import kernels
+
+    args.width = 10**8  # refused by the first check after the fill: nothing is computed
+    with pytest.raises(ValueError, match="too large"):
+        kernels.run(args)
+    assert args.epsilon == default(ntk_study, "epsilon") and args.seed == default(ntk_study, "seed")
+    assert args.alpha == list(default(ntk_study, "alphas")) and args.target == default(ntk_study, "target")

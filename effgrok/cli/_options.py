@@ -434,11 +434,12 @@ def mlp_options(
     )
 
 
-def library_defaults(args, function, names, *presets: dict) -> None:
+def library_defaults(args, function, names, *presets: dict, keyword: dict | None = None) -> None:
     """Fill each option of ``names`` that ``args`` holds as ``None``: from the first of
     ``presets`` (the library's named protocols, e.g. :data:`effgrok.nets.modular.DEMO`) that
     names it, else from ``function``'s default for that keyword (where it has one that is not
-    ``None``) -- so a command's defaults are the library's, never restated.
+    ``None``) -- so a command's defaults are the library's, never restated.  ``keyword`` maps an
+    option to the keyword of ``function`` that takes it where their names differ.
 
     >>> def train(task, *, steps=10, loss="mse", learning_rate=None): ...
     >>> ns = argparse.Namespace(steps=None, loss=None, learning_rate=None, p=None)
@@ -453,8 +454,9 @@ def library_defaults(args, function, names, *presets: dict) -> None:
         if getattr(args, name) is not None:
             continue
         value = next((d[name] for d in presets if name in d), None)
-        if value is None and name in params and params[name].default is not inspect.Parameter.empty:
-            value = params[name].default
+        kw = (keyword or {}).get(name, name)
+        if value is None and kw in params and params[kw].default is not inspect.Parameter.empty:
+            value = params[kw].default
         setattr(args, name, value)
 
 
@@ -492,19 +494,20 @@ def digits_options(p) -> None:
     io_options(p)
 
 
-def committee_options(p, samples_hi: int) -> None:
-    """The lazy→rich problem and committee network (``ntk``, ``train lazy-rich``)."""
-    p.add_argument("--target", default="paper", help="'paper' (½(β·x)²) or 'hermite:k' (default paper)")
-    p.add_argument("--dim", type=integer(1, 4096), default=100, help="input dimension D (default 100)")
-    p.add_argument(
-        "--samples", type=integer(2, samples_hi), default=550, help="training samples P (default 550)"
-    )
-    p.add_argument(
-        "--test-samples", type=integer(2, samples_hi), default=1000, help="test samples (default 1000)"
-    )
-    p.add_argument("--width", type=integer(1, 100_000), default=500, help="hidden width N (default 500)")
-    p.add_argument("--epsilon", type=nonnegative, default=0.02, help="quadratic part ε of φ (default 0.02)")
-    p.add_argument("--alpha", type=positive, nargs="+", default=[1.0], help="output scale(s) α")
+def committee_options(p, samples_hi: int, library: str) -> None:
+    """The lazy→rich problem and committee network (``ntk``, ``train lazy-rich``); the defaults
+    are ``library``'s, filled by the command (:func:`library_defaults`)."""
+    add_options(p, [
+        ("--target", None, None, "'paper' (½(β·x)²) or 'hermite:k'"),
+        ("--dim", integer(1, 4096), None, "input dimension D"),
+        ("--samples", integer(2, samples_hi), None, "training samples P"),
+        ("--test-samples", integer(2, samples_hi), None, "test samples"),
+        ("--width", integer(1, 100_000), None, "hidden width N"),
+        ("--epsilon", nonnegative, None, "quadratic part ε of φ"),
+        ("--alpha", positive, None, "output scale(s) α", {"nargs": "+"}),
+    ])  # fmt: skip
+    for action in p._actions[-7:]:
+        action.help += f" (default: {library})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,17 +25,19 @@ def register(sub) -> None:
     toy.set_defaults(run=run_toy)
 
     lr_p = tsub.add_parser("lazy-rich", help="the lazy→rich committee network, full-batch GD (Kumar et al.)")
-    o.committee_options(lr_p, samples_hi=100_000)
+    o.committee_options(lr_p, samples_hi=100_000, library="make_problem's and train_lazy_rich's")
     lr_p.add_argument(
         "--base-learning-rate",
         "--eta0",
         type=o.positive,
-        default=1.0,
-        help="base learning rate η₀ in η = η₀ N/α² (default 1)",
+        default=None,
+        help="base learning rate η₀ in η = η₀ N/α² (default: train_lazy_rich's eta0)",
     )
-    lr_p.add_argument("--theta", type=o.positive, default=0.1, help="loss threshold of t(θ) (default 0.1)")
+    lr_p.add_argument(
+        "--theta", type=o.positive, default=None, help="loss threshold of t(θ) (default: train_lazy_rich's)"
+    )
     o.seeds_option(lr_p, 1)
-    o.schedule_options(lr_p, 10_000, "GD steps")
+    o.schedule_options(lr_p, None, "GD steps (default: train_lazy_rich's)")
     o.float64_option(lr_p)
     o.io_options(lr_p, "CSV + JSON")
     lr_p.set_defaults(run=run_lazy_rich)
@@ -222,7 +224,22 @@ def format_columns(head: str, rows: list[dict]) -> str:
 # lazy-rich
 
 
+def _fill_lazy_rich(args) -> None:
+    """The options not given, from the library: the problem's from ``make_problem``, the rest from
+    ``train_lazy_rich`` (``--base-learning-rate`` is its ``eta0``)."""
+    import numpy as np
+
+    from ..kernels.lazy_rich import make_problem
+    from ..nets.lazy_rich import train_lazy_rich
+
+    o.library_defaults(args, make_problem, ["target", "dim", "samples", "test_samples"])
+    names = ["width", "epsilon", "alpha", "base_learning_rate", "theta", "steps"]
+    o.library_defaults(args, train_lazy_rich, names, keyword={"base_learning_rate": "eta0"})
+    args.alpha = [float(a) for a in np.atleast_1d(args.alpha)]
+
+
 def run_lazy_rich(args) -> Outcome:
+    _fill_lazy_rich(args)
     steps_stride = o.stride(args)
     seeds = o.seed_list(args.seeds)
     import numpy as np
