@@ -486,9 +486,12 @@ def digits_options(p) -> None:
         "--data-seed", type=integer(lo=0), default=0, help="seed of the train/test split (default 0)"
     )
     seeds_option(p, 1)
-    p.add_argument("--width", type=integer(1, 4096), default=200, help="hidden width (default 200)")
-    p.add_argument("--depth", type=integer(1, 16), default=3, help="weight layers (default 3)")
-    p.add_argument(*LEARNING_RATE, type=positive, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    library = "reduced_landscape's and alpha_sweep's"
+    p.add_argument("--width", type=integer(1, 4096), default=None, help=f"hidden width (default: {library})")
+    p.add_argument("--depth", type=integer(1, 16), default=None, help=f"weight layers (default: {library})")
+    p.add_argument(
+        *LEARNING_RATE, type=positive, default=None, help=f"AdamW learning rate (default: {library})"
+    )
     schedule_options(p, 2000)
     float64_option(p)
     io_options(p)

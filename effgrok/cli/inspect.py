@@ -20,12 +20,12 @@ _EMBEDDING_OPTIONS = (
 )  # fmt: skip
 _MEASURE_OPTIONS = (
     ("--steps", o.integer(), None, "checkpoint steps (default: file names)", {"nargs": "+"}),
-    (o.LEARNING_RATE, o.finite, 1e-3, "learning rate η for n_h (default 1e-3)"),
+    (o.LEARNING_RATE, o.finite, None, "learning rate η for n_h (default: inspect_embedding's)"),
     ("--z0", o.finite, None, "Z0 for n_h (default: ‖E0‖² of the first checkpoint, as rate and simulate)"),
-    ("--normalization", ("sum", "mean"), "sum", "effective-loss N (default sum)"),
+    ("--normalization", ("sum", "mean"), None, "effective-loss N (default: inspect_embedding's)"),
     ("--accuracy", o.finite, None, "your measured test accuracy"),
     ("--k", o.integer(), None, "frequencies in the Fourier concentration (default 5, or p//2)"),
-    ("--key-power", o.finite, 0.9, "power share of the key frequencies (default 0.9)"),
+    ("--key-power", o.finite, None, "power share of the key frequencies (default: inspect_embedding's)"),
     ("--flow-time", ("fit", "lr"), "fit",
      "series: time axis of the effective-loss flow, fitted (default) or --learning-rate per step"),
     ("--no-flow", bool, False, "series: no effective-loss flow overlay"),
@@ -90,6 +90,9 @@ def run(args) -> Outcome:
     if not series and args.metrics is not None:
         raise o.UsageError("--metrics belongs to a series of checkpoints (a folder or a glob as --embedding)")
     task = _task(args)  # option values are checked by the library functions
+    from ..diagnostics.inspection import inspect_embedding
+
+    o.library_defaults(args, inspect_embedding, ["learning_rate", "normalization", "key_power"])
     import numpy as np
 
     from ..diagnostics.loaders import load_pairs

@@ -32,7 +32,10 @@ def register(sub, task_names) -> None:
     o.io_options(rate)
     split_options(rate)
     rate.add_argument(
-        *o.LEARNING_RATE, type=o.finite, default=1e-3, help="learning rate η for n_h (default 1e-3)"
+        *o.LEARNING_RATE,
+        type=o.finite,
+        default=None,
+        help="learning rate η for n_h (default: grokking_rate's)",
     )
     rate.add_argument(
         "--z0",
@@ -43,8 +46,8 @@ def register(sub, task_names) -> None:
     rate.add_argument(
         "--normalization",
         choices=("sum", "mean"),
-        default="sum",
-        help="effective-loss normalisation N: sum (N=1, default) or mean (N=|P0(D)|)",
+        default=None,
+        help="effective-loss normalisation N: sum (N=1, grokking_rate's default) or mean (N=|P0(D)|)",
     )
     rate.set_defaults(run=run_rate)
 
@@ -133,6 +136,7 @@ def run_rate(args) -> Outcome:
     from ..effective.metrics import ideal_accuracy
     from ..effective.spectrum import grokking_rate
 
+    o.library_defaults(args, grokking_rate, ["learning_rate", "normalization"])
     records = []
     for task, (sp, seed) in work:
         rate = grokking_rate(

@@ -20,8 +20,15 @@ def register(sub) -> None:
     rl.add_argument("--fixed-lr", action="store_true", help="same lr at every norm (default: lr·w/w0)")
     al = wsub.add_parser("alpha-sweep", help="time to generalise against the initialisation scale α")
     al.add_argument("--alpha", type=o.positive, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0], help="α values")
-    al.add_argument(*o.WEIGHT_DECAY, type=o.nonnegative, default=1.0, help="AdamW weight decay (default 1)")
-    al.add_argument("--test-threshold", type=o.fraction(), default=0.9, help="test accuracy level (0.9)")
+    al.add_argument(
+        *o.WEIGHT_DECAY, type=o.nonnegative, default=None, help="AdamW weight decay (default: alpha_sweep's)"
+    )
+    al.add_argument(
+        "--test-threshold",
+        type=o.fraction(),
+        default=None,
+        help="test accuracy level (default: alpha_sweep's)",
+    )
     for p in (rl, al):
         o.digits_options(p)
         p.set_defaults(run=run_weight_norm)
@@ -98,13 +105,25 @@ def _weight_norm_result(args, data, common):
     )
 
 
+def _fill_weight_norm(args) -> None:
+    """The options not given, from the mode's library function (its keyword of the same name)."""
+    from ..diagnostics import weight_norm
+
+    if args.mode == "reduced-landscape":
+        o.library_defaults(args, weight_norm.reduced_landscape, ["width", "depth", "learning_rate"])
+    else:
+        names = ["width", "depth", "learning_rate", "weight_decay", "test_threshold"]
+        o.library_defaults(args, weight_norm.alpha_sweep, names)
+
+
 def run_weight_norm(args) -> Outcome:
     if args.mode == "reduced-landscape":
         if any(b <= a for a, b in zip(args.norms, args.norms[1:], strict=False)):
             raise o.UsageError("--norms must be positive and strictly increasing")
         if len(args.norms) < 3:  # the landscape's fit needs three (checked before training)
             raise o.UsageError(f"--norms needs at least 3 values, got {len(args.norms)}")
-    elif args.weight_decay > 0 and args.learning_rate * args.weight_decay >= 1:
+    _fill_weight_norm(args)
+    if args.mode == "alpha-sweep" and args.weight_decay > 0 and args.learning_rate * args.weight_decay >= 1:
         product = args.learning_rate * args.weight_decay
         raise o.UsageError(f"need --learning-rate × --weight-decay < 1, got {product:g}")
     data, common = _digits(args)
