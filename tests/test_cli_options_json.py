@@ -399,3 +399,23 @@ def test_lazy_rich_and_ntk_defaults_are_the_library_s():
         kernels.run(args)
     assert args.epsilon == default(ntk_study, "epsilon") and args.seed == default(ntk_study, "seed")
     assert args.alpha == list(default(ntk_study, "alphas")) and args.target == default(ntk_study, "target")
+
+
+def test_a_real_record_with_a_renamed_key_fails(inputs, tmp_path):
+    """``train modular``'s own saved record passes; renaming its per-run ``learning_rate`` to
+    ``lr``, or copying it into the configuration, fails."""
+    from effgrok.cli import build_parser
+
+    opts = options(dict(leaf_parsers(build_parser()))["train modular"])
+    saved = run_saved(golden.COMMANDS["train_modular"], inputs, tmp_path)
+    arguments, record = saved["provenance"]["arguments"], saved["result"]
+    assert not problems("train modular", opts, arguments, record)
+    renamed = json.loads(json.dumps(record).replace('"learning_rate"', '"lr"'))
+    found = problems("train modular", opts, arguments, renamed)
+    assert "train modular: the record has the key 'lr', a name the glossary replaces" in found
+    assert any(f.startswith("train modular --learning-rate 0.001: in the record 0 times") for f in found)
+    twice = {**record, "config": {**record["config"], "learning_rate": arguments["learning_rate"]}}
+    assert problems("train modular", opts, arguments, twice) == [
+        "train modular --learning-rate 0.001: in the record 2 times: $.config.learning_rate, "
+        "$.runs[*].learning_rate"
+    ]
