@@ -805,7 +805,7 @@ def _run_program(key: _Program, task: Task, masks, train: tuple, init: dict, wma
 #: The demo protocol of ``effgrok train modular``: its defaults, where they are not
 #: :func:`train_modular`'s (or :func:`~effgrok.nets.transformer.train_transformer`'s) own.
 #: With them a one-hidden-layer MLP with quadratic units under MSE (Gromov's network) groks
-#: add-mod 23 in about a minute on a CPU: training accuracy reaches 1 within ~100 steps, test
+#: add-mod 23 in seconds on a CPU: training accuracy reaches 1 within ~100 steps, test
 #: accuracy ~2000 steps later.  ``loss`` and ``activation`` apply to the MLP models only.
 DEMO = {
     "task": "add-mod",
