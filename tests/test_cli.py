@@ -232,7 +232,7 @@ def test_out_that_cannot_be_written_is_one_line_and_exit_2(capsys, tmp_path, whe
 
 
 def test_train_modular_prints_its_configuration(capsys, tmp_path):
-    code, out, err = run(capsys, "train", "modular", "--p", "5", "--steps", "10", "--seeds", "2")
+    code, out, err = run(capsys, "train", "modular", "--p", "5", "--steps", "10", "--n-seeds", "2")
     assert code == 0, err
     for needle in (
         "15 unordered pairs a ≤ b, input e_a + e_b",
@@ -283,7 +283,7 @@ def test_train_modular_issue_command_groks(capsys):
     """Issue 16's command: final validation accuracy >= 0.9 in most seeds (p = 23, 60 % of the
     unordered pairs, MSE, quadratic activation, 3000 steps)."""
     code, out, err = run(
-        capsys, "train", "modular", "--task", "add-mod", "--p", "23", "--train-frac", "0.6", "--seeds", "3",
+        capsys, "train", "modular", "--task", "add-mod", "--p", "23", "--train-frac", "0.6", "--n-seeds", "3",
         "--steps", "3000", "--loss", "mse", "--activation", "quadratic", "--json",
     )  # fmt: skip
     assert code == 0, err
@@ -321,7 +321,7 @@ def test_help_and_bad_input_import_no_heavy_library():
         ["rate", "--task", "add", "--p", "10", "--train-frac", "2"],
         ["simulate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--dim", "0"],
         ["train", "toy", "--steps", "0"],
-        ["train", "modular", "--seeds", "0"],
+        ["train", "modular", "--n-seeds", "0"],
         ["tickets", "--beta2", "1"],
         ["rate", "--task", "add", "--p", "10", "--train-frac", "0.5", "--out", "/proc/x"],
     ]
@@ -333,8 +333,9 @@ def test_help_and_bad_input_import_no_heavy_library():
 @pytest.mark.parametrize(
     ("argv", "seeds"),
     [
-        (["--seeds", "3"], [0, 1, 2]),  # one value K: seeds 0..K-1
-        (["--seeds", "4", "1"], [4, 1]),  # two or more: exactly those
+        (["--n-seeds", "3"], [0, 1, 2]),  # --n-seeds N: seeds 0..N-1
+        (["--seeds", "3"], [3]),  # --seeds: exactly those, one or more (issue 26: was 0..2)
+        (["--seeds", "4", "1"], [4, 1]),
     ],
 )
 def test_seeds_mean_the_same_everywhere(capsys, argv, seeds):

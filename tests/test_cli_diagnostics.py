@@ -197,7 +197,7 @@ def test_progress_modular(capsys, tmp_path):
     out_dir = tmp_path / "m"
     code, out, err = run(
         capsys, "progress", "modular", "--p", "7", "--hidden", "8", "--steps", "20", "--stride", "10",
-        "--k", "2", "--seeds", "1", "--out", out_dir, "--json",
+        "--k", "2", "--n-seeds", "1", "--out", out_dir, "--json",
     )  # fmt: skip
     assert code == 0, err
     rec = json.loads(out)
@@ -212,7 +212,7 @@ def test_progress_modular(capsys, tmp_path):
 def test_progress_toy(capsys):
     code, out, err = run(
         capsys, "progress", "toy", "--p", "6", "--n-train", "15", "--steps", "20", "--stride", "10",
-        "--seeds", "1",
+        "--n-seeds", "1",
     )  # fmt: skip
     assert code == 0, err
     assert "initial_rqi" in out and "final_rqi" in out
@@ -221,7 +221,7 @@ def test_progress_toy(capsys):
 def test_tickets_cli_paper_network_and_sparsity_convention(capsys, tmp_path):
     code, out, err = run(
         capsys, "tickets", "--p", "7", "--train-frac", "0.6", "--hidden", "6", "--embed-dim", "5",
-        "--steps", "40", "--stride", "20", "--seeds", "1", "--json",
+        "--steps", "40", "--stride", "20", "--n-seeds", "1", "--json",
     )  # fmt: skip
     assert code == 0, err
     rec = json.loads(out)

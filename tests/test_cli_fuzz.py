@@ -99,7 +99,7 @@ TOY = {
 }
 OPTIONS["train toy"] = {
     **TOY,
-    "--seeds": (["1", "2"], ["-1", "5000"]),
+    "--n-seeds": (["1", "2"], ["-1", "5000"]),
     "--lr-dec": (["1e-3"], ["0", "-1"]),
     "--wd-dec": (["0", "1"], ["-1", "nan"]),
 }
@@ -107,7 +107,7 @@ OPTIONS["phase-diagram"] = {
     **TOY,
     "--x": (["lr_dec:1e-4:1e-2:2:log"], ["lr:1:2:3", "lr_dec:0:1:2:log", "a:b"]),
     "--y": (["wd_dec:0:1:2"], ["wd_dec:0:1:0", "train_frac:0:2:2"]),
-    "--seeds": (["1"], ["0", "-3"]),
+    "--n-seeds": (["1"], ["0", "-3"]),
     "--workers": (["1"], ["0", "x"]),
 }
 OPTIONS["train modular"] = {
@@ -115,7 +115,7 @@ OPTIONS["train modular"] = {
     "--p": (["5", "7"], ["1", "9x"]),
     "--train-frac": (["0.5", "0.9"], ["0", "2"]),
     "--steps": (["10", "20"], ["0"]),
-    "--seeds": (["1"], ["-1"]),
+    "--n-seeds": (["1"], ["-1"]),
     "--hidden": (["8"], ["0"]),
     "--json": None,
 }
@@ -126,7 +126,7 @@ OPTIONS["train lazy-rich"] = {
     "--width": (["8"], ["0"]),
     "--alpha": (["1", "2"], ["0"]),
     "--steps": (["10", "20"], ["0"]),
-    "--seeds": (["1"], ["-2"]),
+    "--n-seeds": (["1"], ["-2"]),
     "--json": None,
 }
 TRAIN_FLAGS = ("--train-frac", "--train-size", "--train")

@@ -17,7 +17,7 @@ from effgrok.cli import main
 ESTIMATE = "effgrok: estimated time: about "
 
 COMMANDS = {
-    "train toy": ["train", "toy", "--p", "5", "--n-train", "6", "--steps", "10", "--seeds", "2"],
+    "train toy": ["train", "toy", "--p", "5", "--n-train", "6", "--steps", "10", "--n-seeds", "2"],
     "train modular mlp": ["train", "modular", "--p", "5", "--steps", "10"],
     "train modular embed-sum": ["train", "modular", "--p", "5", "--steps", "10", "--model", "embed-sum",
                                 "--hidden", "4", "--embed-dim", "4"],
@@ -25,11 +25,11 @@ COMMANDS = {
     "train lazy-rich": ["train", "lazy-rich", "--dim", "4", "--samples", "10", "--test-samples", "10",
                         "--width", "8", "--steps", "10"],
     "weight-norm reduced-landscape": ["weight-norm", "reduced-landscape", "--n-train", "20", "--width", "8",
-                                      "--steps", "10", "--norms", "0.5", "1", "2", "--seeds", "1"],
+                                      "--steps", "10", "--norms", "0.5", "1", "2", "--n-seeds", "1"],
     "weight-norm alpha-sweep": ["weight-norm", "alpha-sweep", "--n-train", "20", "--width", "8", "--steps",
-                                "10", "--alpha", "1", "2", "--seeds", "1"],
+                                "10", "--alpha", "1", "2", "--n-seeds", "1"],
     "tickets": ["tickets", "--p", "5", "--train-frac", "0.6", "--hidden", "4", "--embed-dim", "4",
-                "--steps", "20", "--stride", "10", "--seeds", "1"],
+                "--steps", "20", "--stride", "10", "--n-seeds", "1"],
     "ntk": ["ntk", "--dim", "4", "--samples", "10", "--test-samples", "10", "--width", "8", "--top-k", "2"],
 }  # fmt: skip
 

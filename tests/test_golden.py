@@ -26,6 +26,7 @@ RENAMED: dict[str, str] = {
     "predicted_test_accuracy": "predicted_test_acc",
     "flow_predicted_test_accuracy": "flow_predicted_test_acc",
     "lr": "learning_rate",
+    "eta0": "learning_rate",
     "step_val_99": "step_test_99",
     "final_val_acc": "final_test_acc",
 }

@@ -187,7 +187,7 @@ def test_phase_rules():
 
 
 def test_train_cli_json(capsys):
-    code = main(["train", "toy", "--p", "6", "--n-train", "15", "--seeds", "2", "--steps", "100", "--json"])
+    code = main(["train", "toy", "--p", "6", "--n-train", "15", "--n-seeds", "2", "--steps", "100", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     runs = json.loads(out)["runs"]
@@ -220,7 +220,7 @@ def test_phase_diagram_cli(capsys, tmp_path):
             "lr_dec:1e-4:1e-2:3:log",
             "--y",
             "wd_dec:0:1:2:lin",
-            "--seeds",
+            "--n-seeds",
             "2",
             "--steps",
             "200",
@@ -368,7 +368,7 @@ def test_explicit_split_and_initial_parameters_anchor_a_run():
 
 def test_train_toy_cli_explicit_pairs(capsys):
     pairs = "0,0 0,1 1,1 0,2 1,2 2,2 0,3 1,3"
-    code = main(["train", "toy", "--p", "6", "--train", pairs, "--seeds", "1", "--steps", "20", "--json"])
+    code = main(["train", "toy", "--p", "6", "--train", pairs, "--n-seeds", "1", "--steps", "20", "--json"])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert json.loads(out)["runs"][0]["n_train"] == 8

@@ -82,7 +82,8 @@ def fraction(closed: str = "right"):
 def add_options(p, specs) -> None:
     """Register options written as data: ``(flag, kind, default, help)`` each, where ``kind`` is
     the type (a callable), the choices (a tuple), ``None`` (text) or ``bool`` (a switch, default
-    ``False``); a fifth item, a dict, adds keywords of ``add_argument`` (``nargs``, ``required``,
+    ``False``) or an ``argparse.Action`` class; ``flag`` may be a tuple (the name, then
+    aliases); a fifth item, a dict, adds keywords of ``add_argument`` (``nargs``, ``required``,
     ...).
 
     >>> p = Parser(prog="demo")
@@ -95,11 +96,14 @@ def add_options(p, specs) -> None:
     effgrok.cli._options.UsageError: --n must be an integer >= 1, got 0
     """
     for flag, kind, default, text, *more in specs:
+        flags = (flag,) if isinstance(flag, str) else flag
         if kind is bool:
             how = {"action": "store_true"}
+        elif isinstance(kind, type) and issubclass(kind, argparse.Action):
+            how = {"action": kind}
         else:
             how = {"choices": kind} if isinstance(kind, tuple) else {"type": kind}
-        p.add_argument(flag, **how, default=default, help=text, **(more[0] if more else {}))
+        p.add_argument(*flags, **{**how, "default": default, "help": text, **(more[0] if more else {})})
 
 
 def io_options(p, what: str = "CSV + JSON + PNG") -> None:
@@ -108,23 +112,51 @@ def io_options(p, what: str = "CSV + JSON + PNG") -> None:
     p.add_argument("--out", type=Path, default=None, help=f"folder for {what} results")
 
 
-def seeds_option(p, default: int | None, help_default: str | None = None) -> None:
-    """``--seeds``: one value K means seeds 0..K-1; two or more values are exactly those seeds."""
-    shown = help_default if help_default is not None else str(default)
-    p.add_argument(
+class _NSeeds(argparse.Action):
+    """``--n-seeds N``: stores the seeds ``0..N-1`` (in the ``seeds`` of ``--seeds``)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        setattr(namespace, self.dest, list(range(value)))
+
+
+def seeds_option(p, default: int) -> None:
+    """The one seed rule of every command: ``--seeds A B ...`` are exactly those seeds, and
+    ``--n-seeds N`` the seeds ``0..N-1`` (default ``N = default``); both fill ``args.seeds``
+    with the list of seeds that run (the JSON's ``seeds``/``seed``).
+
+    >>> p = Parser(prog="demo")
+    >>> seeds_option(p, 2)
+    >>> p.parse_args([]).seeds, p.parse_args(["--seeds", "7"]).seeds, p.parse_args(["--n-seeds", "3"]).seeds
+    ([0, 1], [7], [0, 1, 2])
+    """
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
         "--seeds",
         type=integer(lo=0),
         nargs="+",
-        default=None if default is None else [default],
-        help=f"one number K: seeds 0..K-1; several: those seeds (default {shown})",
+        default=list(range(default)),
+        metavar="SEED",
+        help=f"exactly these seeds, e.g. --seeds 0 1 7 (default: --n-seeds {default})",
+    )
+    g.add_argument(
+        "--n-seeds",
+        type=integer(1, MAX_SEEDS),
+        dest="seeds",
+        action=_NSeeds,
+        default=argparse.SUPPRESS,
+        metavar="N",
+        help=f"the seeds 0..N-1 (default {default})",
     )
 
 
 def seed_list(values: list[int]) -> list[int]:
-    """The seeds of ``--seeds`` (see :func:`seeds_option`)."""
-    if len(values) == 1:
-        return list(range(_usage(_checks.integer, "--seeds K", values[0], lo=1, hi=MAX_SEEDS)))
-    return [int(v) for v in values]
+    """The seeds of ``--seeds``/``--n-seeds`` (see :func:`seeds_option`), each once."""
+    seeds = [int(v) for v in values]
+    if len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds must be different seeds, got {' '.join(map(str, seeds))}")
+    if len(seeds) > MAX_SEEDS:
+        raise UsageError(f"--seeds takes at most {MAX_SEEDS} seeds, got {len(seeds)}")
+    return seeds
 
 
 def schedule_options(p, steps: int | None, what: str = "steps") -> None:
@@ -325,47 +357,126 @@ def modular_task_options(p, p_default: int, p_help: str = "modulus p") -> None:
     p.add_argument("--p", type=integer(), default=p_default, help=f"{p_help} (default {p_default})")
 
 
-_TOY_MODEL = (  # (flag, type or choices, default, help); see add_options
-    ("--dim", integer(1, 256), 1, "embedding dimension (default 1)"),
-    ("--batch-size", integer(), 45, "training examples per step, drawn without replacement "
-     "(reference code: 45); 0: full batch"),
-    ("--variant", ("regression", "classification"), "regression",
-     "regression onto random templates (default) or classification"),
+_TOY_MODEL = (  # (flag, type or choices, default, help); see add_options; None: ToyConfig's default
+    ("--dim", integer(1, 256), None, "embedding dimension (default: ToyConfig's, 1)"),
+    ("--batch-size", integer(), None, "training examples per step, drawn without replacement "
+     "(default: ToyConfig's, 45, the reference code's); 0: full batch"),
+    ("--variant", ("regression", "classification"), None,
+     "regression onto random templates (ToyConfig's default) or classification"),
 )  # fmt: skip
 
 
 def toy_options(p) -> None:
-    """The toy model's task, training set size, schedule and model options."""
+    """The toy model's task, training set size, schedule and model options (defaults: the
+    library's, :class:`effgrok.nets.toy.ToyConfig`; filled by ``train.toy_setup``)."""
     p.add_argument("--task", default="add", help="binary operation (default add)")
     p.add_argument("--p", type=integer(), default=10, help="number of symbols (default 10)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--n-train", type=integer(), default=None, help="training pairs (default 45)")
-    g.add_argument("--train-frac", type=fraction(), default=None, help="training fraction in (0, 1]")
-    schedule_options(p, 5000, "training steps")
+    g.add_argument(
+        "--train-frac",
+        "--train-fraction",
+        dest="train_fraction",
+        type=fraction(),
+        default=None,
+        help="training fraction in (0, 1]",
+    )
+    schedule_options(p, None, "training steps (default: ToyConfig's, 5000)")
     add_options(p, _TOY_MODEL)
     float64_option(p)
     io_options(p)
 
 
 def toy_optimizer_options(p, *, wd_emb: bool = True) -> None:
-    """Learning rates and weight decays of the toy model's embedding and decoder."""
-    p.add_argument("--lr-emb", type=positive, default=1e-3, help="embedding learning rate (default 1e-3)")
-    if wd_emb:
-        p.add_argument("--wd-emb", type=nonnegative, default=0.0, help="embedding weight decay (default 0)")
-    p.add_argument("--lr-dec", type=positive, default=1e-4, help="decoder learning rate (default 1e-4)")
-    p.add_argument("--wd-dec", type=nonnegative, default=0.0, help="decoder weight decay (default 0)")
+    """Learning rates and weight decays of the toy model's embedding and decoder (defaults:
+    :func:`effgrok.nets.toy.train_toy`'s)."""
+    flags = (
+        ["--lr-emb", "--wd-emb", "--lr-dec", "--wd-dec"] if wd_emb else ["--lr-emb", "--lr-dec", "--wd-dec"]
+    )
+    for flag in flags:
+        kind, what = (positive, "learning rate") if flag.startswith("--lr") else (nonnegative, "weight decay")
+        part = "embedding" if flag.endswith("emb") else "decoder"
+        p.add_argument(flag, type=kind, default=None, help=f"{part} {what} (default: train_toy's)")
 
 
-def mlp_options(p, *, hidden: int | None, lr: float, wd: float, hidden_help: str | None = None) -> None:
-    """``--hidden``, ``--lr`` and ``--wd`` of the MLP trainers (AdamW)."""
+#: the flags of the two optimiser settings in every command: the glossary's name, then the
+#: short alias; the option (``args.learning_rate``) and the JSON key are the glossary's name
+LEARNING_RATE = ("--learning-rate", "--lr")
+WEIGHT_DECAY = ("--weight-decay", "--wd")
+
+
+def _shown(value, library: str) -> str:
+    return f"default {value:g}" if value is not None else f"default: {library}"
+
+
+def mlp_options(
+    p,
+    *,
+    hidden: int | None,
+    lr: float | None,
+    wd: float | None,
+    hidden_help: str | None = None,
+    library: str = "the library's",
+) -> None:
+    """``--hidden``, ``--learning-rate`` and ``--weight-decay`` of the MLP trainers (AdamW);
+    a default ``None`` is filled from the library (``library`` names where, in the help)."""
     p.add_argument(
         "--hidden",
         type=integer(1, 65536),
         default=hidden,
-        help=hidden_help or f"hidden width (default {hidden})",
+        help=hidden_help or f"hidden width ({_shown(hidden, library)})",
     )
-    p.add_argument("--lr", type=positive, default=lr, help=f"AdamW learning rate (default {lr:g})")
-    p.add_argument("--wd", type=nonnegative, default=wd, help=f"AdamW weight decay (default {wd:g})")
+    p.add_argument(
+        *LEARNING_RATE, type=positive, default=lr, help=f"AdamW learning rate ({_shown(lr, library)})"
+    )
+    p.add_argument(
+        *WEIGHT_DECAY, type=nonnegative, default=wd, help=f"AdamW weight decay ({_shown(wd, library)})"
+    )
+
+
+def library_defaults(args, function, names, *presets: dict, keyword: dict | None = None) -> None:
+    """Fill each option of ``names`` that ``args`` holds as ``None``: from the first of
+    ``presets`` (the library's named protocols, e.g. :data:`effgrok.nets.modular.DEMO`) that
+    names it, else from ``function``'s default for that keyword (where it has one that is not
+    ``None``) -- so a command's defaults are the library's, never restated.  ``keyword`` maps an
+    option to the keyword of ``function`` that takes it where their names differ.
+
+    >>> def train(task, *, steps=10, loss="mse", learning_rate=None): ...
+    >>> ns = argparse.Namespace(steps=None, loss=None, learning_rate=None, p=None)
+    >>> library_defaults(ns, train, ["steps", "loss", "learning_rate", "p"], {"loss": "ce", "p": 5})
+    >>> ns
+    Namespace(steps=10, loss='ce', learning_rate=None, p=5)
+    """
+    import inspect
+
+    params = inspect.signature(function).parameters
+    for name in names:
+        if getattr(args, name) is not None:
+            continue
+        value = next((d[name] for d in presets if name in d), None)
+        kw = (keyword or {}).get(name, name)
+        if value is None and kw in params and params[kw].default is not inspect.Parameter.empty:
+            value = params[kw].default
+        setattr(args, name, value)
+
+
+def run_rows(runs, steps: str = "", seeds=None, **columns) -> list[dict]:
+    """The per-run rows of a trainer's result, JSON- and CSV-ready: ``runs.tables()["runs"]``
+    (the library's per-run values and each curve's final value) with each run's seed as
+    ``seed`` (``seeds`` where the result has none), the space-separated ``steps`` columns
+    (first-crossing steps) as integers (``None``: never), then the extra ``columns``
+    (name -> one value per run)."""
+    from .._record import jsonable
+
+    rows = []
+    for r, row in enumerate(runs.tables()["runs"]):
+        row = {("seed" if k == "seeds" else k): v for k, v in row.items()}
+        if seeds is not None:
+            row["seed"] = int(seeds[r])
+        row.update({k: step_or_none(row[k]) for k in steps.split()})
+        row.update({k: v[r] for k, v in columns.items()})
+        rows.append(jsonable(row))
+    return rows
 
 
 def digits_options(p) -> None:
@@ -375,27 +486,31 @@ def digits_options(p) -> None:
         "--data-seed", type=integer(lo=0), default=0, help="seed of the train/test split (default 0)"
     )
     seeds_option(p, 1)
-    p.add_argument("--width", type=integer(1, 4096), default=200, help="hidden width (default 200)")
-    p.add_argument("--depth", type=integer(1, 16), default=3, help="weight layers (default 3)")
-    p.add_argument("--lr", type=positive, default=1e-3, help="AdamW learning rate (default 1e-3)")
+    library = "reduced_landscape's and alpha_sweep's"
+    p.add_argument("--width", type=integer(1, 4096), default=None, help=f"hidden width (default: {library})")
+    p.add_argument("--depth", type=integer(1, 16), default=None, help=f"weight layers (default: {library})")
+    p.add_argument(
+        *LEARNING_RATE, type=positive, default=None, help=f"AdamW learning rate (default: {library})"
+    )
     schedule_options(p, 2000)
     float64_option(p)
     io_options(p)
 
 
-def committee_options(p, samples_hi: int) -> None:
-    """The lazy→rich problem and committee network (``ntk``, ``train lazy-rich``)."""
-    p.add_argument("--target", default="paper", help="'paper' (½(β·x)²) or 'hermite:k' (default paper)")
-    p.add_argument("--dim", type=integer(1, 4096), default=100, help="input dimension D (default 100)")
-    p.add_argument(
-        "--samples", type=integer(2, samples_hi), default=550, help="training samples P (default 550)"
-    )
-    p.add_argument(
-        "--test-samples", type=integer(2, samples_hi), default=1000, help="test samples (default 1000)"
-    )
-    p.add_argument("--width", type=integer(1, 100_000), default=500, help="hidden width N (default 500)")
-    p.add_argument("--epsilon", type=nonnegative, default=0.02, help="quadratic part ε of φ (default 0.02)")
-    p.add_argument("--alpha", type=positive, nargs="+", default=[1.0], help="output scale(s) α")
+def committee_options(p, samples_hi: int, library: str) -> None:
+    """The lazy→rich problem and committee network (``ntk``, ``train lazy-rich``); the defaults
+    are ``library``'s, filled by the command (:func:`library_defaults`)."""
+    add_options(p, [
+        ("--target", None, None, "'paper' (½(β·x)²) or 'hermite:k'"),
+        ("--dim", integer(1, 4096), None, "input dimension D"),
+        ("--samples", integer(2, samples_hi), None, "training samples P"),
+        ("--test-samples", integer(2, samples_hi), None, "test samples"),
+        ("--width", integer(1, 100_000), None, "hidden width N"),
+        ("--epsilon", nonnegative, None, "quadratic part ε of φ"),
+        ("--alpha", positive, None, "output scale(s) α", {"nargs": "+"}),
+    ])  # fmt: skip
+    for action in p._actions[-7:]:
+        action.help += f" (default: {library})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,16 +544,25 @@ def parse_pairs(text: str) -> list[tuple[int, int]]:
     return pairs
 
 
-def keywords(args, names: str = "", **renamed: str) -> dict:
-    """Options of ``args`` as a library function's keyword arguments: each of the space-separated
-    ``names`` under its own name, and ``keyword="option"`` for each of ``renamed`` (e.g.
-    ``learning_rate="lr"``).
+def keywords(args, names: str) -> dict:
+    """Options of ``args`` as a library function's keyword arguments, each of the
+    space-separated ``names`` under its own name (an option is named as the library names it).
 
-    >>> keywords(argparse.Namespace(steps=10, seed=0, lr=0.1), "steps seed", learning_rate="lr")
-    {'steps': 10, 'seed': 0, 'learning_rate': 0.1}
+    >>> keywords(argparse.Namespace(steps=10, seed=0, learning_rate=0.1), "steps learning_rate")
+    {'steps': 10, 'learning_rate': 0.1}
     """
-    same = {name: getattr(args, name) for name in names.split()}
-    return {**same, **{key: getattr(args, option) for key, option in renamed.items()}}
+    return {name: getattr(args, name) for name in names.split()}
+
+
+def echo(record: dict, args, names: str) -> dict:
+    """``record`` with each of the space-separated option ``names`` that it lacks at its top
+    level added, as the option ran: a setting the result does not know (the command's own, or
+    the trainer's) is recorded once, under its option's name.
+
+    >>> echo({"steps": 10}, argparse.Namespace(steps=20, float64=False), "steps float64")
+    {'steps': 10, 'float64': False}
+    """
+    return {**record, **{n: getattr(args, n) for n in names.split() if n not in record}}
 
 
 def joined(values) -> str:

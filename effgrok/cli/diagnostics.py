@@ -6,7 +6,7 @@ from pathlib import Path
 
 from . import _options as o
 from ._output import Outcome, figure
-from .train import format_columns, toy_setup
+from .train import format_columns, toy_settings, toy_setup
 
 _DEFAULT_FRACTIONS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
 
@@ -22,7 +22,8 @@ _SCORE_OPTIONS = (  # (flag, type or choices, default, help[, more add_argument 
     ("--budget", o.positive, None, "budget in steps (default: last step)"),
     ("--cutoff", o.finite, 4.0, "lowest frequency, cycles per window (default 4)"),
     ("--degree", o.integer(), 2, "degree of the detrending polynomial (default 2)"),
-    ("--linear", bool, False, "score the loss itself, not its logarithm"),
+    ("--linear", bool, False, "score the loss itself, not its logarithm (the record's log: false)",
+     {"dest": "log", "action": "store_false", "default": True}),
     ("--floor", o.finite, 1e-8, "floor under the loss (default 1e-8)"),
     ("--threshold", o.fraction(), 0.8, "AUC threshold reported (default 0.8)"),
 )  # fmt: skip
@@ -47,22 +48,31 @@ def register(sub) -> None:
     toy.set_defaults(run=run_progress)
     mod = psub.add_parser("modular", help="Fourier concentration and feature effective rank of MLP runs")
     o.modular_task_options(mod, 23)
-    mod.add_argument("--train-frac", type=o.fraction(), default=0.9, help="training fraction (default 0.9)")
+    mod.add_argument(
+        "--train-frac",
+        "--train-fraction",
+        dest="train_fraction",
+        type=o.fraction(),
+        default=0.9,
+        help="training fraction (default 0.9)",
+    )
     o.seeds_option(mod, 2)
-    o.mlp_options(mod, hidden=128, lr=1e-3, wd=1.0)
+    demo = "effgrok.nets.modular.DEMO"
+    o.mlp_options(mod, hidden=128, lr=None, wd=None, library=demo)
     mod.add_argument(
         "--loss",
         choices=("cross_entropy", "stablemax", "mse"),
-        default="mse",
-        help="loss (default mse: with quadratic units p=23 generalises at fraction 0.9 within ~1000 steps)",
+        default=None,
+        help=f"loss (default: {demo}, MSE: with quadratic units p=23 generalises at fraction 0.9 "
+        "within ~1000 steps)",
     )
     mod.add_argument(
         "--activation",
         choices=("relu", "gelu", "tanh", "silu", "quadratic"),
-        default="quadratic",
-        help="hidden nonlinearity (default quadratic)",
+        default=None,
+        help=f"hidden nonlinearity (default: {demo})",
     )
-    o.schedule_options(mod, 3000)
+    o.schedule_options(mod, None, f"training steps (default: {demo})")
     mod.add_argument(
         "--snapshot-stride", type=o.integer(), default=None, help="snapshot stride (default: stride)"
     )
@@ -85,7 +95,7 @@ def _scores(args, log, fractions):
 
     from ..diagnostics.early import early_prediction_curve, min_points, spectral_scores
 
-    opts = dict(cutoff=args.cutoff, degree=args.degree, log=not args.linear, floor=args.floor)
+    opts = dict(cutoff=args.cutoff, degree=args.degree, log=args.log, floor=args.floor)
     need = min_points(args.cutoff, args.degree)
     if all(y.size < need for y in log.losses):
         raise o.UsageError(
@@ -143,7 +153,8 @@ def run_predict_grok(args) -> Outcome:
         "budget": budget,
         "fractions": [float(f) for f in fractions],
     }
-    rec.update(cutoff=args.cutoff, degree=args.degree, log=not args.linear, runs=rows)
+    rec.update(cutoff=args.cutoff, degree=args.degree, log=args.log, runs=rows)
+    rec = o.echo(rec, args, "loss_column step_column run_column floor")
     rec["auc"] = None if res is None else [o.never_to_none(v) for v in res.auc]
     rec["earliest_fraction"] = None if res is None else res.earliest(args.threshold)
     rec["threshold"] = args.threshold
@@ -215,6 +226,11 @@ def format_predict_grok(rec: dict) -> str:
 
 
 def _modular_progress(args, seeds):
+    from ..nets.modular import DEMO, train_modular
+
+    o.library_defaults(
+        args, train_modular, ["learning_rate", "weight_decay", "loss", "activation", "steps"], DEMO
+    )
     steps_stride = o.stride(args)
     from ..tasks import make_task
 
@@ -228,15 +244,14 @@ def _modular_progress(args, seeds):
     if not 1 <= args.k <= task.n_symbols // 2:
         raise o.UsageError(f"--k must be 1..{task.n_symbols // 2} for p={task.n_symbols}, got {args.k}")
     from ..diagnostics.progress import modular_progress
-    from ..nets.modular import train_modular
 
     runs = train_modular(
         task,
-        train_fraction=args.train_frac,
+        train_fraction=args.train_fraction,
         seeds=seeds,
         hidden=args.hidden,
-        learning_rate=args.lr,
-        weight_decay=args.wd,
+        learning_rate=args.learning_rate,
+        weight_decay=args.weight_decay,
         steps=args.steps,
         stride=steps_stride,
         snapshot_stride=snap,
@@ -247,8 +262,17 @@ def _modular_progress(args, seeds):
     return task, modular_progress(runs, task, k=args.k, activation=args.activation)
 
 
+#: the options of ``progress`` recorded as they ran (the toy model's settings besides)
+_PROGRESS_ECHOED = {
+    "toy": "n_train lr_emb lr_dec wd_dec",
+    "modular": "train_fraction hidden learning_rate weight_decay loss activation stride snapshot_stride k "
+    "float64",
+}
+
+
 def run_progress(args) -> Outcome:
     seeds = o.seed_list(args.seeds)
+    cfg = None
     if args.model == "toy":
         task, cfg, size = toy_setup(args)
         from ..diagnostics.progress import toy_progress
@@ -278,6 +302,9 @@ def run_progress(args) -> Outcome:
         rows.append(row)
     rec = {"model": prog.model, "task": task.name, "p": task.p, "steps": args.steps, "runs": rows}
     rec["not_applicable"] = prog.not_applicable
+    rec = o.echo(rec, args, _PROGRESS_ECHOED[args.model])
+    if args.model == "toy":
+        rec |= {k: v for k, v in toy_settings(args, cfg).items() if k not in rec}
     head = f"progress measures  {rec['model']}  task {rec['task']}  p={rec['p']}  steps={rec['steps']}"
     for name, why in prog.not_applicable.items():
         head += f"\n  {name}: null -- {why}"

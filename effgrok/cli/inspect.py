@@ -20,14 +20,14 @@ _EMBEDDING_OPTIONS = (
 )  # fmt: skip
 _MEASURE_OPTIONS = (
     ("--steps", o.integer(), None, "checkpoint steps (default: file names)", {"nargs": "+"}),
-    ("--lr", o.finite, 1e-3, "learning rate η for n_h (default 1e-3)"),
+    (o.LEARNING_RATE, o.finite, None, "learning rate η for n_h (default: inspect_embedding's)"),
     ("--z0", o.finite, None, "Z0 for n_h (default: ‖E0‖² of the first checkpoint, as rate and simulate)"),
-    ("--normalization", ("sum", "mean"), "sum", "effective-loss N (default sum)"),
+    ("--normalization", ("sum", "mean"), None, "effective-loss N (default: inspect_embedding's)"),
     ("--accuracy", o.finite, None, "your measured test accuracy"),
     ("--k", o.integer(), None, "frequencies in the Fourier concentration (default 5, or p//2)"),
-    ("--key-power", o.finite, 0.9, "power share of the key frequencies (default 0.9)"),
+    ("--key-power", o.finite, None, "power share of the key frequencies (default: inspect_embedding's)"),
     ("--flow-time", ("fit", "lr"), "fit",
-     "series: time axis of the effective-loss flow, fitted (default) or --lr per step"),
+     "series: time axis of the effective-loss flow, fitted (default) or --learning-rate per step"),
     ("--no-flow", bool, False, "series: no effective-loss flow overlay"),
 )  # fmt: skip
 _NETWORK_OPTIONS = (
@@ -90,6 +90,9 @@ def run(args) -> Outcome:
     if not series and args.metrics is not None:
         raise o.UsageError("--metrics belongs to a series of checkpoints (a folder or a glob as --embedding)")
     task = _task(args)  # option values are checked by the library functions
+    from ..diagnostics.inspection import inspect_embedding
+
+    o.library_defaults(args, inspect_embedding, ["learning_rate", "normalization", "key_power"])
     import numpy as np
 
     from ..diagnostics.loaders import load_pairs
@@ -99,7 +102,7 @@ def run(args) -> Outcome:
     else:
         train = load_pairs(args.train_file, task=task)  # a label column is checked against the task
     rows = (task.n_slots, task.n_symbols)
-    opts = dict(learning_rate=args.lr, z0=args.z0, normalization=args.normalization, k=args.k)
+    opts = dict(learning_rate=args.learning_rate, z0=args.z0, normalization=args.normalization, k=args.k)
     opts["key_power"] = args.key_power
     opts["key_frequencies"] = args.key_frequencies
     return (_series if series else _one)(args, task, train, rows, opts)
@@ -140,7 +143,7 @@ def _one(args, task, train, rows, opts) -> Outcome:
         logits=None if net is None else net.logits(task),
         **opts,
     )
-    return _outcome(res, figure("plot_inspection", res, loaded.matrix), net)
+    return _outcome(res, figure("plot_inspection", res, loaded.matrix), args, net)
 
 
 def _series(args, task, train, rows, opts) -> Outcome:
@@ -174,11 +177,15 @@ def _series(args, task, train, rows, opts) -> Outcome:
         logits=logits,
         **opts,
     )
-    return _outcome(res, figure("plot_inspection_series", res, log=log), net, log)
+    return _outcome(res, figure("plot_inspection_series", res, log=log), args, net, log)
 
 
-def _outcome(res, fig, net=None, log=None) -> Outcome:
-    rec = res.record()
+#: the options of ``inspect`` that its result does not record itself
+_ECHOED = "vocab steps accuracy k key_power flow_time no_flow arch activation heads key_frequencies"
+
+
+def _outcome(res, fig, args, net=None, log=None) -> Outcome:
+    rec = o.echo(res.record(), args, _ECHOED)
     rec["network"] = None if net is None else {"architecture": net.arch, "how": net.how}
     if log is not None:
         rec["metrics"] = log.record()

@@ -16,29 +16,40 @@ def register(sub) -> None:
         default="committee",
         help="committee: the lazy→rich paper's network (default); mlp: two-layer NTK-parameterised MLP",
     )
-    o.committee_options(ntk, samples_hi=20_000)
-    ntk.add_argument("--activation", default="relu", help="activation of --model mlp: relu, erf, linear, ...")
+    o.committee_options(ntk, samples_hi=20_000, library="ntk_study's")
+    ntk.add_argument(
+        "--activation",
+        default=None,
+        help="activation of --model mlp: relu, erf, linear, ... (default: ntk_study's)",
+    )
     ntk.add_argument(
         "--top-k",
         type=o.integer(1, 100_000),
-        default=10,
-        help="eigenvectors for the target power (default 10)",
+        default=None,
+        help="eigenvectors for the target power (default: ntk_study's)",
     )
-    ntk.add_argument("--seed", type=o.integer(0, 2**63 - 1), default=0, help="random seed (default 0)")
+    ntk.add_argument(
+        "--seed", type=o.integer(0, 2**63 - 1), default=None, help="random seed (default: ntk_study's)"
+    )
     o.io_options(ntk)
     ntk.set_defaults(run=run)
 
 
 def run(args) -> Outcome:
+    from ..kernels.study import ntk_study
+
+    names = ["target", "dim", "samples", "test_samples", "width", "epsilon", "alpha", "top_k", "seed"]
+    o.library_defaults(args, ntk_study, names, keyword={"alpha": "alphas"})
+    args.alpha = list(args.alpha)
     if args.width * args.dim > 50_000_000:
         raise o.UsageError(f"--width {args.width} × --dim {args.dim} is too large (at most 5e7 weights)")
     if args.top_k > args.test_samples:
         raise o.UsageError(f"--top-k {args.top_k} exceeds --test-samples {args.test_samples}")
     from ..kernels.ntk import ACTIVATIONS
 
-    if args.model == "mlp" and args.activation not in ACTIVATIONS:
+    if args.model == "mlp" and args.activation is not None and args.activation not in ACTIVATIONS:
         raise o.UsageError(f"--activation must be one of {', '.join(ACTIVATIONS)}; got {args.activation!r}")
-    from ..kernels.study import estimated_core_seconds, ntk_study
+    from ..kernels.study import estimated_core_seconds
 
     cost = estimated_core_seconds(args.samples, args.test_samples, args.width, len(args.alpha), args.model)
     with o.estimate_when_trained(cost):
@@ -50,7 +61,7 @@ def run(args) -> Outcome:
             test_samples=args.test_samples,
             width=args.width,
             epsilon=args.epsilon,
-            activation=args.activation,
+            **({} if args.activation is None else {"activation": args.activation}),
             alphas=args.alpha,
             top_k=args.top_k,
             seed=args.seed,

@@ -30,7 +30,7 @@ def register(sub, task_names) -> None:
             ("--init-scale", o.positive, 1.0, "initialisation scale of embedding and decoder (default 1)"),
             ("--init-scale-emb", o.positive, None, "embedding initialisation scale (default --init-scale)"),
             ("--init-scale-dec", o.positive, None, "decoder initialisation scale (default --init-scale)"),
-            ("--steps", o.integer(1, o.MAX_STEPS), 5000, "training budget in steps (default 5000)"),
+            (("--budget", "--steps"), o.integer(1, o.MAX_STEPS), 5000, "training budget (default 5000)"),
         ],
     )  # fmt: skip
     o.io_options(p, "JSON + CSV")
@@ -58,9 +58,10 @@ def run_predict_time(args) -> Outcome:
         init_scale_emb=args.init_scale_emb if args.init_scale_emb is not None else args.init_scale,
         init_scale_dec=args.init_scale_dec if args.init_scale_dec is not None else args.init_scale,
         pinned_fraction=1.0 if pinned else 0.0,
-        budget=args.steps,
+        budget=args.budget,
     )
     rec = {"task": task.name, "p": task.p, "seed": args.seed, "pinned": pinned, **law.record()}
+    rec = o.echo(rec, args, "init_scale")
     return Outcome("predict_time", [rec], format_time(rec), tables={"predict_time": [_flat(rec)]})
 
 

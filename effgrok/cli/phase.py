@@ -6,7 +6,7 @@ import math
 
 from . import _options as o
 from ._output import Outcome, figure
-from .train import toy_setup
+from .train import toy_settings, toy_setup
 
 
 def register(sub) -> None:
@@ -102,6 +102,7 @@ def run(args) -> Outcome:
     cells = phase_cells(x, y, res["fractions"], res["test_only"])
     rec = {"task": task.name, "p": task.p, "x": x[0], "y": y[0], "seeds": seeds, "steps": cfg.steps}
     rec.update(gap=args.gap, cells=cells)
+    rec = o.echo(rec, args, "n_train") | {k: v for k, v in toy_settings(args, cfg).items() if k not in rec}
     figures = {"phase_diagram": figure("plot_phase_diagram", res)}
     return Outcome("phase_diagram", [rec], format_phase(rec), tables={"phases": cells}, figures=figures)
 

@@ -7,12 +7,12 @@ from ._output import Outcome, figure
 from .theory import split, split_options, tasks
 
 _OPTIONS = (  # (flag, type or choices, default, help), registered in this order
-    ("--steps", o.integer(1, 10_000_000), 5000, "time horizon in gradient steps (default 5000)"),
-    ("--lr", o.finite, 1e-3, "learning rate η (default 1e-3)"),
+    ("--steps", o.integer(1, 10_000_000), None, "time horizon in gradient steps (default: simulate's)"),
+    (o.LEARNING_RATE, o.finite, None, "learning rate η (default: simulate's)"),
     ("--dim", o.integer(1, 64), None, "embedding dimension d (default 1)"),
     ("--method", ("euler", "rk4", "dopri5", "exact"), None,
      "integrator (default rk4; euler with step 1 is gradient descent)"),
-    ("--step-size", o.finite, 1.0, "integration step in gradient steps"),
+    ("--step-size", o.finite, None, "integration step in gradient steps (default: simulate's)"),
     ("--stride", o.integer(), None, "record every this many steps"),
     ("--constraints", ("train", "all"), None,
      "parallelograms in the loss: training ones (default) or all permissible"),
@@ -24,8 +24,8 @@ _OPTIONS = (  # (flag, type or choices, default, help), registered in this order
      "reference_code: all parallelograms, frozen Z, Euler, standardised 1-D start"),
     ("--ensemble", o.integer(lo=1), None, "run this many members, each with its own random split and "
      "initialisation"),
-    ("--rtol", o.finite, 1e-8, "dopri5 relative tolerance"),
-    ("--atol", o.finite, 1e-12, "dopri5 absolute tolerance"),
+    ("--rtol", o.finite, None, "dopri5 relative tolerance (default: simulate's)"),
+    ("--atol", o.finite, None, "dopri5 absolute tolerance (default: simulate's)"),
 )  # fmt: skip
 
 
@@ -71,13 +71,14 @@ def run(args) -> Outcome:
     one = split(args, task, pairs)[0]  # validates the split
     apply_preset(args)
     from ..effective.dynamics import EffectiveLoss
+    from ..effective.simulation import simulate
+
+    o.library_defaults(args, simulate, ["steps", "learning_rate", "step_size", "rtol", "atol"])
 
     loss = EffectiveLoss(constraints=args.constraints, normalization=args.normalization, z=args.z)
-    options = "dim steps method step_size stride init seed rtol atol"
-    kw = dict(loss=loss, **o.keywords(args, options, learning_rate="lr"))
+    options = "dim steps method step_size stride init seed rtol atol learning_rate"
+    kw = dict(loss=loss, **o.keywords(args, options))
     if args.ensemble is None:
-        from ..effective.simulation import simulate
-
         return trajectory_outcome(task, one, simulate(task, one, **kw), args)
     o.check_scale(args)
     return ensemble_outcome(task, run_ensemble(args, task, one, pairs, kw), args)
@@ -89,12 +90,14 @@ def run_ensemble(args, task, one, pairs, kw):
 
     if pairs is not None:
         split_kw = {"train": one.train.tolist()}
-    elif args.train_frac is not None:
-        split_kw = {"fraction": args.train_frac}
+    elif args.train_fraction is not None:
+        split_kw = {"fraction": args.train_fraction}
     else:
-        split_kw = {"size": args.train_size}
+        split_kw = {"size": args.n_train}
     steps, stride = _records(args.steps, args.stride, 100)
-    check_options(args.method, args.lr, args.step_size, DEFAULT_DELTA, args.rtol, args.atol, steps, stride)
+    check_options(
+        args.method, args.learning_rate, args.step_size, DEFAULT_DELTA, args.rtol, args.atol, steps, stride
+    )
     from ..effective.simulation import core_seconds, n_train_of
     from ..scan import auto_workers
 
@@ -120,8 +123,13 @@ def run_ensemble(args, task, one, pairs, kw):
 
 def _common(task, args) -> dict:
     """The settings every ``simulate`` record starts with."""
-    keys = ("seed", "method", "steps", "dim", "init", "preset")
-    return {"task": task.name, "p": task.p, "learning_rate": args.lr, **{k: getattr(args, k) for k in keys}}
+    keys = ("seed", "method", "steps", "dim", "init", "preset", "step_size", "rtol", "atol", "ensemble")
+    return {
+        "task": task.name,
+        "p": task.p,
+        "learning_rate": args.learning_rate,
+        **{k: getattr(args, k) for k in keys},
+    }
 
 
 def trajectory_outcome(task, split, tr, args) -> Outcome:

@@ -8,9 +8,9 @@ from . import _options as o
 from ._output import Outcome, figure
 
 
-def _common(p) -> None:
+def _common(p, n_seeds: int) -> None:
     p.add_argument("--simulate", action="store_true", help="also run the simulation beside the theory")
-    o.seeds_option(p, None, "4 for linear, 1 for dichotomy")
+    o.seeds_option(p, n_seeds)
     p.add_argument(
         "--steps",
         type=o.integer(1, o.MAX_STEPS),
@@ -29,28 +29,35 @@ def register(sub) -> None:
     lin.add_argument(
         "--lam", type=o.finite, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9], help="λ = d_in/N_train"
     )
-    lin.add_argument("--eta0", type=o.finite, default=0.01, help="GD step η₀ (default 0.01)")
+    lin.add_argument(
+        *o.LEARNING_RATE, "--eta0", type=o.finite, default=0.01, help="GD step η₀ (default 0.01)"
+    )
     lin.add_argument("--epsilon", type=o.finite, default=1e-3, help="accuracy tolerance ε (default 1e-3)")
     lin.add_argument("--level", type=o.finite, default=0.95, help="accuracy level (default 0.95)")
     lin.add_argument("--d-out", type=o.integer(), default=1, help="output dimension (default 1)")
     lin.add_argument(
         "--d-in", type=o.integer(1, 20000), default=1000, help="simulated input dimension (default 1000)"
     )
-    _common(lin)
+    _common(lin, 4)
     lin.set_defaults(run=run_linear)
     dic = ssub.add_parser("dichotomy", help="kernel→rich transition t* = log(α)/λ (Lyu et al.)")
     dic.add_argument("--alpha", type=o.finite, nargs="+", default=[2.0, 4.0, 8.0], help="init scales > 1")
-    dic.add_argument("--wd", type=o.positive, nargs="+", default=[1e-4], help="weight decays λ > 0")
-    dic.add_argument("--lr", type=o.positive, default=0.002, help="GD step η (default 0.002)")
+    dic.add_argument(*o.WEIGHT_DECAY, type=o.positive, nargs="+", default=[1e-4], help="weight decays λ > 0")
+    dic.add_argument(*o.LEARNING_RATE, type=o.positive, default=0.002, help="GD step η (default 0.002)")
     dic.add_argument("--c", type=o.fraction("neither"), default=0.5, help="window half-width c in (0, 1)")
     dic.add_argument("--p", type=o.integer(3, 257), default=97, help="simulated modulus (default 97)")
     dic.add_argument("--hidden", type=o.integer(1, 8192), default=1024, help="simulated width (default 1024)")
     dic.add_argument(
-        "--train-frac", type=o.fraction("neither"), default=0.4, help="training fraction (default 0.4)"
+        "--train-frac",
+        "--train-fraction",
+        dest="train_fraction",
+        type=o.fraction("neither"),
+        default=0.4,
+        help="training fraction (default 0.4)",
     )
     dic.add_argument("--stride", type=o.integer(), default=None, help="record every this many steps")
     o.float64_option(dic, "simulate")
-    _common(dic)
+    _common(dic, 1)
     dic.set_defaults(run=run_dichotomy)
 
 
@@ -64,7 +71,9 @@ def _simulate_linear(args, lam, steps, seeds):
     from ..solvable import linear
 
     n_train = max(1, round(args.d_in / lam))
-    kw = dict(d_out=args.d_out, eta0=args.eta0, epsilon=args.epsilon, level=args.level, steps=steps, seed=0)
+    kw = dict(
+        d_out=args.d_out, eta0=args.learning_rate, epsilon=args.epsilon, level=args.level, steps=steps, seed=0
+    )
     sim = linear.simulate_linear(args.d_in, n_train, seeds=max(seeds) + 1, **kw)
     if seeds != list(range(len(seeds))):
         import dataclasses
@@ -77,13 +86,13 @@ def _simulate_linear(args, lam, steps, seeds):
 def run_linear(args) -> Outcome:
     if any(not 0 < v < 1 for v in args.lam):
         raise o.UsageError(f"--lam values must be in (0, 1) (the gap diverges at 1), got {args.lam}")
-    seeds = o.seed_list(args.seeds or [4])
+    seeds = o.seed_list(args.seeds)
     import numpy as np
 
     from ..solvable import linear
 
     gaps = [
-        linear.grokking_gap(lam, args.eta0, args.epsilon, level=args.level, d_out=args.d_out)
+        linear.grokking_gap(lam, args.learning_rate, args.epsilon, level=args.level, d_out=args.d_out)
         for lam in args.lam
     ]
     horizon = max(g.t_gen for g in gaps)
@@ -115,7 +124,7 @@ def run_linear(args) -> Outcome:
         rows.append(row)
     rec = {
         "model": "linear",
-        "eta0": args.eta0,
+        "learning_rate": args.learning_rate,
         "epsilon": args.epsilon,
         "level": args.level,
         "d_out": args.d_out,
@@ -123,6 +132,7 @@ def run_linear(args) -> Outcome:
     rec.update(
         d_in=args.d_in if args.simulate else None, steps=steps, loss_level=gaps[0].loss_level, rows=rows
     )
+    rec.update(simulate=args.simulate, seeds=seeds if args.simulate else None)
     fig = figure("plot_linear", gaps, steps=steps, simulations=sims or None)
     return Outcome("linear", [rec], format_solvable(rec), tables={"linear": rows}, figures={"linear": fig})
 
@@ -134,20 +144,22 @@ def run_linear(args) -> Outcome:
 def run_dichotomy(args) -> Outcome:
     if any(not a > 1 for a in args.alpha):
         raise o.UsageError(
-            "--alpha values must be > 1 and --wd values > 0, got "
-            f"--alpha {o.joined(args.alpha)} --wd {o.joined(args.wd)}"
+            "--alpha values must be > 1 and --weight-decay values > 0, got "
+            f"--alpha {o.joined(args.alpha)} --weight-decay {o.joined(args.weight_decay)}"
         )
-    if any(args.lr * w >= 1 for w in args.wd):
-        raise o.UsageError("need --lr × --wd < 1 for every --wd")
-    seeds = o.seed_list(args.seeds or [1])
+    if any(args.learning_rate * w >= 1 for w in args.weight_decay):
+        raise o.UsageError("need --learning-rate × --weight-decay < 1 for every --weight-decay")
+    seeds = o.seed_list(args.seeds)
     import numpy as np
 
     from ..solvable import dichotomy
 
-    a, w = (g.ravel() for g in np.meshgrid(np.asarray(args.alpha), np.asarray(args.wd), indexing="ij"))
+    a, w = (
+        g.ravel() for g in np.meshgrid(np.asarray(args.alpha), np.asarray(args.weight_decay), indexing="ij")
+    )
     t_star = dichotomy.transition_time(a, w)
     lo, hi = dichotomy.transition_window(a, w, args.c)
-    k_star = dichotomy.transition_step(a, w, args.lr)
+    k_star = dichotomy.transition_step(a, w, args.learning_rate)
     rows = [
         {
             "alpha": float(a[i]),
@@ -161,10 +173,11 @@ def run_dichotomy(args) -> Outcome:
     ]
     rec = {
         "model": "dichotomy",
-        "learning_rate": args.lr,
+        "learning_rate": args.learning_rate,
         "c": args.c,
         "homogeneity": 2,
         "rows": rows,
+        "simulate": args.simulate,
         "simulation": None,
     }
     tables, runs = {"dichotomy": rows}, None
@@ -199,9 +212,9 @@ def _simulate_dichotomy(args, a, w, k_star, seeds):
         np.repeat(a, seeds.size),
         np.repeat(w, seeds.size),
         seeds=np.tile(seeds, a.size),
-        learning_rate=args.lr,
+        learning_rate=args.learning_rate,
         hidden=args.hidden,
-        train_fraction=args.train_frac,
+        train_fraction=args.train_fraction,
         steps=args.steps,
         stride=o.stride(args),
         float64=args.float64,
@@ -211,7 +224,8 @@ def _simulate_dichotomy(args, a, w, k_star, seeds):
 def simulation_record(args, runs) -> dict:
     from ..solvable.dichotomy import transition_line_fits
 
-    rec = {"p": args.p, "hidden": args.hidden, "train_frac": args.train_frac, "steps": args.steps}
+    rec = o.keywords(args, "p hidden train_fraction steps float64")
+    rec["stride"] = o.stride(args)
     fits = transition_line_fits(runs.alpha, runs.weight_decay, runs.transition_time)
     return {**rec, "runs": runs.rows(), "fits": fits}
 
@@ -223,8 +237,8 @@ def _num(v):
 def format_solvable(rec: dict) -> str:
     if rec["model"] == "linear":
         lines = [
-            f"linear teacher–student  η₀={rec['eta0']:g}  ε={rec['epsilon']:g}  level {rec['level']:g}  "
-            f"d_out={rec['d_out']}  (loss level {rec['loss_level']:.4g})"
+            f"linear teacher–student  η₀={rec['learning_rate']:g}  ε={rec['epsilon']:g}  "
+            f"level {rec['level']:g}  d_out={rec['d_out']}  (loss level {rec['loss_level']:.4g})"
         ]
         for r in rec["rows"]:
             line = (

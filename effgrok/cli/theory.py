@@ -9,8 +9,20 @@ from ._output import Outcome, figure, merged_tables
 def split_options(p) -> None:
     """``--train-frac`` | ``--train-size`` | ``--train`` (one of them)."""
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--train-frac", type=o.fraction(), help="random training set of this fraction, in (0, 1]")
-    g.add_argument("--train-size", type=o.integer(lo=1), help="random training set of this many examples")
+    g.add_argument(
+        "--train-frac",
+        "--train-fraction",
+        dest="train_fraction",
+        type=o.fraction(),
+        help="random training set of this fraction, in (0, 1]",
+    )
+    g.add_argument(
+        "--train-size",
+        "--n-train",
+        dest="n_train",
+        type=o.integer(lo=1),
+        help="random training set of this many examples",
+    )
     g.add_argument("--train", type=str, help="explicit training pairs of symbols, e.g. '0,1 2,3'")
 
 
@@ -19,7 +31,12 @@ def register(sub, task_names) -> None:
     o.task_options(rate, task_names)
     o.io_options(rate)
     split_options(rate)
-    rate.add_argument("--lr", type=o.finite, default=1e-3, help="learning rate η for n_h (default 1e-3)")
+    rate.add_argument(
+        *o.LEARNING_RATE,
+        type=o.finite,
+        default=None,
+        help="learning rate η for n_h (default: grokking_rate's)",
+    )
     rate.add_argument(
         "--z0",
         type=o.finite,
@@ -29,8 +46,8 @@ def register(sub, task_names) -> None:
     rate.add_argument(
         "--normalization",
         choices=("sum", "mean"),
-        default="sum",
-        help="effective-loss normalisation N: sum (N=1, default) or mean (N=|P0(D)|)",
+        default=None,
+        help="effective-loss normalisation N: sum (N=1, grokking_rate's default) or mean (N=|P0(D)|)",
     )
     rate.set_defaults(run=run_rate)
 
@@ -71,14 +88,14 @@ def split(args, task, pairs):
 
     if pairs is not None:
         return split_from_pairs(task, pairs), None
-    if args.train_frac is not None:
-        return random_split(task, fraction=args.train_frac, seed=args.seed), args.seed
-    if args.train_size > task.n_examples:
+    if args.train_fraction is not None:
+        return random_split(task, fraction=args.train_fraction, seed=args.seed), args.seed
+    if args.n_train > task.n_examples:
         raise o.UsageError(
-            f"--train-size {args.train_size} exceeds the {task.n_examples} examples of "
+            f"--train-size {args.n_train} exceeds the {task.n_examples} examples of "
             f"task {task.name!r} (p={task.p})"
         )
-    return random_split(task, size=args.train_size, seed=args.seed), args.seed
+    return random_split(task, size=args.n_train, seed=args.seed), args.seed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,9 +136,12 @@ def run_rate(args) -> Outcome:
     from ..effective.metrics import ideal_accuracy
     from ..effective.spectrum import grokking_rate
 
+    o.library_defaults(args, grokking_rate, ["learning_rate", "normalization"])
     records = []
     for task, (sp, seed) in work:
-        rate = grokking_rate(task, sp, learning_rate=args.lr, z0=args.z0, normalization=args.normalization)
+        rate = grokking_rate(
+            task, sp, learning_rate=args.learning_rate, z0=args.z0, normalization=args.normalization
+        )
         records.append(rate_record(task, sp, rate, ideal_accuracy(task, sp), seed))
     return Outcome("rate", records, "\n".join(map(format_rate, records)), tables={"rate": records}, many=True)
 

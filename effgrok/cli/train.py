@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from . import _options as o
 from ._output import Outcome, figure
@@ -24,11 +25,19 @@ def register(sub) -> None:
     toy.set_defaults(run=run_toy)
 
     lr_p = tsub.add_parser("lazy-rich", help="the lazy→rich committee network, full-batch GD (Kumar et al.)")
-    o.committee_options(lr_p, samples_hi=100_000)
-    lr_p.add_argument("--eta0", type=o.positive, default=1.0, help="η₀ in η = η₀ N/α² (default 1)")
-    lr_p.add_argument("--theta", type=o.positive, default=0.1, help="loss threshold of t(θ) (default 0.1)")
+    o.committee_options(lr_p, samples_hi=100_000, library="make_problem's and train_lazy_rich's")
+    lr_p.add_argument(
+        "--base-learning-rate",
+        "--eta0",
+        type=o.positive,
+        default=None,
+        help="base learning rate η₀ in η = η₀ N/α² (default: train_lazy_rich's eta0)",
+    )
+    lr_p.add_argument(
+        "--theta", type=o.positive, default=None, help="loss threshold of t(θ) (default: train_lazy_rich's)"
+    )
     o.seeds_option(lr_p, 1)
-    o.schedule_options(lr_p, 10_000, "GD steps")
+    o.schedule_options(lr_p, None, "GD steps (default: train_lazy_rich's)")
     o.float64_option(lr_p)
     o.io_options(lr_p, "CSV + JSON")
     lr_p.set_defaults(run=run_lazy_rich)
@@ -42,12 +51,22 @@ def _register_modular(tsub) -> None:
         description="Train networks on a binary-operation table. Commutative tasks (add-mod) use the "
         "unordered pairs a <= b and a shared input table (u = e_a + e_b), so --train-frac is a fraction "
         "of the p(p+1)/2 unordered pairs; other tasks use all p^2 ordered pairs with separate left/right "
-        "inputs. The defaults (p 23, fraction 0.6, MSE loss, quadratic activation, 3000 steps) show "
-        "grokking: training accuracy reaches 1 within ~100 steps, validation accuracy ~2000 steps later.",
+        "inputs. The defaults are the library's demo protocol, effgrok.nets.modular.DEMO (p 23, fraction "
+        "0.6, MSE loss, quadratic activation, 3000 steps), and otherwise train_modular's (or "
+        "train_transformer's) own: they show grokking: training accuracy reaches 1 within ~100 steps, "
+        "validation accuracy ~2000 steps later.",
     )
-    o.modular_task_options(mod, 23)
+    demo = "effgrok.nets.modular.DEMO"
+    mod.add_argument("--task", default=None, help=f"add-mod, sub-mod, mul-mod, ... (default: {demo})")
+    mod.add_argument("--p", type=o.integer(), default=None, help=f"modulus p (default: {demo})")
     mod.add_argument(
-        "--train-frac", type=o.fraction(), nargs="+", default=[0.6], help="training fraction(s) (default 0.6)"
+        "--train-frac",
+        "--train-fraction",
+        dest="train_fraction",
+        type=o.fraction(),
+        nargs="+",
+        default=None,
+        help=f"training fraction(s) (default: {demo})",
     )
     o.seeds_option(mod, 1)
     mod.add_argument(
@@ -62,40 +81,33 @@ def _register_modular(tsub) -> None:
     o.mlp_options(
         mod,
         hidden=None,
-        lr=1e-3,
-        wd=1.0,
-        hidden_help="hidden width (default 256; embed-sum: 48, the paper's)",
+        lr=None,
+        wd=None,
+        hidden_help="hidden width (default: train_modular's; embed-sum: "
+        "effgrok.nets.modular.EMBED_SUM_HIDDEN, the paper's)",
+        library=demo,
     )
-    mod.add_argument(
-        "--embed-dim", type=o.integer(1, 65536), default=None, help="embed-sum embedding width (default 500)"
-    )
-    mod.add_argument(
-        "--loss",
-        choices=("mse", "cross_entropy", "stablemax"),
-        default=None,
-        help="loss of the MLP models (default mse; the transformer uses cross_entropy)",
-    )
-    mod.add_argument(
-        "--activation",
-        choices=("quadratic", "relu", "gelu", "tanh", "silu"),
-        default=None,
-        help="hidden activation of the MLP models (default quadratic)",
-    )
-    mod.add_argument(
-        "--bias",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="biases in the mlp model (default --bias; embed-sum has none)",
-    )
-    mod.add_argument("--beta1", type=o.fraction("left"), default=0.9, help="AdamW β₁ (default 0.9)")
-    mod.add_argument(
-        "--beta2", type=o.fraction("left"), default=None, help="AdamW β₂ (default 0.999; transformer 0.98)"
-    )
-    mod.add_argument("--eps", type=o.nonnegative, default=1e-8, help="AdamW ε >= 0 (default 1e-8)")
-    o.schedule_options(mod, 3000)
-    o.float64_option(mod)
-    o.io_options(mod, "CSV + JSON")
+    o.add_options(mod, _MODULAR)
     mod.set_defaults(run=run_modular)
+
+
+_MODULAR = (  # (flag, type or choices, default, help[, keywords]); None: the library's default
+    ("--embed-dim", o.integer(1, 65536), None, "embed-sum embedding width (default: train_modular's)"),
+    ("--loss", ("mse", "cross_entropy", "stablemax"), None,
+     "loss of the MLP models (default: effgrok.nets.modular.DEMO; the transformer uses cross_entropy)"),
+    ("--activation", ("quadratic", "relu", "gelu", "tanh", "silu"), None,
+     "hidden activation of the MLP models (default: effgrok.nets.modular.DEMO)"),
+    ("--bias", argparse.BooleanOptionalAction, None,
+     "biases in the mlp model (default --bias; embed-sum has none)"),
+    ("--beta1", o.fraction("left"), None, "AdamW β₁ (default: the trainer's)"),
+    ("--beta2", o.fraction("left"), None, "AdamW β₂ (default: the trainer's, 0.999; transformer 0.98)"),
+    ("--eps", o.nonnegative, None, "AdamW ε >= 0 (default: the trainer's)"),
+    ("--steps", o.integer(1, o.MAX_STEPS), None, "training steps (default: effgrok.nets.modular.DEMO)"),
+    ("--stride", o.integer(lo=1), None, "record every this many steps"),
+    ("--float64", bool, False, "train in float64 (default float32)"),
+    ("--json", bool, False, "print one JSON object on stdout"),
+    ("--out", Path, None, "folder for CSV + JSON results"),
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,29 +119,33 @@ def toy_setup(args):
     from ..tasks import make_task
 
     task = make_task(args.task, args.p)
+    from ..nets.toy import ToyConfig, train_toy
+
+    o.library_defaults(args, ToyConfig, ["steps", "dim", "batch_size", "variant"])
+    o.library_defaults(args, train_toy, [k for k in ("lr_emb", "wd_emb", "lr_dec", "wd_dec") if k in args])
+    if args.batch_size is None:  # ToyConfig's full batch
+        args.batch_size = 0
     steps_stride = o.stride(args)
     if args.batch_size < 0:
         raise o.UsageError(f"--batch-size must be >= 1, or 0 for full batch; got {args.batch_size}")
     if getattr(args, "train", None) is not None:  # `train toy --train PAIRS`
         from ..tasks import split_from_pairs
 
-        if args.n_train is not None or args.train_frac is not None:
+        if args.n_train is not None or args.train_fraction is not None:
             raise o.UsageError("give --train or one of --n-train/--train-frac, not both")
         try:
             size = {"train": split_from_pairs(task, o.parse_pairs(args.train))}
         except ValueError as exc:
             raise o.UsageError(f"--train: {exc}") from None
-    elif args.train_frac is not None:
-        size = {"train_fraction": args.train_frac}
+    elif args.train_fraction is not None:
+        size = {"train_fraction": args.train_fraction}
     else:
-        n = 45 if args.n_train is None else args.n_train
+        n = args.n_train = 45 if args.n_train is None else args.n_train
         if not 1 <= n <= task.n_examples:
             raise o.UsageError(
                 f"--n-train must be 1..{task.n_examples} for task {task.name!r} (p={task.p}), got {n}"
             )
         size = {"n_train": n}
-    from ..nets.toy import ToyConfig
-
     cfg = ToyConfig(
         dim=args.dim,
         variant=args.variant,
@@ -154,21 +170,9 @@ def run_toy(args) -> Outcome:
 
     with o.estimate_when_trained(estimated_core_seconds(len(seeds), cfg.steps)):
         runs = train_toy(task, cfg, seeds=seeds, **o.keywords(args, "lr_emb wd_emb lr_dec wd_dec"), **size)
-    rows = [
-        {
-            "seed": int(s),
-            "n_train": int(runs.n_train[k]),
-            "step_train_acc": o.step_or_none(runs.step_train_acc[k]),
-            "step_test_acc": o.step_or_none(runs.step_test_acc[k]),
-            "step_rqi": o.step_or_none(runs.step_rqi[k]),
-            "final_train_acc": float(runs.final_train_acc[k]),
-            "final_test_acc": float(runs.final_test_acc[k]),
-            "final_rqi": float(runs.final_rqi[k]),
-        }
-        for k, s in enumerate(seeds)
-    ]
-    rec = {"model": "toy", "task": task.name, "p": task.p, "variant": cfg.variant, "dim": cfg.dim}
-    rec.update(steps=cfg.steps, runs=rows)
+    rows = o.run_rows(runs, "step_train_acc step_test_acc step_rqi", seeds=seeds)
+    rec = {"model": "toy", "task": task.name, "p": task.p, **toy_settings(args, cfg), "runs": rows}
+    rec.update(o.keywords(args, "lr_emb wd_emb lr_dec wd_dec train"))
 
     return Outcome(
         "train",
@@ -178,6 +182,17 @@ def run_toy(args) -> Outcome:
         arrays={"curves": toy_curves(runs)},
         figures={"train": figure("plot_toy_runs", runs)},
     )
+
+
+def toy_settings(args, cfg) -> dict:
+    """The settings of the toy model's options as they ran (``train_fraction``: ``None`` where
+    the training sets are given by size or pairs)."""
+    keys = ("variant", "dim", "steps", "stride", "float64")
+    return {
+        **{k: getattr(cfg, k) for k in keys},
+        "batch_size": args.batch_size,
+        "train_fraction": args.train_fraction,
+    }
 
 
 _TOY_COLUMNS = "  seed  n_train  step(train≥0.9)  step(test≥0.9)  step(RQI>0.95)  final test acc  final RQI"
@@ -209,7 +224,22 @@ def format_columns(head: str, rows: list[dict]) -> str:
 # lazy-rich
 
 
+def _fill_lazy_rich(args) -> None:
+    """The options not given, from the library: the problem's from ``make_problem``, the rest from
+    ``train_lazy_rich`` (``--base-learning-rate`` is its ``eta0``)."""
+    import numpy as np
+
+    from ..kernels.lazy_rich import make_problem
+    from ..nets.lazy_rich import train_lazy_rich
+
+    o.library_defaults(args, make_problem, ["target", "dim", "samples", "test_samples"])
+    names = ["width", "epsilon", "alpha", "base_learning_rate", "theta", "steps"]
+    o.library_defaults(args, train_lazy_rich, names, keyword={"base_learning_rate": "eta0"})
+    args.alpha = [float(a) for a in np.atleast_1d(args.alpha)]
+
+
 def run_lazy_rich(args) -> Outcome:
+    _fill_lazy_rich(args)
     steps_stride = o.stride(args)
     seeds = o.seed_list(args.seeds)
     import numpy as np
@@ -224,33 +254,15 @@ def run_lazy_rich(args) -> Outcome:
     ):
         runs = train_lazy_rich(
             prob,
-            width=args.width,
-            epsilon=args.epsilon,
+            **o.keywords(args, "width epsilon steps theta float64"),
             alpha=a.ravel(),
             seeds=s.ravel(),
-            eta0=args.eta0,
-            steps=args.steps,
+            eta0=args.base_learning_rate,
             stride=steps_stride,
-            theta=args.theta,
-            float64=args.float64,
         )
-    rows = [
-        {
-            "alpha": float(runs.alpha[k]),
-            "seed": int(runs.seeds[k]),
-            "t_train": o.step_or_none(runs.t_train[k]),
-            "t_test": o.step_or_none(runs.t_test[k]),
-            "grokking_amount": o.step_or_none(runs.grokking_amount[k]),
-            "final_train_loss": float(runs.train_loss[k, -1]),
-            "final_test_loss": float(runs.test_loss[k, -1]),
-            "initial_weight_norm": float(runs.weight_norm[k, 0]),
-            "final_weight_norm": float(runs.weight_norm[k, -1]),
-            "final_alignment": float(runs.alignment[k, -1]),
-        }
-        for k in range(runs.alpha.size)
-    ]
-    rec = {"model": "lazy-rich", "dim": args.dim, "samples": args.samples, "width": args.width}
-    rec.update(epsilon=args.epsilon, theta=args.theta, steps=args.steps, runs=rows)
+    rows = o.run_rows(runs, "t_train t_test grokking_amount", initial_weight_norm=runs.weight_norm[:, 0])
+    rec = {"model": "lazy-rich", **o.keywords(args, "target dim samples test_samples width epsilon")}
+    rec.update(o.keywords(args, "base_learning_rate theta steps float64"), stride=steps_stride, runs=rows)
     text = format_columns(f"lazy-rich  steps={args.steps}", rows)
     return Outcome("train", [rec], text, tables={"runs": rows})
 
@@ -260,7 +272,7 @@ def run_lazy_rich(args) -> Outcome:
 
 
 def _check_modular(args) -> None:
-    """The options that do not apply to the chosen ``--model``; fills ``--hidden``."""
+    """The options that do not apply to the chosen ``--model``."""
     if args.net == "transformer":
         given = [
             flag
@@ -282,85 +294,83 @@ def _check_modular(args) -> None:
         raise o.UsageError("--embed-dim applies to --model embed-sum only")
     if args.net == "embed-sum" and args.bias:
         raise o.UsageError("--bias: the embed-sum model has no biases (the paper's network)")
-    args.hidden = args.hidden if args.hidden is not None else (48 if args.net == "embed-sum" else 256)
 
 
-def _train_modular(args, task, seeds, steps_stride):
-    """(runs, config) of ``train modular``."""
-    import numpy as np
+#: the options of ``train modular`` filled from the library when not given (every model; then
+#: the MLP models'; then embed-sum's)
+_FILLED = (
+    "task p train_fraction learning_rate weight_decay beta1 beta2 eps steps",
+    " hidden loss activation",
+    " embed_dim",
+)
 
-    transformer = args.net == "transformer"
-    beta2 = args.beta2 if args.beta2 is not None else (0.98 if transformer else 0.999)
-    f, s = np.meshgrid(np.asarray(args.train_frac), np.asarray(seeds), indexing="ij")
-    adamw = dict(learning_rate=args.lr, weight_decay=args.wd, beta1=args.beta1, beta2=beta2, eps=args.eps)
-    common = dict(adamw, train_fraction=f.ravel(), seeds=s.ravel(), steps=args.steps, stride=steps_stride)
-    common["float64"] = args.float64
-    if transformer:
+
+def _modular_trainer(args):
+    """The library's trainer of ``--model``, with the options it takes (its keywords)."""
+    if args.net == "transformer":
         from ..nets.transformer import train_transformer
 
-        runs = train_transformer(task, **common)
-        config = {"model": "transformer", "d_model": 128, "n_heads": 4, "loss": "cross_entropy"}
-    else:
-        from ..nets.modular import train_modular
+        return train_transformer, _FILLED[0]
+    from ..nets.modular import train_modular
 
-        runs = train_modular(
-            task,
-            **common,
-            hidden=args.hidden,
-            architecture="embed_sum" if args.net == "embed-sum" else "one_hot_mlp",
-            embed_dim=500 if args.embed_dim is None else args.embed_dim,
-            loss=args.loss or "mse",
-            activation=args.activation or "quadratic",
-            bias=args.bias,
-        )
-        config = {"model": args.net, **runs.config}
-    config.update(optimizer="adamw", **adamw, float64=bool(args.float64))
-    return runs, config
+    return train_modular, "".join(_FILLED[: 3 if args.net == "embed-sum" else 2])
+
+
+def _fill_modular(args):
+    """Check the options against ``--model`` and fill those not given from the library: its
+    demo protocol :data:`effgrok.nets.modular.DEMO`, the embed-sum width of the paper, then the
+    trainer's own defaults.  Returns ``(trainer, names of its keyword options)``."""
+    from ..nets.modular import DEMO, EMBED_SUM_HIDDEN
+
+    _check_modular(args)
+    train, names = _modular_trainer(args)
+    embed_sum = {"hidden": EMBED_SUM_HIDDEN} if args.net == "embed-sum" else {}
+    o.library_defaults(args, train, names.split(), embed_sum, DEMO)
+    if not isinstance(args.train_fraction, list):
+        args.train_fraction = [args.train_fraction]
+    return train, names.split()[2:]
+
+
+def _train_modular(args, task, seeds, steps_stride, train, names):
+    """The runs of ``train modular``: every (training fraction, seed)."""
+    import numpy as np
+
+    f, s = np.meshgrid(np.asarray(args.train_fraction), np.asarray(seeds), indexing="ij")
+    kw = o.keywords(args, " ".join(n for n in names if n != "train_fraction"))
+    kw.update(train_fraction=f.ravel(), seeds=s.ravel(), stride=steps_stride, float64=args.float64)
+    if args.net != "transformer":
+        kw.update(architecture="embed_sum" if args.net == "embed-sum" else "one_hot_mlp", bias=args.bias)
+    return train(task, **kw)
 
 
 def _modular_core_seconds(args, task, n_seeds: int) -> float:
     """Estimated core-seconds of ``train modular`` (the cost model of the chosen ``--model``)."""
-    runs = n_seeds * len(args.train_frac)
-    n_train = round(max(args.train_frac) * task.n_examples)
+    runs = n_seeds * len(args.train_fraction)
+    n_train = round(max(args.train_fraction) * task.n_examples)
     if args.net == "transformer":
         from ..nets.transformer import estimated_core_seconds
 
         return estimated_core_seconds(runs, args.steps, n_train)
     from ..nets.modular import estimated_core_seconds
 
-    width = (
-        max(args.hidden, 500 if args.embed_dim is None else args.embed_dim)
-        if args.net == "embed-sum"
-        else args.hidden
-    )
+    width = max(args.hidden, args.embed_dim) if args.net == "embed-sum" else args.hidden
     return estimated_core_seconds(runs, args.steps, n_train, width)
 
 
 def run_modular(args) -> Outcome:
+    train, names = _fill_modular(args)
     steps_stride = o.stride(args)
     from ..tasks import make_task
 
     task = make_task(args.task, args.p)
-    _check_modular(args)
     seeds = o.seed_list(args.seeds)
     with o.estimate_when_trained(_modular_core_seconds(args, task, len(seeds))):
-        runs, config = _train_modular(args, task, seeds, steps_stride)
+        runs = _train_modular(args, task, seeds, steps_stride, train, names)
     step_train = runs.first_crossing("train_acc", 0.99)
-    rows = [
-        {
-            "train_fraction": float(runs.train_fraction[k]),
-            "n_train": int(runs.train_mask[k].sum()),
-            "seed": int(runs.seeds[k]),
-            "step_train_99": o.step_or_none(step_train[k]),
-            "step_test_99": o.step_or_none(runs.step_test_99[k]),
-            "final_train_acc": float(runs.train_acc[k, -1]),
-            "final_test_acc": float(runs.test_acc[k, -1]),
-        }
-        for k in range(runs.seeds.size)
-    ]
+    rows = o.run_rows(runs, "step_test_99", step_train_99=[o.step_or_none(v) for v in step_train])
     rec = {"model": "modular", "net": args.net, "task": task.name, "p": task.p}
-    rec.update(pairs="unordered" if task.commutative else "ordered", encoding=task.encoding)
-    rec.update(n_examples=task.n_examples, steps=args.steps, stride=steps_stride, config=config, runs=rows)
+    rec.update(pairs=runs.pairs, encoding=task.encoding, n_examples=task.n_examples)
+    rec.update(steps=args.steps, stride=steps_stride, config={"model": args.net, **runs.config}, runs=rows)
     return Outcome("train", [rec], format_modular(rec), tables={"runs": rows})
 
 
@@ -383,8 +393,8 @@ def format_modular(rec: dict) -> str:
         f"modular  task {rec['task']}  p={rec['p']}  ({pairs})  steps {rec['steps']}  (recorded every "
         f"{rec['stride']}: step columns have that resolution)",
         f"  {net}",
-        f"  AdamW lr {c['learning_rate']:g}  wd {c['weight_decay']:g}  β1 {c['beta1']:g}  β2 {c['beta2']:g}  "
-        f"ε {c['eps']:g}  {'float64' if c['float64'] else 'float32'}",
+        f"  AdamW lr {_one(rec, 'learning_rate')}  wd {_one(rec, 'weight_decay')}  β1 {c['beta1']:g}  "
+        f"β2 {c['beta2']:g}  ε {c['eps']:g}  {'float64' if c['float64'] else 'float32'}",
         "  train_frac  n_train  seed  step(train≥0.99)  step(test≥0.99)  final train acc  final test acc",
     ]
     for r in rec["runs"]:
@@ -394,3 +404,9 @@ def format_modular(rec: dict) -> str:
             f"{r['final_train_acc']:>15.3f}  {r['final_test_acc']:>14.3f}"
         )
     return "\n".join(lines)
+
+
+def _one(rec: dict, name: str) -> str:
+    """The runs' value of the per-run setting ``name`` (``a/b`` where they differ)."""
+    values = dict.fromkeys(r[name] for r in rec["runs"])
+    return "/".join(f"{v:g}" for v in values)

@@ -20,8 +20,15 @@ def register(sub) -> None:
     rl.add_argument("--fixed-lr", action="store_true", help="same lr at every norm (default: lr·w/w0)")
     al = wsub.add_parser("alpha-sweep", help="time to generalise against the initialisation scale α")
     al.add_argument("--alpha", type=o.positive, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0], help="α values")
-    al.add_argument("--wd", type=o.nonnegative, default=1.0, help="AdamW weight decay (default 1)")
-    al.add_argument("--test-threshold", type=o.fraction(), default=0.9, help="test accuracy level (0.9)")
+    al.add_argument(
+        *o.WEIGHT_DECAY, type=o.nonnegative, default=None, help="AdamW weight decay (default: alpha_sweep's)"
+    )
+    al.add_argument(
+        "--test-threshold",
+        type=o.fraction(),
+        default=None,
+        help="test accuracy level (default: alpha_sweep's)",
+    )
     for p in (rl, al):
         o.digits_options(p)
         p.set_defaults(run=run_weight_norm)
@@ -30,6 +37,8 @@ def register(sub) -> None:
     o.modular_task_options(tk, 47, "modulus p (the paper: 67)")
     tk.add_argument(
         "--train-frac",
+        "--train-fraction",
+        dest="train_fraction",
         type=o.fraction("neither"),
         default=0.4,
         help="training fraction of the task's examples (unordered pairs for add-mod; default 0.4)",
@@ -77,7 +86,9 @@ def _digits(args):
     from ..nets.digits import load_digits_split
 
     data = load_digits_split(args.n_train, seed=args.data_seed)
-    common = dict(seeds=seeds, width=args.width, depth=args.depth, learning_rate=args.lr, steps=args.steps)
+    common = dict(
+        seeds=seeds, width=args.width, depth=args.depth, learning_rate=args.learning_rate, steps=args.steps
+    )
     return data, dict(common, stride=steps_stride, float64=args.float64)
 
 
@@ -89,7 +100,20 @@ def _weight_norm_result(args, data, common):
         return reduced_landscape(data, args.norms, scale_lr=not args.fixed_lr, **common)
     from ..diagnostics.weight_norm import alpha_sweep
 
-    return alpha_sweep(data, args.alpha, weight_decay=args.wd, test_threshold=args.test_threshold, **common)
+    return alpha_sweep(
+        data, args.alpha, weight_decay=args.weight_decay, test_threshold=args.test_threshold, **common
+    )
+
+
+def _fill_weight_norm(args) -> None:
+    """The options not given, from the mode's library function (its keyword of the same name)."""
+    from ..diagnostics import weight_norm
+
+    if args.mode == "reduced-landscape":
+        o.library_defaults(args, weight_norm.reduced_landscape, ["width", "depth", "learning_rate"])
+    else:
+        names = ["width", "depth", "learning_rate", "weight_decay", "test_threshold"]
+        o.library_defaults(args, weight_norm.alpha_sweep, names)
 
 
 def run_weight_norm(args) -> Outcome:
@@ -98,8 +122,10 @@ def run_weight_norm(args) -> Outcome:
             raise o.UsageError("--norms must be positive and strictly increasing")
         if len(args.norms) < 3:  # the landscape's fit needs three (checked before training)
             raise o.UsageError(f"--norms needs at least 3 values, got {len(args.norms)}")
-    elif args.wd > 0 and args.lr * args.wd >= 1:
-        raise o.UsageError(f"need --lr × --wd < 1, got {args.lr * args.wd:g}")
+    _fill_weight_norm(args)
+    if args.mode == "alpha-sweep" and args.weight_decay > 0 and args.learning_rate * args.weight_decay >= 1:
+        product = args.learning_rate * args.weight_decay
+        raise o.UsageError(f"need --learning-rate × --weight-decay < 1, got {product:g}")
     data, common = _digits(args)
     from ..nets.digits import estimated_core_seconds
 
@@ -109,11 +135,19 @@ def run_weight_norm(args) -> Outcome:
         result = _weight_norm_result(args, data, common)
     if args.mode == "reduced-landscape":
         rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, **result.record()}
+        rec = o.echo(rec, args, "norms fixed_lr seeds")
         name, plot = "reduced_landscape", "plot_reduced_landscape"
     else:
-        rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, "weight_decay": args.wd}
+        rec = {
+            "mode": args.mode,
+            "n_train": args.n_train,
+            "steps": args.steps,
+            "weight_decay": args.weight_decay,
+        }
         rec.update(result.record())
+        rec = o.echo(rec, args, "test_threshold")
         name, plot = "alpha_sweep", "plot_alpha_sweep"
+    rec = o.echo(rec, args, "data_seed width depth learning_rate stride float64")
     return Outcome(
         name,
         [rec],
@@ -162,19 +196,20 @@ def run_tickets(args) -> Outcome:
 
     # the dense runs, then four retrained runs a seed (ticket, random ticket, memorisation
     # ticket, norm-matched dense) in a second call
-    n_train = round(args.train_frac * task.n_examples)
+    n_train = round(args.train_fraction * task.n_examples)
     width = max(args.hidden, args.embed_dim) if args.architecture == "embed_sum" else args.hidden
     cost = sum(estimated_core_seconds(k * len(seeds), args.steps, n_train, width) for k in (1, 4))
     options = "pruned_fraction architecture hidden embed_dim beta2 steps threshold match float64"
+    options += " train_fraction learning_rate weight_decay"
     with o.estimate_when_trained(cost):
         st = grokking_tickets(
             task,
             seeds=seeds,
             stride=steps_stride,
-            **o.keywords(args, options, train_fraction="train_frac", learning_rate="lr", weight_decay="wd"),
+            **o.keywords(args, options),
         )
-    rec = {"task": task.name, "p": task.p, **st.record(), "architecture": args.architecture}
-    rec.update(pairs=st.settings["pairs"], steps=args.steps)
+    rec = st.record()
+    rec = {k: v for k, v in rec.items() if k != "settings"} | rec["settings"]
     figures = {"tickets": figure("plot_tickets", st)}
     return Outcome("tickets", [rec], format_tickets(rec), tables=st.tables(), figures=figures)
 

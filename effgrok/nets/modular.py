@@ -644,3 +644,24 @@ def train_modular(
     kw = dict(precision="float64" if float64 else "float32", init_params=init_params, weight_mask=weight_mask)
     r = train(model, opt, sched, runs, task=task, loss=loss, **kw)
     return ModularRuns.from_train(r, task, optimizer=optimizer, adam=adam)
+
+
+#: The demo protocol of ``effgrok train modular``: its defaults, where they are not
+#: :func:`train_modular`'s (or :func:`~effgrok.nets.transformer.train_transformer`'s) own.
+#: With them a one-hidden-layer MLP with quadratic units under MSE (Gromov's network) groks
+#: add-mod 23 in seconds on a CPU: training accuracy reaches 1 within ~100 steps, test
+#: accuracy ~2000 steps later.  ``loss`` and ``activation`` apply to the MLP models only.
+DEMO = {
+    "task": "add-mod",
+    "p": 23,
+    "train_fraction": 0.6,
+    "learning_rate": 1e-3,
+    "weight_decay": 1.0,
+    "loss": "mse",
+    "activation": "quadratic",
+    "steps": 3000,
+}
+
+#: The hidden (projection) width of the embed-sum network in the grokking-tickets paper
+#: (Minegishi et al. 2024), the default of ``effgrok train modular --model embed-sum``.
+EMBED_SUM_HIDDEN = 48
