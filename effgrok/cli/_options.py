@@ -352,9 +352,11 @@ def task_options(p, task_names) -> None:
     p.add_argument("--seed", type=integer(lo=0), default=0, help="random seed (default 0)")
 
 
-def modular_task_options(p, p_default: int, p_help: str = "modulus p") -> None:
+def modular_task_options(p, p_default: int | None, p_help: str = "modulus p") -> None:
+    """``--task`` and ``--p`` (``p_default`` ``None``: filled from the library, ``p_help`` says where)."""
     p.add_argument("--task", default="add-mod", help="add-mod, sub-mod, mul-mod, ... (default add-mod)")
-    p.add_argument("--p", type=integer(), default=p_default, help=f"{p_help} (default {p_default})")
+    shown = "" if p_default is None else f" (default {p_default})"
+    p.add_argument("--p", type=integer(), default=p_default, help=f"{p_help}{shown}")
 
 
 _TOY_MODEL = (  # (flag, type or choices, default, help); see add_options; None: ToyConfig's default
@@ -492,7 +494,7 @@ def digits_options(p) -> None:
     p.add_argument(
         *LEARNING_RATE, type=positive, default=None, help=f"AdamW learning rate (default: {library})"
     )
-    schedule_options(p, 2000)
+    schedule_options(p, None, f"training steps (default: {library})")
     float64_option(p)
     io_options(p)
 

@@ -34,37 +34,49 @@ def register(sub) -> None:
         p.set_defaults(run=run_weight_norm)
 
     tk = sub.add_parser("tickets", help="grokking tickets: pruned subnetworks vs dense and norm-matched nets")
-    o.modular_task_options(tk, 47, "modulus p (the paper: 67)")
+    o.modular_task_options(tk, None, "modulus p (default: effgrok.diagnostics.tickets.DEMO's; the paper: 67)")
     tk.add_argument(
         "--train-frac",
         "--train-fraction",
         dest="train_fraction",
         type=o.fraction("neither"),
-        default=0.4,
-        help="training fraction of the task's examples (unordered pairs for add-mod; default 0.4)",
+        default=None,
+        help="training fraction of the examples (unordered pairs for add-mod; default: ticket_sweep's)",
     )
     tk.add_argument(
         "--pruned-fraction",
         type=o.fraction("left"),
-        default=0.6,
-        help="fraction of weights pruned (default 0.6 = the paper's sparsity 0.4, the fraction kept)",
+        default=None,
+        help="fraction of weights pruned (default: grokking_tickets', the paper's sparsity 0.4 kept)",
     )
     o.seeds_option(tk, 2)
     tk.add_argument(
         "--architecture",
         choices=("embed_sum", "one_hot_mlp"),
-        default="embed_sum",
-        help="the paper's embedding-sum MLP (default) or the one-hot MLP",
+        default=None,
+        help="the paper's embedding-sum MLP (ticket_sweep's default) or the one-hot MLP",
     )
-    o.mlp_options(tk, hidden=48, lr=1e-2, wd=1.0, hidden_help="hidden (projection) width (default 48)")
-    tk.add_argument(
-        "--embed-dim", type=o.integer(1, 65536), default=128, help="embedding width, embed_sum (default 128)"
+    o.mlp_options(
+        tk, hidden=None, lr=None, wd=None, library="effgrok.diagnostics.tickets.DEMO's or ticket_sweep's"
     )
-    tk.add_argument("--beta2", type=o.fraction("left"), default=0.98, help="AdamW beta2 (default 0.98)")
-    o.schedule_options(tk, 6000, "steps of every run")
-    tk.add_argument("--threshold", type=o.fraction(), default=0.99, help="test accuracy level (default 0.99)")
     tk.add_argument(
-        "--match", choices=("l1l2", "l2", "l1"), default="l1l2", help="norms of the dense control"
+        "--embed-dim",
+        type=o.integer(1, 65536),
+        default=None,
+        help="embedding width, embed_sum (default: effgrok.diagnostics.tickets.DEMO's)",
+    )
+    tk.add_argument(
+        "--beta2", type=o.fraction("left"), default=None, help="AdamW beta2 (default: ticket_sweep's)"
+    )
+    o.schedule_options(tk, None, "steps of every run (default: effgrok.diagnostics.tickets.DEMO's)")
+    tk.add_argument(
+        "--threshold", type=o.fraction(), default=None, help="test accuracy level (default: ticket_sweep's)"
+    )
+    tk.add_argument(
+        "--match",
+        choices=("l1l2", "l2", "l1"),
+        default=None,
+        help="norms of the dense control (default: ticket_sweep's)",
     )
     o.float64_option(tk)
     o.io_options(tk)
@@ -110,9 +122,10 @@ def _fill_weight_norm(args) -> None:
     from ..diagnostics import weight_norm
 
     if args.mode == "reduced-landscape":
-        o.library_defaults(args, weight_norm.reduced_landscape, ["width", "depth", "learning_rate"])
+        names = ["width", "depth", "learning_rate", "steps"]
+        o.library_defaults(args, weight_norm.reduced_landscape, names)
     else:
-        names = ["width", "depth", "learning_rate", "weight_decay", "test_threshold"]
+        names = ["width", "depth", "learning_rate", "steps", "weight_decay", "test_threshold"]
         o.library_defaults(args, weight_norm.alpha_sweep, names)
 
 
@@ -186,6 +199,12 @@ def format_weight_norm(rec: dict) -> str:
 
 
 def run_tickets(args) -> Outcome:
+    from ..diagnostics.tickets import DEMO, grokking_tickets, ticket_sweep
+
+    o.library_defaults(args, grokking_tickets, ["pruned_fraction"])
+    names = "p hidden embed_dim learning_rate weight_decay steps train_fraction architecture beta2 threshold"
+    names += " match"
+    o.library_defaults(args, ticket_sweep, names.split(), DEMO)
     steps_stride = o.stride(args)
     from ..tasks import make_task
 

@@ -58,6 +58,7 @@ from .._record import Result, jsonable, step_or_none
 from ..constants import NEVER, first_crossing
 
 __all__ = [
+    "DEMO",
     "PRUNABLE",
     "TicketStudy",
     "grokking_tickets",
@@ -558,3 +559,10 @@ def _study(dense, runs, jobs, j, s, sd, threshold, norms, mem_steps, steps, sett
         dense_weight_norm=np.asarray(dense.weight_norm),
         settings=dict(settings),
     )
+
+
+#: The quick protocol of ``effgrok tickets``: where it departs from :func:`ticket_sweep`'s
+#: defaults (the paper's: p = 67, embedding width 500, learning rate 1e-3, 10 000 steps), so
+#: that the command groks in about a minute on two CPU cores -- a smaller modulus and embedding,
+#: a ten times larger learning rate and 6000 steps.  The other settings are the paper's.
+DEMO = {"p": 47, "embed_dim": 128, "learning_rate": 1e-2, "steps": 6000}
