@@ -267,3 +267,19 @@ def test_models_reject_bad_settings():
         DigitsMLP(width=8, depth=0)
     with pytest.raises(ValueError, match="epsilon must be a finite number >= 0"):
         LazyRichCommittee(width=8, epsilon=-0.1)
+
+
+def test_models_take_examples_as_they_are(digits, problem):
+    """An :class:`Examples` passes through ``examples`` unchanged: the same runs as the data."""
+    from effgrok.nets import Examples
+
+    ex = DigitsMLP(8, 2).examples(digits)
+    assert ex.inputs[0].shape == (270, 64) and ex.train_mask.sum() == 150
+    assert DigitsMLP(8, 2).examples(ex) is ex
+    runs = Grid.zip(seed=[0], learning_rate=1e-2, weight_decay=0.0)
+    a, b = (train(DigitsMLP(8, 2), AdamW(), Schedule(4, 2), runs, task=t, loss="mse") for t in (digits, ex))
+    np.testing.assert_array_equal(a.test_loss, b.test_loss)
+    m = LazyRichCommittee(width=8)
+    ex = m.examples(problem)
+    np.testing.assert_array_equal(ex.targets[ex.train_mask], problem.y_train)
+    assert isinstance(ex, Examples) and m.examples(ex) is ex

@@ -121,7 +121,10 @@ class LazyRichCommittee(Model):
         object.__setattr__(self, "epsilon", _checks.nonnegative("epsilon", self.epsilon))
 
     def examples(self, problem: LazyRichProblem) -> Examples:
-        """Inputs ``x_train`` then ``x_test``, the first ``len(y_train)`` of them training."""
+        """Inputs ``x_train`` then ``x_test``, the first ``len(y_train)`` of them training (an
+        :class:`~effgrok.nets.driver.Examples` is taken as it is)."""
+        if isinstance(problem, Examples):
+            return problem
         x = np.concatenate([problem.x_train, problem.x_test])
         y = np.concatenate([problem.y_train, problem.y_test])
         return Examples((x,), y, train_mask=np.arange(y.size) < problem.y_train.size)
