@@ -31,7 +31,7 @@ def when_started(callback: Callable[[], None]) -> Iterator[None]:
 
 def started() -> None:
     """Call the callback of :func:`when_started`, if any (a computation, its inputs checked:
-    :func:`effgrok.nets.engine.map_chunks`, :func:`effgrok.nets.lazy_rich.train_lazy_rich`,
+    :func:`effgrok.nets.engine.map_chunks` (every trainer of the driver),
     :func:`effgrok.kernels.study.ntk_study`)."""
     callback = _STARTED.get()
     if callback is not None:

@@ -1,4 +1,5 @@
-"""An MLP on scikit-learn's handwritten digits, Omnigrok-style, vmapped over runs.
+"""An MLP on scikit-learn's handwritten digits, Omnigrok-style: the model :class:`DigitsMLP` of
+the driver :func:`effgrok.nets.driver.train` (:func:`train_digits` is a thin wrapper over it).
 
 Omnigrok (Liu, Michaud & Tegmark, ICLR 2023, arXiv 2210.01117) induces grokking on MNIST
 with a ReLU MLP (width 200, depth 3), MSE loss onto one-hot labels, a small training set
@@ -48,20 +49,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _checks
-from .engine import (
-    Runs,
-    first_crossing,
-    map_chunks,
-    over_runs,
-    run_bytes,
-    run_grid,
-    scan_schedule,
-    schedule,
-    seed_array,
-)
+from .driver import AdamW, Examples, Grid, Model, Schedule, TrainRuns, register, train
+from .engine import Runs, first_crossing, run_rng, seed_array
 
 __all__ = [
     "DigitsData",
+    "DigitsMLP",
     "DigitsRuns",
     "digits_init",
     "expected_init_norm",
@@ -135,6 +128,23 @@ class DigitsRuns(Runs):
     train_threshold: float
     test_threshold: float
 
+    @classmethod
+    def from_train(cls, r: TrainRuns, train_threshold: float, test_threshold: float) -> DigitsRuns:
+        """The :func:`train_digits` result of :func:`~effgrok.nets.driver.train`'s runs of a
+        :class:`DigitsMLP` (first crossings at the two thresholds; parameters as float64)."""
+        c, st = r.curves, r.steps
+        return cls(
+            steps=st,
+            **{k: c[k] for k in ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm")},
+            step_train=first_crossing(c["train_acc"], st, train_threshold),
+            step_test=first_crossing(c["test_acc"], st, test_threshold),
+            **{k: r.columns[k] for k in ("init_scale", "weight_decay", "learning_rate", "fixed_norm")},
+            seeds=r.columns["seed"],
+            params={k: np.asarray(v, np.float64) for k, v in r.params.items()},
+            train_threshold=float(train_threshold),
+            test_threshold=float(test_threshold),
+        )
+
 
 def load_digits_split(n_train: int = 1000, *, seed: int = 0, n_test: int | None = None) -> DigitsData:
     """Random train/test split of scikit-learn's 8 × 8 digits, pixels scaled to ``[0, 1]``.
@@ -175,8 +185,9 @@ def _sizes(width: int, depth: int) -> list[int]:
 def digits_init(seed: int, *, width: int = 200, depth: int = 3, init_scale: float = 1.0) -> dict:
     """Initial parameters ``{"W0", "b0", …}``: entries ``U(±1/√fan_in)`` times ``init_scale``.
 
-    Drawn from ``default_rng(SeedSequence(seed))``, so a run's initialisation does not depend
-    on the batch it trains in; ``W_i`` has shape ``(fan_in, fan_out)``.
+    Drawn from ``default_rng(SeedSequence(seed))`` (:func:`~effgrok.nets.engine.run_rng`, the
+    draw of :meth:`DigitsMLP.init`), so a run's initialisation does not depend on the batch it
+    trains in; ``W_i`` has shape ``(fan_in, fan_out)``.
 
     Examples
     --------
@@ -184,17 +195,10 @@ def digits_init(seed: int, *, width: int = 200, depth: int = 3, init_scale: floa
     >>> [p[k].shape for k in ("W0", "b0", "W1", "b1")]
     [(64, 20), (20,), (20, 10), (10,)]
     """
-    seed = _checks.integer("seed", seed, lo=0)
-    width, depth = _checks.integer("width", width, lo=1), _checks.integer("depth", depth, lo=1)
+    seed, model = _checks.integer("seed", seed, lo=0), DigitsMLP(width, depth)
     init_scale = _checks.positive("init_scale", init_scale)
-    rng = np.random.default_rng(np.random.SeedSequence(seed))
-    out = {}
-    sizes = _sizes(width, depth)
-    for i in range(depth):
-        b = 1.0 / math.sqrt(sizes[i])
-        out[f"W{i}"] = init_scale * rng.uniform(-b, b, (sizes[i], sizes[i + 1]))
-        out[f"b{i}"] = init_scale * rng.uniform(-b, b, sizes[i + 1])
-    return out
+    p = model.init(run_rng(seed), None)
+    return {k: init_scale * v for k, v in p.items()}
 
 
 def expected_init_norm(*, width: int = 200, depth: int = 3, init_scale: float = 1.0) -> float:
@@ -211,6 +215,72 @@ def expected_init_norm(*, width: int = 200, depth: int = 3, init_scale: float = 
     width, depth = _checks.integer("width", width, lo=1), _checks.integer("depth", depth, lo=1)
     s = _sizes(width, depth)
     return float(init_scale * math.sqrt(sum(s[i + 1] * (1 + 1 / s[i]) / 3 for i in range(depth))))
+
+
+@register("digits-mlp")
+@dataclass(frozen=True)
+class DigitsMLP(Model):
+    """The digits MLP of the module docstring as a model of the driver
+    :func:`~effgrok.nets.driver.train`: ``depth`` weight layers ``64 → width → … → 10``, ReLU
+    between them, biases; entries ``U(±1/√fan_in)`` (scaled by the grid's ``init_scale``).
+
+    Its ``task`` is a :class:`DigitsData`: the examples are ``x_train`` then ``x_test`` with a
+    fixed training mask (nothing is drawn for a split, so a run's generator draws only the
+    initial parameters, those of :func:`digits_init`).  A grid column ``fixed_norm`` (``NaN``:
+    free) holds a run on the sphere ``‖θ‖ = w`` (:meth:`project`); train it with
+    ``loss="mse"``.
+
+    >>> p = DigitsMLP(width=20, depth=2).init(np.random.default_rng(0), None)
+    >>> {k: v.shape for k, v in p.items()}
+    {'W0': (64, 20), 'b0': (20,), 'W1': (20, 10), 'b1': (10,)}
+    """
+
+    width: int = 200
+    depth: int = 3
+
+    def __post_init__(self):
+        for name in ("width", "depth"):
+            object.__setattr__(self, name, _checks.integer(name, getattr(self, name), lo=1))
+
+    def examples(self, data: DigitsData) -> Examples:
+        """Inputs ``x_train`` then ``x_test``, the first ``n_train`` of them training (an
+        :class:`~effgrok.nets.driver.Examples` is taken as it is)."""
+        if isinstance(data, Examples):
+            return data
+        x = np.concatenate([data.x_train, data.x_test])
+        y = np.concatenate([data.y_train, data.y_test])
+        return Examples((x,), y, train_mask=np.arange(y.size) < data.n_train)
+
+    def init(self, rng, task):
+        out, sizes = {}, _sizes(self.width, self.depth)
+        for i in range(self.depth):
+            b = 1.0 / math.sqrt(sizes[i])
+            out[f"W{i}"] = rng.uniform(-b, b, (sizes[i], sizes[i + 1]))
+            out[f"b{i}"] = rng.uniform(-b, b, sizes[i + 1])
+        return out
+
+    def apply(self, params, inputs):
+        import jax
+
+        (x,), last = inputs, self.depth - 1
+        for i in range(last):
+            x = jax.nn.relu(x @ params[f"W{i}"] + params[f"b{i}"])
+        return x @ params[f"W{last}"] + params[f"b{last}"]
+
+    def project(self, params, run):
+        """``θ · w/‖θ‖`` for the run's ``fixed_norm`` ``w`` (``NaN`` or no such column: ``θ``)."""
+        import jax
+        import jax.numpy as jnp
+
+        if "fixed_norm" not in run:
+            return params
+        w = run["fixed_norm"]
+        norm = jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(params)))
+        scale = jnp.where(jnp.isnan(w), 1.0, w / norm)
+        return jax.tree_util.tree_map(lambda v: v * scale, params)
+
+    def activations(self, task):
+        return self.width
 
 
 def train_digits(
@@ -230,13 +300,21 @@ def train_digits(
     float64: bool = False,
     lr=None,
 ) -> DigitsRuns:
-    """Train one digits MLP per run in one ``jax.vmap``-ed, ``lax.scan``-ned computation.
+    """Train one digits MLP per run.
 
     ``seeds``, ``init_scale`` (α), ``weight_decay``, ``learning_rate`` (default 1e-3; ``lr`` is its
     old name) and ``fixed_norm`` (``NaN``: free) are scalars or sequences and broadcast to the
     number of runs.  Run ``k`` starts from
     :func:`digits_init` ``(seed_k, init_scale=α_k)``; with a fixed norm ``w_k`` the parameters
     are rescaled to ``‖θ‖ = w_k`` at the start and after every AdamW update.
+
+    A thin wrapper, kept for one release, over the driver (:mod:`effgrok.nets.driver`)::
+
+        train(DigitsMLP(width, depth), AdamW(), Schedule(steps, stride),
+              Grid.zip(seed=seeds, init_scale=..., weight_decay=..., fixed_norm=..., learning_rate=...),
+              task=data, loss="mse", precision="float64" if float64 else "float32")
+
+    with the result repackaged as :class:`DigitsRuns` (:meth:`DigitsRuns.from_train`).
 
     Examples
     --------
@@ -245,105 +323,22 @@ def train_digits(
     >>> r.test_acc.shape, r.weight_norm[1, 0] > r.weight_norm[0, 0]
     ((2, 3), np.True_)
     """
-    from .modular import _learning_rate
-
-    width, depth = _checks.integer("width", width, lo=1), _checks.integer("depth", depth, lo=1)
-    steps, stride, _ = schedule(steps, stride)
+    model, sched = DigitsMLP(width, depth), Schedule(steps, stride)
     for name, t in (("train_threshold", train_threshold), ("test_threshold", test_threshold)):
         _checks.fraction(name, t)
     norm = np.atleast_1d(np.asarray(fixed_norm, dtype=np.float64))
     if norm.size == 0 or np.any(np.isinf(norm) | (norm <= 0)):
         raise ValueError(f"fixed_norm must be > 0 and finite (or NaN: free), got {fixed_norm!r}")
-    _, grid = run_grid(
-        seeds=seed_array(seeds),
+    runs = Grid.zip(
+        seed=seed_array(seeds),
         init_scale=_checks.positive_array("init_scale", init_scale),
         weight_decay=_checks.positive_array("weight_decay", weight_decay, allow_zero=True),
         fixed_norm=norm,
-        learning_rate=_checks.positive_array("learning_rate", _learning_rate(learning_rate, lr)),
+        learning_rate=_checks.positive_array(
+            "learning_rate", _checks.renamed("learning_rate", learning_rate, "lr", lr, default=1e-3)
+        ),
     )
-    inits = [
-        digits_init(int(s), width=width, depth=depth, init_scale=float(a))
-        for s, a in zip(grid["seeds"], grid["init_scale"], strict=True)
-    ]
-    size = run_bytes(
-        {k: v[None] for k, v in inits[0].items()}, extra=4 * (data.n_train + data.n_test) * width
+    r = train(
+        model, AdamW(), sched, runs, task=data, loss="mse", precision="float64" if float64 else "float32"
     )
-
-    def chunk(sl):
-        return _run(
-            data, inits[sl], {k: v[sl] for k, v in grid.items()}, depth, stride, steps // stride, float64
-        )
-
-    recs, final = map_chunks(chunk, len(inits), size)
-    st = np.arange(steps // stride + 1) * stride
-    curves = dict(zip(("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"), recs, strict=True))
-    return DigitsRuns(
-        steps=st,
-        **curves,
-        step_train=first_crossing(recs[2], st, train_threshold),
-        step_test=first_crossing(recs[3], st, test_threshold),
-        init_scale=grid["init_scale"],
-        weight_decay=grid["weight_decay"],
-        learning_rate=grid["learning_rate"],
-        fixed_norm=grid["fixed_norm"],
-        seeds=grid["seeds"],
-        params=final,
-        train_threshold=float(train_threshold),
-        test_threshold=float(test_threshold),
-    )
-
-
-def _run(data: DigitsData, inits: list, grid: dict, depth: int, stride: int, records: int, float64: bool):
-    """Train every run (full-batch AdamW, optional norm projection); numpy ``(curves, final params)``."""
-    import jax
-    import jax.numpy as jnp
-    import optax
-
-    dtype = jnp.float64 if float64 else jnp.float32
-    with jax.enable_x64(float64):
-        xtr, xte = jnp.asarray(data.x_train, dtype), jnp.asarray(data.x_test, dtype)
-        ytr, yte = jnp.asarray(data.y_train), jnp.asarray(data.y_test)
-        otr, ote = jax.nn.one_hot(ytr, N_CLASSES, dtype=dtype), jax.nn.one_hot(yte, N_CLASSES, dtype=dtype)
-        params = {k: jnp.asarray(np.stack([p[k] for p in inits]), dtype) for k in inits[0]}
-
-        def forward(p, x):
-            for i in range(depth - 1):
-                x = jax.nn.relu(x @ p[f"W{i}"] + p[f"b{i}"])
-            return x @ p[f"W{depth - 1}"] + p[f"b{depth - 1}"]
-
-        def loss_acc(p, x, onehot, y):
-            f = forward(p, x)
-            return jnp.mean((f - onehot) ** 2), jnp.mean(jnp.argmax(f, axis=1) == y)
-
-        def gnorm(p):
-            return jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(p)))
-
-        def project(p, w):
-            scale = jnp.where(jnp.isnan(w), 1.0, w / gnorm(p))
-            return jax.tree_util.tree_map(lambda v: v * scale, p)
-
-        grad = jax.grad(lambda p: loss_acc(p, xtr, otr, ytr)[0])
-
-        def one(p, w, decay, rate):
-            p = project(p, w)
-            opt = optax.adamw(rate, weight_decay=decay)  # traced hyperparameters: one program
-
-            def step(carry, _):
-                p, state = carry
-                u, state = opt.update(grad(p), state, p)
-                return (project(optax.apply_updates(p, u), w), state), None
-
-            def measure(carry):
-                ltr, atr = loss_acc(carry[0], xtr, otr, ytr)
-                lte, ate = loss_acc(carry[0], xte, ote, yte)
-                return ltr, lte, atr, ate, gnorm(carry[0])
-
-            carry, recs, _, _ = scan_schedule(step, measure, (p, opt.init(p)), stride=stride, records=records)
-            return recs, carry[0]
-
-        run_all = jax.jit(over_runs(one, (0, 0, 0, 0)))
-        hyper = (jnp.asarray(grid[k], dtype) for k in ("fixed_norm", "weight_decay", "learning_rate"))
-        recs, final = run_all(params, *hyper)
-        recs = [np.asarray(r, np.float64) for r in recs]
-        final = {k: np.asarray(v, np.float64) for k, v in final.items()}
-    return recs, final
+    return DigitsRuns.from_train(r, train_threshold, test_threshold)

@@ -108,7 +108,6 @@ from .driver import (
     OrthogonalGradients,
     Schedule,
     TrainRuns,
-    _check_adam,  # noqa: F401 - transformer.py reads it here
     _per_example_loss,  # noqa: F401 - the tests read it here
     collapse_metrics,
     orthogonal_gradients,  # noqa: F401 - its old home (effgrok.solvable re-exports it from here)
@@ -392,13 +391,6 @@ def _random_init(rng: np.random.Generator, shapes: dict) -> dict:
     return {k: rng.normal(0.0, 1 / math.sqrt(s[0]), s) for k, s in shapes.items()}
 
 
-def _learning_rate(learning_rate, lr):
-    """The learning rate from ``learning_rate`` or its old name ``lr`` (default 1e-3)."""
-    if lr is not None and learning_rate is not None:
-        raise ValueError("give learning_rate or its old name lr, not both")
-    return 1e-3 if (lr is None and learning_rate is None) else (learning_rate if lr is None else lr)
-
-
 def _check_bias(bias, architecture: str) -> bool:
     if bias is not None and not isinstance(bias, (bool, np.bool_)):
         raise ValueError(f"bias must be True or False, got {bias!r}")
@@ -625,7 +617,7 @@ def train_modular(
     >>> [r.params[k].shape for k in param_names("embed_sum")]
     [(1, 10, 6), (1, 6, 8), (1, 8, 6), (1, 6, 5)]
     """
-    rate = _learning_rate(learning_rate, lr)
+    rate = _checks.renamed("learning_rate", learning_rate, "lr", lr, default=1e-3)
     schedule(steps, stride, snapshot_stride=snapshot_stride, hidden=hidden, embed_dim=embed_dim)
     _checks.choice("optimizer", optimizer, OPTIMIZERS)  # loss and activation: by train and the model
     _checks.choice("architecture", architecture, ARCHITECTURES)

@@ -1,5 +1,6 @@
-"""Modular arithmetic (Power et al. 2022) with a one-layer decoder-only transformer, vmapped
-over runs.
+"""Modular arithmetic (Power et al. 2022) with a one-layer decoder-only transformer: the model
+:class:`Transformer` of the driver :func:`effgrok.nets.driver.train` (:func:`train_transformer`
+is a thin wrapper over it).
 
 Each example ``(a, b)`` is the token sequence ``a, ∘, b, =`` (vocabulary: the ``n`` symbols,
 then the operation token ``n`` and the equals token ``n + 1``); the result class is read
@@ -48,15 +49,17 @@ claims tested with this network do not depend on the last bits); ``float64=True`
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import _checks
-from ..tasks import Task, random_split, takes_task
-from . import engine
+from ..tasks import Task, takes_task
+from .driver import AdamW, Grid, Model, Schedule, TrainRuns, register, train
+from .engine import first_crossing, seed_array
 from .modular import ModularRuns
 
-__all__ = ["train_transformer", "transformer_logits"]
+__all__ = ["Transformer", "train_transformer", "transformer_logits"]
 
 #: Core-seconds per (run · step · training example) of :func:`train_transformer` (width 128,
 #: 4 heads), measured as CPU time (issue 25, shared 2-core machine, load 1-2: add-mod p = 23,
@@ -193,6 +196,48 @@ def transformer_logits(params: dict, task: Task, run: int | None = None, *, n_he
     return _logits(p, _tokens(task), n_heads, np)
 
 
+@register("transformer")
+@dataclass(frozen=True)
+class Transformer(Model):
+    """The one-layer decoder-only transformer of the module docstring as a model of the driver
+    :func:`~effgrok.nets.driver.train`: inputs the symbol pairs ``(a, b)`` of a task (the
+    :class:`~effgrok.nets.driver.Model` default), ``apply`` the factored forward pass
+    (:func:`_factored_logits`), ``d_model`` wide with ``n_heads`` heads (``n_heads`` divides
+    ``d_model``).  Parameters as :func:`transformer_logits` reads them (``tok``: ``n + 2``
+    rows, the symbols, ``∘`` and ``=``).
+
+    >>> import effgrok as eg
+    >>> p = Transformer(d_model=8, n_heads=2).init(np.random.default_rng(0), eg.make_task("add-mod", 5))
+    >>> p["tok"].shape, p["W1"].shape, p["Wu"].shape
+    ((7, 8), (8, 32), (8, 5))
+    >>> Transformer(d_model=10, n_heads=4)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_heads must divide d_model; got 4 heads for d_model 10
+    """
+
+    d_model: int = 128
+    n_heads: int = 4
+
+    def __post_init__(self):
+        for name in ("d_model", "n_heads"):
+            object.__setattr__(self, name, _checks.integer(name, getattr(self, name), lo=1))
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"n_heads must divide d_model; got {self.n_heads} heads for d_model {self.d_model}"
+            )
+
+    def init(self, rng, task):
+        return _init(rng, task.n_symbols + 2, task.n_classes, self.d_model)
+
+    def apply(self, params, inputs):
+        a, b = inputs
+        return _factored_logits(params, a, b, params["tok"].shape[0] - 2, self.n_heads)
+
+    def width(self, task):
+        return 4 * self.d_model  # the MLP's hidden layer
+
+
 @takes_task
 def train_transformer(
     task: Task,
@@ -211,18 +256,26 @@ def train_transformer(
     float64: bool = False,
     lr: float | None = None,
 ) -> ModularRuns:
-    """Train one one-layer transformer per (training fraction, seed) in one vmapped computation.
+    """Train one one-layer transformer per (training fraction, seed).
 
     The runs are the broadcast of ``train_fraction`` and ``seeds``; run ``k`` draws its split
     and initial weights from ``numpy.random.SeedSequence(seeds[k])`` (the split is the one
     :func:`effgrok.nets.modular.train_modular` draws for the same seed and fraction).  Training
-    is ``jax.vmap`` over runs of a ``jax.lax.scan`` over steps, full batch over the training
-    examples, cross-entropy::
+    is full batch over the training examples, cross-entropy::
 
         L = −(1/|D|) Σ_{x ∈ D} log softmax(z(x))_{y(x)},
 
     AdamW(``learning_rate`` (default 1e-3; ``lr`` is its old name), β₁ = ``beta1``,
     β₂ = ``beta2``, ε = ``eps``, weight decay ``weight_decay``) on all parameters.
+
+    A thin wrapper, kept for one release, over the driver (:mod:`effgrok.nets.driver`)::
+
+        train(Transformer(d_model, n_heads), AdamW(beta1, beta2, eps), Schedule(steps, stride),
+              Grid.zip(train_fraction=..., seed=seeds, learning_rate=..., weight_decay=...),
+              task=task, precision="float64" if float64 else "float32")
+
+    with the result repackaged as :class:`~effgrok.nets.modular.ModularRuns`
+    (``architecture="transformer"``, ``encoding="tokens"``); the same numbers, bit for bit.
 
     Examples
     --------
@@ -232,135 +285,52 @@ def train_transformer(
     >>> r.test_acc.shape, r.params["tok"].shape, r.pairs
     ((2, 3), (2, 7, 8), 'unordered')
     """
-    from .modular import _check_adam, _learning_rate
-
-    rate = _checks.positive("learning_rate", _learning_rate(learning_rate, lr))
+    rate = _checks.positive(
+        "learning_rate", _checks.renamed("learning_rate", learning_rate, "lr", lr, default=1e-3)
+    )
     weight_decay = _checks.nonnegative("weight_decay", weight_decay)
-    steps, stride, _ = engine.schedule(steps, stride, d_model=d_model, n_heads=n_heads)
-    fr = _check_shape(d_model, n_heads, train_fraction)
-    _check_adam(beta1, beta2, eps)
-    runs, grid = engine.run_grid(train_fraction=fr, seeds=engine.seed_array(seeds))
-    n, C = task.n_symbols, task.n_classes
-    masks, inits = [], []
-    for f, s in zip(grid["train_fraction"], grid["seeds"], strict=True):
-        rng = engine.run_rng(s)
-        masks.append(random_split(task, fraction=float(f), seed=int(rng.integers(2**63 - 1))).mask)
-        inits.append(_init(rng, n + 2, C, d_model))
-    masks = np.stack(masks).astype(bool)
-    settings = (
-        n_heads,
-        stride,
-        steps // stride,
-        float(rate),
-        float(weight_decay),
-        beta1,
-        beta2,
-        eps,
-        float64,
+    sched = Schedule(steps, stride)
+    model, fractions = Transformer(d_model, n_heads), _fractions(train_fraction)
+    adam = AdamW(beta1, beta2, eps)
+    runs = Grid.zip(
+        train_fraction=fractions, seed=seed_array(seeds), learning_rate=rate, weight_decay=weight_decay
     )
-    size = engine.run_bytes(
-        {k: v[None] for k, v in inits[0].items()}, extra=16 * task.n_examples * d_model, float64=float64
-    )
-    recs, final = engine.map_chunks(lambda sl: _run(task, masks[sl], inits[sl], settings), runs, size)
-    n_train = masks.sum(axis=1).astype(np.int64)
-    step_axis = np.arange(steps // stride + 1) * stride
-    return ModularRuns(
-        steps=step_axis,
-        train_loss=recs[0],
-        train_acc=recs[1],
-        test_acc=recs[2],
-        test_loss=recs[3],
-        weight_norm=recs[4],
-        step_test_99=engine.first_crossing(recs[2], step_axis, 0.99),
-        train_fraction=grid["train_fraction"],
-        seeds=grid["seeds"],
-        params=final,
-        train_mask=masks,
-        learning_rate=np.full(runs, float(rate)),
-        weight_decay=np.full(runs, float(weight_decay)),
-        init_scale=np.ones(runs),
-        encoding="tokens",
-        pairs="unordered" if task.commutative else "ordered",
-        n_train=n_train,
-        architecture="transformer",
-        config={
-            "d_model": int(d_model),
-            "n_heads": int(n_heads),
-            "loss": "cross_entropy",
-            "optimizer": "adamw",
-            "beta1": float(beta1),
-            "beta2": float(beta2),
-            "eps": float(eps),
-            "float64": bool(float64),
-        },
-    )
+    r = train(model, adam, sched, runs, task=task, precision="float64" if float64 else "float32")
+    return _modular_runs(r, task, adam)
 
 
-def _check_shape(d_model: int, n_heads: int, train_fraction) -> np.ndarray:
-    if d_model % n_heads:
-        raise ValueError(f"n_heads must divide d_model; got {n_heads} heads for d_model {d_model}")
+def _fractions(train_fraction) -> np.ndarray:
     fr = np.atleast_1d(np.asarray(train_fraction, float))
     if np.any(~np.isfinite(fr) | (fr <= 0) | (fr > 1)):
         raise ValueError(f"train_fraction must be in (0, 1], got {fr.tolist()}")
     return fr
 
 
-def _run(task: Task, masks: np.ndarray, inits: list, settings: tuple):
-    """Train every run (full batch on its training examples, AdamW); numpy
-    ``(curves, final params)``."""
-    import jax
-    import jax.numpy as jnp
-    import optax
-
-    n_heads, stride, records, rate, weight_decay, beta1, beta2, eps, float64 = settings
-    n = task.n_symbols
-    tr_idx, tr_w, _ = engine.train_indices(masks)
-    dtype = jnp.float64 if float64 else jnp.float32
-    with jax.enable_x64(float64):
-        A, B = jnp.asarray(task.pairs[:, 0]), jnp.asarray(task.pairs[:, 1])
-        y = jnp.asarray(task.results)
-        params = {k: jnp.asarray(np.stack([p[k] for p in inits]), dtype) for k in inits[0]}
-        opt = optax.adamw(rate, b1=beta1, b2=beta2, eps=eps, weight_decay=weight_decay)
-
-        def nll_of(p, a, b, yy):
-            z = _factored_logits(p, a, b, n, n_heads)
-            return -jnp.take_along_axis(jax.nn.log_softmax(z), yy[:, None], axis=1)[:, 0], z
-
-        def train_loss(p, a, b, yy, w):
-            return jnp.sum(nll_of(p, a, b, yy)[0] * w) / jnp.maximum(w.sum(), 1)
-
-        g = jax.grad(train_loss)
-
-        def metrics(p, mask):
-            nll, z = nll_of(p, A, B, y)
-            correct = jnp.argmax(z, axis=1) == y
-            m = mask.astype(dtype)
-            ntr, nva = jnp.maximum(m.sum(), 1), jnp.maximum((1 - m).sum(), 1)
-            norm = jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(p)))
-            return (
-                jnp.sum(nll * m) / ntr,
-                jnp.sum(correct * m) / ntr,
-                jnp.sum(correct * (1 - m)) / nva,
-                jnp.sum(nll * (1 - m)) / nva,
-                norm,
-            )
-
-        def one(p, mask, idx, w):
-            a, b, yy = A[idx], B[idx], y[idx]
-
-            def step(carry, _):
-                p, state = carry
-                u, state = opt.update(g(p, a, b, yy, w), state, p)
-                return (optax.apply_updates(p, u), state), None
-
-            carry, recs, _, _ = engine.scan_schedule(
-                step, lambda c: metrics(c[0], mask), (p, opt.init(p)), stride=stride, records=records
-            )
-            return recs, carry[0]
-
-        recs, final = jax.jit(engine.over_runs(one, (0, 0, 0, 0)))(
-            params, jnp.asarray(masks), jnp.asarray(tr_idx), jnp.asarray(tr_w, dtype)
-        )
-        recs = [np.asarray(r, np.float64) for r in recs]
-        final = {k: np.asarray(v) for k, v in final.items()}
-    return recs, final
+def _modular_runs(r: TrainRuns, task: Task, adam: AdamW) -> ModularRuns:
+    """:func:`train_transformer`'s result from the driver's runs of a :class:`Transformer`."""
+    c, m, R = r.curves, r.model, len(r.columns["seed"])
+    return ModularRuns(
+        steps=r.steps,
+        **{k: c[k] for k in ("train_loss", "train_acc", "test_acc", "test_loss", "weight_norm")},
+        step_test_99=first_crossing(c["test_acc"], r.steps, 0.99),
+        train_fraction=r.columns["train_fraction"],
+        seeds=r.columns["seed"],
+        params=r.params,
+        train_mask=r.train_mask,
+        learning_rate=r.columns["learning_rate"],
+        weight_decay=r.columns["weight_decay"],
+        init_scale=np.ones(R),
+        encoding="tokens",
+        pairs="unordered" if task.commutative else "ordered",
+        n_train=r.columns["n_train"],
+        architecture="transformer",
+        config={
+            **{"d_model": m.d_model, "n_heads": m.n_heads, "loss": "cross_entropy", "optimizer": "adamw"},
+            **{
+                "beta1": adam.beta1,
+                "beta2": adam.beta2,
+                "eps": adam.eps,
+                "float64": r.precision == "float64",
+            },
+        },
+    )
