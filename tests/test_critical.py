@@ -150,3 +150,21 @@ def test_critical_rejects_bad_input(add10):
         eg.critical_fraction(add10, 10, confidence=1.5)
     with pytest.raises(ValueError, match=r"n_train must be an integer in 1\.\.55"):
         eg.pinned_fraction(add10, 56, 10)
+
+
+def _median_interval_naive(n, confidence):
+    """The order-statistic interval from the whole Binomial(n, ½) distribution function."""
+    cdf = stats.binom.cdf(np.arange(n + 1), n, 0.5)
+    j = int(np.searchsorted(cdf, (1 - confidence) / 2, side="left"))
+    while j >= 1 and cdf[n - j] - cdf[j - 1] < confidence:
+        j -= 1
+    return max(j, 1)
+
+
+@pytest.mark.parametrize("confidence", [0.5, 0.9, 0.95, 0.99])
+def test_median_interval_matches_the_whole_distribution(confidence):
+    # the bisection on F evaluates O(log n) points; the naive search tabulates all n + 1
+    for n in [*range(1, 300), 999, 4096, 10_000, 10_001]:
+        j, k, _ = eg.median_interval(n, confidence)
+        naive = _median_interval_naive(n, confidence)
+        assert (j, k) == (naive, n - naive + 1), n

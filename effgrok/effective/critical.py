@@ -458,8 +458,13 @@ def median_interval(n: int, confidence: float) -> tuple[int, int, float]:
     ((41, 61), 0.954)
     """
     alpha = 1.0 - confidence
-    cdf = _binom_half_cdf(np.arange(n + 1), n)
-    j = int(np.searchsorted(cdf, alpha / 2, side="left"))  # smallest j with F(j) >= α/2
+    j, top = 0, n  # smallest j with F(j) >= α/2, by bisection (F(n) = 1): O(log n) values of F
+    while j < top:
+        mid = (j + top) // 2
+        if _binom_half_cdf(mid, n) >= alpha / 2:
+            top = mid
+        else:
+            j = mid + 1
     while j >= 1 and _binom_half_cdf(n - j, n) - _binom_half_cdf(j - 1, n) < confidence:
         j -= 1
     j = max(j, 1)
