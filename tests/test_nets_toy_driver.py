@@ -163,15 +163,7 @@ def test_toy_model_through_train_is_train_toy():
     new = train(
         model, model.optimizer("sgd"), cfg.schedule(), grid, task=task, loss=model.loss, precision="float64"
     )
-    for name in (
-        "train_acc",
-        "test_acc",
-        "train_loss",
-        "test_loss",
-        "rqi",
-        "predicted_test_acc",
-        "embedding",
-    ):
+    for name in [*old.curve_names(), "embedding"]:
         np.testing.assert_array_equal(getattr(old, name), new.curves[name])
     for name in ("step_train_acc", "step_test_acc", "step_rqi", "n_train"):
         np.testing.assert_array_equal(getattr(old, name), new.columns[name])

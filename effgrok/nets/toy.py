@@ -231,18 +231,9 @@ class ToyRuns(Runs):
     def from_train(cls, r: TrainRuns, config: ToyConfig) -> ToyRuns:
         """The :func:`train_toy` result of :func:`~effgrok.nets.driver.train`'s runs of a
         :class:`ToyModel` with :data:`FIRST_STEPS` (``config``: the call's settings)."""
-        curves = (
-            "train_acc",
-            "test_acc",
-            "train_loss",
-            "test_loss",
-            "rqi",
-            "predicted_test_acc",
-            "embedding",
-        )
         return cls(
             steps=r.steps,
-            **{k: r.curves[k] for k in curves},
+            **{k: r.curves[k] for k in _CURVES},
             **{h.name: r.columns[h.name] for h in FIRST_STEPS},
             n_train=r.columns["n_train"],
             config=replace(config),
@@ -443,6 +434,8 @@ def _rqi(E, a, b, targets, mask, delta2):
     return rqi.astype(E.dtype), jnp.sum(pred & ~mask) / n_te
 
 
+#: The curves of :class:`ToyRuns` (``embedding``: ``[runs, records + 1, n_slots, dim]``).
+_CURVES = ("train_acc", "test_acc", "train_loss", "test_loss", "rqi", "predicted_test_acc", "embedding")
 #: The first steps :func:`train_toy` reports (checked at every step).
 FIRST_STEPS = (
     FirstStep("train_acc", THRESHOLD_ACC),
