@@ -501,9 +501,11 @@ def train_toy(
               task=task, loss=model.loss, precision="float64" if config.float64 else "float32",
               init_params={**init, "templates": templates}, train_mask=train)
 
-    with the result repackaged as :class:`ToyRuns` (:meth:`ToyRuns.from_train`); the same
+    with the result repackaged as :class:`ToyRuns` (:meth:`ToyRuns.from_train`): that call's
     numbers, bit for bit (the draws of run ``k``, in order: the split's seed, the parameters,
-    the templates, the mini-batch key).
+    the templates, the mini-batch key -- the order of the trainer this wrapper replaced, whose
+    draws, batches and arithmetic it keeps; XLA compiles the two programs differently, so
+    their float rounding may differ in the last bit, and runs drift apart at that level).
 
     Examples
     --------
