@@ -31,24 +31,28 @@ command line), with no change here.
   (``Chain(OrthogonalGradients(), AdamW())`` is Prieto et al.'s ⊥Grad), :class:`PerGroup`
   (one optimiser per parameter group), :class:`Renamed` (read other columns, e.g. ``lr_emb``),
   :class:`Frozen`.  A plain optax transformation is accepted too (fixed hyperparameters).
-* ``schedule`` -- :class:`Schedule` ``(steps, stride, snapshot_stride, loss_every_step)``.
+* ``schedule`` -- :class:`Schedule` ``(steps, stride, snapshot_stride, loss_every_step,
+  batch_size, first_steps)``: mini-batches and :class:`FirstStep` s checked at every step
+  (see :func:`train`).
 * ``runs`` -- :meth:`Grid.product` (every combination) or :meth:`Grid.zip` (numpy broadcast).
   Columns the driver reads: ``seed`` (default 0), ``train_fraction`` or ``n_train`` (the split,
   for tasks that draw one), ``init_scale`` (multiplies the drawn initial parameters); every
   float column is handed to the optimiser (``learning_rate``, ``weight_decay``, ``lr_emb`` ...).
 
 **Per run** ``k``: a generator :func:`~effgrok.nets.engine.run_rng` ``(seed_k)`` draws the split
-first (when the examples draw one), then the initial parameters (``model.init``), then whatever
-the model draws after (nothing yet); the same run gives the same numbers whatever batch or chunk
-it trains in.  Training is full batch on the run's training examples (padded per-run index
-arrays, :func:`~effgrok.nets.engine.train_indices`),
+first (when the examples draw one), then the initial parameters (``model.init``), then, with
+``schedule.batch_size``, a mini-batch key (:func:`train`); the same run gives the same numbers
+whatever batch or chunk it trains in.  Training is full batch on the run's training examples
+(padded per-run index arrays, :func:`~effgrok.nets.engine.train_indices`) unless
+``batch_size`` says otherwise,
 
     L(θ) = Σ_{x ∈ train} w_x ℓ(f_θ(x), y_x) / Σ w_x,
 
 with ``ℓ`` the per-example ``loss`` (:data:`LOSSES`, or a callable ``(outputs, targets) ->
 [n]``).  Every ``stride`` steps, on the parameters *before* that step's update (and once after
 the last): ``train_loss``, ``test_loss``, ``train_acc``, ``test_acc`` (when the model has
-``correct``), ``weight_norm`` (``‖θ‖₂`` over all parameters) and the model's ``metrics``.
+``correct``), ``weight_norm`` (``‖θ‖₂`` over all parameters) and the model's ``metrics``;
+``schedule.first_steps`` are checked at every step.
 
 **Devices.**  ``vectorize=None``: ``jax.vmap`` over runs on an accelerator, a sequential
 ``jax.lax.map`` on a CPU (:func:`~effgrok.nets.engine.over_runs`, faster there); ``True``
@@ -56,15 +60,16 @@ forces ``vmap``, ``False`` the sequential map.  The two agree to float rounding 
 
 **How the other networks map onto it** (ported from their trainers, one at a time):
 
-* ``toy.py`` → ``ToyModel(dim, hidden, depth, variant, template_dim, delta, ...)``: params
-  ``emb, W0, b0, ...`` plus the regression templates as a frozen group (``PerGroup(label,
-  emb=Renamed(AdamW(), learning_rate="lr_emb", weight_decay="wd_emb"), dec=Renamed(AdamW(),
-  learning_rate="lr_dec", weight_decay="wd_dec"), templates=Frozen())``); ``apply`` returns
-  ``(outputs, templates)``, ``correct`` is the nearest template, the loss a callable (MSE to
-  the template of the target), RQI and Acc-hat are ``metrics``; grid columns ``seed``,
-  ``n_train`` or ``train_fraction``, ``lr_emb``, ``wd_emb``, ``lr_dec``, ``wd_dec``.  Still to
-  add for it: mini-batches (a per-step example weight from a per-run key) and first hits at
-  every step (a step output), both ``Schedule``/driver options, not model changes.
+* ``toy.py`` → :class:`~effgrok.nets.toy.ToyModel` ``(dim, hidden, depth, variant,
+  template_dim, delta, ...)`` (ported): params ``emb, W0, b0, ...`` plus the regression
+  templates as a frozen group (``ToyModel.optimizer()`` = ``PerGroup(label, emb=Renamed(AdamW(),
+  learning_rate="lr_emb", weight_decay="wd_emb"), dec=Renamed(AdamW(), learning_rate="lr_dec",
+  weight_decay="wd_dec"), templates=Frozen())``); ``apply`` returns
+  :class:`~effgrok.nets.toy.ToyOutputs` (outputs, templates, the example's rows), ``correct``
+  is the nearest template, the loss the callable ``model.loss`` (MSE to the template of the
+  target), RQI, Acc-hat and the embedding are ``metrics``; grid columns ``seed``, ``n_train``
+  or ``train_fraction``, ``lr_emb``, ``wd_emb``, ``lr_dec``, ``wd_dec``; its schedule uses
+  ``batch_size`` (mini-batches) and ``first_steps`` (first hits at every step).
 * ``transformer.py`` → ``Transformer(d_model, n_heads)`` (ported): ``examples(task)`` gives the
   symbol pairs ``(a, b)`` (the base default), ``apply`` is ``_factored_logits``;
   ``AdamW(beta2=0.98)``.  Bit for bit the trainer's numbers before the port.
@@ -84,7 +89,10 @@ forces ``vmap``, ``False`` the sequential map.  The two agree to float rounding 
   not bit for bit: those took flat means with a compile-time divisor, which XLA turns into a
   product with the rounded reciprocal, while :func:`train` divides by the traced number of
   training examples (measured over ≤ 120 steps: curves within 1e-6 relative in float32, 1e-15
-  in float64).
+  in float64).  The toy port is bit for bit at stride 1; at stride 100 its embedding differs
+  by one unit in the last place at step 100 (the two programs' inner loops compile
+  differently), growing to ~1e-9 in float64 over 300 steps; first-hit steps were identical in
+  every comparison.
 """
 
 from __future__ import annotations
@@ -98,6 +106,7 @@ from typing import Any
 import numpy as np
 
 from .. import _checks
+from ..constants import NEVER
 from .engine import (
     Runs,
     map_chunks,
@@ -119,6 +128,7 @@ __all__ = [
     "AdamW",
     "Chain",
     "Examples",
+    "FirstStep",
     "Frozen",
     "Grid",
     "Model",
@@ -147,6 +157,44 @@ PRECISIONS = ("float32", "float64")
 
 
 @dataclass(frozen=True)
+class FirstStep:
+    """The first step at which curve ``curve`` reaches ``level``, checked at *every* step
+    (:attr:`Schedule.first_steps`), not only at the recorded ones.
+
+    Reaching is ``curve ≥ level`` (``≤`` with ``below``; ``>``/``<`` with ``strict``), the
+    rule of :func:`~effgrok.constants.first_crossing`; ``name`` (default ``step_<curve>``) is
+    the per-run column of the result (float64 steps, :data:`~effgrok.constants.NEVER` where
+    never reached).
+
+    >>> FirstStep("rqi", 0.95, strict=True).name
+    'step_rqi'
+    """
+
+    curve: str
+    level: float
+    below: bool = False
+    strict: bool = False
+    name: str | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.curve, str) or not self.curve:
+            raise ValueError(f"curve must be a curve name, got {self.curve!r}")
+        level = _checks.real("level", self.level)
+        for flag in ("below", "strict"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise ValueError(f"{flag} must be True or False, got {getattr(self, flag)!r}")
+        object.__setattr__(self, "level", level)
+        if self.name is None:
+            object.__setattr__(self, "name", f"step_{self.curve}")
+
+    def reached(self, value):
+        """Whether ``value`` (a traced scalar) reaches the level."""
+        if self.below:
+            return value < self.level if self.strict else value <= self.level
+        return value > self.level if self.strict else value >= self.level
+
+
+@dataclass(frozen=True)
 class Schedule:
     """When to measure: ``steps`` optimiser steps, curves every ``stride`` steps.
 
@@ -155,6 +203,11 @@ class Schedule:
     ``loss_every_step`` also keeps the training loss at every step.  Checked on construction
     (:func:`~effgrok.nets.engine.schedule`).
 
+    ``batch_size`` (``None``: full batch) trains every step on ``min(batch_size, n_train)`` of
+    the run's training examples, drawn uniformly without replacement afresh at every step from
+    the run's own key (see :func:`train`).  ``first_steps`` (:class:`FirstStep` s) are checked
+    at every step on the parameters before its update, and once after the last.
+
     >>> s = Schedule(100, 10, snapshot_stride=50)
     >>> s.records, s.n_snapshots, s.recorded_steps[:3].tolist(), s.snapshot_steps.tolist()
     (10, 2, [0, 10, 20], [0, 50, 100])
@@ -162,12 +215,16 @@ class Schedule:
     Traceback (most recent call last):
     ...
     ValueError: stride must divide steps; got stride 7 for 100 steps
+    >>> Schedule(100, 10, batch_size=45, first_steps=[FirstStep("train_acc", 0.9)]).first_steps[0].name
+    'step_train_acc'
     """
 
     steps: int
     stride: int
     snapshot_stride: int | None = None
     loss_every_step: bool = False
+    batch_size: int | None = None
+    first_steps: tuple = ()
 
     def __post_init__(self):
         steps, stride, _ = check_schedule(self.steps, self.stride, snapshot_stride=self.snapshot_stride)
@@ -178,6 +235,16 @@ class Schedule:
         object.__setattr__(self, "loss_every_step", bool(self.loss_every_step))
         if self.snapshot_stride is not None:
             object.__setattr__(self, "snapshot_stride", int(self.snapshot_stride))
+        b = self.batch_size
+        if b is not None:
+            object.__setattr__(self, "batch_size", _checks.integer("batch_size", b, lo=1))
+        hits = tuple(self.first_steps)
+        if not all(isinstance(h, FirstStep) for h in hits):
+            raise ValueError(f"first_steps must be FirstStep objects, got {self.first_steps!r}")
+        names = [h.name for h in hits]
+        if len(set(names)) != len(names):
+            raise ValueError(f"first_steps names must differ, got {names}")
+        object.__setattr__(self, "first_steps", hits)
 
     @property
     def records(self) -> int:
@@ -503,13 +570,18 @@ class Examples:
     def n_examples(self) -> int:
         return int(np.shape(self.targets)[0])
 
-    def split(self, rng: np.random.Generator, run: dict) -> np.ndarray:
-        """Run ``run``'s training mask (bool ``[n_examples]``), drawn from ``rng`` if random."""
+    def split(self, rng: np.random.Generator, run: dict, given=None) -> np.ndarray:
+        """Run ``run``'s training mask (bool ``[n_examples]``), drawn from ``rng`` if random.
+
+        ``given`` (a mask) replaces a random split *after* its seed is drawn, so the run's
+        generator advances as it would have and every later draw is unchanged."""
         if self.train_mask is not None:
-            return np.asarray(self.train_mask, bool)
+            return np.asarray(self.train_mask if given is None else given, bool)
         from ..tasks import random_split
 
         seed = int(rng.integers(2**63 - 1))
+        if given is not None:
+            return np.asarray(given, bool)
         if "n_train" in run:
             return random_split(self.task, size=int(run["n_train"]), seed=seed).mask
         if "train_fraction" not in run:
@@ -717,6 +789,7 @@ class _Key:
     float64: bool
     vectorize: bool | None
     masked: bool
+    minibatch: bool = False
 
 
 def train(
@@ -731,13 +804,29 @@ def train(
     vectorize: bool | None = None,
     init_params: dict | None = None,
     weight_mask: dict | None = None,
+    train_mask=None,
 ) -> TrainRuns:
     """Train ``model`` once per run of ``runs`` (see the module docstring); a :class:`TrainRuns`.
 
     ``init_params`` replaces the drawn initial parameters (a dict of one run's arrays, or with a
-    leading run axis; the draws still happen, so nothing else changes); ``weight_mask`` (0/1,
-    same shapes) multiplies the parameters at the start and after every update, so masked
-    weights stay exactly 0 (combined with ``model.param_mask``).
+    leading run axis; an entry ``None`` keeps that parameter's draw; the draws still happen, so
+    nothing else changes); ``weight_mask`` (0/1, same shapes) multiplies the parameters at the
+    start and after every update, so masked weights stay exactly 0 (combined with
+    ``model.param_mask``).  ``train_mask`` (bool ``[n_examples]`` or ``[runs, n_examples]``)
+    replaces the drawn training sets the same way (the split's seed is still drawn).
+
+    **Mini-batches** (``schedule.batch_size``): after its initial parameters, run ``k`` draws a
+    key (two ``uint32``) from its generator; step ``t`` takes the ``min(batch_size, n_train)``
+    training examples with the smallest of the uniforms
+    ``jax.random.uniform(fold_in(key, t), [n_examples])`` (in the working precision) -- a
+    uniform draw without replacement, the same whatever chunk or batch of runs the run trains
+    in.  A call where no run has more than ``batch_size`` training examples trains full batch
+    (the same numbers, without the per-step draws).
+
+    **First steps** (``schedule.first_steps``): at every step the forward pass runs on every
+    example (test examples, and training examples outside the step's batch, weigh 0 in the
+    loss); its outputs give both the gradient and the curves the checks read, so a first step
+    and the update after it see the same parameters.  The steps are per-run columns.
 
     Examples
     --------
@@ -765,13 +854,19 @@ def train(
     if missing:
         raise ValueError(f"runs has no column {', '.join(missing)} (the optimizer reads it)")
     examples = model.examples(task)
-    masks, init, wmask = _initial(model, task, examples, runs, init_params, weight_mask)
-    key = _Key(model, optimizer, schedule, lossfn, precision == "float64", vectorize, wmask is not None)
-    out = _train(key, examples, runs, masks, init, wmask, model.activations(task))
+    draws = _draws(model, task, examples, runs, train_mask, schedule.batch_size)
+    init, wmask = _initial(model, task, draws, runs, init_params, weight_mask)
+    masks, size = draws["masks"], draws["batch"]
+    minibatch = bool(np.any(size < masks.sum(axis=1)))
+    key = _Key(
+        model, optimizer, schedule, lossfn, precision == "float64", vectorize, wmask is not None, minibatch
+    )
+    out = _train(key, examples, runs, draws, init, wmask, model.activations(task))
+    first = {h.name: out["first"][:, i] for i, h in enumerate(schedule.first_steps)}
     return TrainRuns(
         steps=schedule.recorded_steps,
         curves=out["curves"],
-        columns={**runs.columns, "n_train": masks.sum(axis=1).astype(np.int64)},
+        columns={**runs.columns, "n_train": masks.sum(axis=1).astype(np.int64), **first},
         params=out["params"],
         train_mask=masks,
         snapshots=out["snapshots"],
@@ -785,27 +880,53 @@ def train(
     )
 
 
-def _initial(model: Model, task, examples: Examples, runs: Grid, init_params, weight_mask):
-    """Per-run training masks, initial parameters and weight masks (``None``: unmasked).
+def _draws(model: Model, task, examples: Examples, runs: Grid, train_mask, batch_size) -> dict:
+    """Every run's draws from its own generator ``run_rng(seed_k)``, in this order: its
+    training mask, its initial parameters (``model.init``) and, with mini-batches, its key.
 
-    Run ``k`` draws its split, then its initial parameters, from ``run_rng(seed_k)``; the drawn
-    parameters are scaled by the run's ``init_scale`` (if the grid has one).
-    """
+    Returns ``masks`` (bool ``[runs, n_examples]``), ``inits`` (one dict per run), ``keys``
+    (uint32 ``[runs, 2]``, zeros without mini-batches) and ``batch`` (examples per step)."""
     R = len(runs)
-    masks, inits = [], []
+    given = None
+    if train_mask is not None:
+        given = np.asarray(train_mask)
+        if given.dtype != bool or given.shape[-1:] != (examples.n_examples,) or given.ndim not in (1, 2):
+            raise ValueError(
+                f"train_mask must be a bool array [n_examples] or [runs, n_examples] with "
+                f"n_examples = {examples.n_examples}, got {given.dtype} {given.shape}"
+            )
+        if given.ndim == 2 and given.shape[0] != R:
+            raise ValueError(f"train_mask gives {given.shape[0]} training sets for {R} runs")
+        given = np.broadcast_to(given, (R, examples.n_examples))
+    masks, inits, keys = [], [], np.zeros((R, 2), np.uint32)
     for k in range(R):
         rng = run_rng(runs["seed"][k])
-        masks.append(examples.split(rng, runs.run(k)))
+        masks.append(examples.split(rng, runs.run(k), None if given is None else given[k]))
         inits.append(model.init(rng, task))
+        if batch_size is not None:  # drawn last: every earlier draw is unchanged
+            keys[k] = rng.integers(2**32, size=2, dtype=np.uint32)
     masks = np.stack(masks).astype(bool)
+    n_train = masks.sum(axis=1)
+    batch = n_train if batch_size is None else np.minimum(n_train, batch_size)
+    return {"masks": masks, "inits": inits, "keys": keys, "batch": batch.astype(np.int32)}
+
+
+def _initial(model: Model, task, draws: dict, runs: Grid, init_params, weight_mask):
+    """Per-run initial parameters and weight masks (``None``: unmasked).
+
+    The drawn parameters are scaled by the run's ``init_scale`` (if the grid has one);
+    ``init_params`` replaces them (its ``None`` entries keep the draws).
+    """
+    R, inits = len(runs), draws["inits"]
     shapes = {k: np.shape(v) for k, v in inits[0].items()}
+    init = {k: np.stack([p[k] for p in inits]) for k in shapes}
+    if "init_scale" in runs:
+        alpha = np.asarray(runs["init_scale"], np.float64)
+        init = {k: alpha.reshape((-1,) + (1,) * len(s)) * init[k] for k, s in shapes.items()}
     if init_params is not None:
+        if isinstance(init_params, dict):
+            init_params = {k: init[k] if v is None and k in init else v for k, v in init_params.items()}
         init = per_run_params("init_params", init_params, shapes, R)
-    else:
-        init = {k: np.stack([p[k] for p in inits]) for k in shapes}
-        if "init_scale" in runs:
-            alpha = np.asarray(runs["init_scale"], np.float64)
-            init = {k: alpha.reshape((-1,) + (1,) * len(s)) * init[k] for k, s in shapes.items()}
     wmask = None
     if weight_mask is not None:
         checked = per_run_params("weight_mask", weight_mask, shapes, R, binary=True)
@@ -817,11 +938,12 @@ def _initial(model: Model, task, examples: Examples, runs: Grid, init_params, we
             wmask[k] = wmask[k] * np.asarray(m, np.float64)
     if wmask is not None:
         init = {k: init[k] * wmask[k] for k in shapes}
-    return masks, init, wmask
+    return init, wmask
 
 
-def _train(key: _Key, examples: Examples, runs: Grid, masks, init: dict, wmask, width: int) -> dict:
+def _train(key: _Key, examples: Examples, runs: Grid, draws: dict, init: dict, wmask, width: int) -> dict:
     """Run the program of ``key`` on every run, in chunks that fit in memory; numpy outputs."""
+    masks = draws["masks"]
     tr_idx, tr_w, _ = train_indices(masks)
     s = key.schedule
     size = run_bytes(init, copies=6 + s.n_snapshots, extra=4 * masks.shape[1] * width, float64=key.float64)
@@ -833,7 +955,7 @@ def _train(key: _Key, examples: Examples, runs: Grid, masks, init: dict, wmask, 
             key,
             examples,
             {k: v[sl] for k, v in init.items()},
-            (masks[sl], tr_idx[sl], tr_w[sl]),
+            (masks[sl], tr_idx[sl], tr_w[sl], draws["keys"][sl], draws["batch"][sl]),
             per,
             {k: v[sl] for k, v in hyper.items()},
         )
@@ -842,12 +964,13 @@ def _train(key: _Key, examples: Examples, runs: Grid, masks, init: dict, wmask, 
 
 
 def _run_program(key: _Key, examples: Examples, init: dict, split: tuple, wmask, hyper: dict) -> dict:
-    """The compiled program of ``key`` on the runs given (``split``: their training masks and
-    padded training indices and weights); numpy outputs (curves float64)."""
+    """The compiled program of ``key`` on the runs given (``split``: their training masks,
+    padded training indices and weights, mini-batch keys and sizes); numpy outputs (curves
+    float64, first steps float64 with ``NaN`` where never reached)."""
     import jax
     import jax.numpy as jnp
 
-    masks, tr_idx, tr_w = split
+    masks, tr_idx, tr_w, keys, batch = split
     with jax.enable_x64(key.float64):
         dtype = jnp.float64 if key.float64 else jnp.float32
         out = _compiled(key)(
@@ -857,23 +980,35 @@ def _run_program(key: _Key, examples: Examples, init: dict, split: tuple, wmask,
             jnp.asarray(tr_w, dtype),
             None if wmask is None else {k: jnp.asarray(v, dtype) for k, v in wmask.items()},
             {k: jnp.asarray(v, dtype) for k, v in hyper.items()},
+            (jnp.asarray(keys), jnp.asarray(batch, jnp.int32)),
             tuple(jnp.asarray(x) for x in examples.inputs),
             jnp.asarray(examples.targets),
         )
-        snaps, every = out["snapshots"], out["every"]
+        snaps, every, first = out["snapshots"], out["every"], np.asarray(out["first"])
         return {
             "curves": {k: np.asarray(v, np.float64) for k, v in out["curves"].items()},
             "params": {k: np.asarray(v) for k, v in out["params"].items()},
             "snapshots": None if snaps is None else {k: np.asarray(v) for k, v in snaps.items()},
             "every": None if every is None else np.asarray(every, np.float64),
+            "first": np.where(first < 0, NEVER, first.astype(np.float64)),
         }
+
+
+def _batch_weight(u, valid, size):
+    """0/1 weights choosing the ``size`` valid slots with the smallest uniforms ``u`` (a uniform
+    draw without replacement among the valid slots)."""
+    import jax.numpy as jnp
+
+    rank = jnp.argsort(jnp.argsort(jnp.where(valid, u, 2.0)))
+    return rank < size
 
 
 @lru_cache(maxsize=32)
 def _compiled(key: _Key):
     """The jitted training program of ``key`` over runs (cached: the same configuration and
     array shapes never recompile).  Arguments: ``params, mask, train_index, train_weight,
-    weight_mask, hyper`` (per run) and ``inputs, targets`` (the examples, shared)."""
+    weight_mask, hyper, (batch key, batch size)`` (per run) and ``inputs, targets`` (the
+    examples, shared)."""
     import jax
     import jax.numpy as jnp
     import optax
@@ -882,14 +1017,15 @@ def _compiled(key: _Key):
     dtype = jnp.float64 if key.float64 else jnp.float32
     loss = _loss_function(key.loss)
     projects = type(model).project is not Model.project
+    every_example, hits = bool(s.first_steps), s.first_steps
 
     def train_loss(p, inputs, targets, w):
-        return jnp.sum(loss(model.apply(p, inputs), targets) * w) / jnp.maximum(w.sum(), 1)
-
-    value_and_grad = jax.value_and_grad(train_loss)
-
-    def measure(p, m, inputs, targets):
         outputs = model.apply(p, inputs)
+        return jnp.sum(loss(outputs, targets) * w) / jnp.maximum(w.sum(), 1), outputs
+
+    value_and_grad = jax.value_and_grad(train_loss, has_aux=True)
+
+    def measured(p, outputs, m, targets):
         ell = loss(outputs, targets)
         curves = {"train_loss": masked_mean(ell, m), "test_loss": masked_mean(ell, 1 - m)}
         correct = model.correct(outputs, targets)
@@ -898,35 +1034,55 @@ def _compiled(key: _Key):
         curves["weight_norm"] = jnp.sqrt(sum(jnp.sum(v**2) for v in jax.tree_util.tree_leaves(p)))
         return {**curves, **model.metrics(p, outputs, targets, m, loss)}
 
-    def one(p, mask, idx, w, pm, hyper, inputs, targets):
+    def first_hits(first, curves, t):
+        unknown = [h.curve for h in hits if h.curve not in curves]
+        if unknown:
+            raise ValueError(f"first_steps read {', '.join(unknown)}; the curves are {', '.join(curves)}")
+        reached = jnp.array([h.reached(curves[h.curve]) for h in hits], bool)
+        return jnp.where((first < 0) & reached, t, first)
+
+    def one(p, mask, idx, w, pm, hyper, batch, inputs, targets):
         opt = key.optimizer(**hyper)
         m = mask.astype(dtype)
-        tr_inputs, tr_targets = tuple(x[idx] for x in inputs), targets[idx]
+        if every_example:  # the step's forward pass on every example serves the checks too
+            tr_inputs, tr_targets, w, valid = inputs, targets, m, mask
+        else:
+            tr_inputs, tr_targets, valid = tuple(x[idx] for x in inputs), targets[idx], w > 0
+        bkey = jax.random.wrap_key_data(batch[0])
 
-        def step(carry, _):
-            p, state = carry
-            value, grads = value_and_grad(p, tr_inputs, tr_targets, w)
-            u, state = opt.update(grads, state, p)
-            p = optax.apply_updates(p, u)
+        def step(carry, t):
+            p, state, first = carry
+            wt = w
+            if key.minibatch:
+                u = jax.random.uniform(jax.random.fold_in(bkey, t), mask.shape)
+                wt = _batch_weight(u if every_example else u[idx], valid, batch[1]).astype(dtype)
+            (value, outputs), grads = value_and_grad(p, tr_inputs, tr_targets, wt)
+            if hits:
+                first = first_hits(first, measured(p, outputs, m, targets), t)
+            upd, state = opt.update(grads, state, p)
+            p = optax.apply_updates(p, upd)
             if pm is not None:
                 p = {k: v * pm[k] for k, v in p.items()}
             if projects:
                 p = model.project(p, hyper)
-            return (p, state), value if s.loss_every_step else None
+            return (p, state, first), value if s.loss_every_step else None
 
         if projects:
             p = model.project(p, hyper)
 
         carry, curves, every, snaps = scan_schedule(
             step,
-            lambda carry: measure(carry[0], m, inputs, targets),
-            (p, opt.init(p)),
+            lambda carry: measured(carry[0], model.apply(carry[0], inputs), m, targets),
+            (p, opt.init(p), jnp.full(len(hits), -1, jnp.int32)),
             stride=s.stride,
             records=s.records,
             snapshots=s.n_snapshots,
             snap=(lambda carry: carry[0]) if s.snapshot_stride is not None else None,
+            indexed=key.minibatch or bool(hits),
         )
-        return {"curves": curves, "params": carry[0], "snapshots": snaps, "every": every}
+        last = {k: v[-1] for k, v in curves.items()}
+        first = first_hits(carry[2], last, s.steps) if hits else carry[2]  # the final parameters count
+        return {"curves": curves, "params": carry[0], "snapshots": snaps, "every": every, "first": first}
 
-    in_axes = (0, 0, 0, 0, 0 if key.masked else None, 0, None, None)
+    in_axes = (0, 0, 0, 0, 0 if key.masked else None, 0, 0, None, None)
     return jax.jit(over_runs(one, in_axes, key.vectorize))

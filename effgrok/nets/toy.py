@@ -1,4 +1,4 @@
-"""The toy model of Liu et al. (2022), trained with JAX and optax, vmapped over runs.
+"""The toy model of Liu et al. (2022): :class:`ToyModel` on the one training driver.
 
 Model: embeddings ``E ∈ R^{n×d}`` (``U(−½, ½)``), an example ``(a, b)`` is ``E_a + E_b``
 (separate left/right tables for non-commutative tasks), decoded by a tanh MLP (2 × 200,
@@ -9,10 +9,12 @@ PyTorch-style ``U(±1/√fan_in)`` initialisation of weights and biases).
 * ``classification``: one logit per class, cross-entropy, argmax.
 
 Optimisers: AdamW on the embeddings and a separate AdamW on the decoder (reference: lr
-1e-3 / 1e-4, weight decay 0 / 0, β = (0.9, 0.999), ε = 1e-8).  Hyperparameters are traced
-(``optax.inject_hyperparams``), so a grid of learning rates, weight decays and training sets
-trains as one ``jax.vmap`` over runs; steps run inside ``jax.lax.scan``; the compiled
-computation is cached per (configuration, task), so repeated batches do not recompile.
+1e-3 / 1e-4, weight decay 0 / 0, β = (0.9, 0.999), ε = 1e-8), :meth:`ToyModel.optimizer`.
+Training is :func:`effgrok.nets.driver.train` (``train(model, model.optimizer(),
+Schedule(steps, stride, batch_size=45, first_steps=FIRST_STEPS), Grid.zip(seed=..., n_train=...,
+lr_emb=..., wd_emb=..., lr_dec=..., wd_dec=...), task=task, loss=model.loss)``): the driver owns
+the per-run draws, the run grid, chunking, the scan over steps, the jit cache, mini-batches
+and the first steps; :func:`train_toy` is a thin wrapper over it, kept for one release.
 
 Every quantity at step ``t`` (accuracy, loss, RQI, Acc-hat) is measured on the parameters
 ``θ_t`` *before* the update of step ``t`` -- the same forward pass that gives the gradient --
@@ -56,29 +58,35 @@ data reach RQI > 0.95 at 45 pairs for its three seeds (833, 1071, 887 steps).  A
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import _checks
-from ..constants import NEVER, RQI_THRESHOLD
-from ..tasks import Task, random_split, takes_task
-from .engine import (
-    Runs,
-    map_chunks,
-    per_run_array,
-    per_run_params,
-    run_bytes,
-    run_grid,
-    run_rng,
-    scan_schedule,
-    seed_array,
+from ..constants import RQI_THRESHOLD
+from ..tasks import Task, takes_task
+from .driver import (
+    SGD,
+    AdamW,
+    Examples,
+    FirstStep,
+    Frozen,
+    Grid,
+    Model,
+    PerGroup,
+    Renamed,
+    Schedule,
+    TrainRuns,
+    _batch_weight,
+    register,
 )
+from .driver import train as train_driver
+from .engine import Runs, per_run_array, per_run_params, seed_array
 
-__all__ = ["ToyConfig", "ToyRuns", "train_toy"]
+__all__ = ["FIRST_STEPS", "ToyConfig", "ToyModel", "ToyOutputs", "ToyRuns", "train_toy"]
 
 #: Core-seconds per run and step of the toy model (p = 10, tanh 1-200-200-30, float32, JAX on
 #: CPU), measured as CPU time (issue 25, on the shared 2-core machine, load 1-2: add p = 10,
@@ -171,6 +179,17 @@ class ToyConfig:
         for name in ("delta", "init_scale_emb", "init_scale_dec", "template_scale"):
             _checks.positive(name, getattr(self, name))
 
+    def model(self) -> ToyModel:
+        """The network of these settings, a :class:`ToyModel`."""
+        names = ("dim", "hidden", "depth", "variant", "template_dim", "delta")
+        scales = ("init_scale_emb", "init_scale_dec", "template_scale")
+        return ToyModel(**{k: getattr(self, k) for k in names + scales})
+
+    def schedule(self) -> Schedule:
+        """The driver's :class:`~effgrok.nets.driver.Schedule` of these settings: ``steps``,
+        ``stride``, ``batch_size`` and the first steps :data:`FIRST_STEPS`."""
+        return Schedule(self.steps, self.stride, batch_size=self.batch_size, first_steps=FIRST_STEPS)
+
 
 @dataclass(frozen=True)
 class ToyRuns(Runs):
@@ -208,6 +227,19 @@ class ToyRuns(Runs):
     def final_rqi(self) -> np.ndarray:
         return self.rqi[:, -1]
 
+    @classmethod
+    def from_train(cls, r: TrainRuns, config: ToyConfig) -> ToyRuns:
+        """The :func:`train_toy` result of :func:`~effgrok.nets.driver.train`'s runs of a
+        :class:`ToyModel` with :data:`FIRST_STEPS` (``config``: the call's settings)."""
+        return cls(
+            steps=r.steps,
+            **{k: r.curves[k] for k in _CURVES},
+            **{h.name: r.columns[h.name] for h in FIRST_STEPS},
+            n_train=r.columns["n_train"],
+            config=replace(config),
+            train_mask=r.train_mask,
+        )
+
 
 def _train_masks(task: Task, train) -> np.ndarray:
     """``(k, n_examples)`` boolean training masks from one or several splits/masks/index arrays."""
@@ -226,15 +258,9 @@ def _train_masks(task: Task, train) -> np.ndarray:
     return masks
 
 
-def _given_init(init, n_slots: int, cfg: ToyConfig, out_dim: int, runs: int) -> dict:
-    sizes = [cfg.dim] + [cfg.hidden] * cfg.depth + [out_dim]
-    shapes = {"emb": (n_slots, cfg.dim)}
-    for i, (fi, fo) in enumerate(itertools.pairwise(sizes)):
-        shapes[f"W{i}"], shapes[f"b{i}"] = (fi, fo), (fo,)
-    return per_run_params("init", init, shapes, runs)
-
-
-def _init_params(rng: np.random.Generator, n_slots: int, cfg: ToyConfig, out_dim: int) -> dict:
+def _init_params(rng: np.random.Generator, n_slots: int, cfg, out_dim: int) -> dict:
+    """The embedding ``U(−½, ½)·init_scale_emb`` and the decoder (``U(±1/√fan_in)·init_scale_dec``)
+    of one run, drawn in this order (``cfg``: a :class:`ToyConfig` or :class:`ToyModel`)."""
     params = {"emb": rng.uniform(-0.5, 0.5, (n_slots, cfg.dim)) * cfg.init_scale_emb}
     sizes = [cfg.dim] + [cfg.hidden] * cfg.depth + [out_dim]
     for i, (fi, fo) in enumerate(itertools.pairwise(sizes)):
@@ -245,6 +271,7 @@ def _init_params(rng: np.random.Generator, n_slots: int, cfg: ToyConfig, out_dim
 
 
 def _decode(params, h, depth):
+    """The tanh decoder on the summed embeddings ``h`` (jax.numpy)."""
     import jax.numpy as jnp
 
     for i in range(depth):
@@ -254,137 +281,167 @@ def _decode(params, h, depth):
 
 def _batch_mask(key, mask, size):
     """``size`` training examples (``mask``) drawn uniformly without replacement: the examples
-    whose i.i.d. uniform keys rank below ``size`` among the training examples."""
+    whose i.i.d. uniform keys rank below ``size`` among the training examples (the driver's
+    mini-batch draw, :class:`~effgrok.nets.driver.Schedule` ``batch_size``)."""
     import jax
-    import jax.numpy as jnp
 
-    u = jnp.where(mask, jax.random.uniform(key, mask.shape), 2.0)
-    rank = jnp.argsort(jnp.argsort(u))
-    return rank < size
+    return _batch_weight(jax.random.uniform(key, mask.shape), mask, size)
 
 
-def _toy_optimizer(cfg: ToyConfig, labels: dict, lr_e, wd_e, lr_d, wd_d):
-    """Embedding optimiser (AdamW or SGD with decay) beside the decoder's AdamW, traced rates."""
-    import optax
-
-    if cfg.emb_optimizer == "sgd":  # E ← E − η (∇E + wd·E)
-        emb_opt = optax.chain(
-            optax.inject_hyperparams(optax.add_decayed_weights)(weight_decay=wd_e),
-            optax.inject_hyperparams(optax.sgd)(learning_rate=lr_e),
-        )
-    else:
-        emb_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_e, weight_decay=wd_e)
-    dec_opt = optax.inject_hyperparams(optax.adamw)(learning_rate=lr_d, weight_decay=wd_d)
-    return optax.multi_transform({"emb": emb_opt, "dec": dec_opt}, labels)
+def _toy_group(name: str) -> str:
+    """Parameter group of the toy model's optimiser: ``emb``, ``templates`` or ``dec``."""
+    return name if name in ("emb", "templates") else "dec"
 
 
-def _toy_metrics(cfg: ToyConfig, C: int, slots, results, pars, dtype):
-    """``metrics(params, templates, mask, batch_mask) -> (batch loss, (train loss, test loss,
-    train acc, test acc, RQI, Acc-hat))`` of the toy model on one task (jax.numpy)."""
-    import jax
-    import jax.numpy as jnp
+class ToyOutputs(NamedTuple):
+    """What :meth:`ToyModel.apply` returns per example: the decoder's ``values`` (``[n, m]``),
+    the run's ``templates`` (regression; ``None`` for classification) and the example's two
+    embedding rows ``a``, ``b`` (which RQI reads)."""
 
-    delta2 = cfg.delta**2
-    res_j = jnp.asarray(results)
-    s0, s1 = jnp.asarray(slots[:, 0]), jnp.asarray(slots[:, 1])
-    px, py = jnp.asarray(pars[:, 0]), jnp.asarray(pars[:, 1])
-    onehot = jax.nn.one_hot(res_j, C, dtype=dtype)
+    values: Any
+    templates: Any
+    a: Any
+    b: Any
 
-    def forward(params, tm):
-        h = params["emb"][s0] + params["emb"][s1]
-        out = _decode(params, h, cfg.depth)
-        if cfg.variant == "regression":
-            per_ex = jnp.mean((out - tm[res_j]) ** 2, axis=-1)
+
+@register("toy")
+@dataclass(frozen=True)
+class ToyModel(Model):
+    """The toy model of Liu et al. (2022) as a :class:`~effgrok.nets.driver.Model`.
+
+        h = E_a + E_b,    f(h) = W_D tanh(… tanh(h W_0 + b_0) …) + b_D,
+
+    parameters ``emb`` (``E``), ``W0, b0, …, W{depth}, b{depth}`` and, for ``regression``, the
+    fixed ``templates`` ``Y ∈ R^{C×template_dim}`` (``N(0, 1)·template_scale``, drawn after the
+    decoder -- for ``classification`` too, then discarded, so the runs' later draws agree).
+    :meth:`loss` is the per-example ``‖f − Y_c‖²/template_dim`` (regression) or cross-entropy
+    (classification): pass ``loss=model.loss`` to :func:`~effgrok.nets.driver.train`, and
+    :meth:`optimizer` as the optimiser (grid columns ``lr_emb``, ``wd_emb``, ``lr_dec``,
+    ``wd_dec``).  ``correct`` is the nearest template (argmax).  Extra curves (:meth:`metrics`):
+    ``rqi`` (the fraction of permissible parallelograms realised within ``delta``),
+    ``predicted_test_acc`` (Acc-hat), ``embedding`` (``E``, ``[runs, records + 1, n_slots,
+    dim]``) and ``weight_norm`` (embedding and decoder; the templates are no weights).
+
+    >>> import effgrok as eg
+    >>> p = ToyModel(hidden=4).init(np.random.default_rng(0), eg.make_task("add", 5))
+    >>> {k: v.shape for k, v in p.items()}["templates"], p["W2"].shape
+    ((9, 30), (4, 30))
+    """
+
+    dim: int = 1
+    hidden: int = 200
+    depth: int = 2
+    variant: str = "regression"
+    template_dim: int = 30
+    delta: float = 0.1
+    init_scale_emb: float = 1.0
+    init_scale_dec: float = 1.0
+    template_scale: float = 1.0
+
+    def __post_init__(self):
+        for name in ("dim", "hidden", "depth", "template_dim"):
+            object.__setattr__(self, name, _checks.integer(name, getattr(self, name), lo=1))
+        _checks.choice("variant", self.variant, VARIANTS)
+        for name in ("delta", "init_scale_emb", "init_scale_dec", "template_scale"):
+            object.__setattr__(self, name, _checks.positive(name, getattr(self, name)))
+
+    def examples(self, task: Task) -> Examples:
+        """Inputs: the embedding rows ``(a, b)`` of every example (:attr:`Task.slots`)."""
+        return Examples((task.slots[:, 0], task.slots[:, 1]), task.results, task=task)
+
+    def init(self, rng, task):
+        out_dim = self.template_dim if self.variant == "regression" else task.n_classes
+        params = _init_params(rng, task.n_slots, self, out_dim)
+        templates = rng.standard_normal((task.n_classes, self.template_dim)) * self.template_scale
+        return {**params, "templates": templates} if self.variant == "regression" else params
+
+    def apply(self, params, inputs):
+        import jax
+
+        a, b = inputs
+        out = _decode(params, params["emb"][a] + params["emb"][b], self.depth)
+        tm = jax.lax.stop_gradient(params["templates"]) if self.variant == "regression" else None
+        return ToyOutputs(out, tm, a, b)
+
+    def loss(self, outputs: ToyOutputs, targets):
+        """Per-example loss: ``mean_j (f_j − Y_{c,j})²`` or ``−log softmax(f)_c``."""
+        import jax
+        import jax.numpy as jnp
+
+        out = outputs.values
+        if self.variant == "regression":
+            return jnp.mean((out - outputs.templates[targets]) ** 2, axis=-1)
+        onehot = jax.nn.one_hot(targets, out.shape[-1], dtype=out.dtype)
+        return -jnp.sum(onehot * jax.nn.log_softmax(out, axis=-1), axis=-1)
+
+    def correct(self, outputs: ToyOutputs, targets):
+        import jax.numpy as jnp
+
+        out, tm = outputs.values, outputs.templates
+        if self.variant == "regression":
             dist = jnp.sum((out[:, None, :] - tm[None, :, :]) ** 2, axis=-1)
-            pred = jnp.argmin(dist, axis=-1)
-        else:
-            per_ex = -jnp.sum(onehot * jax.nn.log_softmax(out, axis=-1), axis=-1)
-            pred = jnp.argmax(out, axis=-1)
-        return per_ex, pred == res_j
+            return jnp.argmin(dist, axis=-1) == targets
+        return jnp.argmax(out, axis=-1) == targets
 
-    def metrics(params, tm, mask, bmask):
-        per_ex, correct = forward(params, tm)
-        mf = mask.astype(dtype)
-        bf = bmask.astype(dtype)
-        n_tr = jnp.maximum(mf.sum(), 1.0)
-        n_te = jnp.maximum((1 - mf).sum(), 1.0)
-        batch_loss = jnp.sum(per_ex * bf) / jnp.maximum(bf.sum(), 1.0)
-        train_loss = jnp.sum(per_ex * mf) / n_tr
-        test_loss = jnp.sum(per_ex * (1 - mf)) / n_te
-        train_acc = jnp.sum(correct * mf) / n_tr
-        test_acc = jnp.sum(correct * (1 - mf)) / n_te
-        E = params["emb"]
-        Ec = E - E.mean(axis=0)
-        std = jnp.sqrt(jnp.sum(Ec**2, axis=0) / (E.shape[0] - 1))
-        keep = std > 1e-12 * jnp.maximum(jnp.max(jnp.abs(E), axis=0), 1e-30)
-        z = jnp.where(keep, Ec / jnp.where(keep, std, 1.0), 0.0)
-        hz = z[s0] + z[s1]
-        d2 = jnp.sum((hz[px] - hz[py]) ** 2, axis=-1) / jnp.maximum(keep.sum(), 1)
-        realised = (d2 < delta2) & keep.any()
-        rqi = jnp.mean(realised)
-        link_y = realised & mask[px] & ~mask[py]
-        link_x = realised & mask[py] & ~mask[px]
-        pred = jnp.zeros(mask.shape, bool).at[py].max(link_y).at[px].max(link_x)
-        acc_hat = jnp.sum(pred & ~mask) / n_te
-        return batch_loss, (train_loss, test_loss, train_acc, test_acc, rqi, acc_hat)
+    def metrics(self, params, outputs: ToyOutputs, targets, mask, loss):
+        import jax.numpy as jnp
 
-    return metrics
+        rqi, acc_hat = _rqi(params["emb"], outputs.a, outputs.b, targets, mask > 0, self.delta**2)
+        norm = jnp.sqrt(sum(jnp.sum(v**2) for k, v in params.items() if k != "templates"))
+        return {"rqi": rqi, "predicted_test_acc": acc_hat, "embedding": params["emb"], "weight_norm": norm}
+
+    def optimizer(self, emb_optimizer: str = "adamw") -> PerGroup:
+        """AdamW (or ``"sgd"``) on the embedding with columns ``lr_emb``, ``wd_emb``; AdamW on
+        the decoder with ``lr_dec``, ``wd_dec``; the templates frozen."""
+        _checks.choice("emb_optimizer", emb_optimizer, EMB_OPTIMIZERS)
+        emb = AdamW() if emb_optimizer == "adamw" else SGD()
+        groups = {
+            "emb": Renamed(emb, learning_rate="lr_emb", weight_decay="wd_emb"),
+            "dec": Renamed(AdamW(), learning_rate="lr_dec", weight_decay="wd_dec"),
+        }
+        return PerGroup(
+            _toy_group, **groups, **({"templates": Frozen()} if self.variant == "regression" else {})
+        )
+
+    def width(self, task):
+        return 2 * self.hidden
 
 
-@functools.lru_cache(maxsize=16)
-def _runner(cfg: ToyConfig, n_classes: int, slots_b: bytes, results_b: bytes, pars_b: bytes, minibatch: bool):
-    """The jitted, vmapped training function for one configuration and task (cached)."""
-    import jax
+def _rqi(E, a, b, targets, mask, delta2):
+    """RQI and Acc-hat of embedding ``E`` (jax.numpy) over the permissible parallelograms --
+    pairs of examples ``x < y`` of one result class -- with the examples' rows ``a``, ``b``
+    and training ``mask`` (bool).  Embedding dimensions of zero spread are left out.
+
+    A parallelogram is realised if ``‖z_{a_x} + z_{b_x} − z_{a_y} − z_{b_y}‖²/d' < δ²`` in the
+    standardised embedding ``z`` (unbiased standard deviation, ``d'`` dimensions kept);
+    Acc-hat is the fraction of test examples linked by a realised parallelogram to a training
+    example."""
     import jax.numpy as jnp
-    import optax
 
-    C = n_classes
-    slots = np.frombuffer(slots_b, dtype=np.int64).reshape(-1, 2)
-    results = np.frombuffer(results_b, dtype=np.int64)
-    pars = np.frombuffer(pars_b, dtype=np.int64).reshape(-1, 2)
-    dtype = jnp.float64 if cfg.float64 else jnp.float32
-    names = ["emb"] + [f"{w}{i}" for i in range(cfg.depth + 1) for w in ("W", "b")]
-    labels = {k: ("emb" if k == "emb" else "dec") for k in names}
-    n_records = cfg.steps // cfg.stride
+    Ec = E - E.mean(axis=0)
+    std = jnp.sqrt(jnp.sum(Ec**2, axis=0) / (E.shape[0] - 1))
+    keep = std > 1e-12 * jnp.maximum(jnp.max(jnp.abs(E), axis=0), 1e-30)
+    z = jnp.where(keep, Ec / jnp.where(keep, std, 1.0), 0.0)
+    hz = z[a] + z[b]
+    d2 = jnp.sum((hz[:, None, :] - hz[None, :, :]) ** 2, axis=-1) / jnp.maximum(keep.sum(), 1)
+    n = targets.shape[0]
+    same = (targets[:, None] == targets[None, :]) & (jnp.arange(n)[:, None] < jnp.arange(n)[None, :])
+    realised = (d2 < delta2) & keep.any() & same
+    rqi = realised.sum() / same.sum()
+    both = realised | realised.T
+    pred = jnp.any(both & mask[:, None], axis=0)
+    n_te = jnp.maximum((1 - mask.astype(E.dtype)).sum(), 1.0)
+    return rqi.astype(E.dtype), jnp.sum(pred & ~mask) / n_te
 
-    def build():
-        metrics = _toy_metrics(cfg, C, slots, results, pars, dtype)
-        grad_fn = jax.value_and_grad(metrics, has_aux=True)
 
-        def hits_of(m):
-            return jnp.array([m[2] >= THRESHOLD_ACC, m[3] >= THRESHOLD_ACC, m[4] > RQI_THRESHOLD])
-
-        def one_run(params, tm, mask, key, bsize, lr_e, wd_e, lr_d, wd_d):
-            opt = _toy_optimizer(cfg, labels, lr_e, wd_e, lr_d, wd_d)
-
-            def step(carry, t):
-                params, state, first = carry
-                bmask = _batch_mask(jax.random.fold_in(key, t), mask, bsize) if minibatch else mask
-                (_, m), g = grad_fn(params, tm, mask, bmask)
-                first = jnp.where((first < 0) & hits_of(m), t, first)  # −1 inside: not yet
-                upd, state = opt.update(g, state, params)
-                return (optax.apply_updates(params, upd), state, first), None
-
-            def measure(carry):
-                return (*metrics(carry[0], tm, mask, mask)[1], carry[0]["emb"])
-
-            first = jnp.full(3, -1, dtype=jnp.int32)
-            carry, recs, _, _ = scan_schedule(
-                step,
-                measure,
-                (params, opt.init(params), first),
-                stride=cfg.stride,
-                records=n_records,
-                indexed=True,
-            )
-            # the final parameters count too (step = steps)
-            first = jnp.where((carry[2] < 0) & hits_of(tuple(r[-1] for r in recs)), cfg.steps, carry[2])
-            return recs, first
-
-        return jax.jit(jax.vmap(one_run))
-
-    with jax.enable_x64(cfg.float64):
-        return build()
+#: The curves of :class:`ToyRuns` (``embedding``: ``[runs, records + 1, n_slots, dim]``).
+_CURVES = ("train_acc", "test_acc", "train_loss", "test_loss", "rqi", "predicted_test_acc", "embedding")
+#: The first steps :func:`train_toy` reports (checked at every step).
+FIRST_STEPS = (
+    FirstStep("train_acc", THRESHOLD_ACC),
+    FirstStep("test_acc", THRESHOLD_ACC),
+    FirstStep("rqi", RQI_THRESHOLD, strict=True),
+)
 
 
 @takes_task
@@ -403,7 +460,8 @@ def train_toy(
     lr_dec=1e-4,
     wd_dec=0.0,
 ) -> ToyRuns:
-    """Train a batch of toy-model runs in one vmapped, scanned computation.
+    """Train a batch of toy-model runs in one compiled computation (a thin wrapper over the
+    driver, kept for one release).
 
     Every per-run argument (``seeds``, ``n_train`` or ``train_fraction``, ``lr_emb``,
     ``wd_emb``, ``lr_dec``, ``wd_dec``) is a scalar or a sequence; they broadcast to the
@@ -435,6 +493,20 @@ def train_toy(
     (train accuracy and RQI: effgrok's step = reference's + 1); mini-batch draws still differ
     for ``n_train > 45`` (different random streams).
 
+    It is::
+
+        model = config.model()                  # ToyModel(dim, hidden, depth, variant, ...)
+        train(model, model.optimizer(config.emb_optimizer), config.schedule(),
+              Grid.zip(seed=seeds, n_train=..., lr_emb=..., wd_emb=..., lr_dec=..., wd_dec=...),
+              task=task, loss=model.loss, precision="float64" if config.float64 else "float32",
+              init_params={**init, "templates": templates}, train_mask=train)
+
+    with the result repackaged as :class:`ToyRuns` (:meth:`ToyRuns.from_train`): that call's
+    numbers, bit for bit (the draws of run ``k``, in order: the split's seed, the parameters,
+    the templates, the mini-batch key -- the order of the trainer this wrapper replaced, whose
+    draws, batches and arithmetic it keeps; XLA compiles the two programs differently, so
+    their float rounding may differ in the last bit, and runs drift apart at that level).
+
     Examples
     --------
     >>> import effgrok as eg
@@ -445,113 +517,41 @@ def train_toy(
     cfg = ToyConfig() if config is None else config
     if sum(x is not None for x in (n_train, train_fraction, train)) != 1:
         raise ValueError("give exactly one of n_train, train_fraction and train")
-    given_masks = None if train is None else _train_masks(task, train)
-    if given_masks is not None:
-        sizes = np.zeros(given_masks.shape[0]) if given_masks.shape[0] > 1 else np.zeros(())
-    else:
-        sizes = np.asarray(n_train) if n_train is not None else np.asarray(train_fraction, dtype=float)
-    R, grid = run_grid(
-        seeds=seed_array(seeds),
+    masks = None if train is None else _train_masks(task, train)
+    size = {"n_train": n_train if masks is None else masks.sum(axis=1)}
+    if train_fraction is not None:
+        size = {"train_fraction": np.asarray(train_fraction, float)}
+    runs = _toy_runs(seeds, size, lr_emb, wd_emb, lr_dec, wd_dec)
+    model, precision = cfg.model(), "float64" if cfg.float64 else "float32"
+    start = _toy_init(model, task, init, templates, len(runs))
+    given = None if masks is None else masks[0] if len(masks) == 1 else masks
+    opt, kw = model.optimizer(cfg.emb_optimizer), dict(init_params=start, train_mask=given)
+    r = train_driver(model, opt, cfg.schedule(), runs, task=task, loss=model.loss, precision=precision, **kw)
+    return ToyRuns.from_train(r, cfg)
+
+
+def _toy_runs(seeds, size: dict, lr_emb, wd_emb, lr_dec, wd_dec) -> Grid:
+    """:func:`train_toy`'s per-run arguments (checked) as the driver's :class:`Grid` (broadcast)."""
+    return Grid.zip(
+        seed=seed_array(seeds),
         lr_emb=_checks.positive_array("embedding learning rate", lr_emb),
         wd_emb=_checks.positive_array("embedding weight decay", wd_emb, allow_zero=True),
         lr_dec=_checks.positive_array("decoder learning rate", lr_dec),
         wd_dec=_checks.positive_array("decoder weight decay", wd_dec, allow_zero=True),
-        size=sizes,
-    )
-    C = task.n_classes
-    out_dim = cfg.template_dim if cfg.variant == "regression" else C
-    tmpl_given = (
-        None if templates is None else per_run_array("templates", templates, (C, cfg.template_dim), R)
-    )
-    if given_masks is not None and given_masks.shape[0] not in (1, R):
-        raise ValueError(f"train gives {given_masks.shape[0]} training sets for {R} runs")
-    init_given = None if init is None else _given_init(init, task.n_slots, cfg, out_dim, R)
-    masks, inits, tmpls, keys = _draw_runs(
-        task, cfg, grid, given_masks, n_train is not None, init_given, tmpl_given
-    )
-    n_emb = task.n_slots * cfg.dim * (cfg.steps // cfg.stride + 1)  # the recorded embeddings
-    size = run_bytes(
-        {k: v[None] for k, v in inits[0].items()}, extra=n_emb + 8 * task.n_examples * cfg.hidden
-    )
-    recs, first = map_chunks(
-        lambda sl: _run(
-            task, cfg, masks[sl], inits[sl], tmpls[sl], keys[sl], {k: v[sl] for k, v in grid.items()}
-        ),
-        R,
-        size,
-    )
-    first = np.where(first < 0, NEVER, first.astype(np.float64))
-    return ToyRuns(
-        steps=np.arange(cfg.steps // cfg.stride + 1) * cfg.stride,
-        train_loss=recs[0],
-        test_loss=recs[1],
-        train_acc=recs[2],
-        test_acc=recs[3],
-        rqi=recs[4],
-        predicted_test_acc=recs[5],
-        embedding=recs[6],
-        step_train_acc=first[:, 0],
-        step_test_acc=first[:, 1],
-        step_rqi=first[:, 2],
-        n_train=masks.sum(axis=1),
-        config=replace(cfg),
-        train_mask=masks,
+        **size,
     )
 
 
-def _draw_runs(task: Task, cfg: ToyConfig, grid: dict, given_masks, by_size: bool, init_given, tmpl_given):
-    """Every run's training mask, initial parameters, templates and mini-batch key, drawn from
-    its own ``SeedSequence(seed)`` in a fixed order (split, parameters, templates, key), so giving
-    some of them explicitly changes nothing else."""
-    C, R = task.n_classes, grid["seeds"].size
-    out_dim = cfg.template_dim if cfg.variant == "regression" else C
-    masks, inits, tmpls, keys = [], [], [], []
-    for k in range(R):
-        rng = run_rng(grid["seeds"][k])
-        split_seed = int(rng.integers(2**63 - 1))
-        if given_masks is not None:
-            masks.append(given_masks[k if given_masks.shape[0] > 1 else 0])
-        elif by_size:
-            masks.append(random_split(task, size=int(grid["size"][k]), seed=split_seed).mask)
-        else:
-            masks.append(random_split(task, fraction=float(grid["size"][k]), seed=split_seed).mask)
-        drawn = _init_params(rng, task.n_slots, cfg, out_dim)
-        inits.append(drawn if init_given is None else {key: v[k] for key, v in init_given.items()})
-        drawn_t = rng.standard_normal((C, cfg.template_dim)) * cfg.template_scale
-        tmpls.append(drawn_t if tmpl_given is None else tmpl_given[k])
-        keys.append(rng.integers(2**32, size=2, dtype=np.uint32))  # drawn last: earlier draws unchanged
-    masks = np.stack(masks)
-    return np.stack(masks), inits, np.stack(tmpls), np.stack(keys)
-
-
-def _run(task: Task, cfg: ToyConfig, masks, inits: list, templates, keys, grid: dict):
-    """Run the cached program of :func:`_runner` on every run; numpy ``(curves, first hits)``
-    (first hits −1 where not reached)."""
-    import jax
-    import jax.numpy as jnp
-
-    from ..effective.constraints import parallelograms  # here: the effective package loads numba
-
-    n_tr = masks.sum(axis=1)
-    bsize = n_tr if cfg.batch_size is None else np.minimum(n_tr, cfg.batch_size)
-    run = _runner(
-        cfg,
-        task.n_classes,
-        np.ascontiguousarray(task.slots, dtype=np.int64).tobytes(),
-        np.ascontiguousarray(task.results, dtype=np.int64).tobytes(),
-        np.ascontiguousarray(parallelograms(task), dtype=np.int64).tobytes(),
-        bool(np.any(bsize < n_tr)),
-    )
-    dtype = jnp.float64 if cfg.float64 else jnp.float32
-    with jax.enable_x64(cfg.float64):
-        stack = {k: jnp.asarray(np.stack([p[k] for p in inits]), dtype=dtype) for k in inits[0]}
-        hp = [jnp.asarray(grid[k], dtype=dtype) for k in ("lr_emb", "wd_emb", "lr_dec", "wd_dec")]
-        recs, first = run(
-            stack,
-            jnp.asarray(templates, dtype=dtype),
-            jnp.asarray(masks),
-            jax.random.wrap_key_data(jnp.asarray(keys)),
-            jnp.asarray(bsize, dtype=jnp.int32),
-            *hp,
-        )
-        return [np.asarray(r, dtype=np.float64) for r in recs], np.asarray(first)
+def _toy_init(model: ToyModel, task: Task, init, templates, runs: int) -> dict | None:
+    """:func:`train`'s ``init_params`` from :func:`train_toy`'s ``init`` and ``templates``
+    (checked; ``None`` entries keep the draws)."""
+    if init is None and templates is None:
+        return None
+    shapes = {k: np.shape(v) for k, v in model.init(np.random.default_rng(0), task).items()}
+    out = dict.fromkeys(shapes)
+    if init is not None:
+        out.update(per_run_params("init", init, {k: v for k, v in shapes.items() if k != "templates"}, runs))
+    if templates is not None:
+        tm = per_run_array("templates", templates, (task.n_classes, model.template_dim), runs)
+        out.update({"templates": tm} if "templates" in shapes else {})
+    return out
