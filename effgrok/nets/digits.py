@@ -243,13 +243,9 @@ class DigitsMLP(Model):
             object.__setattr__(self, name, _checks.integer(name, getattr(self, name), lo=1))
 
     def examples(self, data: DigitsData) -> Examples:
-        """Inputs ``x_train`` then ``x_test``, the first ``n_train`` of them training (an
-        :class:`~effgrok.nets.driver.Examples` is taken as it is)."""
-        if isinstance(data, Examples):
-            return data
-        x = np.concatenate([data.x_train, data.x_test])
-        y = np.concatenate([data.y_train, data.y_test])
-        return Examples((x,), y, train_mask=np.arange(y.size) < data.n_train)
+        """Inputs ``x_train`` then ``x_test``, the first ``n_train`` of them training
+        (:meth:`~effgrok.nets.driver.Examples.train_then_test`)."""
+        return Examples.train_then_test(data)
 
     def init(self, rng, task):
         out, sizes = {}, _sizes(self.width, self.depth)

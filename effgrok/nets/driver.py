@@ -570,6 +570,25 @@ class Examples:
     def n_examples(self) -> int:
         return int(np.shape(self.targets)[0])
 
+    @classmethod
+    def train_then_test(cls, data) -> Examples:
+        """The examples of a fixed train/test split (``data`` with ``x_train``, ``y_train``,
+        ``x_test``, ``y_test``): inputs ``x_train`` then ``x_test``, the first ``len(y_train)``
+        of them training, the same for every run (nothing drawn).  An :class:`Examples` is
+        taken as it is.
+
+        >>> from types import SimpleNamespace as NS
+        >>> ex = Examples.train_then_test(NS(x_train=np.zeros((2, 3)), y_train=np.zeros(2),
+        ...                                  x_test=np.ones((1, 3)), y_test=np.ones(1)))
+        >>> ex.inputs[0].shape, ex.train_mask.tolist()
+        ((3, 3), [True, True, False])
+        """
+        if isinstance(data, Examples):
+            return data
+        x = np.concatenate([data.x_train, data.x_test])
+        y = np.concatenate([data.y_train, data.y_test])
+        return cls((x,), y, train_mask=np.arange(y.size) < np.shape(data.y_train)[0])
+
     def split(self, rng: np.random.Generator, run: dict, given=None) -> np.ndarray:
         """Run ``run``'s training mask (bool ``[n_examples]``), drawn from ``rng`` if random.
 

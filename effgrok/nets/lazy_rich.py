@@ -121,13 +121,9 @@ class LazyRichCommittee(Model):
         object.__setattr__(self, "epsilon", _checks.nonnegative("epsilon", self.epsilon))
 
     def examples(self, problem: LazyRichProblem) -> Examples:
-        """Inputs ``x_train`` then ``x_test``, the first ``len(y_train)`` of them training (an
-        :class:`~effgrok.nets.driver.Examples` is taken as it is)."""
-        if isinstance(problem, Examples):
-            return problem
-        x = np.concatenate([problem.x_train, problem.x_test])
-        y = np.concatenate([problem.y_train, problem.y_test])
-        return Examples((x,), y, train_mask=np.arange(y.size) < problem.y_train.size)
+        """Inputs ``x_train`` then ``x_test``, the first ``len(y_train)`` of them training
+        (:meth:`~effgrok.nets.driver.Examples.train_then_test`)."""
+        return Examples.train_then_test(problem)
 
     def init(self, rng, problem):
         W0 = rng.standard_normal((self.width, problem.dim))

@@ -245,34 +245,42 @@ class ModularRuns(Runs):
     train_loss_every_step: np.ndarray | None = None
 
     @classmethod
-    def from_train(cls, r: TrainRuns, task: Task, *, optimizer: str, adam: AdamW) -> ModularRuns:
-        """The :func:`train_modular` result of :func:`~effgrok.nets.driver.train`'s runs of an
-        :class:`MLP` or :class:`EmbedSum` (``optimizer``: its name and ``adam`` its β, ε, for
-        ``config``)."""
-        m, one_hot, float64 = r.model, isinstance(r.model, MLP), r.precision == "float64"
-        config = {
-            **{"loss": r.loss, "optimizer": optimizer},
-            **{"beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps},
-            **{"activation": m.activation, "bias": one_hot and m.bias, "hidden": m.hidden},
-            **{"embed_dim": None if one_hot else m.embed_dim, "float64": bool(float64)},
-        }
-        c = r.curves
+    def from_train(
+        cls, r: TrainRuns, task: Task, *, architecture: str, encoding: str, config: dict
+    ) -> ModularRuns:
+        """The result of :func:`train_modular` or :func:`~effgrok.nets.transformer.train_transformer`
+        from :func:`~effgrok.nets.driver.train`'s runs: the curves and per-run columns by name
+        (``init_scale`` 1 where the grid has none), with the call's ``architecture``,
+        ``encoding`` and remaining settings ``config``."""
+        c, cols = r.curves, r.columns
+        curves = ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")
+        curves += ("zero_loss_fraction", "zero_grad_fraction")
         return cls(
             steps=r.steps,
-            **{k: c[k] for k in ("train_acc", "test_acc", "train_loss", "test_loss", "weight_norm")},
-            **{k: c[k] for k in ("zero_loss_fraction", "zero_grad_fraction")},
+            **{k: c[k] for k in curves if k in c},
             step_test_99=first_crossing(c["test_acc"], r.steps, 0.99),
-            seeds=r.columns["seed"],
-            **{k: r.columns[k] for k in ("train_fraction", "learning_rate", "weight_decay", "init_scale")},
-            n_train=r.columns["n_train"],
+            seeds=cols["seed"],
+            **{k: cols[k] for k in ("train_fraction", "learning_rate", "weight_decay", "n_train")},
+            init_scale=cols["init_scale"] if "init_scale" in cols else np.ones(len(cols["seed"])),
             **{"params": r.params, "snapshots": r.snapshots, "snapshot_steps": r.snapshot_steps},
             train_mask=r.train_mask,
-            encoding=m.encoding or task.encoding,
+            encoding=encoding,
             pairs="unordered" if task.commutative else "ordered",
-            architecture="one_hot_mlp" if one_hot else "embed_sum",
+            architecture=architecture,
             config=config,
             train_loss_every_step=r.train_loss_every_step,
         )
+
+
+def _mlp_config(r: TrainRuns, optimizer: str, adam: AdamW) -> dict:
+    """``config`` of a :func:`train_modular` result: the settings that are not per run."""
+    m, one_hot = r.model, isinstance(r.model, MLP)
+    return {
+        **{"loss": r.loss, "optimizer": optimizer},
+        **{"beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps},
+        **{"activation": m.activation, "bias": one_hot and m.bias, "hidden": m.hidden},
+        **{"embed_dim": None if one_hot else m.embed_dim, "float64": r.precision == "float64"},
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -635,7 +643,8 @@ def train_modular(
     )
     kw = dict(precision="float64" if float64 else "float32", init_params=init_params, weight_mask=weight_mask)
     r = train(model, opt, sched, runs, task=task, loss=loss, **kw)
-    return ModularRuns.from_train(r, task, optimizer=optimizer, adam=adam)
+    config, encoding = _mlp_config(r, optimizer, adam), model.encoding or task.encoding
+    return ModularRuns.from_train(r, task, architecture=architecture, encoding=encoding, config=config)
 
 
 #: The demo protocol of ``effgrok train modular``: its defaults, where they are not

@@ -56,7 +56,7 @@ import numpy as np
 from .. import _checks
 from ..tasks import Task, takes_task
 from .driver import AdamW, Grid, Model, Schedule, TrainRuns, register, train
-from .engine import first_crossing, seed_array
+from .engine import seed_array
 from .modular import ModularRuns
 
 __all__ = ["Transformer", "train_transformer", "transformer_logits"]
@@ -308,29 +308,9 @@ def _fractions(train_fraction) -> np.ndarray:
 
 def _modular_runs(r: TrainRuns, task: Task, adam: AdamW) -> ModularRuns:
     """:func:`train_transformer`'s result from the driver's runs of a :class:`Transformer`."""
-    c, m, R = r.curves, r.model, len(r.columns["seed"])
-    return ModularRuns(
-        steps=r.steps,
-        **{k: c[k] for k in ("train_loss", "train_acc", "test_acc", "test_loss", "weight_norm")},
-        step_test_99=first_crossing(c["test_acc"], r.steps, 0.99),
-        train_fraction=r.columns["train_fraction"],
-        seeds=r.columns["seed"],
-        params=r.params,
-        train_mask=r.train_mask,
-        learning_rate=r.columns["learning_rate"],
-        weight_decay=r.columns["weight_decay"],
-        init_scale=np.ones(R),
-        encoding="tokens",
-        pairs="unordered" if task.commutative else "ordered",
-        n_train=r.columns["n_train"],
-        architecture="transformer",
-        config={
-            **{"d_model": m.d_model, "n_heads": m.n_heads, "loss": "cross_entropy", "optimizer": "adamw"},
-            **{
-                "beta1": adam.beta1,
-                "beta2": adam.beta2,
-                "eps": adam.eps,
-                "float64": r.precision == "float64",
-            },
-        },
-    )
+    m = r.model
+    config = {
+        **{"d_model": m.d_model, "n_heads": m.n_heads, "loss": "cross_entropy", "optimizer": "adamw"},
+        **{"beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps, "float64": r.precision == "float64"},
+    }
+    return ModularRuns.from_train(r, task, architecture="transformer", encoding="tokens", config=config)
