@@ -982,26 +982,36 @@ def _train(key: _Key, examples: Examples, runs: Grid, draws: dict, init: dict, w
     return map_chunks(chunk, masks.shape[0], size)
 
 
+def _put(x, dtype=None):
+    """``x`` on the device in ``dtype`` (default: its own, as JAX canonicalises it: 32-bit
+    unless x64 is on), converted on the host: ``jnp.asarray(x, dtype)`` would compile and run
+    a small conversion program per argument, a cost every process pays again (JAX's persistent
+    cache keeps the compiled code, not the tracing and lowering)."""
+    import jax
+
+    a = np.asarray(x) if dtype is None else np.asarray(x, dtype)
+    return jax.device_put(np.asarray(a, jax.dtypes.canonicalize_dtype(a.dtype)))
+
+
 def _run_program(key: _Key, examples: Examples, init: dict, split: tuple, wmask, hyper: dict) -> dict:
     """The compiled program of ``key`` on the runs given (``split``: their training masks,
     padded training indices and weights, mini-batch keys and sizes); numpy outputs (curves
     float64, first steps float64 with ``NaN`` where never reached)."""
     import jax
-    import jax.numpy as jnp
 
     masks, tr_idx, tr_w, keys, batch = split
     with jax.enable_x64(key.float64):
-        dtype = jnp.float64 if key.float64 else jnp.float32
+        dtype = np.float64 if key.float64 else np.float32
         out = _compiled(key)(
-            {k: jnp.asarray(v, dtype) for k, v in init.items()},
-            jnp.asarray(masks),
-            jnp.asarray(tr_idx),
-            jnp.asarray(tr_w, dtype),
-            None if wmask is None else {k: jnp.asarray(v, dtype) for k, v in wmask.items()},
-            {k: jnp.asarray(v, dtype) for k, v in hyper.items()},
-            (jnp.asarray(keys), jnp.asarray(batch, jnp.int32)),
-            tuple(jnp.asarray(x) for x in examples.inputs),
-            jnp.asarray(examples.targets),
+            {k: _put(v, dtype) for k, v in init.items()},
+            _put(masks),
+            _put(tr_idx),
+            _put(tr_w, dtype),
+            None if wmask is None else {k: _put(v, dtype) for k, v in wmask.items()},
+            {k: _put(v, dtype) for k, v in hyper.items()},
+            (_put(keys), _put(batch, np.int32)),
+            tuple(_put(x) for x in examples.inputs),
+            _put(examples.targets),
         )
         snaps, every, first = out["snapshots"], out["every"], np.asarray(out["first"])
         return {
