@@ -23,7 +23,16 @@ from ._jax_cache import enable_jax_cache
 from ._options import Parser, UsageError, parse_pairs
 from ._output import Outcome, emit
 
-__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "Outcome", "UsageError", "build_parser", "main", "parse_pairs"]
+__all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_USAGE",
+    "Outcome",
+    "UsageError",
+    "build_parser",
+    "console",
+    "main",
+    "parse_pairs",
+]
 
 #: exit code of bad input (one line on stderr)
 EXIT_USAGE = 2
@@ -111,5 +120,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def console() -> None:
+    """The ``effgrok`` process: :func:`main` on ``sys.argv``, then exit with its code.
+
+    After Ctrl-C the process ends at once (``os._exit``, once its one line is flushed) instead of
+    running the interpreter's shutdown: that shutdown joins the process pool's manager thread
+    (which could wait tens of seconds on a loaded machine) and collects objects that the
+    interrupt left half-built inside numba's compiler (whose ``__del__`` then printed
+    tracebacks), and a late ``KeyboardInterrupt`` there made the process die of SIGINT (exit
+    -2) after it had printed its line.  What a command keeps is on disk before :func:`main`
+    returns (chunks are written whole, then renamed).
+    """
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        import os
+
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a closed or broken pipe: nothing more to say
+                pass
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()
