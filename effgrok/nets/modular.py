@@ -373,32 +373,6 @@ def modular_features(params: dict, task: Task, run: int | None = None, *, activa
 # input checks
 
 
-def _param_shapes(task: Task, architecture: str, hidden: int, embed_dim: int) -> dict:
-    n, C = task.n_slots, task.n_classes
-    if architecture == "one_hot_mlp":
-        return {"W1": (n, hidden), "b1": (hidden,), "W2": (hidden, C), "b2": (C,)}
-    return {
-        "E": (n, embed_dim),
-        "W_in": (embed_dim, hidden),
-        "W_out": (hidden, embed_dim),
-        "W_U": (embed_dim, C),
-    }
-
-
-def _random_init(rng: np.random.Generator, shapes: dict) -> dict:
-    """One run's initial parameters (float64), drawn from ``rng`` in the order of ``shapes``."""
-    if "W1" in shapes:
-        (n, hidden), C = shapes["W1"], shapes["b2"][0]
-        b1, b2 = 1 / math.sqrt(n), 1 / math.sqrt(hidden)
-        return {
-            "W1": rng.uniform(-b1, b1, (n, hidden)),
-            "b1": np.zeros(hidden),
-            "W2": rng.uniform(-b2, b2, (hidden, C)),
-            "b2": np.zeros(C),
-        }
-    return {k: rng.normal(0.0, 1 / math.sqrt(s[0]), s) for k, s in shapes.items()}
-
-
 def _check_bias(bias, architecture: str) -> bool:
     if bias is not None and not isinstance(bias, (bool, np.bool_)):
         raise ValueError(f"bias must be True or False, got {bias!r}")
@@ -466,7 +440,9 @@ class MLP(_PairModel):
 
     def init(self, rng, task):
         n, C, H = _n_slots(task, self.encoding), task.n_classes, self.hidden
-        return _random_init(rng, {"W1": (n, H), "b1": (H,), "W2": (H, C), "b2": (C,)})
+        b1, b2 = 1 / math.sqrt(n), 1 / math.sqrt(H)
+        W1, W2 = rng.uniform(-b1, b1, (n, H)), rng.uniform(-b2, b2, (H, C))
+        return {"W1": W1, "b1": np.zeros(H), "W2": W2, "b2": np.zeros(C)}
 
     def apply(self, params, inputs):
         import jax.numpy as jnp
@@ -510,7 +486,8 @@ class EmbedSum(_PairModel):
 
     def init(self, rng, task):
         n, C, D, H = _n_slots(task, self.encoding), task.n_classes, self.embed_dim, self.hidden
-        return _random_init(rng, {"E": (n, D), "W_in": (D, H), "W_out": (H, D), "W_U": (D, C)})
+        shapes = {"E": (n, D), "W_in": (D, H), "W_out": (H, D), "W_U": (D, C)}
+        return {k: rng.normal(0.0, 1 / math.sqrt(s[0]), s) for k, s in shapes.items()}
 
     def apply(self, params, inputs):
         import jax.numpy as jnp
