@@ -63,9 +63,8 @@ def _said(err: str) -> list[str]:
     """The lines of ``err`` other than the estimate and the progress lines."""
     import re
 
-    return [
-        x for x in err.strip().splitlines() if not re.match(r"^(effgrok: estimated time|[\w ()]+: \d+/\d+ )", x)
-    ]
+    skipped = r"^(effgrok: estimated time|[\w ()]+: \d+/\d+ )"  # the estimate, progress lines
+    return [x for x in err.strip().splitlines() if not re.match(skipped, x)]
 
 
 def _one_line(err: str):
