@@ -24,7 +24,9 @@ call writes the ``.pyc`` files); ``--bytecode off`` runs them with it and an emp
 ``train``: a fresh JAX persistent-cache folder (``EFFGROK_JAX_CACHE``), then twice the same
 ``effgrok train modular --steps 1 --stride 1`` process: its wall is start to first step
 (interpreter, imports, the XLA compilation or the cache read, one step, the print).  Target: the
-second process ≥ 2× faster than the first.  ``EFFGROK_JAX_CACHE=off`` is run first as the
+second process ≥ 2× faster than the first.  The cache is JAX's persistent compilation cache plus
+effgrok's whole-program cache in its ``programs/`` folder (:mod:`effgrok.nets.programs`), which
+lets the second process skip tracing and lowering too.  ``EFFGROK_JAX_CACHE=off`` is run first as the
 baseline without the cache (it must cost about what the first, cache-filling process does).
 Repeats are interleaved and the minimum kept (the machine is shared); the load average before
 and after is recorded.

@@ -13,6 +13,7 @@ collect_ignore_glob = ["fixtures/*"]
 # in the commands they start as processes, which inherit this); tests/test_cli.py turns it on in
 # a temporary folder where it tests it.
 os.environ["EFFGROK_JAX_CACHE"] = "off"
+os.environ.pop("EFFGROK_PROGRAM_CACHE", None)  # effgrok.nets.programs: off unless a test turns it on
 
 
 def naive_rows(task, mask=None):

@@ -49,13 +49,28 @@ def _train(env) -> dict:
 @pytest.mark.skipif(not EFFGROK.exists(), reason="the console script is not installed")
 def test_a_second_process_reuses_the_compiled_programs(tmp_path):
     """The first `effgrok train` writes its programs -- small ones too, which JAX's default
-    threshold of 1 s of compilation would leave out -- the second writes none (every program
-    was read from the cache) and prints the same numbers."""
+    threshold of 1 s of compilation would leave out -- to JAX's cache and, whole, to
+    ``programs/`` (effgrok.nets.programs); the second writes none (every program was read from
+    the cache) and prints the same numbers."""
     folder = tmp_path / "jax"
     env = {**os.environ, ENV: str(folder)}
     first = _train(env)
-    written = sorted(p.name for p in folder.iterdir())
-    assert written, "the first process wrote nothing to the cache"
+    written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+    assert any(name.endswith("-cache") for name in written), f"no JAX cache entry in {written}"
+    assert any(name.startswith("programs/") for name in written), f"no whole program in {written}"
     second = _train(env)
-    assert sorted(p.name for p in folder.iterdir()) == written
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*")) == written
     assert second == first
+
+
+def test_off_turns_the_program_cache_off_too(monkeypatch, tmp_path):
+    from effgrok.nets import programs
+
+    monkeypatch.setenv("EFFGROK_PROGRAM_CACHE", str(tmp_path))
+    previous = programs.cache_programs(tmp_path)
+    try:
+        enable_jax_cache({ENV: "off"})
+        assert "EFFGROK_PROGRAM_CACHE" not in os.environ
+        assert programs.cache_programs(None) is None
+    finally:
+        programs.cache_programs(previous)

@@ -11,6 +11,10 @@ Where: ``$EFFGROK_JAX_CACHE`` if set -- a folder, or ``off`` for no cache; other
 or not absolute).  Every compiled program is kept, however small or quick to compile (JAX's
 defaults keep only programs that took ≥ 1 s to compile).  JAX creates the folder on its first
 write; delete it at any time to free the space.
+
+Beside it, in ``programs/`` of the same folder, :mod:`effgrok.nets.programs` keeps the training
+programs whole (serialized executables), so that a second process also skips tracing and
+lowering (``EFFGROK_JAX_CACHE=off`` turns both off).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ __all__ = ["ENV", "enable_jax_cache", "jax_cache_dir"]
 
 #: the environment variable that moves (a folder) or disables (``off``) the cache
 ENV = "EFFGROK_JAX_CACHE"
+#: :data:`effgrok.nets.programs.ENV` (not imported: importing effgrok.nets costs every command)
+PROGRAMS_ENV = "EFFGROK_PROGRAM_CACHE"
 
 
 def jax_cache_dir(environ=None) -> Path | None:
@@ -52,7 +58,10 @@ def enable_jax_cache(environ=None) -> Path | None:
     updates ``jax.config``.  Either way it must run before the first compilation to take effect.
     """
     folder = jax_cache_dir(environ)
-    if folder is None:
+    if folder is None:  # off: the program cache too, whatever the environment said
+        os.environ.pop(PROGRAMS_ENV, None)
+        if "effgrok.nets.programs" in sys.modules:
+            sys.modules["effgrok.nets.programs"].cache_programs(None)
         return None
     settings = {
         "jax_compilation_cache_dir": str(folder),
@@ -66,4 +75,7 @@ def enable_jax_cache(environ=None) -> Path | None:
             jax.config.update(name, value)
     else:
         os.environ.update({name.upper(): str(value) for name, value in settings.items()})
+    os.environ[PROGRAMS_ENV] = str(folder / "programs")  # read by effgrok.nets.programs at import
+    if "effgrok.nets.programs" in sys.modules:
+        sys.modules["effgrok.nets.programs"].cache_programs(folder / "programs")
     return folder

@@ -119,6 +119,7 @@ from .engine import (
     train_indices,
 )
 from .engine import schedule as check_schedule
+from .programs import program
 
 __all__ = [
     "LOSSES",
@@ -1002,7 +1003,7 @@ def _run_program(key: _Key, examples: Examples, init: dict, split: tuple, wmask,
     masks, tr_idx, tr_w, keys, batch = split
     with jax.enable_x64(key.float64):
         dtype = np.float64 if key.float64 else np.float32
-        out = _compiled(key)(
+        args = (
             {k: _put(v, dtype) for k, v in init.items()},
             _put(masks),
             _put(tr_idx),
@@ -1013,6 +1014,7 @@ def _run_program(key: _Key, examples: Examples, init: dict, split: tuple, wmask,
             tuple(_put(x) for x in examples.inputs),
             _put(examples.targets),
         )
+        out = program(lambda: _compiled(key), key, args)(*args)
         snaps, every, first = out["snapshots"], out["every"], np.asarray(out["first"])
         return {
             "curves": {k: np.asarray(v, np.float64) for k, v in out["curves"].items()},
