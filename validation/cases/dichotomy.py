@@ -75,7 +75,6 @@ CLAIM = (
     "transition times fit t = b(log α − c₀)/λ + d with b = 1."
 )
 PROFILES = by_profile(
-    device=(..., ..., "gpu"),
     task="sub-mod",
     p=(7, 23, 59),
     hidden=(16, 128, 512),

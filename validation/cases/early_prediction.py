@@ -71,7 +71,6 @@ CLAIM = (
 THRESHOLD_ACC = 0.9
 RISE_TOL = 1e-3
 PROFILES = by_profile(
-    device=(..., ..., "gpu"),
     task="add-mod",
     p=(7, 23, 97),
     d_model=(8, 32, 128),

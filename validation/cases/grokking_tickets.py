@@ -83,7 +83,6 @@ PROFILES = by_profile(
     hidden=(6, 48, 48),
     beta2=0.98,
     threshold=0.99,
-    device=(..., ..., "gpu"),
     p=(7, 47, 67),
     embed_dim=(5, 128, 500),
     lr=(1e-3, 1e-2, 1e-3),

@@ -98,7 +98,6 @@ PROFILES = by_profile(
     steps=(40, 20000, 100000),
     stride=(20, 50, 100),
     theta=0.1,
-    device=(..., ..., "gpu"),
 )
 #: ``t_p``: the linearised model's test loss is within this relative distance of its limit.
 PLATEAU_SETTLE = 0.05

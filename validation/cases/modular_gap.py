@@ -59,7 +59,6 @@ PROFILES = by_profile(
     activation="quadratic",
     lr=1e-3,
     weight_decay=1.0,
-    device=(..., ..., "gpu"),
     p=(11, 97, 97),
     fractions=([0.5, 0.9], [0.1, 0.15, 0.2, 0.3], [0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25, 0.3]),
     fractions_per_unit=(..., ..., 5),

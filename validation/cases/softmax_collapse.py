@@ -80,7 +80,6 @@ PROFILES = by_profile(
     stride=(10, 250, 1000),
     orthograd_steps=(20, 600, 600),
     seeds=(1, 2, 2),
-    device=(..., ..., "gpu"),
 )
 VARIANTS = {
     "float32": {"loss": "cross_entropy", "float64": False},

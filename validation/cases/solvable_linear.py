@@ -59,7 +59,6 @@ CLAIM = (
     "the simulated gap agrees within max(5 %, 2 bootstrap SE) for every λ ≤ 0.9."
 )
 PROFILES = by_profile(
-    device=(..., ..., "gpu"),
     d_in=(40, 1000, 1000),
     lams=([0.3, 0.6], [0.1, 0.3, 0.5, 0.7, 0.9], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9]),
     seeds=(3, 8, 32),
