@@ -1,4 +1,5 @@
-"""Shared pieces of every case's settings: the ``PROFILES`` table and the training schedule."""
+"""Shared pieces of every case: its settings (the ``PROFILES`` table, the training schedule) and the
+saving of its figure."""
 
 from __future__ import annotations
 
@@ -43,3 +44,12 @@ def schedule(settings: dict) -> dict[str, int]:
     {'steps': 40, 'stride': 10}
     """
     return {"steps": int(settings["steps"]), "stride": int(settings["stride"])}
+
+
+def save_figure(fig, path, *, dpi: int) -> None:
+    """The end of every case's ``plot``: ``fig`` laid out tight, written as a PNG at ``path`` with
+    ``dpi`` dots per inch and closed (:func:`effgrok.plot.save`: atomically, its folder created)."""
+    from effgrok.plot import save
+
+    fig.tight_layout()
+    save(fig, path, dpi=dpi)
