@@ -12,6 +12,7 @@ the minimum is kept (the machine is shared).
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import re
@@ -152,6 +153,17 @@ def rate_rows(seconds: dict, flop: float, peak_gflops: float, digits: int = 3) -
         }
         for k, s in seconds.items()
     }
+
+
+def trainer_parser(doc: str, *, task: bool, runs: int, short: int, long: int, loop_steps: int):
+    """A per-trainer benchmark's command line: the first line of its docstring ``doc`` as the
+    description, the task options when it trains on an operation table (``task``) and the timing
+    options (defaults sized per trainer); the benchmark adds its model's sizes."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if task:
+        task_options(ap)
+    timing_options(ap, runs=runs, short=short, long=long, loop_steps=loop_steps)
+    return ap
 
 
 def task_options(ap) -> None:

@@ -14,7 +14,6 @@ backward products).  Runs are Omnigrok's (width 200, depth 3, α = 1, float32).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 
@@ -43,11 +42,10 @@ def plain_loop(data, width: int, depth: int):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = tp.trainer_parser(__doc__, task=False, runs=8, short=50, long=550, loop_steps=400)
     ap.add_argument("--n-train", type=int, default=1000)
     ap.add_argument("--width", type=int, default=200)
     ap.add_argument("--depth", type=int, default=3)
-    tp.timing_options(ap, runs=8, short=50, long=550, loop_steps=400)
     args = ap.parse_args()
 
     old = tp.load_old("effgrok/nets/digits.py", args.baseline, "digits")

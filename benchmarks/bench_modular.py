@@ -28,7 +28,6 @@ than loop.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
@@ -69,10 +68,8 @@ def plain_loop(task, fraction: float, hidden: int, seed: int = 0):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    tp.task_options(ap)
+    ap = tp.trainer_parser(__doc__, task=True, runs=8, short=50, long=550, loop_steps=300)
     ap.add_argument("--hidden", type=int, default=256)
-    tp.timing_options(ap, runs=8, short=50, long=550, loop_steps=300)
     args = ap.parse_args()
 
     old = tp.load_old("effgrok/nets/modular.py", args.baseline, "modular")

@@ -20,7 +20,6 @@ Target (issue 19): engine_1 ≥ 2 × today's run-steps per second.
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import _throughput as tp
@@ -51,11 +50,9 @@ def plain_loop(task, fraction: float, d: int, heads: int, seed: int = 0):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    tp.task_options(ap)
+    ap = tp.trainer_parser(__doc__, task=True, runs=4, short=10, long=70, loop_steps=40)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--heads", type=int, default=4)
-    tp.timing_options(ap, runs=4, short=10, long=70, loop_steps=40)
     args = ap.parse_args()
 
     old = tp.load_old("effgrok/nets/transformer.py", args.baseline, "transformer")

@@ -33,18 +33,27 @@ def _relu(x):
     return np.maximum(x, 0.0)
 
 
+def _normal_tensors(rng, shapes: dict) -> dict:
+    """A state dict ``{name: standard-normal array of that shape}``, drawn from ``rng`` in the
+    order given."""
+    return {name: rng.normal(size=shape) for name, shape in shapes.items()}
+
+
 # --------------------------------------------------------------------------- forward passes
 def test_mlp_concat_torch_naming_matches_a_naive_loop():
     rng = np.random.default_rng(0)
     p, d, h = 7, 3, 5
     task = eg.make_task("add-mod", p)
-    sd = {
-        "module.embed.weight": rng.normal(size=(p, d)),
-        "module.fc1.weight": rng.normal(size=(h, 2 * d)),  # PyTorch (out, in)
-        "module.fc1.bias": rng.normal(size=h),
-        "module.fc2.weight": rng.normal(size=(p, h)),
-        "module.fc2.bias": rng.normal(size=p),
-    }
+    sd = _normal_tensors(
+        rng,
+        {
+            "module.embed.weight": (p, d),
+            "module.fc1.weight": (h, 2 * d),  # PyTorch (out, in)
+            "module.fc1.bias": h,
+            "module.fc2.weight": (p, h),
+            "module.fc2.bias": p,
+        },
+    )
     net = recognise_network(sd, task)
     assert net.arch == "mlp-concat" and net.embedding_tensor == "module.embed.weight"
     z = net.logits(task)
@@ -61,11 +70,7 @@ def test_mlp_sum_without_biases_and_numpy_orientation():
     rng = np.random.default_rng(1)
     p, d, h = 5, 4, 6
     task = eg.make_task("add-mod", p)
-    sd = {
-        "emb": rng.normal(size=(p, d)),
-        "W_hidden": rng.normal(size=(d, h)),
-        "W_out": rng.normal(size=(h, p)),
-    }
+    sd = _normal_tensors(rng, {"emb": (p, d), "W_hidden": (d, h), "W_out": (h, p)})
     net = recognise_network(sd, task, activation="tanh")
     assert net.arch == "mlp-sum"
     z = net.logits(task)
@@ -159,8 +164,7 @@ def test_effgrok_own_params_match_its_own_networks():
     rng = np.random.default_rng(4)
     task = eg.make_task("sub-mod", 5)  # concat encoding: W1 has 2n rows
     n, C, h = 5, task.n_classes, 6
-    P = {"W1": rng.normal(size=(1, 2 * n, h)), "b1": rng.normal(size=(1, h))}
-    P |= {"W2": rng.normal(size=(1, h, C)), "b2": rng.normal(size=(1, C))}
+    P = _normal_tensors(rng, {"W1": (1, 2 * n, h), "b1": (1, h), "W2": (1, h, C), "b2": (1, C)})
     net = recognise_network(P, task)
     assert net.arch == "effgrok-mlp"
     want = modular_features(P, task, run=0) @ P["W2"][0] + P["b2"][0]

@@ -144,28 +144,36 @@ def test_a_criterion_edited_after_its_runs_is_refused_unless_logged(toy, tmp_pat
     assert fresh.verdict.claim("odd").status == "pass"
 
 
+_HEADLINE = Claim("law", "p", "m", "c", control="x", power="y", headline=True)
+_QUALITATIVE = Claim("trend", "p", "m", "c", control="x", power="y", kind="qualitative")
+_REPORTED = Claim("size", "p", "m", "c", kind="reported")
+
+
+@pytest.mark.parametrize(
+    ("headline", "qualitative", "want"),
+    [
+        ("pass", "pass", "pass"),
+        ("pass", "fail", "partial"),  # a qualitative claim never rescues, nor sinks, the headline
+        ("pass", "untested", "partial"),
+        ("fail", "pass", "fail"),
+        ("inconclusive", "pass", "inconclusive"),
+        ("untested", "pass", "inconclusive"),
+        ("unstable", "pass", "unstable"),
+        ("pass", "unstable", "partial"),
+    ],
+)
+def test_case_status_from_the_headline_and_a_qualitative_claim(headline, qualitative, want):
+    judged = {"law": headline, "trend": qualitative, "size": "reported"}
+    assert case_status([_HEADLINE, _QUALITATIVE, _REPORTED], judged) == want
+
+
 def test_case_status_rules():
-    h = Claim("law", "p", "m", "c", control="x", power="y", headline=True)
-    q = Claim("trend", "p", "m", "c", control="x", power="y", kind="qualitative")
-    r = Claim("size", "p", "m", "c", kind="reported")
-    cases = {
-        ("pass", "pass"): "pass",
-        ("pass", "fail"): "partial",  # a qualitative claim never rescues, nor sinks, the headline
-        ("pass", "untested"): "partial",
-        ("fail", "pass"): "fail",
-        ("inconclusive", "pass"): "inconclusive",
-        ("untested", "pass"): "inconclusive",
-        ("unstable", "pass"): "unstable",
-        ("pass", "unstable"): "partial",
-    }
-    for (a, b), want in cases.items():
-        assert case_status([h, q, r], {"law": a, "trend": b, "size": "reported"}) == want, (a, b)
     assert combine({0: "inconclusive", 1: "inconclusive"}) == "inconclusive"
     with pytest.raises(ValueError, match="exactly one claim is the headline"):
-        claims.check_claims([q])
+        claims.check_claims([_QUALITATIVE])
     with pytest.raises(ValueError, match="states its control and its power"):
         Claim("law", "p", "m", "c", headline=True)
-    assert untested(h, "out of budget").status == "untested"
+    assert untested(_HEADLINE, "out of budget").status == "untested"
 
 
 def test_fingerprint_follows_the_criterion_not_the_prose():

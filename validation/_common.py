@@ -1,4 +1,5 @@
-"""Shared pieces of every case's settings: the ``PROFILES`` table and the training schedule."""
+"""Shared pieces of every case: its settings (the ``PROFILES`` table, the training schedule) and the
+saving of its figure."""
 
 from __future__ import annotations
 
@@ -11,11 +12,19 @@ def by_profile(**table) -> dict[str, dict]:
     that profile; ``None`` is a value, JSON's null); any other value (a number, a string, a
     list) is the same in all three.
 
-    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(..., ..., "gpu"))["gpu"]
+    The target device (:func:`validation.framework.device_of`) is stated here once: unless the
+    table names ``device``, the gpu profile's settings end with ``device="gpu"`` and tiny and
+    cpu name none (read as ``"cpu"``).  A table that names it states all three (the toy cases
+    record ``"cpu"`` in tiny and cpu, and their stored runs carry it).
+
+    >>> by_profile(p=(7, 31, 113), lr=0.01)["gpu"]
     {'p': 113, 'lr': 0.01, 'device': 'gpu'}
-    >>> by_profile(p=(7, 31, 113), lr=0.01, device=(..., ..., "gpu"))["tiny"]
+    >>> by_profile(p=(7, 31, 113), lr=0.01)["tiny"]
     {'p': 7, 'lr': 0.01}
+    >>> by_profile(p=(7, 31, 113), device=("cpu", "cpu", "gpu"))["cpu"]
+    {'p': 31, 'device': 'cpu'}
     """
+    table.setdefault("device", (..., ..., "gpu"))
     out = {name: {} for name in PROFILES}
     for key, value in table.items():
         if isinstance(value, tuple) and len(value) != len(PROFILES):
@@ -35,3 +44,12 @@ def schedule(settings: dict) -> dict[str, int]:
     {'steps': 40, 'stride': 10}
     """
     return {"steps": int(settings["steps"]), "stride": int(settings["stride"])}
+
+
+def save_figure(fig, path, *, dpi: int) -> None:
+    """The end of every case's ``plot``: ``fig`` laid out tight, written as a PNG at ``path`` with
+    ``dpi`` dots per inch and closed (:func:`effgrok.plot.save`: atomically, its folder created)."""
+    from effgrok.plot import save
+
+    fig.tight_layout()
+    save(fig, path, dpi=dpi)

@@ -60,7 +60,7 @@ import numpy as np
 from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile
+from .._common import by_profile, save_figure
 
 TITLE = "Early prediction: the energy of the early training-loss spectrum separates grokking runs"
 CLAIM = (
@@ -71,7 +71,6 @@ CLAIM = (
 THRESHOLD_ACC = 0.9
 RISE_TOL = 1e-3
 PROFILES = by_profile(
-    device=(..., ..., "gpu"),
     task="add-mod",
     p=(7, 23, 97),
     d_model=(8, 32, 128),
@@ -330,7 +329,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt, save
+    from effgrok.plot import plt
 
     r = _runs(measurements)
     res = verdict.numbers
@@ -356,5 +355,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     bx.set_xlabel("step")
     bx.set_ylabel("training loss, early window (red: grokked later)")
     fig.suptitle(f"early prediction of grokking -- {verdict.status}")
-    fig.tight_layout()
-    save(fig, path, dpi=110)
+    save_figure(fig, path, dpi=110)

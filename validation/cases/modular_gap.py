@@ -45,7 +45,7 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seeds
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile
+from .._common import by_profile, save_figure
 from .._modular import chunks, modular_cost, n_train, train
 
 TITLE = "Modular addition: constraint-theory r_c vs the MLP's smallest grokking fraction"
@@ -59,7 +59,6 @@ PROFILES = by_profile(
     activation="quadratic",
     lr=1e-3,
     weight_decay=1.0,
-    device=(..., ..., "gpu"),
     p=(11, 97, 97),
     fractions=([0.5, 0.9], [0.1, 0.15, 0.2, 0.3], [0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25, 0.3]),
     fractions_per_unit=(..., ..., 5),
@@ -244,7 +243,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt, save
+    from effgrok.plot import plt
 
     measurements = _by_fraction(measurements)
     fr, share, _ = _ladder(measurements)
@@ -274,5 +273,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     bx.set_ylabel("validation accuracy")
     bx.legend(fontsize=8)
     fig.suptitle(f"{TITLE} (p = {settings['p']}): {verdict.status}", fontsize=9)
-    fig.tight_layout()
-    save(fig, path, dpi=120)
+    save_figure(fig, path, dpi=120)

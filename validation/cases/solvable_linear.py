@@ -50,7 +50,7 @@ import numpy as np
 from validation.claims import Claim, Observed, replicate_seed
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile
+from .._common import by_profile, save_figure
 
 TITLE = "Linear teacher–student: closed-form grokking gap vs gradient descent (no fitted parameters)"
 CLAIM = (
@@ -59,7 +59,6 @@ CLAIM = (
     "the simulated gap agrees within max(5 %, 2 bootstrap SE) for every λ ≤ 0.9."
 )
 PROFILES = by_profile(
-    device=(..., ..., "gpu"),
     d_in=(40, 1000, 1000),
     lams=([0.3, 0.6], [0.1, 0.3, 0.5, 0.7, 0.9], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9]),
     seeds=(3, 8, 32),
@@ -256,7 +255,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
-    from effgrok.plot import plt, save
+    from effgrok.plot import plt
     from effgrok.solvable.linear import mp_losses
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -282,5 +281,4 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
         bx.plot(np.full(m["gap"].size, float(m["lam"][0])), m["gap"], "k.", ms=3)
     bx.set(yscale="log", xlabel="λ = d_in / N_train", ylabel="grokking gap Δt (steps)", title=verdict.status)
     bx.legend(fontsize=8)
-    fig.tight_layout()
-    save(fig, path, dpi=110)
+    save_figure(fig, path, dpi=110)
