@@ -44,7 +44,7 @@ import numba as nb
 import numpy as np
 
 from .._checks import choice, fraction, integer
-from .._parallel import parallel_allowed, thread_count
+from .._parallel import Twins, thread_count
 from .._record import Result, jsonable
 from ..tasks import TASK_NAMES, Task, make_task, takes_task
 from .constraints import _gram_grouped, _group_by_class
@@ -258,6 +258,10 @@ def _blocks_serial(n_blocks, *args):  # pragma: no cover - compiled
         _pinning_block(b, n_blocks, *args)
 
 
+#: ``_blocks(n_blocks, *args)``: ``_pinning_block(b, n_blocks, *args)`` for every block ``b``.
+_blocks = Twins(_blocks_parallel, _blocks_serial)
+
+
 def _pinning_sizes_incremental(task: Task, target_rank: int, key, start: int, count: int, max_size: int):
     """Pinning sizes of orderings ``start .. start + count − 1`` (one exact basis per block)."""
     n_blocks = _n_blocks(count, task.n_slots)
@@ -268,10 +272,9 @@ def _pinning_sizes_incremental(task: Task, target_rank: int, key, start: int, co
     pivot_row = np.empty((n_blocks, n_slots), dtype=np.int64)
     first = np.empty((n_blocks, n_classes), dtype=np.int64)
     row = np.zeros((n_blocks, n_slots), dtype=np.int64)
-    driver = _blocks_parallel if parallel_allowed() else _blocks_serial
     problem = (task.slots, task.results, n_classes, n_slots, target_rank)
     work = (perm, basis, pivot_row, first, row)
-    driver(n_blocks, out, *problem, key, np.int64(start), np.int64(count), np.int64(max_size), *work)
+    _blocks(n_blocks, out, *problem, key, np.int64(start), np.int64(count), np.int64(max_size), *work)
     return out
 
 

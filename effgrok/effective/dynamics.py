@@ -37,7 +37,7 @@ import numba as nb
 import numpy as np
 
 from .._checks import choice, finite_array
-from .._parallel import parallel_allowed
+from .._parallel import Twins
 from ..tasks import Task
 from .constraints import gram_matrix, parallelograms, training_mask
 from .metrics import _realised_kernel
@@ -286,14 +286,16 @@ def _rk_step(E, h, G, n, d, scale, live, z_frozen, a, b, K, Y, Enew, err, be, wi
 
 
 @nb.njit(cache=True, nogil=True)
-def _record(
-    E, slots, order, offsets, pairs, train, n_test, delta2, inv_norm, live, z_frozen, l0_known
-):  # pragma: no cover
+def _record(E, metric, member, live, z_frozen, l0_known):  # pragma: no cover
     """(ℓ_eff, Z, RQI, predicted test accuracy) of one embedding.
 
-    ``l0_known ≥ 0`` is ``N·ℓ0`` already known to full relative precision (from eigen-
-    coordinates); otherwise ``ℓ0`` is summed from the parallelogram defects.
+    ``metric`` is the task's ``(slots, order, offsets, delta2)``, ``member`` the training set's
+    ``(pairs, train, n_test, inv_norm)`` (see :func:`_member`).  ``l0_known ≥ 0`` is ``N·ℓ0``
+    already known to full relative precision (from eigen-coordinates); otherwise ``ℓ0`` is
+    summed from the parallelogram defects.
     """
+    slots, order, offsets, delta2 = metric
+    pairs, train, n_test, inv_norm = member
     n, d = E.shape
     z = 0.0
     for i in range(n):
@@ -353,6 +355,39 @@ def _record(
     return loss, z, rqi, acc_test
 
 
+@nb.njit(cache=True, nogil=True)
+def _store(r, E, metric, member, live, z_frozen, l0_known, rows):  # pragma: no cover - compiled
+    """Record ``r`` of one member: :func:`_record` of ``E`` into its ``rows`` (loss, Z, RQI,
+    accuracy and, where that array is not empty, the embedding)."""
+    out_loss, out_z, out_rqi, out_acc, out_emb = rows
+    lo, zz, rq, ac = _record(E, metric, member, live, z_frozen, l0_known)
+    out_loss[r] = lo
+    out_z[r] = zz
+    out_rqi[r] = rq
+    out_acc[r] = ac
+    if out_emb.shape[0] > 0:
+        out_emb[r] = E
+
+
+@nb.njit(cache=True, nogil=True)
+def _member(m, batch):  # pragma: no cover - compiled
+    """Member ``m`` of a ``batch``: the index ``g`` of its training set and that set's ``N``, the
+    task's ``metric``, the set's ``member`` data and the member's ``rows`` of the record arrays.
+
+    ``batch`` is the trailing ``*batch`` of every member kernel, all arrays (Numba's parallel
+    loops pass tuples one level deep only): every training set's index ``g_index`` (per member),
+    normalizer ``N``, constraint pairs (packed in ``pair_idx`` with offsets ``pair_off``), train
+    mask and test count; the task's ``(slots, order, offsets, delta2)``; and the record arrays
+    (loss, Z, RQI, accuracy, embedding; one row per member).
+    """
+    g_index, norms, pair_idx, pair_off, train, n_test, slots, order, offsets, delta2 = batch[:10]
+    out_loss, out_z, out_rqi, out_acc, out_emb = batch[10:]
+    g = g_index[m]
+    member = (pair_idx[pair_off[g] : pair_off[g + 1]], train[g], n_test[g], 1.0 / norms[g])
+    rows = (out_loss[m], out_z[m], out_rqi[m], out_acc[m], out_emb[m])
+    return g, norms[g], (slots, order, offsets, delta2), member, rows
+
+
 _FAST = {"reassoc", "contract"}  # vectorised reductions and FMAs; NaN/inf semantics kept
 
 
@@ -376,35 +411,12 @@ def _rhs_eigen(B, lam, L, scale, live, z_frozen, out):  # pragma: no cover - com
             out[q] = f * lam[q] * B[q]
 
 
-# A numba kernel longer than 80 lines on purpose: a third of it is the signature (a kernel
-# takes flat arrays, not objects), and the Runge–Kutta stage loop stays inline in the record
-# loop so the compiled inner loop (substeps × records × members) reuses the scratch buffers
-# K, Y, Em allocated once per member, with no call per stage.
+# The Runge–Kutta stage loop stays inline in the record loop, so the compiled inner loop
+# (substeps × records × members) reuses the scratch buffers K, Y, Em allocated once per member,
+# with no call per stage.
 @nb.njit(cache=True, nogil=True, fastmath=_FAST)
 def _member_fixed(
-    B0,
-    lam,
-    V,
-    scale,
-    h,
-    n_records,
-    substeps,
-    a,
-    b,
-    slots,
-    order,
-    offsets,
-    prs,
-    train,
-    n_test,
-    delta2,
-    inv_norm,
-    live,
-    out_loss,
-    out_z,
-    out_rqi,
-    out_acc,
-    out_emb,
+    B0, lam, V, scale, h, n_records, substeps, a, b, metric, member, live, rows
 ):  # pragma: no cover
     """Fixed-step explicit RK for one member, integrated in the eigenbasis of ``G``.
 
@@ -426,7 +438,6 @@ def _member_fixed(
     for q in range(L):
         z0 += B[q] * B[q]
     tiny = 1e-150 * np.sqrt(z0)
-    rec_emb = out_emb.shape[0] > 0
     for r in range(n_records):
         if r > 0:
             for _ in range(substeps):
@@ -460,48 +471,16 @@ def _member_fixed(
                 for j in range(n):
                     acc += V[i, j] * B[j * d + k]
                 Em[i, k] = acc
-        lo, zz, rq, ac = _record(
-            Em, slots, order, offsets, prs, train, n_test, delta2, inv_norm, live, z0, l0b
-        )
-        out_loss[r] = lo
-        out_z[r] = zz
-        out_rqi[r] = rq
-        out_acc[r] = ac
-        if rec_emb:
-            out_emb[r] = Em
+        _store(r, Em, metric, member, live, z0, l0b, rows)
 
 
 @nb.njit(cache=True, nogil=True)
 def _integrate_fixed_at(
-    m,
-    E0,
-    eig_vals,
-    eig_vecs,
-    g_index,
-    norms,
-    pair_idx,
-    pair_off,
-    train,
-    n_test,
-    eta,
-    h,
-    n_records,
-    substeps,
-    a,
-    b,
-    slots,
-    order,
-    offsets,
-    delta2,
-    out_loss,
-    out_z,
-    out_rqi,
-    out_acc,
-    out_emb,
-    live,
-):  # pragma: no cover - compiled
+    m, E0, eig_vals, eig_vecs, eta, h, n_records, substeps, a, b, live, *batch
+):  # pragma: no cover
+    """Member ``m`` of ``E0`` by :func:`_member_fixed` (``batch`` as in :func:`_member`)."""
     n, d = E0.shape[1], E0.shape[2]
-    g = g_index[m]
+    g, norm, metric, member, rows = _member(m, batch)
     V = eig_vecs[g]
     B0 = np.empty((n, d))
     for i in range(n):
@@ -510,32 +489,8 @@ def _integrate_fixed_at(
             for j in range(n):
                 acc += V[j, i] * E0[m, j, k]
             B0[i, k] = acc
-    prs = pair_idx[pair_off[g] : pair_off[g + 1]]
-    _member_fixed(
-        B0,
-        eig_vals[g],
-        V,
-        2.0 * eta / norms[g],
-        h,
-        n_records,
-        substeps,
-        a,
-        b,
-        slots,
-        order,
-        offsets,
-        prs,
-        train[g],
-        n_test[g],
-        delta2,
-        1.0 / norms[g],
-        live,
-        out_loss[m],
-        out_z[m],
-        out_rqi[m],
-        out_acc[m],
-        out_emb[m],
-    )
+    scale = 2.0 * eta / norm
+    _member_fixed(B0, eig_vals[g], V, scale, h, n_records, substeps, a, b, metric, member, live, rows)
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
@@ -550,20 +505,19 @@ def _integrate_fixed_serial(count, *args):  # pragma: no cover - compiled
         _integrate_fixed_at(i, *args)
 
 
-def _integrate_fixed(*args):
-    """``_integrate_fixed_at(i, *args)`` for every index ``i`` (serial inside ``_parallel.serial()``)."""
-    driver = _integrate_fixed_parallel if parallel_allowed() else _integrate_fixed_serial
-    driver(args[0].shape[0], *args)
+#: ``_integrate_fixed(count, *args)``: ``_integrate_fixed_at(i, *args)`` for every ``i < count``.
+_integrate_fixed = Twins(_integrate_fixed_parallel, _integrate_fixed_serial)
 
 
-# A numba kernel longer than 80 lines on purpose (as _member_fixed): a quarter of it is the
-# signature, and the Dormand–Prince stages, error norm, step-size control and records share the
-# scratch buffers inside one compiled loop, with no call per accepted or rejected step.
+# One kernel (as _member_fixed): the Dormand–Prince stages, error norm, step-size control and
+# records share the scratch buffers inside one compiled loop, with no call per accepted or
+# rejected step.
 @nb.njit(cache=True, nogil=True)
-def _member_adaptive(
+def _integrate_adaptive_at(
+    m,
     E0,
-    G,
-    scale,
+    grams,
+    eta,
     h0,
     n_records,
     record_dt,
@@ -574,34 +528,26 @@ def _member_adaptive(
     rtol,
     atol,
     max_steps,
-    slots,
-    order,
-    offsets,
-    prs,
-    train,
-    n_test,
-    delta2,
-    inv_norm,
+    nsteps,
     live,
-    out_loss,
-    out_z,
-    out_rqi,
-    out_acc,
-    out_emb,
-    out_nsteps,
+    *batch,
 ):  # pragma: no cover - compiled
-    n, d = E0.shape
+    """Member ``m`` of ``E0`` by the embedded RK pair ``(a, b, be, err_order)`` with error control
+    (``batch`` as in :func:`_member`)."""
+    g, norm, metric, member, rows = _member(m, batch)
+    G = grams[g]
+    scale = 2.0 * eta / norm
+    n, d = E0.shape[1], E0.shape[2]
     L = n * d
     s = b.shape[0]
     K = np.empty(s * L)
     Y = np.empty(L)
-    E = E0.copy().reshape(L)
+    E = E0[m].copy().reshape(L)
     En = np.empty(L)
     err = np.empty(L)
     z0 = 0.0
     for q in range(L):
         z0 += E[q] * E[q]
-    rec_emb = out_emb.shape[0] > 0
     expo = -1.0 / (err_order + 1.0)
     t = 0.0
     h = h0
@@ -629,86 +575,9 @@ def _member_adaptive(
                 rejected += 1
                 fac = max(0.2, 0.9 * en**expo)
             h = hh * fac
-        Em = E.reshape((n, d))
-        lo, zz, rq, ac = _record(
-            Em, slots, order, offsets, prs, train, n_test, delta2, inv_norm, live, z0, -1.0
-        )
-        out_loss[r] = lo
-        out_z[r] = zz
-        out_rqi[r] = rq
-        out_acc[r] = ac
-        if rec_emb:
-            out_emb[r] = Em
-    out_nsteps[0] = accepted
-    out_nsteps[1] = rejected
-
-
-@nb.njit(cache=True, nogil=True)
-def _integrate_adaptive_at(
-    m,
-    E0,
-    grams,
-    g_index,
-    norms,
-    pair_idx,
-    pair_off,
-    train,
-    n_test,
-    eta,
-    h0,
-    n_records,
-    record_dt,
-    a,
-    b,
-    be,
-    err_order,
-    rtol,
-    atol,
-    max_steps,
-    slots,
-    order,
-    offsets,
-    delta2,
-    out_loss,
-    out_z,
-    out_rqi,
-    out_acc,
-    out_emb,
-    out_nsteps,
-    live,
-):  # pragma: no cover - compiled
-    g = g_index[m]
-    prs = pair_idx[pair_off[g] : pair_off[g + 1]]
-    _member_adaptive(
-        E0[m],
-        grams[g],
-        2.0 * eta / norms[g],
-        h0,
-        n_records,
-        record_dt,
-        a,
-        b,
-        be,
-        err_order,
-        rtol,
-        atol,
-        max_steps,
-        slots,
-        order,
-        offsets,
-        prs,
-        train[g],
-        n_test[g],
-        delta2,
-        1.0 / norms[g],
-        live,
-        out_loss[m],
-        out_z[m],
-        out_rqi[m],
-        out_acc[m],
-        out_emb[m],
-        out_nsteps[m],
-    )
+        _store(r, E.reshape((n, d)), metric, member, live, z0, -1.0, rows)
+    nsteps[m, 0] = accepted
+    nsteps[m, 1] = rejected
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
@@ -723,58 +592,19 @@ def _integrate_adaptive_serial(count, *args):  # pragma: no cover - compiled
         _integrate_adaptive_at(i, *args)
 
 
-def _integrate_adaptive(*args):
-    """``_integrate_adaptive_at(i, *args)`` for every index ``i`` (serial inside ``_parallel.serial()``)."""
-    driver = _integrate_adaptive_parallel if parallel_allowed() else _integrate_adaptive_serial
-    driver(args[0].shape[0], *args)
+#: ``_integrate_adaptive(count, *args)``: ``_integrate_adaptive_at(i, *args)`` for every ``i < count``.
+_integrate_adaptive = Twins(_integrate_adaptive_parallel, _integrate_adaptive_serial)
 
 
 @nb.njit(cache=True, nogil=True)
-def _record_many_at(
-    q,
-    E,
-    l0_known,
-    grams_index,
-    norms,
-    pair_idx,
-    pair_off,
-    train,
-    n_test,
-    slots,
-    order,
-    offsets,
-    delta2,
-    live,
-    z_frozen,
-    out_loss,
-    out_z,
-    out_rqi,
-    out_acc,
-):  # pragma: no cover - compiled
-    """Metrics of precomputed embeddings ``E[m, r]`` (used by the exact flow)."""
+def _record_many_at(q, E, l0_known, live, z_frozen, *batch):  # pragma: no cover - compiled
+    """Metrics of precomputed embeddings ``E[m, r]`` (used by the exact flow), ``q = m·R + r``
+    (``batch`` as in :func:`_member`)."""
     R = E.shape[1]
     m = q // R
     r = q % R
-    g = grams_index[m]
-    prs = pair_idx[pair_off[g] : pair_off[g + 1]]
-    lo, zz, rq, ac = _record(
-        E[m, r],
-        slots,
-        order,
-        offsets,
-        prs,
-        train[g],
-        n_test[g],
-        delta2,
-        1.0 / norms[g],
-        live,
-        z_frozen[m],
-        l0_known[m, r],
-    )
-    out_loss[m, r] = lo
-    out_z[m, r] = zz
-    out_rqi[m, r] = rq
-    out_acc[m, r] = ac
+    _, _, metric, member, rows = _member(m, batch)
+    _store(r, E[m, r], metric, member, live, z_frozen[m], l0_known[m, r], rows)
 
 
 @nb.njit(cache=True, nogil=True, parallel=True)
@@ -789,10 +619,8 @@ def _record_many_serial(count, *args):  # pragma: no cover - compiled
         _record_many_at(i, *args)
 
 
-def _record_many(*args):
-    """``_record_many_at(i, *args)`` for every index ``i`` (serial inside ``_parallel.serial()``)."""
-    driver = _record_many_parallel if parallel_allowed() else _record_many_serial
-    driver(args[0].shape[0] * args[0].shape[1], *args)
+#: ``_record_many(count, *args)``: ``_record_many_at(q, *args)`` for every ``q < count``.
+_record_many = Twins(_record_many_parallel, _record_many_serial)
 
 
 def exact_flow(

@@ -333,42 +333,28 @@ def _exact_null_modes(grams: np.ndarray):
     return eig_vals, eig_vecs
 
 
-def _integrate_members(task, loss, method, E0, g_index, system, records, *, options, nsteps, exact_out):
+def _integrate_members(task, loss, method, E0, g_index, system, records, *, options, nsteps):
     """Integrate members ``E0`` (one chunk) with ``method`` into the record arrays ``records``
-    (loss, z, rqi, acc, embedding slices); ``exact_out`` receives the exact flow's embeddings."""
+    (loss, z, rqi, acc, embedding slices; the embeddings are kept where that slice is not empty)."""
     grams, norms, pair_idx, pair_off, n_test, train_masks, eig = system
     eta, step_size, stride, steps, R = (options[k] for k in ("eta", "step_size", "stride", "steps", "R"))
     order, offsets = task.class_order
     live = loss.z == "live"
     d2 = options["delta"] * options["delta"]
-    tail = (task.slots, order, offsets, d2)
-    common = (g_index, norms, pair_idx, pair_off, train_masks, n_test)
+    sets = (g_index, norms, pair_idx, pair_off, train_masks, n_test)
+    batch = (*sets, task.slots, order, offsets, d2, *records)  # as in dynamics._member
+    count = E0.shape[0]
     if method in ("euler", "rk4"):
         tab = TABLEAUS[method]
         substeps = round(stride / step_size)
-        _integrate_fixed(E0, *eig, *common, eta, step_size, R, substeps, tab.a, tab.b, *tail, *records, live)
+        _integrate_fixed(count, E0, *eig, eta, step_size, R, substeps, tab.a, tab.b, live, *batch)
     elif method == "dopri5":
         tab = TABLEAUS["dopri5"]
         max_steps = int(max(10_000, 100 * steps / step_size))
+        pair = (tab.a, tab.b, tab.b_error, float(tab.error_order))
+        control = (options["rtol"], options["atol"], max_steps)
         _integrate_adaptive(
-            E0,
-            grams,
-            *common,
-            eta,
-            step_size,
-            R,
-            float(stride),
-            tab.a,
-            tab.b,
-            tab.b_error,
-            float(tab.error_order),
-            options["rtol"],
-            options["atol"],
-            max_steps,
-            *tail,
-            *records,
-            nsteps,
-            live,
+            count, E0, grams, eta, step_size, R, float(stride), *pair, *control, nsteps, live, *batch
         )
     else:
         times = np.arange(R) * float(stride)
@@ -381,9 +367,7 @@ def _integrate_members(task, loss, method, E0, g_index, system, records, *, opti
                 grams[g], E0[j], times, learning_rate=eta, normalizer=norms[g], z=loss.z, return_l0=True
             )
         z0 = np.sum(E0 * E0, axis=(1, 2))
-        _record_many(E_all, l0_all, *common, *tail, live, z0, *records[:4])
-        if exact_out is not None:
-            exact_out[...] = E_all
+        _record_many(cnt * R, E_all, l0_all, live, z0, *batch)
 
 
 def _integrator(learning_rate, method, step_size, rtol, atol, delta, steps, stride, default_records) -> dict:
@@ -441,7 +425,6 @@ def _run(
             records,
             options=options,
             nsteps=None if nsteps is None else nsteps[sl],
-            exact_out=emb[sl] if record_embedding else None,
         )
         if progress is not None:
             progress(sl.stop - lo)
