@@ -54,8 +54,10 @@ __all__ = ["cache_programs", "stable_text"]
 ENV = "EFFGROK_PROGRAM_CACHE"
 #: the folder of the cache (``None``: off); see :func:`cache_programs`
 _FOLDER: list[Path | None] = [Path(os.environ[ENV]).expanduser() if os.environ.get(ENV) else None]
-#: programs loaded or compiled in this process, by digest
+#: programs loaded or compiled in this process, by digest (the newest :data:`_KEEP`, as the
+#: driver's own jit cache keeps 32)
 _LOADED: dict[str, Callable] = {}
+_KEEP = 32
 _PLAIN = (str, int, float, bool, type(None))
 
 
@@ -220,5 +222,7 @@ def program(jitted: Callable[[], Callable], config, args: tuple) -> Callable:
         if compiled is None:
             compiled = jitted().lower(*args).compile()
             _store(path, compiled)
+        if len(_LOADED) >= _KEEP:
+            del _LOADED[next(iter(_LOADED))]
         _LOADED[digest] = compiled
     return _LOADED[digest]
