@@ -375,14 +375,7 @@ def toy_options(p) -> None:
     p.add_argument("--p", type=integer(), default=10, help="number of symbols (default 10)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--n-train", type=integer(), default=None, help="training pairs (default 45)")
-    g.add_argument(
-        "--train-frac",
-        "--train-fraction",
-        dest="train_fraction",
-        type=fraction(),
-        default=None,
-        help="training fraction in (0, 1]",
-    )
+    train_fraction_option(g, "training fraction in (0, 1]")
     schedule_options(p, None, "training steps (default: ToyConfig's, 5000)")
     add_options(p, _TOY_MODEL)
     float64_option(p)
@@ -405,6 +398,21 @@ def toy_optimizer_options(p, *, wd_emb: bool = True) -> None:
 #: short alias; the option (``args.learning_rate``) and the JSON key are the glossary's name
 LEARNING_RATE = ("--learning-rate", "--lr")
 WEIGHT_DECAY = ("--weight-decay", "--wd")
+
+
+def train_fraction_option(p, text: str, *, default=None, nargs=None, closed: str = "right") -> None:
+    """``--train-frac``, alias ``--train-fraction``, into the parser or group ``p``: the training
+    fraction (``args.train_fraction``, the glossary's name), a number in (0, 1] (``closed``: as
+    :func:`fraction`), several with ``nargs``."""
+    p.add_argument(
+        "--train-frac",
+        "--train-fraction",
+        dest="train_fraction",
+        type=fraction(closed),
+        nargs=nargs,
+        default=default,
+        help=text,
+    )
 
 
 def _shown(value, library: str) -> str:

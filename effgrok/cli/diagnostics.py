@@ -48,14 +48,7 @@ def register(sub) -> None:
     toy.set_defaults(run=run_progress)
     mod = psub.add_parser("modular", help="Fourier concentration and feature effective rank of MLP runs")
     o.modular_task_options(mod, 23)
-    mod.add_argument(
-        "--train-frac",
-        "--train-fraction",
-        dest="train_fraction",
-        type=o.fraction(),
-        default=0.9,
-        help="training fraction (default 0.9)",
-    )
+    o.train_fraction_option(mod, "training fraction (default 0.9)", default=0.9)
     o.seeds_option(mod, 2)
     demo = "effgrok.nets.modular.DEMO"
     o.mlp_options(mod, hidden=128, lr=None, wd=None, library=demo)

@@ -10,29 +10,19 @@ def register(sub) -> None:
     ntk = sub.add_parser(
         "ntk", help="kernel theory of lazy→rich grokking: NTK alignment and lazy predictions"
     )
-    ntk.add_argument(
-        "--model",
-        choices=("committee", "mlp"),
-        default="committee",
-        help="committee: the lazy→rich paper's network (default); mlp: two-layer NTK-parameterised MLP",
-    )
     o.committee_options(ntk, samples_hi=20_000, library="ntk_study's")
-    ntk.add_argument(
-        "--activation",
-        default=None,
-        help="activation of --model mlp: relu, erf, linear, ... (default: ntk_study's)",
-    )
-    ntk.add_argument(
-        "--top-k",
-        type=o.integer(1, 100_000),
-        default=None,
-        help="eigenvectors for the target power (default: ntk_study's)",
-    )
-    ntk.add_argument(
-        "--seed", type=o.integer(0, 2**63 - 1), default=None, help="random seed (default: ntk_study's)"
-    )
+    o.add_options(ntk, _NTK)
     o.io_options(ntk)
     ntk.set_defaults(run=run)
+
+
+_NTK = (  # (flag, type or choices, default, help); see o.add_options; None: ntk_study's default
+    ("--model", ("committee", "mlp"), "committee",
+     "committee: the lazy→rich paper's network (default); mlp: two-layer NTK-parameterised MLP"),
+    ("--activation", None, None, "activation of --model mlp: relu, erf, linear, ... (default: ntk_study's)"),
+    ("--top-k", o.integer(1, 100_000), None, "eigenvectors for the target power (default: ntk_study's)"),
+    ("--seed", o.integer(0, 2**63 - 1), None, "random seed (default: ntk_study's)"),
+)  # fmt: skip
 
 
 def run(args) -> Outcome:

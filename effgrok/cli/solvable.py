@@ -47,14 +47,7 @@ def register(sub) -> None:
     dic.add_argument("--c", type=o.fraction("neither"), default=0.5, help="window half-width c in (0, 1)")
     dic.add_argument("--p", type=o.integer(3, 257), default=97, help="simulated modulus (default 97)")
     dic.add_argument("--hidden", type=o.integer(1, 8192), default=1024, help="simulated width (default 1024)")
-    dic.add_argument(
-        "--train-frac",
-        "--train-fraction",
-        dest="train_fraction",
-        type=o.fraction("neither"),
-        default=0.4,
-        help="training fraction (default 0.4)",
-    )
+    o.train_fraction_option(dic, "training fraction (default 0.4)", default=0.4, closed="neither")
     dic.add_argument("--stride", type=o.integer(), default=None, help="record every this many steps")
     o.float64_option(dic, "simulate")
     _common(dic, 1)

@@ -9,13 +9,7 @@ from ._output import Outcome, figure, merged_tables
 def split_options(p) -> None:
     """``--train-frac`` | ``--train-size`` | ``--train`` (one of them)."""
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument(
-        "--train-frac",
-        "--train-fraction",
-        dest="train_fraction",
-        type=o.fraction(),
-        help="random training set of this fraction, in (0, 1]",
-    )
+    o.train_fraction_option(g, "random training set of this fraction, in (0, 1]")
     g.add_argument(
         "--train-size",
         "--n-train",

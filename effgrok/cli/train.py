@@ -59,15 +59,7 @@ def _register_modular(tsub) -> None:
     demo = "effgrok.nets.modular.DEMO"
     mod.add_argument("--task", default=None, help=f"add-mod, sub-mod, mul-mod, ... (default: {demo})")
     mod.add_argument("--p", type=o.integer(), default=None, help=f"modulus p (default: {demo})")
-    mod.add_argument(
-        "--train-frac",
-        "--train-fraction",
-        dest="train_fraction",
-        type=o.fraction(),
-        nargs="+",
-        default=None,
-        help=f"training fraction(s) (default: {demo})",
-    )
+    o.train_fraction_option(mod, f"training fraction(s) (default: {demo})", nargs="+")
     o.seeds_option(mod, 1)
     mod.add_argument(
         "--model",

@@ -10,77 +10,54 @@ def register(sub) -> None:
     wn = sub.add_parser("weight-norm", help="Omnigrok on the digits: reduced landscape (L/U) and α sweep")
     wsub = wn.add_subparsers(dest="mode", required=True, parser_class=o.Parser)
     rl = wsub.add_parser("reduced-landscape", help="train at fixed weight norms: final losses vs norm")
-    rl.add_argument(
-        "--norms",
-        type=o.positive,
-        nargs="+",
-        default=[0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0],
-        help="fixed norms in units of the standard init norm w0 (increasing)",
-    )
-    rl.add_argument("--fixed-lr", action="store_true", help="same lr at every norm (default: lr·w/w0)")
+    o.add_options(rl, _REDUCED_LANDSCAPE)
     al = wsub.add_parser("alpha-sweep", help="time to generalise against the initialisation scale α")
-    al.add_argument("--alpha", type=o.positive, nargs="+", default=[0.5, 1.0, 2.0, 4.0, 8.0], help="α values")
-    al.add_argument(
-        *o.WEIGHT_DECAY, type=o.nonnegative, default=None, help="AdamW weight decay (default: alpha_sweep's)"
-    )
-    al.add_argument(
-        "--test-threshold",
-        type=o.fraction(),
-        default=None,
-        help="test accuracy level (default: alpha_sweep's)",
-    )
+    o.add_options(al, _ALPHA_SWEEP)
     for p in (rl, al):
         o.digits_options(p)
         p.set_defaults(run=run_weight_norm)
 
     tk = sub.add_parser("tickets", help="grokking tickets: pruned subnetworks vs dense and norm-matched nets")
     o.modular_task_options(tk, None, "modulus p (default: effgrok.diagnostics.tickets.DEMO's; the paper: 67)")
-    tk.add_argument(
-        "--train-frac",
-        "--train-fraction",
-        dest="train_fraction",
-        type=o.fraction("neither"),
-        default=None,
-        help="training fraction of the examples (unordered pairs for add-mod; default: ticket_sweep's)",
-    )
-    tk.add_argument(
-        "--pruned-fraction",
-        type=o.fraction("left"),
-        default=None,
-        help="fraction of weights pruned (default: grokking_tickets', the paper's sparsity 0.4 kept)",
+    o.train_fraction_option(
+        tk,
+        "training fraction of the examples (unordered pairs for add-mod; default: ticket_sweep's)",
+        closed="neither",
     )
     o.seeds_option(tk, 2)
-    tk.add_argument(
-        "--architecture",
-        choices=("embed_sum", "one_hot_mlp"),
-        default=None,
-        help="the paper's embedding-sum MLP (ticket_sweep's default) or the one-hot MLP",
-    )
     o.mlp_options(
         tk, hidden=None, lr=None, wd=None, library="effgrok.diagnostics.tickets.DEMO's or ticket_sweep's"
     )
-    tk.add_argument(
-        "--embed-dim",
-        type=o.integer(1, 65536),
-        default=None,
-        help="embedding width, embed_sum (default: effgrok.diagnostics.tickets.DEMO's)",
-    )
-    tk.add_argument(
-        "--beta2", type=o.fraction("left"), default=None, help="AdamW beta2 (default: ticket_sweep's)"
-    )
     o.schedule_options(tk, None, "steps of every run (default: effgrok.diagnostics.tickets.DEMO's)")
-    tk.add_argument(
-        "--threshold", type=o.fraction(), default=None, help="test accuracy level (default: ticket_sweep's)"
-    )
-    tk.add_argument(
-        "--match",
-        choices=("l1l2", "l2", "l1"),
-        default=None,
-        help="norms of the dense control (default: ticket_sweep's)",
-    )
+    o.add_options(tk, _TICKETS)
     o.float64_option(tk)
     o.io_options(tk)
     tk.set_defaults(run=run_tickets)
+
+
+# (flag, type or choices, default, help[, more add_argument keywords]); see o.add_options; a
+# default None is the library function's (filled by the run)
+_REDUCED_LANDSCAPE = (
+    ("--norms", o.positive, None, "fixed norms in units of the standard init norm w0 (increasing; "
+     "default: reduced_landscape's relative_norms)", {"nargs": "+"}),
+    ("--fixed-lr", bool, False, "same lr at every norm (default: lr·w/w0)"),
+)  # fmt: skip
+_ALPHA_SWEEP = (
+    ("--alpha", o.positive, None, "α values (default: alpha_sweep's alphas)", {"nargs": "+"}),
+    (o.WEIGHT_DECAY, o.nonnegative, None, "AdamW weight decay (default: alpha_sweep's)"),
+    ("--test-threshold", o.fraction(), None, "test accuracy level (default: alpha_sweep's)"),
+)  # fmt: skip
+_TICKETS = (
+    ("--pruned-fraction", o.fraction("left"), None,
+     "fraction of weights pruned (default: grokking_tickets', the paper's sparsity 0.4 kept)"),
+    ("--architecture", ("embed_sum", "one_hot_mlp"), None,
+     "the paper's embedding-sum MLP (ticket_sweep's default) or the one-hot MLP"),
+    ("--embed-dim", o.integer(1, 65536), None,
+     "embedding width, embed_sum (default: effgrok.diagnostics.tickets.DEMO's)"),
+    ("--beta2", o.fraction("left"), None, "AdamW beta2 (default: ticket_sweep's)"),
+    ("--threshold", o.fraction(), None, "test accuracy level (default: ticket_sweep's)"),
+    ("--match", ("l1l2", "l2", "l1"), None, "norms of the dense control (default: ticket_sweep's)"),
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,20 +99,22 @@ def _fill_weight_norm(args) -> None:
     from ..diagnostics import weight_norm
 
     if args.mode == "reduced-landscape":
-        names = ["width", "depth", "learning_rate", "steps"]
-        o.library_defaults(args, weight_norm.reduced_landscape, names)
+        names = ["norms", "width", "depth", "learning_rate", "steps"]
+        o.library_defaults(args, weight_norm.reduced_landscape, names, keyword={"norms": "relative_norms"})
+        args.norms = list(args.norms)
     else:
-        names = ["width", "depth", "learning_rate", "steps", "weight_decay", "test_threshold"]
-        o.library_defaults(args, weight_norm.alpha_sweep, names)
+        names = ["alpha", "width", "depth", "learning_rate", "steps", "weight_decay", "test_threshold"]
+        o.library_defaults(args, weight_norm.alpha_sweep, names, keyword={"alpha": "alphas"})
+        args.alpha = list(args.alpha)
 
 
 def run_weight_norm(args) -> Outcome:
+    _fill_weight_norm(args)
     if args.mode == "reduced-landscape":
         if any(b <= a for a, b in zip(args.norms, args.norms[1:], strict=False)):
             raise o.UsageError("--norms must be positive and strictly increasing")
         if len(args.norms) < 3:  # the landscape's fit needs three (checked before training)
             raise o.UsageError(f"--norms needs at least 3 values, got {len(args.norms)}")
-    _fill_weight_norm(args)
     if args.mode == "alpha-sweep" and args.weight_decay > 0 and args.learning_rate * args.weight_decay >= 1:
         product = args.learning_rate * args.weight_decay
         raise o.UsageError(f"need --learning-rate × --weight-decay < 1, got {product:g}")

@@ -60,7 +60,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -115,8 +115,35 @@ THRESHOLD_ACC = 0.9
 
 
 @dataclass(frozen=True)
-class ToyConfig:
-    """Settings shared by all runs of a batch (per-run values are given to :func:`train_toy`).
+class _ToyNetwork:
+    """The network settings of the toy model, stated once: the fields of :class:`ToyModel`
+    and the first fields of :class:`ToyConfig` (which builds its model from them), with
+    their checks (``dim``, ``hidden``, ``depth``, ``template_dim``: integers >= 1; ``delta``
+    and the scales: positive floats)."""
+
+    dim: int = 1
+    hidden: int = 200
+    depth: int = 2
+    variant: str = "regression"
+    template_dim: int = 30
+    delta: float = 0.1
+    init_scale_emb: float = 1.0
+    init_scale_dec: float = 1.0
+    template_scale: float = 1.0
+
+    def __post_init__(self):
+        for name in ("dim", "hidden", "depth", "template_dim"):
+            object.__setattr__(self, name, _checks.integer(name, getattr(self, name), lo=1))
+        _checks.choice("variant", self.variant, VARIANTS)
+        for name in ("delta", "init_scale_emb", "init_scale_dec", "template_scale"):
+            object.__setattr__(self, name, _checks.positive(name, getattr(self, name)))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToyConfig(_ToyNetwork):
+    """Settings shared by all runs of a batch (per-run values are given to :func:`train_toy`):
+    the network's (the fields of :class:`ToyModel`, :meth:`model`) and, keyword-only, the
+    training's (``steps``, ``stride``, ``float64``, ``batch_size``, ``emb_optimizer``).
 
     Attributes
     ----------
@@ -147,43 +174,23 @@ class ToyConfig:
         AdamW.
     """
 
-    dim: int = 1
-    hidden: int = 200
-    depth: int = 2
-    variant: str = "regression"
-    template_dim: int = 30
     steps: int = 5000
     stride: int = 50
-    delta: float = 0.1
     float64: bool = False
     batch_size: int | None = 45
-    init_scale_emb: float = 1.0
-    init_scale_dec: float = 1.0
-    template_scale: float = 1.0
     emb_optimizer: str = "adamw"
 
     def __post_init__(self):
-        _checks.schedule(
-            self.steps,
-            self.stride,
-            dim=self.dim,
-            hidden=self.hidden,
-            depth=self.depth,
-            template_dim=self.template_dim,
-        )
+        super().__post_init__()
+        _checks.schedule(self.steps, self.stride)
         b = self.batch_size
         if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1):
             raise ValueError(f"batch_size must be None (full batch) or an integer >= 1, got {b!r}")
         _checks.choice("emb_optimizer", self.emb_optimizer, EMB_OPTIMIZERS)
-        _checks.choice("variant", self.variant, VARIANTS)
-        for name in ("delta", "init_scale_emb", "init_scale_dec", "template_scale"):
-            _checks.positive(name, getattr(self, name))
 
     def model(self) -> ToyModel:
-        """The network of these settings, a :class:`ToyModel`."""
-        names = ("dim", "hidden", "depth", "variant", "template_dim", "delta")
-        scales = ("init_scale_emb", "init_scale_dec", "template_scale")
-        return ToyModel(**{k: getattr(self, k) for k in names + scales})
+        """The network of these settings, a :class:`ToyModel` (the fields they share)."""
+        return ToyModel(**{f.name: getattr(self, f.name) for f in fields(_ToyNetwork)})
 
     def schedule(self) -> Schedule:
         """The driver's :class:`~effgrok.nets.driver.Schedule` of these settings: ``steps``,
@@ -260,7 +267,7 @@ def _train_masks(task: Task, train) -> np.ndarray:
 
 def _init_params(rng: np.random.Generator, n_slots: int, cfg, out_dim: int) -> dict:
     """The embedding ``U(−½, ½)·init_scale_emb`` and the decoder (``U(±1/√fan_in)·init_scale_dec``)
-    of one run, drawn in this order (``cfg``: a :class:`ToyConfig` or :class:`ToyModel`)."""
+    of one run, drawn in this order (``cfg``: a :class:`ToyModel` or :class:`ToyConfig`)."""
     params = {"emb": rng.uniform(-0.5, 0.5, (n_slots, cfg.dim)) * cfg.init_scale_emb}
     sizes = [cfg.dim] + [cfg.hidden] * cfg.depth + [out_dim]
     for i, (fi, fo) in enumerate(itertools.pairwise(sizes)):
@@ -306,7 +313,7 @@ class ToyOutputs(NamedTuple):
 
 @register("toy")
 @dataclass(frozen=True)
-class ToyModel(Model):
+class ToyModel(_ToyNetwork, Model):
     """The toy model of Liu et al. (2022) as a :class:`~effgrok.nets.driver.Model`.
 
         h = E_a + E_b,    f(h) = W_D tanh(… tanh(h W_0 + b_0) …) + b_D,
@@ -320,30 +327,15 @@ class ToyModel(Model):
     ``wd_dec``).  ``correct`` is the nearest template (argmax).  Extra curves (:meth:`metrics`):
     ``rqi`` (the fraction of permissible parallelograms realised within ``delta``),
     ``predicted_test_acc`` (Acc-hat), ``embedding`` (``E``, ``[runs, records + 1, n_slots,
-    dim]``) and ``weight_norm`` (embedding and decoder; the templates are no weights).
+    dim]``) and ``weight_norm`` (embedding and decoder; the templates are no weights).  Its
+    fields ``dim``, ``hidden``, ``depth``, ``variant``, ``template_dim``, ``delta``,
+    ``init_scale_emb``, ``init_scale_dec``, ``template_scale`` are :class:`ToyConfig`'s.
 
     >>> import effgrok as eg
     >>> p = ToyModel(hidden=4).init(np.random.default_rng(0), eg.make_task("add", 5))
     >>> {k: v.shape for k, v in p.items()}["templates"], p["W2"].shape
     ((9, 30), (4, 30))
     """
-
-    dim: int = 1
-    hidden: int = 200
-    depth: int = 2
-    variant: str = "regression"
-    template_dim: int = 30
-    delta: float = 0.1
-    init_scale_emb: float = 1.0
-    init_scale_dec: float = 1.0
-    template_scale: float = 1.0
-
-    def __post_init__(self):
-        for name in ("dim", "hidden", "depth", "template_dim"):
-            object.__setattr__(self, name, _checks.integer(name, getattr(self, name), lo=1))
-        _checks.choice("variant", self.variant, VARIANTS)
-        for name in ("delta", "init_scale_emb", "init_scale_dec", "template_scale"):
-            object.__setattr__(self, name, _checks.positive(name, getattr(self, name)))
 
     def examples(self, task: Task) -> Examples:
         """Inputs: the embedding rows ``(a, b)`` of every example (:attr:`Task.slots`)."""
