@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from ._checks import integer
+from ._interrupt import check_interrupted
 
 __all__ = [
     "Job",
@@ -322,6 +323,7 @@ def run_scan(
         results[job.key] = res
         if progress is not None:
             progress(job.units)
+        check_interrupted()  # a Ctrl-C that Python dropped stops here, with this job kept
 
     try:
         started = _STARTED.get()

@@ -129,9 +129,10 @@ def main(argv: list[str] | None = None) -> int:
         names = args.cases or known
         est = estimate(names, args.profile, out, args.replicate)
         print(format_estimate(est, args.profile, args.workers), flush=True)
+        from effgrok._interrupt import sticky_sigint
         from effgrok.cli._options import progress_bar
 
-        with progress_bar(args, est["units"], f"validation ({args.profile})", "unit") as bar:
+        with sticky_sigint(), progress_bar(args, est["units"], f"validation ({args.profile})", "unit") as bar:
             report = run_suite(
                 args.profile,
                 out,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 import time
 
+from .._interrupt import sticky_sigint
 from ._jax_cache import enable_jax_cache
 from ._options import Parser, UsageError, parse_pairs
 from ._output import Outcome, emit
@@ -103,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         _check_out(args.out)
         enable_jax_cache()  # before any command compiles (sets JAX's variables; imports no JAX)
-        outcome = args.run(args)
+        with sticky_sigint():  # a Ctrl-C that Python drops is raised again (effgrok._interrupt)
+            outcome = args.run(args)
         emit(outcome, args, started, time.time() - started)
         return 0
     except ValueError as exc:  # UsageError, and the library's checks

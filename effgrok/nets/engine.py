@@ -33,6 +33,7 @@ from typing import ClassVar
 import numpy as np
 
 from .. import _checks
+from .._interrupt import check_interrupted
 from .._record import Result
 from .._started import started
 from ..constants import first_crossing
@@ -304,7 +305,10 @@ def map_chunks(fn: Callable, runs: int, bytes_per_run: float):
     [0, 1, 2, 3, 4, 5]
     """
     started()
-    parts = [fn(sl) for sl in run_chunks(runs, bytes_per_run)]
+    parts = []
+    for sl in run_chunks(runs, bytes_per_run):
+        check_interrupted()  # a Ctrl-C that Python dropped (effgrok._interrupt) stops here
+        parts.append(fn(sl))
     if len(parts) == 1:
         return parts[0]
     import jax
