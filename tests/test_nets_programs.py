@@ -73,6 +73,11 @@ def test_what_shapes_the_program_names_another_file(cache):
     _run(loss="mse")  # another loss
     _run(fractions=(0.5, 0.6, 0.8))  # another number of runs: other shapes
     assert len(_files(cache)) == 5
+    import jax
+
+    with jax.default_matmul_precision("highest"):  # a JAX setting that changes the program
+        _run()
+    assert len(_files(cache)) == 6
 
 
 def test_a_callable_loss_is_not_cached(cache):

@@ -16,7 +16,8 @@ it, with no tracing, lowering or compilation.
 * the source of every class in it: the digest of every ``.py`` file of ``effgrok``, plus the
   files of the classes defined elsewhere (your own model), so an edit invalidates the entry;
 * the arguments' tree, shapes and dtypes; JAX's and jaxlib's versions, the backend and its
-  devices, ``XLA_FLAGS`` and the default matmul precision.
+  devices, ``XLA_FLAGS`` and every JAX setting as it holds at the call (x64, the PRNG
+  implementation, the matmul precision, ...).
 
 **Safety.**  Loading an executable runs code from the file, as JAX's own cache does: point the
 cache only at a folder you own.  A file that fails to load is ignored (the program is compiled
@@ -139,10 +140,15 @@ def _source_digest(classes: set[type]) -> str | None:
 
 
 def _environment() -> str:
+    """JAX's and jaxlib's versions, the backend and its devices, ``XLA_FLAGS`` and every JAX
+    setting as it holds here (its context managers, e.g. ``jax.enable_x64``, included): a
+    setting that changes what is traced (the PRNG implementation, x64, the matmul
+    precision, ...) changes the key, and one that does not merely costs a miss."""
     import jax
     import jaxlib
 
     devices = jax.devices()
+    settings = sorted((name, repr(getattr(jax.config, name, value))) for name, value in jax.config.values.items())
     return "|".join(
         [
             jax.__version__,
@@ -150,9 +156,8 @@ def _environment() -> str:
             devices[0].platform,
             devices[0].device_kind,
             str(len(devices)),
-            str(jax.config.jax_enable_x64),
-            str(jax.config.jax_default_matmul_precision),
             os.environ.get("XLA_FLAGS", ""),
+            repr(settings),
         ]
     )
 
