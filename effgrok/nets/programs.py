@@ -148,7 +148,8 @@ def _environment() -> str:
     import jaxlib
 
     devices = jax.devices()
-    settings = sorted((name, repr(getattr(jax.config, name, value))) for name, value in jax.config.values.items())
+    values = jax.config.values.items()
+    settings = sorted((name, repr(getattr(jax.config, name, value))) for name, value in values)
     return "|".join(
         [
             jax.__version__,
