@@ -46,7 +46,7 @@ import hashlib
 import os
 import sys
 from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 __all__ = ["cache_programs", "stable_text"]
@@ -112,7 +112,7 @@ def _file_digest(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-@lru_cache(maxsize=1)
+@cache
 def _package_digest() -> str:
     """One digest of every ``.py`` file of ``effgrok`` (names and contents)."""
     root = Path(__file__).resolve().parents[1]
@@ -193,23 +193,22 @@ def _load(path: Path) -> Callable | None:
 
 
 def _store(path: Path, compiled) -> None:
+    """Write ``compiled`` to ``path`` atomically; a program that cannot be serialized, or a
+    folder that cannot be written, is simply not cached."""
     import pickle
-    import tempfile
 
     from jax.experimental.serialize_executable import serialize
+
+    from ..results import _write_atomic
 
     try:
         blob = pickle.dumps(serialize(compiled))
     except (ValueError, NotImplementedError, pickle.PicklingError, TypeError):
-        return  # this executable cannot be serialized: it is simply not cached
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        return
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-        os.replace(tmp, path)
+        _write_atomic(path, "wb", lambda fh: fh.write(blob))
     except OSError:
-        Path(tmp).unlink(missing_ok=True)
+        return
 
 
 def program(jitted: Callable[[], Callable], config, args: tuple) -> Callable:
