@@ -64,7 +64,10 @@ def test_a_second_process_reuses_the_compiled_programs(tmp_path):
 
 
 def test_off_turns_the_program_cache_off_too(monkeypatch, tmp_path):
+    from effgrok.cli._jax_cache import PROGRAMS_ENV
     from effgrok.nets import programs
+
+    assert PROGRAMS_ENV == programs.ENV  # stated twice (the command does not import effgrok.nets)
 
     monkeypatch.setenv("EFFGROK_PROGRAM_CACHE", str(tmp_path))
     previous = programs.cache_programs(tmp_path)

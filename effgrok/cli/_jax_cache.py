@@ -58,10 +58,8 @@ def enable_jax_cache(environ=None) -> Path | None:
     updates ``jax.config``.  Either way it must run before the first compilation to take effect.
     """
     folder = jax_cache_dir(environ)
-    if folder is None:  # off: the program cache too, whatever the environment said
-        os.environ.pop(PROGRAMS_ENV, None)
-        if "effgrok.nets.programs" in sys.modules:
-            sys.modules["effgrok.nets.programs"].cache_programs(None)
+    _cache_programs(None if folder is None else folder / "programs")
+    if folder is None:
         return None
     settings = {
         "jax_compilation_cache_dir": str(folder),
@@ -75,7 +73,16 @@ def enable_jax_cache(environ=None) -> Path | None:
             jax.config.update(name, value)
     else:
         os.environ.update({name.upper(): str(value) for name, value in settings.items()})
-    os.environ[PROGRAMS_ENV] = str(folder / "programs")  # read by effgrok.nets.programs at import
-    if "effgrok.nets.programs" in sys.modules:
-        sys.modules["effgrok.nets.programs"].cache_programs(folder / "programs")
     return folder
+
+
+def _cache_programs(folder: Path | None) -> None:
+    """Point :mod:`effgrok.nets.programs` at ``folder`` (``None``: off, whatever the environment
+    said): through :data:`PROGRAMS_ENV`, which it reads at import (and worker processes
+    inherit), and directly when it is already imported."""
+    if folder is None:
+        os.environ.pop(PROGRAMS_ENV, None)
+    else:
+        os.environ[PROGRAMS_ENV] = str(folder)
+    if "effgrok.nets.programs" in sys.modules:
+        sys.modules["effgrok.nets.programs"].cache_programs(folder)
