@@ -88,3 +88,21 @@ def layout_problems(fig, dpi: float = 120) -> list[str]:
                 f"text '{text.get_text()}' is {text.get_fontsize():g} pt, less than {MIN_POINTS:g}"
             )
     return problems
+
+
+def checking_save(save, found):
+    """A stand-in for :func:`effgrok.plot.save` that calls ``found(path, problems)`` with the
+    :func:`layout_problems` of each figure *as it is written* (after the layout that ``save``
+    itself applies with ``tight=True``), then writes it with ``save``."""
+
+    def spy(fig, path, **kw):
+        savefig = fig.savefig
+
+        def checked(*args, **savefig_kw):
+            found(path, layout_problems(fig, dpi=kw.get("dpi", 120)))
+            return savefig(*args, **savefig_kw)
+
+        fig.savefig = checked
+        return save(fig, path, **kw)
+
+    return spy

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _figures import layout_problems
+from _figures import checking_save, layout_problems
 
 import effgrok as eg
 
@@ -21,13 +21,15 @@ def drawn(monkeypatch):
     from effgrok.plot import _backend
 
     figures = []
-    real_save = _backend.save
+
+    def found(path, problems):
+        assert problems == [], f"{path.name}: " + "; ".join(problems)
+
+    checked = checking_save(_backend.save, found)
 
     def spy(fig, path, **kw):
         figures.append(len(fig.axes))
-        problems = layout_problems(fig, dpi=kw.get("dpi", 120))
-        assert problems == [], f"{path.name}: " + "; ".join(problems)
-        return real_save(fig, path, **kw)
+        return checked(fig, path, **kw)
 
     for mod in ("effective", "kernels", "nets", "diagnostics", "inspection", "solvable"):
         monkeypatch.setattr(f"effgrok.plot.{mod}.save", spy)

@@ -287,18 +287,13 @@ def test_report_says_where_the_theory_holds():
 def test_case_figure_fits_its_page(tiny_report, name, monkeypatch):
     """Each case's figure, redrawn from the tiny run's stored units: text inside the canvas,
     tick labels of one axis apart, sized for a page (``tests/_figures.py``)."""
-    from _figures import layout_problems
+    from _figures import checking_save
 
     import effgrok.plot
 
     out, _ = tiny_report
-    real_save = effgrok.plot.save
     problems = []
-
-    def spy(fig, path, **kw):
-        problems.extend(layout_problems(fig, dpi=kw.get("dpi", 120)))
-        return real_save(fig, path, **kw)
-
+    spy = checking_save(effgrok.plot.save, lambda path, found: problems.extend(found))
     monkeypatch.setattr(effgrok.plot, "save", spy)
     _refuse_to_recompute(monkeypatch, name)
     res = framework.run_case(name, "tiny", out)

@@ -44,12 +44,3 @@ def schedule(settings: dict) -> dict[str, int]:
     {'steps': 40, 'stride': 10}
     """
     return {"steps": int(settings["steps"]), "stride": int(settings["stride"])}
-
-
-def save_figure(fig, path, *, dpi: int) -> None:
-    """The end of every case's ``plot``: ``fig`` laid out tight, written as a PNG at ``path`` with
-    ``dpi`` dots per inch and closed (:func:`effgrok.plot.save`: atomically, its folder created)."""
-    from effgrok.plot import save
-
-    fig.tight_layout()
-    save(fig, path, dpi=dpi)

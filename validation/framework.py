@@ -28,7 +28,7 @@ theory and checks it against trained networks.  It defines
     is ``inconclusive`` with the reason, never ``fail`` (:func:`validation.claims.judge`);
     :func:`verdict_from_claims` builds the case's verdict from the judged claims;
 ``plot(prediction, measurements, settings, verdict, path)``
-    one PNG figure, laid out and written by :func:`validation._common.save_figure`;
+    one PNG figure, laid out and written by :func:`effgrok.plot.save` (``tight=True``);
 ``cost(settings) -> float`` (optional)
     the estimated seconds of compute of that profile's settings on the profile's target
     device (``tiny``/``cpu``: two CPU cores; ``gpu``: one modern GPU, e.g. an H200): a

@@ -17,9 +17,12 @@ import matplotlib.pyplot as plt
 __all__ = ["plt", "save"]
 
 
-def save(fig, path, *, dpi: int = 120) -> Path:
+def save(fig, path, *, dpi: int = 120, tight: bool = False) -> Path:
     """Write ``fig`` as a PNG at ``path`` atomically (a temporary file, then a rename), creating
-    the parent folder, and close it.  Returns the path."""
+    the parent folder, and close it (``tight``: lay it out with ``fig.tight_layout()`` first).
+    Returns the path."""
+    if tight:
+        fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")

@@ -74,8 +74,7 @@ def plot_early_prediction(res, path, curves=None, steps=None, threshold: float =
         cx.set_xlabel("step")
         cx.set_ylabel("training loss")
         cx.set_title("loss curves (red: grokked)")
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 _LABELS = {
@@ -111,8 +110,7 @@ def plot_progress(progress, path, runs=None) -> Path:
         tw.set_ylabel("test accuracy (dashed)")
         tw.set_ylim(-0.02, 1.02)
         ax.set_title(_LABELS.get(name, name), fontsize=9)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 def plot_scores(fractions, scores, runs, path) -> Path:
@@ -126,8 +124,7 @@ def plot_scores(fractions, scores, runs, path) -> Path:
     ax.set_ylabel("spectral score S")
     if len(runs) <= 12:
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 # --------------------------------------------------------------------------- issue 10, parts 2 and 3
@@ -144,8 +141,7 @@ def plot_reduced_landscape(rl, path) -> Path:
     title = f"reduced landscape: L ratio {s.l_ratio:.3g}, U {s.u_left:.3g} / {s.u_right:.3g}"
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 def plot_alpha_sweep(sw, path) -> Path:
@@ -175,8 +171,7 @@ def plot_alpha_sweep(sw, path) -> Path:
     axes[2].set_xlabel("initialisation scale α")
     axes[2].set_ylabel("first step")
     axes[2].legend(fontsize=8)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 def plot_tickets(st, path) -> Path:
@@ -201,5 +196,4 @@ def plot_tickets(st, path) -> Path:
     ax2.set_xticks(range(len(names)), [v.replace("_", "\n") for v in names], fontsize=8)
     ax2.set_ylabel(f"steps to test acc ≥ {st.threshold:g} (▲: not within budget)")
     ax2.set_title(f"pruned {st.pruned_fraction:g} (kept {st.kept_fraction:g})", fontsize=10)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)

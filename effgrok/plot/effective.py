@@ -47,8 +47,7 @@ def plot_critical(results: list[CriticalResult], path) -> Path:
         ax2.set_xlabel("p")
         ax2.set_ylabel("critical fraction r_c")
         ax2.set_title(results[0].task)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 #: The effective loss is drawn relative to its start and clipped at this floor: the exact and
@@ -100,8 +99,7 @@ def plot_trajectory(tr, path) -> Path:
             ax.axvline(tr.steps_to_rqi, color="C2", ls=":", lw=1, label="RQI > 0.95")
     ax2.legend(fontsize=8, loc="center right")
     fig.suptitle(f"effective dynamics ({tr.method}, η={tr.learning_rate:g}; pinned={tr.pinned})")
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 def plot_embedding(tr, path) -> Path:
@@ -124,8 +122,7 @@ def plot_embedding(tr, path) -> Path:
         ax.set_ylabel("dimension 1")
         ax.set_aspect("equal", adjustable="datalim")
     ax.set_title("embedding trajectory")
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 def plot_ensemble(ens, path) -> Path:
@@ -152,5 +149,4 @@ def plot_ensemble(ens, path) -> Path:
     ax2.set_ylabel("members")
     ax2.legend(fontsize=8)
     fig.suptitle(f"ensemble of {ens.size} ({ens.method}, η={ens.learning_rate:g})")
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)

@@ -110,8 +110,7 @@ def plot_inspection_series(series, path, log=None) -> Path:
         ax.legend(fontsize=8)
     t = cps[0].task
     fig.suptitle(f"{t.name} p={t.p}: n_train={cps[0].split.n_train}, pinned={cps[0].rate.pinned}")
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 def _logged(ax, curves: dict, keys: tuple, floor=None) -> None:

@@ -45,5 +45,4 @@ def plot_ntk(study: dict, path) -> Path:
     fig.suptitle(
         f"{rec['model']}: D={rec['dim']}, P={rec['samples']}, N={rec['width']}, target {rec['target']}"
     )
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)

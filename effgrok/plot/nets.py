@@ -21,8 +21,7 @@ def plot_toy_runs(runs, path) -> Path:
         ax.set_xlabel("step")
         ax.set_ylim(-0.02, 1.02)
         ax.axhline(RQI_THRESHOLD if title == "RQI" else 0.9, color="0.5", ls=":", lw=0.8)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 def plot_phase_diagram(res: dict, path) -> Path:
@@ -58,5 +57,4 @@ def plot_phase_diagram(res: dict, path) -> Path:
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours(k)) for k in range(len(PHASES))]
     ax.legend(handles, PHASES, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(f"phases after {res['budget']} steps (gap {res['gap']})", fontsize=9)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)

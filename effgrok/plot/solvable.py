@@ -45,8 +45,7 @@ def plot_linear(gaps: Sequence, path, *, steps: int, simulations: Sequence | Non
         bx.plot(np.full(g.size, lam[k]), g, "k.", ms=4, label="simulation (per seed)" if k == 0 else None)
     bx.set(yscale="log", xlabel="λ = d_in / N_train", ylabel="grokking gap Δt (steps)")
     bx.legend(fontsize=8)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)
 
 
 def _dichotomy_theory(ax, bx, alpha, weight_decay) -> None:
@@ -102,5 +101,4 @@ def plot_dichotomy(alpha, weight_decay, path, *, runs=None) -> Path:
         _dichotomy_theory(ax, bx, alpha, weight_decay)
     else:
         _dichotomy_runs(ax, bx, runs)
-    fig.tight_layout()
-    return save(fig, path)
+    return save(fig, path, tight=True)

@@ -50,7 +50,7 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 from .._toy import concat, half_crossing, toy_cost, train_batch, upper_bound
 
 TITLE = "Critical training fraction of addition: no learning without pinning"
@@ -344,7 +344,7 @@ def _fmt(x, fmt="{:.3f}"):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     n_ex = prediction["n_examples"]
     sizes, learned, general, pinned = _curves(_ladder(measurements))
@@ -367,4 +367,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.set_ylabel("fraction")
     ax.set_title(f"{TITLE}: {verdict.status}", fontsize=9)
     ax.legend(fontsize=8)
-    save_figure(fig, path, dpi=120)
+    save(fig, path, dpi=120, tight=True)

@@ -66,7 +66,7 @@ import numpy as np
 from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 
 TITLE = "Kernel→rich dichotomy: transition time vs log(α)/λ in a 2-homogeneous ReLU net"
 CLAIM = (
@@ -331,7 +331,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
     lr = float(settings["lr"])
@@ -363,4 +363,4 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
         bx.set(xlabel="log(α)/λ", ylabel="transition time t = η·step", title=title)
         bx.legend(fontsize=8)
     fig.suptitle(f"{TITLE}: {verdict.status}", fontsize=9)
-    save_figure(fig, path, dpi=110)
+    save(fig, path, dpi=110, tight=True)

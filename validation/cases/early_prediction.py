@@ -60,7 +60,7 @@ import numpy as np
 from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 
 TITLE = "Early prediction: the energy of the early training-loss spectrum separates grokking runs"
 CLAIM = (
@@ -329,7 +329,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     r = _runs(measurements)
     res = verdict.numbers
@@ -355,4 +355,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     bx.set_xlabel("step")
     bx.set_ylabel("training loss, early window (red: grokked later)")
     fig.suptitle(f"early prediction of grokking -- {verdict.status}")
-    save_figure(fig, path, dpi=110)
+    save(fig, path, dpi=110, tight=True)

@@ -57,7 +57,6 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seeds
 from validation.framework import device_of, verdict_of
 
-from .._common import save_figure
 from .._toy import concat, toy_cost, train_batch
 
 TITLE = "Effective-loss dynamics vs network embedding trajectories (addition)"
@@ -344,7 +343,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     r = concat(measurements)
     keep = r["pinned"].astype(bool) & np.isfinite(r["rel_error"])
@@ -367,4 +366,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     axes[1].set_xlabel("error of the full-table flow (null)")
     axes[1].set_ylabel("error of the effective flow")
     axes[1].set_title(f"effective dynamics: {verdict.status}", fontsize=9)
-    save_figure(fig, path, dpi=120)
+    save(fig, path, dpi=120, tight=True)

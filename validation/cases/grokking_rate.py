@@ -50,7 +50,6 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seed, replicate_seeds
 from validation.framework import device_of, verdict_of
 
-from .._common import save_figure
 from .._toy import capped_median, concat, toy_cost, train_batch
 
 TITLE = "Grokking rate λ3 vs steps to RQI > 0.95 (addition)"
@@ -375,7 +374,7 @@ def _f(v) -> str:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     rows = _by_size(measurements, settings, prediction)
     base = concat(measurements[: len(settings["sizes"])])
@@ -419,7 +418,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.set_ylabel("steps to RQI > 0.95")
     ax.legend(fontsize=8)
     ax.set_title("(c) learning-rate sweep", fontsize=9)
-    save_figure(fig, path, dpi=120)
+    save(fig, path, dpi=120, tight=True)
 
 
 def _log(ax, axes: str) -> None:

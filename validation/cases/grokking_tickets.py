@@ -66,7 +66,7 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, steps_text, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 from .._modular import modular_cost, n_train
 
 TITLE = "Grokking tickets: a pruned subnetwork generalises faster than the dense and norm-matched nets"
@@ -351,7 +351,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     (m,) = measurements
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
@@ -371,4 +371,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     f0 = settings["pruned_fractions"][0]
     ax2.set_title(f"pruned {f0:g} (paper's sparsity {1 - f0:g}) -- verdict: {verdict.status}", fontsize=10)
     ax2.legend(fontsize=8)
-    save_figure(fig, path, dpi=110)
+    save(fig, path, dpi=110, tight=True)

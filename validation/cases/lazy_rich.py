@@ -76,7 +76,7 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure, schedule
+from .._common import by_profile, schedule
 
 TITLE = "Lazy→rich grokking: K0 plateau, delay grows with α and shrinks with ε"
 CLAIM = (
@@ -509,7 +509,7 @@ def _fmt(x, spec: str = ".4f") -> str:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import log_scale, plt
+    from effgrok.plot import log_scale, plt, save
 
     am = measurements[0]
     fig, (ax, bx, cx) = plt.subplots(1, 3, figsize=(12, 4.4))
@@ -547,4 +547,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
         fontsize=8,
     )
     fig.suptitle(f"{TITLE}: {verdict.status}", fontsize=9)
-    save_figure(fig, path, dpi=120)
+    save(fig, path, dpi=120, tight=True)

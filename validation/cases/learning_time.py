@@ -47,7 +47,7 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seeds, reported_claim
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 from .._toy import capped_median, toy_cost
 
 TITLE = "Learning-time law vs n_h on held-out conditions (toy model, addition)"
@@ -297,7 +297,7 @@ def _f(v: float) -> str:
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     rows = condition_table(measurements, settings)
     budget = int(settings["steps"])
@@ -321,4 +321,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.set_ylabel("predicted median steps")
     ax.legend(fontsize=8)
     ax.set_title(f"learning-time law on the test grid: {verdict.status}", fontsize=9)
-    save_figure(fig, path, dpi=120)
+    save(fig, path, dpi=120, tight=True)

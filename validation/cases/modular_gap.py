@@ -45,7 +45,7 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seeds
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 from .._modular import chunks, modular_cost, n_train, train
 
 TITLE = "Modular addition: constraint-theory r_c vs the MLP's smallest grokking fraction"
@@ -243,7 +243,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     measurements = _by_fraction(measurements)
     fr, share, _ = _ladder(measurements)
@@ -273,4 +273,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     bx.set_ylabel("validation accuracy")
     bx.legend(fontsize=8)
     fig.suptitle(f"{TITLE} (p = {settings['p']}): {verdict.status}", fontsize=9)
-    save_figure(fig, path, dpi=120)
+    save(fig, path, dpi=120, tight=True)

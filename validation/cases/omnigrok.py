@@ -66,8 +66,6 @@ from effgrok.constants import first_crossing, reached
 from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, requirement
 from validation.framework import device_of, steps_text, verdict_of
 
-from .._common import save_figure
-
 TITLE = "Omnigrok: L-shaped train / U-shaped test loss vs weight norm; large init delays generalisation"
 CLAIM = (
     "Against the weight norm the (reduced) training loss is L-shaped and the test loss U-shaped; "
@@ -467,7 +465,7 @@ def _numbers(land, al, shape, w_min, med, observed, settings, prediction) -> dic
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import log_scale, plt
+    from effgrok.plot import log_scale, plt, save
 
     land, al = measurements
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
@@ -494,4 +492,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     axes[2].set_xlabel("step")
     axes[2].set_ylabel("weight norm")
     axes[2].set_title(f"verdict: {verdict.status}")
-    save_figure(fig, path, dpi=110)
+    save(fig, path, dpi=110, tight=True)

@@ -67,7 +67,7 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 from .._toy import outcomes, toy_config, toy_cost
 
 TITLE = "Phase diagram: decoder learning rate × decoder weight decay (toy addition, p = 10)"
@@ -356,7 +356,7 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     from matplotlib.colors import ListedColormap
 
     from effgrok.nets.phases import PHASES
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     r = _runs(measurements, settings)
     lr = np.asarray(settings["lr_dec"], float)
@@ -383,4 +383,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
         ax.plot([], [], "s", color=c, label=f"{name} ({_LETTER[name]})")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_title(f"{TITLE}\n{verdict.status} (majority phase per cell)", fontsize=8)
-    save_figure(fig, path, dpi=120)
+    save(fig, path, dpi=120, tight=True)

@@ -19,7 +19,7 @@ import numpy as np
 from validation.claims import Claim, Observed, replicate_seeds
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 from .._toy import concat, toy_cost, train_batch
 
 TITLE = "Predicted accuracy Acc-hat vs measured test accuracy (addition)"
@@ -109,7 +109,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     r = concat(measurements)
     fig, ax = plt.subplots(figsize=(4.5, 4))
@@ -119,4 +119,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
     ax.set_xlabel("Acc-hat (from the embedding)")
     ax.set_ylabel("measured test accuracy")
     ax.set_title(f"Acc-hat: {verdict.status}", fontsize=10)
-    save_figure(fig, path, dpi=120)
+    save(fig, path, dpi=120, tight=True)

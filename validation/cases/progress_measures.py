@@ -67,7 +67,6 @@ from effgrok.constants import never_from_legacy, reached
 from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
 from validation.framework import device_of, steps_text, verdict_of
 
-from .._common import save_figure
 from .._modular import modular_cost, n_train
 from .._toy import sweep_units, train_sweep_unit
 
@@ -618,7 +617,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction, measurements, settings, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     toy = [m for m in measurements if bool(m["model_is_toy"][0])]
     deep = [m for m in measurements if _is_deep(m)]
@@ -667,4 +666,4 @@ def plot(prediction, measurements, settings, verdict, path) -> None:
         tw.set_ylim(-0.02, 1.02)
         ax.set_title(label)
     fig.suptitle(f"progress measures -- {verdict.status}")
-    save_figure(fig, path, dpi=110)
+    save(fig, path, dpi=110, tight=True)

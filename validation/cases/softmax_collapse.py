@@ -59,7 +59,7 @@ import numpy as np
 from validation.claims import Claim, Observed, replicate_seeds, requirement
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 from .._modular import train
 
 TITLE = "Softmax collapse: float32 vs float64 cross-entropy vs StableMax, no weight decay"
@@ -342,7 +342,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
     og = measurements[3]
@@ -368,4 +368,4 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
     ax.legend(fontsize=8, loc="upper left")
     bx.set(xlabel="step", ylabel="accuracy (train --)", title=verdict.status)
     bx.legend(fontsize=8)
-    save_figure(fig, path, dpi=110)
+    save(fig, path, dpi=110, tight=True)

@@ -50,7 +50,7 @@ import numpy as np
 from validation.claims import Claim, Observed, replicate_seed
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile, save_figure
+from .._common import by_profile
 
 TITLE = "Linear teacher–student: closed-form grokking gap vs gradient descent (no fitted parameters)"
 CLAIM = (
@@ -255,7 +255,7 @@ def verdict(prediction: dict, measurements: list[dict], settings: dict):
 
 
 def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, path) -> None:
-    from effgrok.plot import plt
+    from effgrok.plot import plt, save
     from effgrok.solvable.linear import mp_losses
 
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -281,4 +281,4 @@ def plot(prediction: dict, measurements: list[dict], settings: dict, verdict, pa
         bx.plot(np.full(m["gap"].size, float(m["lam"][0])), m["gap"], "k.", ms=3)
     bx.set(yscale="log", xlabel="λ = d_in / N_train", ylabel="grokking gap Δt (steps)", title=verdict.status)
     bx.legend(fontsize=8)
-    save_figure(fig, path, dpi=110)
+    save(fig, path, dpi=110, tight=True)
