@@ -68,7 +68,13 @@ def cache_programs(folder) -> Path | None:
 
     >>> cache_programs(None) is None
     True
+    >>> cache_programs(3)
+    Traceback (most recent call last):
+    ...
+    ValueError: folder must be a path (str or os.PathLike) or None (off), got 3
     """
+    if folder is not None and not isinstance(folder, str | os.PathLike):
+        raise ValueError(f"folder must be a path (str or os.PathLike) or None (off), got {folder!r}")
     previous = _FOLDER[0]
     _FOLDER[0] = None if folder is None else Path(folder).expanduser()
     return previous
