@@ -449,13 +449,15 @@ def library_defaults(args, function, names, *presets: dict, keyword: dict | None
     ``presets`` (the library's named protocols, e.g. :data:`effgrok.nets.modular.DEMO`) that
     names it, else from ``function``'s default for that keyword (where it has one that is not
     ``None``) -- so a command's defaults are the library's, never restated.  ``keyword`` maps an
-    option to the keyword of ``function`` that takes it where their names differ.
+    option to the keyword of ``function`` that takes it where their names differ; a dotted
+    keyword (``"schedule.steps"``) reads an attribute of that keyword's default object.
 
-    >>> def train(task, *, steps=10, loss="mse", learning_rate=None): ...
-    >>> ns = argparse.Namespace(steps=None, loss=None, learning_rate=None, p=None)
-    >>> library_defaults(ns, train, ["steps", "loss", "learning_rate", "p"], {"loss": "ce", "p": 5})
+    >>> def train(task, *, steps=10, loss="mse", learning_rate=None, optimizer=complex(0, 3)): ...
+    >>> ns = argparse.Namespace(steps=None, loss=None, learning_rate=None, p=None, imag=None)
+    >>> library_defaults(ns, train, ["steps", "loss", "learning_rate", "p", "imag"], {"loss": "ce", "p": 5},
+    ...                  keyword={"imag": "optimizer.imag"})
     >>> ns
-    Namespace(steps=10, loss='ce', learning_rate=None, p=5)
+    Namespace(steps=10, loss='ce', learning_rate=None, p=5, imag=3.0)
     """
     import inspect
 
@@ -464,10 +466,26 @@ def library_defaults(args, function, names, *presets: dict, keyword: dict | None
         if getattr(args, name) is not None:
             continue
         value = next((d[name] for d in presets if name in d), None)
-        kw = (keyword or {}).get(name, name)
+        kw, *attribute = (keyword or {}).get(name, name).split(".", 1)
         if value is None and kw in params and params[kw].default is not inspect.Parameter.empty:
             value = params[kw].default
+            value = getattr(value, attribute[0]) if attribute else value
         setattr(args, name, value)
+
+
+def schedule_defaults(args, function, *presets: dict) -> None:
+    """Fill ``--steps`` (where ``None``) from the first of ``presets`` naming ``steps``, else
+    from ``function``'s default :class:`~effgrok.nets.driver.Schedule` (its ``schedule=``
+    keyword), as :func:`library_defaults` does."""
+    library_defaults(args, function, ["steps"], *presets, keyword={"steps": "schedule.steps"})
+
+
+def schedule(args, **fields):
+    """The :class:`~effgrok.nets.driver.Schedule` of ``--steps`` and ``--stride`` (see
+    :func:`stride`), with the other ``fields`` of the schedule (``snapshot_stride``, ...)."""
+    from ..nets.driver import Schedule
+
+    return Schedule(args.steps, stride(args), **fields)
 
 
 def run_rows(runs, steps: str = "", seeds=None, **columns) -> list[dict]:
