@@ -302,7 +302,7 @@ def test_train_runs_is_a_result_with_named_curves():
     [
         (dict(model="mlp"), "model must be a Model"),
         (dict(optimizer="adamw"), "optimizer must be an effgrok Optimizer"),
-        (dict(schedule=(4, 2)), "schedule must be a Schedule"),
+        (dict(schedule=(4, 2)), "schedule must be an effgrok.nets.Schedule, got \\(4, 2\\)"),
         (dict(runs={"seed": [0]}), "runs must be a Grid"),
         (dict(runs=Grid.zip(train_fraction=0.5, learning_rate=1e-3)), "no column weight_decay"),
         (dict(runs=Grid.zip(learning_rate=1e-3, weight_decay=0.0)), "train_fraction or an n_train"),

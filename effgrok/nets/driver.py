@@ -97,6 +97,7 @@ forces ``vmap``, ``False`` the sequential map.  The two agree to float rounding 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -139,6 +140,7 @@ __all__ = [
     "Renamed",
     "Schedule",
     "TrainRuns",
+    "as_schedule",
     "collapse_metrics",
     "masked_mean",
     "orthogonal_gradients",
@@ -268,6 +270,38 @@ class Schedule:
         if self.snapshot_stride is None:
             return None
         return np.arange(self.n_snapshots + 1) * self.snapshot_stride
+
+
+def as_schedule(schedule, *, fields: tuple[str, ...] | None = None) -> Schedule:
+    """``schedule``, checked to be a :class:`Schedule` -- the one check of every function that
+    takes one.  ``fields``, where given, names the fields beyond ``steps`` and ``stride`` that
+    the caller honours; a schedule that sets any other field away from its default is refused
+    rather than silently ignored.
+
+    >>> as_schedule(Schedule(100, 10)).records
+    10
+    >>> as_schedule(3000)
+    Traceback (most recent call last):
+    ...
+    ValueError: schedule must be an effgrok.nets.Schedule, got 3000
+    >>> as_schedule(Schedule(100, 10, batch_size=8), fields=("snapshot_stride",))
+    Traceback (most recent call last):
+    ...
+    ValueError: this function does not take a schedule's batch_size (got 8); it takes snapshot_stride
+    """
+    if not isinstance(schedule, Schedule):
+        raise ValueError(f"schedule must be an effgrok.nets.Schedule, got {schedule!r}")
+    if fields is not None:
+        default = Schedule(schedule.steps, schedule.stride)
+        for f in dataclasses.fields(Schedule):
+            name = f.name
+            value = getattr(schedule, name)
+            if name not in ("steps", "stride", *fields) and value != getattr(default, name):
+                takes = ", ".join(fields) if fields else "no other field"
+                raise ValueError(
+                    f"this function does not take a schedule's {name} (got {value!r}); it takes {takes}"
+                )
+    return schedule
 
 
 @dataclass(frozen=True, eq=False)
@@ -861,8 +895,7 @@ def train(
     if not isinstance(model, Model):
         raise ValueError(f"model must be a Model object (effgrok.nets.driver.Model), got {model!r}")
     optimizer = _as_optimizer(optimizer)
-    if not isinstance(schedule, Schedule):
-        raise ValueError(f"schedule must be a Schedule, got {schedule!r}")
+    schedule = as_schedule(schedule)
     if not isinstance(runs, Grid):
         raise ValueError(f"runs must be a Grid (Grid.product or Grid.zip), got {runs!r}")
     _checks.choice("precision", precision, PRECISIONS)
