@@ -66,9 +66,15 @@ def load_old(relpath: str, commit: str, name: str):
 
 def compiled_program(call):
     """Run ``call()`` with ``jax.jit`` spied upon; return a function that reruns the last
-    jitted program it ran, with the same arguments, already compiled."""
+    jitted program it ran, with the same arguments, already compiled.  The driver's cache of
+    jitted programs is emptied first (a program the process built before would otherwise be
+    reused without passing through ``jax.jit``), and its on-disk program cache is off here."""
     import jax
 
+    from effgrok.nets import cache_programs, driver
+
+    driver._compiled.cache_clear()
+    previous = cache_programs(None)
     real, seen = jax.jit, []
 
     def spy(fun, *a, **k):
@@ -85,6 +91,7 @@ def compiled_program(call):
         call()
     finally:
         jax.jit = real
+        cache_programs(previous)
     jf, args, kwargs = seen[-1]
     return lambda: jax.block_until_ready(jf(*args, **kwargs))
 
