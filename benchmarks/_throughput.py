@@ -64,6 +64,17 @@ def load_old(relpath: str, commit: str, name: str):
     return mod
 
 
+def flat_schedule(trainer):
+    """``trainer`` (today's, taking the driver's ``schedule=Schedule(...)``) called as a baseline
+    trainer is, with flat ``steps`` and ``stride`` keywords."""
+    from effgrok.nets.driver import Schedule
+
+    def call(*args, steps: int, stride: int, **kwargs):
+        return trainer(*args, schedule=Schedule(steps, stride), **kwargs)
+
+    return call
+
+
 def compiled_program(call):
     """Run ``call()`` with ``jax.jit`` spied upon; return a function that reruns the last
     jitted program it ran, with the same arguments, already compiled.  The driver's cache of

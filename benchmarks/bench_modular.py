@@ -75,7 +75,7 @@ def main() -> None:
     old = tp.load_old("effgrok/nets/modular.py", args.baseline, "modular")
     task = eg.make_task(args.task, args.p)
     kw = dict(train_fraction=args.fraction, hidden=args.hidden)
-    R = args.runs
+    R, today = args.runs, tp.flat_schedule(train_modular)
 
     def engine(trainer, seeds):
         def call(steps):
@@ -85,7 +85,7 @@ def main() -> None:
         return call
 
     sec = tp.time_engines(
-        engine, old.train_modular, train_modular, plain_loop(task, args.fraction, args.hidden), args
+        engine, old.train_modular, today, plain_loop(task, args.fraction, args.hidden), args
     )
 
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
@@ -94,7 +94,7 @@ def main() -> None:
     # the same curves as the old trainer where the encoding did not change (non-commutative task)
     sub = eg.make_task("sub-mod", 13)
     ck = dict(train_fraction=0.5, seeds=[0, 1], hidden=32, steps=200, stride=50)
-    peak, rows, diff = tp.rates_and_agreement(sec, flop, 3, old.train_modular, train_modular, sub, **ck)
+    peak, rows, diff = tp.rates_and_agreement(sec, flop, 3, old.train_modular, today, sub, **ck)
     out = {
         "task": task.name,
         "p": args.p,

@@ -58,21 +58,19 @@ def main() -> None:
     old = tp.load_old("effgrok/nets/transformer.py", args.baseline, "transformer")
     task = eg.make_task(args.task, args.p)
     kw = dict(train_fraction=args.fraction, d_model=args.d_model, n_heads=args.heads)
-    R = args.runs
+    R, today = args.runs, tp.flat_schedule(train_transformer)
 
     def engine(trainer, seeds):
         return lambda steps: trainer(task, seeds=seeds, steps=steps, stride=steps, **kw)
 
     loop = plain_loop(task, args.fraction, args.d_model, args.heads)
-    sec = tp.time_engines(engine, old.train_transformer, train_transformer, loop, args)
+    sec = tp.time_engines(engine, old.train_transformer, today, loop, args)
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
     d, C = args.d_model, task.n_classes
     flop = 3 * (36 * d * d + 2 * d * C) * n_train
     sub = eg.make_task("sub-mod", 7)
     ck = dict(train_fraction=0.5, seeds=[0, 1], d_model=16, n_heads=2, steps=100, stride=25)
-    peak, rows, diff = tp.rates_and_agreement(
-        sec, flop, 2, old.train_transformer, train_transformer, sub, **ck
-    )
+    peak, rows, diff = tp.rates_and_agreement(sec, flop, 2, old.train_transformer, today, sub, **ck)
     out = {
         "task": task.name,
         "p": args.p,

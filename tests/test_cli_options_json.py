@@ -334,8 +334,12 @@ def test_train_modular_defaults_are_the_library_demo_protocol():
     assert (args.task, args.p, args.train_fraction) == (DEMO["task"], DEMO["p"], [DEMO["train_fraction"]])
     assert (args.loss, args.activation, args.steps) == (DEMO["loss"], DEMO["activation"], DEMO["steps"])
     assert (args.learning_rate, args.weight_decay) == (DEMO["learning_rate"], DEMO["weight_decay"])
-    assert (args.hidden, args.beta1, args.beta2, args.eps) == tuple(
-        defaults[k] for k in ("hidden", "beta1", "beta2", "eps")
+    adam = defaults["optimizer"]
+    assert (args.hidden, args.beta1, args.beta2, args.eps) == (
+        defaults["hidden"],
+        adam.beta1,
+        adam.beta2,
+        adam.eps,
     )
     assert args.embed_dim is None  # the mlp has no embedding
     # the README's protocol: MSE, quadratic units, 3000 steps at fraction 0.6 of add-mod 23
@@ -345,7 +349,7 @@ def test_train_modular_defaults_are_the_library_demo_protocol():
     assert (args.hidden, args.embed_dim, args.steps) == (EMBED_SUM_HIDDEN, defaults["embed_dim"], 7)
     args = build_parser().parse_args(["train", "modular", "--model", "transformer"])
     _fill_modular(args)
-    assert args.beta2 == inspect.signature(train_transformer).parameters["beta2"].default
+    assert args.beta2 == inspect.signature(train_transformer).parameters["optimizer"].default.beta2
     assert args.loss is None and args.hidden is None  # the transformer's own
 
 

@@ -92,21 +92,23 @@ def test_toy_cost_model_is_within_3x_of_cpu_time_measured_here():
 
 def test_modular_cost_model_is_within_3x_of_cpu_time_measured_here():
     import effgrok as eg
+    from effgrok.nets.driver import Schedule
     from effgrok.nets.modular import estimated_core_seconds, train_modular
 
     task = eg.make_task("add-mod", 23)
-    kw = dict(seeds=[0, 1], steps=600, stride=100, hidden=200, train_fraction=0.6)
+    kw = dict(seeds=[0, 1], schedule=Schedule(600, 100), hidden=200, train_fraction=0.6)
     measured = _cpu_seconds(lambda: train_modular(task, **kw, loss="mse", activation="quadratic"))
     _within_3x(estimated_core_seconds(2, 600, round(0.6 * task.n_examples), 200), measured)
 
 
 def test_transformer_cost_model_is_within_3x_of_cpu_time_measured_here():
     import effgrok as eg
+    from effgrok.nets.driver import Schedule
     from effgrok.nets.transformer import estimated_core_seconds, train_transformer
 
     task = eg.make_task("add-mod", 11)
     measured = _cpu_seconds(
-        lambda: train_transformer(task, seeds=[0], steps=60, stride=20, train_fraction=0.5)
+        lambda: train_transformer(task, seeds=[0], schedule=Schedule(60, 20), train_fraction=0.5)
     )
     _within_3x(estimated_core_seconds(1, 60, round(0.5 * task.n_examples)), measured)
 

@@ -161,11 +161,12 @@ def test_toy_progress_reproduces_the_trainers_rqi():
 
 
 def test_modular_progress_on_snapshots():
+    from effgrok.nets.driver import Schedule
     from effgrok.nets.modular import modular_features, train_modular
 
     task = eg.make_task("add-mod", 7)
     runs = train_modular(
-        task, train_fraction=0.8, seeds=[0, 1], hidden=8, steps=20, stride=5, snapshot_stride=10
+        task, train_fraction=0.8, seeds=[0, 1], hidden=8, schedule=Schedule(20, 5, snapshot_stride=10)
     )
     prog = modular_progress(runs, task, k=2)
     assert prog.steps.tolist() == [0, 10, 20]
@@ -174,7 +175,7 @@ def test_modular_progress_on_snapshots():
     H = modular_features({"W1": W1[1, 2], "b1": runs.snapshots["b1"][1, 2]}, task)
     assert prog.measures["effective_rank"][1, 2] == pytest.approx(effective_rank(H), rel=1e-12)
     np.testing.assert_array_equal(prog.test_acc, runs.test_acc[:, [0, 2, 4]])
-    plain = train_modular(task, train_fraction=0.8, seeds=[0], hidden=8, steps=10, stride=5)
+    plain = train_modular(task, train_fraction=0.8, seeds=[0], hidden=8, schedule=Schedule(10, 5))
     with pytest.raises(ValueError, match="snapshot_stride"):
         modular_progress(plain, task)
 

@@ -21,6 +21,7 @@ from effgrok.diagnostics.tickets import (
     time_to_generalize,
     weight_keys,
 )
+from effgrok.nets.driver import Schedule
 
 
 def _params(seed=0):
@@ -142,12 +143,13 @@ def test_protocol_wiring_small():
     """The retrained runs start from the masked original init and keep the mask exactly; the
     default network is the paper's embedding-sum MLP."""
     import effgrok as eg
+    from effgrok.nets.driver import AdamW
     from effgrok.nets.modular import train_modular
 
     task = eg.make_task("add-mod", 7)
-    opts = dict(train_fraction=0.6, hidden=6, embed_dim=5, steps=40, stride=20)
+    opts = dict(train_fraction=0.6, hidden=6, embed_dim=5, schedule=Schedule(40, 20))
     st = grokking_tickets(task, seeds=[3], pruned_fraction=0.5, **opts)
-    dense = train_modular(task, seeds=[3], architecture="embed_sum", beta2=0.98, **opts)
+    dense = train_modular(task, seeds=[3], architecture="embed_sum", optimizer=AdamW(beta2=0.98), **opts)
     assert np.array_equal(st.curves["dense"], dense.test_acc)  # the same dense run
     theta0_l2 = st.norms["dense"][0, 1]
     assert st.norms["ticket"][0, 1] < theta0_l2
@@ -161,3 +163,47 @@ def test_protocol_wiring_small():
     assert np.array_equal(a.curves["ticket"], st.curves["ticket"])
     assert set(b.t_gen) == {"dense", "ticket", "random_ticket"}
     assert b.norms["ticket"][0, 1] < a.norms["ticket"][0, 1]
+
+
+# --- issue 26: the driver's Schedule and Optimizer objects, passed straight on --------------------
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        (lambda: {"schedule": 40}, "schedule must be an effgrok.nets.Schedule, got 40"),
+        (lambda: {"schedule": Schedule(4, 2, loss_every_step=True)}, "a schedule's loss_every_step"),
+        (lambda: {"optimizer": "adamw"}, "optimizer must be an effgrok Optimizer"),
+    ],
+)
+def test_ticket_sweep_checks_its_schedule_and_optimizer(kw, match):
+    import effgrok as eg
+
+    with pytest.raises(ValueError, match=match):
+        ticket_sweep(eg.make_task("add-mod", 5), hidden=4, embed_dim=4, **kw())
+
+
+def test_ticket_sweep_passes_its_schedule_and_optimizer_on_and_records_them():
+    """The dense run is train_modular's with the schedule's snapshot stride and the optimiser;
+    the settings keep their flat keys (steps, stride, snapshot_stride, beta2), and an optimiser
+    other than the paper's AdamW adds what differs."""
+    import effgrok as eg
+    from effgrok.nets.driver import SGD, AdamW
+    from effgrok.nets.modular import train_modular
+
+    task = eg.make_task("add-mod", 7)
+    opts = dict(train_fraction=0.6, hidden=6, embed_dim=5, learning_rate=1e-2)
+    sched, adam = Schedule(40, 10, snapshot_stride=20), AdamW(beta1=0.8, beta2=0.95)
+    (st,) = ticket_sweep(task, seeds=[3], schedule=sched, optimizer=adam, **opts)
+    dense = train_modular(task, seeds=[3], architecture="embed_sum", schedule=sched, optimizer=adam, **opts)
+    np.testing.assert_array_equal(st.curves["dense"], dense.test_acc)
+    assert st.memorization_step[0] in (0.0, 20.0, 40.0) or math.isnan(st.memorization_step[0])
+    kept = {k: st.settings[k] for k in ("steps", "stride", "snapshot_stride", "beta2", "beta1")}
+    assert kept == {"steps": 40, "stride": 10, "snapshot_stride": 20, "beta2": 0.95, "beta1": 0.8}
+    assert "optimizer" not in st.settings and "eps" not in st.settings
+    (paper,) = ticket_sweep(task, seeds=[3], schedule=Schedule(20, 10), **opts)
+    assert paper.settings["snapshot_stride"] == 10 and paper.settings["beta2"] == 0.98
+    assert not {"optimizer", "beta1", "eps"} & set(paper.settings)
+    (sgd,) = ticket_sweep(task, seeds=[3], schedule=Schedule(20, 10), optimizer=SGD(), **opts)
+    assert (sgd.settings["optimizer"], sgd.settings["beta2"]) == ("sgd", None)
+    assert sgd.record()["settings"]["optimizer"] == "sgd"

@@ -280,14 +280,14 @@ def test_lazy_rich_training_follows_the_paper_qualitatively():
 
 
 def test_modular_mlp_memorizes_then_generalizes():
+    from effgrok.nets.driver import Schedule
     from effgrok.nets.modular import train_modular
 
     runs = train_modular(
         eg.make_task("add-mod", 11),
         train_fraction=[0.9],
         seeds=[0],
-        steps=3000,
-        stride=100,
+        schedule=Schedule(3000, 100),
         lr=3e-3,
         weight_decay=1.0,
     )
@@ -295,7 +295,7 @@ def test_modular_mlp_memorizes_then_generalizes():
     first_train = int(np.argmax(runs.train_acc[0] >= 0.99))
     assert runs.test_acc[0, first_train] < 0.99  # memorization comes first
     with pytest.raises(ValueError, match="stride must divide steps"):
-        train_modular(eg.make_task("add-mod", 5), steps=10, stride=3)
+        train_modular(eg.make_task("add-mod", 5), schedule=Schedule(10, 3))
 
 
 def test_train_lazy_rich_and_modular_cli(capsys):

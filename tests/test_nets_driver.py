@@ -18,6 +18,7 @@ from effgrok._record import Result
 from effgrok.nets import (
     MLP,
     MODELS,
+    OPTIMIZERS,
     SGD,
     AdamW,
     Chain,
@@ -207,10 +208,10 @@ def test_registry():
 @pytest.mark.parametrize(
     "model,kw",
     [
-        (MLP(hidden=8), dict(optimizer="adamw", architecture="one_hot_mlp", hidden=8)),
+        (MLP(hidden=8), dict(optimizer=AdamW(), architecture="one_hot_mlp", hidden=8)),
         (
             MLP(hidden=8, activation="quadratic", bias=False),
-            dict(optimizer="sgd", activation="quadratic", bias=False, hidden=8),
+            dict(optimizer=SGD(), activation="quadratic", bias=False, hidden=8),
         ),
         (EmbedSum(embed_dim=6, hidden=8), dict(architecture="embed_sum", embed_dim=6, hidden=8)),
     ],
@@ -218,9 +219,9 @@ def test_registry():
 def test_train_modular_is_train_of_the_model(model, kw):
     task = eg.make_task("sub-mod", 5)
     old = train_modular(
-        task, train_fraction=[0.5, 0.8], seeds=[1, 2], learning_rate=1e-2, steps=12, stride=4, **kw
+        task, train_fraction=[0.5, 0.8], seeds=[1, 2], learning_rate=1e-2, schedule=Schedule(12, 4), **kw
     )
-    opt = SGD() if kw.get("optimizer") == "sgd" else AdamW()
+    opt = SGD() if kw.get("optimizer") == SGD() else AdamW()
     runs = Grid.zip(
         train_fraction=[0.5, 0.8], seed=[1, 2], learning_rate=1e-2, weight_decay=1.0, init_scale=1.0
     )
@@ -234,8 +235,8 @@ def test_train_modular_is_train_of_the_model(model, kw):
 
 def test_orthograd_chain_and_bias_mask():
     task = eg.make_task("add-mod", 5)
-    kw = dict(hidden=6, steps=6, stride=3, learning_rate=1e-2, bias=False)
-    old = train_modular(task, optimizer="orthograd_adamw", **kw)
+    kw = dict(hidden=6, schedule=Schedule(6, 3), learning_rate=1e-2, bias=False)
+    old = train_modular(task, optimizer=OPTIMIZERS["orthograd_adamw"](), **kw)
     runs = Grid.zip(train_fraction=0.5, learning_rate=1e-2, weight_decay=1.0)
     new = train(MLP(6, bias=False), Chain(OrthogonalGradients(), AdamW()), Schedule(6, 3), runs, task=task)
     np.testing.assert_array_equal(old.test_loss, new.test_loss)

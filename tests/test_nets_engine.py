@@ -61,9 +61,10 @@ def mod7():
 
 
 def _modular(task, seeds, **kw):
+    from effgrok.nets.driver import Schedule
     from effgrok.nets.modular import train_modular
 
-    return train_modular(task, seeds=seeds, hidden=8, steps=6, stride=3, train_fraction=0.6, **kw)
+    return train_modular(task, seeds=seeds, hidden=8, schedule=Schedule(6, 3), train_fraction=0.6, **kw)
 
 
 def test_a_run_does_not_depend_on_chunking(mod7, monkeypatch):

@@ -105,8 +105,8 @@ def test_vectorize_equals_the_sequential_path(name, precision, curve_rtol, param
 
 def test_transformer_through_train_is_train_transformer():
     task = eg.make_task("sub-mod", 5)
-    old = train_transformer(task, train_fraction=[0.4, 0.8], seeds=[1, 2], steps=12, stride=4, d_model=8,
-                            n_heads=2, learning_rate=1e-2, weight_decay=0.5)  # fmt: skip
+    old = train_transformer(task, train_fraction=[0.4, 0.8], seeds=[1, 2], schedule=Schedule(12, 4),
+                            d_model=8, n_heads=2, learning_rate=1e-2, weight_decay=0.5)  # fmt: skip
     runs = Grid.zip(train_fraction=[0.4, 0.8], seed=[1, 2], learning_rate=1e-2, weight_decay=0.5)
     new = train(Transformer(d_model=8, n_heads=2), AdamW(beta2=0.98), Schedule(12, 4), runs, task=task)
     for k in ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm"):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import effgrok as eg
-from effgrok.nets.modular import _per_example_loss, modular_features, train_modular
+from effgrok.nets.driver import SGD, AdamW, Chain, FirstStep, Grid, Schedule, train
+from effgrok.nets.modular import MLP, OPTIMIZERS, _per_example_loss, modular_features, train_modular
 
 P = 5  # add-mod 5: 15 unordered examples, 5 classes, a shared 5-row input table ("sum")
 
@@ -120,17 +121,15 @@ def test_trainer_matches_naive_numpy_loop(loss, optimizer, bias, name, adam):
     lr, wd, steps = 0.05, 0.3, 4
     runs = train_modular(
         task,
-        **adam,
         train_fraction=0.6,
         seeds=[3],
         hidden=6,
         lr=lr,
         weight_decay=wd,
-        steps=steps,
-        stride=1,
+        schedule=Schedule(steps, 1),
         float64=True,
         loss=loss,
-        optimizer=optimizer,
+        optimizer=OPTIMIZERS[optimizer](**adam),
         bias=bias,
         init_params=init,
     )
@@ -181,7 +180,7 @@ def test_softmax_collapse_diagnostics_on_hand_built_networks():
         for k in fresh
     }
     kw = dict(
-        train_fraction=0.8, seeds=[0, 1, 2], hidden=task.n_examples, steps=1, stride=1, weight_decay=0.0
+        train_fraction=0.8, seeds=[0, 1, 2], hidden=task.n_examples, schedule=Schedule(1, 1), weight_decay=0.0
     )
     r32 = train_modular(task, init_params=init, **kw)
     r64 = train_modular(task, init_params=init, float64=True, **kw)
@@ -209,12 +208,10 @@ def test_weight_mask_keeps_pruned_weights_at_zero(task):
         task,
         seeds=[0, 1],
         hidden=8,
-        steps=20,
-        stride=5,
+        schedule=Schedule(20, 5, snapshot_stride=10),
         lr=1e-2,
         weight_decay=0.5,
         weight_mask=mask,
-        snapshot_stride=10,
     )
     assert r.snapshot_steps.tolist() == [0, 10, 20]
     for k, m in mask.items():
@@ -227,7 +224,7 @@ def test_weight_mask_keeps_pruned_weights_at_zero(task):
 
 
 def test_init_scale_homogeneity_and_features(task):
-    kw = dict(seeds=[4], hidden=12, steps=2, stride=1, snapshot_stride=1, bias=False, optimizer="sgd")
+    kw = dict(seeds=[4], hidden=12, schedule=Schedule(2, 1, snapshot_stride=1), bias=False, optimizer=SGD())
     r1 = train_modular(task, init_scale=1.0, **kw)
     r3 = train_modular(task, init_scale=3.0, **kw)
     for k in ("W1", "W2"):
@@ -254,7 +251,7 @@ def test_init_scale_homogeneity_and_features(task):
     "kw,match",
     [
         ({"loss": "hinge"}, "loss must be one of"),
-        ({"optimizer": "adam"}, "optimizer must be one of"),
+        ({"optimizer": "adam"}, "optimizer must be an effgrok Optimizer"),
         ({"activation": "sigmoid"}, "activation must be one of"),
         ({"init_scale": 0.0}, "init_scale must be > 0"),
         ({"snapshot_stride": 3}, "snapshot_stride must be a multiple"),
@@ -285,8 +282,10 @@ def test_init_scale_homogeneity_and_features(task):
     ],
 )
 def test_bad_options_raise(task, kw, match):
+    snapshots = {k: v for k, v in kw.items() if k == "snapshot_stride"}
+    kw = {k: v for k, v in kw.items() if k not in snapshots}
     with pytest.raises(ValueError, match=match):
-        train_modular(task, hidden=4, steps=4, stride=2, **kw)
+        train_modular(task, hidden=4, schedule=Schedule(4, 2, **snapshots), **kw)
 
 
 # --- issue 16: the trainer honours the task's encoding; options the papers use -------------------
@@ -294,8 +293,8 @@ def test_bad_options_raise(task, kw, match):
 
 def test_commutative_task_uses_a_shared_table_and_is_symmetric():
     add, sub = eg.make_task("add-mod", 7), eg.make_task("sub-mod", 7)
-    ra = train_modular(add, hidden=8, steps=4, stride=2, train_fraction=0.6)
-    rs = train_modular(sub, hidden=8, steps=4, stride=2, train_fraction=0.6)
+    ra = train_modular(add, hidden=8, schedule=Schedule(4, 2), train_fraction=0.6)
+    rs = train_modular(sub, hidden=8, schedule=Schedule(4, 2), train_fraction=0.6)
     assert ra.params["W1"].shape == (1, 7, 8) and (ra.encoding, ra.pairs) == ("sum", "unordered")
     assert rs.params["W1"].shape == (1, 14, 8) and (rs.encoding, rs.pairs) == ("concat", "ordered")
     assert ra.n_train[0] == round(0.6 * add.n_examples) and rs.n_train[0] == round(0.6 * sub.n_examples)
@@ -318,8 +317,7 @@ def test_add_mod_p23_fraction_06_generalises():
         eg.make_task("add-mod", 23),
         train_fraction=0.6,
         seeds=[0],
-        steps=3000,
-        stride=500,
+        schedule=Schedule(3000, 500),
         loss="mse",
         activation="quadratic",
     )
@@ -367,11 +365,10 @@ def test_embed_sum_architecture_matches_naive_numpy(name):
         embed_dim=6,
         hidden=7,
         init_params=init,
-        optimizer="sgd",
+        optimizer=SGD(),
         learning_rate=0.2,
         weight_decay=0.0,
-        steps=3,
-        stride=1,
+        schedule=Schedule(3, 1),
         float64=True,
         seeds=[2],
         train_fraction=0.7,
@@ -386,14 +383,14 @@ def test_embed_sum_architecture_matches_naive_numpy(name):
         feats, np.maximum(_one_hot_inputs(task) @ final["E"] @ final["W_in"], 0), rtol=1e-9
     )
     with pytest.raises(ValueError, match="has no biases"):
-        train_modular(task, architecture="embed_sum", bias=True, steps=1, stride=1)
+        train_modular(task, architecture="embed_sum", bias=True, schedule=Schedule(1, 1))
 
 
 def test_mixed_fractions_in_one_batch_and_per_step_losses():
     """Padding the index arrays of a batch with mixed fractions changes nothing; the per-step
     training loss agrees with the recorded curve at the record steps."""
     task = eg.make_task("sub-mod", 7)
-    kw = dict(hidden=8, steps=6, stride=3, float64=True, loss_every_step=True, learning_rate=1e-2)
+    kw = dict(hidden=8, schedule=Schedule(6, 3, loss_every_step=True), float64=True, learning_rate=1e-2)
     both = train_modular(task, train_fraction=[0.3, 0.8], seeds=[1, 2], **kw)
     alone = train_modular(task, train_fraction=0.3, seeds=[1], **kw)
     assert both.n_train.tolist() == [round(0.3 * 49), round(0.8 * 49)]
@@ -415,8 +412,64 @@ def test_mixed_fractions_in_one_batch_and_per_step_losses():
     ],
 )
 def test_bad_new_options_raise(kw, match):
+    adam = {k: v for k, v in kw.items() if k in ("beta2", "eps")}
+    kw = {k: v for k, v in kw.items() if k not in adam}
     with pytest.raises(ValueError, match=match):
-        train_modular(eg.make_task("add-mod", 5), hidden=4, steps=2, stride=1, **kw)
+        train_modular(
+            eg.make_task("add-mod", 5), hidden=4, schedule=Schedule(2, 1), optimizer=AdamW(**adam), **kw
+        )
+
+
+# --- issue 26: the driver's Schedule and Optimizer objects, passed straight on --------------------
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"schedule": 3000}, "schedule must be an effgrok.nets.Schedule, got 3000"),
+        ({"schedule": Schedule(4, 2, first_steps=[FirstStep("train_acc", 0.9)])}, "first_steps"),
+        (
+            {"optimizer": "sgd"},
+            "optimizer must be an effgrok Optimizer or an optax transformation, got 'sgd'",
+        ),
+    ],
+)
+def test_schedule_and_optimizer_objects_are_checked(task, kw, match):
+    with pytest.raises(ValueError, match=match):
+        train_modular(task, hidden=4, **kw)
+
+
+def test_schedule_batch_size_reaches_the_driver(task):
+    """A mini-batch schedule trains what the driver trains with it, not the full batch."""
+    sched = Schedule(4, 2, batch_size=3)
+    r = train_modular(task, hidden=8, learning_rate=1e-2, schedule=sched, float64=True)
+    full = train_modular(task, hidden=8, learning_rate=1e-2, schedule=Schedule(4, 2), float64=True)
+    grid = Grid.zip(train_fraction=0.5, seed=[0], learning_rate=1e-2, weight_decay=1.0, init_scale=1.0)
+    d = train(MLP(8), AdamW(), sched, grid, task=task, precision="float64")
+    np.testing.assert_array_equal(r.train_loss, d.curves["train_loss"])
+    assert not np.array_equal(r.train_loss[:, -1], full.train_loss[:, -1])
+
+
+@pytest.mark.parametrize(
+    "name,adam",
+    [("adamw", {"beta1": 0.8, "eps": 1e-25}), ("sgd", {}), ("orthograd_adamw", {"beta2": 0.98})],
+)
+def test_config_records_the_optimizer_by_its_name(task, name, adam):
+    r = train_modular(task, hidden=4, schedule=Schedule(2, 1), optimizer=OPTIMIZERS[name](**adam))
+    expected = {"optimizer": name, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, **adam}
+    if name == "sgd":  # no AdamW part: no β, ε
+        expected.update(beta1=None, beta2=None, eps=None)
+    assert {k: r.config[k] for k in expected} == expected
+
+
+def test_config_records_an_unnamed_optimizer_by_its_repr(task):
+    import optax
+
+    opt = Chain(SGD(), AdamW())
+    r = train_modular(task, hidden=4, schedule=Schedule(2, 1), optimizer=opt)
+    assert r.config["optimizer"] == repr(opt) and r.config["beta2"] == 0.999
+    plain = train_modular(task, hidden=4, schedule=Schedule(2, 1), optimizer=optax.sgd(0.1))
+    assert plain.config["optimizer"].startswith("_Fixed(") and plain.config["beta1"] is None
 
 
 def test_over_runs_equals_vmap():

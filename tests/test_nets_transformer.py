@@ -9,7 +9,8 @@ from effgrok.cli import main
 
 pytest.importorskip("jax")
 
-from effgrok.nets.transformer import train_transformer, transformer_logits
+from effgrok.nets.driver import SGD, AdamW, FirstStep, Grid, Schedule, train
+from effgrok.nets.transformer import Transformer, train_transformer, transformer_logits
 
 
 def _naive_causal_decoder(params, tokens, n_heads):
@@ -47,7 +48,13 @@ def _naive_causal_decoder(params, tokens, n_heads):
 def tiny():
     task = eg.make_task("add-mod", 7)
     runs = train_transformer(
-        task, train_fraction=[0.8, 0.8], seeds=[0, 1], steps=300, stride=50, d_model=32, n_heads=4, lr=3e-3
+        task,
+        train_fraction=[0.8, 0.8],
+        seeds=[0, 1],
+        schedule=Schedule(300, 50),
+        d_model=32,
+        n_heads=4,
+        lr=3e-3,
     )
     return task, runs
 
@@ -82,7 +89,7 @@ def test_last_position_equals_a_full_causal_decoder(tiny):
 
 def test_deterministic_and_independent_of_the_batch():
     task = eg.make_task("add-mod", 5)
-    kw = {"train_fraction": 0.6, "steps": 40, "stride": 20, "d_model": 16, "n_heads": 2, "float64": True}
+    kw = {"train_fraction": 0.6, "schedule": Schedule(40, 20), "d_model": 16, "n_heads": 2, "float64": True}
     both = train_transformer(task, seeds=[0, 1], **kw)
     alone = train_transformer(task, seeds=[1], **kw)
     again = train_transformer(task, seeds=[1], **kw)
@@ -95,16 +102,16 @@ def test_deterministic_and_independent_of_the_batch():
 @pytest.mark.parametrize(
     ("kw", "needle"),
     [
-        ({"steps": 10, "stride": 3}, "stride must divide steps"),
-        ({"d_model": 10, "n_heads": 4}, "n_heads must divide d_model"),
-        ({"train_fraction": 0.0}, "train_fraction must be in"),
-        ({"beta2": 1.0}, "beta2 must be a number in"),
-        ({"seeds": [-1]}, "seeds must be non-negative"),
+        (lambda: {"schedule": Schedule(10, 3)}, "stride must divide steps"),
+        (lambda: {"d_model": 10, "n_heads": 4}, "n_heads must divide d_model"),
+        (lambda: {"train_fraction": 0.0}, "train_fraction must be in"),
+        (lambda: {"optimizer": AdamW(beta2=1.0)}, "beta2 must be a number in"),
+        (lambda: {"seeds": [-1]}, "seeds must be non-negative"),
     ],
 )
 def test_rejects_bad_input(kw, needle):
     with pytest.raises(ValueError, match=needle):
-        train_transformer(eg.make_task("add-mod", 5), **kw)
+        train_transformer(eg.make_task("add-mod", 5), **kw())
 
 
 def test_cli_model_transformer(capsys):
@@ -153,16 +160,44 @@ def test_options_and_records():
         task,
         train_fraction=[0.4, 0.8],
         seeds=[0, 1],
-        steps=4,
-        stride=2,
+        schedule=Schedule(4, 2),
         d_model=8,
         n_heads=2,
         learning_rate=1e-2,
-        beta1=0.8,
-        eps=1e-25,
+        optimizer=AdamW(beta1=0.8, beta2=0.98, eps=1e-25),
     )
     assert r.pairs == "ordered" and r.n_train.tolist() == [10, 20]
     assert r.config["beta1"] == 0.8 and r.config["eps"] == 1e-25
     np.testing.assert_allclose(r.learning_rate, 1e-2)
     with pytest.raises(ValueError, match="not both"):
-        train_transformer(task, lr=1e-3, learning_rate=1e-3, steps=2, stride=1)
+        train_transformer(task, lr=1e-3, learning_rate=1e-3, schedule=Schedule(2, 1))
+
+
+# --- issue 26: the driver's Schedule and Optimizer objects, passed straight on --------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "needle"),
+    [
+        ({"schedule": (4, 2)}, r"schedule must be an effgrok.nets.Schedule, got \(4, 2\)"),
+        ({"schedule": Schedule(4, 2, first_steps=[FirstStep("test_acc", 0.9)])}, "first_steps"),
+        ({"optimizer": "adamw"}, "optimizer must be an effgrok Optimizer"),
+    ],
+)
+def test_schedule_and_optimizer_objects_are_checked(kw, needle):
+    with pytest.raises(ValueError, match=needle):
+        train_transformer(eg.make_task("add-mod", 5), d_model=8, n_heads=2, **kw)
+
+
+def test_the_schedule_and_optimizer_reach_the_driver():
+    """Snapshots and the per-step loss of the schedule come back; SGD is what the driver's SGD
+    trains, and the record names it."""
+    task = eg.make_task("add-mod", 5)
+    sched = Schedule(4, 2, snapshot_stride=2, loss_every_step=True)
+    kw = dict(train_fraction=0.6, d_model=8, n_heads=2, learning_rate=0.1, float64=True)
+    r = train_transformer(task, schedule=sched, optimizer=SGD(), **kw)
+    assert r.snapshot_steps.tolist() == [0, 2, 4] and r.train_loss_every_step.shape == (1, 4)
+    grid = Grid.zip(train_fraction=0.6, seed=[0], learning_rate=0.1, weight_decay=1.0)
+    d = train(Transformer(8, 2), SGD(), sched, grid, task=task, precision="float64")
+    np.testing.assert_array_equal(r.train_loss, d.curves["train_loss"])
+    assert (r.config["optimizer"], r.config["beta2"]) == ("sgd", None)

@@ -103,13 +103,14 @@ def test_orthograd_optimizer_of_the_modular_trainer():
     import optax
 
     import effgrok as eg
-    from effgrok.nets.modular import train_modular
+    from effgrok.nets.driver import Schedule
+    from effgrok.nets.modular import OPTIMIZERS, train_modular
 
     task = eg.make_task("sub-mod", 5)
-    kw = dict(train_fraction=0.8, seeds=[0, 1], hidden=8, stride=1, bias=False, weight_decay=0.0)
-    kw.update(learning_rate=0.01, eps=1e-25, snapshot_stride=1)
-    og = train_modular(task, steps=2, optimizer="orthograd_adamw", **kw)
-    ad = train_modular(task, steps=2, optimizer="adamw", **kw)
+    kw = dict(train_fraction=0.8, seeds=[0, 1], hidden=8, bias=False, weight_decay=0.0)
+    kw.update(learning_rate=0.01, schedule=Schedule(2, 1, snapshot_stride=1))
+    og = train_modular(task, optimizer=OPTIMIZERS["orthograd_adamw"](eps=1e-25), **kw)
+    ad = train_modular(task, optimizer=OPTIMIZERS["adamw"](eps=1e-25), **kw)
     np.testing.assert_array_equal(og.snapshots["W1"][:, 0], ad.snapshots["W1"][:, 0])
     assert not np.allclose(og.snapshots["W1"][:, 1], ad.snapshots["W1"][:, 1])
     # the first ⊥Grad step by hand: the network's loss, jax.grad, the projection, AdamW
@@ -131,4 +132,4 @@ def test_orthograd_optimizer_of_the_modular_trainer():
         np.testing.assert_allclose(og.snapshots[k][0, 1], w0[k] + u[k], rtol=1e-5, atol=1e-6)
     assert og.test_acc.shape == (2, 3) and np.all(og.zero_loss_fraction >= 0)
     with pytest.raises(ValueError, match="optimizer"):
-        train_modular(task, steps=2, stride=1, optimizer="orthograd")
+        train_modular(task, schedule=Schedule(2, 1), optimizer="orthograd")

@@ -51,22 +51,27 @@ REAL_SETTINGS = {
     "lr": "learning_rate",
     "weight_decay": "weight_decay",
     "train_fraction": "train_fraction",
-    "beta2": "beta2",
-    "eps": "eps",
 }
+#: Optional settings of the optimiser (AdamW's β₂ and ε, see :func:`train`).
+ADAM_SETTINGS = ("beta2", "eps")
 
 
-def train(task, settings: dict, **options):
+def train(task, settings: dict, *, optimizer: str = "adamw", **options):
     """:func:`effgrok.nets.modular.train_modular` on ``task`` with the keywords every case reads
-    from its settings the same way: ``hidden``, the schedule (``steps``, ``stride``), ``loss``
-    and ``activation`` (default cross-entropy and ReLU), and each of :data:`REAL_SETTINGS` the
-    settings have (``lr`` as ``learning_rate``); ``options`` add to or override these."""
-    from effgrok.nets.modular import train_modular
+    from its settings the same way: ``hidden``, the schedule (``Schedule(steps, stride)``),
+    ``loss`` and ``activation`` (default cross-entropy and ReLU), each of :data:`REAL_SETTINGS`
+    the settings have (``lr`` as ``learning_rate``), and the optimiser named ``optimizer``
+    (:data:`effgrok.nets.modular.OPTIMIZERS`) with the :data:`ADAM_SETTINGS` the settings have;
+    ``options`` add to or override these."""
+    from effgrok.nets.driver import Schedule
+    from effgrok.nets.modular import OPTIMIZERS, train_modular
 
     s = settings
-    kw = {"hidden": int(s["hidden"]), **schedule(s)}
+    adam = {k: float(s[k]) for k in ADAM_SETTINGS if k in s}
+    kw = {"hidden": int(s["hidden"]), "schedule": Schedule(**schedule(s))}
     kw.update(loss=s.get("loss", "cross_entropy"), activation=s.get("activation", "relu"))
     kw.update({arg: float(s[k]) for k, arg in REAL_SETTINGS.items() if k in s})
+    kw["optimizer"] = OPTIMIZERS[optimizer](**adam)
     return train_modular(task, **{**kw, **options})
 
 

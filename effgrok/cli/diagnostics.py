@@ -221,9 +221,8 @@ def format_predict_grok(rec: dict) -> str:
 def _modular_progress(args, seeds):
     from ..nets.modular import DEMO, train_modular
 
-    o.library_defaults(
-        args, train_modular, ["learning_rate", "weight_decay", "loss", "activation", "steps"], DEMO
-    )
+    o.library_defaults(args, train_modular, ["learning_rate", "weight_decay", "loss", "activation"], DEMO)
+    o.schedule_defaults(args, train_modular, DEMO)
     steps_stride = o.stride(args)
     from ..tasks import make_task
 
@@ -245,9 +244,7 @@ def _modular_progress(args, seeds):
         hidden=args.hidden,
         learning_rate=args.learning_rate,
         weight_decay=args.weight_decay,
-        steps=args.steps,
-        stride=steps_stride,
-        snapshot_stride=snap,
+        schedule=o.schedule(args, snapshot_stride=snap),
         float64=args.float64,
         loss=args.loss,
         activation=args.activation,

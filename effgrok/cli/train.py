@@ -289,12 +289,13 @@ def _check_modular(args) -> None:
 
 
 #: the options of ``train modular`` filled from the library when not given (every model; then
-#: the MLP models'; then embed-sum's)
+#: the MLP models'; then embed-sum's); then AdamW's, from the trainer's default optimizer
 _FILLED = (
-    "task p train_fraction learning_rate weight_decay beta1 beta2 eps steps",
+    "task p train_fraction learning_rate weight_decay",
     " hidden loss activation",
     " embed_dim",
 )
+_ADAM = ("beta1", "beta2", "eps")
 
 
 def _modular_trainer(args):
@@ -318,18 +319,23 @@ def _fill_modular(args):
     train, names = _modular_trainer(args)
     embed_sum = {"hidden": EMBED_SUM_HIDDEN} if args.net == "embed-sum" else {}
     o.library_defaults(args, train, names.split(), embed_sum, DEMO)
+    o.library_defaults(args, train, _ADAM, keyword={n: f"optimizer.{n}" for n in _ADAM})
+    o.schedule_defaults(args, train, DEMO)
     if not isinstance(args.train_fraction, list):
         args.train_fraction = [args.train_fraction]
     return train, names.split()[2:]
 
 
-def _train_modular(args, task, seeds, steps_stride, train, names):
+def _train_modular(args, task, seeds, train, names):
     """The runs of ``train modular``: every (training fraction, seed)."""
     import numpy as np
 
+    from ..nets.driver import AdamW
+
     f, s = np.meshgrid(np.asarray(args.train_fraction), np.asarray(seeds), indexing="ij")
     kw = o.keywords(args, " ".join(n for n in names if n != "train_fraction"))
-    kw.update(train_fraction=f.ravel(), seeds=s.ravel(), stride=steps_stride, float64=args.float64)
+    kw.update(train_fraction=f.ravel(), seeds=s.ravel(), schedule=o.schedule(args), float64=args.float64)
+    kw.update(optimizer=AdamW(args.beta1, args.beta2, args.eps))
     if args.net != "transformer":
         kw.update(architecture="embed_sum" if args.net == "embed-sum" else "one_hot_mlp", bias=args.bias)
     return train(task, **kw)
@@ -357,7 +363,7 @@ def run_modular(args) -> Outcome:
     task = make_task(args.task, args.p)
     seeds = o.seed_list(args.seeds)
     with o.estimate_when_trained(_modular_core_seconds(args, task, len(seeds))):
-        runs = _train_modular(args, task, seeds, steps_stride, train, names)
+        runs = _train_modular(args, task, seeds, train, names)
     step_train = runs.first_crossing("train_acc", 0.99)
     rows = o.run_rows(runs, "step_test_99", step_train_99=[o.step_or_none(v) for v in step_train])
     rec = {"model": "modular", "net": args.net, "task": task.name, "p": task.p}

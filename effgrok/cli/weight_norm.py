@@ -181,15 +181,16 @@ def run_tickets(args) -> Outcome:
     from ..diagnostics.tickets import DEMO, grokking_tickets, ticket_sweep
 
     o.library_defaults(args, grokking_tickets, ["pruned_fraction"])
-    names = "p hidden embed_dim learning_rate weight_decay steps train_fraction architecture beta2 threshold"
-    names += " match"
-    o.library_defaults(args, ticket_sweep, names.split(), DEMO)
-    steps_stride = o.stride(args)
+    names = "p hidden embed_dim learning_rate weight_decay train_fraction architecture beta2 threshold match"
+    o.library_defaults(args, ticket_sweep, names.split(), DEMO, keyword={"beta2": "optimizer.beta2"})
+    o.schedule_defaults(args, ticket_sweep, DEMO)
+    schedule = o.schedule(args)
     from ..tasks import make_task
 
     task = make_task(args.task, args.p)
     seeds = o.seed_list(args.seeds)
     from ..diagnostics.tickets import grokking_tickets
+    from ..nets.driver import AdamW
     from ..nets.modular import estimated_core_seconds
 
     # the dense runs, then four retrained runs a seed (ticket, random ticket, memorisation
@@ -197,13 +198,14 @@ def run_tickets(args) -> Outcome:
     n_train = round(args.train_fraction * task.n_examples)
     width = max(args.hidden, args.embed_dim) if args.architecture == "embed_sum" else args.hidden
     cost = sum(estimated_core_seconds(k * len(seeds), args.steps, n_train, width) for k in (1, 4))
-    options = "pruned_fraction architecture hidden embed_dim beta2 steps threshold match float64"
+    options = "pruned_fraction architecture hidden embed_dim threshold match float64"
     options += " train_fraction learning_rate weight_decay"
     with o.estimate_when_trained(cost):
         st = grokking_tickets(
             task,
             seeds=seeds,
-            stride=steps_stride,
+            schedule=schedule,
+            optimizer=AdamW(beta2=args.beta2),
             **o.keywords(args, options),
         )
     rec = st.record()

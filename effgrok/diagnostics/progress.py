@@ -456,7 +456,7 @@ def modular_progress(runs, task: Task, *, k: int = DEFAULT_TOP_K, activation: st
     from ..nets.modular import modular_features
 
     if runs.snapshots is None:
-        raise ValueError("the runs have no parameter snapshots; train with snapshot_stride=...")
+        raise ValueError("the runs have no parameter snapshots; train with a schedule's snapshot_stride")
     snaps = {k_: np.asarray(v) for k_, v in runs.snapshots.items()}
     steps = np.asarray(runs.snapshot_steps)
     idx = np.searchsorted(np.asarray(runs.steps), steps)

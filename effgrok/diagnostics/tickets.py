@@ -49,13 +49,14 @@ reported, not matched).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .._checks import choice, finite_array, fraction, integer, nonnegative
 from .._record import Result, jsonable, step_or_none
 from ..constants import NEVER, first_crossing
+from ..nets.driver import AdamW, Optimizer, Schedule, as_schedule
 
 __all__ = [
     "DEMO",
@@ -411,8 +412,9 @@ def grokking_tickets(task, *, pruned_fraction: float = 0.6, **options) -> Ticket
     Examples
     --------
     >>> import effgrok as eg
+    >>> from effgrok.nets import Schedule
     >>> st = grokking_tickets(eg.make_task("add-mod", 7), train_fraction=0.6, hidden=8, embed_dim=8,
-    ...                       steps=40, stride=20)
+    ...                       schedule=Schedule(40, 20))
     >>> sorted(st.t_gen), st.curves["ticket"].shape, st.kept_fraction
     (['dense', 'memorization_ticket', 'norm_matched_dense', 'random_ticket', 'ticket'], (1, 3), 0.4)
     """
@@ -430,10 +432,8 @@ def ticket_sweep(
     embed_dim: int = 500,
     learning_rate: float = 1e-3,
     weight_decay: float = 1.0,
-    beta2: float = 0.98,
-    steps: int = 10_000,
-    stride: int = 100,
-    snapshot_stride: int | None = None,
+    optimizer: Optimizer = AdamW(beta2=0.98),
+    schedule: Schedule = Schedule(10_000, 100),
     threshold: float = 0.99,
     match: str = "l1l2",
     float64: bool = False,
@@ -442,16 +442,28 @@ def ticket_sweep(
     """The grokking-ticket protocol at several pruned fractions on one dense run per seed.
 
     Two vmapped training calls: the dense runs (one per seed, with snapshots every
-    ``snapshot_stride`` steps, default ``stride``), then every retrained variant of every seed
-    and fraction together (same split, same original initialisation ``θ₀``, same optimiser and
-    budget ``steps``): the grokked ticket and a random ticket at each fraction, and at the
-    *first* fraction also the memorisation ticket and the norm-matched dense control.
+    ``schedule.snapshot_stride`` steps, default ``schedule.stride``), then every retrained
+    variant of every seed and fraction together (same split, same original initialisation
+    ``θ₀``, same optimiser and budget ``schedule.steps``, no snapshots): the grokked ticket and a
+    random ticket at each fraction, and at the *first* fraction also the memorisation ticket
+    and the norm-matched dense control.
 
     Defaults are the paper's (Minegishi et al., arXiv 2310.19470: the embedding-sum MLP with
     embedding width 500 and projection width 48, AdamW with learning rate 1e-3, β₂ = 0.98 and
     weight decay 1, 40 % of the unordered pairs, sparsity 0.4 = ``pruned_fraction`` 0.6);
     ``train_options`` go to :func:`effgrok.nets.modular.train_modular` (e.g. ``loss``,
     ``activation``; ``bias`` for the one-hot MLP).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        Of both training calls, passed to :func:`~effgrok.nets.modular.train_modular`;
+        ``settings`` records its ``beta2`` and, where they differ from the default's, its name,
+        ``beta1`` and ``eps`` (:func:`~effgrok.nets.modular.optimizer_record`).
+    schedule : Schedule
+        ``Schedule(steps, stride, snapshot_stride)`` of the dense runs (``snapshot_stride``
+        ``None``: ``stride``); the retrained runs take it without snapshots.  ``batch_size``
+        passes on to both calls; ``loss_every_step`` and ``first_steps`` are refused.
 
     Returns
     -------
@@ -468,35 +480,37 @@ def ticket_sweep(
     sd = np.atleast_1d(np.asarray(seeds)).ravel()
     if sd.size == 0 or not np.issubdtype(sd.dtype, np.integer) or np.any(sd < 0):
         raise ValueError(f"seeds must be non-negative integers, got {seeds!r}")
-    snap = stride if snapshot_stride is None else snapshot_stride
-    common = dict(
-        train_fraction=train_fraction,
-        architecture=architecture,
-        hidden=hidden,
-        learning_rate=learning_rate,
-        weight_decay=weight_decay,
-        beta2=beta2,
-        steps=steps,
-        stride=stride,
-        float64=float64,
-        **train_options,
-    )
+    schedule = as_schedule(schedule, fields=("snapshot_stride", "batch_size"))
+    snap = schedule.snapshot_stride or schedule.stride
+    net = dict(train_fraction=train_fraction, architecture=architecture, hidden=hidden)
+    net.update(learning_rate=learning_rate, weight_decay=weight_decay)
+    rest = dict(float64=float64, **train_options)
     if architecture == "embed_sum":
-        common["embed_dim"] = embed_dim
-    names = param_names(architecture)
-    dense = train_modular(task, seeds=sd, snapshot_stride=snap, **common)
-    jobs, mem_steps, norms = _retrain_jobs(dense, sd, fracs, names, stride, match)
+        rest["embed_dim"] = embed_dim
+    common, names = {**net, "optimizer": optimizer, **rest}, param_names(architecture)
+    dense = train_modular(task, seeds=sd, schedule=replace(schedule, snapshot_stride=snap), **common)
+    jobs, mem_steps, norms = _retrain_jobs(dense, sd, fracs, names, schedule.stride, match)
     stack = {k: np.stack([job[3][k] for job in jobs]) for k in names}
     mstack = {k: np.stack([job[4][k] for job in jobs]) for k in names}
-    runs = train_modular(
-        task, seeds=np.array([sd[job[2]] for job in jobs]), init_params=stack, weight_mask=mstack, **common
-    )
-    settings = dict(common, task=task.name, p=task.p, pairs=dense.pairs, encoding=dense.encoding, match=match)
+    common.update(schedule=replace(schedule, snapshot_stride=None), init_params=stack, weight_mask=mstack)
+    runs = train_modular(task, seeds=np.array([sd[job[2]] for job in jobs]), **common)
+    settings = {**net, **_optimizer_settings(optimizer), "steps": schedule.steps, "stride": schedule.stride}
+    settings.update(rest, task=task.name, p=task.p, pairs=dense.pairs, encoding=dense.encoding, match=match)
     settings.update(snapshot_stride=snap, pruned_fractions=fracs)
     return [
-        _study(dense, runs, jobs, j, s, sd, threshold, norms[j], mem_steps, steps, settings)
+        _study(dense, runs, jobs, j, s, sd, threshold, norms[j], mem_steps, schedule.steps, settings)
         for j, s in enumerate(fracs)
     ]
+
+
+def _optimizer_settings(optimizer) -> dict:
+    """The ``settings`` of :func:`ticket_sweep`'s ``optimizer``: the ``beta2`` of its record
+    (:func:`~effgrok.nets.modular.optimizer_record`), and the record's other entries where they
+    differ from those of the default optimiser (so the paper's AdamW adds ``beta2`` alone)."""
+    from ..nets.modular import optimizer_record
+
+    rec, default = optimizer_record(optimizer), optimizer_record(ticket_sweep.__kwdefaults__["optimizer"])
+    return {k: v for k, v in rec.items() if k == "beta2" or v != default[k]}
 
 
 def _retrain_jobs(dense, sd, fracs, names, stride: int, match: str):

@@ -453,9 +453,9 @@ def orthogonal_gradients(tiny: float = 1e-30):
     the gradient with its component along the weights -- the direction that only scales the
     logits up ("naive loss minimisation", NLM) -- removed and its norm restored.  Chain it before
     the optimiser: ``optax.chain(orthogonal_gradients(), optax.adamw(...))``, or
-    ``Chain(OrthogonalGradients(), AdamW())`` for :func:`train`
-    (``train_modular(optimizer="orthograd_adamw")``).  ``tiny`` guards the divisions (a zero
-    tensor passes its gradient unchanged).
+    ``Chain(OrthogonalGradients(), AdamW())`` for :func:`train` (and
+    :func:`~effgrok.nets.modular.train_modular`).  ``tiny`` guards the divisions (a zero tensor
+    passes its gradient unchanged).
 
     Examples
     --------

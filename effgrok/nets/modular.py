@@ -48,18 +48,21 @@ Defaults (unchanged since the first version): cross-entropy, AdamW (learning rat
   arXiv 2501.04697: ``exp`` replaced by ``s(x) = x + 1`` for ``x ≥ 0``, ``1/(1 − x)`` for ``x < 0``,
   so ``p_i = s(z_i)/Σ_j s(z_j)`` and the loss is ``−log p_y``); ``"mse"`` (Omnigrok-style,
   Liu, Michaud & Tegmark 2023: ``(1/C) Σ_c (z_c − [c = y])²`` per example).
-* ``optimizer``: ``"adamw"`` (``beta1``, ``beta2``, ``eps``; ``eps`` may be as small as 1e-25 or
-  0, as in Prieto et al.), ``"sgd"`` (plain full-batch gradient descent with decoupled weight
-  decay, ``θ ← θ − η (∇L + wd·θ)``, i.e. gradient descent on ``L + (wd/2)‖θ‖²``) or
-  ``"orthograd_adamw"`` (Prieto et al.'s ⊥Grad: every gradient tensor loses its component along
-  its weights, :func:`~effgrok.nets.driver.orthogonal_gradients`, before AdamW).
+* ``optimizer``: an optimiser object of the driver, by name in :data:`OPTIMIZERS`:
+  ``AdamW(beta1, beta2, eps)`` (``eps`` may be as small as 1e-25 or 0, as in Prieto et al.),
+  ``SGD()`` (plain full-batch gradient descent with decoupled weight decay,
+  ``θ ← θ − η (∇L + wd·θ)``, i.e. gradient descent on ``L + (wd/2)‖θ‖²``) or
+  ``Chain(OrthogonalGradients(), AdamW())`` (Prieto et al.'s ⊥Grad: every gradient tensor loses
+  its component along its weights, :func:`~effgrok.nets.driver.orthogonal_gradients`, before
+  AdamW).
 * ``activation`` (:data:`ACTIVATIONS`) and ``bias``: ``bias=False`` holds ``b1, b2`` at exactly 0,
   so with ReLU (or any 1-homogeneous φ) the network is 2-homogeneous, ``z(cθ) = c² z(θ)``.
 * ``init_scale`` (α) multiplies every randomly initialised parameter; ``init_params`` replaces
   the random draw; ``weight_mask`` (0/1) multiplies the parameters at initialisation and after
   every update, so masked weights stay exactly 0 (lottery-ticket style pruning).
-* ``loss_every_step``: also return the training loss at every step
-  (:attr:`ModularRuns.train_loss_every_step`), e.g. for oscillation scores.
+* ``schedule``: a :class:`~effgrok.nets.driver.Schedule`; its ``loss_every_step`` also returns
+  the training loss at every step (:attr:`ModularRuns.train_loss_every_step`), e.g. for
+  oscillation scores.
 
 Work per step (issue 19).  The loss and its gradient are computed on each run's *training
 examples only* (a per-run index array), not on the whole table with a mask: at fraction
@@ -105,16 +108,19 @@ from .driver import (
     Examples,
     Grid,
     Model,
+    Optimizer,
     OrthogonalGradients,
     Schedule,
     TrainRuns,
+    _as_optimizer,
     _per_example_loss,  # noqa: F401 - the tests read it here
+    as_schedule,
     collapse_metrics,
     orthogonal_gradients,  # noqa: F401 - its old home (effgrok.solvable re-exports it from here)
     register,
     train,
 )
-from .engine import Runs, first_crossing, schedule, seed_array
+from .engine import Runs, first_crossing, seed_array
 
 __all__ = [
     "ACTIVATIONS",
@@ -124,6 +130,7 @@ __all__ = [
     "EmbedSum",
     "ModularRuns",
     "modular_features",
+    "optimizer_record",
     "param_names",
     "train_modular",
 ]
@@ -149,8 +156,41 @@ def estimated_core_seconds(runs: int, steps: int, n_train: int, width: int) -> f
     return COMPILE_CORE_S + UNIT_CORE_S * runs * steps * n_train * width
 
 
-#: Optimizers by name: AdamW, plain SGD, and AdamW on the ⊥Grad-projected gradient (Prieto et al.).
-OPTIMIZERS = ("adamw", "sgd", "orthograd_adamw")
+def _sgd(**adam) -> SGD:
+    return SGD()
+
+
+def _orthograd_adamw(**adam) -> Chain:
+    return Chain(OrthogonalGradients(), AdamW(**adam))
+
+
+#: Optimizers by name, name -> factory of the optimiser object from AdamW's ``beta1``,
+#: ``beta2``, ``eps`` (keywords; ``sgd`` takes none of them): AdamW, plain SGD, and AdamW on
+#: the ⊥Grad-projected gradient (Prieto et al.).  The one table between the names a result
+#: records (:func:`optimizer_record`) and the objects :func:`train_modular` takes.
+OPTIMIZERS = {"adamw": AdamW, "sgd": _sgd, "orthograd_adamw": _orthograd_adamw}
+
+
+def optimizer_record(optimizer) -> dict:
+    """How a result records ``optimizer`` (``config`` of :func:`train_modular`): its name in
+    :data:`OPTIMIZERS` -- the name whose factory, given the optimiser's AdamW ``beta1``,
+    ``beta2``, ``eps``, builds an equal object -- else its ``repr``; then those β and ε
+    (``None`` where it has no AdamW part).
+
+    >>> optimizer_record(OPTIMIZERS["orthograd_adamw"](beta2=0.98))
+    {'optimizer': 'orthograd_adamw', 'beta1': 0.9, 'beta2': 0.98, 'eps': 1e-08}
+    >>> optimizer_record(SGD())
+    {'optimizer': 'sgd', 'beta1': None, 'beta2': None, 'eps': None}
+    >>> optimizer_record(Chain(SGD(), AdamW()))["optimizer"]
+    'Chain(parts=(SGD(), AdamW(beta1=0.9, beta2=0.999, eps=1e-08)))'
+    """
+    opt = _as_optimizer(optimizer)
+    parts = opt.parts if isinstance(opt, Chain) else (opt,)
+    adam = next((vars(p) for p in parts if isinstance(p, AdamW)), {})
+    name = next((n for n, make in OPTIMIZERS.items() if make(**adam) == opt), repr(opt))
+    return {"optimizer": name, **dict.fromkeys(("beta1", "beta2", "eps")), **adam}
+
+
 #: Hidden-layer nonlinearities by name (``relu`` is positively 1-homogeneous).
 ACTIVATIONS = ("relu", "gelu", "tanh", "silu", "quadratic")
 #: Network architectures: the one-hot MLP and the grokking-tickets embedding-sum MLP.
@@ -272,12 +312,12 @@ class ModularRuns(Runs):
         )
 
 
-def _mlp_config(r: TrainRuns, optimizer: str, adam: AdamW) -> dict:
+def _mlp_config(r: TrainRuns) -> dict:
     """``config`` of a :func:`train_modular` result: the settings that are not per run."""
     m, one_hot = r.model, isinstance(r.model, MLP)
     return {
-        **{"loss": r.loss, "optimizer": optimizer},
-        **{"beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps},
+        "loss": r.loss,
+        **optimizer_record(r.optimizer),
         **{"activation": m.activation, "bias": one_hot and m.bias, "hidden": m.hidden},
         **{"embed_dim": None if one_hot else m.embed_dim, "float64": r.precision == "float64"},
     }
@@ -509,23 +549,17 @@ def train_modular(
     hidden: int = 256,
     learning_rate=None,
     weight_decay: float = 1.0,
-    steps: int = 10_000,
-    stride: int = 100,
+    schedule: Schedule = Schedule(10_000, 100),
     float64: bool = False,
     loss: str = "cross_entropy",
-    optimizer: str = "adamw",
+    optimizer: Optimizer = AdamW(),
     activation: str = "relu",
     bias: bool | None = None,
     init_scale: float = 1.0,
     init_params: dict | None = None,
     weight_mask: dict | None = None,
-    snapshot_stride: int | None = None,
-    beta1: float = 0.9,
-    beta2: float = 0.999,
-    eps: float = 1e-8,
     architecture: str = "one_hot_mlp",
     embed_dim: int = 500,
-    loss_every_step: bool = False,
     lr=None,
 ) -> ModularRuns:
     """Train one network per (seed, training fraction) in one vmapped computation.
@@ -539,11 +573,11 @@ def train_modular(
 
         L(θ) = (1/n_train) Σ_{x ∈ train} ℓ(z_θ(x), y(x)).
 
-    A thin wrapper, kept for one release, over the driver (:mod:`effgrok.nets.driver`)::
+    A thin wrapper over the driver (:mod:`effgrok.nets.driver`), passing ``optimizer`` and
+    ``schedule`` straight on::
 
         train(MLP(hidden, activation, bias),            # or EmbedSum(embed_dim, hidden, activation)
-              AdamW(beta1, beta2, eps),                 # SGD(), Chain(OrthogonalGradients(), AdamW(...))
-              Schedule(steps, stride, snapshot_stride, loss_every_step),
+              optimizer, schedule,
               Grid.zip(train_fraction=..., seed=seeds, learning_rate=..., weight_decay=..., init_scale=...),
               task=task, loss=loss, precision="float64" if float64 else "float32",
               init_params=init_params, weight_mask=weight_mask)
@@ -560,14 +594,19 @@ def train_modular(
         Default 1e-3.  ``lr`` is accepted as the old name of the same argument.
     weight_decay : float or array of float
         Decoupled (AdamW / ``θ ← θ − η(∇L + wd·θ)`` for SGD); per run when arrays.
+    schedule : Schedule
+        ``Schedule(steps, stride)``, curves every ``stride`` steps; its ``snapshot_stride``
+        records the parameters at ``0, snapshot_stride, …, steps``, ``loss_every_step`` the
+        training loss at every step (``train_loss_every_step``), ``batch_size`` trains on
+        mini-batches (:func:`~effgrok.nets.driver.train`); ``first_steps`` is refused (the
+        result has no column for it).
     loss : {"cross_entropy", "stablemax", "mse"}
-    optimizer : {"adamw", "sgd", "orthograd_adamw"}
-        ``sgd``: ``θ ← θ − learning_rate·(∇L + weight_decay·θ)`` (``optax.sgd`` after
-        ``optax.add_decayed_weights``); ``orthograd_adamw``: ``optax.chain(orthogonal_gradients(),
-        adamw)``.
-    beta1, beta2, eps : float
-        AdamW's moment decay rates and ε (``optax.adamw``; ``eps`` ≥ 0, e.g. 1e-25 as in
-        Prieto et al.); ignored by ``sgd``.
+    optimizer : Optimizer
+        An optimiser object of the driver (or a plain optax transformation), e.g.
+        ``AdamW(beta1, beta2, eps)`` (``eps`` ≥ 0, e.g. 1e-25 as in Prieto et al.), ``SGD()``
+        (``θ ← θ − learning_rate·(∇L + weight_decay·θ)``) or ``Chain(OrthogonalGradients(),
+        AdamW())`` -- the named ones of :data:`OPTIMIZERS`; ``config`` records it by
+        :func:`optimizer_record`.
     activation : one of :data:`ACTIVATIONS`
     architecture : one of :data:`ARCHITECTURES`
         ``"embed_sum"`` uses ``embed_dim`` (default 500, the paper's) and ``hidden`` as its
@@ -581,36 +620,30 @@ def train_modular(
         Parameter dicts (:func:`param_names`) with the shapes of :attr:`ModularRuns.params`
         (``W1``: ``(task.n_slots, hidden)``, ...), with or without a leading run axis; the
         mask holds 0/1.
-    snapshot_stride : int, optional
-        Record the parameters every ``snapshot_stride`` steps (a multiple of ``stride`` that
-        divides ``steps``), at ``0, snapshot_stride, …, steps``.
-    loss_every_step : bool
-        Also return the training loss at every step (``train_loss_every_step``).
 
     Examples
     --------
     >>> import effgrok as eg
-    >>> r = train_modular(eg.make_task("add-mod", 7), train_fraction=[0.5, 0.9], steps=20, stride=10)
+    >>> from effgrok.nets.driver import SGD, Schedule
+    >>> r = train_modular(eg.make_task("add-mod", 7), train_fraction=[0.5, 0.9], schedule=Schedule(20, 10))
     >>> r.test_acc.shape, r.params["W1"].shape, r.encoding, r.pairs
     ((2, 3), (2, 7, 256), 'sum', 'unordered')
-    >>> r = train_modular(eg.make_task("add-mod", 7), steps=4, stride=2, optimizer="sgd",
-    ...                   bias=False, init_scale=3.0, snapshot_stride=2, hidden=8, loss_every_step=True)
+    >>> every_step = Schedule(4, 2, snapshot_stride=2, loss_every_step=True)
+    >>> r = train_modular(eg.make_task("add-mod", 7), schedule=every_step, optimizer=SGD(), bias=False,
+    ...                   init_scale=3.0, hidden=8)
     >>> r.snapshot_steps.tolist(), float(abs(r.params["b1"]).max()), r.train_loss_every_step.shape
     ([0, 2, 4], 0.0, (1, 4))
     >>> r = train_modular(eg.make_task("sub-mod", 5), architecture="embed_sum", hidden=8, embed_dim=6,
-    ...                   steps=2, stride=1, eps=1e-25)
-    >>> [r.params[k].shape for k in param_names("embed_sum")]
-    [(1, 10, 6), (1, 6, 8), (1, 8, 6), (1, 6, 5)]
+    ...                   schedule=Schedule(2, 1), optimizer=AdamW(eps=1e-25))
+    >>> [r.params[k].shape for k in param_names("embed_sum")], r.config["eps"]
+    ([(1, 10, 6), (1, 6, 8), (1, 8, 6), (1, 6, 5)], 1e-25)
     """
     rate = _checks.renamed("learning_rate", learning_rate, "lr", lr, default=1e-3)
-    schedule(steps, stride, snapshot_stride=snapshot_stride, hidden=hidden, embed_dim=embed_dim)
-    _checks.choice("optimizer", optimizer, OPTIMIZERS)  # loss and activation: by train and the model
-    _checks.choice("architecture", architecture, ARCHITECTURES)
-    adam = AdamW(beta1, beta2, eps)  # β and ε are checked whatever the optimiser, as before
-    opt = {"adamw": adam, "sgd": SGD(), "orthograd_adamw": Chain(OrthogonalGradients(), adam)}[optimizer]
+    sched = as_schedule(schedule, fields=("snapshot_stride", "loss_every_step", "batch_size"))
+    embed_dim = _checks.integer("embed_dim", embed_dim, lo=1)
+    _checks.choice("architecture", architecture, ARCHITECTURES)  # loss, activation: train, the model
     bias, one_hot = _check_bias(bias, architecture), architecture == "one_hot_mlp"
     model = MLP(hidden, activation, bias) if one_hot else EmbedSum(embed_dim, hidden, activation)
-    sched = Schedule(steps, stride, snapshot_stride, loss_every_step)
     runs = Grid.zip(
         train_fraction=np.asarray(train_fraction, float),
         seed=seed_array(seeds),
@@ -619,8 +652,8 @@ def train_modular(
         init_scale=_checks.positive_array("init_scale", init_scale),
     )
     kw = dict(precision="float64" if float64 else "float32", init_params=init_params, weight_mask=weight_mask)
-    r = train(model, opt, sched, runs, task=task, loss=loss, **kw)
-    config, encoding = _mlp_config(r, optimizer, adam), model.encoding or task.encoding
+    r = train(model, optimizer, sched, runs, task=task, loss=loss, **kw)
+    config, encoding = _mlp_config(r), model.encoding or task.encoding
     return ModularRuns.from_train(r, task, architecture=architecture, encoding=encoding, config=config)
 
 

@@ -55,9 +55,9 @@ import numpy as np
 
 from .. import _checks
 from ..tasks import Task, takes_task
-from .driver import AdamW, Grid, Model, Schedule, TrainRuns, register, train
+from .driver import AdamW, Grid, Model, Optimizer, Schedule, TrainRuns, as_schedule, register, train
 from .engine import seed_array
-from .modular import ModularRuns
+from .modular import ModularRuns, optimizer_record
 
 __all__ = ["Transformer", "train_transformer", "transformer_logits"]
 
@@ -188,7 +188,8 @@ def transformer_logits(params: dict, task: Task, run: int | None = None, *, n_he
     --------
     >>> import effgrok as eg
     >>> task = eg.make_task("add-mod", 5)
-    >>> r = train_transformer(task, train_fraction=0.6, steps=2, stride=1, d_model=8, n_heads=2)
+    >>> from effgrok.nets.driver import Schedule
+    >>> r = train_transformer(task, train_fraction=0.6, schedule=Schedule(2, 1), d_model=8, n_heads=2)
     >>> transformer_logits(r.params, task, run=0, n_heads=2).shape
     (15, 5)
     """
@@ -244,15 +245,12 @@ def train_transformer(
     *,
     train_fraction=0.5,
     seeds=(0,),
-    steps: int = 10_000,
-    stride: int = 100,
+    schedule: Schedule = Schedule(10_000, 100),
     d_model: int = 128,
     n_heads: int = 4,
     learning_rate: float | None = None,
     weight_decay: float = 1.0,
-    beta1: float = 0.9,
-    beta2: float = 0.98,
-    eps: float = 1e-8,
+    optimizer: Optimizer = AdamW(beta2=0.98),
     float64: bool = False,
     lr: float | None = None,
 ) -> ModularRuns:
@@ -265,38 +263,48 @@ def train_transformer(
 
         L = −(1/|D|) Σ_{x ∈ D} log softmax(z(x))_{y(x)},
 
-    AdamW(``learning_rate`` (default 1e-3; ``lr`` is its old name), β₁ = ``beta1``,
-    β₂ = ``beta2``, ε = ``eps``, weight decay ``weight_decay``) on all parameters.
+    by ``optimizer`` (AdamW with Power et al.'s β₂ by default) with ``learning_rate`` (default
+    1e-3; ``lr`` is its old name) and weight decay ``weight_decay`` on all parameters.
 
-    A thin wrapper, kept for one release, over the driver (:mod:`effgrok.nets.driver`)::
+    A thin wrapper over the driver (:mod:`effgrok.nets.driver`), passing ``optimizer`` and
+    ``schedule`` straight on::
 
-        train(Transformer(d_model, n_heads), AdamW(beta1, beta2, eps), Schedule(steps, stride),
+        train(Transformer(d_model, n_heads), optimizer, schedule,
               Grid.zip(train_fraction=..., seed=seeds, learning_rate=..., weight_decay=...),
               task=task, precision="float64" if float64 else "float32")
 
     with the result repackaged as :class:`~effgrok.nets.modular.ModularRuns`
     (``architecture="transformer"``, ``encoding="tokens"``); the same numbers, bit for bit.
 
+    Parameters
+    ----------
+    schedule : Schedule
+        ``Schedule(steps, stride)``, curves every ``stride`` steps; ``snapshot_stride``,
+        ``loss_every_step`` and ``batch_size`` as in :func:`~effgrok.nets.modular.train_modular`
+        (``first_steps`` is refused: the result has no column for it).
+    optimizer : Optimizer
+        An optimiser object of the driver (or a plain optax transformation); ``config`` records
+        it by :func:`~effgrok.nets.modular.optimizer_record`.
+
     Examples
     --------
     >>> import effgrok as eg
-    >>> r = train_transformer(eg.make_task("add-mod", 5), train_fraction=[0.5, 0.8], steps=4, stride=2,
+    >>> r = train_transformer(eg.make_task("add-mod", 5), train_fraction=[0.5, 0.8], schedule=Schedule(4, 2),
     ...                       d_model=8, n_heads=2)
-    >>> r.test_acc.shape, r.params["tok"].shape, r.pairs
-    ((2, 3), (2, 7, 8), 'unordered')
+    >>> r.test_acc.shape, r.params["tok"].shape, r.pairs, r.config["beta2"]
+    ((2, 3), (2, 7, 8), 'unordered', 0.98)
     """
     rate = _checks.positive(
         "learning_rate", _checks.renamed("learning_rate", learning_rate, "lr", lr, default=1e-3)
     )
     weight_decay = _checks.nonnegative("weight_decay", weight_decay)
-    sched = Schedule(steps, stride)
+    sched = as_schedule(schedule, fields=("snapshot_stride", "loss_every_step", "batch_size"))
     model, fractions = Transformer(d_model, n_heads), _fractions(train_fraction)
-    adam = AdamW(beta1, beta2, eps)
     runs = Grid.zip(
         train_fraction=fractions, seed=seed_array(seeds), learning_rate=rate, weight_decay=weight_decay
     )
-    r = train(model, adam, sched, runs, task=task, precision="float64" if float64 else "float32")
-    return _modular_runs(r, task, adam)
+    r = train(model, optimizer, sched, runs, task=task, precision="float64" if float64 else "float32")
+    return _modular_runs(r, task)
 
 
 def _fractions(train_fraction) -> np.ndarray:
@@ -306,11 +314,12 @@ def _fractions(train_fraction) -> np.ndarray:
     return fr
 
 
-def _modular_runs(r: TrainRuns, task: Task, adam: AdamW) -> ModularRuns:
+def _modular_runs(r: TrainRuns, task: Task) -> ModularRuns:
     """:func:`train_transformer`'s result from the driver's runs of a :class:`Transformer`."""
     m = r.model
     config = {
-        **{"d_model": m.d_model, "n_heads": m.n_heads, "loss": "cross_entropy", "optimizer": "adamw"},
-        **{"beta1": adam.beta1, "beta2": adam.beta2, "eps": adam.eps, "float64": r.precision == "float64"},
+        **{"d_model": m.d_model, "n_heads": m.n_heads, "loss": "cross_entropy"},
+        **optimizer_record(r.optimizer),
+        "float64": r.precision == "float64",
     }
     return ModularRuns.from_train(r, task, architecture="transformer", encoding="tokens", config=config)

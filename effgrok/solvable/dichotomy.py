@@ -600,7 +600,7 @@ def simulate(
 
     ``alpha``, ``weight_decay`` and ``seeds`` broadcast to one run axis (pass a grid flattened,
     e.g. from ``numpy.meshgrid``).  Each run: :func:`effgrok.nets.modular.train_modular` with
-    ``optimizer="sgd"`` (full-batch GD, ``θ ← θ − η(∇ℒ + λθ)``), ``bias=False`` (2-homogeneous
+    ``optimizer=SGD()`` (full-batch GD, ``θ ← θ − η(∇ℒ + λθ)``), ``bias=False`` (2-homogeneous
     ReLU net), ``init_scale=α``, cross-entropy; the same seed gives the same split and initial
     direction at every ``α``.  The transition of each run is :func:`transition_from_curve` on
     its train/test accuracy.
@@ -613,6 +613,7 @@ def simulate(
     >>> r.train_acc.shape, r.predicted_step.round(1).tolist()
     ((2, 3), [692.8, 1385.6])
     """
+    from ..nets.driver import SGD, Schedule
     from ..nets.modular import train_modular
 
     a, lam, sd = _run_axis(alpha, weight_decay, seeds)
@@ -624,10 +625,9 @@ def simulate(
         hidden=hidden,
         learning_rate=learning_rate,
         weight_decay=lam,
-        steps=steps,
-        stride=stride,
+        schedule=Schedule(steps, stride),
         float64=float64,
-        optimizer="sgd",
+        optimizer=SGD(),
         bias=False,
         init_scale=a,
     )

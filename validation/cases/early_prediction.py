@@ -171,6 +171,7 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
+    from effgrok.nets.driver import Schedule
     from effgrok.nets.transformer import train_transformer
     from effgrok.tasks import make_task
 
@@ -181,8 +182,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         make_task(s["task"], int(s["p"])),
         train_fraction=fr,
         seeds=seeds,
-        steps=int(s["steps"]),
-        stride=1,
+        schedule=Schedule(int(s["steps"]), 1),
         d_model=int(s["d_model"]),
         n_heads=int(s["n_heads"]),
         learning_rate=float(unit["learning_rate"]),

@@ -66,7 +66,7 @@ from effgrok.constants import reached
 from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, steps_text, verdict_of
 
-from .._common import by_profile
+from .._common import by_profile, schedule
 from .._modular import modular_cost, n_train
 
 TITLE = "Grokking tickets: a pruned subnetwork generalises faster than the dense and norm-matched nets"
@@ -184,7 +184,8 @@ def units(settings: dict) -> list[dict]:
     return [{"seeds": replicate_seeds(settings, int(settings["seeds"])).tolist()}]
 
 
-#: Settings passed to :func:`effgrok.diagnostics.tickets.ticket_sweep` under their own names.
+#: Settings passed to :func:`effgrok.diagnostics.tickets.ticket_sweep` under their own names (and
+#: ``lr``, ``beta2``, ``steps``, ``stride`` as its ``learning_rate``, optimiser and schedule).
 _SWEEP_KEYS = (
     "pruned_fractions",
     "train_fraction",
@@ -192,9 +193,6 @@ _SWEEP_KEYS = (
     "hidden",
     "embed_dim",
     "weight_decay",
-    "beta2",
-    "steps",
-    "stride",
     "threshold",
 )
 
@@ -202,12 +200,15 @@ _SWEEP_KEYS = (
 def measure_unit(settings: dict, unit: dict) -> dict:
     import effgrok as eg
     from effgrok.diagnostics.tickets import ticket_sweep
+    from effgrok.nets.driver import AdamW, Schedule
 
     s = settings
     studies = ticket_sweep(
         eg.make_task(s["task"], s["p"]),
         seeds=unit["seeds"],
         learning_rate=s["lr"],
+        optimizer=AdamW(beta2=s["beta2"]),
+        schedule=Schedule(**schedule(s)),
         **{k: s[k] for k in _SWEEP_KEYS},
     )
     main = studies[0]

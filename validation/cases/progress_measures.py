@@ -67,6 +67,7 @@ from effgrok.constants import never_from_legacy, reached
 from validation.claims import Claim, Observed, replicate_seed, replicate_seeds, reported_claim
 from validation.framework import device_of, steps_text, verdict_of
 
+from .._common import schedule
 from .._modular import modular_cost, n_train
 from .._toy import sweep_units, train_sweep_unit
 
@@ -312,9 +313,11 @@ def units(settings: dict) -> list[dict]:
 
 def _measure_modular(settings: dict, unit: dict) -> dict:
     from effgrok.diagnostics.progress import modular_progress
+    from effgrok.nets.driver import Schedule
 
     s = settings["modular"]
-    task, runs, seeds = train_sweep_unit(settings, unit, snapshot_stride=int(s["snapshot_stride"]))
+    snapshots = Schedule(**schedule(s), snapshot_stride=int(s["snapshot_stride"]))
+    task, runs, seeds = train_sweep_unit(settings, unit, schedule=snapshots)
     prog = modular_progress(runs, task, k=int(s["k"]), activation=s.get("activation", "relu"))
     return _progress_arrays(prog, seeds, toy=False)
 

@@ -16,8 +16,9 @@ concatenated one-hot inputs, full batch, AdamW with weight decay 0, β₂ = 0.99
 three variants -- cross-entropy in float32, cross-entropy in float64, StableMax in float32 --
 each one vmapped batch over seeds, logged every ``stride`` steps (fraction of training examples
 with exactly zero loss / zero logit gradient, accuracies); and the cheap ⊥Grad check,
-the same trainer with ``optimizer="orthograd_adamw"`` (same initialisation, split and forward
-pass; ⊥Grad + AdamW, float32 cross-entropy) for ``orthograd_steps`` steps.
+the same trainer with the optimiser ``"orthograd_adamw"`` of :data:`effgrok.nets.modular.OPTIMIZERS`
+(same initialisation, split and forward pass; ⊥Grad + AdamW, float32 cross-entropy) for
+``orthograd_steps`` steps.
 
 Claims (issue 23: one verdict each; thresholds fixed before the replicates ran):
 ``float32_collapses`` (headline) -- the seed-mean zero-loss fraction of float32 cross-entropy
@@ -202,6 +203,7 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
+    from effgrok.nets.driver import Schedule
     from effgrok.solvable.softmax_collapse import collapse_step
     from effgrok.tasks import make_task
 
@@ -209,7 +211,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
     task = make_task(settings["task"], int(settings["p"]))
     if unit["variant"] == "orthograd":
         steps = int(settings["orthograd_steps"])
-        options = {"optimizer": "orthograd_adamw", "steps": steps, "stride": max(1, steps // 30)}
+        options = {"optimizer": "orthograd_adamw", "schedule": Schedule(steps, max(1, steps // 30))}
     else:
         options = VARIANTS[unit["variant"]]  # at the settings' steps and stride
     runs = train(task, settings, seeds=seeds, weight_decay=0.0, bias=False, **options)
