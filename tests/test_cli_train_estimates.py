@@ -122,10 +122,11 @@ def test_lazy_rich_cost_model_is_within_3x_of_cpu_time_measured_here():
 
 def test_digits_cost_model_is_within_3x_of_cpu_time_measured_here():
     from effgrok.nets.digits import estimated_core_seconds, load_digits_split, train_digits
+    from effgrok.nets.driver import Schedule
 
     data = load_digits_split(300)
     measured = _cpu_seconds(
-        lambda: train_digits(data, seeds=[0, 1], width=120, depth=3, steps=500, stride=100)
+        lambda: train_digits(data, seeds=[0, 1], width=120, depth=3, schedule=Schedule(500, 100))
     )
     _within_3x(estimated_core_seconds(2, 500, 300, 120, 3), measured)
 

@@ -119,7 +119,7 @@ def test_transformer_through_train_is_train_transformer():
 
 def test_digits_through_train_is_train_digits(digits):
     kw = dict(seeds=[0, 1], init_scale=[1.0, 4.0], weight_decay=0.5, fixed_norm=[np.nan, 6.0])
-    old = train_digits(digits, width=12, depth=2, steps=20, stride=10, learning_rate=3e-3, **kw)
+    old = train_digits(digits, width=12, depth=2, schedule=Schedule(20, 10), learning_rate=3e-3, **kw)
     kw["seed"] = kw.pop("seeds")
     runs = Grid.zip(learning_rate=3e-3, **kw)
     new = train(DigitsMLP(width=12, depth=2), AdamW(), Schedule(20, 10), runs, task=digits, loss="mse")
