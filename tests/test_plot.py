@@ -147,6 +147,7 @@ def test_inspection_figures(drawn, tmp_path):
 
 
 def test_solvable_figures(drawn, tmp_path):
+    from effgrok.nets.driver import Schedule
     from effgrok.solvable import dichotomy, linear
 
     gaps = [linear.grokking_gap(lam, 0.01, 1e-3) for lam in (0.3, 0.6)]
@@ -162,8 +163,7 @@ def test_solvable_figures(drawn, tmp_path):
         learning_rate=0.05,
         hidden=8,
         train_fraction=0.6,
-        steps=40,
-        stride=10,
+        schedule=Schedule(40, 10),
     )
     drawn(plot.plot_dichotomy, a, w, path=tmp_path / "dich_sim.png", runs=runs)
 
