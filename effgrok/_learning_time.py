@@ -99,20 +99,21 @@ LEARNING_TIME_CONSTANTS = {"c": 5.1018, "g": 0.018295, "mu": 0.039629, "spread":
 def learning_time_steps(
     lr_emb: float,
     lr_dec: float,
-    optimizer: str = "adam",
-    width: int = 200,
-    init_scale_emb: float = 1.0,
-    init_scale_dec: float = 1.0,
+    optimizer: str,
+    width: int,
+    init_scale_emb: float,
+    init_scale_dec: float,
     c: float | None = None,
     g: float | None = None,
 ) -> float:
-    """Median steps ``t̂`` of the structured route (the kernel, no input checks).
+    """Median steps ``t̂`` of the structured route (the kernel: no input checks and no defaults
+    but the fitted constants; :func:`predict_learning_time` is its checked public wrapper).
 
     ``t̂ = √(c τ_e τ_d)`` (Adam) or ``(2 c σ_e τ_d²/(g η_e))^{1/3}`` (gradient descent on the
     embeddings), ``σ_e = s_e/√12``, ``σ_d = s_d/√W``, ``τ = σ/η`` (module docstring).
 
-    >>> t = learning_time_steps(1e-3, 1e-4, c=4.0)
-    >>> round(t / learning_time_steps(4e-3, 1e-4, c=4.0), 6)   # η_e^{−½}
+    >>> t = learning_time_steps(1e-3, 1e-4, "adam", 200, 1.0, 1.0, c=4.0)
+    >>> round(t / learning_time_steps(4e-3, 1e-4, "adam", 200, 1.0, 1.0, c=4.0), 6)   # η_e^{−½}
     2.0
     """
     c = LEARNING_TIME_CONSTANTS["c"] if c is None else c
@@ -126,7 +127,7 @@ def learning_time_steps(
 
 
 def memorisation_steps(
-    n_train: int, lr_dec: float, width: int = 200, init_scale_dec: float = 1.0, mu: float | None = None
+    n_train: int, lr_dec: float, width: int, init_scale_dec: float, mu: float | None = None
 ) -> float:
     """``t_m = μ n τ_d = μ n s_d/(√W η_d)``: the median step at which the decoder alone memorises
     the ``n`` training examples.

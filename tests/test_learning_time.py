@@ -32,9 +32,10 @@ def test_exponents_by_log_log_fit(optimizer, expected):
     """Exponents of the library's law, measured by a log-log fit over two decades (the closed forms
     of theory/learning_time.py give them exactly)."""
     base = {"lr_emb": 1e-3 if optimizer == "adam" else 0.3, "lr_dec": 1e-4, "width": 200}
+    base.update(optimizer=optimizer, init_scale_emb=1.0, init_scale_dec=1.0)
     for knob, slope in expected.items():
         xs = base[knob] * np.logspace(-1, 1, 7)
-        ts = [learning_time_steps(**{**base, knob: int(x) if knob == "width" else x}, optimizer=optimizer)
+        ts = [learning_time_steps(**{**base, knob: int(x) if knob == "width" else x})
               for x in xs]  # fmt: skip
         xs = np.array([int(x) for x in xs]) if knob == "width" else xs
         fitted = np.polyfit(np.log(xs), np.log(ts), 1)[0]
