@@ -20,6 +20,12 @@ import json
 import _throughput as tp
 
 from effgrok.nets.digits import digits_init, load_digits_split, train_digits
+from effgrok.nets.driver import Schedule
+
+
+def today_digits(data, *, steps: int, stride: int, **kw):
+    """Today's :func:`train_digits` called as the baseline's is (``steps``, ``stride``)."""
+    return train_digits(data, schedule=Schedule(steps, stride), **kw)
 
 
 def plain_loop(data, width: int, depth: int):
@@ -57,12 +63,12 @@ def main() -> None:
         return lambda steps: trainer(data, seeds=seeds, steps=steps, stride=steps, **kw)
 
     loop = plain_loop(data, args.width, args.depth)
-    sec = tp.time_engines(engine, old.train_digits, train_digits, loop, args, today_batched=True)
+    sec = tp.time_engines(engine, old.train_digits, today_digits, loop, args, today_batched=True)
     sizes = [64] + [args.width] * (args.depth - 1) + [10]
     flop = 6 * args.n_train * sum(a * b for a, b in itertools.pairwise(sizes))
     small = load_digits_split(200, seed=1, n_test=300)
     ck = dict(seeds=[0, 1], init_scale=[1.0, 3.0], width=32, steps=200, stride=50)
-    peak, rows, diff = tp.rates_and_agreement(sec, flop, 3, old.train_digits, train_digits, small, **ck)
+    peak, rows, diff = tp.rates_and_agreement(sec, flop, 3, old.train_digits, today_digits, small, **ck)
     out = {
         "n_train": args.n_train,
         "width": args.width,

@@ -115,19 +115,21 @@ def test_transformer_cost_model_is_within_3x_of_cpu_time_measured_here():
 
 def test_lazy_rich_cost_model_is_within_3x_of_cpu_time_measured_here():
     from effgrok.kernels.lazy_rich import make_problem
+    from effgrok.nets.driver import Schedule
     from effgrok.nets.lazy_rich import estimated_core_seconds, train_lazy_rich
 
     prob = make_problem(60, 150, 100, seed=0)
-    measured = _cpu_seconds(lambda: train_lazy_rich(prob, width=300, steps=1500, stride=100))
+    measured = _cpu_seconds(lambda: train_lazy_rich(prob, width=300, schedule=Schedule(1500, 100)))
     _within_3x(estimated_core_seconds(1, 1500, 150, 300, 60), measured)
 
 
 def test_digits_cost_model_is_within_3x_of_cpu_time_measured_here():
     from effgrok.nets.digits import estimated_core_seconds, load_digits_split, train_digits
+    from effgrok.nets.driver import Schedule
 
     data = load_digits_split(300)
     measured = _cpu_seconds(
-        lambda: train_digits(data, seeds=[0, 1], width=120, depth=3, steps=500, stride=100)
+        lambda: train_digits(data, seeds=[0, 1], width=120, depth=3, schedule=Schedule(500, 100))
     )
     _within_3x(estimated_core_seconds(2, 500, 300, 120, 3), measured)
 

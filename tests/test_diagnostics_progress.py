@@ -200,9 +200,10 @@ def test_thresholded_rank_counts_known_singular_values():
 
 def test_digits_features_reproduce_the_trainers_accuracy():
     from effgrok.nets.digits import load_digits_split, train_digits
+    from effgrok.nets.driver import Schedule
 
     d = load_digits_split(200, seed=0, n_test=100)
-    runs = train_digits(d, seeds=[0, 1], init_scale=[1.0, 3.0], width=16, depth=4, steps=20, stride=10)
+    runs = train_digits(d, seeds=[0, 1], init_scale=[1.0, 3.0], width=16, depth=4, schedule=Schedule(20, 10))
     H = digits_features(runs.params, d.x_train)
     assert H.shape == (3, 2, 200, 16)
     assert np.all(H >= 0)

@@ -15,7 +15,8 @@ from effgrok.diagnostics.weight_norm import (
     norm_trajectory,
     reduced_landscape,
 )
-from effgrok.nets.digits import load_digits_split
+from effgrok.nets.digits import load_digits_split, train_digits
+from effgrok.nets.driver import Schedule
 
 
 def test_global_norm_and_trajectory_against_numpy():
@@ -64,7 +65,7 @@ def small():
 
 
 def test_reduced_landscape_holds_each_norm(small):
-    rl = reduced_landscape(small, [0.3, 1.0, 3.0], width=8, steps=30, stride=15, learning_rate=3e-3)
+    rl = reduced_landscape(small, [0.3, 1.0, 3.0], width=8, schedule=Schedule(30, 15), learning_rate=3e-3)
     assert np.allclose(rl.runs.weight_norm, rl.norms[:, None], rtol=1e-4)
     assert rl.relative.tolist() == [0.3, 1.0, 3.0]
     assert rl.runs.learning_rate.tolist() == pytest.approx([0.3 * 3e-3, 3e-3, 3 * 3e-3])  # η·w/w₀
@@ -74,8 +75,31 @@ def test_reduced_landscape_holds_each_norm(small):
 
 
 def test_alpha_sweep_shapes_and_initial_norms(small):
-    sw = alpha_sweep(small, [1.0, 3.0], seeds=[0, 1], width=8, steps=20, stride=10)
+    sw = alpha_sweep(small, [1.0, 3.0], seeds=[0, 1], width=8, schedule=Schedule(20, 10))
     w0 = sw.runs.weight_norm[:, 0].reshape(2, 2)
     assert np.allclose(w0[1], 3 * w0[0], rtol=1e-6)  # α multiplies every initial parameter
     assert sw.t_test.shape == (2, 2) and sw.median_t_test.shape == (2,)
     assert sw.decay_time[1] == pytest.approx(math.log(3) / -math.log1p(-1e-3))
+
+
+@pytest.mark.parametrize("function", [alpha_sweep, reduced_landscape])
+def test_schedule_is_checked_and_refuses_snapshots(small, function):
+    with pytest.raises(ValueError, match=r"schedule must be an effgrok\.nets\.Schedule, got 3000"):
+        function(small, width=8, schedule=3000)
+    with pytest.raises(ValueError, match="does not take a schedule's snapshot_stride"):
+        function(small, width=8, schedule=Schedule(20, 10, snapshot_stride=10))
+
+
+def test_schedule_reaches_train_digits_with_its_batch_size(small):
+    # the α sweep's runs are train_digits' runs of the same schedule, mini-batches included
+    sched = Schedule(20, 5, batch_size=16)
+    sw = alpha_sweep(small, [1.0, 3.0], seeds=[0, 1], width=8, schedule=sched)
+    kw = dict(seeds=[0, 1, 0, 1], init_scale=[1.0, 1.0, 3.0, 3.0], weight_decay=1.0, width=8)
+    runs = train_digits(small, learning_rate=1e-3, schedule=sched, **kw)
+    assert sw.runs.steps.tolist() == [0, 5, 10, 15, 20]
+    np.testing.assert_array_equal(sw.runs.train_loss, runs.train_loss)
+    full = alpha_sweep(small, [1.0, 3.0], seeds=[0, 1], width=8, schedule=Schedule(20, 5))
+    assert not np.array_equal(sw.runs.train_loss[:, 1:], full.runs.train_loss[:, 1:])
+    rl = reduced_landscape(small, [0.5, 1.0, 2.0], width=8, schedule=sched)
+    assert rl.runs.steps.tolist() == [0, 5, 10, 15, 20]
+    assert np.allclose(rl.runs.weight_norm, rl.norms[:, None], rtol=1e-4)  # mini-batches, the norm held

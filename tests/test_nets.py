@@ -264,18 +264,19 @@ def test_train_and_phase_reject_bad_input(capsys, argv, needle):
 
 def test_lazy_rich_training_follows_the_paper_qualitatively():
     from effgrok.kernels import make_problem
+    from effgrok.nets.driver import Schedule
     from effgrok.nets.lazy_rich import train_lazy_rich
 
     prob = make_problem(dim=20, samples=150, test_samples=300, seed=0)
     runs = train_lazy_rich(
-        prob, width=100, epsilon=0.1, alpha=[0.5, 2.0], steps=4000, stride=20, float64=True
+        prob, width=100, epsilon=0.1, alpha=[0.5, 2.0], schedule=Schedule(4000, 20), float64=True
     )
     assert np.all(reached(runs.t_train)) and np.all(runs.t_test >= runs.t_train)
     assert runs.grokking_amount[1] > runs.grokking_amount[0]  # larger α: lazier, longer delay
     assert np.all(runs.weight_norm[:, -1] > runs.weight_norm[:, 0])  # the weight norm grows
     assert runs.alignment[0, -1] > 0.9
     # first step of the GD matches a hand-computed gradient step on the centred loss
-    one = train_lazy_rich(prob, width=100, epsilon=0.1, alpha=2.0, steps=1, stride=1, float64=True)
+    one = train_lazy_rich(prob, width=100, epsilon=0.1, alpha=2.0, schedule=Schedule(1, 1), float64=True)
     assert one.train_loss[0, 0] == pytest.approx(np.mean(prob.y_train**2), rel=1e-10)
 
 

@@ -9,11 +9,13 @@ import pytest
 
 from effgrok.nets.digits import (
     N_IMAGES,
+    DigitsMLP,
     digits_init,
     expected_init_norm,
     load_digits_split,
     train_digits,
 )
+from effgrok.nets.driver import AdamW, FirstStep, Grid, Schedule, train
 from effgrok.nets.engine import first_crossing as first_step_at
 
 
@@ -60,7 +62,7 @@ def test_first_step_at():
 
 
 def test_training_fits_digits_and_matches_numpy_forward(small):
-    r = train_digits(small, seeds=[0, 1], width=24, steps=120, stride=40, lr=3e-3, float64=True)
+    r = train_digits(small, seeds=[0, 1], width=24, schedule=Schedule(120, 40), lr=3e-3, float64=True)
     assert r.train_loss.shape == (2, 4) and r.steps.tolist() == [0, 40, 80, 120]
     assert np.all(r.train_loss[:, -1] < 0.5 * r.train_loss[:, 0])
     assert np.all(r.test_acc[:, -1] > 0.6)  # far above chance (0.1)
@@ -79,13 +81,15 @@ def test_training_fits_digits_and_matches_numpy_forward(small):
 
 def test_fixed_norm_projection_holds_the_norm(small):
     w = np.array([2.0, 9.0, np.nan])
-    r = train_digits(small, fixed_norm=w, width=8, steps=40, stride=20, lr=1e-2)
+    r = train_digits(small, fixed_norm=w, width=8, schedule=Schedule(40, 20), lr=1e-2)
     assert np.allclose(r.weight_norm[:2], w[:2, None], rtol=1e-5)
     assert not np.allclose(r.weight_norm[2], r.weight_norm[2, 0], rtol=1e-3)  # NaN: free
 
 
 def test_weight_decay_shrinks_a_large_init(small):
-    r = train_digits(small, init_scale=8.0, weight_decay=[0.0, 5.0], width=16, steps=100, stride=50, lr=1e-2)
+    r = train_digits(
+        small, init_scale=8.0, weight_decay=[0.0, 5.0], width=16, schedule=Schedule(100, 50), lr=1e-2
+    )
     w = r.weight_norm
     assert w[1, -1] < 0.8 * w[1, 0]  # (1 − 0.05)^100 ≈ 0.006 from decay alone, gradients push back
     assert w[1, -1] < w[0, -1]
@@ -93,8 +97,34 @@ def test_weight_decay_shrinks_a_large_init(small):
 
 def test_bad_arguments(small):
     with pytest.raises(ValueError, match="stride"):
-        train_digits(small, steps=10, stride=3)
+        train_digits(small, schedule=Schedule(10, 3))
     with pytest.raises(ValueError, match="weight_decay"):
         train_digits(small, weight_decay=-1.0)
     with pytest.raises(ValueError, match="common length"):
         train_digits(small, seeds=[0, 1], init_scale=[1.0, 2.0, 3.0])
+
+
+def test_schedule_is_checked_and_refuses_fields_the_result_has_no_place_for(small):
+    with pytest.raises(ValueError, match=r"schedule must be an effgrok\.nets\.Schedule, got 40"):
+        train_digits(small, schedule=40)
+    hit = FirstStep("train_acc", 0.5)
+    for field in (dict(snapshot_stride=20), dict(loss_every_step=True), dict(first_steps=[hit])):
+        with pytest.raises(ValueError, match=f"does not take a schedule's {next(iter(field))}"):
+            train_digits(small, width=8, schedule=Schedule(40, 20, **field))
+
+
+def test_schedule_batch_size_reaches_the_driver(small):
+    # mini-batches of 32 (of 150 training images): the driver's own draws, not full batch
+    kw = dict(seeds=[0, 1], init_scale=[1.0, 2.0], width=8, learning_rate=1e-2)
+    mini = train_digits(small, schedule=Schedule(40, 20, batch_size=32), **kw)
+    runs = Grid.zip(
+        seed=[0, 1], init_scale=[1.0, 2.0], weight_decay=0.0, fixed_norm=np.nan, learning_rate=1e-2
+    )
+    oracle = train(DigitsMLP(8), AdamW(), Schedule(40, 20, batch_size=32), runs, task=small, loss="mse")
+    for k in ("train_loss", "test_acc", "weight_norm"):
+        np.testing.assert_array_equal(getattr(mini, k), oracle.curves[k])
+    full = train_digits(small, schedule=Schedule(40, 20), **kw)
+    assert not np.array_equal(mini.train_loss[:, 1:], full.train_loss[:, 1:])
+    # a batch of every training image is full batch, bit for bit
+    whole = train_digits(small, schedule=Schedule(40, 20, batch_size=small.n_train), **kw)
+    np.testing.assert_array_equal(whole.train_loss, full.train_loss)

@@ -119,7 +119,7 @@ def test_transformer_through_train_is_train_transformer():
 
 def test_digits_through_train_is_train_digits(digits):
     kw = dict(seeds=[0, 1], init_scale=[1.0, 4.0], weight_decay=0.5, fixed_norm=[np.nan, 6.0])
-    old = train_digits(digits, width=12, depth=2, steps=20, stride=10, learning_rate=3e-3, **kw)
+    old = train_digits(digits, width=12, depth=2, schedule=Schedule(20, 10), learning_rate=3e-3, **kw)
     kw["seed"] = kw.pop("seeds")
     runs = Grid.zip(learning_rate=3e-3, **kw)
     new = train(DigitsMLP(width=12, depth=2), AdamW(), Schedule(20, 10), runs, task=digits, loss="mse")
@@ -133,7 +133,7 @@ def test_digits_through_train_is_train_digits(digits):
 
 def test_lazy_rich_through_train_is_train_lazy_rich(problem):
     old = train_lazy_rich(problem, width=16, epsilon=0.05, alpha=[0.7, 1.3], seeds=[3, 4], eta0=0.5,
-                          steps=20, stride=5)  # fmt: skip
+                          schedule=Schedule(20, 5))  # fmt: skip
     m = LazyRichCommittee(width=16, epsilon=0.05)
     runs = _lazy_rich_runs(m, np.array([0.7, 1.3]), [3, 4], 0.5)
     new = train(m, m.optimizer(), Schedule(20, 5), runs, task=problem, loss=m.squared_error)
@@ -143,6 +143,17 @@ def test_lazy_rich_through_train_is_train_lazy_rich(problem):
     np.testing.assert_array_equal(
         new.params["W0"][1], np.float32(np.random.default_rng(4).standard_normal((16, 8)))
     )
+
+
+def test_train_lazy_rich_takes_a_schedule_of_steps_and_stride_only(problem):
+    runs = train_lazy_rich(problem, width=8, schedule=Schedule(12, 4))
+    assert runs.steps.tolist() == [0, 4, 8, 12] and runs.train_loss.shape == (1, 4)
+    with pytest.raises(ValueError, match=r"schedule must be an effgrok\.nets\.Schedule, got 12"):
+        train_lazy_rich(problem, schedule=12)
+    # full-batch GD at the paper's rate; LazyRichRuns keeps no snapshots or per-step losses
+    for field in (dict(batch_size=10), dict(snapshot_stride=4), dict(loss_every_step=True)):
+        with pytest.raises(ValueError, match=f"does not take a schedule's {next(iter(field))}"):
+            train_lazy_rich(problem, schedule=Schedule(12, 4, **field))
 
 
 def test_the_models_are_registered():
@@ -239,7 +250,7 @@ def _numpy_committee(prob, width, eps, alpha, seed, eta0, steps, stride):
 
 def test_lazy_rich_committee_trains_as_a_numpy_gradient_descent(problem):
     runs = train_lazy_rich(problem, width=16, epsilon=0.3, alpha=[0.5, 2.0], seeds=[1, 2], eta0=0.4,
-                           steps=30, stride=10, float64=True)  # fmt: skip
+                           schedule=Schedule(30, 10), float64=True)  # fmt: skip
     for k, (alpha, seed) in enumerate([(0.5, 1), (2.0, 2)]):
         tr, te, norm, cos = _numpy_committee(problem, 16, 0.3, alpha, seed, 0.4, 30, 10)
         np.testing.assert_allclose(runs.train_loss[k], tr, rtol=1e-10)

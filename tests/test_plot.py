@@ -125,9 +125,9 @@ def test_weight_norm_and_ticket_figures(drawn, tmp_path):
     from effgrok.nets.driver import Schedule
 
     small = load_digits_split(150, seed=0, n_test=150)
-    rl = reduced_landscape(small, [0.3, 1.0, 3.0], width=8, steps=30, stride=15, learning_rate=3e-3)
+    rl = reduced_landscape(small, [0.3, 1.0, 3.0], width=8, schedule=Schedule(30, 15), learning_rate=3e-3)
     drawn(plot.plot_reduced_landscape, rl, path=tmp_path / "rl.png")
-    sw = alpha_sweep(small, [1.0, 3.0], seeds=[0, 1], width=8, steps=20, stride=10)
+    sw = alpha_sweep(small, [1.0, 3.0], seeds=[0, 1], width=8, schedule=Schedule(20, 10))
     drawn(plot.plot_alpha_sweep, sw, path=tmp_path / "alpha.png")
     opts = dict(train_fraction=0.6, hidden=6, embed_dim=5, schedule=Schedule(40, 20))
     st = grokking_tickets(eg.make_task("add-mod", 7), seeds=[3], pruned_fraction=0.5, **opts)
@@ -147,6 +147,7 @@ def test_inspection_figures(drawn, tmp_path):
 
 
 def test_solvable_figures(drawn, tmp_path):
+    from effgrok.nets.driver import Schedule
     from effgrok.solvable import dichotomy, linear
 
     gaps = [linear.grokking_gap(lam, 0.01, 1e-3) for lam in (0.3, 0.6)]
@@ -162,8 +163,7 @@ def test_solvable_figures(drawn, tmp_path):
         learning_rate=0.05,
         hidden=8,
         train_fraction=0.6,
-        steps=40,
-        stride=10,
+        schedule=Schedule(40, 10),
     )
     drawn(plot.plot_dichotomy, a, w, path=tmp_path / "dich_sim.png", runs=runs)
 

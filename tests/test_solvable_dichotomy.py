@@ -187,3 +187,20 @@ def test_transition_line_fits_check_both_laws():
         )
     t[0] = np.nan  # α = 2, λ = 0.05 never transitioned: both of its groups drop to two points
     assert set(transition_line_fits(a, lam, t)) == set(fits) - {"log_alpha@0.05", "inv_wd@2"}
+
+
+def test_simulate_takes_a_schedule_of_steps_and_stride_only():
+    import effgrok as eg
+    from effgrok.nets.driver import Schedule
+    from effgrok.solvable.dichotomy import simulate
+
+    pytest.importorskip("jax")
+    task = eg.make_task("add-mod", 5)
+    r = simulate(task, [2.0, 4.0], 1e-2, learning_rate=0.1, hidden=8, schedule=Schedule(30, 10))
+    assert r.steps.tolist() == [0, 10, 20, 30] and r.train_acc.shape == (2, 4)
+    with pytest.raises(ValueError, match=r"schedule must be an effgrok\.nets\.Schedule, got 30"):
+        simulate(task, 2.0, 1e-2, schedule=30)
+    # the predicted step is full-batch GD's; DichotomyRuns keeps no snapshots or first steps
+    for field in (dict(batch_size=4), dict(snapshot_stride=10), dict(loss_every_step=True)):
+        with pytest.raises(ValueError, match=f"does not take a schedule's {next(iter(field))}"):
+            simulate(task, 2.0, 1e-2, schedule=Schedule(30, 10, **field))

@@ -208,8 +208,7 @@ def _simulate_dichotomy(args, a, w, k_star, seeds):
         learning_rate=args.learning_rate,
         hidden=args.hidden,
         train_fraction=args.train_fraction,
-        steps=args.steps,
-        stride=o.stride(args),
+        schedule=o.schedule(args),
         float64=args.float64,
     )
 

@@ -226,13 +226,14 @@ def _fill_lazy_rich(args) -> None:
 
     o.library_defaults(args, make_problem, ["target", "dim", "samples", "test_samples"])
     names = ["width", "epsilon", "alpha", "base_learning_rate", "theta", "steps"]
-    o.library_defaults(args, train_lazy_rich, names, keyword={"base_learning_rate": "eta0"})
+    keyword = {"base_learning_rate": "eta0", "steps": "schedule.steps"}
+    o.library_defaults(args, train_lazy_rich, names, keyword=keyword)
     args.alpha = [float(a) for a in np.atleast_1d(args.alpha)]
 
 
 def run_lazy_rich(args) -> Outcome:
     _fill_lazy_rich(args)
-    steps_stride = o.stride(args)
+    schedule = o.schedule(args)
     seeds = o.seed_list(args.seeds)
     import numpy as np
 
@@ -246,15 +247,15 @@ def run_lazy_rich(args) -> Outcome:
     ):
         runs = train_lazy_rich(
             prob,
-            **o.keywords(args, "width epsilon steps theta float64"),
+            **o.keywords(args, "width epsilon theta float64"),
             alpha=a.ravel(),
             seeds=s.ravel(),
             eta0=args.base_learning_rate,
-            stride=steps_stride,
+            schedule=schedule,
         )
     rows = o.run_rows(runs, "t_train t_test grokking_amount", initial_weight_norm=runs.weight_norm[:, 0])
     rec = {"model": "lazy-rich", **o.keywords(args, "target dim samples test_samples width epsilon")}
-    rec.update(o.keywords(args, "base_learning_rate theta steps float64"), stride=steps_stride, runs=rows)
+    rec.update(o.keywords(args, "base_learning_rate theta steps float64"), stride=schedule.stride, runs=rows)
     text = format_columns(f"lazy-rich  steps={args.steps}", rows)
     return Outcome("train", [rec], text, tables={"runs": rows})
 

@@ -70,15 +70,13 @@ def _digits(args):
 
     if not 1 <= args.n_train < N_IMAGES:
         raise o.UsageError(f"--n-train must be 1..{N_IMAGES - 1}, got {args.n_train}")
-    steps_stride = o.stride(args)
+    schedule = o.schedule(args)
     seeds = o.seed_list(args.seeds)
     from ..nets.digits import load_digits_split
 
     data = load_digits_split(args.n_train, seed=args.data_seed)
-    common = dict(
-        seeds=seeds, width=args.width, depth=args.depth, learning_rate=args.learning_rate, steps=args.steps
-    )
-    return data, dict(common, stride=steps_stride, float64=args.float64)
+    common = dict(seeds=seeds, width=args.width, depth=args.depth, learning_rate=args.learning_rate)
+    return data, dict(common, schedule=schedule, float64=args.float64)
 
 
 def _weight_norm_result(args, data, common):
@@ -100,11 +98,13 @@ def _fill_weight_norm(args) -> None:
 
     if args.mode == "reduced-landscape":
         names = ["norms", "width", "depth", "learning_rate", "steps"]
-        o.library_defaults(args, weight_norm.reduced_landscape, names, keyword={"norms": "relative_norms"})
+        keyword = {"norms": "relative_norms", "steps": "schedule.steps"}
+        o.library_defaults(args, weight_norm.reduced_landscape, names, keyword=keyword)
         args.norms = list(args.norms)
     else:
         names = ["alpha", "width", "depth", "learning_rate", "steps", "weight_decay", "test_threshold"]
-        o.library_defaults(args, weight_norm.alpha_sweep, names, keyword={"alpha": "alphas"})
+        keyword = {"alpha": "alphas", "steps": "schedule.steps"}
+        o.library_defaults(args, weight_norm.alpha_sweep, names, keyword=keyword)
         args.alpha = list(args.alpha)
 
 

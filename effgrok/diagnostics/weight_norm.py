@@ -39,6 +39,7 @@ import numpy as np
 from .._checks import positive_array
 from .._record import Result, jsonable, step_or_none
 from ..constants import reached
+from ..nets.driver import Schedule
 
 __all__ = [
     "AlphaSweep",
@@ -239,11 +240,6 @@ def _seed_array(seeds) -> np.ndarray:
     return s
 
 
-def _net(width: int, depth: int, steps: int, stride: int, float64: bool) -> dict:
-    """The digits MLP and its schedule, as :func:`~effgrok.nets.digits.train_digits` takes them."""
-    return {"width": width, "depth": depth, "steps": steps, "stride": stride, "float64": float64}
-
-
 def reduced_landscape(
     data,
     relative_norms=(0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0),
@@ -253,8 +249,7 @@ def reduced_landscape(
     depth: int = 3,
     learning_rate: float = 1e-3,
     scale_lr: bool = True,
-    steps: int = 2000,
-    stride: int = 100,
+    schedule: Schedule = Schedule(2000, 100),
     float64: bool = False,
     l_min: float = 10.0,
     u_min: float = 2.0,
@@ -264,13 +259,15 @@ def reduced_landscape(
     ``w = relative · w₀`` with ``w₀`` = :func:`~effgrok.nets.digits.expected_init_norm`; no
     weight decay (the projection holds the norm); learning rate ``η·w/w₀`` when ``scale_lr``.
     All (norm, seed) runs train in one vmapped call; the curves are the final ones, the median
-    over seeds.
+    over seeds.  ``schedule`` (:class:`~effgrok.nets.driver.Schedule`) goes straight to
+    :func:`~effgrok.nets.digits.train_digits` (which takes its ``batch_size`` and refuses its
+    other optional fields).
 
     Examples
     --------
     >>> from effgrok.nets.digits import load_digits_split
     >>> d = load_digits_split(100, seed=0, n_test=100)
-    >>> rl = reduced_landscape(d, [0.5, 1.0, 2.0], width=16, steps=20, stride=10)
+    >>> rl = reduced_landscape(d, [0.5, 1.0, 2.0], width=16, schedule=Schedule(20, 10))
     >>> rl.test_loss.shape, bool(np.allclose(rl.runs.weight_norm[:, -1], rl.norms, rtol=1e-4))
     ((3,), True)
     """
@@ -289,7 +286,10 @@ def reduced_landscape(
         fixed_norm=r_flat * w0,
         learning_rate=learning_rate * (r_flat if scale_lr else 1.0),
         weight_decay=0.0,
-        **_net(width, depth, steps, stride, float64),
+        width=width,
+        depth=depth,
+        schedule=schedule,
+        float64=float64,
     )
     shape = (rel.size, sd.size)
 
@@ -376,19 +376,22 @@ def alpha_sweep(
     width: int = 200,
     depth: int = 3,
     learning_rate: float = 1e-3,
-    steps: int = 3000,
-    stride: int = 50,
+    schedule: Schedule = Schedule(3000, 50),
     train_threshold: float = 0.99,
     test_threshold: float = 0.9,
     float64: bool = False,
 ) -> AlphaSweep:
-    """Train from ``α·θ₀`` for every (α, seed) in one vmapped call (AdamW, MSE, full batch).
+    """Train from ``α·θ₀`` for every (α, seed) in one vmapped call (AdamW, MSE, full batch by default).
+
+    ``schedule`` (:class:`~effgrok.nets.driver.Schedule`) goes straight to
+    :func:`~effgrok.nets.digits.train_digits` (which takes its ``batch_size``, for mini-batches,
+    and refuses its other optional fields); ``t_train``/``t_test`` are resolved to its ``stride``.
 
     Examples
     --------
     >>> from effgrok.nets.digits import load_digits_split
     >>> d = load_digits_split(100, seed=0, n_test=100)
-    >>> sw = alpha_sweep(d, [1.0, 4.0], width=16, steps=20, stride=10)
+    >>> sw = alpha_sweep(d, [1.0, 4.0], width=16, schedule=Schedule(20, 10))
     >>> sw.t_test.shape, sw.decay_time.round(1).tolist()
     ((2, 1), [0.0, 1385.6])
     """
@@ -405,7 +408,10 @@ def alpha_sweep(
         learning_rate=learning_rate,
         train_threshold=train_threshold,
         test_threshold=test_threshold,
-        **_net(width, depth, steps, stride, float64),
+        width=width,
+        depth=depth,
+        schedule=schedule,
+        float64=float64,
     )
     shape = (a.size, sd.size)
     t_tr, t_te = runs.step_train.reshape(shape), runs.step_test.reshape(shape)

@@ -21,10 +21,10 @@ biases; every weight and bias starts ``U(±1/√fan_in)`` (PyTorch's default) ti
 Loss.  ``L = (1/(N·10)) Σ_n Σ_c (f_c(x_n) − onehot(y_n)_c)²`` (mean over examples *and*
 outputs, as ``torch.nn.MSELoss`` on one-hot targets); accuracy is ``argmax f = y``.
 
-Training.  AdamW (``learning_rate``, decoupled weight decay per run), full batch (the paper
-uses batches of 200; full batch keeps runs deterministic and vmappable).  With a per-run
-``fixed_norm`` ``w`` the parameters are projected back onto the sphere ``‖θ‖ = w`` after
-every update (all weights and biases together) -- Omnigrok's "reduced landscape" protocol;
+Training.  AdamW (``learning_rate``, decoupled weight decay per run), full batch by default
+(the paper uses batches of 200: a schedule's ``batch_size``, drawn per run by the driver).
+With a per-run ``fixed_norm`` ``w`` the parameters are projected back onto the sphere
+``‖θ‖ = w`` after every update (all weights and biases together) -- Omnigrok's "reduced landscape" protocol;
 ``NaN`` leaves a run free.
 
 Work per step (issue 19): the loss and gradient are over the training images only and the
@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _checks
-from .driver import AdamW, Examples, Grid, Model, Schedule, TrainRuns, register, train
+from .driver import AdamW, Examples, Grid, Model, Schedule, TrainRuns, as_schedule, register, train
 from .engine import Runs, first_crossing, run_rng, seed_array
 
 __all__ = [
@@ -289,8 +289,7 @@ def train_digits(
     width: int = 200,
     depth: int = 3,
     learning_rate=None,
-    steps: int = 2000,
-    stride: int = 50,
+    schedule: Schedule = Schedule(2000, 50),
     train_threshold: float = 0.99,
     test_threshold: float = 0.9,
     float64: bool = False,
@@ -304,9 +303,14 @@ def train_digits(
     :func:`digits_init` ``(seed_k, init_scale=α_k)``; with a fixed norm ``w_k`` the parameters
     are rescaled to ``‖θ‖ = w_k`` at the start and after every AdamW update.
 
+    ``schedule`` (:class:`~effgrok.nets.driver.Schedule`): ``steps``, curves every ``stride``
+    steps and, where set, the driver's ``batch_size`` (the paper's batches of 200; default full
+    batch); its ``snapshot_stride``, ``loss_every_step`` and ``first_steps`` are refused
+    (:class:`DigitsRuns` has no place for them -- train :class:`DigitsMLP` with the driver).
+
     A thin wrapper, kept for one release, over the driver (:mod:`effgrok.nets.driver`)::
 
-        train(DigitsMLP(width, depth), AdamW(), Schedule(steps, stride),
+        train(DigitsMLP(width, depth), AdamW(), schedule,
               Grid.zip(seed=seeds, init_scale=..., weight_decay=..., fixed_norm=..., learning_rate=...),
               task=data, loss="mse", precision="float64" if float64 else "float32")
 
@@ -315,11 +319,11 @@ def train_digits(
     Examples
     --------
     >>> d = load_digits_split(200, seed=0, n_test=100)
-    >>> r = train_digits(d, init_scale=[1.0, 4.0], width=16, steps=20, stride=10)
+    >>> r = train_digits(d, init_scale=[1.0, 4.0], width=16, schedule=Schedule(20, 10))
     >>> r.test_acc.shape, r.weight_norm[1, 0] > r.weight_norm[0, 0]
     ((2, 3), np.True_)
     """
-    model, sched = DigitsMLP(width, depth), Schedule(steps, stride)
+    model, sched = DigitsMLP(width, depth), as_schedule(schedule, fields=("batch_size",))
     for name, t in (("train_threshold", train_threshold), ("test_threshold", test_threshold)):
         _checks.fraction(name, t)
     norm = np.atleast_1d(np.asarray(fixed_norm, dtype=np.float64))

@@ -27,7 +27,19 @@ import numpy as np
 
 from .. import _checks
 from ..kernels.lazy_rich import LazyRichProblem
-from .driver import SGD, Examples, Frozen, Grid, Model, PerGroup, Schedule, TrainRuns, register, train
+from .driver import (
+    SGD,
+    Examples,
+    Frozen,
+    Grid,
+    Model,
+    PerGroup,
+    Schedule,
+    TrainRuns,
+    as_schedule,
+    register,
+    train,
+)
 from .engine import Runs, first_crossing, seed_array
 
 __all__ = ["LazyRichCommittee", "LazyRichRuns", "train_lazy_rich"]
@@ -191,20 +203,23 @@ def train_lazy_rich(
     alpha=1.0,
     seeds=(0,),
     eta0: float = 1.0,
-    steps: int = 10_000,
-    stride: int = 100,
+    schedule: Schedule = Schedule(10_000, 100),
     theta: float = 0.1,
     float64: bool = False,
 ) -> LazyRichRuns:
     """Full-batch GD of the centred committee for every (α, seed) run.
 
     ``alpha`` and ``seeds`` broadcast against each other; run ``k`` initialises
-    ``W ~ N(0, 1)`` from ``default_rng(seed_k)``.
+    ``W ~ N(0, 1)`` from ``default_rng(seed_k)``.  ``schedule``
+    (:class:`~effgrok.nets.driver.Schedule`): ``steps`` of GD, curves every ``stride`` steps;
+    its other fields are refused (the rate ``η₀N/α²`` is the paper's for full-batch GD, and
+    :class:`LazyRichRuns` has no place for snapshots, per-step losses or first steps -- train
+    :class:`LazyRichCommittee` with the driver for those).
 
     A thin wrapper, kept for one release, over the driver (:mod:`effgrok.nets.driver`)::
 
         model = LazyRichCommittee(width, epsilon)
-        train(model, model.optimizer(), Schedule(steps, stride),
+        train(model, model.optimizer(), schedule,
               Grid.zip(alpha=alpha, seed=seeds, learning_rate=model.learning_rates(eta0, alpha),
                        weight_decay=0.0),
               task=problem, loss=model.squared_error, precision="float64" if float64 else "float32")
@@ -215,11 +230,11 @@ def train_lazy_rich(
     --------
     >>> from effgrok.kernels import make_problem
     >>> prob = make_problem(dim=8, samples=30, test_samples=50)
-    >>> runs = train_lazy_rich(prob, width=20, steps=40, stride=20)
+    >>> runs = train_lazy_rich(prob, width=20, schedule=Schedule(40, 20))
     >>> runs.test_loss.shape
     (1, 3)
     """
-    sched, model = Schedule(steps, stride), LazyRichCommittee(width, epsilon)
+    sched, model = as_schedule(schedule, fields=()), LazyRichCommittee(width, epsilon)
     eta0 = _checks.positive("eta0", eta0)
     grid = Grid.zip(alpha=_checks.positive_array("alpha", alpha), seed=seed_array(seeds))
     rates = model.learning_rates(eta0, grid["alpha"], float64=float64)

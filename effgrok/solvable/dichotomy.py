@@ -51,6 +51,7 @@ import numpy as np
 
 from .._checks import fraction, integer, positive_array, real
 from .._record import Result, jsonable
+from ..nets.driver import Schedule, as_schedule
 
 __all__ = [
     "DichotomyRuns",
@@ -590,8 +591,7 @@ def simulate(
     learning_rate: float = 0.002,
     hidden: int = 1024,
     train_fraction: float = 0.4,
-    steps: int = 10_000,
-    stride: int = 100,
+    schedule: Schedule = Schedule(10_000, 100),
     float64: bool = False,
     train_level: float = 0.99,
     min_rise: float = 0.2,
@@ -605,17 +605,23 @@ def simulate(
     direction at every ``α``.  The transition of each run is :func:`transition_from_curve` on
     its train/test accuracy.
 
+    ``schedule`` (:class:`~effgrok.nets.driver.Schedule`): ``steps`` of GD, curves every
+    ``stride`` steps (the transitions' resolution); its other fields are refused (the
+    predicted step :func:`transition_step` is full-batch GD's, and :class:`DichotomyRuns` has
+    no place for snapshots, per-step losses or first steps).
+
     Examples
     --------
     >>> import effgrok as eg
     >>> task = eg.make_task("add-mod", 5)
-    >>> r = simulate(task, [2.0, 4.0], 1e-2, learning_rate=0.1, hidden=8, steps=20, stride=10)
+    >>> r = simulate(task, [2.0, 4.0], 1e-2, learning_rate=0.1, hidden=8, schedule=Schedule(20, 10))
     >>> r.train_acc.shape, r.predicted_step.round(1).tolist()
     ((2, 3), [692.8, 1385.6])
     """
-    from ..nets.driver import SGD, Schedule
+    from ..nets.driver import SGD
     from ..nets.modular import train_modular
 
+    schedule = as_schedule(schedule, fields=())
     a, lam, sd = _run_axis(alpha, weight_decay, seeds)
     pred = np.asarray(transition_step(a, lam, learning_rate))
     runs = train_modular(
@@ -625,7 +631,7 @@ def simulate(
         hidden=hidden,
         learning_rate=learning_rate,
         weight_decay=lam,
-        schedule=Schedule(steps, stride),
+        schedule=schedule,
         float64=float64,
         optimizer=SGD(),
         bias=False,

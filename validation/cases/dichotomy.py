@@ -167,7 +167,7 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.nets.driver import Grid
+    from effgrok.nets.driver import Grid, Schedule
     from effgrok.solvable.dichotomy import simulate
     from effgrok.tasks import make_task
 
@@ -185,8 +185,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         learning_rate=lr,
         hidden=int(settings["hidden"]),
         train_fraction=float(settings["train_fraction"]),
-        steps=int(settings["steps"]),
-        stride=int(settings["stride"]),
+        schedule=Schedule(int(settings["steps"]), int(settings["stride"])),
     )
     unit_norm = runs.weight_norm[:, 0] / runs.alpha  # ‖θ̄‖, the unit-scale initialisation
     return {

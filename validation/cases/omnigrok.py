@@ -244,6 +244,7 @@ def units(settings: dict) -> list[dict]:
 
 def measure_unit(settings: dict, unit: dict) -> dict:
     from effgrok.diagnostics.weight_norm import alpha_sweep, reduced_landscape
+    from effgrok.nets.driver import Schedule
 
     s = settings
     common = dict(
@@ -253,10 +254,10 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         width=s["width"],
         depth=s["depth"],
         learning_rate=s["lr"],
-        stride=s["stride"],
     )
     if unit["part"] == "landscape":
-        rl = reduced_landscape(_data(s), s["norms"], steps=s["landscape_steps"], **common)
+        schedule = Schedule(s["landscape_steps"], s["stride"])
+        rl = reduced_landscape(_data(s), s["norms"], schedule=schedule, **common)
         return {
             "relative": rl.relative,
             "norms": rl.norms,
@@ -271,7 +272,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         _data(s, s["alpha_n_train"]),
         s["alphas"],
         weight_decay=s["alpha_weight_decay"],
-        steps=s["alpha_steps"],
+        schedule=Schedule(s["alpha_steps"], s["stride"]),
         train_threshold=TRAIN_THRESHOLD,
         test_threshold=s["test_threshold"],
         **common,

@@ -339,6 +339,7 @@ def _measure_deep(s: dict, settings: dict) -> dict:
     """Thresholded rank of every hidden layer of the digits MLP at each checkpoint."""
     from effgrok.diagnostics.progress import digits_features, thresholded_rank
     from effgrok.nets.digits import digits_init, load_digits_split, train_digits
+    from effgrok.nets.driver import Schedule
 
     d = load_digits_split(int(s["n_train"]), seed=replicate_seed(settings, 0), n_test=s.get("n_test"))
     seeds = replicate_seeds(settings, int(s["seeds"]), base=10)
@@ -364,7 +365,7 @@ def _measure_deep(s: dict, settings: dict) -> dict:
             params = {k: np.stack([p[k] for p in inits]) for k in inits[0]}
         else:
             stride = int(s["stride"]) if c == cps[-1] else c
-            runs = train_digits(d, steps=c, stride=stride, **opts)
+            runs = train_digits(d, schedule=Schedule(c, stride), **opts)
             params = runs.params
             if c == cps[-1]:
                 curves = runs
