@@ -255,9 +255,11 @@ def cross_entropy(z, y):
 
 
 def rates_and_agreement(sec: dict, flop: float, digits: int, old, new, *args, **kwargs):
-    """The contenders' rates against the CPU's peak, and the largest difference between the old
-    and the new trainer's curves on one small problem (``old(*args, **kwargs)`` vs ``new(...)``)."""
+    """The report's common entries -- ``assumed_peak``, the ``contenders``' rates against the
+    CPU's peak and the engine ``ratios`` -- and the largest difference between the old and the
+    new trainer's curves on one small problem (``old(*args, **kwargs)`` vs ``new(...)``)."""
     peak = cpu_peak_gflops(4)
     rows = rate_rows(sec, flop, peak["gflops"], digits)
     curves = ("train_loss", "test_loss", "train_acc", "test_acc", "weight_norm")
-    return peak, rows, max_abs_diff(old(*args, **kwargs), new(*args, **kwargs), curves)
+    common = {"assumed_peak": peak, "contenders": rows, "ratios": engine_ratios(sec)}
+    return common, max_abs_diff(old(*args, **kwargs), new(*args, **kwargs), curves)

@@ -94,7 +94,7 @@ def main() -> None:
     # the same curves as the old trainer where the encoding did not change (non-commutative task)
     sub = eg.make_task("sub-mod", 13)
     ck = dict(train_fraction=0.5, seeds=[0, 1], hidden=32, steps=200, stride=50)
-    peak, rows, diff = tp.rates_and_agreement(sec, flop, 3, old.train_modular, today, sub, **ck)
+    common, diff = tp.rates_and_agreement(sec, flop, 3, old.train_modular, today, sub, **ck)
     out = {
         "task": task.name,
         "p": args.p,
@@ -104,9 +104,7 @@ def main() -> None:
         "hidden": H,
         "runs_vmapped": R,
         "mflop_per_run_step": round(flop / 1e6, 2),
-        "assumed_peak": peak,
-        "contenders": rows,
-        "ratios": tp.engine_ratios(sec),
+        **common,
         "targets_met": {
             "engine_1 >= 1.5 x today": sec["today"] / sec["engine_1"] >= 1.5,
             "engine_1 >= 1.0 x loop": sec["loop"] / sec["engine_1"] >= 1.0,
