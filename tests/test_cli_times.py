@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from effgrok.cli import main
-from effgrok.cli._options import ProgressLines, progress_bar
+from effgrok.cli._progress import ProgressLines, progress_bar
 
 
 def _run(capsys, *argv):

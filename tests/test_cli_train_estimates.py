@@ -147,7 +147,7 @@ def test_ntk_cost_model_is_within_3x_of_cpu_time_measured_here():
 
 def test_the_estimates_are_the_cost_models_plus_start_up(capsys):
     """The printed minutes are the library's model: here the toy model's, 8 runs × 2000 steps."""
-    from effgrok.cli._options import duration
+    from effgrok.cli._progress import duration
     from effgrok.nets.toy import COMPILE_CORE_S, RUN_STEP_CORE_S
     from effgrok.scan import START_S
 

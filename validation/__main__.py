@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         est = estimate(names, args.profile, out, args.replicate)
         print(format_estimate(est, args.profile, args.workers), flush=True)
         from effgrok._interrupt import sticky_sigint
-        from effgrok.cli._options import progress_bar
+        from effgrok.cli._progress import progress_bar
 
         with sticky_sigint(), progress_bar(args, est["units"], f"validation ({args.profile})", "unit") as bar:
             report = run_suite(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import _options as o
+from . import _progress
 from ._output import Outcome, figure
 
 
@@ -42,7 +43,7 @@ def run(args) -> Outcome:
     from ..kernels.study import estimated_core_seconds
 
     cost = estimated_core_seconds(args.samples, args.test_samples, args.width, len(args.alpha), args.model)
-    with o.estimate_when_trained(cost):
+    with _progress.estimate_when_trained(cost):
         study = ntk_study(
             model=args.model,
             target=args.target,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from . import _options as o
+from . import _progress
 from ._output import Outcome, figure
 from .train import toy_settings, toy_setup
 
@@ -86,8 +87,8 @@ def run(args) -> Outcome:
 
     runs = x[1].size * y[1].size * len(seeds)
     cost = estimated_core_seconds(runs, cfg.steps)  # in process: JAX on CPU keeps about one core busy
-    estimate = o.estimate_when_started(cost, args.workers or 1, args.scheduler)
-    with estimate, o.progress_bar(args, runs, "phase diagram", "run") as bar:
+    estimate = _progress.estimate_when_started(cost, args.workers or 1, args.scheduler)
+    with estimate, _progress.progress_bar(args, runs, "phase diagram", "run") as bar:
         res = phase_diagram(
             task.name,
             task.p,

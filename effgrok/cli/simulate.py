@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import _options as o
+from . import _progress
 from ._output import Outcome, figure
 from .theory import split, split_options, tasks
 
@@ -102,8 +103,8 @@ def run_ensemble(args, task, one, pairs, kw):
     from ..scan import auto_workers
 
     cost = core_seconds(task, args.ensemble, n_train_of(task, split_kw), steps, args.dim)
-    estimate = o.estimate_when_started(cost, args.workers or auto_workers(cost), args.scheduler)
-    with estimate, o.progress_bar(args, args.ensemble, "simulate", "member") as bar:
+    estimate = _progress.estimate_when_started(cost, args.workers or auto_workers(cost), args.scheduler)
+    with estimate, _progress.progress_bar(args, args.ensemble, "simulate", "member") as bar:
         return simulate_ensemble(
             task,
             args.ensemble,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import _options as o
+from . import _progress
 from ._output import Outcome, figure, merged_tables
 
 
@@ -174,8 +175,8 @@ def run_critical(args) -> Outcome:
 
     cost = core_seconds(ts, args.splits)
     workers = choose_workers(ts, args.splits, args.workers or "auto", args.scheduler)
-    estimate = o.estimate_when_started(cost, workers, args.scheduler)
-    with estimate, o.progress_bar(args, args.splits * len(ps), "critical", "split") as bar:
+    estimate = _progress.estimate_when_started(cost, workers, args.scheduler)
+    with estimate, _progress.progress_bar(args, args.splits * len(ps), "critical", "split") as bar:
         results = critical_scan(
             args.task,
             ps,

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from . import _options as o
+from . import _progress
 from ._output import Outcome, figure
 
 
@@ -160,7 +161,7 @@ def run_toy(args) -> Outcome:
     task, cfg, size = toy_setup(args)
     from ..nets.toy import estimated_core_seconds, train_toy
 
-    with o.estimate_when_trained(estimated_core_seconds(len(seeds), cfg.steps)):
+    with _progress.estimate_when_trained(estimated_core_seconds(len(seeds), cfg.steps)):
         runs = train_toy(task, cfg, seeds=seeds, **o.keywords(args, "lr_emb wd_emb lr_dec wd_dec"), **size)
     rows = o.run_rows(runs, "step_train_acc step_test_acc step_rqi", seeds=seeds)
     rec = {"model": "toy", "task": task.name, "p": task.p, **toy_settings(args, cfg), "runs": rows}
@@ -242,7 +243,7 @@ def run_lazy_rich(args) -> Outcome:
 
     prob = make_problem(args.dim, args.samples, args.test_samples, target=args.target, seed=0)
     a, s = np.meshgrid(np.asarray(args.alpha), np.asarray(seeds), indexing="ij")
-    with o.estimate_when_trained(
+    with _progress.estimate_when_trained(
         estimated_core_seconds(a.size, args.steps, args.samples, args.width, args.dim)
     ):
         runs = train_lazy_rich(
@@ -363,7 +364,7 @@ def run_modular(args) -> Outcome:
 
     task = make_task(args.task, args.p)
     seeds = o.seed_list(args.seeds)
-    with o.estimate_when_trained(_modular_core_seconds(args, task, len(seeds))):
+    with _progress.estimate_when_trained(_modular_core_seconds(args, task, len(seeds))):
         runs = _train_modular(args, task, seeds, train, names)
     step_train = runs.first_crossing("train_acc", 0.99)
     rows = o.run_rows(runs, "step_test_99", step_train_99=[o.step_or_none(v) for v in step_train])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import _options as o
+from . import _progress
 from ._output import Outcome, figure
 
 
@@ -123,7 +124,7 @@ def run_weight_norm(args) -> Outcome:
 
     runs = len(common["seeds"]) * len(args.norms if args.mode == "reduced-landscape" else args.alpha)
     cost = estimated_core_seconds(runs, args.steps, args.n_train, args.width, args.depth)
-    with o.estimate_when_trained(cost):
+    with _progress.estimate_when_trained(cost):
         result = _weight_norm_result(args, data, common)
     if args.mode == "reduced-landscape":
         rec = {"mode": args.mode, "n_train": args.n_train, "steps": args.steps, **result.record()}
@@ -200,7 +201,7 @@ def run_tickets(args) -> Outcome:
     cost = sum(estimated_core_seconds(k * len(seeds), args.steps, n_train, width) for k in (1, 4))
     options = "pruned_fraction architecture hidden embed_dim threshold match float64"
     options += " train_fraction learning_rate weight_decay"
-    with o.estimate_when_trained(cost):
+    with _progress.estimate_when_trained(cost):
         st = grokking_tickets(
             task,
             seeds=seeds,
