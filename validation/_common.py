@@ -36,11 +36,15 @@ def by_profile(**table) -> dict[str, dict]:
     return out
 
 
-def schedule(settings: dict) -> dict[str, int]:
-    """The training schedule of a case's settings, as the trainers' keyword arguments:
-    ``{"steps": ..., "stride": ...}`` (integers).
+def schedule(settings: dict, **fields):
+    """The training schedule of a case's settings, the driver's
+    :class:`~effgrok.nets.driver.Schedule` of its ``steps`` and ``stride`` (read as integers),
+    with the schedule's other ``fields`` (``snapshot_stride``, ...).
 
-    >>> schedule({"steps": 40.0, "stride": 10, "p": 7})
-    {'steps': 40, 'stride': 10}
+    >>> s = schedule({"steps": 40.0, "stride": 10, "p": 7})
+    >>> s.steps, s.stride, s.snapshot_stride
+    (40, 10, None)
     """
-    return {"steps": int(settings["steps"]), "stride": int(settings["stride"])}
+    from effgrok.nets.driver import Schedule
+
+    return Schedule(int(settings["steps"]), int(settings["stride"]), **fields)

@@ -63,12 +63,11 @@ def train(task, settings: dict, *, optimizer: str = "adamw", **options):
     the settings have (``lr`` as ``learning_rate``), and the optimiser named ``optimizer``
     (:data:`effgrok.nets.modular.OPTIMIZERS`) with the :data:`ADAM_SETTINGS` the settings have;
     ``options`` add to or override these."""
-    from effgrok.nets.driver import Schedule
     from effgrok.nets.modular import OPTIMIZERS, train_modular
 
     s = settings
     adam = {k: float(s[k]) for k in ADAM_SETTINGS if k in s}
-    kw = {"hidden": int(s["hidden"]), "schedule": Schedule(**schedule(s))}
+    kw = {"hidden": int(s["hidden"]), "schedule": schedule(s)}
     kw.update(loss=s.get("loss", "cross_entropy"), activation=s.get("activation", "relu"))
     kw.update({arg: float(s[k]) for k, arg in REAL_SETTINGS.items() if k in s})
     kw["optimizer"] = OPTIMIZERS[optimizer](**adam)

@@ -66,7 +66,7 @@ import numpy as np
 from validation.claims import Claim, Observed, replicate_seeds, reported_claim, requirement
 from validation.framework import device_of, verdict_of
 
-from .._common import by_profile
+from .._common import by_profile, schedule
 
 TITLE = "Kernel→rich dichotomy: transition time vs log(α)/λ in a 2-homogeneous ReLU net"
 CLAIM = (
@@ -167,7 +167,7 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.nets.driver import Grid, Schedule
+    from effgrok.nets.driver import Grid
     from effgrok.solvable.dichotomy import simulate
     from effgrok.tasks import make_task
 
@@ -185,7 +185,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         learning_rate=lr,
         hidden=int(settings["hidden"]),
         train_fraction=float(settings["train_fraction"]),
-        schedule=Schedule(int(settings["steps"]), int(settings["stride"])),
+        schedule=schedule(settings),
     )
     unit_norm = runs.weight_norm[:, 0] / runs.alpha  # ‖θ̄‖, the unit-scale initialisation
     return {

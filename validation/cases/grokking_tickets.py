@@ -200,7 +200,7 @@ _SWEEP_KEYS = (
 def measure_unit(settings: dict, unit: dict) -> dict:
     import effgrok as eg
     from effgrok.diagnostics.tickets import ticket_sweep
-    from effgrok.nets.driver import AdamW, Schedule
+    from effgrok.nets.driver import AdamW
 
     s = settings
     studies = ticket_sweep(
@@ -208,7 +208,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         seeds=unit["seeds"],
         learning_rate=s["lr"],
         optimizer=AdamW(beta2=s["beta2"]),
-        schedule=Schedule(**schedule(s)),
+        schedule=schedule(s),
         **{k: s[k] for k in _SWEEP_KEYS},
     )
     main = studies[0]

@@ -261,7 +261,7 @@ def units(settings: dict) -> list[dict]:
 
 
 def measure_unit(settings: dict, unit: dict) -> dict:
-    from effgrok.nets.driver import Grid, Schedule
+    from effgrok.nets.driver import Grid
     from effgrok.nets.lazy_rich import train_lazy_rich
 
     seeds = _seeds(settings)
@@ -281,7 +281,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         seeds=seed,
         eta0=float(settings["eta0"]),
         theta=float(settings["theta"]),
-        schedule=Schedule(**schedule(settings)),
+        schedule=schedule(settings),
     )
     return {
         "alpha": runs.alpha,

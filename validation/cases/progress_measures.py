@@ -313,10 +313,9 @@ def units(settings: dict) -> list[dict]:
 
 def _measure_modular(settings: dict, unit: dict) -> dict:
     from effgrok.diagnostics.progress import modular_progress
-    from effgrok.nets.driver import Schedule
 
     s = settings["modular"]
-    snapshots = Schedule(**schedule(s), snapshot_stride=int(s["snapshot_stride"]))
+    snapshots = schedule(s, snapshot_stride=int(s["snapshot_stride"]))
     task, runs, seeds = train_sweep_unit(settings, unit, schedule=snapshots)
     prog = modular_progress(runs, task, k=int(s["k"]), activation=s.get("activation", "relu"))
     return _progress_arrays(prog, seeds, toy=False)
