@@ -20,6 +20,12 @@ def _common(p, n_seeds: int) -> None:
     o.io_options(p)
 
 
+#: Where the defaults come from (filled as the command runs: the library's, never restated).
+_GAP = "effgrok.solvable.linear.grokking_gap's"
+_SIM = "effgrok.solvable.dichotomy.simulate's"
+_WINDOW = "effgrok.solvable.dichotomy.transition_window's"
+
+
 def register(sub) -> None:
     sp = sub.add_parser(
         "solvable", help="closed-form grokking times of solvable models, optionally simulated"
@@ -30,11 +36,11 @@ def register(sub) -> None:
         "--lam", type=o.finite, nargs="+", default=[0.1, 0.3, 0.5, 0.7, 0.9], help="λ = d_in/N_train"
     )
     lin.add_argument(
-        *o.LEARNING_RATE, "--eta0", type=o.finite, default=0.01, help="GD step η₀ (default 0.01)"
+        *o.LEARNING_RATE, "--eta0", type=o.finite, default=None, help=f"GD step η₀ (default: {_GAP})"
     )
-    lin.add_argument("--epsilon", type=o.finite, default=1e-3, help="accuracy tolerance ε (default 1e-3)")
-    lin.add_argument("--level", type=o.finite, default=0.95, help="accuracy level (default 0.95)")
-    lin.add_argument("--d-out", type=o.integer(), default=1, help="output dimension (default 1)")
+    lin.add_argument("--epsilon", type=o.finite, default=None, help=f"accuracy tolerance ε (default: {_GAP})")
+    lin.add_argument("--level", type=o.finite, default=None, help=f"accuracy level (default: {_GAP})")
+    lin.add_argument("--d-out", type=o.integer(), default=None, help=f"output dimension (default: {_GAP})")
     lin.add_argument(
         "--d-in", type=o.integer(1, 20000), default=1000, help="simulated input dimension (default 1000)"
     )
@@ -43,11 +49,18 @@ def register(sub) -> None:
     dic = ssub.add_parser("dichotomy", help="kernel→rich transition t* = log(α)/λ (Lyu et al.)")
     dic.add_argument("--alpha", type=o.finite, nargs="+", default=[2.0, 4.0, 8.0], help="init scales > 1")
     dic.add_argument(*o.WEIGHT_DECAY, type=o.positive, nargs="+", default=[1e-4], help="weight decays λ > 0")
-    dic.add_argument(*o.LEARNING_RATE, type=o.positive, default=0.002, help="GD step η (default 0.002)")
-    dic.add_argument("--c", type=o.fraction("neither"), default=0.5, help="window half-width c in (0, 1)")
+    dic.add_argument(*o.LEARNING_RATE, type=o.positive, default=None, help=f"GD step η (default: {_SIM})")
+    dic.add_argument(
+        "--c",
+        type=o.fraction("neither"),
+        default=None,
+        help=f"window half-width c in (0, 1) (default: {_WINDOW})",
+    )
     dic.add_argument("--p", type=o.integer(3, 257), default=97, help="simulated modulus (default 97)")
-    dic.add_argument("--hidden", type=o.integer(1, 8192), default=1024, help="simulated width (default 1024)")
-    o.train_fraction_option(dic, "training fraction (default 0.4)", default=0.4, closed="neither")
+    dic.add_argument(
+        "--hidden", type=o.integer(1, 8192), default=None, help=f"simulated width (default: {_SIM})"
+    )
+    o.train_fraction_option(dic, f"training fraction (default: {_SIM})", closed="neither")
     dic.add_argument("--stride", type=o.integer(), default=None, help="record every this many steps")
     o.float64_option(dic, "simulate")
     _common(dic, 1)
@@ -84,6 +97,8 @@ def run_linear(args) -> Outcome:
 
     from ..solvable import linear
 
+    names = ["learning_rate", "epsilon", "level", "d_out"]
+    o.library_defaults(args, linear.grokking_gap, names, keyword={"learning_rate": "eta0"})
     gaps = [
         linear.grokking_gap(lam, args.learning_rate, args.epsilon, level=args.level, d_out=args.d_out)
         for lam in args.lam
@@ -135,6 +150,10 @@ def run_linear(args) -> Outcome:
 
 
 def run_dichotomy(args) -> Outcome:
+    from ..solvable import dichotomy
+
+    o.library_defaults(args, dichotomy.simulate, ["learning_rate", "hidden", "train_fraction"])
+    o.library_defaults(args, dichotomy.transition_window, ["c"])
     if any(not a > 1 for a in args.alpha):
         raise o.UsageError(
             "--alpha values must be > 1 and --weight-decay values > 0, got "
@@ -144,8 +163,6 @@ def run_dichotomy(args) -> Outcome:
         raise o.UsageError("need --learning-rate × --weight-decay < 1 for every --weight-decay")
     seeds = o.seed_list(args.seeds)
     import numpy as np
-
-    from ..solvable import dichotomy
 
     a, w = (
         g.ravel() for g in np.meshgrid(np.asarray(args.alpha), np.asarray(args.weight_decay), indexing="ij")
