@@ -203,8 +203,9 @@ def scale_options(p) -> None:
     p.add_argument(
         "--connect-timeout",
         type=positive,
-        default=10.0,
-        help="seconds to wait for the --scheduler before giving up (default 10)",
+        default=None,
+        help="seconds to wait for the --scheduler before giving up (default: the scan function's "
+        "connect_timeout, filled by the command)",
     )
 
 
