@@ -404,6 +404,79 @@ def test_lazy_rich_and_ntk_defaults_are_the_library_s():
     assert args.alpha == list(default(ntk_study, "alphas")) and args.target == default(ntk_study, "target")
 
 
+#: command line (a golden one, or the name of one with options left out) -> the library's
+#: defaults edited, ``(module:object, keyword, new value[, the option it fills])``: an object
+#: that is a dict is a named protocol (its entry is edited), else a function (its signature's
+#: default is edited, as a change to the library would)
+LIBRARY_EDITS = {
+    "critical": (["critical", "--task", "add", "--p", "6"], [
+        ("effgrok.effective.critical:critical_fraction", "splits", 60),
+        ("effgrok.effective.critical:critical_fraction", "confidence", 0.9),
+        ("effgrok.effective.critical:critical_fraction", "method", "bisect"),
+        ("effgrok.effective.critical:critical_scan", "connect_timeout", 3.0),
+    ]),
+    "phase_diagram": ("phase_diagram", [
+        ("effgrok.nets.phases:phase_diagram", "gap", 7),
+        ("effgrok.nets.phases:phase_diagram", "connect_timeout", 4.0),
+    ]),
+    "simulate": ("simulate", [("effgrok.effective.simulation:simulate_ensemble", "connect_timeout", 5.0)]),
+    "progress_modular": (["progress", "modular", "--hidden", "8", "--steps", "20", "--stride", "10",
+                          "--n-seeds", "1"], [
+        ("effgrok.nets.modular:DEMO", "task", "sub-mod"),
+        ("effgrok.nets.modular:DEMO", "p", 7),
+        ("effgrok.diagnostics.progress:modular_progress", "k", 3),
+    ]),
+    "predict_grok": ("predict_grok", [
+        ("effgrok.diagnostics.early:spectral_scores", "cutoff", 3.0),
+        ("effgrok.diagnostics.early:spectral_scores", "degree", 1),
+        ("effgrok.diagnostics.early:spectral_scores", "log", False),
+        ("effgrok.diagnostics.early:spectral_scores", "floor", 1e-6),
+        ("effgrok.diagnostics.early:EarlyPrediction.earliest", "threshold", 0.6),
+    ]),
+    "predict_time": (["predict-time", "--n-train", "30"], [
+        ("effgrok._learning_time:predict_learning_time", "optimizer", "gd-embedding"),
+        ("effgrok._learning_time:predict_learning_time", "width", 150),
+    ]),
+    "ntk": ("ntk", [("effgrok.kernels.study:ntk_study", "model", "mlp")]),
+    "inspect_series": ("inspect_series", [
+        ("effgrok.diagnostics.inspection:inspect_series", "time", "lr", "flow_time"),
+        ("effgrok.diagnostics.network:recognise_network", "arch", "none"),
+        ("effgrok.diagnostics.network:recognise_network", "activation", "tanh"),
+    ]),
+    "weight_norm_alpha": ("weight_norm_alpha", [
+        ("effgrok.nets.digits:load_digits_split", "seed", 3, "data_seed"),
+    ]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(LIBRARY_EDITS))
+def test_the_defaults_are_the_librarys_own(name, inputs, tmp_path, monkeypatch):
+    """The commands restate no default of the library: edit the library's, and the command runs
+    with the edited value (its options as they ran, and its record where it holds them)."""
+    import importlib
+
+    from _cli import with_default
+
+    argv, edits = LIBRARY_EDITS[name]
+    argv = golden.COMMANDS[argv] if isinstance(argv, str) else argv
+    for target, keyword, value, *_ in edits:
+        module, _, path = target.partition(":")
+        obj = importlib.import_module(module)
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        if isinstance(obj, dict):
+            monkeypatch.setitem(obj, keyword, value)
+        else:
+            with_default(monkeypatch, obj, keyword, value)
+    saved = run_saved(argv, inputs, tmp_path)
+    arguments = saved["provenance"]["arguments"]
+    expected = {(option[0] if option else keyword): v for _, keyword, v, *option in edits}
+    assert {k: arguments[k] for k in expected} == expected
+    for record in saved["results"] if "results" in saved else [saved["result"]]:
+        recorded = {k: record[k] for k in expected if k in record}
+        assert recorded == {k: expected[k] for k in recorded}
+
+
 def test_a_real_record_with_a_renamed_key_fails(inputs, tmp_path):
     """``train modular``'s own saved record passes; renaming its per-run ``learning_rate`` to
     ``lr``, or copying it into the configuration, fails."""

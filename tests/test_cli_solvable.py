@@ -4,6 +4,7 @@ import json
 import math
 
 import pytest
+from _cli import with_default
 
 from effgrok.cli import main
 from effgrok.solvable import dichotomy, linear
@@ -82,35 +83,15 @@ def test_bad_input_is_one_line_exit_2(argv, msg, capsys):
     assert msg in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def _with_default(monkeypatch, function, name, value):
-    """``function`` with the default of keyword ``name`` replaced (as a library edit would)."""
-    import functools
-    import inspect
-
-    sig = inspect.signature(function)
-    changed = sig.replace(
-        parameters=[p.replace(default=value) if p.name == name else p for p in sig.parameters.values()]
-    )
-
-    @functools.wraps(function)
-    def edited(*args, **kwargs):
-        bound = changed.bind(*args, **kwargs)
-        bound.apply_defaults()
-        return function(*bound.args, **bound.kwargs)
-
-    edited.__signature__ = changed
-    monkeypatch.setattr(inspect.getmodule(function), function.__name__, edited)
-
-
 def test_the_defaults_are_the_librarys_own(monkeypatch, capsys):
     """The commands restate no default: edit the library's, and the command follows."""
-    _with_default(monkeypatch, linear.grokking_gap, "eta0", 0.02)
-    _with_default(monkeypatch, linear.grokking_gap, "level", 0.9)
+    with_default(monkeypatch, linear.grokking_gap, "eta0", 0.02)
+    with_default(monkeypatch, linear.grokking_gap, "level", 0.9)
     assert main(["solvable", "linear", "--lam", "0.3", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)["rows"][0]
     assert row["gap"] == pytest.approx(linear.grokking_gap(0.3, 0.02, 1e-3, level=0.9).gap, rel=1e-12)
-    _with_default(monkeypatch, dichotomy.simulate, "learning_rate", 0.05)
-    _with_default(monkeypatch, dichotomy.transition_window, "c", 0.25)
+    with_default(monkeypatch, dichotomy.simulate, "learning_rate", 0.05)
+    with_default(monkeypatch, dichotomy.transition_window, "c", 0.25)
     assert main(["solvable", "dichotomy", "--alpha", "2", "--wd", "1e-3", "--json"]) == 0
     rec = json.loads(capsys.readouterr().out)
     assert rec["learning_rate"] == 0.05 and rec["c"] == 0.25

@@ -203,8 +203,9 @@ def scale_options(p) -> None:
     p.add_argument(
         "--connect-timeout",
         type=positive,
-        default=10.0,
-        help="seconds to wait for the --scheduler before giving up (default 10)",
+        default=None,
+        help="seconds to wait for the --scheduler before giving up (default: the scan function's "
+        "connect_timeout, filled by the command)",
     )
 
 
@@ -228,11 +229,12 @@ def task_options(p, task_names) -> None:
     p.add_argument("--seed", type=integer(lo=0), default=0, help="random seed (default 0)")
 
 
-def modular_task_options(p, p_default: int | None, p_help: str = "modulus p") -> None:
-    """``--task`` and ``--p`` (``p_default`` ``None``: filled from the library, ``p_help`` says where)."""
-    p.add_argument("--task", default="add-mod", help="add-mod, sub-mod, mul-mod, ... (default add-mod)")
-    shown = "" if p_default is None else f" (default {p_default})"
-    p.add_argument("--p", type=integer(), default=p_default, help=f"{p_help}{shown}")
+def modular_task_options(p, p_help: str, library: str | None = None) -> None:
+    """``--task`` and ``--p`` (``p`` filled from the library, ``p_help`` says where); ``--task``
+    too where ``library`` names the protocol that holds it (else add-mod)."""
+    task, shown = (None, f"default: {library}") if library else ("add-mod", "default add-mod")
+    p.add_argument("--task", default=task, help=f"add-mod, sub-mod, mul-mod, ... ({shown})")
+    p.add_argument("--p", type=integer(), default=None, help=p_help)
 
 
 _TOY_MODEL = (  # (flag, type or choices, default, help); see add_options; None: ToyConfig's default
@@ -387,7 +389,10 @@ def digits_options(p) -> None:
     """The digits MLP of ``weight-norm``: data, seeds, network, schedule."""
     p.add_argument("--n-train", type=integer(), default=500, help="training images (default 500)")
     p.add_argument(
-        "--data-seed", type=integer(lo=0), default=0, help="seed of the train/test split (default 0)"
+        "--data-seed",
+        type=integer(lo=0),
+        default=None,
+        help="seed of the train/test split (default: load_digits_split's seed)",
     )
     seeds_option(p, 1)
     library = "reduced_landscape's and alpha_sweep's"

@@ -20,12 +20,13 @@ _SCORE_OPTIONS = (  # (flag, type or choices, default, help[, more add_argument 
     ("--fractions", o.fraction(), None,
      "fractions of the budget observed, in (0, 1] (default 0.1 0.2 ... 1.0)", {"nargs": "+"}),
     ("--budget", o.positive, None, "budget in steps (default: last step)"),
-    ("--cutoff", o.finite, 4.0, "lowest frequency, cycles per window (default 4)"),
-    ("--degree", o.integer(), 2, "degree of the detrending polynomial (default 2)"),
-    ("--linear", bool, False, "score the loss itself, not its logarithm (the record's log: false)",
-     {"dest": "log", "action": "store_false", "default": True}),
-    ("--floor", o.finite, 1e-8, "floor under the loss (default 1e-8)"),
-    ("--threshold", o.fraction(), 0.8, "AUC threshold reported (default 0.8)"),
+    ("--cutoff", o.finite, None, "lowest frequency, cycles per window (default: spectral_scores')"),
+    ("--degree", o.integer(), None, "degree of the detrending polynomial (default: spectral_scores')"),
+    ("--linear", bool, False, "score the loss itself, not its logarithm (the record's log: false; "
+     "default: spectral_scores' log)",
+     {"dest": "log", "action": "store_const", "const": False, "default": None}),
+    ("--floor", o.finite, None, "floor under the loss (default: spectral_scores')"),
+    ("--threshold", o.fraction(), None, "AUC threshold reported (default: EarlyPrediction.earliest's)"),
 )  # fmt: skip
 
 
@@ -47,10 +48,10 @@ def register(sub) -> None:
     o.toy_optimizer_options(toy, wd_emb=False)
     toy.set_defaults(run=run_progress)
     mod = psub.add_parser("modular", help="Fourier concentration and feature effective rank of MLP runs")
-    o.modular_task_options(mod, 23)
+    demo = "effgrok.nets.modular.DEMO"
+    o.modular_task_options(mod, f"modulus p (default: {demo})", demo)
     o.train_fraction_option(mod, "training fraction (default 0.9)", default=0.9)
     o.seeds_option(mod, 2)
-    demo = "effgrok.nets.modular.DEMO"
     o.mlp_options(mod, hidden=128, lr=None, wd=None, library=demo)
     mod.add_argument(
         "--loss",
@@ -69,7 +70,9 @@ def register(sub) -> None:
     mod.add_argument(
         "--snapshot-stride", type=o.integer(), default=None, help="snapshot stride (default: stride)"
     )
-    mod.add_argument("--k", type=o.integer(), default=5, help="key frequencies counted (default 5)")
+    mod.add_argument(
+        "--k", type=o.integer(), default=None, help="key frequencies counted (default: modular_progress's)"
+    )
     o.float64_option(mod)
     o.io_options(mod)
     mod.set_defaults(run=run_progress)
@@ -120,8 +123,10 @@ def _warnings(log) -> list[str]:
 def run_predict_grok(args) -> Outcome:
     import sys
 
-    from ..diagnostics.early import read_loss_csv
+    from ..diagnostics.early import EarlyPrediction, read_loss_csv, spectral_scores
 
+    o.library_defaults(args, spectral_scores, ["cutoff", "degree", "log", "floor"])
+    o.library_defaults(args, EarlyPrediction.earliest, ["threshold"])
     fractions = _DEFAULT_FRACTIONS if args.fractions is None else args.fractions
     log = read_loss_csv(
         args.csv, loss_column=args.loss_column, step_column=args.step_column, run_column=args.run_column
@@ -219,9 +224,12 @@ def format_predict_grok(rec: dict) -> str:
 
 
 def _modular_progress(args, seeds):
+    from ..diagnostics.progress import modular_progress
     from ..nets.modular import DEMO, train_modular
 
-    o.library_defaults(args, train_modular, ["learning_rate", "weight_decay", "loss", "activation"], DEMO)
+    names = ["task", "p", "learning_rate", "weight_decay", "loss", "activation"]
+    o.library_defaults(args, train_modular, names, DEMO)
+    o.library_defaults(args, modular_progress, ["k"])
     o.schedule_defaults(args, train_modular, DEMO)
     steps_stride = o.stride(args)
     from ..tasks import make_task
@@ -235,7 +243,6 @@ def _modular_progress(args, seeds):
         )
     if not 1 <= args.k <= task.n_symbols // 2:
         raise o.UsageError(f"--k must be 1..{task.n_symbols // 2} for p={task.n_symbols}, got {args.k}")
-    from ..diagnostics.progress import modular_progress
 
     runs = train_modular(
         task,

@@ -26,17 +26,18 @@ _MEASURE_OPTIONS = (
     ("--accuracy", o.finite, None, "your measured test accuracy"),
     ("--k", o.integer(), None, "frequencies in the Fourier concentration (default 5, or p//2)"),
     ("--key-power", o.finite, None, "power share of the key frequencies (default: inspect_embedding's)"),
-    ("--flow-time", ("fit", "lr"), "fit",
-     "series: time axis of the effective-loss flow, fitted (default) or --learning-rate per step"),
+    ("--flow-time", ("fit", "lr"), None,
+     "series: time axis of the effective-loss flow, fitted or --learning-rate per step "
+     "(default: inspect_series' time)"),
     ("--no-flow", bool, False, "series: no effective-loss flow overlay"),
 )  # fmt: skip
 _NETWORK_OPTIONS = (
     ("--arch", ("auto", "none", "mlp-concat", "mlp-sum", "effgrok-mlp", "effgrok-embed-sum",
-                "effgrok-transformer", "transformer-lens"), "auto",
-     "whole network in the file: recognised from its shapes (auto, default), named, or none "
-     "(embedding measures only)"),
-    ("--activation", ("relu", "gelu", "gelu-tanh", "tanh", "silu", "quadratic"), "relu",
-     "the network's hidden nonlinearity (default relu; gelu = PyTorch's exact GELU)"),
+                "effgrok-transformer", "transformer-lens"), None,
+     "whole network in the file: recognised from its shapes (auto), named, or none "
+     "(embedding measures only) (default: recognise_network's)"),
+    ("--activation", ("relu", "gelu", "gelu-tanh", "tanh", "silu", "quadratic"), None,
+     "the network's hidden nonlinearity (gelu = PyTorch's exact GELU; default: recognise_network's)"),
     ("--heads", o.integer(), None, "attention heads of an effgrok transformer (default 4)"),
     ("--key-frequencies", o.integer(), None,
      "frequencies of the restricted/excluded loss (default: the last checkpoint's logits')",
@@ -90,9 +91,12 @@ def run(args) -> Outcome:
     if not series and args.metrics is not None:
         raise o.UsageError("--metrics belongs to a series of checkpoints (a folder or a glob as --embedding)")
     task = _task(args)  # option values are checked by the library functions
-    from ..diagnostics.inspection import inspect_embedding
+    from ..diagnostics.inspection import inspect_embedding, inspect_series
+    from ..diagnostics.network import recognise_network
 
     o.library_defaults(args, inspect_embedding, ["learning_rate", "normalization", "key_power"])
+    o.library_defaults(args, inspect_series, ["flow_time"], keyword={"flow_time": "time"})
+    o.library_defaults(args, recognise_network, ["arch", "activation"])
     import numpy as np
 
     from ..diagnostics.loaders import load_pairs

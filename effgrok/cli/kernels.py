@@ -18,8 +18,8 @@ def register(sub) -> None:
 
 
 _NTK = (  # (flag, type or choices, default, help); see o.add_options; None: ntk_study's default
-    ("--model", ("committee", "mlp"), "committee",
-     "committee: the lazy→rich paper's network (default); mlp: two-layer NTK-parameterised MLP"),
+    ("--model", ("committee", "mlp"), None,
+     "committee: the lazy→rich paper's network; mlp: two-layer NTK-parameterised MLP (default: ntk_study's)"),
     ("--activation", None, None, "activation of --model mlp: relu, erf, linear, ... (default: ntk_study's)"),
     ("--top-k", o.integer(1, 100_000), None, "eigenvectors for the target power (default: ntk_study's)"),
     ("--seed", o.integer(0, 2**63 - 1), None, "random seed (default: ntk_study's)"),
@@ -29,7 +29,7 @@ _NTK = (  # (flag, type or choices, default, help); see o.add_options; None: ntk
 def run(args) -> Outcome:
     from ..kernels.study import ntk_study
 
-    names = ["target", "dim", "samples", "test_samples", "width", "epsilon", "alpha", "top_k", "seed"]
+    names = "model target dim samples test_samples width epsilon alpha top_k seed".split()
     o.library_defaults(args, ntk_study, names, keyword={"alpha": "alphas"})
     args.alpha = list(args.alpha)
     if args.width * args.dim > 50_000_000:

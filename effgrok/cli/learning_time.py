@@ -24,9 +24,9 @@ def register(sub, task_names) -> None:
             ("--seed", o.integer(lo=0), 0, "seed of the random split (default 0)"),
             ("--lr-emb", o.positive, 1e-3, "embedding learning rate η_e (default 1e-3)"),
             ("--lr-dec", o.positive, 1e-4, "decoder learning rate η_d (default 1e-4)"),
-            ("--optimizer", ("adam", "gd-embedding"), "adam",
-             "Adam on both groups (default) or gradient descent on the embeddings"),
-            ("--width", o.integer(1, 100_000), 200, "decoder width W (default 200)"),
+            ("--optimizer", ("adam", "gd-embedding"), None,
+             "Adam on both groups or gradient descent on the embeddings (default: predict_learning_time's)"),
+            ("--width", o.integer(1, 100_000), None, "decoder width W (default: predict_learning_time's)"),
             ("--init-scale", o.positive, 1.0, "initialisation scale of embedding and decoder (default 1)"),
             ("--init-scale-emb", o.positive, None, "embedding initialisation scale (default --init-scale)"),
             ("--init-scale-dec", o.positive, None, "decoder initialisation scale (default --init-scale)"),
@@ -41,6 +41,7 @@ def run_predict_time(args) -> Outcome:
     from .._learning_time import predict_learning_time, split_pins_structure
     from ..tasks import make_task, random_split
 
+    o.library_defaults(args, predict_learning_time, ["optimizer", "width"])
     task = make_task(args.task, args.p)
     if args.n_train > task.n_examples:
         raise o.UsageError(

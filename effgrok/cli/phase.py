@@ -25,7 +25,7 @@ def register(sub) -> None:
     )
     o.seeds_option(phase, 1)
     phase.add_argument(
-        "--gap", type=o.integer(lo=0), default=1000, help="grokking gap G in steps (default 1000)"
+        "--gap", type=o.integer(lo=0), default=None, help="grokking gap G in steps (default: phase_diagram's)"
     )
     phase.add_argument(
         "--batch",
@@ -85,6 +85,7 @@ def run(args) -> Outcome:
     task, cfg, size = toy_setup(args)
     from ..nets.phases import estimated_core_seconds, phase_cells, phase_diagram
 
+    o.library_defaults(args, phase_diagram, ["gap", "connect_timeout"])
     runs = x[1].size * y[1].size * len(seeds)
     cost = estimated_core_seconds(runs, cfg.steps)  # in process: JAX on CPU keeps about one core busy
     estimate = _progress.estimate_when_started(cost, args.workers or 1, args.scheduler)

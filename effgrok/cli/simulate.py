@@ -10,17 +10,17 @@ from .theory import split, split_options, tasks
 _OPTIONS = (  # (flag, type or choices, default, help), registered in this order
     ("--steps", o.integer(1, 10_000_000), None, "time horizon in gradient steps (default: simulate's)"),
     (o.LEARNING_RATE, o.finite, None, "learning rate η (default: simulate's)"),
-    ("--dim", o.integer(1, 64), None, "embedding dimension d (default 1)"),
+    ("--dim", o.integer(1, 64), None, "embedding dimension d (default: the --preset's)"),
     ("--method", ("euler", "rk4", "dopri5", "exact"), None,
-     "integrator (default rk4; euler with step 1 is gradient descent)"),
+     "integrator (default: the --preset's; euler with step 1 is gradient descent)"),
     ("--step-size", o.finite, None, "integration step in gradient steps (default: simulate's)"),
     ("--stride", o.integer(), None, "record every this many steps"),
     ("--constraints", ("train", "all"), None,
-     "parallelograms in the loss: training ones (default) or all permissible"),
-    ("--normalization", ("sum", "mean"), None, "N = 1 (sum) or |P| (mean)"),
-    ("--z", ("live", "frozen"), None, "Z live (default) or frozen at start"),
+     "parallelograms in the loss: training ones or all permissible (default: the --preset's)"),
+    ("--normalization", ("sum", "mean"), None, "N = 1 (sum) or |P| (mean) (default: the --preset's)"),
+    ("--z", ("live", "frozen"), None, "Z live or frozen at start (default: the --preset's)"),
     ("--init", ("uniform", "standardized"), None,
-     "initial embedding: U(-1/2, 1/2) (default) or that standardised per dimension"),
+     "initial embedding: U(-1/2, 1/2) or that standardised per dimension (default: the --preset's)"),
     ("--preset", ("paper", "reference_code"), "paper",
      "reference_code: all parallelograms, frozen Z, Euler, standardised 1-D start"),
     ("--ensemble", o.integer(lo=1), None, "run this many members, each with its own random split and "
@@ -72,9 +72,10 @@ def run(args) -> Outcome:
     one = split(args, task, pairs)[0]  # validates the split
     apply_preset(args)
     from ..effective.dynamics import EffectiveLoss
-    from ..effective.simulation import simulate
+    from ..effective.simulation import simulate, simulate_ensemble
 
     o.library_defaults(args, simulate, ["steps", "learning_rate", "step_size", "rtol", "atol"])
+    o.library_defaults(args, simulate_ensemble, ["connect_timeout"])
 
     loss = EffectiveLoss(constraints=args.constraints, normalization=args.normalization, z=args.z)
     options = "dim steps method step_size stride init seed rtol atol learning_rate"

@@ -21,6 +21,10 @@ def split_options(p) -> None:
     g.add_argument("--train", type=str, help="explicit training pairs of symbols, e.g. '0,1 2,3'")
 
 
+#: where ``critical``'s defaults come from (filled as it runs: the library's, never restated)
+_CRITICAL = "effgrok.effective.critical.critical_fraction's"
+
+
 def register(sub, task_names) -> None:
     rate = sub.add_parser("rate", help="nullity, grokking rate, n_h and ideal accuracy of one training set")
     o.task_options(rate, task_names)
@@ -52,17 +56,20 @@ def register(sub, task_names) -> None:
     crit.add_argument(
         "--splits",
         type=o.integer(1, 10_000_000),
-        default=10_000,
-        help="random training sets per size (default 10000)",
+        default=None,
+        help=f"random training sets per size (default: {_CRITICAL})",
     )
     crit.add_argument(
-        "--confidence", type=o.fraction("neither"), default=0.95, help="confidence level (default 0.95)"
+        "--confidence",
+        type=o.fraction("neither"),
+        default=None,
+        help=f"confidence level (default: {_CRITICAL})",
     )
     crit.add_argument(
         "--method",
         choices=("auto", "incremental", "bisect"),
-        default="auto",
-        help="how pinning sizes are found (default auto)",
+        default=None,
+        help=f"how pinning sizes are found (default: {_CRITICAL})",
     )
     o.progress_option(crit)
     o.scale_options(crit)
@@ -171,8 +178,10 @@ def run_critical(args) -> Outcome:
     o.check_scale(args)
     ts = tasks(args)  # validates every p before any work
     ps = [t.p for t in ts]
-    from ..effective.critical import choose_workers, core_seconds, critical_scan
+    from ..effective.critical import choose_workers, core_seconds, critical_fraction, critical_scan
 
+    o.library_defaults(args, critical_fraction, ["splits", "confidence", "method"])
+    o.library_defaults(args, critical_scan, ["connect_timeout"])
     cost = core_seconds(ts, args.splits)
     workers = choose_workers(ts, args.splits, args.workers or "auto", args.scheduler)
     estimate = _progress.estimate_when_started(cost, workers, args.scheduler)

@@ -19,7 +19,7 @@ def register(sub) -> None:
         p.set_defaults(run=run_weight_norm)
 
     tk = sub.add_parser("tickets", help="grokking tickets: pruned subnetworks vs dense and norm-matched nets")
-    o.modular_task_options(tk, None, "modulus p (default: effgrok.diagnostics.tickets.DEMO's; the paper: 67)")
+    o.modular_task_options(tk, "modulus p (default: effgrok.diagnostics.tickets.DEMO's; the paper: 67)")
     o.train_fraction_option(
         tk,
         "training fraction of the examples (unordered pairs for add-mod; default: ticket_sweep's)",
@@ -67,14 +67,13 @@ _TICKETS = (
 
 def _digits(args):
     """(data, common keyword arguments) of the digits runs."""
-    from ..nets.digits import N_IMAGES
+    from ..nets.digits import N_IMAGES, load_digits_split
 
+    o.library_defaults(args, load_digits_split, ["data_seed"], keyword={"data_seed": "seed"})
     if not 1 <= args.n_train < N_IMAGES:
         raise o.UsageError(f"--n-train must be 1..{N_IMAGES - 1}, got {args.n_train}")
     schedule = o.schedule(args)
     seeds = o.seed_list(args.seeds)
-    from ..nets.digits import load_digits_split
-
     data = load_digits_split(args.n_train, seed=args.data_seed)
     common = dict(seeds=seeds, width=args.width, depth=args.depth, learning_rate=args.learning_rate)
     return data, dict(common, schedule=schedule, float64=args.float64)
