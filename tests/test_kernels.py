@@ -242,6 +242,8 @@ def test_ntk_cli(capsys, tmp_path):
         (["ntk", "--alpha", "0"], "--alpha must be a positive finite number, got 0.0"),
         (["ntk", "--target", "cubic"], "hermite:k"),
         (["ntk", "--model", "mlp", "--activation", "tanh"], "--activation must be one of"),
+        (["ntk", "--model", "mlp", "--epsilon", "0.1"], "--epsilon applies to --model committee only"),
+        (["ntk", "--activation", "erf"], "--activation applies to --model mlp only; got --model committee"),
         (["ntk", "--dim", "0"], "--dim must be an integer in 1..4096, got 0"),
     ):
         code = main(argv)

@@ -30,7 +30,11 @@ def run(args) -> Outcome:
     from ..kernels.study import ntk_study
 
     names = "model target dim samples test_samples width epsilon alpha top_k seed".split()
+    given = {"--epsilon": args.epsilon, "--activation": args.activation}
     o.library_defaults(args, ntk_study, names, keyword={"alpha": "alphas"})
+    for flag, model in (("--epsilon", "committee"), ("--activation", "mlp")):
+        if given[flag] is not None and args.model != model:
+            raise o.UsageError(f"{flag} applies to --model {model} only; got --model {args.model}")
     args.alpha = list(args.alpha)
     if args.width * args.dim > 50_000_000:
         raise o.UsageError(f"--width {args.width} × --dim {args.dim} is too large (at most 5e7 weights)")
