@@ -308,7 +308,7 @@ def train_digits(
     batch); its ``snapshot_stride``, ``loss_every_step`` and ``first_steps`` are refused
     (:class:`DigitsRuns` has no place for them -- train :class:`DigitsMLP` with the driver).
 
-    A thin wrapper, kept for one release, over the driver (:mod:`effgrok.nets.driver`)::
+    A thin wrapper over the driver (:mod:`effgrok.nets.driver`), passing ``schedule`` straight on::
 
         train(DigitsMLP(width, depth), AdamW(), schedule,
               Grid.zip(seed=seeds, init_scale=..., weight_decay=..., fixed_norm=..., learning_rate=...),

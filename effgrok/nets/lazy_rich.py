@@ -216,7 +216,7 @@ def train_lazy_rich(
     :class:`LazyRichRuns` has no place for snapshots, per-step losses or first steps -- train
     :class:`LazyRichCommittee` with the driver for those).
 
-    A thin wrapper, kept for one release, over the driver (:mod:`effgrok.nets.driver`)::
+    A thin wrapper over the driver (:mod:`effgrok.nets.driver`), passing ``schedule`` straight on::
 
         model = LazyRichCommittee(width, epsilon)
         train(model, model.optimizer(), schedule,

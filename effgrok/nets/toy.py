@@ -14,7 +14,7 @@ Training is :func:`effgrok.nets.driver.train` (``train(model, model.optimizer(),
 Schedule(steps, stride, batch_size=45, first_steps=FIRST_STEPS), Grid.zip(seed=..., n_train=...,
 lr_emb=..., wd_emb=..., lr_dec=..., wd_dec=...), task=task, loss=model.loss)``): the driver owns
 the per-run draws, the run grid, chunking, the scan over steps, the jit cache, mini-batches
-and the first steps; :func:`train_toy` is a thin wrapper over it, kept for one release.
+and the first steps; :func:`train_toy` is a thin wrapper over it.
 
 Every quantity at step ``t`` (accuracy, loss, RQI, Acc-hat) is measured on the parameters
 ``θ_t`` *before* the update of step ``t`` -- the same forward pass that gives the gradient --
@@ -453,7 +453,7 @@ def train_toy(
     wd_dec=0.0,
 ) -> ToyRuns:
     """Train a batch of toy-model runs in one compiled computation (a thin wrapper over the
-    driver, kept for one release).
+    driver).
 
     Every per-run argument (``seeds``, ``n_train`` or ``train_fraction``, ``lr_emb``,
     ``wd_emb``, ``lr_dec``, ``wd_dec``) is a scalar or a sequence; they broadcast to the
