@@ -302,3 +302,33 @@ def test_the_length_rule_can_fail(tmp_path):
 def test_no_cli_module_is_longer_than_600_lines():
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in (PACKAGE / "cli").glob("*.py")}
     assert sizes and max(sizes.values()) <= MAX_CLI_MODULE_LINES, sizes
+
+
+#: The trainers that stay as wrappers over the driver (issue 26: at most 20 lines of body each).
+WRAPPERS = (
+    ("effgrok/nets/modular.py", "train_modular"),
+    ("effgrok/nets/transformer.py", "train_transformer"),
+    ("effgrok/nets/digits.py", "train_digits"),
+    ("effgrok/nets/lazy_rich.py", "train_lazy_rich"),
+    ("effgrok/nets/toy.py", "train_toy"),
+)
+MAX_WRAPPER_LINES = 20
+
+
+@pytest.mark.parametrize(("path", "name"), WRAPPERS, ids=[n for _, n in WRAPPERS])
+def test_every_trainer_is_a_thin_wrapper_over_the_driver(path, name):
+    """At most 20 lines of body (after the signature and the docstring), and a call of the
+    driver's ``train``."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
+    body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body
+    lines = body[-1].end_lineno - body[0].lineno + 1
+    driver_train = {  # the name the module gives the driver's train (toy.py: train_driver)
+        a.asname or a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.module == "driver"
+        for a in n.names
+        if a.name == "train"
+    }
+    calls = {c.func.id for c in ast.walk(node) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+    assert lines <= MAX_WRAPPER_LINES and calls & driver_train, (lines, sorted(calls), driver_train)
