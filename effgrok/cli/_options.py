@@ -327,35 +327,38 @@ def library_defaults(args, function, names, *presets: dict, keyword: dict | None
     ``presets`` (the library's named protocols, e.g. :data:`effgrok.nets.modular.DEMO`) that
     names it, else from ``function``'s default for that keyword (where it has one that is not
     ``None``) -- so a command's defaults are the library's, never restated.  ``keyword`` maps an
-    option to the keyword of ``function`` that takes it where their names differ; a dotted
-    keyword (``"schedule.steps"``) reads an attribute of that keyword's default object.
+    option to the keyword of ``function`` that takes it where their names differ.  An option
+    that is no keyword of ``function`` but a field of a keyword's default object -- ``steps`` of
+    ``schedule=Schedule(...)``, ``beta2`` of ``optimizer=AdamW(...)`` -- reads that field.
 
-    >>> def train(task, *, steps=10, loss="mse", learning_rate=None, optimizer=complex(0, 3)): ...
-    >>> ns = argparse.Namespace(steps=None, loss=None, learning_rate=None, p=None, imag=None)
-    >>> library_defaults(ns, train, ["steps", "loss", "learning_rate", "p", "imag"], {"loss": "ce", "p": 5},
-    ...                  keyword={"imag": "optimizer.imag"})
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Plan:
+    ...     steps: int = 10
+    >>> def train(task, *, plan=Plan(), loss="mse", learning_rate=None): ...
+    >>> ns = argparse.Namespace(steps=None, loss=None, learning_rate=None, p=None)
+    >>> library_defaults(ns, train, ["steps", "loss", "learning_rate", "p"], {"loss": "ce", "p": 5})
     >>> ns
-    Namespace(steps=10, loss='ce', learning_rate=None, p=5, imag=3.0)
+    Namespace(steps=10, loss='ce', learning_rate=None, p=5)
     """
+    import dataclasses
     import inspect
 
     params = inspect.signature(function).parameters
+    defaults = [p.default for p in params.values() if p.default is not inspect.Parameter.empty]
+    objects = [d for d in defaults if dataclasses.is_dataclass(d) and not isinstance(d, type)]
     for name in names:
         if getattr(args, name) is not None:
             continue
         value = next((d[name] for d in presets if name in d), None)
-        kw, *attribute = (keyword or {}).get(name, name).split(".", 1)
+        kw = (keyword or {}).get(name, name)
         if value is None and kw in params and params[kw].default is not inspect.Parameter.empty:
             value = params[kw].default
-            value = getattr(value, attribute[0]) if attribute else value
+        elif value is None and kw not in params:
+            value = next(
+                (getattr(d, kw) for d in objects if kw in {f.name for f in dataclasses.fields(d)}), None
+            )
         setattr(args, name, value)
-
-
-def schedule_defaults(args, function, *presets: dict) -> None:
-    """Fill ``--steps`` (where ``None``) from the first of ``presets`` naming ``steps``, else
-    from ``function``'s default :class:`~effgrok.nets.driver.Schedule` (its ``schedule=``
-    keyword), as :func:`library_defaults` does."""
-    library_defaults(args, function, ["steps"], *presets, keyword={"steps": "schedule.steps"})
 
 
 def schedule(args, **fields):

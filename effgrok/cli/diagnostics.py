@@ -227,10 +227,9 @@ def _modular_progress(args, seeds):
     from ..diagnostics.progress import modular_progress
     from ..nets.modular import DEMO, train_modular
 
-    names = ["task", "p", "learning_rate", "weight_decay", "loss", "activation"]
+    names = ["task", "p", "learning_rate", "weight_decay", "loss", "activation", "steps"]
     o.library_defaults(args, train_modular, names, DEMO)
     o.library_defaults(args, modular_progress, ["k"])
-    o.schedule_defaults(args, train_modular, DEMO)
     steps_stride = o.stride(args)
     from ..tasks import make_task
 

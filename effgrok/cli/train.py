@@ -227,8 +227,7 @@ def _fill_lazy_rich(args) -> None:
 
     o.library_defaults(args, make_problem, ["target", "dim", "samples", "test_samples"])
     names = ["width", "epsilon", "alpha", "base_learning_rate", "theta", "steps"]
-    keyword = {"base_learning_rate": "eta0", "steps": "schedule.steps"}
-    o.library_defaults(args, train_lazy_rich, names, keyword=keyword)
+    o.library_defaults(args, train_lazy_rich, names, keyword={"base_learning_rate": "eta0"})
     args.alpha = [float(a) for a in np.atleast_1d(args.alpha)]
 
 
@@ -321,8 +320,7 @@ def _fill_modular(args):
     train, names = _modular_trainer(args)
     embed_sum = {"hidden": EMBED_SUM_HIDDEN} if args.net == "embed-sum" else {}
     o.library_defaults(args, train, names.split(), embed_sum, DEMO)
-    o.library_defaults(args, train, _ADAM, keyword={n: f"optimizer.{n}" for n in _ADAM})
-    o.schedule_defaults(args, train, DEMO)
+    o.library_defaults(args, train, [*_ADAM, "steps"], DEMO)
     if not isinstance(args.train_fraction, list):
         args.train_fraction = [args.train_fraction]
     return train, names.split()[2:]

@@ -98,13 +98,11 @@ def _fill_weight_norm(args) -> None:
 
     if args.mode == "reduced-landscape":
         names = ["norms", "width", "depth", "learning_rate", "steps"]
-        keyword = {"norms": "relative_norms", "steps": "schedule.steps"}
-        o.library_defaults(args, weight_norm.reduced_landscape, names, keyword=keyword)
+        o.library_defaults(args, weight_norm.reduced_landscape, names, keyword={"norms": "relative_norms"})
         args.norms = list(args.norms)
     else:
         names = ["alpha", "width", "depth", "learning_rate", "steps", "weight_decay", "test_threshold"]
-        keyword = {"alpha": "alphas", "steps": "schedule.steps"}
-        o.library_defaults(args, weight_norm.alpha_sweep, names, keyword=keyword)
+        o.library_defaults(args, weight_norm.alpha_sweep, names, keyword={"alpha": "alphas"})
         args.alpha = list(args.alpha)
 
 
@@ -181,15 +179,13 @@ def run_tickets(args) -> Outcome:
     from ..diagnostics.tickets import DEMO, grokking_tickets, ticket_sweep
 
     o.library_defaults(args, grokking_tickets, ["pruned_fraction"])
-    names = "p hidden embed_dim learning_rate weight_decay train_fraction architecture beta2 threshold match"
-    o.library_defaults(args, ticket_sweep, names.split(), DEMO, keyword={"beta2": "optimizer.beta2"})
-    o.schedule_defaults(args, ticket_sweep, DEMO)
+    names = "p hidden embed_dim learning_rate weight_decay steps train_fraction architecture beta2 threshold"
+    o.library_defaults(args, ticket_sweep, [*names.split(), "match"], DEMO)
     schedule = o.schedule(args)
     from ..tasks import make_task
 
     task = make_task(args.task, args.p)
     seeds = o.seed_list(args.seeds)
-    from ..diagnostics.tickets import grokking_tickets
     from ..nets.driver import AdamW
     from ..nets.modular import estimated_core_seconds
 
