@@ -35,7 +35,6 @@ __all__ = [
     "positive",
     "positive_array",
     "real",
-    "renamed",
     "schedule",
 ]
 
@@ -142,21 +141,3 @@ def schedule(steps, stride, **sizes) -> tuple[int, int]:
     if steps % stride:
         raise ValueError(f"stride must divide steps; got stride {stride} for {steps} steps")
     return int(steps), int(stride)
-
-
-def renamed(name: str, value, old: str, old_value, *, default=None):
-    """The argument ``name``, given as ``value`` or under its old name ``old`` (``old_value``),
-    not both (``None``: not given); ``default`` when neither is given.
-
-    >>> renamed("learning_rate", None, "lr", 0.1, default=1e-3)
-    0.1
-    >>> renamed("learning_rate", None, "lr", None, default=1e-3)
-    0.001
-    >>> renamed("learning_rate", 0.1, "lr", 0.1)
-    Traceback (most recent call last):
-    ...
-    ValueError: give learning_rate or its old name lr, not both
-    """
-    if value is not None and old_value is not None:
-        raise ValueError(f"give {name} or its old name {old}, not both")
-    return default if value is None and old_value is None else (old_value if value is None else value)

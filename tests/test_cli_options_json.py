@@ -391,7 +391,7 @@ def test_lazy_rich_and_ntk_defaults_are_the_library_s():
     ]
     assert [args.epsilon, args.theta] == [default(train_lazy_rich, k) for k in ("epsilon", "theta")]
     assert args.steps == default(train_lazy_rich, "schedule").steps
-    assert args.base_learning_rate == default(train_lazy_rich, "eta0") and args.width == 9
+    assert args.base_learning_rate == default(train_lazy_rich, "base_learning_rate") and args.width == 9
     assert args.alpha == [default(train_lazy_rich, "alpha")]
     args = build_parser().parse_args(["ntk", "--dim", "4", "--samples", "10", "--test-samples", "10",
                                       "--width", "8", "--top-k", "2"])  # fmt: skip

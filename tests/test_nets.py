@@ -289,7 +289,7 @@ def test_modular_mlp_memorizes_then_generalizes():
         train_fraction=[0.9],
         seeds=[0],
         schedule=Schedule(3000, 100),
-        lr=3e-3,
+        learning_rate=3e-3,
         weight_decay=1.0,
     )
     assert runs.train_acc[0, -1] == 1.0

@@ -62,7 +62,9 @@ def test_first_step_at():
 
 
 def test_training_fits_digits_and_matches_numpy_forward(small):
-    r = train_digits(small, seeds=[0, 1], width=24, schedule=Schedule(120, 40), lr=3e-3, float64=True)
+    r = train_digits(
+        small, seeds=[0, 1], width=24, schedule=Schedule(120, 40), learning_rate=3e-3, float64=True
+    )
     assert r.train_loss.shape == (2, 4) and r.steps.tolist() == [0, 40, 80, 120]
     assert np.all(r.train_loss[:, -1] < 0.5 * r.train_loss[:, 0])
     assert np.all(r.test_acc[:, -1] > 0.6)  # far above chance (0.1)
@@ -81,14 +83,19 @@ def test_training_fits_digits_and_matches_numpy_forward(small):
 
 def test_fixed_norm_projection_holds_the_norm(small):
     w = np.array([2.0, 9.0, np.nan])
-    r = train_digits(small, fixed_norm=w, width=8, schedule=Schedule(40, 20), lr=1e-2)
+    r = train_digits(small, fixed_norm=w, width=8, schedule=Schedule(40, 20), learning_rate=1e-2)
     assert np.allclose(r.weight_norm[:2], w[:2, None], rtol=1e-5)
     assert not np.allclose(r.weight_norm[2], r.weight_norm[2, 0], rtol=1e-3)  # NaN: free
 
 
 def test_weight_decay_shrinks_a_large_init(small):
     r = train_digits(
-        small, init_scale=8.0, weight_decay=[0.0, 5.0], width=16, schedule=Schedule(100, 50), lr=1e-2
+        small,
+        init_scale=8.0,
+        weight_decay=[0.0, 5.0],
+        width=16,
+        schedule=Schedule(100, 50),
+        learning_rate=1e-2,
     )
     w = r.weight_norm
     assert w[1, -1] < 0.8 * w[1, 0]  # (1 − 0.05)^100 ≈ 0.006 from decay alone, gradients push back

@@ -132,8 +132,8 @@ def test_digits_through_train_is_train_digits(digits):
 
 
 def test_lazy_rich_through_train_is_train_lazy_rich(problem):
-    old = train_lazy_rich(problem, width=16, epsilon=0.05, alpha=[0.7, 1.3], seeds=[3, 4], eta0=0.5,
-                          schedule=Schedule(20, 5))  # fmt: skip
+    old = train_lazy_rich(problem, width=16, epsilon=0.05, alpha=[0.7, 1.3], seeds=[3, 4],
+                          base_learning_rate=0.5, schedule=Schedule(20, 5))  # fmt: skip
     m = LazyRichCommittee(width=16, epsilon=0.05)
     runs = _lazy_rich_runs(m, np.array([0.7, 1.3]), [3, 4], 0.5)
     new = train(m, m.optimizer(), Schedule(20, 5), runs, task=problem, loss=m.squared_error)
@@ -249,8 +249,8 @@ def _numpy_committee(prob, width, eps, alpha, seed, eta0, steps, stride):
 
 
 def test_lazy_rich_committee_trains_as_a_numpy_gradient_descent(problem):
-    runs = train_lazy_rich(problem, width=16, epsilon=0.3, alpha=[0.5, 2.0], seeds=[1, 2], eta0=0.4,
-                           schedule=Schedule(30, 10), float64=True)  # fmt: skip
+    runs = train_lazy_rich(problem, width=16, epsilon=0.3, alpha=[0.5, 2.0], seeds=[1, 2],
+                           base_learning_rate=0.4, schedule=Schedule(30, 10), float64=True)  # fmt: skip
     for k, (alpha, seed) in enumerate([(0.5, 1), (2.0, 2)]):
         tr, te, norm, cos = _numpy_committee(problem, 16, 0.3, alpha, seed, 0.4, 30, 10)
         np.testing.assert_allclose(runs.train_loss[k], tr, rtol=1e-10)

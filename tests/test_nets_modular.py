@@ -124,7 +124,7 @@ def test_trainer_matches_naive_numpy_loop(loss, optimizer, bias, name, adam):
         train_fraction=0.6,
         seeds=[3],
         hidden=6,
-        lr=lr,
+        learning_rate=lr,
         weight_decay=wd,
         schedule=Schedule(steps, 1),
         float64=True,
@@ -209,7 +209,7 @@ def test_weight_mask_keeps_pruned_weights_at_zero(task):
         seeds=[0, 1],
         hidden=8,
         schedule=Schedule(20, 5, snapshot_stride=10),
-        lr=1e-2,
+        learning_rate=1e-2,
         weight_decay=0.5,
         weight_mask=mask,
     )
@@ -407,7 +407,6 @@ def test_mixed_fractions_in_one_batch_and_per_step_losses():
         ({"beta2": 1.0}, "beta2 must be a number in"),
         ({"eps": -1e-8}, "eps must be a finite number"),
         ({"architecture": "transformer"}, "architecture must be one of"),
-        ({"lr": 1e-3, "learning_rate": 1e-3}, "not both"),
         ({"learning_rate": 0.0}, "learning_rate must be > 0"),
     ],
 )
@@ -418,6 +417,16 @@ def test_bad_new_options_raise(kw, match):
         train_modular(
             eg.make_task("add-mod", 5), hidden=4, schedule=Schedule(2, 1), optimizer=AdamW(**adam), **kw
         )
+
+
+@pytest.mark.parametrize("trainer", ["train_modular", "train_digits"])
+def test_the_old_name_lr_is_refused(trainer):
+    """One name per concept: the glossary's ``learning_rate``; ``lr`` is no keyword."""
+    import effgrok.nets as nets
+
+    data = eg.make_task("add-mod", 5) if trainer == "train_modular" else nets.load_digits_split(20, n_test=10)
+    with pytest.raises(TypeError, match="'lr'"):
+        getattr(nets, trainer)(data, lr=1e-3, schedule=Schedule(2, 1))
 
 
 # --- issue 26: the driver's Schedule and Optimizer objects, passed straight on --------------------

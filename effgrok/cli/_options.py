@@ -301,8 +301,6 @@ def mlp_options(
     p,
     *,
     hidden: int | None,
-    lr: float | None,
-    wd: float | None,
     hidden_help: str | None = None,
     library: str = "the library's",
 ) -> None:
@@ -314,12 +312,8 @@ def mlp_options(
         default=hidden,
         help=hidden_help or f"hidden width ({_shown(hidden, library)})",
     )
-    p.add_argument(
-        *LEARNING_RATE, type=positive, default=lr, help=f"AdamW learning rate ({_shown(lr, library)})"
-    )
-    p.add_argument(
-        *WEIGHT_DECAY, type=nonnegative, default=wd, help=f"AdamW weight decay ({_shown(wd, library)})"
-    )
+    p.add_argument(*LEARNING_RATE, type=positive, help=f"AdamW learning rate (default: {library})")
+    p.add_argument(*WEIGHT_DECAY, type=nonnegative, help=f"AdamW weight decay (default: {library})")
 
 
 def library_defaults(args, function, names, *presets: dict, keyword: dict | None = None) -> None:

@@ -52,7 +52,7 @@ def register(sub) -> None:
     o.modular_task_options(mod, f"modulus p (default: {demo})", demo)
     o.train_fraction_option(mod, "training fraction (default 0.9)", default=0.9)
     o.seeds_option(mod, 2)
-    o.mlp_options(mod, hidden=128, lr=None, wd=None, library=demo)
+    o.mlp_options(mod, hidden=128, library=demo)
     mod.add_argument(
         "--loss",
         choices=("cross_entropy", "stablemax", "mse"),

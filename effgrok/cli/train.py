@@ -32,7 +32,7 @@ def register(sub) -> None:
         "--eta0",
         type=o.positive,
         default=None,
-        help="base learning rate η₀ in η = η₀ N/α² (default: train_lazy_rich's eta0)",
+        help="base learning rate η₀ in η = η₀ N/α² (default: train_lazy_rich's)",
     )
     lr_p.add_argument(
         "--theta", type=o.positive, default=None, help="loss threshold of t(θ) (default: train_lazy_rich's)"
@@ -74,8 +74,6 @@ def _register_modular(tsub) -> None:
     o.mlp_options(
         mod,
         hidden=None,
-        lr=None,
-        wd=None,
         hidden_help="hidden width (default: train_modular's; embed-sum: "
         "effgrok.nets.modular.EMBED_SUM_HIDDEN, the paper's)",
         library=demo,
@@ -219,7 +217,7 @@ def format_columns(head: str, rows: list[dict]) -> str:
 
 def _fill_lazy_rich(args) -> None:
     """The options not given, from the library: the problem's from ``make_problem``, the rest from
-    ``train_lazy_rich`` (``--base-learning-rate`` is its ``eta0``)."""
+    ``train_lazy_rich``."""
     import numpy as np
 
     from ..kernels.lazy_rich import make_problem
@@ -227,7 +225,7 @@ def _fill_lazy_rich(args) -> None:
 
     o.library_defaults(args, make_problem, ["target", "dim", "samples", "test_samples"])
     names = ["width", "epsilon", "alpha", "base_learning_rate", "theta", "steps"]
-    o.library_defaults(args, train_lazy_rich, names, keyword={"base_learning_rate": "eta0"})
+    o.library_defaults(args, train_lazy_rich, names)
     args.alpha = [float(a) for a in np.atleast_1d(args.alpha)]
 
 
@@ -250,7 +248,7 @@ def run_lazy_rich(args) -> Outcome:
             **o.keywords(args, "width epsilon theta float64"),
             alpha=a.ravel(),
             seeds=s.ravel(),
-            eta0=args.base_learning_rate,
+            base_learning_rate=args.base_learning_rate,
             schedule=schedule,
         )
     rows = o.run_rows(runs, "t_train t_test grokking_amount", initial_weight_norm=runs.weight_norm[:, 0])

@@ -26,9 +26,7 @@ def register(sub) -> None:
         closed="neither",
     )
     o.seeds_option(tk, 2)
-    o.mlp_options(
-        tk, hidden=None, lr=None, wd=None, library="effgrok.diagnostics.tickets.DEMO's or ticket_sweep's"
-    )
+    o.mlp_options(tk, hidden=None, library="effgrok.diagnostics.tickets.DEMO's or ticket_sweep's")
     o.schedule_options(tk, None, "steps of every run (default: effgrok.diagnostics.tickets.DEMO's)")
     o.add_options(tk, _TICKETS)
     o.float64_option(tk)

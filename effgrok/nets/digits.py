@@ -288,18 +288,16 @@ def train_digits(
     fixed_norm=np.nan,
     width: int = 200,
     depth: int = 3,
-    learning_rate=None,
+    learning_rate=1e-3,
     schedule: Schedule = Schedule(2000, 50),
     train_threshold: float = 0.99,
     test_threshold: float = 0.9,
     float64: bool = False,
-    lr=None,
 ) -> DigitsRuns:
     """Train one digits MLP per run.
 
-    ``seeds``, ``init_scale`` (α), ``weight_decay``, ``learning_rate`` (default 1e-3; ``lr`` is its
-    old name) and ``fixed_norm`` (``NaN``: free) are scalars or sequences and broadcast to the
-    number of runs.  Run ``k`` starts from
+    ``seeds``, ``init_scale`` (α), ``weight_decay``, ``learning_rate`` and ``fixed_norm`` (``NaN``: free)
+    are scalars or sequences and broadcast to the number of runs.  Run ``k`` starts from
     :func:`digits_init` ``(seed_k, init_scale=α_k)``; with a fixed norm ``w_k`` the parameters
     are rescaled to ``‖θ‖ = w_k`` at the start and after every AdamW update.
 
@@ -334,9 +332,7 @@ def train_digits(
         init_scale=_checks.positive_array("init_scale", init_scale),
         weight_decay=_checks.positive_array("weight_decay", weight_decay, allow_zero=True),
         fixed_norm=norm,
-        learning_rate=_checks.positive_array(
-            "learning_rate", _checks.renamed("learning_rate", learning_rate, "lr", lr, default=1e-3)
-        ),
+        learning_rate=_checks.positive_array("learning_rate", learning_rate),
     )
     r = train(
         model, AdamW(), sched, runs, task=data, loss="mse", precision="float64" if float64 else "float32"

@@ -182,17 +182,17 @@ class LazyRichCommittee(Model):
         exactly); ``W0``, ``alpha`` and ``teacher`` frozen."""
         return PerGroup(_trained_or_frozen, W=SGD(), frozen=Frozen())
 
-    def learning_rates(self, eta0: float, alpha, *, float64: bool = False) -> np.ndarray:
-        """``η = η₀ N/α²`` for each ``α`` (float64), rounded in the working precision the way
-        the trainer computed it in its traced program before the driver
-        (``float32``: ``fl(fl(η₀N)/fl(fl(α)·fl(α)))``): the same rates as before the port.
+    def learning_rates(self, base_learning_rate: float, alpha, *, float64: bool = False) -> np.ndarray:
+        """``η = η₀ N/α²`` (``η₀ = base_learning_rate``) for each ``α`` (float64), rounded in
+        the working precision the way the trainer computed it in its traced program before the
+        driver (``float32``: ``fl(fl(η₀N)/fl(fl(α)·fl(α)))``): the same rates as before the port.
 
         >>> LazyRichCommittee(width=500).learning_rates(1.0, [1.0, 2.0]).tolist()
         [500.0, 125.0]
         """
         dt = np.float64 if float64 else np.float32
         a = np.asarray(alpha, dt)
-        return (dt(eta0 * self.width) / (a * a)).astype(np.float64)
+        return (dt(base_learning_rate * self.width) / (a * a)).astype(np.float64)
 
 
 def train_lazy_rich(
@@ -202,7 +202,7 @@ def train_lazy_rich(
     epsilon: float = 0.02,
     alpha=1.0,
     seeds=(0,),
-    eta0: float = 1.0,
+    base_learning_rate: float = 1.0,
     schedule: Schedule = Schedule(10_000, 100),
     theta: float = 0.1,
     float64: bool = False,
@@ -220,7 +220,7 @@ def train_lazy_rich(
 
         model = LazyRichCommittee(width, epsilon)
         train(model, model.optimizer(), schedule,
-              Grid.zip(alpha=alpha, seed=seeds, learning_rate=model.learning_rates(eta0, alpha),
+              Grid.zip(alpha=alpha, seed=seeds, learning_rate=model.learning_rates(base_learning_rate, alpha),
                        weight_decay=0.0),
               task=problem, loss=model.squared_error, precision="float64" if float64 else "float32")
 
@@ -235,9 +235,9 @@ def train_lazy_rich(
     (1, 3)
     """
     sched, model = as_schedule(schedule, fields=()), LazyRichCommittee(width, epsilon)
-    eta0 = _checks.positive("eta0", eta0)
+    base = _checks.positive("base_learning_rate", base_learning_rate)
     grid = Grid.zip(alpha=_checks.positive_array("alpha", alpha), seed=seed_array(seeds))
-    rates = model.learning_rates(eta0, grid["alpha"], float64=float64)
+    rates = model.learning_rates(base, grid["alpha"], float64=float64)
     runs = Grid.zip(**grid.columns, learning_rate=rates, weight_decay=0.0)
     precision = "float64" if float64 else "float32"
     r = train(

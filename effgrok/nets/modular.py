@@ -547,7 +547,7 @@ def train_modular(
     train_fraction=0.5,
     seeds=(0,),
     hidden: int = 256,
-    learning_rate=None,
+    learning_rate=1e-3,
     weight_decay: float = 1.0,
     schedule: Schedule = Schedule(10_000, 100),
     float64: bool = False,
@@ -560,7 +560,6 @@ def train_modular(
     weight_mask: dict | None = None,
     architecture: str = "one_hot_mlp",
     embed_dim: int = 500,
-    lr=None,
 ) -> ModularRuns:
     """Train one network per (seed, training fraction) in one vmapped computation.
 
@@ -591,7 +590,7 @@ def train_modular(
         Read through ``task.encoding`` (see the module docstring): ``train_fraction`` is a
         fraction of ``task.n_examples`` (unordered pairs for commutative tasks).
     learning_rate : float or array of float
-        Default 1e-3.  ``lr`` is accepted as the old name of the same argument.
+        ``η`` (per run when an array).
     weight_decay : float or array of float
         Decoupled (AdamW / ``θ ← θ − η(∇L + wd·θ)`` for SGD); per run when arrays.
     schedule : Schedule
@@ -638,7 +637,6 @@ def train_modular(
     >>> [r.params[k].shape for k in param_names("embed_sum")], r.config["eps"]
     ([(1, 10, 6), (1, 6, 8), (1, 8, 6), (1, 6, 5)], 1e-25)
     """
-    rate = _checks.renamed("learning_rate", learning_rate, "lr", lr, default=1e-3)
     sched = as_schedule(schedule, fields=("snapshot_stride", "loss_every_step", "batch_size"))
     embed_dim = _checks.integer("embed_dim", embed_dim, lo=1)
     _checks.choice("architecture", architecture, ARCHITECTURES)  # loss, activation: train, the model
@@ -647,7 +645,7 @@ def train_modular(
     runs = Grid.zip(
         train_fraction=np.asarray(train_fraction, float),
         seed=seed_array(seeds),
-        learning_rate=_checks.positive_array("learning_rate", rate),
+        learning_rate=_checks.positive_array("learning_rate", learning_rate),
         weight_decay=_checks.positive_array("weight_decay", weight_decay, allow_zero=True),
         init_scale=_checks.positive_array("init_scale", init_scale),
     )

@@ -248,11 +248,10 @@ def train_transformer(
     schedule: Schedule = Schedule(10_000, 100),
     d_model: int = 128,
     n_heads: int = 4,
-    learning_rate: float | None = None,
+    learning_rate: float = 1e-3,
     weight_decay: float = 1.0,
     optimizer: Optimizer = AdamW(beta2=0.98),
     float64: bool = False,
-    lr: float | None = None,
 ) -> ModularRuns:
     """Train one one-layer transformer per (training fraction, seed).
 
@@ -263,8 +262,8 @@ def train_transformer(
 
         L = −(1/|D|) Σ_{x ∈ D} log softmax(z(x))_{y(x)},
 
-    by ``optimizer`` (AdamW with Power et al.'s β₂ by default) with ``learning_rate`` (default
-    1e-3; ``lr`` is its old name) and weight decay ``weight_decay`` on all parameters.
+    by ``optimizer`` (AdamW with Power et al.'s β₂ by default) with ``learning_rate`` and weight
+    decay ``weight_decay`` on all parameters.
 
     A thin wrapper over the driver (:mod:`effgrok.nets.driver`), passing ``optimizer`` and
     ``schedule`` straight on::
@@ -294,9 +293,7 @@ def train_transformer(
     >>> r.test_acc.shape, r.params["tok"].shape, r.pairs, r.config["beta2"]
     ((2, 3), (2, 7, 8), 'unordered', 0.98)
     """
-    rate = _checks.positive(
-        "learning_rate", _checks.renamed("learning_rate", learning_rate, "lr", lr, default=1e-3)
-    )
+    rate = _checks.positive("learning_rate", learning_rate)
     weight_decay = _checks.nonnegative("weight_decay", weight_decay)
     sched = as_schedule(schedule, fields=("snapshot_stride", "loss_every_step", "batch_size"))
     model, fractions = Transformer(d_model, n_heads), _fractions(train_fraction)

@@ -279,7 +279,7 @@ def measure_unit(settings: dict, unit: dict) -> dict:
         epsilon=eps,
         alpha=alpha,
         seeds=seed,
-        eta0=float(settings["eta0"]),
+        base_learning_rate=float(settings["eta0"]),
         theta=float(settings["theta"]),
         schedule=schedule(settings),
     )

@@ -346,7 +346,7 @@ def _measure_deep(s: dict, settings: dict) -> dict:
         seeds=seeds,
         init_scale=float(s["init_scale"]),
         weight_decay=float(s["weight_decay"]),
-        lr=float(s["lr"]),
+        learning_rate=float(s["lr"]),
         width=int(s["width"]),
         depth=int(s["depth"]),
         train_threshold=FIT_ACC,
