@@ -201,6 +201,24 @@ def timing_options(ap, *, runs: int, short: int, long: int, loop_steps: int) -> 
     ap.add_argument("--baseline", default="17bbf6e", help="commit of 'today's' trainer")
 
 
+def compare_trainers(old, new, problem, kw: dict, loop, args, *, flop: float, digits: int, check, **timing):
+    """The whole comparison of a per-trainer benchmark: ``(seconds, report, diff)``.
+
+    ``old`` is the trainer as of ``--baseline`` (flat ``steps``/``stride``), ``new`` today's
+    (taking a ``Schedule``; adapted by :func:`flat_schedule`); both are called as
+    ``trainer(problem, seeds=..., steps=..., stride=steps, **kw)``.  ``seconds`` are
+    :func:`time_engines`' (``timing``: its ``today_batched``); ``report`` and ``diff`` are
+    :func:`rates_and_agreement`'s, the curves compared on ``check = (small_problem, kwargs)``."""
+    new = flat_schedule(new)
+
+    def engine(trainer, seeds):
+        return lambda steps: trainer(problem, seeds=seeds, steps=steps, stride=steps, **kw)
+
+    sec = time_engines(engine, old, new, loop, args, **timing)
+    small, check_kw = check
+    return (sec, *rates_and_agreement(sec, flop, digits, old, new, small, **check_kw))
+
+
 def time_engines(engine, old_trainer, new_trainer, loop, args, *, today_batched: bool = False) -> dict:
     """Seconds per run-step of today's trainer, the engine with one and ``args.runs`` runs, and
     the plain loop ``loop = (step, state)``; ``engine(trainer, seeds)`` returns ``call(steps)``.

@@ -21,9 +21,6 @@ import _throughput as tp
 
 from effgrok.nets.digits import digits_init, load_digits_split, train_digits
 
-#: Today's :func:`train_digits` called as the baseline's is (``steps``, ``stride``).
-today_digits = tp.flat_schedule(train_digits)
-
 
 def plain_loop(data, width: int, depth: int):
     import jax
@@ -54,23 +51,20 @@ def main() -> None:
     old = tp.load_old("effgrok/nets/digits.py", args.baseline, "digits")
     data = load_digits_split(args.n_train, seed=0)
     kw = dict(width=args.width, depth=args.depth)
-    R = args.runs
-
-    def engine(trainer, seeds):
-        return lambda steps: trainer(data, seeds=seeds, steps=steps, stride=steps, **kw)
-
-    loop = plain_loop(data, args.width, args.depth)
-    sec = tp.time_engines(engine, old.train_digits, today_digits, loop, args, today_batched=True)
     sizes = [64] + [args.width] * (args.depth - 1) + [10]
     flop = 6 * args.n_train * sum(a * b for a, b in itertools.pairwise(sizes))
     small = load_digits_split(200, seed=1, n_test=300)
-    ck = dict(seeds=[0, 1], init_scale=[1.0, 3.0], width=32, steps=200, stride=50)
-    common, diff = tp.rates_and_agreement(sec, flop, 3, old.train_digits, today_digits, small, **ck)
+    check = (small, dict(seeds=[0, 1], init_scale=[1.0, 3.0], width=32, steps=200, stride=50))
+    loop = plain_loop(data, args.width, args.depth)
+    trainers = (old.train_digits, train_digits)
+    _, common, diff = tp.compare_trainers(
+        *trainers, data, kw, loop, args, flop=flop, digits=3, check=check, today_batched=True
+    )
     out = {
         "n_train": args.n_train,
         "width": args.width,
         "depth": args.depth,
-        "runs": R,
+        "runs": args.runs,
         "mflop_per_run_step": round(flop / 1e6, 1),
         **common,
         "old_vs_new_max_abs_diff": diff,

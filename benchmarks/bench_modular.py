@@ -35,7 +35,6 @@ import _throughput as tp
 import numpy as np
 
 import effgrok as eg
-from effgrok.nets.driver import _compiled
 from effgrok.nets.modular import train_modular
 
 
@@ -75,26 +74,16 @@ def main() -> None:
     old = tp.load_old("effgrok/nets/modular.py", args.baseline, "modular")
     task = eg.make_task(args.task, args.p)
     kw = dict(train_fraction=args.fraction, hidden=args.hidden)
-    R, today = args.runs, tp.flat_schedule(train_modular)
-
-    def engine(trainer, seeds):
-        def call(steps):
-            _compiled.cache_clear()  # so that the jax.jit spy sees this configuration compiled
-            return trainer(task, seeds=seeds, steps=steps, stride=steps, **kw)
-
-        return call
-
-    sec = tp.time_engines(
-        engine, old.train_modular, today, plain_loop(task, args.fraction, args.hidden), args
-    )
-
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
     C, H = task.n_classes, args.hidden
     flop = 6 * n_train * H * C + 4 * n_train * H
     # the same curves as the old trainer where the encoding did not change (non-commutative task)
     sub = eg.make_task("sub-mod", 13)
-    ck = dict(train_fraction=0.5, seeds=[0, 1], hidden=32, steps=200, stride=50)
-    common, diff = tp.rates_and_agreement(sec, flop, 3, old.train_modular, today, sub, **ck)
+    check = (sub, dict(train_fraction=0.5, seeds=[0, 1], hidden=32, steps=200, stride=50))
+    loop = plain_loop(task, args.fraction, args.hidden)
+    sec, common, diff = tp.compare_trainers(
+        old.train_modular, train_modular, task, kw, loop, args, flop=flop, digits=3, check=check
+    )
     out = {
         "task": task.name,
         "p": args.p,
@@ -102,7 +91,7 @@ def main() -> None:
         "n_examples": task.n_examples,
         "n_train": n_train,
         "hidden": H,
-        "runs_vmapped": R,
+        "runs_vmapped": args.runs,
         "mflop_per_run_step": round(flop / 1e6, 2),
         **common,
         "targets_met": {

@@ -58,19 +58,15 @@ def main() -> None:
     old = tp.load_old("effgrok/nets/transformer.py", args.baseline, "transformer")
     task = eg.make_task(args.task, args.p)
     kw = dict(train_fraction=args.fraction, d_model=args.d_model, n_heads=args.heads)
-    R, today = args.runs, tp.flat_schedule(train_transformer)
-
-    def engine(trainer, seeds):
-        return lambda steps: trainer(task, seeds=seeds, steps=steps, stride=steps, **kw)
-
-    loop = plain_loop(task, args.fraction, args.d_model, args.heads)
-    sec = tp.time_engines(engine, old.train_transformer, today, loop, args)
     n_train = int(eg.random_split(task, fraction=args.fraction, seed=0).mask.sum())
     d, C = args.d_model, task.n_classes
     flop = 3 * (36 * d * d + 2 * d * C) * n_train
     sub = eg.make_task("sub-mod", 7)
-    ck = dict(train_fraction=0.5, seeds=[0, 1], d_model=16, n_heads=2, steps=100, stride=25)
-    common, diff = tp.rates_and_agreement(sec, flop, 2, old.train_transformer, today, sub, **ck)
+    check = (sub, dict(train_fraction=0.5, seeds=[0, 1], d_model=16, n_heads=2, steps=100, stride=25))
+    loop = plain_loop(task, args.fraction, args.d_model, args.heads)
+    sec, common, diff = tp.compare_trainers(
+        old.train_transformer, train_transformer, task, kw, loop, args, flop=flop, digits=2, check=check
+    )
     out = {
         "task": task.name,
         "p": args.p,
@@ -78,7 +74,7 @@ def main() -> None:
         "n_train": n_train,
         "d_model": d,
         "heads": args.heads,
-        "runs_vmapped": R,
+        "runs_vmapped": args.runs,
         "direct_form_mflop_per_run_step": round(flop / 1e6, 1),
         **common,
         "targets_met": {"engine_1 >= 2 x today": sec["today"] / sec["engine_1"] >= 2},
