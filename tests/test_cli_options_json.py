@@ -410,9 +410,9 @@ def test_lazy_rich_and_ntk_defaults_are_the_library_s():
 #: default is edited, as a change to the library would)
 LIBRARY_EDITS = {
     "critical": (["critical", "--task", "add", "--p", "6"], [
-        ("effgrok.effective.critical:critical_fraction", "splits", 60),
-        ("effgrok.effective.critical:critical_fraction", "confidence", 0.9),
-        ("effgrok.effective.critical:critical_fraction", "method", "bisect"),
+        ("effgrok.effective.critical:critical_scan", "splits", 60),
+        ("effgrok.effective.critical:critical_scan", "confidence", 0.9),
+        ("effgrok.effective.critical:critical_scan", "method", "bisect"),
         ("effgrok.effective.critical:critical_scan", "connect_timeout", 3.0),
     ]),
     "phase_diagram": ("phase_diagram", [

@@ -168,3 +168,17 @@ def test_median_interval_matches_the_whole_distribution(confidence):
         j, k, _ = eg.median_interval(n, confidence)
         naive = _median_interval_naive(n, confidence)
         assert (j, k) == (naive, n - naive + 1), n
+
+
+def test_critical_scan_defaults_are_critical_fraction_s():
+    """``critical_scan`` is ``critical_fraction`` at every p: the same defaults (it had 1000 splits
+    against 10 000, so one p scanned gave another r_c interval than the same p alone)."""
+    import inspect
+
+    def defaults(f):
+        return {k: v.default for k, v in inspect.signature(f).parameters.items() if v.default is not v.empty}
+
+    one, scan = defaults(eg.critical_fraction), defaults(eg.critical_scan)
+    shared = set(one) & set(scan)
+    assert {"splits", "seed", "confidence", "method", "connect_timeout"} <= shared
+    assert {k: scan[k] for k in shared} == {k: one[k] for k in shared}

@@ -22,7 +22,7 @@ def split_options(p) -> None:
 
 
 #: where ``critical``'s defaults come from (filled as it runs: the library's, never restated)
-_CRITICAL = "effgrok.effective.critical.critical_fraction's"
+_CRITICAL = "effgrok.effective.critical.critical_scan's"
 
 
 def register(sub, task_names) -> None:
@@ -178,10 +178,9 @@ def run_critical(args) -> Outcome:
     o.check_scale(args)
     ts = tasks(args)  # validates every p before any work
     ps = [t.p for t in ts]
-    from ..effective.critical import choose_workers, core_seconds, critical_fraction, critical_scan
+    from ..effective.critical import choose_workers, core_seconds, critical_scan
 
-    o.library_defaults(args, critical_fraction, ["splits", "confidence", "method"])
-    o.library_defaults(args, critical_scan, ["connect_timeout"])
+    o.library_defaults(args, critical_scan, ["splits", "confidence", "method", "connect_timeout"])
     cost = core_seconds(ts, args.splits)
     workers = choose_workers(ts, args.splits, args.workers or "auto", args.scheduler)
     estimate = _progress.estimate_when_started(cost, workers, args.scheduler)

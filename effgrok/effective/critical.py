@@ -701,7 +701,7 @@ def critical_fraction(
 def critical_scan(
     name: str,
     ps,
-    splits: int = 1000,
+    splits: int = 10_000,
     *,
     seed: int = 0,
     confidence: float = 0.95,
