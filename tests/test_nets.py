@@ -417,3 +417,26 @@ def test_phase_cells_rows_run_over_x_fastest():
     assert [c["phase"] for c in cells] == ["grokking"] * 5 + ["memorization"]
     assert [c["test_only_runs"] for c in cells] == list(range(6))
     assert cells[0]["fraction_grokking"] == 0.75 and cells[0]["fraction_confusion"] == 0.25
+
+
+@pytest.mark.parametrize(
+    ("trainer", "old"),
+    [
+        ("train_modular", "lr"),
+        ("train_transformer", "lr"),
+        ("train_digits", "lr"),
+        ("train_lazy_rich", "eta0"),
+    ],
+)
+def test_the_trainers_refuse_the_old_names(trainer, old):
+    """One name per concept (issue 26, docs/glossary.md): ``learning_rate`` and
+    ``base_learning_rate`` only; the old names are no keywords."""
+    import effgrok.nets as nets
+    from effgrok.kernels import make_problem
+
+    data = {
+        "train_digits": lambda: nets.load_digits_split(20, n_test=10),
+        "train_lazy_rich": lambda: make_problem(dim=4, samples=10, test_samples=10),
+    }.get(trainer, lambda: eg.make_task("add-mod", 5))()
+    with pytest.raises(TypeError, match=f"'{old}'"):
+        getattr(nets, trainer)(data, **{old: 1e-3}, schedule=nets.Schedule(2, 1))

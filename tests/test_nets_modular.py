@@ -419,16 +419,6 @@ def test_bad_new_options_raise(kw, match):
         )
 
 
-@pytest.mark.parametrize("trainer", ["train_modular", "train_digits"])
-def test_the_old_name_lr_is_refused(trainer):
-    """One name per concept: the glossary's ``learning_rate``; ``lr`` is no keyword."""
-    import effgrok.nets as nets
-
-    data = eg.make_task("add-mod", 5) if trainer == "train_modular" else nets.load_digits_split(20, n_test=10)
-    with pytest.raises(TypeError, match="'lr'"):
-        getattr(nets, trainer)(data, lr=1e-3, schedule=Schedule(2, 1))
-
-
 # --- issue 26: the driver's Schedule and Optimizer objects, passed straight on --------------------
 
 

@@ -169,8 +169,6 @@ def test_options_and_records():
     assert r.pairs == "ordered" and r.n_train.tolist() == [10, 20]
     assert r.config["beta1"] == 0.8 and r.config["eps"] == 1e-25
     np.testing.assert_allclose(r.learning_rate, 1e-2)
-    with pytest.raises(TypeError, match="'lr'"):  # one name: the glossary's learning_rate
-        train_transformer(task, lr=1e-3, schedule=Schedule(2, 1))
 
 
 # --- issue 26: the driver's Schedule and Optimizer objects, passed straight on --------------------
