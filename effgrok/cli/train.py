@@ -317,8 +317,7 @@ def _fill_modular(args):
     _check_modular(args)
     train, names = _modular_trainer(args)
     embed_sum = {"hidden": EMBED_SUM_HIDDEN} if args.net == "embed-sum" else {}
-    o.library_defaults(args, train, names.split(), embed_sum, DEMO)
-    o.library_defaults(args, train, [*_ADAM, "steps"], DEMO)
+    o.library_defaults(args, train, [*names.split(), *_ADAM, "steps"], embed_sum, DEMO)
     if not isinstance(args.train_fraction, list):
         args.train_fraction = [args.train_fraction]
     return train, names.split()[2:]

@@ -51,7 +51,7 @@ import numpy as np
 
 from .._checks import fraction, integer, positive_array, real
 from .._record import Result, jsonable
-from ..nets.driver import Schedule, as_schedule
+from ..nets.driver import SGD, Schedule, as_schedule
 
 __all__ = [
     "DichotomyRuns",
@@ -618,7 +618,6 @@ def simulate(
     >>> r.train_acc.shape, r.predicted_step.round(1).tolist()
     ((2, 3), [692.8, 1385.6])
     """
-    from ..nets.driver import SGD
     from ..nets.modular import train_modular
 
     schedule = as_schedule(schedule, fields=())
