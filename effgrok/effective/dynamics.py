@@ -366,7 +366,12 @@ def _store(r, E, metric, member, live, z_frozen, l0_known, rows):  # pragma: no 
     out_rqi[r] = rq
     out_acc[r] = ac
     if out_emb.shape[0] > 0:
-        out_emb[r] = E
+        # element by element: assigning the whole array would also compile Numba's message for
+        # mismatched shapes (string formatting, ~3 s more on a cold cache)
+        n, d = E.shape
+        for i in range(n):
+            for k in range(d):
+                out_emb[r, i, k] = E[i, k]
 
 
 @nb.njit(cache=True, nogil=True)
