@@ -85,8 +85,8 @@ def job_function(kind: str) -> Callable[..., dict]:
 def run_job(kind: str, params: dict, serial: bool = False) -> dict:
     """Compute one job (the same function in every executor); returns arrays by name.
 
-    ``serial=True`` keeps the job on the calling thread (the serial twins of the parallel
-    kernels), as every scan worker does: one worker, one core.
+    ``serial=True`` keeps the job on the calling thread (:func:`effgrok._parallel.serial`: the
+    compiled kernels start no threads), as every scan worker does: one worker, one core.
     """
     fn = job_function(kind)
     if not serial:
@@ -95,7 +95,7 @@ def run_job(kind: str, params: dict, serial: bool = False) -> dict:
 
     from ._parallel import serial as on_one_thread
 
-    with on_one_thread(), threadpool_limits(1):  # one Numba and one BLAS thread
+    with on_one_thread(), threadpool_limits(1):  # one kernel thread and one BLAS thread
         return fn(**params)
 
 

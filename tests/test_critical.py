@@ -1,10 +1,12 @@
-import numba
 import numpy as np
 import pytest
 from conftest import naive_nullity
 from scipy import stats
 
 import effgrok as eg
+from effgrok import _parallel
+from effgrok._parallel import serial
+from effgrok.effective import critical
 
 
 def _naive_pinning_size(task, order):
@@ -102,17 +104,17 @@ def test_independent_fraction_matches_naive_splits(add10):
     assert frac == hits / S
 
 
-def test_determinism_across_chunking_and_threads(add10):
+def test_determinism_across_chunking_and_threads(add10, monkeypatch):
     a = eg.pinning_sizes(add10, 700, seed=7)
     b = eg.pinning_sizes(add10, 300, seed=7)
     np.testing.assert_array_equal(a[:300], b)
-    old = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with serial():
         c = eg.pinning_sizes(add10, 700, seed=7)
-    finally:
-        numba.set_num_threads(old)
     np.testing.assert_array_equal(a, c)
+    with monkeypatch.context() as m:  # 3 threads: 12 blocks of strided orderings, 4 per thread
+        m.setattr(_parallel, "thread_count", lambda: 3)
+        m.setattr(critical, "thread_count", lambda: 3)
+        np.testing.assert_array_equal(a, eg.pinning_sizes(add10, 700, seed=7))
     assert not np.array_equal(a, eg.pinning_sizes(add10, 700, seed=8))
 
 

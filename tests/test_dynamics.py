@@ -1,8 +1,9 @@
-import numba
 import numpy as np
 import pytest
 
 import effgrok as eg
+from effgrok import _parallel
+from effgrok._parallel import serial
 from effgrok.effective.dynamics import EffectiveLoss, exact_flow
 
 CONVENTIONS = [
@@ -199,18 +200,18 @@ def test_reference_code_preset_decay(add10):
     assert slope == pytest.approx(0.0133, rel=0.02)
 
 
-def test_ensemble_members_do_not_depend_on_size_chunking_or_threads(add10):
+def test_ensemble_members_do_not_depend_on_size_chunking_or_threads(add10, monkeypatch):
     big = eg.simulate_ensemble(add10, 600, fraction=0.6, steps=500, seed=4)
     small = eg.simulate_ensemble(add10, 20, fraction=0.6, steps=500, seed=4)
     np.testing.assert_array_equal(big.rqi[:20], small.rqi)
     np.testing.assert_array_equal(big.loss[:20], small.loss)
-    old = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with serial():
         one = eg.simulate_ensemble(add10, 20, fraction=0.6, steps=500, seed=4)
-    finally:
-        numba.set_num_threads(old)
     np.testing.assert_array_equal(one.loss, small.loss)
+    with monkeypatch.context() as m:  # 3 threads: chunks of 7, 7 and 6 members
+        m.setattr(_parallel, "thread_count", lambda: 3)
+        three = eg.simulate_ensemble(add10, 20, fraction=0.6, steps=500, seed=4)
+    np.testing.assert_array_equal(three.loss, small.loss)
     assert eg.simulate_ensemble(add10, 20, fraction=0.6, steps=500, seed=5).loss[0, -1] != small.loss[0, -1]
 
 

@@ -1,36 +1,84 @@
-"""The parallel/serial twins of the compiled kernels (effgrok._parallel)."""
+"""The compiled kernels' threads (effgrok._parallel)."""
 
+import threading
+
+import numpy as np
 import pytest
 
-from effgrok._parallel import Twins, parallel_allowed, serial, thread_count
+from effgrok import _parallel
+from effgrok._parallel import Threaded, chunk_bounds, parallel_allowed, serial, thread_count
 from effgrok.effective import critical, dynamics
 
 
-def test_twins_run_the_serial_driver_inside_serial_only():
+@pytest.mark.parametrize("count, threads", [(10, 3), (7, 7), (3, 1), (1000, 16), (5, 2)])
+def test_chunks_cover_the_range_once_in_near_equal_parts(count, threads):
+    edges = chunk_bounds(count, threads)
+    assert edges[0] == 0 and edges[-1] == count and len(edges) == threads + 1
+    sizes = np.diff(edges)
+    assert sizes.min() >= count // threads and sizes.max() <= -(-count // threads)
+
+
+def test_threaded_runs_every_item_once_on_its_threads(monkeypatch):
+    seen, names = [], set()
+    together = threading.Barrier(3, timeout=30)  # passes only if the 3 chunks run at once
+
+    def driver(start, stop, out, tag):
+        names.add(threading.current_thread().name)
+        if tag == "x":
+            together.wait()
+        seen.append((start, stop, tag))
+        out[start:stop] += 1
+
+    monkeypatch.setattr(_parallel, "thread_count", lambda: 3)
+    out = np.zeros(10, int)
+    Threaded(driver)(10, out, "x")
+    assert sorted(seen) == [(0, 3, "x"), (3, 6, "x"), (6, 10, "x")] and np.all(out == 1)
+    assert len(names) == 3 and threading.main_thread().name in names  # the caller takes a chunk
+    seen.clear()
+    Threaded(driver)(2, out, "y")  # fewer items than threads: one chunk per item
+    assert sorted(seen) == [(0, 1, "y"), (1, 2, "y")]
+
+
+def test_serial_keeps_kernels_on_the_calling_thread(monkeypatch):
     calls = []
-    twins = Twins(
-        lambda n, *a: calls.append(("parallel", n, a)), lambda n, *a: calls.append(("serial", n, a))
-    )
-    twins(3, "x", 1)
+    monkeypatch.setattr(_parallel, "thread_count", lambda: 1 if not parallel_allowed() else 4)
+    driver = Threaded(lambda lo, hi: calls.append((lo, hi, threading.current_thread().name)))
     with serial():
-        assert not parallel_allowed() and thread_count() == 1
-        twins(4, "y")
+        assert not parallel_allowed() and _parallel.thread_count() == 1
+        driver(8)
         with serial():
-            twins(5)
-        twins(6)  # still inside the outer block
-    twins(7)
+            driver(5)
+        driver(6)  # still inside the outer block
     assert parallel_allowed()
-    assert [c[0] for c in calls] == ["parallel", "serial", "serial", "serial", "parallel"]
-    assert calls[0] == ("parallel", 3, ("x", 1)) and calls[1] == ("serial", 4, ("y",))
+    main = threading.main_thread().name
+    assert calls == [(0, 8, main), (0, 5, main), (0, 6, main)]
+
+
+def test_thread_count_is_one_inside_serial_and_numbas_setting_outside():
+    import numba
+
+    assert thread_count() == numba.config.NUMBA_NUM_THREADS
+    with serial():
+        assert thread_count() == 1
+
+
+def test_an_error_in_another_thread_reaches_the_caller(monkeypatch):
+    def driver(start, stop):
+        if start > 0:
+            raise ValueError(f"chunk {start}")
+
+    monkeypatch.setattr(_parallel, "thread_count", lambda: 2)
+    with pytest.raises(ValueError, match="chunk 5"):
+        Threaded(driver)(10)
 
 
 @pytest.mark.parametrize(
-    "twins",
+    "kernel",
     [dynamics._integrate_fixed, dynamics._integrate_adaptive, dynamics._record_many, critical._blocks],
     ids=["fixed", "adaptive", "record_many", "pinning_blocks"],
 )
-def test_kernel_twins_are_a_parallel_and_a_serial_cached_driver(twins):
-    assert twins.parallel.targetoptions.get("parallel") is True
-    assert not twins.serial.targetoptions.get("parallel", False)
-    for driver in twins:
-        assert driver._cache.__class__.__name__ == "FunctionCache"  # cache=True (on disk)
+def test_kernel_drivers_are_cached_serial_and_release_the_gil(kernel):
+    driver = kernel.driver
+    assert not driver.targetoptions.get("parallel", False)  # no Numba thread pool, no parfor compile
+    assert driver.targetoptions.get("nogil") is True  # the threads run at once
+    assert driver._cache.__class__.__name__ == "FunctionCache"  # cache=True (on disk)

@@ -44,7 +44,7 @@ import numba as nb
 import numpy as np
 
 from .._checks import choice, fraction, integer
-from .._parallel import Twins, thread_count
+from .._parallel import Threaded, thread_count
 from .._record import Result, jsonable
 from ..tasks import TASK_NAMES, Task, make_task, takes_task
 from .constraints import _gram_grouped, _group_by_class
@@ -246,20 +246,14 @@ def _pinning_block(
         )
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
-def _blocks_parallel(n_blocks, *args):  # pragma: no cover - compiled
-    for b in nb.prange(n_blocks):
-        _pinning_block(b, n_blocks, *args)
-
-
 @nb.njit(cache=True, nogil=True)
-def _blocks_serial(n_blocks, *args):  # pragma: no cover - compiled
-    for b in range(n_blocks):
+def _blocks_range(start, stop, n_blocks, *args):  # pragma: no cover - compiled
+    for b in range(start, stop):
         _pinning_block(b, n_blocks, *args)
 
 
-#: ``_blocks(n_blocks, *args)``: ``_pinning_block(b, n_blocks, *args)`` for every block ``b``.
-_blocks = Twins(_blocks_parallel, _blocks_serial)
+#: ``_blocks(n_blocks, n_blocks, *args)``: ``_pinning_block(b, n_blocks, *args)`` for every block ``b``.
+_blocks = Threaded(_blocks_range)
 
 
 def _pinning_sizes_incremental(task: Task, target_rank: int, key, start: int, count: int, max_size: int):
@@ -274,7 +268,8 @@ def _pinning_sizes_incremental(task: Task, target_rank: int, key, start: int, co
     row = np.zeros((n_blocks, n_slots), dtype=np.int64)
     problem = (task.slots, task.results, n_classes, n_slots, target_rank)
     work = (perm, basis, pivot_row, first, row)
-    _blocks(n_blocks, out, *problem, key, np.int64(start), np.int64(count), np.int64(max_size), *work)
+    stream = (key, np.int64(start), np.int64(count), np.int64(max_size))
+    _blocks(n_blocks, n_blocks, out, *problem, *stream, *work)
     return out
 
 

@@ -37,7 +37,7 @@ import numba as nb
 import numpy as np
 
 from .._checks import choice, finite_array
-from .._parallel import Twins
+from .._parallel import Threaded
 from ..tasks import Task
 from .constraints import gram_matrix, parallelograms, training_mask
 from .metrics import _realised_kernel
@@ -498,20 +498,10 @@ def _integrate_fixed_at(
     _member_fixed(B0, eig_vals[g], V, scale, h, n_records, substeps, a, b, metric, member, live, rows)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
-def _integrate_fixed_parallel(count, *args):  # pragma: no cover - compiled
-    for i in nb.prange(count):
-        _integrate_fixed_at(i, *args)
-
-
 @nb.njit(cache=True, nogil=True)
-def _integrate_fixed_serial(count, *args):  # pragma: no cover - compiled
-    for i in range(count):
+def _integrate_fixed_range(start, stop, *args):  # pragma: no cover - compiled
+    for i in range(start, stop):
         _integrate_fixed_at(i, *args)
-
-
-#: ``_integrate_fixed(count, *args)``: ``_integrate_fixed_at(i, *args)`` for every ``i < count``.
-_integrate_fixed = Twins(_integrate_fixed_parallel, _integrate_fixed_serial)
 
 
 # One kernel (as _member_fixed): the Dormand–Prince stages, error norm, step-size control and
@@ -585,20 +575,10 @@ def _integrate_adaptive_at(
     nsteps[m, 1] = rejected
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
-def _integrate_adaptive_parallel(count, *args):  # pragma: no cover - compiled
-    for i in nb.prange(count):
-        _integrate_adaptive_at(i, *args)
-
-
 @nb.njit(cache=True, nogil=True)
-def _integrate_adaptive_serial(count, *args):  # pragma: no cover - compiled
-    for i in range(count):
+def _integrate_adaptive_range(start, stop, *args):  # pragma: no cover - compiled
+    for i in range(start, stop):
         _integrate_adaptive_at(i, *args)
-
-
-#: ``_integrate_adaptive(count, *args)``: ``_integrate_adaptive_at(i, *args)`` for every ``i < count``.
-_integrate_adaptive = Twins(_integrate_adaptive_parallel, _integrate_adaptive_serial)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -612,20 +592,18 @@ def _record_many_at(q, E, l0_known, live, z_frozen, *batch):  # pragma: no cover
     _store(r, E[m, r], metric, member, live, z_frozen[m], l0_known[m, r], rows)
 
 
-@nb.njit(cache=True, nogil=True, parallel=True)
-def _record_many_parallel(count, *args):  # pragma: no cover - compiled
-    for i in nb.prange(count):
-        _record_many_at(i, *args)
-
-
 @nb.njit(cache=True, nogil=True)
-def _record_many_serial(count, *args):  # pragma: no cover - compiled
-    for i in range(count):
+def _record_many_range(start, stop, *args):  # pragma: no cover - compiled
+    for i in range(start, stop):
         _record_many_at(i, *args)
 
 
-#: ``_record_many(count, *args)``: ``_record_many_at(q, *args)`` for every ``q < count``.
-_record_many = Twins(_record_many_parallel, _record_many_serial)
+#: The member kernels on threads (:class:`~effgrok._parallel.Threaded`): ``_integrate_fixed(count,
+#: *args)`` runs ``_integrate_fixed_at(i, *args)`` for every ``i < count``, and likewise the others
+#: (``_record_many`` over records ``q = m·R + r``).
+_integrate_fixed = Threaded(_integrate_fixed_range)
+_integrate_adaptive = Threaded(_integrate_adaptive_range)
+_record_many = Threaded(_record_many_range)
 
 
 def exact_flow(

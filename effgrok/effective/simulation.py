@@ -567,7 +567,7 @@ def simulate_ensemble(
     progress: Callable[[int], None] | None = None,
     connect_timeout: float = 10.0,
 ) -> Ensemble:
-    """Integrate ``members`` trajectories in parallel (Numba ``prange`` over members).
+    """Integrate ``members`` trajectories in parallel (the members spread over threads).
 
     Each member ``m`` has its own random training split (of the given ``fraction`` or
     ``size``; or the one shared ``train``) and its own initial embedding, drawn from
