@@ -259,19 +259,27 @@ def _rhs(E, G, n, d, scale, live, z_frozen, out):  # pragma: no cover - compiled
 
 
 @nb.njit(cache=True, inline="always")
+def _stage_state(X, h, a, st, K, L, Y):  # pragma: no cover - compiled
+    """``Y = X + h·Σ_{j<st} a[st, j]·K_j``: the state at which stage ``st`` of the tableau ``a``
+    is evaluated, ``K`` a flat buffer of stage derivatives of length ``L`` each (inlined into
+    the caller, so it takes the caller's fastmath flags)."""
+    for q in range(L):
+        Y[q] = X[q]
+    for j in range(st):
+        c = h * a[st, j]
+        if c != 0.0:
+            for q in range(L):
+                Y[q] += c * K[j * L + q]
+
+
+@nb.njit(cache=True, inline="always")
 def _rk_step(E, h, G, n, d, scale, live, z_frozen, a, b, K, Y, Enew, err, be, with_error):  # pragma: no cover
     """One explicit RK step from flattened ``E`` into ``Enew`` (error estimate into ``err``);
     ``K`` is a flat buffer of ``s·n·d`` stage derivatives."""
     s = b.shape[0]
     L = n * d
     for st in range(s):
-        for q in range(L):
-            Y[q] = E[q]
-        for j in range(st):
-            c = h * a[st, j]
-            if c != 0.0:
-                for q in range(L):
-                    Y[q] += c * K[j * L + q]
+        _stage_state(E, h, a, st, K, L, Y)
         _rhs(Y, G, n, d, scale, live, z_frozen, K[st * L : (st + 1) * L])
     for q in range(L):
         Enew[q] = E[q]
@@ -447,13 +455,7 @@ def _member_fixed(
         if r > 0:
             for _ in range(substeps):
                 for st in range(s):
-                    for q in range(L):
-                        Y[q] = B[q]
-                    for j in range(st):
-                        c = h * a[st, j]
-                        if c != 0.0:
-                            for q in range(L):
-                                Y[q] += c * K[j * L + q]
+                    _stage_state(B, h, a, st, K, L, Y)
                     _rhs_eigen(Y, lamL, L, scale, live, z0, K[st * L : (st + 1) * L])
                 for st in range(s):
                     c = h * b[st]
