@@ -12,6 +12,8 @@ need it, never at import time).  With the HTML builder the tutorial figures are 
 build time by each tutorial's ``main(out_dir, small=True)`` (a few seconds) straight into the
 build output -- nothing generated is written into the source tree.  ``-D
 effgrok_tutorial_figures=0`` turns that off; the pages then say how to produce the figures.
+``-D effgrok_tutorial_figures=FOLDER`` copies them instead from a folder the tutorials already
+wrote (``<name>.png`` each, e.g. ``runs/tutorials`` after the full-size runs).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import html
 import importlib.util
 import io
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -118,9 +121,12 @@ _BUILD: dict = {"figures": False, "builder": None}
 
 
 def _make_figures(app) -> None:
-    """Run every tutorial at its small size into the build output (HTML builders only)."""
+    """Run every tutorial at its small size into the build output, or copy its figure from the
+    folder ``effgrok_tutorial_figures`` names (HTML builders only)."""
+    setting = str(app.config.effgrok_tutorial_figures).strip()
+    made = None if setting in ("0", "1") else Path(setting)
     _BUILD["builder"] = app.builder
-    _BUILD["figures"] = bool(int(app.config.effgrok_tutorial_figures)) and app.builder.format == "html"
+    _BUILD["figures"] = setting != "0" and app.builder.format == "html"
     if not _BUILD["figures"]:
         return
     from threadpoolctl import threadpool_limits
@@ -128,6 +134,13 @@ def _make_figures(app) -> None:
     out = Path(app.outdir) / FIGURE_FOLDER
     out.mkdir(parents=True, exist_ok=True)
     for name in TUTORIALS:
+        if made is not None:
+            figure = made / f"{name}.png"
+            if figure.is_file():
+                shutil.copyfile(figure, out / figure.name)
+            else:
+                logger.warning("tutorial figure %s is not in %s", figure.name, made, type="effgrok")
+            continue
         t0 = time.perf_counter()
         try:
             # one BLAS thread: the small problems gain nothing from more, and a threaded BLAS
@@ -171,7 +184,7 @@ class TutorialFigure(SphinxDirective):
 
 
 def setup(app):
-    app.add_config_value("effgrok_tutorial_figures", 1, "env", types=(int, str))
+    app.add_config_value("effgrok_tutorial_figures", "1", "env", types=(str, int))
     app.add_directive("tutorial-figure", TutorialFigure)
     app.connect("builder-inited", _make_figures)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -3,15 +3,18 @@ with warnings as errors; the API pages cover the public API."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
+import io
 import itertools
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -43,25 +46,41 @@ def load_tutorial(name: str):
     return module
 
 
-def run_tutorial(name: str, out: Path, capsys) -> tuple[dict, str]:
+@pytest.fixture(scope="module")
+def small_runs(tmp_path_factory):
+    """``small_runs(name)``: ``(numbers, printed)`` of the tutorial's ``main(out, small=True)``,
+    run once for this module into one folder (``small_runs.folder``), which the site build then
+    takes its figures from, instead of running every tutorial again."""
+    folder = tmp_path_factory.mktemp("tutorials")
+    done: dict[str, tuple[dict, str]] = {}
+
+    def run(name: str) -> tuple[dict, str]:
+        if name not in done:
+            done[name] = _run_small(name, folder)
+        return done[name]
+
+    run.folder = folder
+    return run
+
+
+def _run_small(name: str, out: Path) -> tuple[dict, str]:
     """``main(out, small=True)`` on one BLAS thread (small problems; robust on a busy machine)."""
     module = load_tutorial(name)
     t0 = time.perf_counter()
-    with threadpool_limits(1, user_api="blas"):
+    with threadpool_limits(1, user_api="blas"), contextlib.redirect_stdout(io.StringIO()) as printed:
         numbers = module.main(out, small=True)
     elapsed = time.perf_counter() - t0
-    printed = capsys.readouterr().out
     figure = out / module.FIGURE
-    assert numbers["figure"] == figure
+    assert numbers["figure"] == figure and module.FIGURE == f"{name}.png"
     assert figure.is_file() and figure.read_bytes()[:8] == PNG_MAGIC and figure.stat().st_size > 10_000
-    assert "figure:" in printed
+    assert "figure:" in printed.getvalue()
     assert elapsed < 60, f"the small version of {name} took {elapsed:.1f} s"
-    return numbers, printed
+    return numbers, printed.getvalue()
 
 
 # --------------------------------------------------------------------------- (a) tutorials
-def test_tutorial_critical_p10(tmp_path, capsys):
-    n, printed = run_tutorial("critical_p10", tmp_path, capsys)
+def test_tutorial_critical_p10(small_runs):
+    n, printed = small_runs("critical_p10")
     assert n["splits"] == 2_000
     assert 0.35 <= n["r_c"] <= 0.45  # Liu et al.: r_c ≈ 0.4
     lo, hi = n["r_c_ci"]
@@ -74,8 +93,8 @@ def test_tutorial_critical_p10(tmp_path, capsys):
     assert "r_c = 0.4" in printed
 
 
-def test_tutorial_rate_vs_fraction(tmp_path, capsys):
-    n, printed = run_tutorial("rate_vs_fraction", tmp_path, capsys)
+def test_tutorial_rate_vs_fraction(small_runs):
+    n, printed = small_runs("rate_vs_fraction")
     assert n["full_table_gram_eigenvalue"] == pytest.approx(30.0, rel=1e-12)  # λ3(G) = m(m+1), p = 2m
     assert n["full_table_rate"] == pytest.approx(2 * 30.0 / 9, rel=1e-12)  # H = 2G/(N Z0), Z0 = 9
     medians = list(n["median_rate"].values())  # at r ≈ 0.5, 0.6, ..., 0.9
@@ -85,8 +104,8 @@ def test_tutorial_rate_vs_fraction(tmp_path, capsys):
     assert "λ3(G) = 30" in printed
 
 
-def test_tutorial_trajectory(tmp_path, capsys):
-    n, _ = run_tutorial("trajectory", tmp_path, capsys)
+def test_tutorial_trajectory(small_runs):
+    n, _ = small_runs("trajectory")
     assert reached(n["steps_to_rqi"])
     assert 1.5 < n["ratio"] < 5  # "trajectories take ≈ 3 n_h"
     assert n["final_rqi"] > 0.95
@@ -98,8 +117,8 @@ def test_tutorial_trajectory(tmp_path, capsys):
     assert reached(n["reference_steps_to_rqi"]) and n["reference_steps_to_rqi"] > n["steps_to_rqi"]
 
 
-def test_tutorial_lazy_rich(tmp_path, capsys):
-    n, _ = run_tutorial("lazy_rich", tmp_path, capsys)
+def test_tutorial_lazy_rich(small_runs):
+    n, _ = small_runs("lazy_rich")
     # kernel quantities do not depend on the output scale α
     assert n["cka_spread"] < 1e-8
     assert n["lazy_test_loss_spread"] < 1e-8
@@ -116,8 +135,8 @@ def test_tutorial_lazy_rich(tmp_path, capsys):
     assert n["lazy_test_peak"] > n["initial_test_loss"] > n["lazy_test_loss"]
 
 
-def test_tutorial_phase_diagram(tmp_path, capsys):
-    n, printed = run_tutorial("phase_diagram", tmp_path, capsys)
+def test_tutorial_phase_diagram(small_runs):
+    n, printed = small_runs("phase_diagram")
     phases = n["phases"]
     lr, wd = n["lr_dec"], n["wd_dec"]
     assert phases.shape == (wd.size, lr.size) == (3, 4)
@@ -148,8 +167,8 @@ def test_tutorial_phase_diagram(tmp_path, capsys):
     assert "cells by phase:" in printed
 
 
-def test_tutorial_own_network(tmp_path, capsys):
-    n, printed = run_tutorial("own_network", tmp_path, capsys)
+def test_tutorial_own_network(small_runs):
+    n, printed = small_runs("own_network")
     task = effgrok.make_task("add-mod", 23)
     p, H, fractions, seeds = task.n_symbols, 64, n["fractions"], n["seeds"]
     want = list(itertools.product(fractions, seeds))  # Grid.product: first axis slowest
@@ -182,10 +201,16 @@ def test_tutorial_own_network(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- (b) the site builds
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The HTML site, built once for this module with warnings as errors (as in CI)."""
+def site(tmp_path_factory, small_runs) -> Path:
+    """The HTML site, built once for this module with warnings as errors (as in CI), with the
+    figures of the tutorials' small runs (``-D effgrok_tutorial_figures=FOLDER``; the build's
+    own runs of the tutorials are checked by :func:`test_the_build_makes_the_tutorial_figures`)."""
+    for name in TUTORIAL_NAMES:
+        small_runs(name)
     out = tmp_path_factory.mktemp("docs") / "html"
-    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q", str(DOCS), str(out)]
+    figures = f"effgrok_tutorial_figures={small_runs.folder}"
+    cmd = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q", "-D", figures]
+    cmd += [str(DOCS), str(out)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=1500)
     elapsed = time.perf_counter() - t0
@@ -229,6 +254,29 @@ def test_docs_build_without_warnings(site):
     assert ".. py:" not in api
     nets = (out / "api" / "nets" / "toy.html").read_text(encoding="utf-8")
     assert 'id="effgrok.nets.toy.train_toy"' in nets and 'id="effgrok.nets.toy.ToyConfig"' in nets
+
+
+def test_the_build_makes_the_tutorial_figures(tmp_path, monkeypatch):
+    """Without a folder of figures the build runs each tutorial's small version into its output
+    (one tutorial here: the site above takes the small runs' figures); a folder without a
+    figure is a warning, which ``-W`` makes an error."""
+    spec = importlib.util.spec_from_file_location("effgrok_docs_conf", DOCS / "conf.py")
+    conf = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conf)
+    warned = []
+    monkeypatch.setattr(conf, "TUTORIALS", ("critical_p10",))
+    monkeypatch.setattr(conf.logger, "warning", lambda *a, **k: warned.append(a))
+    config = SimpleNamespace(effgrok_tutorial_figures=1)
+    app = SimpleNamespace(config=config, builder=SimpleNamespace(format="html"), outdir=str(tmp_path))
+    conf._make_figures(app)
+    assert (tmp_path / conf.FIGURE_FOLDER / "critical_p10.png").read_bytes()[:8] == PNG_MAGIC
+    assert not warned
+    config.effgrok_tutorial_figures = str(tmp_path / "empty")
+    conf._make_figures(app)
+    assert len(warned) == 1 and warned[0][1:] == ("critical_p10.png", tmp_path / "empty")
+    config.effgrok_tutorial_figures = "0"
+    conf._make_figures(app)
+    assert conf._BUILD["figures"] is False and len(warned) == 1
 
 
 #: A URL that leaves the site: a scheme (``https:``, ``file:``, ...) or a protocol-relative ``//``.
