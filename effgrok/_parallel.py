@@ -10,8 +10,8 @@ of threads.  Why threads and not ``prange``:
 * a ``parallel=True`` driver cost 2-8 s more to compile on a cold cache than the kernel it
   calls, and needed a serial twin compiled beside it for the scan workers
   (``docs/architecture.md`` has the timings);
-* no Numba thread pool (OpenMP, TBB or workqueue) is ever started, so a process can always be
-  forked safely and no idle pool threads compete with the scan's worker processes.
+* no Numba thread pool (OpenMP, TBB or workqueue) is ever started, so a process that ran the
+  kernels can still be forked, and no idle pool threads compete with the scan's workers.
 
 A scan worker computes on one core: within :func:`serial` (the scan runner enters it in
 every worker) drivers run on the calling thread only.  Elsewhere they use

@@ -210,7 +210,6 @@ def _pinning_size_one(
 @nb.njit(cache=True, nogil=True)
 def _pinning_block(
     b,
-    n_blocks,
     out,
     slots,
     results,
@@ -227,8 +226,9 @@ def _pinning_block(
     first,
     row,
 ):  # pragma: no cover - compiled
-    """Orderings ``b, b + n_blocks, ...`` of a chunk, on workspace ``b``."""
-    for k in range(b, count, n_blocks):
+    """Orderings ``b, b + n_blocks, ...`` of a chunk, on workspace ``b`` (of ``n_blocks``, one
+    row of ``perm`` each)."""
+    for k in range(b, count, perm.shape[0]):
         state = _stream_start(key, start + k)
         out[k] = _pinning_size_one(
             slots,
@@ -247,12 +247,12 @@ def _pinning_block(
 
 
 @nb.njit(cache=True, nogil=True)
-def _blocks_range(start, stop, n_blocks, *args):  # pragma: no cover - compiled
+def _blocks_range(start, stop, *args):  # pragma: no cover - compiled
     for b in range(start, stop):
-        _pinning_block(b, n_blocks, *args)
+        _pinning_block(b, *args)
 
 
-#: ``_blocks(n_blocks, n_blocks, *args)``: ``_pinning_block(b, n_blocks, *args)`` for every block ``b``.
+#: ``_blocks(n_blocks, *args)``: ``_pinning_block(b, *args)`` for every block ``b``.
 _blocks = Threaded(_blocks_range)
 
 
@@ -268,8 +268,7 @@ def _pinning_sizes_incremental(task: Task, target_rank: int, key, start: int, co
     row = np.zeros((n_blocks, n_slots), dtype=np.int64)
     problem = (task.slots, task.results, n_classes, n_slots, target_rank)
     work = (perm, basis, pivot_row, first, row)
-    stream = (key, np.int64(start), np.int64(count), np.int64(max_size))
-    _blocks(n_blocks, n_blocks, out, *problem, *stream, *work)
+    _blocks(n_blocks, out, *problem, key, np.int64(start), np.int64(count), np.int64(max_size), *work)
     return out
 
 
